@@ -1,0 +1,140 @@
+# rawkit --- top-level build.  `make demo` and `make check` are the whole set-up.
+#
+#   make [all]          build libimgfmt and the tools into build/
+#   make check          install missing deps, build with -Werror, run every test (prove)
+#   make check SANITIZE=1   the same with ASan+UBSan, in build-san/
+#   make demo           install missing deps, build, run the demo on a generated disk
+#   make fuzz           build the libFuzzer targets with clang and run each FUZZ_SECONDS
+#   make bench          install the tools compared against, run bench/*.sh
+#   make install        PREFIX=/usr/local DESTDIR=
+
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+MANDIR  ?= $(PREFIX)/share/man
+DESTDIR ?=
+CC      ?= cc
+FUZZ_SECONDS ?= 60
+
+ifeq ($(SANITIZE),1)
+B        := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B        := build
+SANFLAGS :=
+endif
+
+PKGS := ext2fs com_err fdisk blkid libntfs-3g libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
+        -Wno-unused-parameter
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ifneq ($(CI),)
+WARN += -Werror
+endif
+
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 -DRAWKIT_VERSION=\"0.1.0\" -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(SANFLAGS) $(CFLAGS) \
+              -Ilib/imgfmt -Itools/common $(PKG_CFLAGS)
+ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRC   := $(wildcard lib/imgfmt/*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+LIB_A     := $(B)/lib/libimgfmt.a
+LIB_SO    := $(B)/lib/libimgfmt.so.0
+COMMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tools/common/*.c))
+
+TOOLS := info lanfree clone p2v v2p
+BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
+HELPERS := $(B)/bin/imgfmt-tool
+
+.PHONY: all check demo deps fuzz bench install clean
+all: $(BINS) $(HELPERS) $(LIB_SO) $(B)/lib/libimgfmt.pc
+
+# Rebuild everything when the flags change (WERROR, SANITIZE, CFLAGS).
+$(B)/.flags: FORCE
+	@mkdir -p $(B)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+FORCE:
+
+$(B)/%.o: %.c $(B)/.flags $(wildcard lib/imgfmt/*.h tools/common/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libimgfmt.so.0 -Wl,--version-script=lib/imgfmt/libimgfmt.sym \
+		$(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(B)/lib/libimgfmt.pc: lib/imgfmt/libimgfmt.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@PKGS@|$(PKGS)|' -e 's|@VERSION@|0.1.0|' $< > $@
+
+# A tool is tools/NAME/*.c linked with the common CLI code and libimgfmt.
+define TOOL_RULE
+$(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c)) $(COMMON_OBJ) $(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TOOL_LIBS_$(1))
+endef
+$(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
+
+$(B)/bin/imgfmt-tool: $(B)/tests/helpers/imgfmt-tool.o $(COMMON_OBJ) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	@scripts/deps.sh check
+
+check: deps
+	@$(MAKE) --no-print-directory WERROR=1 all
+	RAWKIT_BIN=$(abspath $(B)/bin) SANITIZE=$(SANITIZE) prove -j2 --timer tests/
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@RAWKIT_BIN=$(abspath $(B)/bin) scripts/demo.sh
+
+# libFuzzer targets: clang, ASan+UBSan, their own build directory.
+FUZZ_B := build-fuzz
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize=fuzzer,address,undefined \
+               -Ilib/imgfmt $(PKG_CFLAGS)
+FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/*.c))
+$(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+fuzz: deps $(FUZZERS)
+	@for f in $(FUZZERS); do \
+		n=$$(basename $$f); mkdir -p $(FUZZ_B)/corpus-$$n; \
+		tests/fuzz/seed.sh $$n $(FUZZ_B)/corpus-$$n || exit 1; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS)s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=4194304 -timeout=20 -rss_limit_mb=2048 \
+			$(FUZZ_B)/corpus-$$n 2>&1 | tail -n 3 || exit 1; \
+	done
+
+bench: all
+	@scripts/deps.sh bench
+	@for b in bench/*.sh; do RAWKIT_BIN=$(abspath $(B)/bin) $$b || exit 1; done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)/
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf libimgfmt.so.0 $(DESTDIR)$(LIBDIR)/libimgfmt.so
+	install -m 644 lib/imgfmt/imgfmt.h $(DESTDIR)$(INCDIR)/
+	install -m 644 $(B)/lib/libimgfmt.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
+
+clean:
+	rm -rf build build-san build-fuzz

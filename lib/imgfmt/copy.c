@@ -1,0 +1,535 @@
+/* copy.c --- the copy engine: used blocks only, sparse, reflinked where possible
+ *
+ * A reader thread fills large buffers from the source while the calling
+ * thread hashes them, drops all-zero blocks (on a new sparse file) and
+ * writes the rest, starting write-back early so that the final fsync is
+ * short.  Where the target file sits on the source's filesystem and that
+ * filesystem can share extents (btrfs, XFS with reflink), the used ranges
+ * are cloned with FICLONERANGE instead and nothing is copied.
+ */
+#include "imgfmt_private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHUNK (8u << 20) /* bytes per read */
+#define NBUF 4           /* buffers in flight */
+#define ZERO_BLOCK 4096  /* granularity of hole detection */
+
+struct imgfmt_copy {
+	imgfmt_disk *src;
+	int volume;
+	uint64_t base, length; /* the source window copied to target offset 0 */
+	char *target_path;
+	unsigned target_flags;
+	bool checksum;
+	imgfmt_progress_fn progress;
+	void *progress_arg;
+	imgfmt_extents *map;   /* used ranges of the last run, absolute on the source */
+	struct imgfmt_copy_stats stats;
+	char digest[65];
+	char error[IMGFMT_ERRLEN];
+};
+
+imgfmt_copy *imgfmt_copy_new(void)
+{
+	imgfmt_copy *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->volume = -1;
+	return c;
+}
+
+void imgfmt_copy_free(imgfmt_copy *c)
+{
+	if (!c)
+		return;
+	free(c->target_path);
+	imgfmt_extents_free(c->map);
+	free(c);
+}
+
+const char *imgfmt_copy_error(const imgfmt_copy *c)
+{
+	return c->error;
+}
+
+int imgfmt_copy_set_source(imgfmt_copy *c, imgfmt_disk *source, int volume)
+{
+	if (source->fd < 0)
+		return imgfmt_fail(c->error, -EBADF, "source disk is not open");
+	if (volume >= 0 && (size_t)volume >= source->nvolumes)
+		return imgfmt_fail(c->error, -EINVAL, "no volume number %d", volume);
+	if (volume >= 0 && source->volumes[volume].container)
+		return imgfmt_fail(c->error, -EINVAL, "%s is an extended partition", source->volumes[volume].name);
+	c->src = source;
+	c->volume = volume;
+	c->base = volume >= 0 ? source->volumes[volume].offset : 0;
+	c->length = volume >= 0 ? source->volumes[volume].size : source->size;
+	return 0;
+}
+
+int imgfmt_copy_set_target(imgfmt_copy *c, const char *path, unsigned flags)
+{
+	char *dup = strdup(path);
+
+	if (!dup)
+		return imgfmt_fail(c->error, -ENOMEM, "out of memory");
+	free(c->target_path);
+	c->target_path = dup;
+	c->target_flags = flags;
+	return 0;
+}
+
+void imgfmt_copy_set_checksum(imgfmt_copy *c, int enable)
+{
+	c->checksum = enable != 0;
+}
+
+void imgfmt_copy_set_progress(imgfmt_copy *c, imgfmt_progress_fn cb, void *arg)
+{
+	c->progress = cb;
+	c->progress_arg = arg;
+}
+
+void imgfmt_copy_get_stats(const imgfmt_copy *c, struct imgfmt_copy_stats *st)
+{
+	*st = c->stats;
+}
+
+const char *imgfmt_copy_checksum(const imgfmt_copy *c)
+{
+	return c->digest;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- checksum: SHA-256 over (target offset, length, data) per piece ---- */
+
+static EVP_MD_CTX *hash_new(void)
+{
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+
+	if (h && !EVP_DigestInit_ex(h, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(h);
+		h = NULL;
+	}
+	return h;
+}
+
+static void hash_piece(EVP_MD_CTX *h, uint64_t off, const void *data, size_t len)
+{
+	unsigned char head[16];
+
+	for (int i = 0; i < 8; i++) {
+		head[i] = (unsigned char)(off >> (8 * i));
+		head[8 + i] = (unsigned char)((uint64_t)len >> (8 * i));
+	}
+	EVP_DigestUpdate(h, head, sizeof(head));
+	EVP_DigestUpdate(h, data, len);
+}
+
+static void hash_finish(EVP_MD_CTX *h, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+
+	EVP_DigestFinal_ex(h, md, &n);
+	for (unsigned i = 0; i < n; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	EVP_MD_CTX_free(h);
+}
+
+/* ---- the reader thread and its queue ---- */
+
+struct piece {
+	uint64_t off; /* on the source */
+	size_t len;
+	char *buf;
+};
+
+struct pipeline {
+	imgfmt_copy *c;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	char *free_bufs[NBUF];
+	unsigned nfree;
+	struct piece filled[NBUF];
+	unsigned head, count;
+	bool done, stop;
+	int read_rc;
+};
+
+static void *reader_main(void *arg)
+{
+	struct pipeline *p = arg;
+	const imgfmt_extents *map = p->c->map;
+	int rc = 0;
+
+	for (size_t i = 0; i < imgfmt_extents_count(map) && !rc; i++) {
+		uint64_t off, len;
+		imgfmt_extents_get(map, i, &off, &len);
+		while (len && !rc) {
+			struct piece pc = { off, len > CHUNK ? CHUNK : (size_t)len, NULL };
+			pthread_mutex_lock(&p->mu);
+			while (!p->nfree && !p->stop)
+				pthread_cond_wait(&p->cv, &p->mu);
+			if (p->stop) {
+				pthread_mutex_unlock(&p->mu);
+				rc = -ECANCELED;
+				break;
+			}
+			pc.buf = p->free_bufs[--p->nfree];
+			pthread_mutex_unlock(&p->mu);
+			rc = imgfmt_disk_pread(p->c->src, pc.buf, pc.len, pc.off);
+			pthread_mutex_lock(&p->mu);
+			if (rc < 0) {
+				p->free_bufs[p->nfree++] = pc.buf;
+			} else {
+				p->filled[(p->head + p->count++) % NBUF] = pc;
+				pthread_cond_broadcast(&p->cv);
+			}
+			pthread_mutex_unlock(&p->mu);
+			off += pc.len;
+			len -= pc.len;
+		}
+	}
+	pthread_mutex_lock(&p->mu);
+	p->done = true;
+	p->read_rc = rc == -ECANCELED ? 0 : rc;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static bool is_zero(const char *buf, size_t len)
+{
+	return buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0;
+}
+
+static int write_all(imgfmt_copy *c, int fd, const char *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return imgfmt_fail(c->error, n < 0 ? -errno : -EIO, "write error at byte %llu: %s",
+					   (unsigned long long)(off + done), n < 0 ? strerror(errno) : "no progress");
+		done += (size_t)n;
+	}
+	c->stats.written_bytes += len;
+	return 0;
+}
+
+/* Write one piece: on a fresh sparse file, only its non-zero blocks. */
+static int write_piece(imgfmt_copy *c, struct imgfmt_target *t, const struct piece *pc)
+{
+	uint64_t dst = pc->off - c->base;
+	size_t pos = 0;
+
+	if (!t->fresh)
+		return write_all(c, t->fd, pc->buf, pc->len, dst);
+	while (pos < pc->len) {
+		size_t run = pos, blk;
+		while (run < pc->len) {
+			blk = pc->len - run < ZERO_BLOCK ? pc->len - run : ZERO_BLOCK;
+			if (is_zero(pc->buf + run, blk))
+				break;
+			run += blk;
+		}
+		if (run > pos && write_all(c, t->fd, pc->buf + pos, run - pos, dst + pos) < 0)
+			return -EIO;
+		pos = run;
+		while (pos < pc->len) {
+			blk = pc->len - pos < ZERO_BLOCK ? pc->len - pos : ZERO_BLOCK;
+			if (!is_zero(pc->buf + pos, blk))
+				break;
+			c->stats.zero_bytes += blk;
+			pos += blk;
+		}
+	}
+	return 0;
+}
+
+static int copy_data(imgfmt_copy *c, struct imgfmt_target *t, EVP_MD_CTX *hash)
+{
+	struct pipeline p = { .c = c };
+	uint64_t total = imgfmt_extents_bytes(c->map), last_report = 0, flushed = 0;
+	pthread_t reader;
+	int rc = 0;
+
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv, NULL);
+	for (unsigned i = 0; i < NBUF; i++) {
+		if (posix_memalign((void **)&p.free_bufs[i], 4096, CHUNK)) {
+			rc = imgfmt_fail(c->error, -ENOMEM, "out of memory");
+			break;
+		}
+		p.nfree++;
+	}
+	posix_fadvise(c->src->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (!rc && pthread_create(&reader, NULL, reader_main, &p))
+		rc = imgfmt_fail(c->error, -EAGAIN, "cannot start the reader thread");
+	if (rc) {
+		for (unsigned i = 0; i < p.nfree; i++)
+			free(p.free_bufs[i]);
+		return rc;
+	}
+	for (;;) {
+		struct piece pc;
+		pthread_mutex_lock(&p.mu);
+		while (!p.count && !p.done)
+			pthread_cond_wait(&p.cv, &p.mu);
+		if (!p.count) {
+			pthread_mutex_unlock(&p.mu);
+			break;
+		}
+		pc = p.filled[p.head];
+		p.head = (p.head + 1) % NBUF;
+		p.count--;
+		pthread_mutex_unlock(&p.mu);
+		if (!rc) {
+			c->stats.read_bytes += pc.len;
+			if (hash)
+				hash_piece(hash, pc.off - c->base, pc.buf, pc.len);
+			rc = write_piece(c, t, &pc);
+			/* Start write-back now rather than all at the final fsync. */
+			if (!rc && !t->blockdev && pc.off - c->base > flushed + (64u << 20)) {
+				sync_file_range(t->fd, (off_t)flushed, (off_t)(pc.off - c->base - flushed),
+						SYNC_FILE_RANGE_WRITE);
+				flushed = pc.off - c->base;
+			}
+			if (c->progress && c->stats.read_bytes - last_report >= (32u << 20)) {
+				c->progress(c->stats.read_bytes, total, c->progress_arg);
+				last_report = c->stats.read_bytes;
+			}
+		}
+		pthread_mutex_lock(&p.mu);
+		p.free_bufs[p.nfree++] = pc.buf;
+		if (rc)
+			p.stop = true;
+		pthread_cond_broadcast(&p.cv);
+		pthread_mutex_unlock(&p.mu);
+	}
+	pthread_join(reader, NULL);
+	if (!rc && p.read_rc)
+		rc = imgfmt_fail(c->error, p.read_rc, "%s", imgfmt_disk_error(c->src));
+	for (unsigned i = 0; i < p.nfree; i++)
+		free(p.free_bufs[i]);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv);
+	if (!rc && c->progress)
+		c->progress(total, total, c->progress_arg);
+	return rc;
+}
+
+/* ---- reflink ---- */
+
+/* Clone every used range, widened to the target's block size.  Returns 1
+ * when the filesystem cannot share extents (nothing was changed), 0 when
+ * done, < 0 on a real failure. */
+static int copy_reflink(imgfmt_copy *c, struct imgfmt_target *t)
+{
+	struct stat src;
+	uint64_t bs = t->block_size;
+
+	if ((c->target_flags & IMGFMT_TARGET_NO_REFLINK) || !t->fresh || c->src->blockdev ||
+	    fstat(c->src->fd, &src) < 0 || src.st_dev != t->fs_dev || c->base % bs)
+		return 1;
+	for (size_t i = 0; i < imgfmt_extents_count(c->map); i++) {
+		struct file_clone_range r;
+		uint64_t off, len, end;
+		imgfmt_extents_get(c->map, i, &off, &len);
+		end = off + len;
+		off -= off % bs;
+		end = end % bs ? end + bs - end % bs : end;
+		if (end > c->base + c->length)
+			end = c->base + c->length;
+		r = (struct file_clone_range){ .src_fd = c->src->fd,
+					       .src_offset = off,
+					       .src_length = end - off,
+					       .dest_offset = off - c->base };
+		if (ioctl(t->fd, FICLONERANGE, &r) < 0) {
+			int e = errno;
+			if (i == 0 && (e == EOPNOTSUPP || e == EXDEV || e == EINVAL || e == ENOTTY || e == EPERM))
+				return 1;
+			return imgfmt_fail(c->error, -e, "cannot share extents at byte %llu: %s",
+					   (unsigned long long)off, strerror(e));
+		}
+		c->stats.cloned_bytes += end - off;
+	}
+	return 0;
+}
+
+/* Hash the used ranges as read from FD at (source offset - READ_SHIFT),
+ * framed by target offset as copy_data() does. */
+static int hash_ranges(imgfmt_copy *c, int fd, uint64_t read_shift, char hex[65])
+{
+	EVP_MD_CTX *h = hash_new();
+	char *buf = malloc(CHUNK);
+	int rc = 0;
+
+	if (!h || !buf) {
+		rc = imgfmt_fail(c->error, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < imgfmt_extents_count(c->map) && !rc; i++) {
+		uint64_t off, len;
+		imgfmt_extents_get(c->map, i, &off, &len);
+		while (len && !rc) {
+			size_t n = len > CHUNK ? CHUNK : (size_t)len, got = 0;
+			while (got < n) {
+				ssize_t r = pread(fd, buf + got, n - got, (off_t)(off - read_shift + got));
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r <= 0) {
+					rc = imgfmt_fail(c->error, -EIO, "read error at byte %llu: %s",
+							 (unsigned long long)(off - read_shift + got),
+							 r < 0 ? strerror(errno) : "end of file");
+					break;
+				}
+				got += (size_t)r;
+			}
+			if (!rc)
+				hash_piece(h, off - c->base, buf, n);
+			off += n;
+			len -= n;
+		}
+	}
+out:
+	free(buf);
+	if (h && !rc) {
+		hash_finish(h, hex);
+		h = NULL;
+	}
+	EVP_MD_CTX_free(h);
+	return rc;
+}
+
+/* Zero the ranges the filesystems use but the source image has as holes:
+ * a block device keeps whatever was on it before. */
+static int zero_holes(imgfmt_copy *c, struct imgfmt_target *t, const imgfmt_extents *fs_used)
+{
+	imgfmt_extents *holes = imgfmt_extents_new();
+	int rc = 0;
+
+	if (!holes)
+		return imgfmt_fail(c->error, -ENOMEM, "out of memory");
+	if (imgfmt_extents_subtract(fs_used, c->map, holes) < 0)
+		rc = imgfmt_fail(c->error, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < imgfmt_extents_count(holes) && !rc; i++) {
+		uint64_t range[2];
+		imgfmt_extents_get(holes, i, &range[0], &range[1]);
+		range[0] -= c->base;
+		if (ioctl(t->fd, BLKZEROOUT, range) < 0)
+			rc = imgfmt_fail(c->error, -errno, "cannot zero bytes %llu-%llu: %s",
+					 (unsigned long long)range[0], (unsigned long long)(range[0] + range[1]),
+					 strerror(errno));
+	}
+	imgfmt_extents_free(holes);
+	return rc;
+}
+
+int imgfmt_copy_run(imgfmt_copy *c)
+{
+	imgfmt_extents *fs_used = imgfmt_extents_new(), *data = imgfmt_extents_new();
+	struct imgfmt_target t = { .fd = -1 };
+	EVP_MD_CTX *hash = NULL;
+	double start = now();
+	char err[IMGFMT_ERRLEN];
+	int rc;
+
+	c->error[0] = c->digest[0] = '\0';
+	memset(&c->stats, 0, sizeof(c->stats));
+	if (!c->src || !c->target_path) {
+		rc = imgfmt_fail(c->error, -EINVAL, "no %s set", c->src ? "target" : "source");
+		goto out;
+	}
+	if (!fs_used || !data || !(c->map || (c->map = imgfmt_extents_new()))) {
+		rc = imgfmt_fail(c->error, -ENOMEM, "out of memory");
+		goto out;
+	}
+	rc = imgfmt_used_parts(c->src, c->volume, fs_used, data);
+	if (rc == 0)
+		rc = imgfmt_extents_intersect(fs_used, data, c->map);
+	if (rc < 0) {
+		imgfmt_fail(c->error, rc, "%s", imgfmt_disk_error(c->src));
+		goto out;
+	}
+	c->stats.source_bytes = c->length;
+	c->stats.used_bytes = imgfmt_extents_bytes(c->map);
+	rc = imgfmt_target_open(&t, c->target_path, c->target_flags, c->src, c->length, c->stats.used_bytes, err);
+	if (rc < 0) {
+		imgfmt_fail(c->error, rc, "%s", err);
+		goto out;
+	}
+	if (c->checksum && !(hash = hash_new())) {
+		rc = imgfmt_fail(c->error, -ENOMEM, "cannot set up SHA-256");
+		goto out;
+	}
+	rc = copy_reflink(c, &t);
+	if (rc == 0) {
+		c->stats.method = "reflink";
+		if (hash) {
+			EVP_MD_CTX_free(hash);
+			hash = NULL;
+			rc = hash_ranges(c, c->src->fd, 0, c->digest);
+		}
+	} else if (rc == 1) {
+		c->stats.method = "copy";
+		rc = copy_data(c, &t, hash);
+		if (rc == 0 && t.blockdev)
+			rc = zero_holes(c, &t, fs_used);
+	}
+	if (rc == 0 && (rc = imgfmt_target_commit(&t, err)) < 0)
+		imgfmt_fail(c->error, rc, "%s", err);
+	if (rc == 0 && hash) {
+		hash_finish(hash, c->digest);
+		hash = NULL;
+	}
+out:
+	if (rc < 0)
+		imgfmt_target_abort(&t);
+	EVP_MD_CTX_free(hash);
+	imgfmt_extents_free(fs_used);
+	imgfmt_extents_free(data);
+	c->stats.seconds = now() - start;
+	return rc;
+}
+
+int imgfmt_copy_verify(imgfmt_copy *c, const char *path)
+{
+	char hex[65];
+	int fd, rc;
+
+	if (!c->digest[0] || !c->map)
+		return imgfmt_fail(c->error, -EINVAL, "no checksummed copy to verify against");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return imgfmt_fail(c->error, -errno, "cannot open %s: %s", path, strerror(errno));
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	rc = hash_ranges(c, fd, c->base, hex);
+	close(fd);
+	if (rc == 0 && strcmp(hex, c->digest) != 0)
+		rc = imgfmt_fail(c->error, -EILSEQ, "%s differs from the source in the copied ranges", path);
+	return rc;
+}

@@ -1,0 +1,177 @@
+/* fs.c --- open the filesystem of a volume and dispatch to its back end */
+#include "imgfmt_private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const struct imgfmt_fs_ops *const backends[] = {
+	&imgfmt_fs_ext_ops,
+	&imgfmt_fs_ntfs_ops,
+};
+
+int imgfmt_fs_open(imgfmt_disk *disk, size_t index, unsigned flags, imgfmt_fs **out)
+{
+	const struct imgfmt_fs_ops *ops = NULL;
+	const struct imgfmt_volume *vol;
+	imgfmt_fs *fs;
+	int rc;
+
+	*out = NULL;
+	if (index >= disk->nvolumes)
+		return disk_fail(disk, -EINVAL, "no volume number %zu", index);
+	vol = &disk->volumes[index];
+	if (flags & IMGFMT_FS_WRITE)
+		return disk_fail(disk, -EOPNOTSUPP, "%s: write access is not supported yet", vol->name);
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (backends[i]->match(vol->fstype))
+			ops = backends[i];
+	if (!ops)
+		return disk_fail(disk, -EPROTONOSUPPORT, "%s: no filesystem rawkit can read (%s)", vol->name,
+				 vol->fstype[0] ? vol->fstype : vol->probe_note);
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return disk_fail(disk, -ENOMEM, "out of memory");
+	fs->ops = ops;
+	fs->disk = disk;
+	fs->vol = *vol;
+	rc = ops->open(fs);
+	if (rc < 0) {
+		disk_fail(disk, rc, "%s: %s", vol->name, fs->error);
+		free(fs);
+		return rc;
+	}
+	*out = fs;
+	return 0;
+}
+
+void imgfmt_fs_close(imgfmt_fs *fs)
+{
+	if (!fs)
+		return;
+	fs->ops->close(fs);
+	free(fs);
+}
+
+const char *imgfmt_fs_error(const imgfmt_fs *fs)
+{
+	return fs->error;
+}
+
+const char *imgfmt_fs_type(const imgfmt_fs *fs)
+{
+	return fs->type;
+}
+
+int imgfmt_fs_dirty(const imgfmt_fs *fs)
+{
+	return fs->dirty;
+}
+
+void imgfmt_fs_sizes(const imgfmt_fs *fs, unsigned *block_size, uint64_t *total, uint64_t *free_bytes)
+{
+	if (block_size)
+		*block_size = fs->block_size;
+	if (total)
+		*total = fs->total_bytes;
+	if (free_bytes)
+		*free_bytes = fs->free_bytes;
+}
+
+uint64_t imgfmt_fs_root(const imgfmt_fs *fs)
+{
+	return fs->root;
+}
+
+int imgfmt_fs_volume_pread(imgfmt_fs *fs, void *buf, size_t len, uint64_t off)
+{
+	int rc;
+
+	if (off > fs->vol.size || len > fs->vol.size - off)
+		return fs_fail(fs, -ERANGE, "read of %zu bytes at %llu is outside the volume (%llu bytes)", len,
+			       (unsigned long long)off, (unsigned long long)fs->vol.size);
+	rc = imgfmt_disk_pread(fs->disk, buf, len, fs->vol.offset + off);
+	if (rc < 0)
+		fs_fail(fs, rc, "%s", imgfmt_disk_error(fs->disk));
+	return rc;
+}
+
+int imgfmt_fs_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	return fs->ops->stat(fs, ino, st);
+}
+
+int imgfmt_fs_lookup(imgfmt_fs *fs, const char *path, uint64_t *ino)
+{
+	uint64_t cur = fs->root;
+	char name[256];
+
+	while (*path) {
+		const char *end;
+		size_t len;
+		struct imgfmt_stat st;
+		int rc;
+
+		while (*path == '/')
+			path++;
+		if (!*path)
+			break;
+		end = strchr(path, '/');
+		len = end ? (size_t)(end - path) : strlen(path);
+		if (len >= sizeof(name))
+			return fs_fail(fs, -ENAMETOOLONG, "path component longer than 255 bytes");
+		memcpy(name, path, len);
+		name[len] = '\0';
+		path += len;
+		if (strcmp(name, ".") == 0)
+			continue;
+		if (strcmp(name, "..") == 0)
+			return fs_fail(fs, -EINVAL, "\"..\" is not allowed in a path");
+		rc = imgfmt_fs_stat(fs, cur, &st);
+		if (rc < 0)
+			return rc;
+		if (S_ISLNK(st.mode))
+			return fs_fail(fs, -ELOOP, "a symbolic link is in the path before \"%s\"", name);
+		if (!S_ISDIR(st.mode))
+			return fs_fail(fs, -ENOTDIR, "not a directory before \"%s\"", name);
+		rc = fs->ops->lookup_child(fs, cur, name, &cur);
+		if (rc < 0)
+			return rc;
+	}
+	*ino = cur;
+	return 0;
+}
+
+int imgfmt_fs_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *arg)
+{
+	return fs->ops->readdir(fs, dir, cb, arg);
+}
+
+ssize_t imgfmt_fs_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *buf, size_t len, uint64_t offset)
+{
+	return fs->ops->pread(fs, ino, stream, buf, len, offset);
+}
+
+ssize_t imgfmt_fs_readlink(imgfmt_fs *fs, uint64_t ino, char *buf, size_t size)
+{
+	if (size == 0)
+		return fs_fail(fs, -EINVAL, "no room for a link target");
+	return fs->ops->readlink(fs, ino, buf, size);
+}
+
+int imgfmt_fs_xattrs(imgfmt_fs *fs, uint64_t ino, imgfmt_xattr_fn cb, void *arg)
+{
+	return fs->ops->xattrs(fs, ino, cb, arg);
+}
+
+int imgfmt_fs_streams(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *arg)
+{
+	return fs->ops->streams(fs, ino, cb, arg);
+}
+
+int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg)
+{
+	return fs->ops->data_runs(fs, ino, cb, arg);
+}

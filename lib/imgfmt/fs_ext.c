@@ -1,0 +1,485 @@
+/* fs_ext.c --- ext2/3/4 back end through libext2fs */
+#include "imgfmt_private.h"
+#include "ext_io.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <et/com_err.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define EXT_FS(fs) ((ext2_filsys)(fs)->priv)
+#define EXT_SYMLINK_MAX 4096
+
+static bool ext_match(const char *fstype)
+{
+	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") || !strcmp(fstype, "ext4");
+}
+
+/* errcode_t -> negative errno, with the message on FS. */
+static int ext_fail(imgfmt_fs *fs, errcode_t err, const char *what)
+{
+	int code;
+
+	switch (err) {
+	case EXT2_ET_FILE_NOT_FOUND: code = -ENOENT; break;
+	case EXT2_ET_NO_DIRECTORY: code = -ENOTDIR; break;
+	case EXT2_ET_NO_MEMORY: code = -ENOMEM; break;
+	case EXT2_ET_BAD_INODE_NUM: code = -EINVAL; break;
+	case EXT2_ET_SHORT_READ: code = -EIO; break;
+	default: code = (err > 0 && err < 256) ? -(int)err : -EUCLEAN; break;
+	}
+	return fs_fail(fs, code, "%s: %s", what, error_message(err));
+}
+
+static int ext_open(imgfmt_fs *fs)
+{
+	ext2_filsys efs = NULL;
+	errcode_t err;
+	const char *name;
+
+	imgfmt_ext_io_prepare(fs->disk, fs->vol.offset, fs->vol.size);
+	err = ext2fs_open2(fs->disk->path, NULL, EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP, 0, 0,
+			   imgfmt_ext_io_manager, &efs);
+	imgfmt_ext_io_prepare(NULL, 0, 0);
+	if (err)
+		return ext_fail(fs, err, "cannot open ext filesystem");
+	fs->priv = efs;
+	name = ext2fs_has_feature_journal_dev(efs->super) ? "jbd" :
+	       ext2fs_has_feature_extents(efs->super) || ext2fs_has_feature_flex_bg(efs->super) ? "ext4" :
+	       ext2fs_has_feature_journal(efs->super) ? "ext3" : "ext2";
+	if (!strcmp(name, "jbd")) {
+		ext2fs_close_free(&efs);
+		return fs_fail(fs, -EPROTONOSUPPORT, "an external journal device holds no files");
+	}
+	snprintf(fs->type, sizeof(fs->type), "%s", name);
+	fs->dirty = ext2fs_has_feature_journal_needs_recovery(efs->super) ||
+		    (!ext2fs_has_feature_journal(efs->super) && !(efs->super->s_state & EXT2_VALID_FS));
+	fs->block_size = efs->blocksize;
+	fs->total_bytes = ext2fs_blocks_count(efs->super) * efs->blocksize;
+	fs->free_bytes = ext2fs_free_blocks_count(efs->super) * efs->blocksize;
+	fs->root = EXT2_ROOT_INO;
+	return 0;
+}
+
+static void ext_close(imgfmt_fs *fs)
+{
+	ext2_filsys efs = EXT_FS(fs);
+
+	if (efs)
+		ext2fs_close_free(&efs);
+}
+
+/* An inode number the filesystem can hold, checked before libext2fs sees it. */
+static int ext_check_ino(imgfmt_fs *fs, uint64_t ino)
+{
+	if (ino < 1 || ino > EXT_FS(fs)->super->s_inodes_count)
+		return fs_fail(fs, -EINVAL, "inode %llu out of range", (unsigned long long)ino);
+	return 0;
+}
+
+static int ext_read_inode(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *inode)
+{
+	errcode_t err;
+	int rc = ext_check_ino(fs, ino);
+
+	if (rc < 0)
+		return rc;
+	memset(inode, 0, sizeof(*inode));
+	err = ext2fs_read_inode_full(EXT_FS(fs), (ext2_ino_t)ino, (struct ext2_inode *)inode, sizeof(*inode));
+	if (err)
+		return ext_fail(fs, err, "cannot read inode");
+	return 0;
+}
+
+/* Does FIELD of a large inode lie inside its i_extra_isize? */
+#define EXT_HAS_FIELD(efs, in, field)                                                              \
+	(EXT2_INODE_SIZE((efs)->super) > EXT2_GOOD_OLD_INODE_SIZE &&                               \
+	 offsetof(struct ext2_inode_large, field) + sizeof((in)->field) <=                         \
+		 EXT2_GOOD_OLD_INODE_SIZE + (size_t)(in)->i_extra_isize)
+
+/* Seconds are signed 32-bit; the low 2 bits of *_extra extend them, the
+ * upper 30 bits hold nanoseconds. */
+static struct timespec ext_time(uint32_t sec, uint32_t extra, bool has_extra)
+{
+	struct timespec ts = { .tv_sec = (int32_t)sec, .tv_nsec = 0 };
+
+	if (has_extra) {
+		ts.tv_sec += (time_t)((int64_t)(extra & 3) << 32);
+		ts.tv_nsec = (long)(extra >> 2);
+		if (ts.tv_nsec > 999999999)
+			ts.tv_nsec = 999999999;
+	}
+	return ts;
+}
+
+static int ext_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct ext2_inode_large in;
+	int rc = ext_read_inode(fs, ino, &in);
+
+	if (rc < 0)
+		return rc;
+	st->ino = ino;
+	st->generation = in.i_generation;
+	st->mode = in.i_mode;
+	st->uid = inode_uid(in);
+	st->gid = inode_gid(in);
+	st->nlink = in.i_links_count;
+	st->size = EXT2_I_SIZE(&in);
+	st->allocated = ext2fs_get_stat_i_blocks(efs, (struct ext2_inode *)&in) * 512;
+	st->atime = ext_time(in.i_atime, in.i_atime_extra, EXT_HAS_FIELD(efs, &in, i_atime_extra));
+	st->mtime = ext_time(in.i_mtime, in.i_mtime_extra, EXT_HAS_FIELD(efs, &in, i_mtime_extra));
+	st->ctime = ext_time(in.i_ctime, in.i_ctime_extra, EXT_HAS_FIELD(efs, &in, i_ctime_extra));
+	if (EXT_HAS_FIELD(efs, &in, i_crtime))
+		st->btime = ext_time(in.i_crtime, in.i_crtime_extra, EXT_HAS_FIELD(efs, &in, i_crtime_extra));
+	if (S_ISCHR(in.i_mode) || S_ISBLK(in.i_mode)) {
+		uint32_t dev = in.i_block[0] ? in.i_block[0] : in.i_block[1];
+		if (in.i_block[0]) {
+			st->rdev_major = (dev >> 8) & 0xff;
+			st->rdev_minor = dev & 0xff;
+		} else {
+			st->rdev_major = (dev & 0xfff00) >> 8;
+			st->rdev_minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+		}
+	}
+	st->flags = in.i_flags;
+	return 0;
+}
+
+static int ext_lookup_child(imgfmt_fs *fs, uint64_t dir, const char *name, uint64_t *ino)
+{
+	ext2_ino_t found;
+	errcode_t err;
+	int rc = ext_check_ino(fs, dir);
+
+	if (rc < 0)
+		return rc;
+	err = ext2fs_lookup(EXT_FS(fs), (ext2_ino_t)dir, name, (int)strlen(name), NULL, &found);
+	if (err == EXT2_ET_FILE_NOT_FOUND)
+		return fs_fail(fs, -ENOENT, "\"%s\": no such file or directory", name);
+	if (err)
+		return ext_fail(fs, err, "cannot look up name");
+	*ino = found;
+	return 0;
+}
+
+struct ext_readdir_ctx {
+	imgfmt_fs *fs;
+	imgfmt_dirent_fn cb;
+	void *arg;
+	int rc;
+};
+
+static unsigned ext_dtype(int ft)
+{
+	static const unsigned map[] = {
+		[EXT2_FT_REG_FILE] = DT_REG, [EXT2_FT_DIR] = DT_DIR,   [EXT2_FT_CHRDEV] = DT_CHR,
+		[EXT2_FT_BLKDEV] = DT_BLK,   [EXT2_FT_FIFO] = DT_FIFO, [EXT2_FT_SOCK] = DT_SOCK,
+		[EXT2_FT_SYMLINK] = DT_LNK,
+	};
+	return ft > 0 && ft < (int)(sizeof(map) / sizeof(map[0])) ? map[ft] : DT_UNKNOWN;
+}
+
+static int ext_readdir_one(ext2_ino_t dir, int entry, struct ext2_dir_entry *dirent, int offset, int blocksize,
+			   char *buf, void *priv)
+{
+	struct ext_readdir_ctx *ctx = priv;
+	int len = ext2fs_dirent_name_len(dirent);
+	(void)dir, (void)offset, (void)blocksize, (void)buf;
+
+	if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE)
+		return 0;
+	if ((len == 1 && dirent->name[0] == '.') || (len == 2 && dirent->name[0] == '.' && dirent->name[1] == '.'))
+		return 0;
+	if (dirent->inode == 0 || dirent->inode > EXT_FS(ctx->fs)->super->s_inodes_count)
+		return 0; /* a crafted entry pointing nowhere is not a file */
+	ctx->rc = ctx->cb(dirent->name, (size_t)len, dirent->inode, ext_dtype(ext2fs_dirent_file_type(dirent)),
+			  ctx->arg);
+	return ctx->rc ? DIRENT_ABORT : 0;
+}
+
+static int ext_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *arg)
+{
+	struct ext_readdir_ctx ctx = { fs, cb, arg, 0 };
+	errcode_t err;
+	int rc = ext_check_ino(fs, dir);
+
+	if (rc < 0)
+		return rc;
+	err = ext2fs_dir_iterate2(EXT_FS(fs), (ext2_ino_t)dir, 0, NULL, ext_readdir_one, &ctx);
+	if (ctx.rc)
+		return ctx.rc;
+	if (err)
+		return ext_fail(fs, err, "cannot read directory");
+	return 0;
+}
+
+static ssize_t ext_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *buf, size_t len, uint64_t off)
+{
+	ext2_file_t file;
+	unsigned int got = 0;
+	size_t total = 0;
+	errcode_t err;
+	int rc = ext_check_ino(fs, ino);
+
+	if (rc < 0)
+		return rc;
+	if (stream)
+		return fs_fail(fs, -ENOENT, "ext filesystems have no named streams");
+	err = ext2fs_file_open(EXT_FS(fs), (ext2_ino_t)ino, 0, &file);
+	if (err)
+		return ext_fail(fs, err, "cannot open file");
+	err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
+	while (!err && total < len) {
+		unsigned int want = len - total > (1U << 30) ? (1U << 30) : (unsigned int)(len - total);
+		err = ext2fs_file_read(file, (char *)buf + total, want, &got);
+		if (err || got == 0)
+			break;
+		total += got;
+	}
+	ext2fs_file_close(file);
+	if (err)
+		return ext_fail(fs, err, "cannot read file");
+	return (ssize_t)total;
+}
+
+static ssize_t ext_readlink(imgfmt_fs *fs, uint64_t ino, char *buf, size_t size)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct ext2_inode_large in;
+	size_t len;
+	ssize_t got;
+	int rc = ext_read_inode(fs, ino, &in);
+
+	if (rc < 0)
+		return rc;
+	if (!S_ISLNK(in.i_mode))
+		return fs_fail(fs, -EINVAL, "inode %llu is not a symbolic link", (unsigned long long)ino);
+	len = EXT2_I_SIZE(&in);
+	if (len == 0 || len >= EXT_SYMLINK_MAX)
+		return fs_fail(fs, -EUCLEAN, "symbolic link %llu has a bad length (%zu)", (unsigned long long)ino, len);
+	if (len >= size)
+		return fs_fail(fs, -ERANGE, "symbolic link target longer than the buffer");
+	if (in.i_flags & EXT4_INLINE_DATA_FL) {
+		char tmp[EXT_SYMLINK_MAX + 64];
+		size_t have = sizeof(tmp);
+		errcode_t err = ext2fs_inline_data_size(efs, (ext2_ino_t)ino, &have);
+		if (!err && (have < len || have > sizeof(tmp)))
+			err = EXT2_ET_INLINE_DATA_CANT_ITERATE;
+		if (!err)
+			err = ext2fs_inline_data_get(efs, (ext2_ino_t)ino, (struct ext2_inode *)&in, tmp, NULL);
+		if (err)
+			return ext_fail(fs, err, "cannot read inline symbolic link");
+		memcpy(buf, tmp, len);
+	} else if (ext2fs_is_fast_symlink((struct ext2_inode *)&in)) {
+		if (len > sizeof(in.i_block))
+			return fs_fail(fs, -EUCLEAN, "fast symbolic link %llu too long", (unsigned long long)ino);
+		memcpy(buf, in.i_block, len);
+	} else {
+		got = ext_pread(fs, ino, NULL, buf, len, 0);
+		if (got < 0)
+			return got;
+		if ((size_t)got != len)
+			return fs_fail(fs, -EUCLEAN, "symbolic link %llu is shorter than its size",
+				       (unsigned long long)ino);
+	}
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+struct ext_xattr_ctx {
+	imgfmt_xattr_fn cb;
+	void *arg;
+	int rc;
+};
+
+static int ext_xattr_one(char *name, char *value, size_t value_len, void *data)
+{
+	struct ext_xattr_ctx *ctx = data;
+
+	if (strcmp(name, "system.data") == 0) /* ext4 inline data, not an attribute */
+		return 0;
+	ctx->rc = ctx->cb(name, value, value_len, ctx->arg);
+	return ctx->rc ? XATTR_ABORT : 0;
+}
+
+static int ext_xattrs(imgfmt_fs *fs, uint64_t ino, imgfmt_xattr_fn cb, void *arg)
+{
+	struct ext_xattr_ctx ctx = { cb, arg, 0 };
+	struct ext2_xattr_handle *h = NULL;
+	errcode_t err;
+	int rc = ext_check_ino(fs, ino);
+
+	if (rc < 0)
+		return rc;
+	if (!ext2fs_has_feature_xattr(EXT_FS(fs)->super))
+		return 0;
+	err = ext2fs_xattrs_open(EXT_FS(fs), (ext2_ino_t)ino, &h);
+	if (!err)
+		err = ext2fs_xattrs_read(h);
+	if (!err)
+		err = ext2fs_xattrs_iterate(h, ext_xattr_one, &ctx);
+	if (h)
+		ext2fs_xattrs_close(&h);
+	if (ctx.rc)
+		return ctx.rc;
+	if (err)
+		return ext_fail(fs, err, "cannot read extended attributes");
+	return 0;
+}
+
+static int ext_streams(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *arg)
+{
+	(void)cb, (void)arg;
+	return ext_check_ino(fs, ino);
+}
+
+/* Runs are collected in logical blocks and handed on merged. */
+struct ext_runs_ctx {
+	imgfmt_run_fn cb;
+	void *arg;
+	uint64_t start, count; /* pending run, in blocks */
+	uint64_t block_size, file_size;
+	int rc;
+};
+
+static int ext_runs_flush(struct ext_runs_ctx *ctx)
+{
+	uint64_t off = ctx->start * ctx->block_size, len = ctx->count * ctx->block_size;
+
+	if (ctx->count == 0 || off >= ctx->file_size)
+		return 0;
+	if (len > ctx->file_size - off)
+		len = ctx->file_size - off;
+	ctx->count = 0;
+	ctx->rc = ctx->cb(off, len, ctx->arg);
+	return ctx->rc;
+}
+
+static int ext_runs_add(struct ext_runs_ctx *ctx, uint64_t lblk, uint64_t count)
+{
+	if (ctx->count && ctx->start + ctx->count == lblk) {
+		ctx->count += count;
+		return 0;
+	}
+	if (ext_runs_flush(ctx))
+		return ctx->rc;
+	ctx->start = lblk;
+	ctx->count = count;
+	return 0;
+}
+
+static int ext_runs_block(ext2_filsys efs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_block,
+			  int ref_offset, void *priv)
+{
+	struct ext_runs_ctx *ctx = priv;
+	(void)efs, (void)ref_block, (void)ref_offset;
+
+	if (blockcnt < 0 || *blocknr == 0)
+		return 0;
+	return ext_runs_add(ctx, (uint64_t)blockcnt, 1) ? BLOCK_ABORT : 0;
+}
+
+static int ext_runs_extents(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *in, struct ext_runs_ctx *ctx)
+{
+	ext2_extent_handle_t handle;
+	struct ext2fs_extent e;
+	errcode_t err;
+	int op = EXT2_EXTENT_ROOT;
+
+	err = ext2fs_extent_open2(EXT_FS(fs), (ext2_ino_t)ino, (struct ext2_inode *)in, &handle);
+	if (err)
+		return ext_fail(fs, err, "cannot read extent tree");
+	for (;;) {
+		err = ext2fs_extent_get(handle, op, &e);
+		if (err)
+			break;
+		op = EXT2_EXTENT_NEXT_LEAF;
+		if (!(e.e_flags & EXT2_EXTENT_FLAGS_LEAF) || (e.e_flags & EXT2_EXTENT_FLAGS_UNINIT))
+			continue;
+		if (ext_runs_add(ctx, e.e_lblk, e.e_len))
+			break;
+	}
+	ext2fs_extent_free(handle);
+	if (ctx->rc)
+		return ctx->rc;
+	if (err && err != EXT2_ET_EXTENT_NO_NEXT)
+		return ext_fail(fs, err, "cannot read extent tree");
+	return ext_runs_flush(ctx);
+}
+
+static int ext_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg)
+{
+	struct ext_runs_ctx ctx = { .cb = cb, .arg = arg, .block_size = EXT_FS(fs)->blocksize };
+	struct ext2_inode_large in;
+	errcode_t err;
+	int rc = ext_read_inode(fs, ino, &in);
+
+	if (rc < 0)
+		return rc;
+	ctx.file_size = EXT2_I_SIZE(&in);
+	if (!S_ISREG(in.i_mode))
+		return fs_fail(fs, -EINVAL, "inode %llu is not a regular file", (unsigned long long)ino);
+	if (ctx.file_size == 0)
+		return 0;
+	if (in.i_flags & EXT4_INLINE_DATA_FL)
+		return cb(0, ctx.file_size, arg);
+	if (in.i_flags & EXT4_EXTENTS_FL)
+		return ext_runs_extents(fs, ino, &in, &ctx);
+	err = ext2fs_block_iterate3(EXT_FS(fs), (ext2_ino_t)ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
+				    ext_runs_block, &ctx);
+	if (ctx.rc)
+		return ctx.rc;
+	if (err)
+		return ext_fail(fs, err, "cannot read block map");
+	return ext_runs_flush(&ctx);
+}
+
+static int ext_free_space(imgfmt_fs *fs, imgfmt_extents *free_ranges)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	blk64_t first = efs->super->s_first_data_block, end = ext2fs_blocks_count(efs->super) - 1;
+	blk64_t pos = first, zero, set;
+	uint64_t bs = efs->blocksize;
+	errcode_t err = ext2fs_read_block_bitmap(efs);
+
+	if (err)
+		return ext_fail(fs, err, "cannot read block bitmaps");
+	while (pos <= end) {
+		err = ext2fs_find_first_zero_block_bitmap2(efs->block_map, pos, end, &zero);
+		if (err == ENOENT)
+			break;
+		if (err)
+			return ext_fail(fs, err, "cannot scan block bitmaps");
+		err = ext2fs_find_first_set_block_bitmap2(efs->block_map, zero, end, &set);
+		if (err == ENOENT)
+			set = end + 1;
+		else if (err)
+			return ext_fail(fs, err, "cannot scan block bitmaps");
+		if (imgfmt_extents_add(free_ranges, zero * bs, (set - zero) * bs))
+			return fs_fail(fs, -ENOMEM, "out of memory");
+		pos = set + 1;
+	}
+	return 0;
+}
+
+const struct imgfmt_fs_ops imgfmt_fs_ext_ops = {
+	.name = "ext",
+	.match = ext_match,
+	.open = ext_open,
+	.close = ext_close,
+	.stat = ext_stat,
+	.lookup_child = ext_lookup_child,
+	.readdir = ext_readdir,
+	.pread = ext_pread,
+	.readlink = ext_readlink,
+	.xattrs = ext_xattrs,
+	.streams = ext_streams,
+	.data_runs = ext_data_runs,
+	.free_space = ext_free_space,
+};

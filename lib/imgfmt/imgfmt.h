@@ -1,0 +1,273 @@
+/* imgfmt.h --- libimgfmt: raw guest disks, partition tables, filesystems, used-block copy
+ *
+ * The one public header of libimgfmt.  Conventions, everywhere:
+ *  - functions that can fail return 0 (or a count) on success and a negative
+ *    errno-style code on failure;
+ *  - the human message for the last failure is kept on the handle that was
+ *    passed in (imgfmt_disk_error(), imgfmt_fs_error(), imgfmt_copy_error());
+ *  - the library never prints and never exits;
+ *  - every _new()/_open() has a _free()/_close() that accepts NULL.
+ *
+ * Disks are raw, always: the format is never guessed and nothing inside an
+ * image (a qcow2 header, a backing-file name) is ever followed.
+ */
+#ifndef IMGFMT_H
+#define IMGFMT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IMGFMT_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------ disks */
+
+typedef struct imgfmt_disk imgfmt_disk;
+
+/* imgfmt_disk_open() flags */
+#define IMGFMT_OPEN_WRITE 0x1 /* read-write; a block device is opened O_EXCL */
+
+/* A new, unopened disk handle; NULL when out of memory. */
+imgfmt_disk *imgfmt_disk_new(void);
+
+/* Open PATH (raw image file, whole block device, partition, LVM volume),
+ * read its partition table (libfdisk) and probe every volume (libblkid).
+ * Read-only unless IMGFMT_OPEN_WRITE.  Refuses directories, empty files,
+ * character devices, sizes that are not whole 512-byte sectors, partitions
+ * that reach past the end of the disk and partitions that overlap. */
+int imgfmt_disk_open(imgfmt_disk *disk, const char *path, unsigned flags);
+
+/* Close and free; NULL is fine. */
+void imgfmt_disk_free(imgfmt_disk *disk);
+
+/* Message for the last failure on DISK ("" when none).  Valid until the
+ * next call on DISK. */
+const char *imgfmt_disk_error(const imgfmt_disk *disk);
+
+const char *imgfmt_disk_path(const imgfmt_disk *disk);
+uint64_t imgfmt_disk_size(const imgfmt_disk *disk);
+unsigned imgfmt_disk_sector_size(const imgfmt_disk *disk);
+int imgfmt_disk_is_blockdev(const imgfmt_disk *disk);
+
+/* Read LEN bytes at OFFSET.  Returns 0, or -ERANGE for a read past the end
+ * of the disk, -EIO (with the cause in the message) when the device fails
+ * or returns short. */
+int imgfmt_disk_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t offset);
+
+/* Partition-table type: "dos", "gpt", ... or "" for none. */
+const char *imgfmt_disk_label(const imgfmt_disk *disk);
+/* Disk identifier: GPT disk GUID or MBR signature ("0x1234abcd"); "" for none. */
+const char *imgfmt_disk_id(const imgfmt_disk *disk);
+
+/* Non-fatal remarks made while opening (a damaged GPT header repaired from
+ * its backup, ...), one per line; "" when none. */
+const char *imgfmt_disk_warnings(const imgfmt_disk *disk);
+
+/* ---------------------------------------------------------------- volumes */
+
+/* A volume is a partition, or the whole disk when there is no partition
+ * table.  Filled in by imgfmt_disk_volume(); plain data, caller-owned. */
+struct imgfmt_volume {
+	char name[16];        /* "p1", "p5", or "disk" */
+	unsigned partno;      /* partition number (1-based), 0 for "disk" */
+	uint64_t offset;      /* bytes from the start of the disk */
+	uint64_t size;        /* bytes */
+	char type[40];        /* "0x83", a GPT type GUID, or "" */
+	char type_name[64];   /* libfdisk's name for the type ("Linux filesystem") */
+	char part_uuid[40];   /* GPT partition GUID, "" otherwise */
+	char part_name[80];   /* GPT partition name (UTF-8), "" otherwise */
+	int container;        /* an extended partition (holds logical ones) */
+	/* what libblkid found inside */
+	char fstype[32];      /* "ext4", "ntfs", "swap", "LVM2_member", ... or "" */
+	char fs_uuid[64];
+	char fs_label[256];
+	char probe_note[96];  /* why fstype is empty, when there is a reason */
+};
+
+/* Number of volumes (never 0 for an open disk). */
+size_t imgfmt_disk_volume_count(const imgfmt_disk *disk);
+
+/* Copy volume INDEX (0-based, in disk order) into *OUT.  -EINVAL when out
+ * of range. */
+int imgfmt_disk_volume(const imgfmt_disk *disk, size_t index, struct imgfmt_volume *out);
+
+/* Index of the volume named NAME ("p2", "disk"), or -ENOENT. */
+int imgfmt_disk_find_volume(const imgfmt_disk *disk, const char *name);
+
+/* ---------------------------------------------------------------- extents */
+
+/* A sorted list of non-overlapping byte ranges on a disk. */
+typedef struct imgfmt_extents imgfmt_extents;
+
+imgfmt_extents *imgfmt_extents_new(void);
+void imgfmt_extents_free(imgfmt_extents *ext);
+size_t imgfmt_extents_count(const imgfmt_extents *ext);
+/* Range I: *OFFSET and *LENGTH in bytes.  -EINVAL when out of range. */
+int imgfmt_extents_get(const imgfmt_extents *ext, size_t i, uint64_t *offset, uint64_t *length);
+/* Sum of all lengths. */
+uint64_t imgfmt_extents_bytes(const imgfmt_extents *ext);
+
+/* The bytes of VOLUME (an index, or -1 for the whole disk) that hold data
+ * worth copying: everything except the free blocks of filesystems whose
+ * allocation libimgfmt can read (ext2/3/4 block bitmaps, NTFS $Bitmap, the
+ * body of swap), intersected with the image file's own allocation
+ * (SEEK_DATA/SEEK_HOLE).  Anything unknown or damaged counts as used.
+ * Offsets are relative to the start of the disk.  *OUT is freed by the
+ * caller with imgfmt_extents_free(). */
+int imgfmt_disk_used(imgfmt_disk *disk, int volume, imgfmt_extents **out);
+
+/* Why a volume's free space could not be read, after imgfmt_disk_used():
+ * "" when its allocation was read, else a short reason ("unknown content",
+ * "ext4: bad block bitmap checksum", ...). */
+const char *imgfmt_disk_used_note(const imgfmt_disk *disk, size_t volume);
+
+/* ------------------------------------------------------------ filesystems */
+
+typedef struct imgfmt_fs imgfmt_fs;
+
+/* imgfmt_fs_open() flags */
+#define IMGFMT_FS_WRITE 0x1 /* reserved: write access arrives with rawkit-clone */
+
+/* Open the filesystem of volume INDEX for reading, at its offset inside the
+ * disk, without loop devices or mounts (ext2/3/4 through libext2fs, NTFS
+ * through libntfs-3g).  On failure the message is on DISK.  DISK must stay
+ * open until the filesystem is closed. */
+int imgfmt_fs_open(imgfmt_disk *disk, size_t index, unsigned flags, imgfmt_fs **out);
+void imgfmt_fs_close(imgfmt_fs *fs);
+const char *imgfmt_fs_error(const imgfmt_fs *fs);
+
+/* "ext2", "ext3", "ext4" or "ntfs". */
+const char *imgfmt_fs_type(const imgfmt_fs *fs);
+
+/* 1 when the filesystem was not cleanly unmounted: ext3/4 needs journal
+ * recovery, NTFS is marked dirty or its $LogFile is not clean. */
+int imgfmt_fs_dirty(const imgfmt_fs *fs);
+
+/* Filesystem block (cluster) size, total and free bytes. */
+void imgfmt_fs_sizes(const imgfmt_fs *fs, unsigned *block_size, uint64_t *total, uint64_t *free_bytes);
+
+/* Inode number of the root directory. */
+uint64_t imgfmt_fs_root(const imgfmt_fs *fs);
+
+/* What lstat() would say, plus the identity that change detection needs. */
+struct imgfmt_stat {
+	uint64_t ino;          /* ext: inode number; NTFS: MFT record number */
+	uint32_t generation;   /* ext: i_generation; NTFS: sequence number */
+	uint32_t mode;         /* S_IF* | permission bits incl. setuid/setgid/sticky */
+	uint32_t uid, gid;
+	uint32_t nlink;
+	uint64_t size;
+	uint64_t allocated;    /* bytes allocated on disk */
+	struct timespec atime, mtime, ctime, btime; /* btime: creation, 0 if unknown */
+	uint32_t rdev_major, rdev_minor;
+	uint32_t flags;        /* ext: inode flags (EXT2_*_FL); NTFS: DOS attributes */
+};
+
+int imgfmt_fs_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st);
+
+/* Resolve PATH ("/", "/etc/hostname") from the root without following
+ * symlinks in the last component.  -ENOENT, -ENOTDIR, -ELOOP as usual. */
+int imgfmt_fs_lookup(imgfmt_fs *fs, const char *path, uint64_t *ino);
+
+/* Call CB for each entry of directory DIR, except "." and "..".  NAME is a
+ * byte string of NAMELEN bytes (not NUL-terminated for ext; NTFS names are
+ * converted to UTF-8; NTFS metadata files and DOS 8.3 aliases are left
+ * out).  TYPE is a DT_* value.  A non-zero return from CB stops the walk
+ * and is returned. */
+typedef int (*imgfmt_dirent_fn)(const char *name, size_t namelen, uint64_t ino, unsigned type, void *arg);
+int imgfmt_fs_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *arg);
+
+/* Read up to LEN bytes of file INO at OFFSET.  Returns the byte count (0 at
+ * end of file) or a negative code.  STREAM names an NTFS alternate data
+ * stream, NULL for the file's data. */
+ssize_t imgfmt_fs_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *buf, size_t len, uint64_t offset);
+
+/* Symlink target of INO into BUF (NUL-terminated); returns its length. */
+ssize_t imgfmt_fs_readlink(imgfmt_fs *fs, uint64_t ino, char *buf, size_t size);
+
+/* Call CB for each extended attribute of INO.  ext: every namespace with its
+ * Linux name ("user.x", "security.selinux", "system.posix_acl_access" in
+ * the xattr ACL format).  NTFS: "system.ntfs_security" (the raw security
+ * descriptor), "system.ntfs_attrib" (DOS attributes, 4 bytes LE), and
+ * "system.ntfs_reparse_data" where there is one. */
+typedef int (*imgfmt_xattr_fn)(const char *name, const void *value, size_t size, void *arg);
+int imgfmt_fs_xattrs(imgfmt_fs *fs, uint64_t ino, imgfmt_xattr_fn cb, void *arg);
+
+/* Call CB for each NTFS alternate data stream of INO (UTF-8 name, size).
+ * ext has none: returns 0 without calling CB. */
+typedef int (*imgfmt_stream_fn)(const char *name, uint64_t size, void *arg);
+int imgfmt_fs_streams(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *arg);
+
+/* Call CB for each run of file INO's data that is stored on disk, in file
+ * order: LOGICAL and LENGTH are bytes within the file.  Gaps are holes
+ * (sparse regions, unwritten extents).  Data stored inside the inode
+ * (ext4 inline data, NTFS resident) is reported as one run. */
+typedef int (*imgfmt_run_fn)(uint64_t logical, uint64_t length, void *arg);
+int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg);
+
+/* ----------------------------------------------------------- copy engine */
+
+typedef struct imgfmt_copy imgfmt_copy;
+
+/* imgfmt_copy_set_target() flags */
+#define IMGFMT_TARGET_OVERWRITE 0x1 /* replace an existing regular file */
+#define IMGFMT_TARGET_NO_REFLINK 0x2 /* never share extents with the source */
+
+struct imgfmt_copy_stats {
+	uint64_t source_bytes;  /* size of what is copied (disk or volume) */
+	uint64_t used_bytes;    /* bytes the used map selected */
+	uint64_t read_bytes;    /* bytes read from the source */
+	uint64_t written_bytes; /* bytes written to the target */
+	uint64_t cloned_bytes;  /* bytes shared by reflink */
+	uint64_t zero_bytes;    /* used bytes that were zero and left as holes */
+	double seconds;
+	const char *method;     /* "reflink" or "copy" */
+};
+
+imgfmt_copy *imgfmt_copy_new(void);
+void imgfmt_copy_free(imgfmt_copy *copy);
+const char *imgfmt_copy_error(const imgfmt_copy *copy);
+
+/* What to copy: VOLUME of SOURCE (index), or the whole disk when -1.
+ * SOURCE stays owned by the caller and must stay open. */
+int imgfmt_copy_set_source(imgfmt_copy *copy, imgfmt_disk *source, int volume);
+
+/* Where to: a new regular file (created sparse, in place only once it is
+ * complete and durable: temp + fsync + rename + fsync of the directory), an
+ * existing regular file only with IMGFMT_TARGET_OVERWRITE, or an existing
+ * block device at least as large as the source (opened O_EXCL). */
+int imgfmt_copy_set_target(imgfmt_copy *copy, const char *path, unsigned flags);
+
+/* Compute a SHA-256 over the copied ranges (offset, length, data); see
+ * imgfmt_copy_checksum(). */
+void imgfmt_copy_set_checksum(imgfmt_copy *copy, int enable);
+
+/* Progress: called now and then from the copying thread with bytes done
+ * and bytes to do. */
+typedef void (*imgfmt_progress_fn)(uint64_t done, uint64_t total, void *arg);
+void imgfmt_copy_set_progress(imgfmt_copy *copy, imgfmt_progress_fn cb, void *arg);
+
+/* Check everything (target size, target in use) and fail before the first
+ * write; then copy.  On failure a new target file is removed and an
+ * existing one left as it was. */
+int imgfmt_copy_run(imgfmt_copy *copy);
+
+/* After a successful run. */
+void imgfmt_copy_get_stats(const imgfmt_copy *copy, struct imgfmt_copy_stats *st);
+/* Hex SHA-256 of the copied ranges, "" when checksums were off. */
+const char *imgfmt_copy_checksum(const imgfmt_copy *copy);
+
+/* Re-read the used ranges from PATH and compare their checksum with the
+ * one computed by the last run (which must have had checksums on).
+ * Returns 0 when equal, -EILSEQ when different. */
+int imgfmt_copy_verify(imgfmt_copy *copy, const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IMGFMT_H */

@@ -1,0 +1,118 @@
+/* imgfmt_private.h --- internals of libimgfmt shared between its files */
+#ifndef IMGFMT_PRIVATE_H
+#define IMGFMT_PRIVATE_H
+
+#include "imgfmt.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#define IMGFMT_ERRLEN 512
+
+#if defined(__GNUC__)
+#define IMGFMT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define IMGFMT_PRINTF(a, b)
+#endif
+
+struct imgfmt_disk {
+	int fd;
+	char *path;
+	uint64_t size;
+	unsigned sector_size;
+	bool blockdev;
+	bool writable;
+	char label[16];
+	char id[48];
+	char *warnings;                /* "\n"-separated, malloc'd, may be NULL */
+	struct imgfmt_volume *volumes;
+	size_t nvolumes;
+	char **used_notes;             /* per volume, after imgfmt_disk_used() */
+	char error[IMGFMT_ERRLEN];
+};
+
+/* error.c: format MSG into BUF and return CODE (negative errno). */
+int imgfmt_fail(char *buf, int code, const char *fmt, ...) IMGFMT_PRINTF(3, 4);
+int imgfmt_vfail(char *buf, int code, const char *fmt, va_list ap) IMGFMT_PRINTF(3, 0);
+#define disk_fail(d, code, ...) imgfmt_fail((d)->error, (code), __VA_ARGS__)
+#define fs_fail(f, code, ...) imgfmt_fail((f)->error, (code), __VA_ARGS__)
+/* Append a line to a malloc'd "\n"-separated string; out of memory is ignored
+ * (warnings are best effort). */
+void imgfmt_append_line(char **buf, const char *line);
+
+/* ptable.c: fill disk->label, ->id, ->volumes through libfdisk. */
+int imgfmt_ptable_read(imgfmt_disk *disk);
+/* probe.c: fill the fstype/fs_uuid/fs_label of VOL through libblkid. */
+int imgfmt_probe_volume(imgfmt_disk *disk, struct imgfmt_volume *vol);
+
+/* extents.c */
+int imgfmt_extents_add(imgfmt_extents *ext, uint64_t offset, uint64_t length);
+/* Sort and merge overlapping/adjacent ranges (after unsorted adds). */
+void imgfmt_extents_normalize(imgfmt_extents *ext);
+/* OUT = A minus B; OUT = A intersect B (A, B normalized). */
+int imgfmt_extents_subtract(const imgfmt_extents *a, const imgfmt_extents *b, imgfmt_extents *out);
+int imgfmt_extents_intersect(const imgfmt_extents *a, const imgfmt_extents *b, imgfmt_extents *out);
+void imgfmt_extents_clear(imgfmt_extents *ext);
+
+/* Filesystem back ends: one file each (fs_ext.c, fs_ntfs.c). */
+struct imgfmt_fs_ops {
+	const char *name;
+	bool (*match)(const char *fstype);
+	int (*open)(imgfmt_fs *fs);
+	void (*close)(imgfmt_fs *fs);
+	int (*stat)(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st);
+	int (*lookup_child)(imgfmt_fs *fs, uint64_t dir, const char *name, uint64_t *ino);
+	int (*readdir)(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *arg);
+	ssize_t (*pread)(imgfmt_fs *fs, uint64_t ino, const char *stream, void *buf, size_t len, uint64_t off);
+	ssize_t (*readlink)(imgfmt_fs *fs, uint64_t ino, char *buf, size_t size);
+	int (*xattrs)(imgfmt_fs *fs, uint64_t ino, imgfmt_xattr_fn cb, void *arg);
+	int (*streams)(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *arg);
+	int (*data_runs)(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg);
+	/* Add the free byte ranges, relative to the volume start, to FREE. */
+	int (*free_space)(imgfmt_fs *fs, imgfmt_extents *free_ranges);
+};
+
+extern const struct imgfmt_fs_ops imgfmt_fs_ext_ops;
+extern const struct imgfmt_fs_ops imgfmt_fs_ntfs_ops;
+
+struct imgfmt_fs {
+	const struct imgfmt_fs_ops *ops;
+	imgfmt_disk *disk;
+	struct imgfmt_volume vol;
+	char type[16];
+	bool dirty;
+	unsigned block_size;
+	uint64_t total_bytes, free_bytes;
+	uint64_t root;
+	void *priv;                    /* the back end's own state */
+	char error[IMGFMT_ERRLEN];
+};
+
+/* Read LEN bytes at OFF inside the volume of FS, bounded by the volume. */
+int imgfmt_fs_volume_pread(imgfmt_fs *fs, void *buf, size_t len, uint64_t off);
+
+/* usedmap.c: allocated ranges of the image file in [off, off+len). */
+int imgfmt_image_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgfmt_extents *out);
+/* The two halves of imgfmt_disk_used(): bytes the filesystems use (or that
+ * are unknown), and bytes the image file has allocated. */
+int imgfmt_used_parts(imgfmt_disk *disk, int volume, imgfmt_extents *fs_used, imgfmt_extents *data);
+
+/* target.c: where a copy goes.  Opened before the first write with every
+ * check done; committed (fsync, rename, fsync dir) or aborted (temp file
+ * removed, existing target untouched). */
+struct imgfmt_target {
+	int fd;
+	char *path;      /* what the user named */
+	char *tmp;       /* temp file beside it, NULL for a block device */
+	bool blockdev;
+	bool fresh;      /* a new sparse file: unwritten ranges read as zeros */
+	dev_t fs_dev;    /* filesystem holding a file target, for reflink */
+	unsigned block_size;
+};
+
+int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags, imgfmt_disk *source,
+		       uint64_t size, uint64_t bytes, char *err);
+int imgfmt_target_commit(struct imgfmt_target *t, char *err);
+void imgfmt_target_abort(struct imgfmt_target *t);
+
+#endif /* IMGFMT_PRIVATE_H */

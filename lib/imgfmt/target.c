@@ -1,0 +1,177 @@
+/* target.c --- open a copy's target safely, commit it atomically
+ *
+ * A file target is written as a temp file beside it and renamed into place
+ * only when complete and durable, so a crash leaves either the old state or
+ * the new one.  A block device is opened O_EXCL (refused while mounted or
+ * in use) and must be large enough before anything is written.
+ */
+#include "imgfmt_private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+static int same_object(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
+		return a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+static int target_blockdev(struct imgfmt_target *t, uint64_t size, char *err)
+{
+	uint64_t have = 0;
+
+	t->fd = open(t->path, O_WRONLY | O_EXCL | O_CLOEXEC);
+	if (t->fd < 0) {
+		int e = errno;
+		if (e == EBUSY)
+			return imgfmt_fail(err, -EBUSY, "device is in use (mounted or held open)");
+		return imgfmt_fail(err, -e, "cannot open for writing: %s", strerror(e));
+	}
+	if (ioctl(t->fd, BLKGETSIZE64, &have) < 0)
+		return imgfmt_fail(err, -errno, "cannot read device size: %s", strerror(errno));
+	if (have < size)
+		return imgfmt_fail(err, -ENOSPC, "device too small: %llu bytes, the source needs %llu",
+				   (unsigned long long)have, (unsigned long long)size);
+	t->blockdev = true;
+	t->block_size = 4096;
+	return 0;
+}
+
+/* Directory and base name of PATH, malloc'd. */
+static int split_path(const char *path, char **dir, char **base)
+{
+	char *d = strdup(path), *b = strdup(path);
+
+	*dir = d ? strdup(dirname(d)) : NULL;
+	*base = b ? strdup(basename(b)) : NULL;
+	free(d);
+	free(b);
+	if (*dir && *base)
+		return 0;
+	free(*dir);
+	free(*base);
+	return -ENOMEM;
+}
+
+static int target_file(struct imgfmt_target *t, uint64_t size, uint64_t bytes, char *err)
+{
+	char *dir, *base;
+	struct statvfs vfs;
+	struct stat st;
+	int rc = 0;
+
+	if (split_path(t->path, &dir, &base) < 0)
+		return imgfmt_fail(err, -ENOMEM, "out of memory");
+	if (asprintf(&t->tmp, "%s/.%s.rawkit-XXXXXX", dir, base) < 0) {
+		t->tmp = NULL;
+		rc = imgfmt_fail(err, -ENOMEM, "out of memory");
+	} else if (statvfs(dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < bytes) {
+		rc = imgfmt_fail(err, -ENOSPC, "not enough space in %s: %llu bytes free, the copy needs %llu", dir,
+				 (unsigned long long)vfs.f_bavail * vfs.f_frsize, (unsigned long long)bytes);
+	}
+	free(dir);
+	free(base);
+	if (rc < 0)
+		return rc;
+	t->fd = mkostemp(t->tmp, O_CLOEXEC);
+	if (t->fd < 0) {
+		int e = errno;
+		free(t->tmp);
+		t->tmp = NULL;
+		return imgfmt_fail(err, -e, "cannot create: %s", strerror(e));
+	}
+	if (ftruncate(t->fd, (off_t)size) < 0 || fstat(t->fd, &st) < 0)
+		return imgfmt_fail(err, -errno, "cannot size the new file: %s", strerror(errno));
+	t->fresh = true;
+	t->fs_dev = st.st_dev;
+	t->block_size = st.st_blksize >= 512 ? (unsigned)st.st_blksize : 4096;
+	return 0;
+}
+
+int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags, imgfmt_disk *source,
+		       uint64_t size, uint64_t bytes, char *err)
+{
+	struct stat st, src;
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	t->fd = -1;
+	t->path = strdup(path);
+	if (!t->path)
+		return imgfmt_fail(err, -ENOMEM, "out of memory");
+	if (fstat(source->fd, &src) < 0)
+		return imgfmt_fail(err, -errno, "cannot stat the source: %s", strerror(errno));
+	if (stat(path, &st) == 0) {
+		if (same_object(&st, &src))
+			rc = imgfmt_fail(err, -EINVAL, "target is the source disk itself");
+		else if (S_ISBLK(st.st_mode))
+			rc = target_blockdev(t, size, err);
+		else if (!S_ISREG(st.st_mode))
+			rc = imgfmt_fail(err, -EINVAL, "target exists and is neither a regular file nor a block device");
+		else if (!(flags & IMGFMT_TARGET_OVERWRITE))
+			rc = imgfmt_fail(err, -EEXIST, "target exists (use --overwrite to replace it)");
+		else
+			rc = target_file(t, size, bytes, err);
+	} else if (errno == ENOENT) {
+		rc = target_file(t, size, bytes, err);
+	} else {
+		rc = imgfmt_fail(err, -errno, "cannot stat: %s", strerror(errno));
+	}
+	if (rc < 0)
+		imgfmt_target_abort(t);
+	return rc;
+}
+
+/* Durable in place: fsync the data, rename over the name, fsync the directory. */
+int imgfmt_target_commit(struct imgfmt_target *t, char *err)
+{
+	char *dcopy;
+	int dfd, rc = 0;
+
+	if (fsync(t->fd) < 0)
+		return imgfmt_fail(err, -errno, "cannot flush to stable storage: %s", strerror(errno));
+	if (!t->tmp)
+		goto done;
+	if (rename(t->tmp, t->path) < 0)
+		return imgfmt_fail(err, -errno, "cannot move into place: %s", strerror(errno));
+	free(t->tmp);
+	t->tmp = NULL;
+	dcopy = strdup(t->path);
+	if (!dcopy)
+		return imgfmt_fail(err, -ENOMEM, "out of memory");
+	dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || fsync(dfd) < 0)
+		rc = imgfmt_fail(err, -errno, "cannot flush the directory: %s", strerror(errno));
+	if (dfd >= 0)
+		close(dfd);
+	free(dcopy);
+done:
+	close(t->fd);
+	t->fd = -1;
+	free(t->path);
+	t->path = NULL;
+	return rc;
+}
+
+void imgfmt_target_abort(struct imgfmt_target *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	t->fd = -1;
+	if (t->tmp)
+		unlink(t->tmp);
+	free(t->tmp);
+	t->tmp = NULL;
+	free(t->path);
+	t->path = NULL;
+}

@@ -1,0 +1,301 @@
+/* imgfmt-tool.c --- drive libimgfmt from test scripts and benchmarks
+ *
+ *   imgfmt-tool copy SRC DST [--volume NAME] [--overwrite] [--no-reflink] [--checksum] [--verify]
+ *   imgfmt-tool used DISK [VOLUME]          used ranges, then "total N"
+ *   imgfmt-tool ls|stat|cat|readlink|xattrs|streams|runs DISK VOLUME PATH [STREAM]
+ *   imgfmt-tool extract DISK VOLUME DIR      files, directories and symlinks into DIR
+ *
+ * Not installed: results are checked against independent tools by tests/.
+ */
+#include "cli.h"
+#include "imgfmt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int open_disk(const char *path, imgfmt_disk **out)
+{
+	*out = imgfmt_disk_new();
+	if (imgfmt_disk_open(*out, path, 0) < 0) {
+		cli_error(path, "%s", imgfmt_disk_error(*out));
+		imgfmt_disk_free(*out);
+		return -1;
+	}
+	return 0;
+}
+
+static int volume_index(imgfmt_disk *disk, const char *name)
+{
+	int i = imgfmt_disk_find_volume(disk, name);
+
+	if (i < 0)
+		cli_error(imgfmt_disk_path(disk), "%s: no such volume", name);
+	return i;
+}
+
+static int cmd_copy(int argc, char **argv)
+{
+	const char *src = NULL, *dst = NULL, *volname = NULL;
+	unsigned flags = 0;
+	int checksum = 0, verify = 0, vol = -1, rc;
+	imgfmt_disk *disk;
+	imgfmt_copy *copy;
+	struct imgfmt_copy_stats st;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--volume") && i + 1 < argc)
+			volname = argv[++i];
+		else if (!strcmp(argv[i], "--overwrite"))
+			flags |= IMGFMT_TARGET_OVERWRITE;
+		else if (!strcmp(argv[i], "--no-reflink"))
+			flags |= IMGFMT_TARGET_NO_REFLINK;
+		else if (!strcmp(argv[i], "--checksum"))
+			checksum = 1;
+		else if (!strcmp(argv[i], "--verify"))
+			checksum = verify = 1;
+		else if (!src)
+			src = argv[i];
+		else if (!dst)
+			dst = argv[i];
+		else
+			return cli_usage_error("copy: too many arguments");
+	}
+	if (!src || !dst)
+		return cli_usage_error("copy: SRC and DST needed");
+	if (open_disk(src, &disk) < 0)
+		return EXIT_FAILED;
+	if (volname && (vol = volume_index(disk, volname)) < 0) {
+		imgfmt_disk_free(disk);
+		return EXIT_FAILED;
+	}
+	copy = imgfmt_copy_new();
+	rc = imgfmt_copy_set_source(copy, disk, vol);
+	if (!rc)
+		rc = imgfmt_copy_set_target(copy, dst, flags);
+	imgfmt_copy_set_checksum(copy, checksum);
+	if (!rc)
+		rc = imgfmt_copy_run(copy);
+	if (!rc && verify)
+		rc = imgfmt_copy_verify(copy, dst);
+	if (rc < 0) {
+		cli_error(dst, "%s", imgfmt_copy_error(copy));
+	} else {
+		imgfmt_copy_get_stats(copy, &st);
+		printf("method %s\nsource_bytes %llu\nused_bytes %llu\nread_bytes %llu\nwritten_bytes %llu\n"
+		       "cloned_bytes %llu\nzero_bytes %llu\nseconds %.3f\n",
+		       st.method, (unsigned long long)st.source_bytes, (unsigned long long)st.used_bytes,
+		       (unsigned long long)st.read_bytes, (unsigned long long)st.written_bytes,
+		       (unsigned long long)st.cloned_bytes, (unsigned long long)st.zero_bytes, st.seconds);
+		if (checksum)
+			printf("sha256 %s\n", imgfmt_copy_checksum(copy));
+	}
+	imgfmt_copy_free(copy);
+	imgfmt_disk_free(disk);
+	return rc < 0 ? EXIT_FAILED : EXIT_DONE;
+}
+
+static int cmd_used(int argc, char **argv)
+{
+	imgfmt_disk *disk;
+	imgfmt_extents *ext;
+	int vol = -1, rc = EXIT_FAILED;
+
+	if (argc < 1 || argc > 2)
+		return cli_usage_error("used: DISK [VOLUME]");
+	if (open_disk(argv[0], &disk) < 0)
+		return EXIT_FAILED;
+	if (argc == 2 && (vol = volume_index(disk, argv[1])) < 0)
+		goto out;
+	if (imgfmt_disk_used(disk, vol, &ext) < 0) {
+		cli_error(argv[0], "%s", imgfmt_disk_error(disk));
+		goto out;
+	}
+	for (size_t i = 0; i < imgfmt_extents_count(ext); i++) {
+		uint64_t off, len;
+		imgfmt_extents_get(ext, i, &off, &len);
+		printf("%llu %llu\n", (unsigned long long)off, (unsigned long long)len);
+	}
+	printf("total %llu\n", (unsigned long long)imgfmt_extents_bytes(ext));
+	for (size_t i = 0; i < imgfmt_disk_volume_count(disk); i++)
+		if (imgfmt_disk_used_note(disk, i)[0])
+			printf("note %zu %s\n", i, imgfmt_disk_used_note(disk, i));
+	imgfmt_extents_free(ext);
+	rc = EXIT_DONE;
+out:
+	imgfmt_disk_free(disk);
+	return rc;
+}
+
+static int print_dirent(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
+{
+	(void)arg;
+	printf("%.*s\t%llu\t%u\n", (int)len, name, (unsigned long long)ino, type);
+	return 0;
+}
+
+static int print_xattr(const char *name, const void *value, size_t size, void *arg)
+{
+	(void)arg;
+	printf("%s=", name);
+	for (size_t i = 0; i < size; i++)
+		printf("%02x", ((const unsigned char *)value)[i]);
+	putchar('\n');
+	return 0;
+}
+
+static int print_stream(const char *name, uint64_t size, void *arg)
+{
+	(void)arg;
+	printf("%s\t%llu\n", name, (unsigned long long)size);
+	return 0;
+}
+
+static int print_run(uint64_t logical, uint64_t length, void *arg)
+{
+	(void)arg;
+	printf("%llu %llu\n", (unsigned long long)logical, (unsigned long long)length);
+	return 0;
+}
+
+static int cat_file(imgfmt_fs *fs, uint64_t ino, const char *stream, FILE *out)
+{
+	static char buf[1 << 20];
+	uint64_t off = 0;
+	ssize_t n;
+
+	while ((n = imgfmt_fs_pread(fs, ino, stream, buf, sizeof(buf), off)) > 0) {
+		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n)
+			return -EIO;
+		off += (uint64_t)n;
+	}
+	return n < 0 ? (int)n : 0;
+}
+
+/* extract: a plain recursive copy of names, contents and link targets. */
+struct extract_ctx {
+	imgfmt_fs *fs;
+	char path[4096];
+	int rc;
+	unsigned depth;
+};
+
+static int extract_entry(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
+{
+	struct extract_ctx *x = arg;
+	size_t base = strlen(x->path);
+	struct imgfmt_stat st;
+	char target[4096];
+	FILE *f;
+
+	if (base + len + 2 > sizeof(x->path) || memchr(name, '/', len))
+		return 0;
+	snprintf(x->path + base, sizeof(x->path) - base, "/%.*s", (int)len, name);
+	if (imgfmt_fs_stat(x->fs, ino, &st) < 0) {
+		x->rc = -1;
+	} else if (S_ISDIR(st.mode)) {
+		if (x->depth < 64 && mkdir(x->path, 0755) == 0) {
+			x->depth++;
+			if (imgfmt_fs_readdir(x->fs, ino, extract_entry, x) < 0)
+				x->rc = -1;
+			x->depth--;
+		}
+	} else if (S_ISREG(st.mode)) {
+		f = fopen(x->path, "wbx");
+		if (!f || cat_file(x->fs, ino, NULL, f) < 0)
+			x->rc = -1;
+		if (f)
+			fclose(f);
+	} else if (S_ISLNK(st.mode)) {
+		if (imgfmt_fs_readlink(x->fs, ino, target, sizeof(target)) < 0 || symlink(target, x->path) < 0)
+			x->rc = -1;
+	}
+	if (x->rc < 0 && !x->path[0])
+		x->rc = -1;
+	x->path[base] = '\0';
+	(void)type;
+	return 0;
+}
+
+static int cmd_fs(const char *cmd, int argc, char **argv)
+{
+	imgfmt_disk *disk;
+	imgfmt_fs *fs = NULL;
+	uint64_t ino;
+	int vol, rc = -1;
+	char buf[4096];
+	struct imgfmt_stat st;
+
+	if (argc < 3)
+		return cli_usage_error("%s: DISK VOLUME PATH", cmd);
+	if (open_disk(argv[0], &disk) < 0)
+		return EXIT_FAILED;
+	if ((vol = volume_index(disk, argv[1])) < 0)
+		goto out;
+	if (imgfmt_fs_open(disk, (size_t)vol, 0, &fs) < 0) {
+		cli_error(argv[0], "%s", imgfmt_disk_error(disk));
+		goto out;
+	}
+	if (!strcmp(cmd, "extract")) {
+		struct extract_ctx x = { .fs = fs };
+		snprintf(x.path, sizeof(x.path), "%s", argv[2]);
+		rc = imgfmt_fs_readdir(fs, imgfmt_fs_root(fs), extract_entry, &x);
+		rc = rc < 0 ? rc : x.rc;
+		goto out;
+	}
+	if (imgfmt_fs_lookup(fs, argv[2], &ino) < 0)
+		goto out;
+	if (!strcmp(cmd, "ls")) {
+		rc = imgfmt_fs_readdir(fs, ino, print_dirent, NULL);
+	} else if (!strcmp(cmd, "stat")) {
+		rc = imgfmt_fs_stat(fs, ino, &st);
+		if (rc == 0)
+			printf("ino %llu\ngeneration %u\nmode %o\nuid %u\ngid %u\nnlink %u\nsize %llu\nallocated %llu\n"
+			       "atime %lld.%09ld\nmtime %lld.%09ld\nctime %lld.%09ld\nbtime %lld.%09ld\nrdev %u:%u\nflags %x\n",
+			       (unsigned long long)st.ino, st.generation, st.mode, st.uid, st.gid, st.nlink,
+			       (unsigned long long)st.size, (unsigned long long)st.allocated, (long long)st.atime.tv_sec,
+			       st.atime.tv_nsec, (long long)st.mtime.tv_sec, st.mtime.tv_nsec, (long long)st.ctime.tv_sec,
+			       st.ctime.tv_nsec, (long long)st.btime.tv_sec, st.btime.tv_nsec, st.rdev_major, st.rdev_minor,
+			       st.flags);
+	} else if (!strcmp(cmd, "cat")) {
+		rc = cat_file(fs, ino, argc > 3 ? argv[3] : NULL, stdout);
+	} else if (!strcmp(cmd, "readlink")) {
+		rc = (int)imgfmt_fs_readlink(fs, ino, buf, sizeof(buf));
+		if (rc >= 0)
+			puts(buf);
+	} else if (!strcmp(cmd, "xattrs")) {
+		rc = imgfmt_fs_xattrs(fs, ino, print_xattr, NULL);
+	} else if (!strcmp(cmd, "streams")) {
+		rc = imgfmt_fs_streams(fs, ino, print_stream, NULL);
+	} else if (!strcmp(cmd, "runs")) {
+		rc = imgfmt_fs_data_runs(fs, ino, print_run, NULL);
+	}
+out:
+	if (rc < 0 && fs)
+		cli_error(argv[0], "%s: %s", argv[2], imgfmt_fs_error(fs));
+	imgfmt_fs_close(fs);
+	imgfmt_disk_free(disk);
+	return rc < 0 ? EXIT_FAILED : EXIT_DONE;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *const fs_cmds[] = { "ls", "stat", "cat", "readlink", "xattrs", "streams", "runs", "extract" };
+
+	cli_set_program("imgfmt-tool");
+	if (argc < 2)
+		return cli_usage_error("no command");
+	if (!strcmp(argv[1], "copy"))
+		return cmd_copy(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "used"))
+		return cmd_used(argc - 2, argv + 2);
+	for (size_t i = 0; i < sizeof(fs_cmds) / sizeof(fs_cmds[0]); i++)
+		if (!strcmp(argv[1], fs_cmds[i]))
+			return cmd_fs(argv[1], argc - 2, argv + 2);
+	return cli_usage_error("%s: unknown command", argv[1]);
+}

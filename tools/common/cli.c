@@ -1,0 +1,178 @@
+/* cli.c --- messages, exit codes, progress and JSON for the rawkit tools */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *program = "rawkit";
+
+void cli_set_program(const char *name)
+{
+	program = name;
+}
+
+const char *cli_program(void)
+{
+	return program;
+}
+
+static void say(const char *object, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	for (char *c = msg; *c; c++) /* one line, always */
+		if (*c == '\n')
+			*c = ' ';
+	if (object)
+		fprintf(stderr, "%s: %s: %s\n", program, object, msg);
+	else
+		fprintf(stderr, "%s: %s\n", program, msg);
+}
+
+void cli_error(const char *object, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(object, fmt, ap);
+	va_end(ap);
+}
+
+void cli_warning(const char *object, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	cli_error(object, "warning: %s", buf);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(NULL, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", program);
+	return EXIT_USAGE;
+}
+
+const char *cli_human(uint64_t bytes, char *buf, size_t size)
+{
+	static const char *units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = (double)bytes;
+	unsigned u = 0;
+
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, size, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void cli_progress_start(struct cli_progress *p, const char *what, bool enabled)
+{
+	p->enabled = enabled;
+	p->start = p->last = cli_now();
+	p->what = what;
+}
+
+void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total)
+{
+	char d[16], t[16], r[16];
+	double now = cli_now(), elapsed = now - p->start, rate;
+	long eta;
+
+	if (!p->enabled || (now - p->last < 0.2 && done < total))
+		return;
+	p->last = now;
+	rate = elapsed > 0 ? (double)done / elapsed : 0;
+	eta = rate > 0 && total > done ? (long)((double)(total - done) / rate) : 0;
+	fprintf(stderr, "\r%s: %s / %s  %3.0f%%  %s/s  ETA %ld:%02ld   ", p->what, cli_human(done, d, sizeof(d)),
+		cli_human(total, t, sizeof(t)), total ? 100.0 * (double)done / (double)total : 100.0,
+		cli_human((uint64_t)rate, r, sizeof(r)), eta / 60, eta % 60);
+	fflush(stderr);
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+	if (p->enabled)
+		fputc('\n', stderr);
+}
+
+/* Length of the valid UTF-8 sequence at S (at most LEN bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t len)
+{
+	size_t n;
+	unsigned cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0)
+		n = 2, cp = s[0] & 0x1f;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3, cp = s[0] & 0x0f;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (n > len)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+void cli_json_string(FILE *out, const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	fputc('"', out);
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_len(u + i, len - i);
+		if (n == 0 || u[i] < 0x20 || u[i] == '"' || u[i] == '\\' || u[i] == 0x7f) {
+			if (u[i] == '"' || u[i] == '\\')
+				fprintf(out, "\\%c", u[i]);
+			else if (u[i] == '\n')
+				fputs("\\n", out);
+			else if (u[i] == '\t')
+				fputs("\\t", out);
+			else
+				fprintf(out, "\\u%04x", u[i]);
+			i++;
+			continue;
+		}
+		fwrite(u + i, 1, n, out);
+		i += n;
+	}
+	fputc('"', out);
+}
+
+void cli_json_cstr(FILE *out, const char *s)
+{
+	cli_json_string(out, s, strlen(s));
+}

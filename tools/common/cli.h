@@ -1,0 +1,52 @@
+/* cli.h --- what every rawkit tool shares: messages, exit codes, progress, JSON */
+#ifndef RAWKIT_CLI_H
+#define RAWKIT_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit status, as documented in rawkit(7). */
+enum {
+	EXIT_DONE = 0,     /* done */
+	EXIT_FAILED = 1,   /* failed; nothing was changed */
+	EXIT_USAGE = 2,    /* usage error */
+	EXIT_WARNINGS = 3, /* done, with warnings */
+};
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+/* Name used in messages ("rawkit-info"). */
+void cli_set_program(const char *name);
+const char *cli_program(void);
+
+/* "PROG: OBJECT: MESSAGE" on stderr, one line (OBJECT may be NULL). */
+void cli_error(const char *object, const char *fmt, ...) CLI_PRINTF(2, 3);
+void cli_warning(const char *object, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* "PROG: MESSAGE" and a pointer to --help; returns EXIT_USAGE. */
+int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* "1.5 GiB" style sizes into BUF (at least 16 bytes). */
+const char *cli_human(uint64_t bytes, char *buf, size_t size);
+
+/* Progress line on stderr, redrawn in place; only when enabled. */
+struct cli_progress {
+	bool enabled;
+	double start, last;
+	const char *what;
+};
+void cli_progress_start(struct cli_progress *p, const char *what, bool enabled);
+void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total);
+void cli_progress_end(struct cli_progress *p);
+double cli_now(void);
+
+/* JSON string of LEN bytes, escaped (invalid UTF-8 bytes become \u00XX
+ * of their byte value, so any name survives as text). */
+void cli_json_string(FILE *out, const char *s, size_t len);
+void cli_json_cstr(FILE *out, const char *s);
+
+#endif

@@ -1,0 +1,16 @@
+/* main.c --- rawkit-p2v: not built yet (see the project's issues) */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+	cli_set_program("rawkit-p2v");
+	if (argc > 1 && strcmp(argv[1], "--help") == 0) {
+		puts("Usage: rawkit-p2v ...\nrawkit-p2v is not implemented yet; it exits with status 2.");
+		return EXIT_DONE;
+	}
+	cli_error(NULL, "not implemented yet");
+	return EXIT_USAGE;
+}
