@@ -5,6 +5,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <et/com_err.h>
+#include <ext2fs/ext2_err.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,12 +37,19 @@ static int ext_fail(imgfmt_fs *fs, errcode_t err, const char *what)
 	return fs_fail(fs, code, "%s: %s", what, error_message(err));
 }
 
+static void ext_error_table(void)
+{
+	initialize_ext2_error_table(); /* so error_message() names libext2fs codes */
+}
+
 static int ext_open(imgfmt_fs *fs)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	ext2_filsys efs = NULL;
 	errcode_t err;
 	const char *name;
 
+	pthread_once(&once, ext_error_table);
 	imgfmt_ext_io_prepare(fs->disk, fs->vol.offset, fs->vol.size);
 	err = ext2fs_open2(fs->disk->path, NULL, EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP, 0, 0,
 			   imgfmt_ext_io_manager, &efs);

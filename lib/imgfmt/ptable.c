@@ -1,6 +1,7 @@
 /* ptable.c --- read a disk's partition table through libfdisk */
 #include "imgfmt_private.h"
 
+#include <blkid/blkid.h>
 #include <errno.h>
 #include <libfdisk/libfdisk.h>
 #include <stdio.h>
@@ -76,8 +77,36 @@ static int ptable_whole_disk(imgfmt_disk *disk)
 	return 0;
 }
 
+/* Does libblkid see a partition table at all?  It tells an MBR from the
+ * boot sector of a FAT or NTFS filesystem on the whole disk, which also ends
+ * in 55AA; libfdisk alone would take the latter for an empty MBR. */
+static int ptable_present(imgfmt_disk *disk, bool *present)
+{
+	blkid_probe pr = blkid_new_probe();
+	const char *type = NULL;
+	int rc;
+
+	*present = false;
+	if (!pr)
+		return disk_fail(disk, -ENOMEM, "out of memory");
+	if (blkid_probe_set_device(pr, disk->fd, 0, (blkid_loff_t)disk->size) != 0) {
+		blkid_free_probe(pr);
+		return disk_fail(disk, -EIO, "cannot probe for a partition table");
+	}
+	blkid_probe_enable_superblocks(pr, 0);
+	blkid_probe_enable_partitions(pr, 1);
+	rc = blkid_do_safeprobe(pr);
+	if (rc == 0 && blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0 && type)
+		*present = true;
+	else if (rc == -2)
+		*present = true; /* several tables: let libfdisk decide and warn */
+	blkid_free_probe(pr);
+	return 0;
+}
+
 int imgfmt_ptable_read(imgfmt_disk *disk)
 {
+	bool present, assigned = false;
 	struct fdisk_context *cxt = fdisk_new_context();
 	struct fdisk_table *tb = NULL;
 	struct fdisk_iter *itr = NULL;
@@ -87,8 +116,14 @@ int imgfmt_ptable_read(imgfmt_disk *disk)
 
 	if (!cxt)
 		return disk_fail(disk, -ENOMEM, "out of memory");
+	rc = ptable_present(disk, &present);
+	if (rc < 0 || !present) {
+		rc = rc < 0 ? rc : ptable_whole_disk(disk);
+		goto out;
+	}
 	fdisk_set_ask(cxt, ptable_ask, disk);
 	rc = fdisk_assign_device_by_fd(cxt, disk->fd, disk->path, 1);
+	assigned = rc == 0;
 	if (rc < 0) {
 		rc = disk_fail(disk, rc, "cannot read partition table: %s", strerror(-rc));
 		goto out;
@@ -116,13 +151,22 @@ int imgfmt_ptable_read(imgfmt_disk *disk)
 			continue;
 		rc = ptable_add(disk, pa, fdisk_get_sector_size(cxt));
 	}
+	/* A protective MBR stands for a GPT that libfdisk could not read: never
+	 * fall back to reading the protective entry as a partition. */
+	for (size_t i = 0; rc == 0 && i < disk->nvolumes; i++)
+		if (!strcmp(disk->label, "dos") && !strcmp(disk->volumes[i].type, "0xee"))
+			rc = disk_fail(disk, -EUCLEAN,
+				       "protective MBR for a GPT, but no valid GPT header for a disk of %llu bytes "
+				       "(truncated or damaged image?)",
+				       (unsigned long long)disk->size);
 	if (rc == 0 && disk->nvolumes == 0)
 		rc = ptable_whole_disk(disk);
 out:
 	free(id);
 	fdisk_free_iter(itr);
 	fdisk_unref_table(tb);
-	fdisk_deassign_device(cxt, 1);
+	if (assigned)
+		fdisk_deassign_device(cxt, 1);
 	fdisk_unref_context(cxt);
 	return rc;
 }
