@@ -233,6 +233,7 @@ static ssize_t ext_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *
 	ext2_file_t file;
 	unsigned int got = 0;
 	size_t total = 0;
+	__u64 size = 0;
 	errcode_t err;
 	int rc = ext_check_ino(fs, ino);
 
@@ -243,7 +244,15 @@ static ssize_t ext_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *
 	err = ext2fs_file_open(EXT_FS(fs), (ext2_ino_t)ino, 0, &file);
 	if (err)
 		return ext_fail(fs, err, "cannot open file");
-	err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
+	/* Never past i_size: for inline data, libext2fs would return the
+	 * whole inline area. */
+	err = ext2fs_file_get_lsize(file, &size);
+	if (!err && off < size && len > size - off)
+		len = (size_t)(size - off);
+	if (!err && off >= size)
+		len = 0;
+	if (!err && len)
+		err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
 	while (!err && total < len) {
 		unsigned int want = len - total > (1U << 30) ? (1U << 30) : (unsigned int)(len - total);
 		err = ext2fs_file_read(file, (char *)buf + total, want, &got);
@@ -254,7 +263,7 @@ static ssize_t ext_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *
 	ext2fs_file_close(file);
 	if (err)
 		return ext_fail(fs, err, "cannot read file");
-	return (ssize_t)total;
+	return (ssize_t)(total > len ? len : total);
 }
 
 static ssize_t ext_readlink(imgfmt_fs *fs, uint64_t ino, char *buf, size_t size)
@@ -302,24 +311,47 @@ static ssize_t ext_readlink(imgfmt_fs *fs, uint64_t ino, char *buf, size_t size)
 }
 
 struct ext_xattr_ctx {
+	struct ext2_xattr_handle *h;
 	imgfmt_xattr_fn cb;
 	void *arg;
 	int rc;
 };
 
+/* Entries without a qualifier carry ACL_UNDEFINED_ID, as the kernel writes
+ * them; libext2fs's conversion leaves 0 there. */
+static void ext_acl_normalize(unsigned char *acl, size_t len)
+{
+	for (size_t at = 4; at + 8 <= len; at += 8) {
+		unsigned tag = acl[at] | (unsigned)acl[at + 1] << 8;
+		if (tag == 0x01 || tag == 0x04 || tag == 0x10 || tag == 0x20)
+			memset(acl + at + 4, 0xff, 4);
+	}
+}
+
 static int ext_xattr_one(char *name, char *value, size_t value_len, void *data)
 {
 	struct ext_xattr_ctx *ctx = data;
+	void *acl = NULL;
+	size_t acl_len = 0;
 
 	if (strcmp(name, "system.data") == 0) /* ext4 inline data, not an attribute */
 		return 0;
-	ctx->rc = ctx->cb(name, value, value_len, ctx->arg);
+	/* Iteration hands out POSIX ACLs in ext4's on-disk format; only
+	 * ext2fs_xattr_get() converts them to the Linux xattr format. */
+	if ((!strcmp(name, "system.posix_acl_access") || !strcmp(name, "system.posix_acl_default")) &&
+	    ext2fs_xattr_get(ctx->h, name, &acl, &acl_len) == 0) {
+		ext_acl_normalize(acl, acl_len);
+		ctx->rc = ctx->cb(name, acl, acl_len, ctx->arg);
+		ext2fs_free_mem(&acl);
+	} else {
+		ctx->rc = ctx->cb(name, value, value_len, ctx->arg);
+	}
 	return ctx->rc ? XATTR_ABORT : 0;
 }
 
 static int ext_xattrs(imgfmt_fs *fs, uint64_t ino, imgfmt_xattr_fn cb, void *arg)
 {
-	struct ext_xattr_ctx ctx = { cb, arg, 0 };
+	struct ext_xattr_ctx ctx = { NULL, cb, arg, 0 };
 	struct ext2_xattr_handle *h = NULL;
 	errcode_t err;
 	int rc = ext_check_ino(fs, ino);
@@ -331,6 +363,7 @@ static int ext_xattrs(imgfmt_fs *fs, uint64_t ino, imgfmt_xattr_fn cb, void *arg
 	err = ext2fs_xattrs_open(EXT_FS(fs), (ext2_ino_t)ino, &h);
 	if (!err)
 		err = ext2fs_xattrs_read(h);
+	ctx.h = h;
 	if (!err)
 		err = ext2fs_xattrs_iterate(h, ext_xattr_one, &ctx);
 	if (h)

@@ -244,6 +244,10 @@ static int cmd_fs(const char *cmd, int argc, char **argv)
 	if (!strcmp(cmd, "extract")) {
 		struct extract_ctx x = { .fs = fs };
 		snprintf(x.path, sizeof(x.path), "%s", argv[2]);
+		if (mkdir(x.path, 0755) < 0) {
+			cli_error(x.path, "cannot create: %s", strerror(errno));
+			goto out;
+		}
 		rc = imgfmt_fs_readdir(fs, imgfmt_fs_root(fs), extract_entry, &x);
 		rc = rc < 0 ? rc : x.rc;
 		goto out;
