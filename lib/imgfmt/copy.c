@@ -521,8 +521,24 @@ int imgfmt_copy_verify(imgfmt_copy *c, const char *path)
 	char hex[65];
 	int fd, rc;
 
-	if (!c->digest[0] || !c->map)
-		return imgfmt_fail(c->error, -EINVAL, "no checksummed copy to verify against");
+	if (!c->src)
+		return imgfmt_fail(c->error, -EINVAL, "no source set");
+	/* Without a checksummed run, checksum the source's used ranges now. */
+	if (!c->digest[0] || !c->map) {
+		imgfmt_extents *fs_used = imgfmt_extents_new(), *data = imgfmt_extents_new();
+		rc = -ENOMEM;
+		if (fs_used && data && (c->map || (c->map = imgfmt_extents_new())))
+			rc = imgfmt_used_parts(c->src, c->volume, fs_used, data);
+		if (rc == 0)
+			rc = imgfmt_extents_intersect(fs_used, data, c->map);
+		imgfmt_extents_free(fs_used);
+		imgfmt_extents_free(data);
+		if (rc < 0)
+			return imgfmt_fail(c->error, rc, "%s", rc == -ENOMEM ? "out of memory" : imgfmt_disk_error(c->src));
+		rc = hash_ranges(c, c->src->fd, 0, c->digest);
+		if (rc < 0)
+			return rc;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return imgfmt_fail(c->error, -errno, "cannot open %s: %s", path, strerror(errno));

@@ -263,7 +263,8 @@ void imgfmt_copy_get_stats(const imgfmt_copy *copy, struct imgfmt_copy_stats *st
 const char *imgfmt_copy_checksum(const imgfmt_copy *copy);
 
 /* Re-read the used ranges from PATH and compare their checksum with the
- * one computed by the last run (which must have had checksums on).
+ * source's: the one computed by the last run when it had checksums on,
+ * else computed now from the source (no run needed, only a source).
  * Returns 0 when equal, -EILSEQ when different. */
 int imgfmt_copy_verify(imgfmt_copy *copy, const char *path);
 

@@ -1,6 +1,7 @@
 /* imgfmt-tool.c --- drive libimgfmt from test scripts and benchmarks
  *
  *   imgfmt-tool copy SRC DST [--volume NAME] [--overwrite] [--no-reflink] [--checksum] [--verify]
+ *   imgfmt-tool verify SRC DST [--volume NAME]   compare DST's copied ranges with SRC
  *   imgfmt-tool used DISK [VOLUME]          used ranges, then "total N"
  *   imgfmt-tool ls|stat|cat|readlink|xattrs|streams|runs DISK VOLUME PATH [STREAM]
  *   imgfmt-tool extract DISK VOLUME DIR      files, directories and symlinks into DIR
@@ -43,7 +44,7 @@ static int cmd_copy(int argc, char **argv)
 {
 	const char *src = NULL, *dst = NULL, *volname = NULL;
 	unsigned flags = 0;
-	int checksum = 0, verify = 0, vol = -1, rc;
+	int checksum = 0, verify = 0, only_verify = 0, vol = -1, rc;
 	imgfmt_disk *disk;
 	imgfmt_copy *copy;
 	struct imgfmt_copy_stats st;
@@ -59,6 +60,8 @@ static int cmd_copy(int argc, char **argv)
 			checksum = 1;
 		else if (!strcmp(argv[i], "--verify"))
 			checksum = verify = 1;
+		else if (!strcmp(argv[i], "--verify-only"))
+			only_verify = 1;
 		else if (!src)
 			src = argv[i];
 		else if (!dst)
@@ -79,6 +82,14 @@ static int cmd_copy(int argc, char **argv)
 	if (!rc)
 		rc = imgfmt_copy_set_target(copy, dst, flags);
 	imgfmt_copy_set_checksum(copy, checksum);
+	if (!rc && only_verify) {
+		rc = imgfmt_copy_verify(copy, dst);
+		if (rc < 0)
+			cli_error(dst, "%s", imgfmt_copy_error(copy));
+		imgfmt_copy_free(copy);
+		imgfmt_disk_free(disk);
+		return rc < 0 ? EXIT_FAILED : EXIT_DONE;
+	}
 	if (!rc)
 		rc = imgfmt_copy_run(copy);
 	if (!rc && verify)
@@ -296,6 +307,10 @@ int main(int argc, char **argv)
 		return cli_usage_error("no command");
 	if (!strcmp(argv[1], "copy"))
 		return cmd_copy(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "verify")) {
+		argv[1] = "--verify-only";
+		return cmd_copy(argc - 1, argv + 1);
+	}
 	if (!strcmp(argv[1], "used"))
 		return cmd_used(argc - 2, argv + 2);
 	for (size_t i = 0; i < sizeof(fs_cmds) / sizeof(fs_cmds[0]); i++)
