@@ -53,7 +53,7 @@ TOOLS := info lanfree clone p2v v2p
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
 HELPERS := $(B)/bin/imgfmt-tool
 
-.PHONY: all check demo deps fuzz bench install clean
+.PHONY: all check demo deps fuzz fuzzers bench install clean
 all: $(BINS) $(HELPERS) $(LIB_SO) $(B)/lib/libimgfmt.pc
 
 # Rebuild everything when the flags change (WERROR, SANITIZE, CFLAGS).
@@ -96,8 +96,9 @@ deps:
 	@scripts/deps.sh check
 
 check: deps
-	@$(MAKE) --no-print-directory WERROR=1 all
-	RAWKIT_BIN=$(abspath $(B)/bin) SANITIZE=$(SANITIZE) prove -j2 --timer tests/
+	@$(MAKE) --no-print-directory WERROR=1 all fuzzers
+	RAWKIT_BIN=$(abspath $(B)/bin) RAWKIT_FUZZ_BIN=$(abspath $(FUZZ_B)) SANITIZE=$(SANITIZE) \
+		prove -j2 --timer tests/
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -111,6 +112,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/*.c))
 $(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+fuzzers: $(FUZZERS)
 fuzz: deps $(FUZZERS)
 	@for f in $(FUZZERS); do \
 		n=$$(basename $$f); mkdir -p $(FUZZ_B)/corpus-$$n; \

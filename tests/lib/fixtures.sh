@@ -12,6 +12,7 @@ export LC_ALL=C
 export ASAN_OPTIONS="abort_on_error=0:detect_leaks=1:exitcode=99${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=99${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
+TESTS_DIR=$(cd "$(dirname "$0")" && pwd)
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/rawkit-test.XXXXXX")
 _fixture_cleanup() {
 	local m

@@ -1,0 +1,47 @@
+#!/bin/bash
+# demo.sh --- make a sample guest disk and show what rawkit does with it
+# (run by `make demo`; RAWKIT_BIN points at the built tools)
+set -euo pipefail
+: "${RAWKIT_BIN:?run through make demo}"
+export PATH="$RAWKIT_BIN:$PATH"
+dir=${DEMO_DIR:-$(dirname "$RAWKIT_BIN")/demo}
+rm -rf "$dir" && mkdir -p "$dir/tree/etc/ssh" "$dir/tree/var/log" "$dir/tree/home/admin"
+cd "$dir"
+
+echo "== making a sample guest disk: $dir/guest.img (GPT: ext4 root, NTFS data, swap)"
+echo web01 >tree/etc/hostname
+printf 'UUID=0000 / ext4 defaults 0 1\n' >tree/etc/fstab
+head -c 20000000 /dev/urandom >tree/var/log/big.log
+for i in $(seq 1 200); do echo "note $i" >"tree/home/admin/note-$i.txt"; done
+truncate -s 512M guest.img
+sfdisk -q guest.img >/dev/null <<'S'
+label: gpt
+start=2048, size=300M, type=linux, name="root"
+size=150M, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, name="data"
+size=32M, type=swap
+S
+mkfs.ext4 -q -F -L root -E offset=1048576 -d tree guest.img 300M
+# Written then deleted: still allocated in the image, free in ext4.
+head -c 60000000 /dev/urandom >deleted.bin
+debugfs -w -R "write deleted.bin /deleted.bin" "guest.img?offset=1048576" >/dev/null 2>&1
+debugfs -w -R "rm /deleted.bin" "guest.img?offset=1048576" >/dev/null 2>&1
+rm deleted.bin
+truncate -s 150M part.img
+mkntfs -q -F -Q -L data -p $((302 * 2048)) -H 255 -S 63 part.img >/dev/null 2>&1
+echo "hello from NTFS" >hello.txt && ntfscp -q part.img hello.txt hello.txt 2>/dev/null || true
+dd if=part.img of=guest.img bs=1M seek=301 conv=notrunc,sparse status=none
+truncate -s 32M part.img && mkswap -q part.img >/dev/null
+dd if=part.img of=guest.img bs=1M seek=451 conv=notrunc,sparse status=none
+rm -f part.img hello.txt
+
+echo
+echo "== rawkit-info guest.img"
+rawkit-info guest.img
+echo
+echo "== the image file holds $(du -B1 guest.img | cut -f1) bytes; rawkit copies only what the filesystems use:"
+rawkit-info --json guest.img | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for v in d["volumes"]:
+    print("  %-4s %-6s copy %10d bytes  %s" % (v["name"], v["fstype"] or "-", v["copy_bytes"], v["note"]))
+print("  total copy %d of %d bytes" % (d["copy_bytes"], d["size"]))'

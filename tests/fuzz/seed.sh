@@ -1,0 +1,27 @@
+#!/bin/sh
+# seed.sh --- make a small seed corpus for a fuzz target (idempotent)
+# usage: seed.sh TARGET DIR
+set -eu
+dir=$2
+[ -n "$(ls -A "$dir" 2>/dev/null)" ] && exit 0
+mkdir -p "$dir"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$tmp/tree/d/e"
+echo hello >"$tmp/tree/d/file"
+ln -s d/file "$tmp/tree/link"
+setfattr -n user.x -v y "$tmp/tree/d/file" 2>/dev/null || true
+
+truncate -s 3M "$dir/mbr-ext4"
+printf 'label: dos\nstart=64, size=4000, type=83\nsize=1000, type=82\n' | sfdisk -q "$dir/mbr-ext4" >/dev/null
+mkfs.ext4 -q -F -b 1024 -N 32 -E offset=32768 -d "$tmp/tree" "$dir/mbr-ext4" 2000k >/dev/null
+
+truncate -s 2M "$dir/gpt-ext2"
+printf 'label: gpt\nfirst-lba: 34\nstart=40, size=3000, type=linux\n' | sfdisk -q "$dir/gpt-ext2" >/dev/null
+mkfs.ext2 -q -F -b 1024 -N 16 -E offset=20480 -d "$tmp/tree" "$dir/gpt-ext2" 1500k >/dev/null
+
+truncate -s 2M "$dir/ntfs"
+mkntfs -q -F -Q -c 512 "$dir/ntfs" >/dev/null 2>&1 || rm -f "$dir/ntfs"
+
+truncate -s 64K "$dir/swap"
+mkswap -q "$dir/swap" >/dev/null
