@@ -1,0 +1,44 @@
+# lib.sh --- shared by the benchmarks (sourced): timing, cold cache, ratios
+set -euo pipefail
+: "${RAWKIT_BIN:?run through make bench, or set RAWKIT_BIN}"
+export PATH="$RAWKIT_BIN:$PATH" LC_ALL=C
+BENCH_DIR=${BENCH_DIR:-/var/tmp/rawkit-bench}
+mkdir -p "$BENCH_DIR"
+
+is_root() { [ "$(id -u)" -eq 0 ]; }
+
+# Drop the page cache so that every run reads from the disk (root only).
+cold() {
+	sync
+	if is_root; then echo 3 >/proc/sys/vm/drop_caches; fi
+}
+
+# timed NAME PREP CMD...: REPEAT times (default 3): run PREP (untimed: remove
+# the last target), cold cache, run CMD, sync (durability is part of the cost:
+# rawkit fsyncs its targets, cp and qemu-img do not).  Keeps the median
+# seconds in SECONDS_OF[NAME] and the peak RSS in RSS_OF[NAME].
+declare -A SECONDS_OF RSS_OF
+REPEAT=${REPEAT:-3}
+timed() {
+	local name=$1 prep=$2 t0 t1 runs=()
+	shift 2
+	for _ in $(seq 1 "$REPEAT"); do
+		eval "$prep"
+		cold
+		t0=$(date +%s.%N)
+		/usr/bin/time -f %M -o "$BENCH_DIR/.rss" "$@" >/dev/null 2>"$BENCH_DIR/.err" ||
+			{ echo "bench: $name failed:" >&2; cat "$BENCH_DIR/.err" >&2; return 1; }
+		sync
+		t1=$(date +%s.%N)
+		runs+=("$(echo "$t1 - $t0" | bc -l)")
+	done
+	SECONDS_OF[$name]=$(printf '%s\n' "${runs[@]}" | sort -g | sed -n "$(((REPEAT + 1) / 2))p")
+	RSS_OF[$name]=$(tail -n1 "$BENCH_DIR/.rss")
+	printf '  %-20s median %7.2f s of %s  (runs:%s)  %7d KiB peak RSS\n' "$name" "${SECONDS_OF[$name]}" "$REPEAT" \
+		"$(printf ' %.2f' "${runs[@]}")" "${RSS_OF[$name]}"
+}
+
+# ratio A B: how many times longer A took than B
+ratio() { echo "scale=2; ${SECONDS_OF[$1]} / ${SECONDS_OF[$2]}" | bc -l; }
+
+human() { numfmt --to=iec-i --suffix=B "$1"; }
