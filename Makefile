@@ -16,6 +16,7 @@ MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 CC      ?= cc
 FUZZ_SECONDS ?= 60
+VERSION := 0.1.0
 
 ifeq ($(SANITIZE),1)
 B        := build-san
@@ -39,7 +40,7 @@ WARN += -Werror
 endif
 
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -DRAWKIT_VERSION=\"0.1.0\" -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(SANFLAGS) $(CFLAGS) \
+ALL_CFLAGS := -std=gnu11 -DRAWKIT_VERSION=\"$(VERSION)\" -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(SANFLAGS) $(CFLAGS) \
               -Ilib/imgfmt -Itools/common $(PKG_CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 
@@ -54,7 +55,7 @@ BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
 HELPERS := $(B)/bin/imgfmt-tool
 
 .PHONY: all check demo deps fuzz fuzzers bench install clean
-all: $(BINS) $(HELPERS) $(LIB_SO) $(B)/lib/libimgfmt.pc
+all: $(BINS) $(HELPERS) $(LIB_SO) $(LIB_A)
 
 # Rebuild everything when the flags change (WERROR, SANITIZE, CFLAGS).
 $(B)/.flags: FORCE
@@ -74,11 +75,6 @@ $(LIB_SO): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-soname,libimgfmt.so.0 -Wl,--version-script=lib/imgfmt/libimgfmt.sym \
 		$(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
-
-$(B)/lib/libimgfmt.pc: lib/imgfmt/libimgfmt.pc.in Makefile
-	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-	    -e 's|@PKGS@|$(PKGS)|' -e 's|@VERSION@|0.1.0|' $< > $@
 
 # A tool is tools/NAME/*.c linked with the common CLI code and libimgfmt.
 define TOOL_RULE
@@ -134,7 +130,9 @@ install: all
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libimgfmt.so.0 $(DESTDIR)$(LIBDIR)/libimgfmt.so
 	install -m 644 lib/imgfmt/imgfmt.h $(DESTDIR)$(INCDIR)/
-	install -m 644 $(B)/lib/libimgfmt.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	    -e 's|@PKGS@|$(PKGS)|' -e 's|@VERSION@|$(VERSION)|' lib/imgfmt/libimgfmt.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/libimgfmt.pc
 	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
 

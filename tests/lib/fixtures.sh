@@ -69,6 +69,7 @@ put_fs() {
 	case $type in
 	ntfs) mkntfs -q -F -Q -p "$((off / 512))" -H 255 -S 63 "$@" "$SCRATCH/.fs.img" >/dev/null 2>&1 ;;
 	swap) mkswap -q "$@" "$SCRATCH/.fs.img" >/dev/null ;;
+	vfat) mkfs.vfat "$@" "$SCRATCH/.fs.img" >/dev/null ;;
 	*) "mkfs.$type" -q "$@" "$SCRATCH/.fs.img" >/dev/null 2>&1 ;;
 	esac || return 1
 	place_fs "$disk" "$n"

@@ -1,0 +1,43 @@
+#!/bin/bash
+# make install (PREFIX, DESTDIR) gives a usable library: header, .pc, .so,
+# tools and man pages; a program builds against it with pkg-config.
+. "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/fixtures.sh"
+
+top=$TESTS_DIR/..
+root=$SCRATCH/root
+# -o all: install what is built, never rebuild under the other tests' feet.
+ok "make install DESTDIR=... PREFIX=/usr" \
+	make -s -C "$top" -o all install DESTDIR="$root" PREFIX=/usr SANITIZE="${SANITIZE:-}"
+for f in usr/bin/rawkit-info usr/include/imgfmt.h usr/lib/libimgfmt.so.0 usr/lib/libimgfmt.a \
+	usr/lib/pkgconfig/libimgfmt.pc usr/share/man/man7/rawkit.7 usr/share/man/man1/rawkit-info.1; do
+	ok "installed $f" test -e "$root/$f"
+done
+is "$(nm -D --defined-only "$root/usr/lib/libimgfmt.so.0" | awk '{ print $3 }' | grep -v '^imgfmt_' | grep -vc '^IMGFMT_')" 0 \
+	"the shared library exports the public API only"
+
+cat >prog.c <<'C'
+#include <imgfmt.h>
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+	imgfmt_disk *d = imgfmt_disk_new();
+	if (imgfmt_disk_open(d, argv[1], 0) < 0) {
+		fprintf(stderr, "%s\n", imgfmt_disk_error(d));
+		return 1;
+	}
+	printf("%s %zu\n", imgfmt_disk_label(d), imgfmt_disk_volume_count(d));
+	imgfmt_disk_free(d);
+	return argc - 2;
+}
+C
+export PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_PATH=$root/usr/lib/pkgconfig
+ok "a program builds with pkg-config --cflags --libs libimgfmt" \
+	sh -c "cc -o prog prog.c \$(pkg-config --cflags --libs libimgfmt) ${SANITIZE:+-fsanitize=address,undefined}"
+mkdisk d.img 16M <<'S'
+label: dos
+start=2048, size=8M, type=83
+S
+is "$(LD_LIBRARY_PATH=$root/usr/lib ./prog d.img)" "dos 1" "and it reads a disk through the installed library"
+
+done_testing
