@@ -103,6 +103,11 @@ int imgfmt_fs_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
 	return fs->ops->stat(fs, ino, st);
 }
 
+int imgfmt_fs_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
+{
+	return fs->ops->scan(fs, cb, arg);
+}
+
 int imgfmt_fs_lookup(imgfmt_fs *fs, const char *path, uint64_t *ino)
 {
 	uint64_t cur = fs->root;

@@ -13,7 +13,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define EXT_FS(fs) ((ext2_filsys)(fs)->priv)
+/* A file's block map, cached for the file last read. */
+struct ext_run {
+	uint64_t lblk, pblk, len; /* in filesystem blocks */
+	bool uninit;
+};
+
+struct ext_state {
+	ext2_filsys efs;
+	uint64_t map_ino;
+	struct ext_run *map;
+	size_t nmap, capmap;
+};
+
+#define EXT_FS(fs) (((struct ext_state *)(fs)->priv)->efs)
 #define EXT_SYMLINK_MAX 4096
 
 static bool ext_match(const char *fstype)
@@ -56,12 +69,19 @@ static int ext_open(imgfmt_fs *fs)
 	imgfmt_ext_io_prepare(NULL, 0, 0);
 	if (err)
 		return ext_fail(fs, err, "cannot open ext filesystem");
-	fs->priv = efs;
+	fs->priv = calloc(1, sizeof(struct ext_state));
+	if (!fs->priv) {
+		ext2fs_close_free(&efs);
+		return fs_fail(fs, -ENOMEM, "out of memory");
+	}
+	((struct ext_state *)fs->priv)->efs = efs;
 	name = ext2fs_has_feature_journal_dev(efs->super) ? "jbd" :
 	       ext2fs_has_feature_extents(efs->super) || ext2fs_has_feature_flex_bg(efs->super) ? "ext4" :
 	       ext2fs_has_feature_journal(efs->super) ? "ext3" : "ext2";
 	if (!strcmp(name, "jbd")) {
 		ext2fs_close_free(&efs);
+		free(fs->priv);
+		fs->priv = NULL;
 		return fs_fail(fs, -EPROTONOSUPPORT, "an external journal device holds no files");
 	}
 	snprintf(fs->type, sizeof(fs->type), "%s", name);
@@ -76,10 +96,14 @@ static int ext_open(imgfmt_fs *fs)
 
 static void ext_close(imgfmt_fs *fs)
 {
-	ext2_filsys efs = EXT_FS(fs);
+	struct ext_state *st = fs->priv;
 
-	if (efs)
-		ext2fs_close_free(&efs);
+	if (!st)
+		return;
+	if (st->efs)
+		ext2fs_close_free(&st->efs);
+	free(st->map);
+	free(st);
 }
 
 /* An inode number the filesystem can hold, checked before libext2fs sees it. */
@@ -125,30 +149,25 @@ static struct timespec ext_time(uint32_t sec, uint32_t extra, bool has_extra)
 	return ts;
 }
 
-static int ext_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
+static void ext_fill_stat(ext2_filsys efs, uint64_t ino, struct ext2_inode_large *in, struct imgfmt_stat *st)
 {
-	ext2_filsys efs = EXT_FS(fs);
-	struct ext2_inode_large in;
-	int rc = ext_read_inode(fs, ino, &in);
-
-	if (rc < 0)
-		return rc;
+	memset(st, 0, sizeof(*st));
 	st->ino = ino;
-	st->generation = in.i_generation;
-	st->mode = in.i_mode;
-	st->uid = inode_uid(in);
-	st->gid = inode_gid(in);
-	st->nlink = in.i_links_count;
-	st->size = EXT2_I_SIZE(&in);
-	st->allocated = ext2fs_get_stat_i_blocks(efs, (struct ext2_inode *)&in) * 512;
-	st->atime = ext_time(in.i_atime, in.i_atime_extra, EXT_HAS_FIELD(efs, &in, i_atime_extra));
-	st->mtime = ext_time(in.i_mtime, in.i_mtime_extra, EXT_HAS_FIELD(efs, &in, i_mtime_extra));
-	st->ctime = ext_time(in.i_ctime, in.i_ctime_extra, EXT_HAS_FIELD(efs, &in, i_ctime_extra));
-	if (EXT_HAS_FIELD(efs, &in, i_crtime))
-		st->btime = ext_time(in.i_crtime, in.i_crtime_extra, EXT_HAS_FIELD(efs, &in, i_crtime_extra));
-	if (S_ISCHR(in.i_mode) || S_ISBLK(in.i_mode)) {
-		uint32_t dev = in.i_block[0] ? in.i_block[0] : in.i_block[1];
-		if (in.i_block[0]) {
+	st->generation = in->i_generation;
+	st->mode = in->i_mode;
+	st->uid = inode_uid(*in);
+	st->gid = inode_gid(*in);
+	st->nlink = in->i_links_count;
+	st->size = EXT2_I_SIZE(in);
+	st->allocated = ext2fs_get_stat_i_blocks(efs, (struct ext2_inode *)in) * 512;
+	st->atime = ext_time(in->i_atime, in->i_atime_extra, EXT_HAS_FIELD(efs, in, i_atime_extra));
+	st->mtime = ext_time(in->i_mtime, in->i_mtime_extra, EXT_HAS_FIELD(efs, in, i_mtime_extra));
+	st->ctime = ext_time(in->i_ctime, in->i_ctime_extra, EXT_HAS_FIELD(efs, in, i_ctime_extra));
+	if (EXT_HAS_FIELD(efs, in, i_crtime))
+		st->btime = ext_time(in->i_crtime, in->i_crtime_extra, EXT_HAS_FIELD(efs, in, i_crtime_extra));
+	if (S_ISCHR(in->i_mode) || S_ISBLK(in->i_mode)) {
+		uint32_t dev = in->i_block[0] ? in->i_block[0] : in->i_block[1];
+		if (in->i_block[0]) {
 			st->rdev_major = (dev >> 8) & 0xff;
 			st->rdev_minor = dev & 0xff;
 		} else {
@@ -156,8 +175,51 @@ static int ext_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
 			st->rdev_minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
 		}
 	}
-	st->flags = in.i_flags;
+	st->flags = in->i_flags;
+}
+
+static int ext_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
+{
+	struct ext2_inode_large in;
+	int rc = ext_read_inode(fs, ino, &in);
+
+	if (rc < 0)
+		return rc;
+	ext_fill_stat(EXT_FS(fs), ino, &in, st);
 	return 0;
+}
+
+/* The inode tables, 64 blocks at a time, in order. */
+static int ext_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	ext2_inode_scan scan;
+	struct ext2_inode_large in;
+	struct imgfmt_stat st;
+	ext2_ino_t ino;
+	errcode_t err;
+	int rc = 0;
+
+	err = ext2fs_open_inode_scan(efs, 64, &scan);
+	if (err)
+		return ext_fail(fs, err, "cannot scan inodes");
+	for (;;) {
+		err = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)&in, sizeof(in));
+		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
+			continue;
+		if (err || ino == 0)
+			break;
+		if (in.i_links_count == 0 || in.i_mode == 0 || in.i_dtime ||
+		    (ino < EXT2_FIRST_INODE(efs->super) && ino != EXT2_ROOT_INO))
+			continue;
+		ext_fill_stat(efs, ino, &in, &st);
+		if ((rc = cb(&st, arg)) != 0)
+			break;
+	}
+	ext2fs_close_inode_scan(scan);
+	if (!rc && err)
+		return ext_fail(fs, err, "cannot scan inodes");
+	return rc;
 }
 
 static int ext_lookup_child(imgfmt_fs *fs, uint64_t dir, const char *name, uint64_t *ino)
@@ -228,31 +290,157 @@ static int ext_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *a
 	return 0;
 }
 
+static int ext_map_add(struct ext_state *st, uint64_t lblk, uint64_t pblk, uint64_t len, bool uninit)
+{
+	struct ext_run *last = st->nmap ? &st->map[st->nmap - 1] : NULL;
+
+	if (last && !uninit && !last->uninit && last->lblk + last->len == lblk && last->pblk + last->len == pblk) {
+		last->len += len;
+		return 0;
+	}
+	if (st->nmap == st->capmap) {
+		size_t cap = st->capmap ? st->capmap * 2 : 16;
+		struct ext_run *grown = realloc(st->map, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		st->map = grown;
+		st->capmap = cap;
+	}
+	st->map[st->nmap++] = (struct ext_run){ lblk, pblk, len, uninit };
+	return 0;
+}
+
+static int ext_map_block(ext2_filsys efs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_block,
+			 int ref_offset, void *priv)
+{
+	(void)efs, (void)ref_block, (void)ref_offset;
+	if (blockcnt < 0 || *blocknr == 0)
+		return 0;
+	return ext_map_add(priv, (uint64_t)blockcnt, *blocknr, 1, false) ? BLOCK_ABORT : 0;
+}
+
+/* Build (or reuse) the block map of INO: extents or the ext2/3 block map.
+ * Returns 1 when the file cannot be read that way (inline data, encrypted). */
+static int ext_map(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *in)
+{
+	struct ext_state *st = fs->priv;
+	ext2_extent_handle_t handle;
+	struct ext2fs_extent e;
+	errcode_t err;
+	int op = EXT2_EXTENT_ROOT;
+
+	if (in->i_flags & (EXT4_INLINE_DATA_FL | EXT4_ENCRYPT_FL | EXT4_VERITY_FL) || !S_ISREG(in->i_mode))
+		return 1;
+	if (st->map_ino == ino)
+		return 0;
+	st->map_ino = 0;
+	st->nmap = 0;
+	if (in->i_flags & EXT4_EXTENTS_FL) {
+		err = ext2fs_extent_open2(st->efs, (ext2_ino_t)ino, (struct ext2_inode *)in, &handle);
+		if (err)
+			return ext_fail(fs, err, "cannot read extent tree");
+		while (!(err = ext2fs_extent_get(handle, op, &e))) {
+			op = EXT2_EXTENT_NEXT_LEAF;
+			if (!(e.e_flags & EXT2_EXTENT_FLAGS_LEAF))
+				continue;
+			if (ext_map_add(st, e.e_lblk, e.e_pblk, e.e_len, e.e_flags & EXT2_EXTENT_FLAGS_UNINIT)) {
+				ext2fs_extent_free(handle);
+				return fs_fail(fs, -ENOMEM, "out of memory");
+			}
+		}
+		ext2fs_extent_free(handle);
+		if (err != EXT2_ET_EXTENT_NO_NEXT)
+			return ext_fail(fs, err, "cannot read extent tree");
+	} else {
+		err = ext2fs_block_iterate3(st->efs, (ext2_ino_t)ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
+					    ext_map_block, st);
+		if (err)
+			return ext_fail(fs, err, "cannot read block map");
+	}
+	st->map_ino = ino;
+	return 0;
+}
+
+/* Read [off, off+len) of a mapped file with large volume reads; holes and
+ * unwritten extents read as zeros. */
+static int ext_read_mapped(imgfmt_fs *fs, void *buf, size_t len, uint64_t off)
+{
+	struct ext_state *st = fs->priv;
+	uint64_t bs = st->efs->blocksize, pos = off, end = off + len;
+	size_t lo = 0, hi = st->nmap;
+
+	while (lo < hi) { /* first run ending after OFF */
+		size_t mid = (lo + hi) / 2;
+		if ((st->map[mid].lblk + st->map[mid].len) * bs <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; pos < end; i++) {
+		uint64_t run_start = i < st->nmap ? st->map[i].lblk * bs : end;
+		uint64_t run_end = i < st->nmap ? (st->map[i].lblk + st->map[i].len) * bs : end;
+		int rc;
+		if (run_start > pos) { /* a hole before the run */
+			uint64_t n = (run_start < end ? run_start : end) - pos;
+			memset((char *)buf + (pos - off), 0, n);
+			pos += n;
+			continue;
+		}
+		if (run_end > end)
+			run_end = end;
+		if (run_end <= pos)
+			continue;
+		if (st->map[i].uninit) {
+			memset((char *)buf + (pos - off), 0, run_end - pos);
+		} else {
+			uint64_t phys = st->map[i].pblk * bs + (pos - st->map[i].lblk * bs);
+			if (phys / bs > ext2fs_blocks_count(st->efs->super))
+				return fs_fail(fs, -EUCLEAN, "block %llu is outside the filesystem",
+					       (unsigned long long)(phys / bs));
+			rc = imgfmt_fs_volume_pread(fs, (char *)buf + (pos - off), run_end - pos, phys);
+			if (rc < 0)
+				return rc;
+		}
+		pos = run_end;
+	}
+	return 0;
+}
+
 static ssize_t ext_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *buf, size_t len, uint64_t off)
 {
+	struct ext2_inode_large in;
 	ext2_file_t file;
 	unsigned int got = 0;
 	size_t total = 0;
-	__u64 size = 0;
+	uint64_t size;
 	errcode_t err;
-	int rc = ext_check_ino(fs, ino);
+	int rc;
 
-	if (rc < 0)
-		return rc;
 	if (stream)
 		return fs_fail(fs, -ENOENT, "ext filesystems have no named streams");
-	err = ext2fs_file_open(EXT_FS(fs), (ext2_ino_t)ino, 0, &file);
-	if (err)
-		return ext_fail(fs, err, "cannot open file");
+	rc = ext_read_inode(fs, ino, &in);
+	if (rc < 0)
+		return rc;
+	if (S_ISDIR(in.i_mode))
+		return fs_fail(fs, -EISDIR, "inode %llu is a directory", (unsigned long long)ino);
 	/* Never past i_size: for inline data, libext2fs would return the
 	 * whole inline area. */
-	err = ext2fs_file_get_lsize(file, &size);
-	if (!err && off < size && len > size - off)
+	size = EXT2_I_SIZE(&in);
+	if (off >= size)
+		return 0;
+	if (len > size - off)
 		len = (size_t)(size - off);
-	if (!err && off >= size)
-		len = 0;
-	if (!err && len)
-		err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
+	rc = ext_map(fs, ino, &in);
+	if (rc < 0)
+		return rc;
+	if (rc == 0) {
+		rc = ext_read_mapped(fs, buf, len, off);
+		return rc < 0 ? rc : (ssize_t)len;
+	}
+	err = ext2fs_file_open2(EXT_FS(fs), (ext2_ino_t)ino, (struct ext2_inode *)&in, 0, &file);
+	if (err)
+		return ext_fail(fs, err, "cannot open file");
+	err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
 	while (!err && total < len) {
 		unsigned int want = len - total > (1U << 30) ? (1U << 30) : (unsigned int)(len - total);
 		err = ext2fs_file_read(file, (char *)buf + total, want, &got);
@@ -516,6 +704,7 @@ const struct imgfmt_fs_ops imgfmt_fs_ext_ops = {
 	.open = ext_open,
 	.close = ext_close,
 	.stat = ext_stat,
+	.scan = ext_scan,
 	.lookup_child = ext_lookup_child,
 	.readdir = ext_readdir,
 	.pread = ext_pread,

@@ -315,6 +315,33 @@ static int nt_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
 	return 0;
 }
 
+/* Every MFT record in use, from the root on; metadata files and extension
+ * records are left out. */
+static int nt_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
+{
+	ntfs_volume *vol = NTFS_VOL(fs);
+	uint64_t nrecords = (uint64_t)(vol->mft_na->initialized_size >> vol->mft_record_size_bits);
+	struct imgfmt_stat st;
+	int rc = 0;
+
+	for (uint64_t mft = FILE_root; mft < nrecords && !rc; mft++) {
+		ntfs_inode *ni;
+		if (mft > FILE_root && mft < FILE_first_user)
+			continue;
+		ni = ntfs_inode_open(vol, (MFT_REF)mft);
+		if (!ni)
+			continue; /* unused record */
+		if (ni->mrec->base_mft_record) {
+			ntfs_inode_close(ni);
+			continue;
+		}
+		ntfs_inode_close(ni);
+		if (nt_stat(fs, mft, &st) == 0)
+			rc = cb(&st, arg);
+	}
+	return rc;
+}
+
 static int nt_lookup_child(imgfmt_fs *fs, uint64_t dir, const char *name, uint64_t *ino)
 {
 	ntfs_inode *ni;
@@ -605,6 +632,7 @@ const struct imgfmt_fs_ops imgfmt_fs_ntfs_ops = {
 	.open = nt_open,
 	.close = nt_close,
 	.stat = nt_stat,
+	.scan = nt_scan,
 	.lookup_child = nt_lookup_child,
 	.readdir = nt_readdir,
 	.pread = nt_pread_data,

@@ -170,6 +170,14 @@ struct imgfmt_stat {
 
 int imgfmt_fs_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st);
 
+/* Call CB for every file in use, in on-disk order (ext: the inode tables,
+ * read sequentially; NTFS: the MFT records from the root on, metadata files
+ * left out).  This is what makes an incremental backup cheap: one pass over
+ * the inode tables instead of a stat per path.  A non-zero return from CB
+ * stops the scan and is returned. */
+typedef int (*imgfmt_scan_fn)(const struct imgfmt_stat *st, void *arg);
+int imgfmt_fs_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg);
+
 /* Resolve PATH ("/", "/etc/hostname") from the root without following
  * symlinks in the last component.  -ENOENT, -ENOTDIR, -ELOOP as usual. */
 int imgfmt_fs_lookup(imgfmt_fs *fs, const char *path, uint64_t *ino);

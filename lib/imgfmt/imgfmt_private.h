@@ -61,6 +61,7 @@ struct imgfmt_fs_ops {
 	int (*open)(imgfmt_fs *fs);
 	void (*close)(imgfmt_fs *fs);
 	int (*stat)(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st);
+	int (*scan)(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg);
 	int (*lookup_child)(imgfmt_fs *fs, uint64_t dir, const char *name, uint64_t *ino);
 	int (*readdir)(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *arg);
 	ssize_t (*pread)(imgfmt_fs *fs, uint64_t ino, const char *stream, void *buf, size_t len, uint64_t off);
