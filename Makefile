@@ -51,6 +51,7 @@ LIB_SO    := $(B)/lib/libimgfmt.so.0
 COMMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tools/common/*.c))
 
 TOOLS := info lanfree clone p2v v2p
+TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
 HELPERS := $(B)/bin/imgfmt-tool
 

@@ -336,6 +336,7 @@ static int nt_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
 			continue;
 		}
 		ntfs_inode_close(ni);
+		memset(&st, 0, sizeof(st));
 		if (nt_stat(fs, mft, &st) == 0)
 			rc = cb(&st, arg);
 	}

@@ -26,12 +26,13 @@ int main(int argc, char **argv)
 	int c;
 
 	cli_set_program("rawkit-info");
+	opterr = 0; /* one message of our own */
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_DONE;
 		case 'V': puts("rawkit-info " RAWKIT_VERSION); return EXIT_DONE;
-		default: return cli_usage_error("unknown option");
+		default: return cli_usage_error("%s: unknown option", argv[optind - 1]);
 		}
 	}
 	if (argc - optind != 1)

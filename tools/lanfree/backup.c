@@ -1,0 +1,437 @@
+/* backup.c --- rawkit-lanfree backup: one generation of one guest
+ *
+ * Order of work, for crash safety:
+ *  1. everything that can refuse does so before anything is written
+ *     (locks, the disk, dirty filesystems);
+ *  2. the walk writes new contents to REPO/tmp/ and stages catalog rows in a
+ *     private temporary database, holding no lock on the catalog;
+ *  3. the archive is fsynced and renamed into REPO/data/GUEST/ (directories
+ *     fsynced);
+ *  4. one catalog transaction adds the generation.
+ * A crash before 4 leaves the catalog as it was; the files of 2-3 are
+ * unreferenced and removed by the next prune.
+ */
+#include "backup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char stage_schema[] =
+	"ATTACH DATABASE '' AS stage;"
+	"PRAGMA stage.journal_mode=OFF; PRAGMA stage.synchronous=OFF;"
+	"CREATE TABLE stage.newv(volume TEXT, dir BLOB, name BLOB, mode INTEGER, uid INTEGER, gid INTEGER,"
+	" size INTEGER, atime INTEGER, mtime INTEGER, ctime INTEGER, btime INTEGER, ino INTEGER, igen INTEGER,"
+	" nlink INTEGER, rdev_major INTEGER, rdev_minor INTEGER, flags INTEGER, symlink BLOB, xattrs BLOB,"
+	" sha BLOB, error TEXT);"
+	"CREATE TABLE stage.cont(id INTEGER PRIMARY KEY);"
+	"CREATE TABLE stage.copyv(id INTEGER PRIMARY KEY);"
+	"CREATE TABLE stage.newc(sha BLOB PRIMARY KEY, size INTEGER, frame INTEGER, off INTEGER);"
+	"CREATE INDEX stage.newc_size ON newc(size);";
+
+#define VCOLS                                                                                         \
+	"mode, uid, gid, size, atime, mtime, ctime, btime, ino, igen, nlink, rdev_major, rdev_minor, flags, " \
+	"symlink, xattrs"
+
+static int stage_open(struct backup *bk)
+{
+	if (db_exec(bk->db, stage_schema) < 0)
+		return -1;
+	bk->ins_newv = db_prepare(bk->db, "INSERT INTO stage.newv VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	bk->ins_cont = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.cont VALUES(?)");
+	bk->ins_copyv = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.copyv VALUES(?)");
+	bk->ins_newc = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.newc VALUES(?,?,?,?)");
+	bk->q_size = db_prepare(bk->db, "SELECT 1 FROM main.contents WHERE size = ?1 "
+					"UNION ALL SELECT 1 FROM stage.newc WHERE size = ?1 LIMIT 1");
+	bk->q_sha = db_prepare(bk->db, "SELECT 1 FROM main.contents WHERE sha256 = ?1 "
+				       "UNION ALL SELECT 1 FROM stage.newc WHERE sha = ?1 LIMIT 1");
+	bk->q_cid = db_prepare(bk->db, "SELECT sha256 FROM main.contents WHERE id = ?1");
+	if (!bk->ins_newv || !bk->ins_cont || !bk->ins_copyv || !bk->ins_newc || !bk->q_size || !bk->q_sha ||
+	    !bk->q_cid)
+		return -1;
+	return db_exec(bk->db, "BEGIN");
+}
+
+static void stage_close(struct backup *bk)
+{
+	sqlite3_stmt *all[] = { bk->ins_newv, bk->ins_cont, bk->ins_copyv, bk->ins_newc,
+				bk->q_size,   bk->q_sha,    bk->q_cid };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		sqlite3_finalize(all[i]);
+	if (!sqlite3_get_autocommit(bk->db))
+		sqlite3_exec(bk->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(bk->db, "DETACH DATABASE stage", NULL, NULL, NULL);
+}
+
+/* The archive into REPO/data/GUEST/, durable. */
+static int pack_publish(struct backup *bk)
+{
+	char dir[300], *dest = NULL;
+	unsigned char rnd[4];
+	char tag[9];
+
+	if (pack_close(bk->pack) < 0) {
+		cli_error(bk->repo->path, "%s", pack_error(bk->pack));
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "data/%s", bk->guest);
+	if (mkdirat(bk->repo->dirfd, dir, 0700) < 0 && errno != EEXIST) {
+		cli_error(bk->repo->path, "cannot create %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		memset(rnd, 0, sizeof(rnd));
+	hex(rnd, sizeof(rnd), tag);
+	if (asprintf(&bk->pack_rel, "%s/%lld-%s%s", dir, (long long)bk->new_seq, tag, compression_suffix(bk->o->comp)) < 0 ||
+	    asprintf(&dest, "%s/%s", bk->repo->path, bk->pack_rel) < 0) {
+		cli_error(bk->repo->path, "out of memory");
+		free(dest);
+		return -1;
+	}
+	if (rename(bk->pack_tmp, dest) < 0) {
+		cli_error(dest, "cannot move the archive into place: %s", strerror(errno));
+		free(dest);
+		return -1;
+	}
+	free(dest);
+	if (repo_sync_dir(bk->repo, dir) < 0 || repo_sync_dir(bk->repo, "data") < 0 || repo_sync_dir(bk->repo, "tmp") < 0) {
+		cli_error(bk->repo->path, "cannot flush the data directory: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct vol_state {
+	struct imgfmt_volume v;
+	imgfmt_fs *fs;
+	const char *skipped;
+	char reason[600];
+};
+
+static int insert_generation(struct backup *bk, struct vol_state *vols, size_t nvols, int64_t started)
+{
+	sqlite3 *db = bk->db;
+	sqlite3_stmt *st;
+	int64_t gen_id, archive_id = 0;
+	size_t nframes = 0;
+	const struct frame_info *frames = bk->pack ? pack_frames(bk->pack, &nframes) : NULL;
+	int ok = 1;
+
+	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	if (!bk->guest_id) {
+		st = db_prepare(db, "INSERT INTO guests(name) VALUES(?)");
+		ok = st && (sqlite3_bind_text(st, 1, bk->guest, -1, SQLITE_STATIC), sqlite3_step(st) == SQLITE_DONE);
+		sqlite3_finalize(st);
+		bk->guest_id = sqlite3_last_insert_rowid(db);
+	}
+	st = db_prepare(db, "INSERT INTO generations(guest_id, seq, level, base_seq, started, finished, status, dirty,"
+			    " disk, files, bytes_total, bytes_new, bytes_stored, excludes) "
+			    "VALUES(?,?,?,NULLIF(?,0),?,?,?,?,?,?,?,?,?,?)");
+	if (ok && st) {
+		int i = 1;
+		sqlite3_bind_int64(st, i++, bk->guest_id);
+		sqlite3_bind_int64(st, i++, bk->new_seq);
+		sqlite3_bind_text(st, i++, bk->level, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, i++, strcmp(bk->level, "full") ? bk->base_seq : 0);
+		sqlite3_bind_int64(st, i++, started);
+		sqlite3_bind_int64(st, i++, now_ns());
+		sqlite3_bind_text(st, i++, bk->warnings ? "partial" : "complete", -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, i++, bk->dirty);
+		sqlite3_bind_text(st, i++, bk->o->disk, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, i++, bk->files);
+		sqlite3_bind_int64(st, i++, bk->bytes_total);
+		sqlite3_bind_int64(st, i++, bk->bytes_new);
+		sqlite3_bind_int64(st, i++, bk->pack ? (int64_t)pack_size(bk->pack) : 0);
+		sqlite3_bind_text(st, i++, bk->excludes_joined, -1, SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+	} else {
+		ok = 0;
+	}
+	sqlite3_finalize(st);
+	gen_id = sqlite3_last_insert_rowid(db);
+	st = ok ? db_prepare(db, "INSERT INTO volumes VALUES(?,?,?,?,?,?)") : NULL;
+	for (size_t i = 0; ok && st && i < nvols; i++) {
+		sqlite3_bind_int64(st, 1, gen_id);
+		sqlite3_bind_text(st, 2, vols[i].v.name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, vols[i].v.fstype, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, vols[i].v.fs_uuid, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, vols[i].v.fs_label, -1, SQLITE_STATIC);
+		if (vols[i].skipped)
+			sqlite3_bind_text(st, 6, vols[i].skipped, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 6);
+		ok = sqlite3_step(st) == SQLITE_DONE;
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (ok && bk->pack) {
+		st = db_prepare(db, "INSERT INTO archives(path, compression, size) VALUES(?,?,?)");
+		ok = st && (sqlite3_bind_text(st, 1, bk->pack_rel, -1, SQLITE_STATIC),
+			    sqlite3_bind_text(st, 2, compression_name(bk->o->comp), -1, SQLITE_STATIC),
+			    sqlite3_bind_int64(st, 3, (int64_t)pack_size(bk->pack)), sqlite3_step(st) == SQLITE_DONE);
+		sqlite3_finalize(st);
+		archive_id = sqlite3_last_insert_rowid(db);
+		st = ok ? db_prepare(db, "INSERT INTO frames VALUES(?,?,?,?,?,?)") : NULL;
+		for (size_t i = 0; ok && st && i < nframes; i++) {
+			sqlite3_bind_int64(st, 1, archive_id);
+			sqlite3_bind_int64(st, 2, (int64_t)i);
+			sqlite3_bind_int64(st, 3, (int64_t)frames[i].offset);
+			sqlite3_bind_int64(st, 4, (int64_t)frames[i].csize);
+			sqlite3_bind_int64(st, 5, (int64_t)frames[i].usize);
+			sqlite3_bind_blob(st, 6, frames[i].sha256, 32, SQLITE_STATIC);
+			ok = sqlite3_step(st) == SQLITE_DONE;
+			sqlite3_reset(st);
+		}
+		sqlite3_finalize(st);
+		st = ok ? db_prepare(db, "INSERT OR IGNORE INTO contents(sha256, size, archive_id, frame_idx, entry_offset) "
+					 "SELECT sha, size, ?, frame, off FROM stage.newc")
+			: NULL;
+		ok = st && (sqlite3_bind_int64(st, 1, archive_id), sqlite3_step(st) == SQLITE_DONE);
+		sqlite3_finalize(st);
+	}
+	/* every staged content must be in the catalog now */
+	st = ok ? db_prepare(db, "SELECT count(*) FROM stage.newv n WHERE n.sha IS NOT NULL AND NOT EXISTS "
+				 "(SELECT 1 FROM main.contents c WHERE c.sha256 = n.sha)")
+		: NULL;
+	ok = st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0;
+	sqlite3_finalize(st);
+	st = ok ? db_prepare(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
+				 ", content_id, error) SELECT ?1, volume, dir, name, ?2, ?2, " VCOLS
+				 ", (SELECT id FROM main.contents c WHERE c.sha256 = n.sha), error FROM stage.newv n")
+		: NULL;
+	ok = st && (sqlite3_bind_int64(st, 1, bk->guest_id), sqlite3_bind_int64(st, 2, bk->new_seq),
+		    sqlite3_step(st) == SQLITE_DONE);
+	sqlite3_finalize(st);
+	st = ok ? db_prepare(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
+				 ", content_id, error) SELECT guest_id, volume, dir, name, ?1, ?1, " VCOLS
+				 ", content_id, error FROM main.versions WHERE id IN (SELECT id FROM stage.copyv)")
+		: NULL;
+	ok = st && (sqlite3_bind_int64(st, 1, bk->new_seq), sqlite3_step(st) == SQLITE_DONE);
+	sqlite3_finalize(st);
+	st = ok ? db_prepare(db, "UPDATE main.versions SET last_seq = ?1 WHERE id IN (SELECT id FROM stage.cont)") : NULL;
+	ok = st && (sqlite3_bind_int64(st, 1, bk->new_seq), sqlite3_step(st) == SQLITE_DONE);
+	sqlite3_finalize(st);
+	if (!ok) {
+		cli_error("catalog", "cannot add the generation: %s", sqlite3_errmsg(db));
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return db_exec(db, "COMMIT");
+}
+
+/* Open each volume's filesystem; refuse dirty ones unless allowed. */
+static int open_volumes(struct backup *bk, struct vol_state *vols, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct vol_state *s = &vols[i];
+		imgfmt_disk_volume(bk->disk, i, &s->v);
+		if (s->v.container) {
+			s->skipped = "extended partition";
+			continue;
+		}
+		if (strcmp(s->v.fstype, "ext2") && strcmp(s->v.fstype, "ext3") && strcmp(s->v.fstype, "ext4") &&
+		    strcmp(s->v.fstype, "ntfs")) {
+			snprintf(s->reason, sizeof(s->reason), "%s", !s->v.fstype[0] ? s->v.probe_note :
+				 !strcmp(s->v.fstype, "swap") ? "swap" : s->v.fstype);
+			if (s->v.fstype[0] && strcmp(s->v.fstype, "swap"))
+				snprintf(s->reason, sizeof(s->reason), "%s: not a filesystem rawkit reads", s->v.fstype);
+			s->skipped = s->reason;
+			continue;
+		}
+		if (imgfmt_fs_open(bk->disk, i, 0, &s->fs) < 0) {
+			snprintf(s->reason, sizeof(s->reason), "%s", imgfmt_disk_error(bk->disk));
+			s->skipped = s->reason;
+			backup_warn(bk, bk->o->disk, "%s", s->reason);
+			continue;
+		}
+		if (imgfmt_fs_dirty(s->fs)) {
+			if (!bk->o->allow_dirty) {
+				cli_error(bk->o->disk, "%s: %s was not cleanly unmounted (needs journal recovery); "
+						       "back up a clean snapshot, or use --allow-dirty",
+					  s->v.name, imgfmt_fs_type(s->fs));
+				return -1;
+			}
+			bk->dirty = true;
+			backup_warn(bk, bk->o->disk, "%s: %s was not cleanly unmounted; backed up as it is (--allow-dirty)",
+				    s->v.name, imgfmt_fs_type(s->fs));
+		}
+	}
+	return 0;
+}
+
+static char *join_excludes(const struct backup_opts *o)
+{
+	struct blob b = { 0 };
+
+	for (size_t i = 0; i < o->nexcludes; i++)
+		if (blob_append(&b, o->excludes[i], strlen(o->excludes[i]) + 1) < 0)
+			return NULL;
+	if (blob_append(&b, "", 1) < 0)
+		return NULL;
+	for (size_t i = 0; i + 1 < b.len; i++)
+		if (b.data[i] == '\0')
+			b.data[i] = '\n';
+	return (char *)b.data;
+}
+
+static bool base_excludes_equal(struct backup *bk)
+{
+	sqlite3_stmt *st = db_prepare(bk->db, "SELECT excludes FROM generations WHERE guest_id = ? AND seq = ?");
+	bool same = false;
+
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, bk->guest_id);
+	sqlite3_bind_int64(st, 2, bk->base_seq);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		same = !strcmp((const char *)sqlite3_column_text(st, 0), bk->excludes_joined);
+	sqlite3_finalize(st);
+	return same;
+}
+
+static void summary(struct backup *bk, struct vol_state *vols, size_t n, double seconds)
+{
+	const struct backup_opts *o = bk->o;
+	char a[16], b[16], c[16];
+	int64_t stored = bk->pack ? (int64_t)pack_size(bk->pack) : 0;
+
+	if (o->json) {
+		printf("{\"guest\":");
+		cli_json_cstr(stdout, bk->guest);
+		printf(",\"generation\":%lld,\"level\":\"%s\",\"status\":\"%s\",\"dirty\":%s,\"files\":%lld,"
+		       "\"bytes_total\":%lld,\"bytes_new\":%lld,\"bytes_stored\":%lld,\"seconds\":%.3f,"
+		       "\"warnings\":%u,\"volumes\":[",
+		       (long long)bk->new_seq, bk->level, bk->warnings ? "partial" : "complete", bk->dirty ? "true" : "false",
+		       (long long)bk->files, (long long)bk->bytes_total, (long long)bk->bytes_new, (long long)stored,
+		       seconds, bk->warnings);
+		for (size_t i = 0; i < n; i++) {
+			printf("%s{\"name\":\"%s\",\"fstype\":", i ? "," : "", vols[i].v.name);
+			cli_json_cstr(stdout, vols[i].v.fstype);
+			printf(",\"skipped\":");
+			if (vols[i].skipped)
+				cli_json_cstr(stdout, vols[i].skipped);
+			else
+				printf("null");
+			printf("}");
+		}
+		printf("]}\n");
+		return;
+	}
+	if (o->quiet)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (vols[i].skipped && !vols[i].v.container)
+			printf("%s: skipped: %s\n", vols[i].v.name, vols[i].skipped);
+	printf("%s@%lld %s%s: %lld files, %s total, %s new, %s stored, %.1f s\n", bk->guest, (long long)bk->new_seq,
+	       bk->level, bk->warnings ? " (partial)" : "", (long long)bk->files,
+	       cli_human((uint64_t)bk->bytes_total, a, sizeof(a)), cli_human((uint64_t)bk->bytes_new, b, sizeof(b)),
+	       cli_human((uint64_t)stored, c, sizeof(c)), seconds);
+}
+
+int cmd_backup(const struct backup_opts *o)
+{
+	struct backup bk = { .o = o };
+	struct repo repo;
+	struct generation newest, base;
+	struct vol_state *vols = NULL;
+	size_t nvols = 0;
+	char *name_copy = NULL;
+	int64_t started = now_ns();
+	double t0 = cli_now();
+	int status = EXIT_FAILED, rc;
+
+	name_copy = strdup(o->disk);
+	bk.guest = o->guest ? o->guest : basename(name_copy);
+	if (!guest_name_ok(bk.guest)) {
+		cli_error(bk.guest, "not a valid guest name (letters, digits, '.', '_', '-', '+'; use --name)");
+		free(name_copy);
+		return EXIT_USAGE;
+	}
+	if (repo_open(&repo, o->repo, REPO_SHARED) < 0) {
+		free(name_copy);
+		return EXIT_FAILED;
+	}
+	bk.repo = &repo;
+	bk.db = repo.db;
+	bk.buf = malloc(BUF_SIZE);
+	bk.excludes_joined = join_excludes(o);
+	bk.disk = imgfmt_disk_new();
+	if (!bk.buf || !bk.excludes_joined || !bk.disk) {
+		cli_error(o->disk, "out of memory");
+		goto out;
+	}
+	if (repo_lock_guest(&repo, bk.guest) < 0)
+		goto out;
+	if (imgfmt_disk_open(bk.disk, o->disk, 0) < 0) {
+		cli_error(o->disk, "%s", imgfmt_disk_error(bk.disk));
+		goto out;
+	}
+	bk.guest_id = catalog_guest_id(bk.db, bk.guest);
+	if (bk.guest_id < 0)
+		goto out;
+	bk.level = o->level;
+	rc = bk.guest_id ? catalog_newest(bk.db, bk.guest_id, NULL, &newest) : 1;
+	if (rc < 0)
+		goto out;
+	if (rc == 1) {
+		if (strcmp(bk.level, "full") && !o->quiet && !o->json)
+			printf("%s: no earlier generation: this backup is a full one\n", bk.guest);
+		bk.level = "full";
+	} else {
+		bk.newest_seq = newest.seq;
+		bk.base_seq = newest.seq;
+		if (!strcmp(bk.level, "diff")) {
+			if (catalog_newest(bk.db, bk.guest_id, "full", &base) == 0)
+				bk.base_seq = base.seq;
+			else
+				bk.level = "full";
+		}
+	}
+	bk.new_seq = bk.newest_seq + 1;
+	bk.same_excludes = bk.base_seq && base_excludes_equal(&bk);
+	nvols = imgfmt_disk_volume_count(bk.disk);
+	vols = calloc(nvols, sizeof(*vols));
+	if (!vols || open_volumes(&bk, vols, nvols) < 0 || stage_open(&bk) < 0)
+		goto out;
+	cli_progress_start(&bk.progress, "backup", o->progress);
+	for (size_t i = 0; i < nvols; i++) {
+		if (!vols[i].fs)
+			continue;
+		if (walk_volume(&bk, vols[i].fs, vols[i].v.name) < 0)
+			goto out;
+	}
+	cli_progress_end(&bk.progress);
+	if (db_exec(bk.db, "COMMIT") < 0)
+		goto out;
+	if (bk.pack && pack_publish(&bk) < 0)
+		goto out;
+	if (insert_generation(&bk, vols, nvols, started) < 0)
+		goto out;
+	summary(&bk, vols, nvols, cli_now() - t0);
+	status = bk.warnings ? EXIT_WARNINGS : EXIT_DONE;
+out:
+	if (bk.db)
+		stage_close(&bk);
+	pack_free(bk.pack); /* removes the temp archive unless published */
+	if (status == EXIT_FAILED && bk.pack_tmp)
+		unlink(bk.pack_tmp);
+	for (size_t i = 0; i < nvols; i++)
+		imgfmt_fs_close(vols[i].fs);
+	free(vols);
+	imgfmt_disk_free(bk.disk);
+	free(bk.buf);
+	free(bk.excludes_joined);
+	free(bk.pack_tmp);
+	free(bk.pack_rel);
+	free(name_copy);
+	repo_close(&repo);
+	return status;
+}

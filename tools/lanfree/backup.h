@@ -1,0 +1,98 @@
+/* backup.h --- rawkit-lanfree backup: state shared by backup.c, base.c, walk.c, store.c */
+#ifndef RAWKIT_LANFREE_BACKUP_H
+#define RAWKIT_LANFREE_BACKUP_H
+
+#include "hmap.h"
+#include "imgfmt.h"
+#include "lanfree.h"
+
+/* A file version present in the base generation, kept in memory for
+ * comparison.  Paths are relative to the volume ("" is its root). */
+struct base_version {
+	int64_t id, last_seq, content_id;
+	uint64_t ino, size;
+	int64_t mtime, ctime;
+	uint32_t igen, mode;
+	uint32_t path_off, path_len, dir_len;
+	uint32_t next_sibling; /* index + 1 of the next entry of the same directory */
+	bool has_error;
+};
+
+struct base_state {
+	struct base_version *v;
+	size_t n, cap;
+	char *strings;
+	size_t slen, scap;
+	struct smap by_path;  /* full path -> index */
+	struct smap first_of; /* directory path -> index of its first entry */
+	struct imap by_ino;   /* inode -> index (any path) */
+};
+
+int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *volume, int64_t seq);
+void base_free(struct base_state *b);
+const char *base_path(const struct base_state *b, uint32_t i, size_t *len);
+/* Index of the version at PATH, or -1. */
+int64_t base_find(const struct base_state *b, const char *path, size_t len);
+
+struct backup {
+	const struct backup_opts *o;
+	struct repo *repo;
+	sqlite3 *db;
+	imgfmt_disk *disk;
+	const char *guest;
+	int64_t guest_id;               /* 0 until committed for a new guest */
+	int64_t new_seq, newest_seq, base_seq;
+	const char *level;
+	bool same_excludes;             /* the base used the same --exclude list */
+	char *excludes_joined;
+	/* the archive being written, created at the first new content */
+	struct pack *pack;
+	char *pack_tmp, *pack_rel;
+	/* staging database (attached as "stage"): rows for the commit */
+	sqlite3_stmt *ins_newv, *ins_cont, *ins_copyv, *ins_newc;
+	sqlite3_stmt *q_size, *q_sha, *q_cid;
+	size_t staged;
+	/* accounting */
+	int64_t files, bytes_total, bytes_new;
+	unsigned warnings;
+	bool dirty;
+	struct cli_progress progress;
+	uint64_t bytes_done, bytes_todo;
+	unsigned char *buf;             /* BUF_SIZE bytes */
+};
+
+#define BUF_SIZE (1u << 20)
+
+/* One volume's walk: base state, scanned inodes, the tree. */
+struct walk {
+	struct backup *bk;
+	imgfmt_fs *fs;
+	const char *volume;
+	struct base_state base;
+	bool base_usable;               /* incr/diff: trust unchanged inodes */
+	struct imgfmt_stat *scan;
+	size_t nscan, capscan;
+	struct imap scan_by_ino;
+	struct imap dirs_seen;          /* directory inodes entered (loop guard) */
+	struct imap links;              /* hard links: inode -> index into link_sha */
+	unsigned char (*link_sha)[33];  /* [0] = has content, [1..32] = sha */
+	size_t nlinks, caplinks;
+	char *path;                     /* current path, grown as needed */
+	size_t path_cap;
+};
+
+int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume);
+
+/* store.c: put the content of INO in the archive unless the repository has
+ * it; *SHA is its SHA-256.  Returns 0, or -1 when the file could not be
+ * read (warning printed; the archive stays consistent). */
+int store_content(struct walk *w, const char *path, size_t path_len, const struct imgfmt_stat *st,
+		  const struct blob *xattrs, unsigned char sha[32]);
+/* Stage a row (stage.newv); SHA may be NULL. */
+int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name, size_t name_len,
+	      const struct imgfmt_stat *st, const char *symlink, const struct blob *xattrs,
+	      const unsigned char *sha, const char *error);
+int stage_id(struct backup *bk, sqlite3_stmt *st, int64_t id);
+void backup_warn(struct backup *bk, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
+
+#endif

@@ -1,0 +1,143 @@
+/* base.c --- the base generation of a volume, in memory for comparison */
+#include "backup.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void key_path(uint32_t i, const void *ctx, const char **key, size_t *len)
+{
+	const struct base_state *b = ctx;
+
+	*key = b->strings + b->v[i].path_off;
+	*len = b->v[i].path_len;
+}
+
+static void key_dir(uint32_t i, const void *ctx, const char **key, size_t *len)
+{
+	const struct base_state *b = ctx;
+
+	*key = b->strings + b->v[i].path_off;
+	*len = b->v[i].dir_len;
+}
+
+const char *base_path(const struct base_state *b, uint32_t i, size_t *len)
+{
+	*len = b->v[i].path_len;
+	return b->strings + b->v[i].path_off;
+}
+
+int64_t base_find(const struct base_state *b, const char *path, size_t len)
+{
+	uint32_t i;
+
+	return smap_get(&b->by_path, path, len, &i) ? (int64_t)i : -1;
+}
+
+static int base_add_string(struct base_state *b, const void *dir, size_t dl, const void *name, size_t nl,
+			   struct base_version *v)
+{
+	size_t need = dl + 1 + nl;
+
+	if (b->slen + need > b->scap) {
+		size_t cap = b->scap ? b->scap : 1 << 16;
+		char *grown;
+		while (cap < b->slen + need)
+			cap *= 2;
+		grown = realloc(b->strings, cap);
+		if (!grown)
+			return -1;
+		b->strings = grown;
+		b->scap = cap;
+	}
+	v->path_off = (uint32_t)b->slen;
+	memcpy(b->strings + b->slen, dir, dl);
+	b->slen += dl;
+	if (dl && nl)
+		b->strings[b->slen++] = '/';
+	memcpy(b->strings + b->slen, name, nl);
+	b->slen += nl;
+	v->path_len = (uint32_t)(b->slen - v->path_off);
+	v->dir_len = (uint32_t)dl;
+	return 0;
+}
+
+int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *volume, int64_t seq)
+{
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	memset(b, 0, sizeof(*b));
+	smap_init(&b->by_path, key_path, b);
+	smap_init(&b->first_of, key_dir, b);
+	if (seq <= 0)
+		return 0;
+	st = db_prepare(db, "SELECT id, last_seq, COALESCE(content_id, 0), ino, size, mtime, ctime, igen, mode, "
+			    "error IS NOT NULL, dir, name FROM versions "
+			    "WHERE guest_id = ? AND volume = ? AND first_seq <= ?3 AND last_seq >= ?3");
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, guest_id);
+	sqlite3_bind_text(st, 2, volume, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, seq);
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		struct base_version *v;
+		if (b->n == b->cap) {
+			size_t cap = b->cap ? b->cap * 2 : 1024;
+			struct base_version *grown = realloc(b->v, cap * sizeof(*grown));
+			if (!grown) {
+				rc = -1;
+				break;
+			}
+			b->v = grown;
+			b->cap = cap;
+		}
+		v = &b->v[b->n];
+		memset(v, 0, sizeof(*v));
+		v->id = sqlite3_column_int64(st, 0);
+		v->last_seq = sqlite3_column_int64(st, 1);
+		v->content_id = sqlite3_column_int64(st, 2);
+		v->ino = (uint64_t)sqlite3_column_int64(st, 3);
+		v->size = (uint64_t)sqlite3_column_int64(st, 4);
+		v->mtime = sqlite3_column_int64(st, 5);
+		v->ctime = sqlite3_column_int64(st, 6);
+		v->igen = (uint32_t)sqlite3_column_int64(st, 7);
+		v->mode = (uint32_t)sqlite3_column_int64(st, 8);
+		v->has_error = sqlite3_column_int(st, 9);
+		if (base_add_string(b, sqlite3_column_blob(st, 10), (size_t)sqlite3_column_bytes(st, 10),
+				    sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11), v) < 0) {
+			rc = -1;
+			break;
+		}
+		b->n++;
+	}
+	sqlite3_finalize(st);
+	/* Index only once the strings stop moving. */
+	for (size_t i = 0; rc == 0 && i < b->n; i++) {
+		struct base_version *v = &b->v[i];
+		uint32_t first;
+		if (smap_put(&b->by_path, b->strings + v->path_off, v->path_len, (uint32_t)i) < 0 ||
+		    imap_put(&b->by_ino, v->ino, (uint32_t)i) < 0) {
+			rc = -1;
+			break;
+		}
+		if (v->path_len == 0)
+			continue; /* the root is nobody's entry */
+		if (smap_get(&b->first_of, b->strings + v->path_off, v->dir_len, &first))
+			v->next_sibling = first + 1;
+		if (smap_put(&b->first_of, b->strings + v->path_off, v->dir_len, (uint32_t)i) < 0)
+			rc = -1;
+	}
+	if (rc < 0)
+		cli_error(volume, "out of memory loading the base generation");
+	return rc;
+}
+
+void base_free(struct base_state *b)
+{
+	smap_free(&b->by_path);
+	smap_free(&b->first_of);
+	imap_free(&b->by_ino);
+	free(b->v);
+	free(b->strings);
+	memset(b, 0, sizeof(*b));
+}

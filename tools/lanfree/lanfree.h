@@ -1,0 +1,154 @@
+/* lanfree.h --- rawkit-lanfree: types and functions shared by its files */
+#ifndef RAWKIT_LANFREE_H
+#define RAWKIT_LANFREE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+/* ---------------------------------------------------------- repository */
+
+/* An open repository: its directory, catalog and the locks held. */
+struct repo {
+	char *path;
+	int dirfd;
+	int lock_fd;       /* REPO/lock: shared (backup, restore...) or exclusive (prune) */
+	int guest_lock_fd; /* REPO/locks/GUEST.lock while backing GUEST up */
+	sqlite3 *db;
+};
+
+enum repo_lock { REPO_SHARED, REPO_EXCLUSIVE };
+
+/* Create REPO (a new or empty directory) with an empty catalog. */
+int repo_init(const char *path);
+/* Open REPO and take its lock; messages printed, returns 0 or -1. */
+int repo_open(struct repo *r, const char *path, enum repo_lock lock);
+void repo_close(struct repo *r);
+/* Take the per-guest lock without waiting; -1 (message printed) if held. */
+int repo_lock_guest(struct repo *r, const char *guest);
+/* A guest name is [A-Za-z0-9._+-], 1..128 bytes, not starting with '.'. */
+bool guest_name_ok(const char *name);
+/* fsync a directory by path (relative to the repo when not absolute). */
+int repo_sync_dir(struct repo *r, const char *rel);
+
+/* ------------------------------------------------------------- catalog */
+
+int catalog_create(sqlite3 *db);
+int catalog_check_schema(sqlite3 *db, const char *repo);
+/* Run SQL with no result rows; prints on failure, returns 0 or -1. */
+int db_exec(sqlite3 *db, const char *sql);
+/* Prepare, printing on failure. */
+sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql);
+/* The id of GUEST, or 0 if the repository has never seen it. */
+int64_t catalog_guest_id(sqlite3 *db, const char *guest);
+
+/* A generation as the catalog keeps it. */
+struct generation {
+	int64_t id, guest_id, seq, base_seq;
+	char level[8], status[12];
+	int64_t started, finished; /* ns since the epoch */
+	int64_t files, bytes_total, bytes_new, bytes_stored;
+	int dirty;
+};
+
+/* Resolve "GUEST" or "GUEST@GEN" (GEN a number or "latest") to a complete
+ * or partial generation; prints and returns -1 when there is none. */
+int catalog_find_generation(sqlite3 *db, const char *spec, char **guest, struct generation *g);
+/* Newest generation of GUEST_ID (of LEVEL when not NULL); 0 found, 1 none. */
+int catalog_newest(sqlite3 *db, int64_t guest_id, const char *level, struct generation *g);
+
+/* xattrs as stored: repeated [u16 name length][name][u32 value length][value] */
+struct blob {
+	unsigned char *data;
+	size_t len, cap;
+};
+int blob_append(struct blob *b, const void *data, size_t len);
+int xattr_blob_add(struct blob *b, const char *name, const void *value, size_t size);
+/* Iterate a stored xattr blob; returns -1 on a malformed blob. */
+typedef int (*xattr_blob_fn)(const char *name, size_t name_len, const void *value, size_t size, void *arg);
+int xattr_blob_each(const void *data, size_t len, xattr_blob_fn cb, void *arg);
+
+/* ------------------------------------------------------------ archives */
+
+enum compression { COMP_ZSTD, COMP_GZIP, COMP_NONE };
+const char *compression_name(enum compression c);
+const char *compression_suffix(enum compression c);
+int compression_parse(const char *s, enum compression *c);
+
+struct frame_info {
+	uint64_t offset, csize, usize;
+	unsigned char sha256[32];
+};
+
+/* A pax tar archive written as independently compressed frames. */
+struct pack;
+struct archive_entry;
+
+/* Create the archive at PATH (a new file); JOBS compression threads. */
+struct pack *pack_open(const char *path, enum compression comp, int jobs, char *err, size_t errlen);
+/* Start an entry; *FRAME and *OFFSET tell where its header starts
+ * (uncompressed offset inside that frame). */
+int pack_begin_entry(struct pack *p, struct archive_entry *e, uint32_t *frame, uint64_t *offset);
+int pack_write(struct pack *p, const void *buf, size_t len);
+int pack_end_entry(struct pack *p);
+/* Finish the tar stream, write the last frames, fsync; the frame table
+ * stays valid until pack_free(). */
+int pack_close(struct pack *p);
+const struct frame_info *pack_frames(const struct pack *p, size_t *count);
+uint64_t pack_size(const struct pack *p);
+const char *pack_error(const struct pack *p);
+/* Free; an archive not closed successfully is removed. */
+void pack_free(struct pack *p);
+
+/* Read the entry that starts OFFSET bytes into the frame at FRAME_OFF of
+ * archive PATH.  CB receives data blocks with their offsets in the file
+ * (holes are skipped); returns 0 or -1 with a message in ERR. */
+typedef int (*unpack_block_fn)(const void *buf, size_t len, uint64_t offset, void *arg);
+int unpack_entry(const char *path, enum compression comp, uint64_t frame_off, uint64_t offset, unpack_block_fn cb,
+		 void *arg, uint64_t *size, char *err, size_t errlen);
+
+/* ------------------------------------------------------------- commands */
+
+struct backup_opts {
+	const char *repo, *disk, *guest, *level;
+	const char **excludes;
+	size_t nexcludes;
+	enum compression comp;
+	int jobs;
+	bool allow_dirty, json, progress, quiet;
+};
+int cmd_backup(const struct backup_opts *o);
+
+struct restore_opts {
+	const char *repo, *spec, *to;
+	const char **paths;
+	size_t npaths;
+	bool overwrite, json, progress, quiet;
+};
+int cmd_restore(const struct restore_opts *o);
+
+int cmd_init(const char *repo);
+int cmd_list(const char *repo, const char *guest, bool json);
+int cmd_ls(const char *repo, const char *spec, const char *path, bool long_format, bool json);
+int cmd_find(const char *repo, const char *guest, const char *pattern, bool json);
+int cmd_verify(const char *repo, const char *spec, bool read_data, const char *against, bool json);
+
+struct prune_opts {
+	const char *repo, *guest;
+	int keep_last, keep_daily, keep_weekly, keep_monthly;
+	bool dry_run, json;
+};
+int cmd_prune(const struct prune_opts *o);
+
+/* ---------------------------------------------------------------- misc */
+
+/* Path of a version: VOLUME[/DIR]/NAME (DIR and NAME may be empty). */
+char *version_path(const char *volume, const void *dir, size_t dir_len, const void *name, size_t name_len);
+int64_t ts_ns(int64_t sec, long nsec);
+int64_t now_ns(void);
+void hex(const unsigned char *bytes, size_t n, char *out);
+
+#endif

@@ -1,0 +1,324 @@
+/* query.c --- rawkit-lanfree init, list, ls and find: reading the catalog */
+#include "lanfree.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int cmd_init(const char *repo)
+{
+	if (repo_init(repo) < 0)
+		return EXIT_FAILED;
+	printf("%s: repository created\n", repo);
+	return EXIT_DONE;
+}
+
+static void iso_time(int64_t ns, char *buf, size_t size)
+{
+	time_t t = (time_t)(ns / 1000000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A name as text: printable bytes as they are, the rest as \ooo (ls -b). */
+static void print_name(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\')
+			printf("\\%03o", s[i]);
+		else
+			putchar(s[i]);
+	}
+}
+
+int cmd_list(const char *path, const char *guest, bool json)
+{
+	struct repo r;
+	sqlite3_stmt *st;
+	bool first = true;
+
+	if (repo_open(&r, path, REPO_SHARED) < 0)
+		return EXIT_FAILED;
+	st = db_prepare(r.db, "SELECT g.name, n.seq, n.started, n.finished, n.level, n.files, n.bytes_new,"
+			      " n.bytes_total, n.bytes_stored, n.status, n.dirty, COALESCE(n.base_seq, 0)"
+			      " FROM generations n JOIN guests g ON g.id = n.guest_id"
+			      " WHERE ?1 IS NULL OR g.name = ?1 ORDER BY g.name, n.seq");
+	if (!st) {
+		repo_close(&r);
+		return EXIT_FAILED;
+	}
+	if (guest)
+		sqlite3_bind_text(st, 1, guest, -1, SQLITE_STATIC);
+	if (json)
+		printf("[");
+	else
+		printf("%-16s %5s %-20s %-5s %9s %10s %10s %8s  %s\n", "GUEST", "GEN", "TIME", "LEVEL", "FILES", "NEW",
+		       "TOTAL", "SECONDS", "STATUS");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char when[32], a[16], b[16];
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		int64_t started = sqlite3_column_int64(st, 2), finished = sqlite3_column_int64(st, 3);
+		double secs = (double)(finished - started) / 1e9;
+		iso_time(started, when, sizeof(when));
+		if (json) {
+			printf("%s{\"guest\":", first ? "" : ",");
+			cli_json_cstr(stdout, name);
+			printf(",\"generation\":%lld,\"time\":\"%s\",\"level\":\"%s\",\"base\":%lld,\"files\":%lld,"
+			       "\"bytes_new\":%lld,\"bytes_total\":%lld,\"bytes_stored\":%lld,\"seconds\":%.3f,"
+			       "\"status\":\"%s\",\"dirty\":%s}",
+			       (long long)sqlite3_column_int64(st, 1), when, sqlite3_column_text(st, 4),
+			       (long long)sqlite3_column_int64(st, 11), (long long)sqlite3_column_int64(st, 5),
+			       (long long)sqlite3_column_int64(st, 6), (long long)sqlite3_column_int64(st, 7),
+			       (long long)sqlite3_column_int64(st, 8), secs, sqlite3_column_text(st, 9),
+			       sqlite3_column_int(st, 10) ? "true" : "false");
+		} else {
+			printf("%-16s %5lld %-20s %-5s %9lld %10s %10s %8.1f  %s%s\n", name,
+			       (long long)sqlite3_column_int64(st, 1), when, sqlite3_column_text(st, 4),
+			       (long long)sqlite3_column_int64(st, 5),
+			       cli_human((uint64_t)sqlite3_column_int64(st, 6), a, sizeof(a)),
+			       cli_human((uint64_t)sqlite3_column_int64(st, 7), b, sizeof(b)), secs,
+			       sqlite3_column_text(st, 9), sqlite3_column_int(st, 10) ? ", dirty" : "");
+		}
+		first = false;
+	}
+	if (json)
+		printf("]\n");
+	sqlite3_finalize(st);
+	repo_close(&r);
+	if (first && guest) {
+		cli_error(guest, "no such guest in the repository");
+		return EXIT_FAILED;
+	}
+	return EXIT_DONE;
+}
+
+static void mode_string(uint32_t mode, char out[11])
+{
+	static const char types[] = "?pc?d?b?-?l?s???";
+	const char *rwx = "rwxrwxrwx";
+
+	out[0] = types[(mode >> 12) & 15];
+	for (int i = 0; i < 9; i++)
+		out[1 + i] = (mode & (0400u >> i)) ? rwx[i] : '-';
+	if (mode & S_ISUID)
+		out[3] = (mode & 0100) ? 's' : 'S';
+	if (mode & S_ISGID)
+		out[6] = (mode & 0010) ? 's' : 'S';
+	if (mode & S_ISVTX)
+		out[9] = (mode & 0001) ? 't' : 'T';
+	out[10] = '\0';
+}
+
+static void print_entry(sqlite3_stmt *st, bool long_format, bool json, bool *first)
+{
+	const unsigned char *name = sqlite3_column_blob(st, 0);
+	size_t n = (size_t)sqlite3_column_bytes(st, 0);
+	uint32_t mode = (uint32_t)sqlite3_column_int64(st, 1);
+	int64_t mtime = sqlite3_column_int64(st, 5);
+	char when[32], m[11];
+
+	iso_time(mtime, when, sizeof(when));
+	mode_string(mode, m);
+	if (json) {
+		printf("%s{\"name\":", *first ? "" : ",");
+		cli_json_string(stdout, (const char *)name, n);
+		printf(",\"mode\":\"%s\",\"uid\":%lld,\"gid\":%lld,\"size\":%lld,\"mtime_ns\":%lld",
+		       m, (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3),
+		       (long long)sqlite3_column_int64(st, 4), (long long)mtime);
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+			printf(",\"target\":");
+			cli_json_string(stdout, sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6));
+		}
+		printf("}");
+	} else if (long_format) {
+		printf("%s %6lld %6lld %12lld %s ", m, (long long)sqlite3_column_int64(st, 2),
+		       (long long)sqlite3_column_int64(st, 3), (long long)sqlite3_column_int64(st, 4), when);
+		print_name(name, n);
+		if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+			printf(" -> ");
+			print_name(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6));
+		}
+		putchar('\n');
+	} else {
+		print_name(name, n);
+		putchar('\n');
+	}
+	*first = false;
+}
+
+int cmd_ls(const char *path, const char *spec, const char *where, bool long_format, bool json)
+{
+	struct repo r;
+	struct generation g;
+	sqlite3_stmt *st = NULL;
+	char *guest = NULL, *vol = NULL, *rest;
+	bool first = true;
+	int status = EXIT_FAILED;
+
+	if (repo_open(&r, path, REPO_SHARED) < 0)
+		return EXIT_FAILED;
+	if (catalog_find_generation(r.db, spec, &guest, &g) < 0)
+		goto out;
+	while (*where == '/')
+		where++;
+	vol = strdup(where);
+	if (!vol)
+		goto out;
+	for (size_t n = strlen(vol); n && vol[n - 1] == '/';)
+		vol[--n] = '\0';
+	if (json)
+		printf("[");
+	if (!vol[0]) { /* the volumes of the generation */
+		st = db_prepare(r.db, "SELECT name, fstype, skipped FROM volumes WHERE gen_id = ? ORDER BY name");
+		if (!st)
+			goto out;
+		sqlite3_bind_int64(st, 1, g.id);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *skipped = (const char *)sqlite3_column_text(st, 2);
+			if (json) {
+				printf("%s{\"name\":\"%s\",\"fstype\":", first ? "" : ",", sqlite3_column_text(st, 0));
+				cli_json_cstr(stdout, (const char *)sqlite3_column_text(st, 1));
+				printf(",\"skipped\":");
+				if (skipped)
+					cli_json_cstr(stdout, skipped);
+				else
+					printf("null");
+				printf("}");
+			} else {
+				printf("%s%s%s%s\n", sqlite3_column_text(st, 0), long_format ? "  " : "",
+				       long_format ? (const char *)sqlite3_column_text(st, 1) : "",
+				       skipped ? "  (skipped)" : "");
+			}
+			first = false;
+		}
+	} else {
+		rest = strchr(vol, '/');
+		if (rest)
+			*rest++ = '\0';
+		else
+			rest = "";
+		st = db_prepare(r.db, "SELECT name, mode, uid, gid, size, mtime, symlink FROM versions WHERE guest_id = ?1"
+				      " AND volume = ?2 AND dir = ?3 AND first_seq <= ?4 AND last_seq >= ?4 AND length(name) > 0"
+				      " ORDER BY name");
+		if (!st)
+			goto out;
+		sqlite3_bind_int64(st, 1, g.guest_id);
+		sqlite3_bind_text(st, 2, vol, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, rest, (int)strlen(rest), SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, g.seq);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			print_entry(st, long_format, json, &first);
+		if (first && rest[0]) { /* not a directory: the entry itself */
+			char *slash = strrchr(rest, '/');
+			sqlite3_reset(st);
+			sqlite3_bind_blob(st, 3, rest, slash ? (int)(slash - rest) : 0, SQLITE_STATIC);
+			sqlite3_finalize(st);
+			st = db_prepare(r.db, "SELECT name, mode, uid, gid, size, mtime, symlink FROM versions WHERE guest_id = ?1"
+					      " AND volume = ?2 AND dir = ?3 AND name = ?5 AND first_seq <= ?4 AND last_seq >= ?4");
+			if (!st)
+				goto out;
+			sqlite3_bind_int64(st, 1, g.guest_id);
+			sqlite3_bind_text(st, 2, vol, -1, SQLITE_STATIC);
+			sqlite3_bind_blob(st, 3, rest, slash ? (int)(slash - rest) : 0, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 4, g.seq);
+			sqlite3_bind_blob(st, 5, slash ? slash + 1 : rest, (int)strlen(slash ? slash + 1 : rest), SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				print_entry(st, long_format, json, &first);
+		}
+	}
+	if (json)
+		printf("]\n");
+	if (first && vol[0]) {
+		cli_error(where, "not in %s@%lld", guest, (long long)g.seq);
+		goto out;
+	}
+	status = EXIT_DONE;
+out:
+	sqlite3_finalize(st);
+	free(vol);
+	free(guest);
+	repo_close(&r);
+	return status;
+}
+
+int cmd_find(const char *path, const char *guest, const char *pattern, bool json)
+{
+	struct repo r;
+	sqlite3_stmt *st = NULL, *gens = NULL;
+	int64_t guest_id, *seqs = NULL;
+	size_t nseqs = 0;
+	bool first = true;
+	int status = EXIT_FAILED;
+
+	if (repo_open(&r, path, REPO_SHARED) < 0)
+		return EXIT_FAILED;
+	guest_id = catalog_guest_id(r.db, guest);
+	if (guest_id <= 0) {
+		if (guest_id == 0)
+			cli_error(guest, "no such guest in the repository");
+		goto out;
+	}
+	gens = db_prepare(r.db, "SELECT seq FROM generations WHERE guest_id = ? ORDER BY seq");
+	if (!gens)
+		goto out;
+	sqlite3_bind_int64(gens, 1, guest_id);
+	while (sqlite3_step(gens) == SQLITE_ROW) {
+		int64_t *grown = realloc(seqs, (nseqs + 1) * sizeof(*seqs));
+		if (!grown)
+			goto out;
+		seqs = grown;
+		seqs[nseqs++] = sqlite3_column_int64(gens, 0);
+	}
+	st = db_prepare(r.db, "SELECT volume, dir, name, first_seq, last_seq, size, mtime, mode FROM versions"
+			      " WHERE guest_id = ? ORDER BY volume, dir, name, first_seq");
+	if (!st)
+		goto out;
+	sqlite3_bind_int64(st, 1, guest_id);
+	if (json)
+		printf("[");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		char *full = version_path((const char *)sqlite3_column_text(st, 0), sqlite3_column_blob(st, 1),
+					  (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_blob(st, 2),
+					  (size_t)sqlite3_column_bytes(st, 2));
+		int64_t lo = sqlite3_column_int64(st, 3), hi = sqlite3_column_int64(st, 4);
+		bool any = false;
+		char when[32];
+		if (!full || fnmatch(pattern, full, 0) != 0) {
+			free(full);
+			continue;
+		}
+		iso_time(sqlite3_column_int64(st, 6), when, sizeof(when));
+		if (json) {
+			printf("%s{\"path\":", first ? "" : ",");
+			cli_json_cstr(stdout, full);
+			printf(",\"size\":%lld,\"mtime\":\"%s\",\"generations\":[", (long long)sqlite3_column_int64(st, 5), when);
+		} else {
+			print_name((const unsigned char *)full, strlen(full));
+			printf("  %lld bytes  %s  in", (long long)sqlite3_column_int64(st, 5), when);
+		}
+		for (size_t i = 0; i < nseqs; i++)
+			if (seqs[i] >= lo && seqs[i] <= hi) {
+				printf(json ? "%s%lld" : "%s%lld", json ? (any ? "," : "") : " ", (long long)seqs[i]);
+				any = true;
+			}
+		printf(json ? "]}" : "\n");
+		first = false;
+		free(full);
+	}
+	if (json)
+		printf("]\n");
+	status = first ? EXIT_FAILED : EXIT_DONE;
+	if (first)
+		cli_error(pattern, "no version of %s matches", guest);
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(gens);
+	free(seqs);
+	repo_close(&r);
+	return status;
+}

@@ -1,0 +1,198 @@
+/* repo.c --- a lanfree repository: directory layout, locks, catalog handle
+ *
+ *   REPO/catalog.db        SQLite catalog (WAL)
+ *   REPO/data/GUEST/       archives (SEQ-TAG.tar.zst ...), referenced by the catalog
+ *   REPO/tmp/              archives being written (never referenced)
+ *   REPO/lock              shared by backup, restore, verify; exclusive for prune
+ *   REPO/locks/GUEST.lock  one backup of a guest at a time
+ */
+#include "lanfree.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool guest_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 128 || name[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-' || c == '+'))
+			return false;
+	}
+	return true;
+}
+
+int repo_sync_dir(struct repo *r, const char *rel)
+{
+	int fd = openat(r->dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0 || fsync(fd) < 0)
+		rc = -1;
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int sync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = (fd < 0 || fsync(fd) < 0) ? -1 : 0;
+
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int repo_init(const char *path)
+{
+	char *sub = NULL, *db_path = NULL, *parent, *tmp;
+	sqlite3 *db = NULL;
+	DIR *d;
+	int rc = -1;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		cli_error(path, "cannot create repository: %s", strerror(errno));
+		return -1;
+	}
+	d = opendir(path);
+	if (!d) {
+		cli_error(path, "cannot open repository directory: %s", strerror(errno));
+		return -1;
+	}
+	for (struct dirent *e; (e = readdir(d));) {
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+			closedir(d);
+			cli_error(path, "cannot create repository: directory is not empty");
+			return -1;
+		}
+	}
+	closedir(d);
+	if (asprintf(&sub, "%s/data", path) < 0 || mkdir(sub, 0700) < 0)
+		goto fail;
+	free(sub);
+	if (asprintf(&sub, "%s/tmp", path) < 0 || mkdir(sub, 0700) < 0)
+		goto fail;
+	free(sub);
+	if (asprintf(&sub, "%s/locks", path) < 0 || mkdir(sub, 0700) < 0)
+		goto fail;
+	free(sub);
+	sub = NULL;
+	if (asprintf(&db_path, "%s/catalog.db", path) < 0)
+		goto fail;
+	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		cli_error(path, "cannot create catalog: %s", db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	if (catalog_create(db) < 0)
+		goto out;
+	if (sync_path(path) < 0)
+		goto fail;
+	/* and the directory holding the repository */
+	tmp = strdup(path);
+	if (tmp) {
+		parent = dirname(tmp);
+		sync_path(parent);
+		free(tmp);
+	}
+	rc = 0;
+	goto out;
+fail:
+	cli_error(path, "cannot create repository: %s", strerror(errno));
+out:
+	sqlite3_close(db);
+	free(sub);
+	free(db_path);
+	return rc;
+}
+
+int repo_open(struct repo *r, const char *path, enum repo_lock lock)
+{
+	struct stat st;
+
+	memset(r, 0, sizeof(*r));
+	r->lock_fd = r->guest_lock_fd = -1;
+	r->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r->dirfd < 0) {
+		cli_error(path, "cannot open repository: %s", strerror(errno));
+		return -1;
+	}
+	if (fstatat(r->dirfd, "catalog.db", &st, 0) < 0 || fstatat(r->dirfd, "data", &st, 0) < 0) {
+		cli_error(path, "not a rawkit-lanfree repository (no catalog.db; create one with 'rawkit-lanfree init')");
+		goto fail;
+	}
+	r->path = strdup(path);
+	r->lock_fd = openat(r->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (!r->path || r->lock_fd < 0) {
+		cli_error(path, "cannot open the repository lock: %s", strerror(errno));
+		goto fail;
+	}
+	if (flock(r->lock_fd, (lock == REPO_EXCLUSIVE ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+		cli_error(path, lock == REPO_EXCLUSIVE ? "repository busy: a backup, restore or verify is running"
+						       : "repository busy: a prune is running");
+		goto fail;
+	}
+	{
+		char *db_path;
+		if (asprintf(&db_path, "%s/catalog.db", path) < 0)
+			goto fail;
+		if (sqlite3_open_v2(db_path, &r->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+			cli_error(path, "cannot open catalog: %s", r->db ? sqlite3_errmsg(r->db) : "out of memory");
+			free(db_path);
+			goto fail;
+		}
+		free(db_path);
+	}
+	sqlite3_busy_timeout(r->db, 60000);
+	if (db_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0 ||
+	    catalog_check_schema(r->db, path) < 0)
+		goto fail;
+	return 0;
+fail:
+	repo_close(r);
+	return -1;
+}
+
+int repo_lock_guest(struct repo *r, const char *guest)
+{
+	char name[160];
+
+	snprintf(name, sizeof(name), "locks/%s.lock", guest);
+	r->guest_lock_fd = openat(r->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (r->guest_lock_fd < 0) {
+		cli_error(r->path, "cannot open the lock of %s: %s", guest, strerror(errno));
+		return -1;
+	}
+	if (flock(r->guest_lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		cli_error(guest, "another backup of this guest is running");
+		return -1;
+	}
+	return 0;
+}
+
+void repo_close(struct repo *r)
+{
+	if (r->db)
+		sqlite3_close(r->db);
+	if (r->guest_lock_fd >= 0)
+		close(r->guest_lock_fd);
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	free(r->path);
+	memset(r, 0, sizeof(*r));
+	r->dirfd = r->lock_fd = r->guest_lock_fd = -1;
+}

@@ -1,0 +1,660 @@
+/* restore.c --- rawkit-lanfree restore: files of one generation into a directory
+ *
+ * Safety: every path is built component by component from the catalog and
+ * created under --to with openat(O_NOFOLLOW | O_DIRECTORY), so neither a
+ * name like ".." nor a symbolic link from the guest can lead outside it.
+ * Owners, device nodes and setuid/setgid bits are restored only as root.
+ * Existing files are left alone unless --overwrite (then replaced by
+ * rename).  Each file's SHA-256 is checked as it is written.
+ */
+#include "lanfree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+/* Inode flags a restore sets (chattr's user-visible ones). */
+#define SETTABLE_FLAGS                                                                                         \
+	(FS_SECRM_FL | FS_UNRM_FL | FS_COMPR_FL | FS_SYNC_FL | FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | \
+	 FS_NOATIME_FL | FS_DIRSYNC_FL | FS_NOCOW_FL | FS_PROJINHERIT_FL)
+
+struct entry {
+	char *volume, *dir, *name;
+	size_t dir_len, name_len;
+	uint32_t mode, uid, gid, nlink, rdev_major, rdev_minor, flags;
+	uint64_t size, ino;
+	int64_t atime, mtime;
+	void *symlink, *xattrs;
+	size_t symlink_len, xattrs_len;
+	bool has_content, had_error;
+	unsigned char sha[32];
+	uint64_t frame_off, entry_off;
+	char *archive;
+	char compression[8];
+};
+
+struct deferred_dir {
+	char *rel; /* path under --to */
+	struct entry e;
+};
+
+struct restore {
+	const struct restore_opts *o;
+	struct repo *repo;
+	int to_fd;
+	bool root;
+	unsigned warnings;
+	uint64_t files, bytes;
+	struct deferred_dir *dirs;
+	size_t ndirs, capdirs;
+	/* hard links: "volume/ino" -> first path restored */
+	char **link_keys, **link_paths;
+	size_t nlinks, caplinks;
+	unsigned skipped_ns_xattrs;
+	struct cli_progress progress;
+};
+
+static void rwarn(struct restore *r, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
+static void rwarn(struct restore *r, const char *object, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r->warnings++;
+	cli_warning(object, "%s", msg);
+}
+
+static bool component_ok(const char *c, size_t n)
+{
+	return n > 0 && n <= 255 && !memchr(c, '/', n) && !memchr(c, '\0', n) && !(n == 1 && c[0] == '.') &&
+	       !(n == 2 && c[0] == '.' && c[1] == '.');
+}
+
+/* Open (creating as needed, mode 0700) the directory REL under --to, one
+ * component at a time, never following a symbolic link. */
+static int open_dir(struct restore *r, const char *rel, size_t len)
+{
+	int fd = dup(r->to_fd);
+	size_t at = 0;
+
+	while (fd >= 0 && at < len) {
+		const char *c = rel + at, *slash = memchr(c, '/', len - at);
+		size_t n = slash ? (size_t)(slash - c) : len - at;
+		char name[256];
+		int next;
+		if (!component_ok(c, n)) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		memcpy(name, c, n);
+		name[n] = '\0';
+		next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && mkdirat(fd, name, 0700) == 0)
+			next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		at += n + (slash ? 1 : 0);
+	}
+	return fd;
+}
+
+struct xattr_ctx {
+	struct restore *r;
+	int fd;           /* -1: use PATH with lsetxattr */
+	const char *path; /* for lsetxattr and messages */
+};
+
+static int set_one_xattr(const char *name, size_t name_len, const void *value, size_t size, void *arg)
+{
+	struct xattr_ctx *x = arg;
+	char n[300];
+	int rc;
+
+	if (name_len >= sizeof(n) - 8)
+		return 0;
+	/* NTFS metadata cannot go back into system.*: keep it as user.* */
+	if (name_len > 12 && !memcmp(name, "system.ntfs_", 12))
+		snprintf(n, sizeof(n), "user.%.*s", (int)(name_len - 7), name + 7);
+	else
+		snprintf(n, sizeof(n), "%.*s", (int)name_len, name);
+	if (!x->r->root && (!strncmp(n, "trusted.", 8) || !strncmp(n, "security.", 9))) {
+		x->r->skipped_ns_xattrs++;
+		return 0;
+	}
+	rc = x->fd >= 0 ? fsetxattr(x->fd, n, value, size, 0) : lsetxattr(x->path, n, value, size, 0);
+	if (rc < 0)
+		rwarn(x->r, x->path, "cannot set attribute %s: %s", n, strerror(errno));
+	return 0;
+}
+
+/* Owner, xattrs, mode, times, flags: in that order (chown clears setuid,
+ * and an immutable file takes nothing after the flag). */
+static void apply_meta(struct restore *r, int parent, const char *name, int fd, const struct entry *e,
+		       const char *shown)
+{
+	struct timespec ts[2] = { { e->atime / 1000000000, e->atime % 1000000000 },
+				  { e->mtime / 1000000000, e->mtime % 1000000000 } };
+	char proc[64];
+	struct xattr_ctx x = { r, fd, shown };
+	bool link = S_ISLNK(e->mode);
+
+	if (r->root && fchownat(parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		rwarn(r, shown, "cannot set owner: %s", strerror(errno));
+	if (e->xattrs_len) {
+		if (fd < 0) {
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d/", parent);
+			x.path = NULL;
+		}
+		char *p = NULL;
+		if (fd < 0 && asprintf(&p, "%s%s", proc, name) >= 0)
+			x.path = p;
+		if (fd >= 0 || x.path) {
+			if (xattr_blob_each(e->xattrs, e->xattrs_len, set_one_xattr, &x) < 0)
+				rwarn(r, shown, "malformed attributes in the catalog");
+		}
+		free(p);
+	}
+	if (!link) {
+		mode_t mode = e->mode & 07777;
+		if (!r->root)
+			mode &= ~(mode_t)(S_ISUID | S_ISGID);
+		if ((fd >= 0 ? fchmod(fd, mode) : fchmodat(parent, name, mode, 0)) < 0)
+			rwarn(r, shown, "cannot set mode: %s", strerror(errno));
+	}
+	if (utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		rwarn(r, shown, "cannot set times: %s", strerror(errno));
+	if (fd >= 0 && (e->flags & SETTABLE_FLAGS)) {
+		int flags = 0;
+		if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+			flags = (flags & ~SETTABLE_FLAGS) | (int)(e->flags & SETTABLE_FLAGS);
+			if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+				rwarn(r, shown, "cannot set inode flags %x: %s", e->flags & SETTABLE_FLAGS, strerror(errno));
+		}
+	}
+}
+
+struct writer {
+	int fd;
+	EVP_MD_CTX *h;
+	uint64_t pos;
+	unsigned char zeros[65536];
+};
+
+static int write_block(const void *buf, size_t len, uint64_t offset, void *arg)
+{
+	struct writer *w = arg;
+	size_t done = 0;
+
+	while (w->pos < offset) { /* a hole: hash its zeros, write nothing */
+		size_t n = offset - w->pos > sizeof(w->zeros) ? sizeof(w->zeros) : (size_t)(offset - w->pos);
+		EVP_DigestUpdate(w->h, w->zeros, n);
+		w->pos += n;
+	}
+	while (done < len) {
+		ssize_t n = pwrite(w->fd, (const char *)buf + done, len - done, (off_t)(offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	EVP_DigestUpdate(w->h, buf, len);
+	w->pos = offset + len;
+	return 0;
+}
+
+/* Write the content of E into FD; check its SHA-256. */
+static int write_content(struct restore *r, int fd, const struct entry *e, const char *shown)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	unsigned char md[32];
+	unsigned int mdlen;
+	char err[400], *archive = NULL;
+	enum compression comp;
+	uint64_t size = 0;
+	int rc = -1;
+
+	if (!w || !(w->h = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(w->h, EVP_sha256(), NULL) ||
+	    asprintf(&archive, "%s/%s", r->repo->path, e->archive) < 0) {
+		cli_error(shown, "out of memory");
+		goto out;
+	}
+	w->fd = fd;
+	if (compression_parse(e->compression, &comp) < 0) {
+		cli_error(shown, "unknown compression %s in the catalog", e->compression);
+		goto out;
+	}
+	if (unpack_entry(archive, comp, e->frame_off, e->entry_off, write_block, w, &size, err, sizeof(err)) < 0) {
+		cli_error(shown, "%s", err);
+		goto out;
+	}
+	while (w->pos < e->size) {
+		size_t n = e->size - w->pos > sizeof(w->zeros) ? sizeof(w->zeros) : (size_t)(e->size - w->pos);
+		EVP_DigestUpdate(w->h, w->zeros, n);
+		w->pos += n;
+	}
+	if (size != e->size || ftruncate(fd, (off_t)e->size) < 0) {
+		cli_error(shown, "archive entry has %llu bytes, the catalog says %llu", (unsigned long long)size,
+			  (unsigned long long)e->size);
+		goto out;
+	}
+	EVP_DigestFinal_ex(w->h, md, &mdlen);
+	if (memcmp(md, e->sha, 32) != 0) {
+		cli_error(shown, "restored content does not match its checksum (damaged archive?)");
+		goto out;
+	}
+	r->bytes += e->size;
+	rc = 0;
+out:
+	if (w)
+		EVP_MD_CTX_free(w->h);
+	free(w);
+	free(archive);
+	return rc;
+}
+
+static const char *link_find(struct restore *r, const char *key)
+{
+	for (size_t i = 0; i < r->nlinks; i++)
+		if (!strcmp(r->link_keys[i], key))
+			return r->link_paths[i];
+	return NULL;
+}
+
+static void link_add(struct restore *r, const char *key, const char *rel)
+{
+	if (r->nlinks == r->caplinks) {
+		size_t cap = r->caplinks ? r->caplinks * 2 : 64;
+		char **k = realloc(r->link_keys, cap * sizeof(*k)), **p;
+		if (!k)
+			return;
+		r->link_keys = k;
+		p = realloc(r->link_paths, cap * sizeof(*p));
+		if (!p)
+			return;
+		r->link_paths = p;
+		r->caplinks = cap;
+	}
+	r->link_keys[r->nlinks] = strdup(key);
+	r->link_paths[r->nlinks] = strdup(rel);
+	if (r->link_keys[r->nlinks] && r->link_paths[r->nlinks])
+		r->nlinks++;
+}
+
+/* Create a regular file: new, or (--overwrite) a temp file renamed over. */
+static int restore_file(struct restore *r, int parent, const char *name, const struct entry *e, const char *rel)
+{
+	char key[64], tmp[300];
+	const char *first;
+	struct stat st;
+	bool exists = fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+	const char *target = name;
+	int fd;
+
+	if (e->had_error) {
+		rwarn(r, rel, "was not readable when backed up: not restored");
+		return 0;
+	}
+	snprintf(key, sizeof(key), "%s/%llu", e->volume, (unsigned long long)e->ino);
+	if (e->nlink > 1 && (first = link_find(r, key))) {
+		if (exists && !r->o->overwrite) {
+			rwarn(r, rel, "exists: not overwritten (use --overwrite)");
+			return 0;
+		}
+		if (exists)
+			unlinkat(parent, name, 0);
+		if (linkat(r->to_fd, first, parent, name, 0) < 0)
+			rwarn(r, rel, "cannot make hard link to %s: %s", first, strerror(errno));
+		r->files++;
+		return 0;
+	}
+	if (exists && !r->o->overwrite) {
+		rwarn(r, rel, "exists: not overwritten (use --overwrite)");
+		return 0;
+	}
+	if (exists) {
+		snprintf(tmp, sizeof(tmp), ".rawkit-restore.%d", (int)getpid());
+		target = tmp;
+	}
+	fd = openat(parent, target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rwarn(r, rel, "cannot create: %s", strerror(errno));
+		return 0;
+	}
+	if (e->has_content && write_content(r, fd, e, rel) < 0) {
+		close(fd);
+		unlinkat(parent, target, 0);
+		return -1;
+	}
+	if (!e->has_content && e->size && ftruncate(fd, (off_t)e->size) < 0) {
+		rwarn(r, rel, "cannot size: %s", strerror(errno));
+	}
+	if (exists && renameat(parent, target, parent, name) < 0) {
+		rwarn(r, rel, "cannot replace: %s", strerror(errno));
+		close(fd);
+		unlinkat(parent, target, 0);
+		return 0;
+	}
+	apply_meta(r, parent, name, fd, e, rel);
+	close(fd);
+	if (e->nlink > 1)
+		link_add(r, key, rel);
+	r->files++;
+	return 0;
+}
+
+static int restore_entry(struct restore *r, struct entry *e)
+{
+	char *rel = version_path(e->volume, e->dir, e->dir_len, e->name, e->name_len);
+	char *slash;
+	int parent = -1, rc = 0;
+	const char *name;
+
+	if (!rel)
+		return -1;
+	/* Every component is checked again: the catalog is input too. */
+	for (char *c = rel, *end; *c; c = end + (*end ? 1 : 0)) {
+		end = strchr(c, '/');
+		if (!end)
+			end = c + strlen(c);
+		if (!component_ok(c, (size_t)(end - c)) || memchr(e->dir, '\0', e->dir_len) ||
+		    memchr(e->name, '\0', e->name_len)) {
+			rwarn(r, "catalog", "an entry with an unsafe path was left out");
+			free(rel);
+			return 0;
+		}
+	}
+	slash = strrchr(rel, '/');
+	name = slash ? slash + 1 : rel;
+	parent = open_dir(r, rel, slash ? (size_t)(slash - rel) : 0);
+	if (parent < 0) {
+		rwarn(r, rel, "cannot open its directory: %s", strerror(errno));
+		free(rel);
+		return 0;
+	}
+	if (S_ISDIR(e->mode)) {
+		struct stat st;
+		if (mkdirat(parent, name, 0700) < 0 &&
+		    !(errno == EEXIST && fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)))
+			rwarn(r, rel, "cannot create directory: %s", strerror(errno));
+		else if (r->ndirs < r->capdirs || (r->dirs = realloc(r->dirs, (r->capdirs = r->capdirs ? 2 * r->capdirs : 256) *
+									       sizeof(*r->dirs)))) {
+			r->dirs[r->ndirs].rel = rel;
+			r->dirs[r->ndirs++].e = *e;
+			memset(e, 0, sizeof(*e)); /* ownership moved */
+			rel = NULL;
+			r->files++;
+		}
+	} else if (S_ISREG(e->mode)) {
+		rc = restore_file(r, parent, name, e, rel);
+	} else {
+		struct stat st;
+		int made;
+		if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (!r->o->overwrite) {
+				rwarn(r, rel, "exists: not overwritten (use --overwrite)");
+				goto done;
+			}
+			unlinkat(parent, name, 0);
+		}
+		if (S_ISLNK(e->mode)) {
+			char *target = strndup(e->symlink ? e->symlink : "", e->symlink_len);
+			made = target ? symlinkat(target, parent, name) : -1;
+			free(target);
+		} else if (S_ISFIFO(e->mode)) {
+			made = mknodat(parent, name, S_IFIFO | 0600, 0);
+		} else if (!r->root) {
+			rwarn(r, rel, "device nodes and sockets are restored only as root");
+			goto done;
+		} else {
+			made = mknodat(parent, name, (e->mode & S_IFMT) | 0600, makedev(e->rdev_major, e->rdev_minor));
+		}
+		if (made < 0) {
+			rwarn(r, rel, "cannot create: %s", strerror(errno));
+			goto done;
+		}
+		apply_meta(r, parent, name, -1, e, rel);
+		r->files++;
+	}
+done:
+	cli_progress_update(&r->progress, r->files, 0);
+	close(parent);
+	free(rel);
+	return rc;
+}
+
+static void entry_free(struct entry *e)
+{
+	free(e->volume);
+	free(e->dir);
+	free(e->name);
+	free(e->symlink);
+	free(e->xattrs);
+	free(e->archive);
+}
+
+static void *col_dup(sqlite3_stmt *st, int i, size_t *len)
+{
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	const void *p = sqlite3_column_blob(st, i);
+	char *d = malloc(n + 1);
+
+	if (d) {
+		if (n)
+			memcpy(d, p, n);
+		d[n] = '\0';
+	}
+	if (len)
+		*len = n;
+	return d;
+}
+
+static void entry_from_row(sqlite3_stmt *st, struct entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->volume = col_dup(st, 0, NULL);
+	e->dir = col_dup(st, 1, &e->dir_len);
+	e->name = col_dup(st, 2, &e->name_len);
+	e->mode = (uint32_t)sqlite3_column_int64(st, 3);
+	e->uid = (uint32_t)sqlite3_column_int64(st, 4);
+	e->gid = (uint32_t)sqlite3_column_int64(st, 5);
+	e->size = (uint64_t)sqlite3_column_int64(st, 6);
+	e->atime = sqlite3_column_int64(st, 7);
+	e->mtime = sqlite3_column_int64(st, 8);
+	e->ino = (uint64_t)sqlite3_column_int64(st, 9);
+	e->nlink = (uint32_t)sqlite3_column_int64(st, 10);
+	e->rdev_major = (uint32_t)sqlite3_column_int64(st, 11);
+	e->rdev_minor = (uint32_t)sqlite3_column_int64(st, 12);
+	e->flags = (uint32_t)sqlite3_column_int64(st, 13);
+	if (sqlite3_column_type(st, 14) != SQLITE_NULL)
+		e->symlink = col_dup(st, 14, &e->symlink_len);
+	if (sqlite3_column_type(st, 15) != SQLITE_NULL)
+		e->xattrs = col_dup(st, 15, &e->xattrs_len);
+	e->had_error = sqlite3_column_type(st, 16) != SQLITE_NULL;
+	if (sqlite3_column_type(st, 17) != SQLITE_NULL && sqlite3_column_bytes(st, 17) == 32) {
+		e->has_content = true;
+		memcpy(e->sha, sqlite3_column_blob(st, 17), 32);
+		e->entry_off = (uint64_t)sqlite3_column_int64(st, 18);
+		e->archive = col_dup(st, 19, NULL);
+		snprintf(e->compression, sizeof(e->compression), "%s", (const char *)sqlite3_column_text(st, 20));
+		e->frame_off = (uint64_t)sqlite3_column_int64(st, 21);
+	}
+}
+
+static const char select_sql[] =
+	"SELECT v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.atime, v.mtime, v.ino, v.nlink,"
+	" v.rdev_major, v.rdev_minor, v.flags, v.symlink, v.xattrs, v.error, c.sha256, c.entry_offset, a.path,"
+	" a.compression, f.offset"
+	" FROM versions v LEFT JOIN contents c ON c.id = v.content_id"
+	" LEFT JOIN archives a ON a.id = c.archive_id"
+	" LEFT JOIN frames f ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
+	" WHERE v.guest_id = ?1 AND v.first_seq <= ?2 AND v.last_seq >= ?2";
+
+/* Restore what matches PATH ("" for everything): the entry itself, what
+ * is directly in it and what is below it. */
+static int restore_path(struct restore *r, const struct generation *g, const char *path, bool *matched)
+{
+	char *vol = strdup(path), *rest, *sql = NULL;
+	const char *slash_at;
+	sqlite3_stmt *st;
+	int rc = 0;
+
+	if (!vol)
+		return -1;
+	rest = strchr(vol, '/');
+	if (rest)
+		*rest++ = '\0';
+	else
+		rest = "";
+	if (asprintf(&sql, "%s%s ORDER BY v.volume, v.dir, v.name", select_sql,
+		     !path[0] ? "" : !rest[0] ? " AND v.volume = ?3" :
+		     " AND v.volume = ?3 AND ((v.dir = ?4 AND v.name = ?5) OR v.dir = ?6 OR (v.dir >= ?7 AND v.dir < ?8))") < 0 ||
+	    !(st = db_prepare(r->repo->db, sql))) {
+		free(vol);
+		free(sql);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, g->guest_id);
+	sqlite3_bind_int64(st, 2, g->seq);
+	if (path[0])
+		sqlite3_bind_text(st, 3, vol, -1, SQLITE_STATIC);
+	if (rest[0]) {
+		size_t n = strlen(rest);
+		char *lo = malloc(n + 2), *hi = malloc(n + 2);
+		slash_at = strrchr(rest, '/');
+		size_t dl = slash_at ? (size_t)(slash_at - rest) : 0;
+		sqlite3_bind_blob(st, 4, rest, (int)dl, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 5, slash_at ? slash_at + 1 : rest, (int)(n - dl - (slash_at ? 1 : 0)), SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 6, rest, (int)n, SQLITE_TRANSIENT);
+		if (lo && hi) {
+			memcpy(lo, rest, n);
+			lo[n] = '/';
+			memcpy(hi, rest, n);
+			hi[n] = '0'; /* the byte after '/' */
+			sqlite3_bind_blob(st, 7, lo, (int)n + 1, SQLITE_TRANSIENT);
+			sqlite3_bind_blob(st, 8, hi, (int)n + 1, SQLITE_TRANSIENT);
+		}
+		free(lo);
+		free(hi);
+	}
+	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+		struct entry e;
+		entry_from_row(st, &e);
+		*matched = true;
+		rc = restore_entry(r, &e);
+		entry_free(&e);
+	}
+	sqlite3_finalize(st);
+	free(vol);
+	free(sql);
+	return rc;
+}
+
+int cmd_restore(const struct restore_opts *o)
+{
+	struct restore r = { .o = o, .to_fd = -1, .root = geteuid() == 0 };
+	struct repo repo;
+	struct generation g;
+	char *guest = NULL;
+	int status = EXIT_FAILED;
+
+	if (repo_open(&repo, o->repo, REPO_SHARED) < 0)
+		return EXIT_FAILED;
+	r.repo = &repo;
+	if (catalog_find_generation(repo.db, o->spec, &guest, &g) < 0)
+		goto out;
+	if (mkdir(o->to, 0700) < 0 && errno != EEXIST) {
+		cli_error(o->to, "cannot create: %s", strerror(errno));
+		goto out;
+	}
+	r.to_fd = open(o->to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (r.to_fd < 0) {
+		cli_error(o->to, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	cli_progress_start(&r.progress, "restore", o->progress);
+	if (o->npaths == 0) {
+		bool matched = false;
+		if (restore_path(&r, &g, "", &matched) < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < o->npaths; i++) {
+		char *p = strdup(o->paths[i]);
+		bool matched = false;
+		size_t n;
+		if (!p)
+			goto out;
+		while (p[0] == '/')
+			memmove(p, p + 1, strlen(p));
+		n = strlen(p);
+		while (n && p[n - 1] == '/')
+			p[--n] = '\0';
+		if (restore_path(&r, &g, p, &matched) < 0) {
+			free(p);
+			goto out;
+		}
+		if (!matched)
+			rwarn(&r, o->paths[i], "not in %s@%lld", guest, (long long)g.seq);
+		free(p);
+	}
+	/* Directories last, deepest first: their times must survive their entries. */
+	for (size_t i = r.ndirs; i-- > 0;) {
+		struct deferred_dir *d = &r.dirs[i];
+		char *slash = strrchr(d->rel, '/');
+		int parent = open_dir(&r, d->rel, slash ? (size_t)(slash - d->rel) : 0);
+		int fd = parent < 0 ? -1 : openat(parent, slash ? slash + 1 : d->rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0)
+			apply_meta(&r, parent, slash ? slash + 1 : d->rel, fd, &d->e, d->rel);
+		else
+			rwarn(&r, d->rel, "cannot open to set its attributes: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (parent >= 0)
+			close(parent);
+	}
+	cli_progress_end(&r.progress);
+	if (r.skipped_ns_xattrs)
+		rwarn(&r, o->to, "%u trusted./security. attributes not restored (they need root)", r.skipped_ns_xattrs);
+	if (o->json)
+		printf("{\"guest\":\"%s\",\"generation\":%lld,\"files\":%llu,\"bytes\":%llu,\"warnings\":%u}\n", guest,
+		       (long long)g.seq, (unsigned long long)r.files, (unsigned long long)r.bytes, r.warnings);
+	else if (!o->quiet)
+		printf("%s@%lld: restored %llu entries, %llu bytes, to %s\n", guest, (long long)g.seq,
+		       (unsigned long long)r.files, (unsigned long long)r.bytes, o->to);
+	if (r.files == 0 && o->npaths) {
+		cli_error(o->spec, "nothing matched");
+		goto out;
+	}
+	status = r.warnings ? EXIT_WARNINGS : EXIT_DONE;
+out:
+	for (size_t i = 0; i < r.ndirs; i++) {
+		free(r.dirs[i].rel);
+		entry_free(&r.dirs[i].e);
+	}
+	free(r.dirs);
+	for (size_t i = 0; i < r.nlinks; i++) {
+		free(r.link_keys[i]);
+		free(r.link_paths[i]);
+	}
+	free(r.link_keys);
+	free(r.link_paths);
+	if (r.to_fd >= 0)
+		close(r.to_fd);
+	free(guest);
+	repo_close(&repo);
+	return status;
+}

@@ -1,0 +1,313 @@
+/* store.c --- store a file's content once per repository; stage catalog rows
+ *
+ * A content is identified by the SHA-256 of the file's bytes (what
+ * sha256sum prints for the restored file).  When the repository holds no
+ * content of the same size, the file is streamed into the archive while it
+ * is hashed: one read.  When it does, the file is hashed first and only
+ * stored if that hash is new: a duplicate costs one read and no space.
+ */
+#include "backup.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void backup_warn(struct backup *bk, const char *object, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	bk->warnings++;
+	if (bk->progress.enabled)
+		fputc('\n', stderr);
+	cli_warning(object, "%s", msg);
+}
+
+int stage_id(struct backup *bk, sqlite3_stmt *st, int64_t id)
+{
+	int rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
+		return -1;
+	}
+	return 0;
+}
+
+int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name, size_t name_len,
+	      const struct imgfmt_stat *st, const char *symlink, const struct blob *xattrs,
+	      const unsigned char *sha, const char *error)
+{
+	struct backup *bk = w->bk;
+	sqlite3_stmt *s = bk->ins_newv;
+	int i = 1, rc;
+
+	sqlite3_bind_text(s, i++, w->volume, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, i++, dir_len ? dir : "", (int)dir_len, SQLITE_STATIC);
+	sqlite3_bind_blob(s, i++, name_len ? name : "", (int)name_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, i++, st->mode);
+	sqlite3_bind_int64(s, i++, st->uid);
+	sqlite3_bind_int64(s, i++, st->gid);
+	sqlite3_bind_int64(s, i++, (int64_t)st->size);
+	sqlite3_bind_int64(s, i++, ts_ns(st->atime.tv_sec, st->atime.tv_nsec));
+	sqlite3_bind_int64(s, i++, ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec));
+	sqlite3_bind_int64(s, i++, ts_ns(st->ctime.tv_sec, st->ctime.tv_nsec));
+	sqlite3_bind_int64(s, i++, ts_ns(st->btime.tv_sec, st->btime.tv_nsec));
+	sqlite3_bind_int64(s, i++, (int64_t)st->ino);
+	sqlite3_bind_int64(s, i++, st->generation);
+	sqlite3_bind_int64(s, i++, st->nlink);
+	sqlite3_bind_int64(s, i++, st->rdev_major);
+	sqlite3_bind_int64(s, i++, st->rdev_minor);
+	/* ext inode flags; NTFS DOS attributes travel as system.ntfs_attrib */
+	sqlite3_bind_int64(s, i++, strncmp(imgfmt_fs_type(w->fs), "ext", 3) ? 0 : st->flags);
+	if (symlink)
+		sqlite3_bind_blob(s, i++, symlink, (int)strlen(symlink), SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i++);
+	if (xattrs && xattrs->len)
+		sqlite3_bind_blob(s, i++, xattrs->data, (int)xattrs->len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i++);
+	if (sha)
+		sqlite3_bind_blob(s, i++, sha, 32, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i++);
+	if (error)
+		sqlite3_bind_text(s, i++, error, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i++);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
+		return -1;
+	}
+	return 0;
+}
+
+/* Does the repository (or this run) hold a content of SIZE / with SHA? */
+static int known(struct backup *bk, sqlite3_stmt *q, const void *key, uint64_t size)
+{
+	int rc;
+
+	if (key)
+		sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(q, 1, (int64_t)size);
+	rc = sqlite3_step(q);
+	sqlite3_reset(q);
+	return rc == SQLITE_ROW;
+}
+
+struct runs {
+	uint64_t *off, *len;
+	size_t n, cap;
+};
+
+static int run_add(uint64_t logical, uint64_t length, void *arg)
+{
+	struct runs *r = arg;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+		uint64_t *o = realloc(r->off, cap * sizeof(*o)), *l;
+		if (!o)
+			return -1;
+		r->off = o;
+		l = realloc(r->len, cap * sizeof(*l));
+		if (!l)
+			return -1;
+		r->len = l;
+		r->cap = cap;
+	}
+	r->off[r->n] = logical;
+	r->len[r->n++] = length;
+	return 0;
+}
+
+/* Feed the file's bytes (holes as zeros) to the hash and, if PACK, to the
+ * archive.  Returns 0, -1 when the file cannot be read, -2 when the
+ * archive cannot be written. */
+static int feed(struct walk *w, const struct imgfmt_stat *st, const struct runs *runs, EVP_MD_CTX *h,
+		struct pack *pack)
+{
+	struct backup *bk = w->bk;
+	uint64_t pos = 0;
+	size_t r = 0;
+
+	while (pos < st->size) {
+		uint64_t stop;
+		bool data;
+		size_t n;
+		while (r < runs->n && runs->off[r] + runs->len[r] <= pos)
+			r++;
+		if (r < runs->n && runs->off[r] <= pos) {
+			data = true;
+			stop = runs->off[r] + runs->len[r];
+		} else {
+			data = false;
+			stop = r < runs->n ? runs->off[r] : st->size;
+		}
+		if (stop > st->size)
+			stop = st->size;
+		n = stop - pos > BUF_SIZE ? BUF_SIZE : (size_t)(stop - pos);
+		if (data) {
+			ssize_t got = imgfmt_fs_pread(w->fs, st->ino, NULL, bk->buf, n, pos);
+			if (got != (ssize_t)n)
+				return -1;
+			bk->bytes_done += n;
+		} else {
+			memset(bk->buf, 0, n);
+		}
+		EVP_DigestUpdate(h, bk->buf, n);
+		if (pack && pack_write(pack, bk->buf, n) < 0)
+			return -2;
+		pos += n;
+		cli_progress_update(&bk->progress, bk->bytes_done, bk->bytes_todo);
+	}
+	return 0;
+}
+
+static int xattr_to_entry(const char *name, size_t name_len, const void *value, size_t size, void *arg)
+{
+	char n[256];
+
+	snprintf(n, sizeof(n), "%.*s", (int)name_len, name);
+	archive_entry_xattr_add_entry(arg, n, value, size);
+	return 0;
+}
+
+static int open_pack(struct backup *bk)
+{
+	char err[300];
+
+	if (bk->pack)
+		return 0;
+	if (asprintf(&bk->pack_tmp, "%s/tmp/%s-%lld-%d%s", bk->repo->path, bk->guest, (long long)bk->new_seq,
+		     (int)getpid(), compression_suffix(bk->o->comp)) < 0)
+		return -1;
+	bk->pack = pack_open(bk->pack_tmp, bk->o->comp, bk->o->jobs, err, sizeof(err));
+	if (!bk->pack) {
+		cli_error(bk->repo->path, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int stage_content(struct backup *bk, const unsigned char sha[32], uint64_t size, uint32_t frame, uint64_t off)
+{
+	sqlite3_stmt *s = bk->ins_newc;
+	int rc;
+
+	sqlite3_bind_blob(s, 1, sha, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, (int64_t)size);
+	sqlite3_bind_int64(s, 3, frame);
+	sqlite3_bind_int64(s, 4, (int64_t)off);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int store_content(struct walk *w, const char *path, size_t path_len, const struct imgfmt_stat *st,
+		  const struct blob *xattrs, unsigned char sha[32])
+{
+	struct backup *bk = w->bk;
+	struct runs runs = { 0 };
+	struct archive_entry *e = NULL;
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	unsigned int mdlen;
+	uint32_t frame;
+	uint64_t off;
+	char *full = NULL;
+	int rc = -1, fed;
+
+	(void)path_len;
+	if (!h || !EVP_DigestInit_ex(h, EVP_sha256(), NULL))
+		goto out;
+	if (imgfmt_fs_data_runs(w->fs, st->ino, run_add, &runs) < 0) {
+		backup_warn(bk, path, "cannot map the file: %s", imgfmt_fs_error(w->fs));
+		goto out;
+	}
+	if (known(bk, bk->q_size, NULL, st->size)) {
+		/* A content of this size exists: hash first, store only if new. */
+		if (feed(w, st, &runs, h, NULL) != 0) {
+			backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
+			goto out;
+		}
+		EVP_DigestFinal_ex(h, sha, &mdlen);
+		if (known(bk, bk->q_sha, sha, 0)) {
+			rc = 0;
+			goto out;
+		}
+		EVP_DigestInit_ex(h, EVP_sha256(), NULL);
+		bk->bytes_done -= st->size; /* read again below */
+	}
+	if (open_pack(bk) < 0) {
+		rc = -2;
+		goto out;
+	}
+	e = archive_entry_new();
+	full = version_path(w->volume, NULL, 0, path, strlen(path));
+	if (!e || !full)
+		goto out;
+	archive_entry_copy_pathname(e, full);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, st->mode & 07777);
+	archive_entry_set_uid(e, st->uid);
+	archive_entry_set_gid(e, st->gid);
+	archive_entry_set_size(e, (la_int64_t)st->size);
+	archive_entry_set_mtime(e, st->mtime.tv_sec, st->mtime.tv_nsec);
+	archive_entry_set_atime(e, st->atime.tv_sec, st->atime.tv_nsec);
+	archive_entry_set_ctime(e, st->ctime.tv_sec, st->ctime.tv_nsec);
+	if (xattrs && xattrs->len)
+		xattr_blob_each(xattrs->data, xattrs->len, xattr_to_entry, e);
+	if (runs.n && !(runs.n == 1 && runs.off[0] == 0 && runs.len[0] == st->size))
+		for (size_t i = 0; i < runs.n; i++)
+			archive_entry_sparse_add_entry(e, (la_int64_t)runs.off[i], (la_int64_t)runs.len[i]);
+	if (pack_begin_entry(bk->pack, e, &frame, &off) < 0) {
+		cli_error(bk->repo->path, "%s", pack_error(bk->pack));
+		rc = -2;
+		goto out;
+	}
+	fed = feed(w, st, &runs, h, bk->pack);
+	if (fed == -1) {
+		/* The entry must still be complete for the archive to stay valid:
+		 * pad it; the content is not registered. */
+		backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
+		pack_end_entry(bk->pack);
+		goto out;
+	}
+	if (fed < 0 || pack_end_entry(bk->pack) < 0) {
+		cli_error(bk->repo->path, "%s", pack_error(bk->pack));
+		rc = -2;
+		goto out;
+	}
+	EVP_DigestFinal_ex(h, sha, &mdlen);
+	if (stage_content(bk, sha, st->size, frame, off) < 0) {
+		cli_error("catalog", "cannot stage a content: %s", sqlite3_errmsg(bk->db));
+		rc = -2;
+		goto out;
+	}
+	bk->bytes_new += (int64_t)st->size;
+	rc = 0;
+out:
+	free(full);
+	if (e)
+		archive_entry_free(e);
+	EVP_MD_CTX_free(h);
+	free(runs.off);
+	free(runs.len);
+	return rc;
+}

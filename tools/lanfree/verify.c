@@ -1,0 +1,348 @@
+/* verify.c --- rawkit-lanfree verify: catalog, frames, data, or against a disk
+ *
+ * Always: the catalog's own integrity and references, and the SHA-256 of
+ * every frame of every archive in scope (no decompression).  --read-data:
+ * every content decompressed and checked against its SHA-256.  --against
+ * DISK: the generation compared with what the disk holds now.
+ */
+#include "lanfree.h"
+#include "imgfmt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct verify {
+	struct repo *r;
+	unsigned problems;
+	uint64_t frames, contents, files;
+	bool json;
+};
+
+static void problem(struct verify *v, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
+static void problem(struct verify *v, const char *object, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	v->problems++;
+	cli_error(object, "%s", msg);
+}
+
+static void check_catalog(struct verify *v)
+{
+	static const struct {
+		const char *sql, *what;
+	} checks[] = {
+		{ "SELECT count(*) FROM contents c WHERE NOT EXISTS (SELECT 1 FROM frames f WHERE"
+		  " f.archive_id = c.archive_id AND f.idx = c.frame_idx)", "contents pointing at no frame" },
+		{ "SELECT count(*) FROM versions v WHERE v.content_id IS NOT NULL AND NOT EXISTS"
+		  " (SELECT 1 FROM contents c WHERE c.id = v.content_id)", "versions pointing at no content" },
+		{ "SELECT count(*) FROM versions v WHERE (v.mode & 61440) = 32768 AND v.size > 0 AND"
+		  " v.content_id IS NULL AND v.error IS NULL", "non-empty files without content" },
+		{ "SELECT count(*) FROM versions WHERE first_seq > last_seq", "versions with an empty life" },
+		{ "SELECT count(*) FROM frames f JOIN archives a ON a.id = f.archive_id"
+		  " WHERE f.offset + f.csize > a.size", "frames past the end of their archive" },
+	};
+	sqlite3_stmt *st = db_prepare(v->r->db, "PRAGMA quick_check");
+
+	if (st && sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok"))
+		problem(v, "catalog", "integrity check: %s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	st = db_prepare(v->r->db, "PRAGMA foreign_key_check");
+	if (st && sqlite3_step(st) == SQLITE_ROW)
+		problem(v, "catalog", "a reference to a missing row in table %s", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		st = db_prepare(v->r->db, checks[i].sql);
+		if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
+			problem(v, "catalog", "%lld %s", (long long)sqlite3_column_int64(st, 0), checks[i].what);
+		sqlite3_finalize(st);
+	}
+}
+
+/* Read each frame of archive ID and compare its SHA-256. */
+static void check_archive(struct verify *v, int64_t id, const char *rel, int64_t size)
+{
+	sqlite3_stmt *st = db_prepare(v->r->db, "SELECT idx, offset, csize, sha256 FROM frames WHERE archive_id = ? ORDER BY idx");
+	char *path = NULL;
+	unsigned char *buf = NULL, md[32];
+	struct stat sb;
+	size_t cap = 0;
+	int fd;
+
+	if (!st || asprintf(&path, "%s/%s", v->r->path, rel) < 0) {
+		sqlite3_finalize(st);
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		problem(v, path, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &sb) == 0 && sb.st_size != size)
+		problem(v, path, "has %lld bytes, the catalog says %lld", (long long)sb.st_size, (long long)size);
+	sqlite3_bind_int64(st, 1, id);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int64_t idx = sqlite3_column_int64(st, 0), off = sqlite3_column_int64(st, 1);
+		size_t n = (size_t)sqlite3_column_int64(st, 2);
+		if (n > cap) {
+			unsigned char *grown = realloc(buf, n);
+			if (!grown)
+				break;
+			buf = grown;
+			cap = n;
+		}
+		if (pread(fd, buf, n, (off_t)off) != (ssize_t)n) {
+			problem(v, path, "frame %lld at %lld: cannot read", (long long)idx, (long long)off);
+			continue;
+		}
+		SHA256(buf, n, md);
+		if (memcmp(md, sqlite3_column_blob(st, 3), 32))
+			problem(v, path, "frame %lld at byte %lld: checksum mismatch", (long long)idx, (long long)off);
+		v->frames++;
+	}
+	close(fd);
+out:
+	sqlite3_finalize(st);
+	free(buf);
+	free(path);
+}
+
+struct hasher {
+	EVP_MD_CTX *h;
+	uint64_t pos;
+};
+
+static int hash_block(const void *buf, size_t len, uint64_t offset, void *arg)
+{
+	static const unsigned char zeros[65536];
+	struct hasher *hs = arg;
+
+	while (hs->pos < offset) {
+		size_t n = offset - hs->pos > sizeof(zeros) ? sizeof(zeros) : (size_t)(offset - hs->pos);
+		EVP_DigestUpdate(hs->h, zeros, n);
+		hs->pos += n;
+	}
+	EVP_DigestUpdate(hs->h, buf, len);
+	hs->pos = offset + len;
+	return 0;
+}
+
+static void check_content(struct verify *v, sqlite3_stmt *st)
+{
+	static const unsigned char zeros[65536];
+	struct hasher hs = { EVP_MD_CTX_new(), 0 };
+	enum compression comp;
+	unsigned char md[32];
+	unsigned int mdlen;
+	uint64_t size = 0, want = (uint64_t)sqlite3_column_int64(st, 1);
+	char err[400], *path = NULL, shown[80];
+
+	hex(sqlite3_column_blob(st, 0), 8, shown);
+	strcat(shown, "...");
+	if (!hs.h || !EVP_DigestInit_ex(hs.h, EVP_sha256(), NULL) ||
+	    asprintf(&path, "%s/%s", v->r->path, sqlite3_column_text(st, 2)) < 0 ||
+	    compression_parse((const char *)sqlite3_column_text(st, 3), &comp) < 0) {
+		problem(v, shown, "cannot check");
+		goto out;
+	}
+	if (unpack_entry(path, comp, (uint64_t)sqlite3_column_int64(st, 4), (uint64_t)sqlite3_column_int64(st, 5),
+			 hash_block, &hs, &size, err, sizeof(err)) < 0) {
+		problem(v, shown, "content: %s", err);
+		goto out;
+	}
+	while (hs.pos < size) {
+		size_t n = size - hs.pos > sizeof(zeros) ? sizeof(zeros) : (size_t)(size - hs.pos);
+		EVP_DigestUpdate(hs.h, zeros, n);
+		hs.pos += n;
+	}
+	EVP_DigestFinal_ex(hs.h, md, &mdlen);
+	if (size != want || memcmp(md, sqlite3_column_blob(st, 0), 32))
+		problem(v, shown, "content does not match its checksum");
+	v->contents++;
+out:
+	EVP_MD_CTX_free(hs.h);
+	free(path);
+}
+
+/* ---- --against DISK ---- */
+
+struct against {
+	struct verify *v;
+	imgfmt_disk *disk;
+	imgfmt_fs **fs;
+	size_t nvol;
+	unsigned char *buf;
+};
+
+static imgfmt_fs *volume_fs(struct against *a, const char *name)
+{
+	int i = imgfmt_disk_find_volume(a->disk, name);
+
+	if (i < 0)
+		return NULL;
+	if (!a->fs[i] && imgfmt_fs_open(a->disk, (size_t)i, 0, &a->fs[i]) < 0)
+		return NULL;
+	return a->fs[i];
+}
+
+static void compare_one(struct against *a, sqlite3_stmt *st)
+{
+	const char *vol = (const char *)sqlite3_column_text(st, 0);
+	char *path = version_path(vol, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
+				  sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+	imgfmt_fs *fs = volume_fs(a, vol);
+	struct imgfmt_stat now;
+	uint64_t ino;
+	uint32_t mode = (uint32_t)sqlite3_column_int64(st, 3);
+	const char *rel = path ? path + strlen(vol) : "";
+
+	a->v->files++;
+	if (!path)
+		return;
+	if (!fs) {
+		problem(a->v, path, "volume not readable on the disk now");
+	} else if (imgfmt_fs_lookup(fs, rel[0] ? rel : "/", &ino) < 0 || imgfmt_fs_stat(fs, ino, &now) < 0) {
+		problem(a->v, path, "missing on the disk");
+	} else if ((now.mode & S_IFMT) != (mode & S_IFMT)) {
+		problem(a->v, path, "type differs");
+	} else {
+		if (now.mode != mode)
+			problem(a->v, path, "mode differs (%o, was %o)", now.mode & 07777, mode & 07777);
+		if (now.uid != (uint32_t)sqlite3_column_int64(st, 4) || now.gid != (uint32_t)sqlite3_column_int64(st, 5))
+			problem(a->v, path, "owner differs");
+		if (S_ISREG(mode) && now.size != (uint64_t)sqlite3_column_int64(st, 6))
+			problem(a->v, path, "size differs (%llu, was %lld)", (unsigned long long)now.size,
+				(long long)sqlite3_column_int64(st, 6));
+		else if (ts_ns(now.mtime.tv_sec, now.mtime.tv_nsec) != sqlite3_column_int64(st, 7) && !S_ISDIR(mode))
+			problem(a->v, path, "mtime differs");
+		else if (S_ISREG(mode) && sqlite3_column_type(st, 8) == SQLITE_BLOB) {
+			EVP_MD_CTX *h = EVP_MD_CTX_new();
+			unsigned char md[32];
+			unsigned int mdlen;
+			uint64_t off = 0;
+			ssize_t n = 0;
+			EVP_DigestInit_ex(h, EVP_sha256(), NULL);
+			while (off < now.size && (n = imgfmt_fs_pread(fs, ino, NULL, a->buf, 1 << 20, off)) > 0) {
+				EVP_DigestUpdate(h, a->buf, (size_t)n);
+				off += (uint64_t)n;
+			}
+			EVP_DigestFinal_ex(h, md, &mdlen);
+			EVP_MD_CTX_free(h);
+			if (n < 0 || memcmp(md, sqlite3_column_blob(st, 8), 32))
+				problem(a->v, path, "content differs");
+		}
+	}
+	free(path);
+}
+
+static void check_against(struct verify *v, const struct generation *g, const char *disk_path)
+{
+	struct against a = { .v = v };
+	sqlite3_stmt *st;
+
+	a.disk = imgfmt_disk_new();
+	a.buf = malloc(1 << 20);
+	if (!a.disk || !a.buf || imgfmt_disk_open(a.disk, disk_path, 0) < 0) {
+		problem(v, disk_path, "%s", a.disk ? imgfmt_disk_error(a.disk) : "out of memory");
+		goto out;
+	}
+	a.nvol = imgfmt_disk_volume_count(a.disk);
+	a.fs = calloc(a.nvol, sizeof(*a.fs));
+	st = db_prepare(v->r->db, "SELECT v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.mtime, c.sha256"
+				  " FROM versions v LEFT JOIN contents c ON c.id = v.content_id"
+				  " WHERE v.guest_id = ?1 AND v.first_seq <= ?2 AND v.last_seq >= ?2"
+				  " ORDER BY v.volume, v.dir, v.name");
+	if (a.fs && st) {
+		sqlite3_bind_int64(st, 1, g->guest_id);
+		sqlite3_bind_int64(st, 2, g->seq);
+		while (sqlite3_step(st) == SQLITE_ROW)
+			compare_one(&a, st);
+	}
+	sqlite3_finalize(st);
+out:
+	for (size_t i = 0; a.fs && i < a.nvol; i++)
+		imgfmt_fs_close(a.fs[i]);
+	free(a.fs);
+	free(a.buf);
+	imgfmt_disk_free(a.disk);
+}
+
+int cmd_verify(const char *repo, const char *spec, bool read_data, const char *against, bool json)
+{
+	struct repo r;
+	struct verify v = { .r = &r, .json = json };
+	struct generation g;
+	sqlite3_stmt *st;
+	char *guest = NULL;
+	/* Archives and contents in scope: all, or those one generation uses. */
+	const char *scope = spec ? " WHERE id IN (SELECT c.archive_id FROM contents c JOIN versions v ON"
+				   " v.content_id = c.id WHERE v.guest_id = ?1 AND v.first_seq <= ?2 AND v.last_seq >= ?2)"
+				 : "";
+	char *sql = NULL;
+
+	if (repo_open(&r, repo, REPO_SHARED) < 0)
+		return EXIT_FAILED;
+	if (spec && catalog_find_generation(r.db, spec, &guest, &g) < 0) {
+		repo_close(&r);
+		free(guest);
+		return EXIT_FAILED;
+	}
+	if (against && !spec) {
+		repo_close(&r);
+		return cli_usage_error("verify --against DISK needs GUEST[@GEN]");
+	}
+	check_catalog(&v);
+	if (asprintf(&sql, "SELECT id, path, size FROM archives%s ORDER BY id", scope) >= 0 && (st = db_prepare(r.db, sql))) {
+		if (spec) {
+			sqlite3_bind_int64(st, 1, g.guest_id);
+			sqlite3_bind_int64(st, 2, g.seq);
+		}
+		while (sqlite3_step(st) == SQLITE_ROW)
+			check_archive(&v, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+				      sqlite3_column_int64(st, 2));
+		sqlite3_finalize(st);
+	}
+	free(sql);
+	sql = NULL;
+	if (read_data &&
+	    asprintf(&sql, "SELECT c.sha256, c.size, a.path, a.compression, f.offset, c.entry_offset FROM contents c"
+			   " JOIN archives a ON a.id = c.archive_id JOIN frames f ON f.archive_id = c.archive_id"
+			   " AND f.idx = c.frame_idx%s ORDER BY c.archive_id, c.frame_idx",
+		     spec ? " WHERE c.id IN (SELECT content_id FROM versions WHERE guest_id = ?1 AND first_seq <= ?2"
+			    " AND last_seq >= ?2)" : "") >= 0 &&
+	    (st = db_prepare(r.db, sql))) {
+		if (spec) {
+			sqlite3_bind_int64(st, 1, g.guest_id);
+			sqlite3_bind_int64(st, 2, g.seq);
+		}
+		while (sqlite3_step(st) == SQLITE_ROW)
+			check_content(&v, st);
+		sqlite3_finalize(st);
+	}
+	free(sql);
+	if (against)
+		check_against(&v, &g, against);
+	if (json)
+		printf("{\"frames\":%llu,\"contents\":%llu,\"files_compared\":%llu,\"problems\":%u}\n",
+		       (unsigned long long)v.frames, (unsigned long long)v.contents, (unsigned long long)v.files,
+		       v.problems);
+	else
+		printf("%s: %llu frames checked%s%s, %u problem%s\n", repo, (unsigned long long)v.frames,
+		       read_data ? ", contents decompressed and checked" : "",
+		       against ? ", compared with the disk" : "", v.problems, v.problems == 1 ? "" : "s");
+	free(guest);
+	repo_close(&r);
+	return v.problems ? EXIT_FAILED : EXIT_DONE;
+}
