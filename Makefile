@@ -64,9 +64,12 @@ $(B)/.flags: FORCE
 	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
 FORCE:
 
-$(B)/%.o: %.c $(B)/.flags $(wildcard lib/imgfmt/*.h tools/common/*.h)
+# -MMD -MP: each object depends on the headers it includes (see the -include below).
+$(B)/%.o: %.c $(B)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 $(LIB_A): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

@@ -119,3 +119,57 @@ sum() { sha256sum "$1" | cut -d' ' -f1; }
 one_line_error() { # PROG STDERR-FILE
 	[ "$(wc -l <"$2")" -eq 1 ] && grep -q "^$1: " "$2"
 }
+
+# mount_part DISK N DIR [OPTIONS]: loop-mount partition N (root only)
+mount_part() {
+	local disk=$1 n=$2 dir=$3 opts=${4:-rw}
+	mkdir -p "$dir"
+	mount -o "loop,$opts,offset=$(part_start "$disk" "$n"),sizelimit=$(part_size "$disk" "$n")" "$disk" "$dir"
+}
+
+# make_torture DIR: every kind of metadata a restore must bring back (root
+# only: owners, devices, trusted.*/security.* attributes, inode flags).
+make_torture() {
+	local d=$1 deep i
+	mkdir -p "$d/etc" "$d/bin" "$d/dev" "$d/srv/www" "$d/tmp" "$d/acl" "$d/names"
+	echo "web01" >"$d/etc/hostname"
+	head -c 3000000 /dev/urandom >"$d/srv/www/big.bin"
+	: >"$d/srv/www/empty"
+	printf 'A' | dd of="$d/srv/www/sparse" bs=1 seek=1048576 status=none
+	printf 'B' | dd of="$d/srv/www/sparse" bs=1 seek=8388608 conv=notrunc status=none
+	truncate -s 16M "$d/srv/www/sparse"
+	cp /bin/true "$d/bin/suid" && chmod 4755 "$d/bin/suid"
+	cp /bin/true "$d/bin/sgid" && chmod 2711 "$d/bin/sgid"
+	chmod 1777 "$d/tmp"
+	echo owned >"$d/srv/owned" && chown 1234:5678 "$d/srv/owned"
+	touch -h -d '2019-05-06 07:08:09.123456789' "$d/etc/hostname"
+	ln -s ../etc/hostname "$d/srv/link"
+	ln -s /etc/passwd "$d/srv/abs-link"
+	ln -s ../../../../../../../etc/shadow "$d/srv/escape-link"
+	ln -s "nowhere/$(printf 'x%.0s' $(seq 1 200))" "$d/srv/dangling-long"
+	mknod "$d/dev/null" c 1 3
+	mknod "$d/dev/sda" b 8 0
+	mkfifo "$d/dev/fifo"
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$d/dev/sock"
+	echo linked >"$d/srv/hard1" && ln "$d/srv/hard1" "$d/srv/hard2" && ln "$d/srv/hard1" "$d/etc/hard3"
+	setfattr -n user.comment -v "a comment" "$d/etc/hostname"
+	setfattr -n user.bin -v 0x0001fffe "$d/etc/hostname"
+	setfattr -n trusted.secret -v t "$d/srv/owned"
+	setfattr -n security.selinux -v "system_u:object_r:httpd_sys_content_t:s0" "$d/srv/www/big.bin"
+	setfacl -m u:1234:rwx,g:5678:r-x "$d/acl"
+	setfacl -d -m u:1234:rwx "$d/acl"
+	echo acl >"$d/acl/file" && setfacl -m u:4321:r-- "$d/acl/file"
+	echo imm >"$d/etc/immutable" && chattr +i "$d/etc/immutable"
+	echo app >"$d/etc/append" && chattr +a "$d/etc/append"
+	echo nl >"$d/names/new
+line"
+	echo bad >"$d/names/$(printf 'bad\377\376utf8')"
+	echo long >"$d/names/$(printf 'L%.0s' $(seq 1 255))"
+	echo uni >"$d/names/$(printf 'caf\303\251 \346\227\245\346\234\254 \360\237\230\200')"
+	echo dash >"$d/names/-rf"
+	echo sp >"$d/names/ with  spaces "
+	# deeper than PATH_MAX
+	deep="$d/deep"
+	mkdir -p "$deep"
+	(cd "$deep" && for i in $(seq 1 90); do mkdir "$(printf 'd%02d_%.0s' "$i" $(seq 1 1))$(printf 'x%.0s' $(seq 1 45))" && cd d*; done && echo bottom >bottom.txt)
+}

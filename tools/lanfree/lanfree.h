@@ -20,7 +20,9 @@ struct repo {
 	sqlite3 *db;
 };
 
-enum repo_lock { REPO_SHARED, REPO_EXCLUSIVE };
+/* READ: shared lock, catalog opened read-only (list, ls, find, restore,
+ * verify); SHARED: backup; EXCLUSIVE: prune. */
+enum repo_lock { REPO_READ, REPO_SHARED, REPO_EXCLUSIVE };
 
 /* Create REPO (a new or empty directory) with an empty catalog. */
 int repo_init(const char *path);

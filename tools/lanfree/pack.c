@@ -363,7 +363,8 @@ int pack_begin_entry(struct pack *p, struct archive_entry *e, uint32_t *frame, u
 		return -1;
 	*frame = p->nsubmitted;
 	*offset = p->curlen;
-	if (archive_write_header(p->a, e) != ARCHIVE_OK)
+	/* ARCHIVE_WARN: a name that is not UTF-8 went in with hdrcharset=BINARY. */
+	if (archive_write_header(p->a, e) < ARCHIVE_WARN)
 		return pack_fail(p, "cannot write a tar header: %s", archive_error_string(p->a));
 	return 0;
 }

@@ -118,7 +118,7 @@ int cmd_prune(const struct prune_opts *o)
 	unsigned orphans = 0;
 	int status = EXIT_FAILED;
 
-	if (repo_open(&r, o->repo, o->dry_run ? REPO_SHARED : REPO_EXCLUSIVE) < 0)
+	if (repo_open(&r, o->repo, o->dry_run ? REPO_READ : REPO_EXCLUSIVE) < 0)
 		return EXIT_FAILED;
 	guest_id = catalog_guest_id(r.db, o->guest);
 	if (guest_id <= 0) {

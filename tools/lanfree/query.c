@@ -42,7 +42,7 @@ int cmd_list(const char *path, const char *guest, bool json)
 	sqlite3_stmt *st;
 	bool first = true;
 
-	if (repo_open(&r, path, REPO_SHARED) < 0)
+	if (repo_open(&r, path, REPO_READ) < 0)
 		return EXIT_FAILED;
 	st = db_prepare(r.db, "SELECT g.name, n.seq, n.started, n.finished, n.level, n.files, n.bytes_new,"
 			      " n.bytes_total, n.bytes_stored, n.status, n.dirty, COALESCE(n.base_seq, 0)"
@@ -160,7 +160,7 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 	bool first = true;
 	int status = EXIT_FAILED;
 
-	if (repo_open(&r, path, REPO_SHARED) < 0)
+	if (repo_open(&r, path, REPO_READ) < 0)
 		return EXIT_FAILED;
 	if (catalog_find_generation(r.db, spec, &guest, &g) < 0)
 		goto out;
@@ -255,7 +255,7 @@ int cmd_find(const char *path, const char *guest, const char *pattern, bool json
 	bool first = true;
 	int status = EXIT_FAILED;
 
-	if (repo_open(&r, path, REPO_SHARED) < 0)
+	if (repo_open(&r, path, REPO_READ) < 0)
 		return EXIT_FAILED;
 	guest_id = catalog_guest_id(r.db, guest);
 	if (guest_id <= 0) {

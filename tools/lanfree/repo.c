@@ -61,7 +61,7 @@ int repo_init(const char *path)
 	char *sub = NULL, *db_path = NULL, *parent, *tmp;
 	sqlite3 *db = NULL;
 	DIR *d;
-	int rc = -1;
+	int rc = -1, lock_fd;
 
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		cli_error(path, "cannot create repository: %s", strerror(errno));
@@ -88,6 +88,10 @@ int repo_init(const char *path)
 	free(sub);
 	if (asprintf(&sub, "%s/locks", path) < 0 || mkdir(sub, 0700) < 0)
 		goto fail;
+	free(sub);
+	if (asprintf(&sub, "%s/lock", path) < 0 || (lock_fd = open(sub, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+		goto fail;
+	close(lock_fd);
 	free(sub);
 	sub = NULL;
 	if (asprintf(&db_path, "%s/catalog.db", path) < 0)
@@ -134,7 +138,8 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 		goto fail;
 	}
 	r->path = strdup(path);
-	r->lock_fd = openat(r->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	r->lock_fd = lock == REPO_READ ? openat(r->dirfd, "lock", O_RDONLY | O_CLOEXEC)
+				       : openat(r->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (!r->path || r->lock_fd < 0) {
 		cli_error(path, "cannot open the repository lock: %s", strerror(errno));
 		goto fail;
@@ -148,7 +153,8 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 		char *db_path;
 		if (asprintf(&db_path, "%s/catalog.db", path) < 0)
 			goto fail;
-		if (sqlite3_open_v2(db_path, &r->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		if (sqlite3_open_v2(db_path, &r->db, lock == REPO_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE,
+				    NULL) != SQLITE_OK) {
 			cli_error(path, "cannot open catalog: %s", r->db ? sqlite3_errmsg(r->db) : "out of memory");
 			free(db_path);
 			goto fail;
@@ -156,7 +162,7 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 		free(db_path);
 	}
 	sqlite3_busy_timeout(r->db, 60000);
-	if (db_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0 ||
+	if ((lock != REPO_READ && db_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0) ||
 	    catalog_check_schema(r->db, path) < 0)
 		goto fail;
 	return 0;

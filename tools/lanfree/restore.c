@@ -54,7 +54,7 @@ struct restore {
 	int to_fd;
 	bool root;
 	unsigned warnings;
-	uint64_t files, bytes;
+	uint64_t files, bytes, matched;
 	struct deferred_dir *dirs;
 	size_t ndirs, capdirs;
 	/* hard links: "volume/ino" -> first path restored */
@@ -555,6 +555,7 @@ static int restore_path(struct restore *r, const struct generation *g, const cha
 		struct entry e;
 		entry_from_row(st, &e);
 		*matched = true;
+		r->matched++;
 		rc = restore_entry(r, &e);
 		entry_free(&e);
 	}
@@ -572,7 +573,7 @@ int cmd_restore(const struct restore_opts *o)
 	char *guest = NULL;
 	int status = EXIT_FAILED;
 
-	if (repo_open(&repo, o->repo, REPO_SHARED) < 0)
+	if (repo_open(&repo, o->repo, REPO_READ) < 0)
 		return EXIT_FAILED;
 	r.repo = &repo;
 	if (catalog_find_generation(repo.db, o->spec, &guest, &g) < 0)
@@ -635,7 +636,7 @@ int cmd_restore(const struct restore_opts *o)
 	else if (!o->quiet)
 		printf("%s@%lld: restored %llu entries, %llu bytes, to %s\n", guest, (long long)g.seq,
 		       (unsigned long long)r.files, (unsigned long long)r.bytes, o->to);
-	if (r.files == 0 && o->npaths) {
+	if (r.matched == 0 && o->npaths) {
 		cli_error(o->spec, "nothing matched");
 		goto out;
 	}

@@ -292,7 +292,7 @@ int cmd_verify(const char *repo, const char *spec, bool read_data, const char *a
 				 : "";
 	char *sql = NULL;
 
-	if (repo_open(&r, repo, REPO_SHARED) < 0)
+	if (repo_open(&r, repo, REPO_READ) < 0)
 		return EXIT_FAILED;
 	if (spec && catalog_find_generation(r.db, spec, &guest, &g) < 0) {
 		repo_close(&r);
