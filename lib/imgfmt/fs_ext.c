@@ -205,7 +205,9 @@ static int ext_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
 		return ext_fail(fs, err, "cannot scan inodes");
 	for (;;) {
 		err = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)&in, sizeof(in));
-		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE)
+		/* A damaged inode is left out; the scan goes on. */
+		if (err == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE || err == EXT2_ET_INODE_CSUM_INVALID ||
+		    err == EXT2_ET_INODE_IS_GARBAGE)
 			continue;
 		if (err || ino == 0)
 			break;

@@ -173,8 +173,9 @@ int imgfmt_fs_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st);
 /* Call CB for every file in use, in on-disk order (ext: the inode tables,
  * read sequentially; NTFS: the MFT records from the root on, metadata files
  * left out).  This is what makes an incremental backup cheap: one pass over
- * the inode tables instead of a stat per path.  A non-zero return from CB
- * stops the scan and is returned. */
+ * the inode tables instead of a stat per path.  Damaged inodes (bad
+ * checksum) are left out.  A non-zero return from CB stops the scan and is
+ * returned. */
 typedef int (*imgfmt_scan_fn)(const struct imgfmt_stat *st, void *arg);
 int imgfmt_fs_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg);
 

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,16 @@ static const char stage_schema[] =
 #define VCOLS                                                                                         \
 	"mode, uid, gid, size, atime, mtime, ctime, btime, ino, igen, nlink, rdev_major, rdev_minor, flags, " \
 	"symlink, xattrs"
+
+/* Test hook: RAWKIT_FAULT=POINT kills the process there, as a crash or
+ * power loss would (tests/71-lanfree-safety.t). */
+static void fault_point(const char *point)
+{
+	const char *want = getenv("RAWKIT_FAULT");
+
+	if (want && !strcmp(want, point))
+		raise(SIGKILL);
+}
 
 static int stage_open(struct backup *bk)
 {
@@ -81,6 +92,7 @@ static int pack_publish(struct backup *bk)
 		cli_error(bk->repo->path, "%s", pack_error(bk->pack));
 		return -1;
 	}
+	fault_point("archive-written");
 	snprintf(dir, sizeof(dir), "data/%s", bk->guest);
 	if (mkdirat(bk->repo->dirfd, dir, 0700) < 0 && errno != EEXIST) {
 		cli_error(bk->repo->path, "cannot create %s: %s", dir, strerror(errno));
@@ -224,7 +236,11 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
-	return db_exec(db, "COMMIT");
+	fault_point("before-commit");
+	if (db_exec(db, "COMMIT") < 0)
+		return -1;
+	fault_point("after-commit");
+	return 0;
 }
 
 /* Open each volume's filesystem; refuse dirty ones unless allowed. */
@@ -413,6 +429,7 @@ int cmd_backup(const struct backup_opts *o)
 		goto out;
 	if (bk.pack && pack_publish(&bk) < 0)
 		goto out;
+	fault_point("archive-published");
 	if (insert_generation(&bk, vols, nvols, started) < 0)
 		goto out;
 	summary(&bk, vols, nvols, cli_now() - t0);

@@ -54,7 +54,7 @@ struct restore {
 	int to_fd;
 	bool root;
 	unsigned warnings;
-	uint64_t files, bytes, matched;
+	uint64_t files, bytes, matched, failed;
 	struct deferred_dir *dirs;
 	size_t ndirs, capdirs;
 	/* hard links: "volume/ino" -> first path restored */
@@ -336,9 +336,11 @@ static int restore_file(struct restore *r, int parent, const char *name, const s
 		return 0;
 	}
 	if (e->has_content && write_content(r, fd, e, rel) < 0) {
+		/* reported; go on with the rest, fail at the end */
 		close(fd);
 		unlinkat(parent, target, 0);
-		return -1;
+		r->failed++;
+		return 0;
 	}
 	if (!e->has_content && e->size && ftruncate(fd, (off_t)e->size) < 0) {
 		rwarn(r, rel, "cannot size: %s", strerror(errno));
@@ -638,6 +640,10 @@ int cmd_restore(const struct restore_opts *o)
 		       (unsigned long long)r.files, (unsigned long long)r.bytes, o->to);
 	if (r.matched == 0 && o->npaths) {
 		cli_error(o->spec, "nothing matched");
+		goto out;
+	}
+	if (r.failed) {
+		cli_error(o->to, "%llu files could not be restored (listed above)", (unsigned long long)r.failed);
 		goto out;
 	}
 	status = r.warnings ? EXIT_WARNINGS : EXIT_DONE;

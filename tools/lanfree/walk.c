@@ -335,7 +335,7 @@ static int visit(struct walk *w, size_t dir_len, const char *name, size_t name_l
 	}
 	st = scanned(w, ino);
 	if (!st) {
-		backup_warn(bk, path_len ? w->path : "/", "entry points to inode %llu, which is not in use",
+		backup_warn(bk, path_len ? w->path : "/", "entry points to inode %llu, which is unused or damaged: left out",
 			    (unsigned long long)ino);
 		return 0;
 	}
@@ -406,7 +406,7 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume)
 	}
 	rc = imgfmt_fs_scan(fs, scan_one, &w);
 	if (rc < 0) {
-		cli_error(volume, "cannot scan inodes: %s", rc == -ENOMEM ? "out of memory" : imgfmt_fs_error(fs));
+		cli_error(volume, "%s", rc == -ENOMEM ? "out of memory" : imgfmt_fs_error(fs));
 		rc = -1;
 		goto out;
 	}
