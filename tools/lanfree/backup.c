@@ -404,11 +404,14 @@ int cmd_backup(const struct backup_opts *o)
 	} else {
 		bk.newest_seq = newest.seq;
 		bk.base_seq = newest.seq;
+		bk.base_started = newest.started;
 		if (!strcmp(bk.level, "diff")) {
-			if (catalog_newest(bk.db, bk.guest_id, "full", &base) == 0)
+			if (catalog_newest(bk.db, bk.guest_id, "full", &base) == 0) {
 				bk.base_seq = base.seq;
-			else
+				bk.base_started = base.started;
+			} else {
 				bk.level = "full";
+			}
 		}
 	}
 	bk.new_seq = bk.newest_seq + 1;
@@ -421,7 +424,7 @@ int cmd_backup(const struct backup_opts *o)
 	for (size_t i = 0; i < nvols; i++) {
 		if (!vols[i].fs)
 			continue;
-		if (walk_volume(&bk, vols[i].fs, vols[i].v.name) < 0)
+		if (walk_volume(&bk, vols[i].fs, vols[i].v.name, vols[i].v.fs_uuid) < 0)
 			goto out;
 	}
 	cli_progress_end(&bk.progress);

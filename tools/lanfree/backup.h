@@ -42,6 +42,7 @@ struct backup {
 	const char *guest;
 	int64_t guest_id;               /* 0 until committed for a new guest */
 	int64_t new_seq, newest_seq, base_seq;
+	int64_t base_started;           /* ns: inodes changed since then are re-read */
 	const char *level;
 	bool same_excludes;             /* the base used the same --exclude list */
 	char *excludes_joined;
@@ -70,6 +71,7 @@ struct walk {
 	const char *volume;
 	struct base_state base;
 	bool base_usable;               /* incr/diff: trust unchanged inodes */
+	int64_t racy_after;             /* ctime at or after this (ns): re-read */
 	struct imgfmt_stat *scan;
 	size_t nscan, capscan;
 	struct imap scan_by_ino;
@@ -81,7 +83,8 @@ struct walk {
 	size_t path_cap;
 };
 
-int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume);
+/* Back up one volume; FS_UUID is its filesystem's UUID now. */
+int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char *fs_uuid);
 
 /* store.c: put the content of INO in the archive unless the repository has
  * it; *SHA is its SHA-256.  Returns 0, or -1 when the file could not be

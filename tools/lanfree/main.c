@@ -187,9 +187,13 @@ static int dispatch(struct args *a)
 			return cli_usage_error("restore: --to DIR is required");
 		return cmd_restore(&o);
 	}
-	if (!strcmp(cmd, "verify"))
-		return n == 1 || n == 2 ? cmd_verify(p[0], n == 2 ? p[1] : NULL, a->read_data, a->against, a->json)
-					: cli_usage_error("verify: REPO [GUEST[@GEN]]");
+	if (!strcmp(cmd, "verify")) {
+		if (n != 1 && n != 2)
+			return cli_usage_error("verify: REPO [GUEST[@GEN]]");
+		if (a->against && n != 2)
+			return cli_usage_error("verify --against DISK needs GUEST[@GEN]");
+		return cmd_verify(p[0], n == 2 ? p[1] : NULL, a->read_data, a->against, a->json);
+	}
 	if (!strcmp(cmd, "prune")) {
 		struct prune_opts o = { .repo = p[0], .guest = n > 1 ? p[1] : NULL, .keep_last = a->keep_last,
 					.keep_daily = a->keep_daily, .keep_weekly = a->keep_weekly,

@@ -299,10 +299,6 @@ int cmd_verify(const char *repo, const char *spec, bool read_data, const char *a
 		free(guest);
 		return EXIT_FAILED;
 	}
-	if (against && !spec) {
-		repo_close(&r);
-		return cli_usage_error("verify --against DISK needs GUEST[@GEN]");
-	}
 	check_catalog(&v);
 	if (asprintf(&sql, "SELECT id, path, size FROM archives%s ORDER BY id", scope) >= 0 && (st = db_prepare(r.db, sql))) {
 		if (spec) {

@@ -46,12 +46,17 @@ static const struct imgfmt_stat *scanned(struct walk *w, uint64_t ino)
 	return imap_get(&w->scan_by_ino, ino, &i) ? &w->scan[i] : NULL;
 }
 
-/* Same inode, same content and metadata as the base version. */
-static bool unchanged(const struct base_version *v, const struct imgfmt_stat *st)
+/* Same inode, same content and metadata as the base version, and not
+ * changed in the second the base generation started or later: a filesystem
+ * that keeps whole seconds could hide a change made in that second (git's
+ * "racily clean" entries). */
+static bool unchanged(const struct walk *w, const struct base_version *v, const struct imgfmt_stat *st)
 {
+	int64_t ctime = ts_ns(st->ctime.tv_sec, st->ctime.tv_nsec);
+
 	return !v->has_error && v->ino == st->ino && v->igen == st->generation && v->size == st->size &&
-	       v->mode == st->mode && v->mtime == ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec) &&
-	       v->ctime == ts_ns(st->ctime.tv_sec, st->ctime.tv_nsec);
+	       v->mode == st->mode && v->mtime == ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec) && v->ctime == ctime &&
+	       ctime < w->racy_after;
 }
 
 static bool excluded(struct walk *w, const char *path)
@@ -170,7 +175,8 @@ static int record_new(struct walk *w, size_t dir_len, size_t path_len, const str
 			sha_p = sha;
 		} else if (prev && !prev->has_error && prev->content_id && w->base_usable && prev->ino == st->ino &&
 			   prev->igen == st->generation && prev->size == st->size &&
-			   prev->mtime == ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec)) {
+			   prev->mtime == ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec) &&
+			   ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec) < w->racy_after) {
 			/* same inode, same data, metadata changed (or renamed): no read */
 			sqlite3_reset(bk->q_cid);
 			sqlite3_bind_int64(bk->q_cid, 1, prev->content_id);
@@ -347,7 +353,7 @@ static int visit(struct walk *w, size_t dir_len, const char *name, size_t name_l
 		if (imap_get(&w->base.by_ino, ino, &j))
 			prev = &w->base.v[j];
 	}
-	same = w->base_usable && bi >= 0 && unchanged(prev, st);
+	same = w->base_usable && bi >= 0 && unchanged(w, prev, st);
 	bk->files++;
 	if (S_ISREG(st->mode))
 		bk->bytes_total += (int64_t)st->size;
@@ -385,19 +391,40 @@ static uint64_t bytes_to_read(struct walk *w)
 		uint32_t j;
 		if (!S_ISREG(st->mode))
 			continue;
-		if (w->base_usable && imap_get(&w->base.by_ino, st->ino, &j) && unchanged(&w->base.v[j], st))
+		if (w->base_usable && imap_get(&w->base.by_ino, st->ino, &j) && unchanged(w, &w->base.v[j], st))
 			continue;
 		total += st->size;
 	}
 	return total;
 }
 
-int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume)
+/* The filesystem the base generation saw in VOLUME, by UUID. */
+static bool same_filesystem(struct backup *bk, const char *volume, const char *fs_uuid)
+{
+	sqlite3_stmt *st = db_prepare(bk->db, "SELECT v.uuid FROM volumes v JOIN generations g ON g.id = v.gen_id"
+					      " WHERE g.guest_id = ? AND g.seq = ? AND v.name = ?");
+	bool same = false;
+
+	if (!st)
+		return false;
+	sqlite3_bind_int64(st, 1, bk->guest_id);
+	sqlite3_bind_int64(st, 2, bk->base_seq);
+	sqlite3_bind_text(st, 3, volume, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		same = !strcmp((const char *)sqlite3_column_text(st, 0), fs_uuid);
+	sqlite3_finalize(st);
+	return same;
+}
+
+int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char *fs_uuid)
 {
 	struct walk w = { .bk = bk, .fs = fs, .volume = volume };
 	int rc;
 
-	w.base_usable = strcmp(bk->level, "full") != 0;
+	/* Inode identities mean something only on the same filesystem. */
+	w.base_usable = strcmp(bk->level, "full") != 0 && same_filesystem(bk, volume, fs_uuid);
+	/* the whole second the base started in, and after, is "racy" */
+	w.racy_after = bk->base_started - bk->base_started % 1000000000;
 	w.path_cap = 4096;
 	w.path = calloc(1, w.path_cap);
 	if (!w.path || base_load(&w.base, bk->db, bk->guest_id, volume, bk->base_seq) < 0) {

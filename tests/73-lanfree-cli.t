@@ -1,0 +1,96 @@
+#!/bin/bash
+# rawkit-lanfree's command line: usage errors, bad repositories and names,
+# JSON, and prune's retention policy.
+. "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/fixtures.sh"
+
+L=rawkit-lanfree
+usage() { # DESC ARGS...: exit 2, a one-line message plus the --help pointer
+	local desc=$1
+	shift
+	$L "$@" >/dev/null 2>err.txt
+	is "$?" 2 "usage: $desc: exit 2"
+	like "$(head -n1 err.txt)" "^rawkit-lanfree: " "usage: $desc: says what is wrong"
+}
+usage "no command"
+usage "unknown command" frobnicate repo
+usage "unknown option" list repo --frob
+usage "bad level" backup repo d.img --level weekly
+usage "bad compression" backup repo d.img --compress lz4
+usage "backup without a disk" backup repo
+usage "restore without --to" restore repo g
+usage "prune without --keep-last" prune repo g
+usage "--keep-last 0" prune repo g --keep-last 0
+usage "--jobs not a number" backup repo d.img --jobs many
+usage "verify --against without a guest" verify repo --against d.img
+
+mkdisk d.img 40M <<'S'
+label: dos
+start=2048, size=30M, type=83
+S
+mkdir src && echo one >src/file && put_ext4 d.img 1 -d src
+
+mkdir full && echo x >full/x
+$L init full >/dev/null 2>err.txt
+is "$?" 1 "init refuses a directory that is not empty"
+like "$(cat err.txt)" "^rawkit-lanfree: full: cannot create repository: directory is not empty$" "and says so"
+mkdir norepo
+$L backup norepo d.img >/dev/null 2>err.txt
+is "$?" 1 "backup into something that is not a repository: exit 1"
+like "$(cat err.txt)" "not a rawkit-lanfree repository" "and says so"
+ok "init" $L init repo
+$L backup repo d.img --name 'bad/name' >/dev/null 2>err.txt
+is "$?" 2 "an unusable guest name is a usage error"
+$L backup repo missing.img >/dev/null 2>err.txt
+is "$?" 1 "a missing disk: exit 1"
+like "$(cat err.txt)" "^rawkit-lanfree: missing.img: cannot open: No such file or directory$" "a missing disk: one line"
+is "$(sqlite3 repo/catalog.db 'SELECT count(*) FROM generations')" 0 "failed backups added nothing"
+
+# six generations, a file changed in each
+for i in 1 2 3 4 5 6; do
+	echo "version $i" >src/file && put_ext4 d.img 1 -d src
+	$L backup repo d.img --name g -q || echo "backup $i failed"
+done
+is "$(sqlite3 repo/catalog.db 'SELECT count(*) FROM generations')" 6 "six generations"
+ok "list --json is valid JSON" sh -c "$L list repo --json | python3 -m json.tool >/dev/null"
+ok "ls --json is valid JSON" sh -c "$L ls repo g@3 p1 --json | python3 -m json.tool >/dev/null"
+$L restore repo g@9 --to x >/dev/null 2>err.txt
+is "$?" 1 "a generation that does not exist: exit 1"
+like "$(cat err.txt)" "^rawkit-lanfree: g@9: no such generation$" "and says so"
+$L restore repo g@two --to x >/dev/null 2>err.txt
+is "$?" 1 "a generation that is not a number: exit 1"
+
+# The racy rule: an inode changed in (or after) the second the base
+# generation started is read again, even if its times and size match.
+mkdir racy && echo a >racy/stable && echo b >racy/racy
+mkdisk racy.img 40M <<'S'
+label: dos
+start=2048, size=30M, type=83
+S
+put_ext4 racy.img 1 -d racy
+debugfs -w -R "sif /racy ctime $(( $(date +%s) + 3600 ))" "racy.img?offset=1048576" >/dev/null 2>&1
+$L backup repo racy.img -q && $L backup repo racy.img -q
+is "$(sqlite3 repo/catalog.db "SELECT count(*) FROM versions v JOIN guests g ON g.id = v.guest_id WHERE g.name = 'racy.img' AND v.name = CAST('racy' AS BLOB)")" 2 \
+	"a file with a ctime after the base started is looked at again (a new version row)"
+is "$(sqlite3 repo/catalog.db "SELECT count(*) FROM versions v JOIN guests g ON g.id = v.guest_id WHERE g.name = 'racy.img' AND v.name = CAST('stable' AS BLOB)")" 1 \
+	"an ordinary unchanged file continues its version row"
+
+# spread them in time: 1 and 2 two months ago, 3 last month, 4 and 5 yesterday, 6 today
+day=86400000000000
+sqlite3 repo/catalog.db "UPDATE generations SET finished = finished - CASE seq
+	WHEN 1 THEN 62 WHEN 2 THEN 61 WHEN 3 THEN 30 WHEN 4 THEN 1 WHEN 5 THEN 1 ELSE 0 END * $day"
+before=$(ls repo/data/g | wc -l)
+like "$($L prune repo g --keep-last 1 --keep-daily 2 --dry-run)" "2 generations would be removed|would remove g@1" "dry run says what would go"
+is "$(sqlite3 repo/catalog.db 'SELECT count(*) FROM generations')" 6 "dry run changes nothing"
+is "$(ls repo/data/g | wc -l)" "$before" "dry run removes no archive"
+ok "prune --keep-last 1 --keep-daily 2 --keep-monthly 3" $L prune repo g --keep-last 1 --keep-daily 2 --keep-monthly 3
+is "$(sqlite3 repo/catalog.db 'SELECT group_concat(seq) FROM (SELECT seq FROM generations ORDER BY seq)')" "2,3,5,6" \
+	"kept: today's, yesterday's newest, and the newest of each month"
+ok "archives only the removed generations used are gone" test "$(ls repo/data/g | wc -l)" -lt "$before"
+ok "the repository verifies after prune" $L verify repo --read-data
+for i in 2 3 5 6; do
+	$L restore repo "g@$i" --to "r$i" -q
+	is "$(cat "r$i/p1/file")" "version $i" "generation $i still restores"
+done
+
+done_testing
