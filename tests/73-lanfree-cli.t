@@ -69,6 +69,9 @@ start=2048, size=30M, type=83
 S
 put_ext4 racy.img 1 -d racy
 debugfs -w -R "sif /racy ctime @$(( $(date +%s) + 3600 ))" "racy.img?offset=1048576" >/dev/null 2>&1
+for f in / /stable /lost+found; do # everything else an hour old: not racy
+	debugfs -w -R "sif $f ctime @$(( $(date +%s) - 3600 ))" "racy.img?offset=1048576" >/dev/null 2>&1
+done
 $L backup repo racy.img -q && $L backup repo racy.img -q
 is "$(sqlite3 repo/catalog.db "SELECT count(*) FROM versions v JOIN guests g ON g.id = v.guest_id WHERE g.name = 'racy.img' AND v.name = CAST('racy' AS BLOB)")" 2 \
 	"a file with a ctime after the base started is looked at again (a new version row)"
