@@ -45,3 +45,28 @@ d = json.load(sys.stdin)
 for v in d["volumes"]:
     print("  %-4s %-6s copy %10d bytes  %s" % (v["name"], v["fstype"] or "-", v["copy_bytes"], v["note"]))
 print("  total copy %d of %d bytes" % (d["copy_bytes"], d["size"]))'
+
+repo=$dir/repo
+echo
+echo "== rawkit-lanfree: a full backup, a change in the guest, an incremental, a restore"
+rawkit-lanfree init "$repo" >/dev/null
+rawkit-lanfree backup "$repo" guest.img --name web01 --level full
+# the guest changes a file and adds one (a raw edit of its disk, as the guest would do)
+echo web01.example.com >tree/etc/hostname
+echo "new note" >tree/home/admin/note-new.txt
+mkfs.ext4 -q -F -L root -U "$(blkid -p -o value -s UUID -O 1048576 guest.img)" -E offset=1048576 -d tree guest.img 300M
+rawkit-lanfree backup "$repo" guest.img --name web01
+echo
+rawkit-lanfree list "$repo"
+echo
+echo "== restore /etc/hostname from each generation"
+for gen in 1 2; do
+	rawkit-lanfree restore "$repo" "web01@$gen" p1/etc/hostname --to "restore-$gen" -q
+	printf '  web01@%s: p1/etc/hostname = %s\n' "$gen" "$(cat "restore-$gen/p1/etc/hostname")"
+done
+echo
+echo "== the archives are plain tar:"
+for a in "$repo"/data/web01/*; do
+	printf '  %s: %s entries (tar --zstd -tf)\n' "${a#$dir/}" "$(tar --zstd -tf "$a" | wc -l)"
+done
+rawkit-lanfree verify "$repo" --read-data
