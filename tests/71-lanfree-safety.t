@@ -24,7 +24,7 @@ put_ext4 g.img 1 -d src -I 256
 ok "init" $L init repo
 for delay in 0.02 0.05 0.1 0.15 0.2 0.3 0.4 0.6 0.8 1.2; do
 	before=$(gens repo)
-	timeout -s KILL "$delay" $L backup repo g.img --level full -q --jobs 2 >/dev/null 2>&1
+	{ timeout -s KILL "$delay" $L backup repo g.img --level full -q --jobs 2 >/dev/null 2>&1; } 2>/dev/null
 	after=$(gens repo)
 	ok "killed after ${delay}s: the repository verifies" $L verify repo -q
 	ok "killed after ${delay}s: as before or one complete generation more ($before -> $after)" \
@@ -34,7 +34,7 @@ done
 for point in archive-written archive-published before-commit after-commit; do
 	before=$(gens repo)
 	echo extra >>src/d1/f1 && put_ext4 g.img 1 -d src -I 256
-	RAWKIT_FAULT=$point $L backup repo g.img -q >/dev/null 2>&1
+	{ RAWKIT_FAULT=$point $L backup repo g.img -q >/dev/null 2>&1; } 2>/dev/null
 	is "$?" 137 "crash at $point: the process was killed"
 	ok "crash at $point: the repository verifies" $L verify repo --read-data
 	want=$before

@@ -17,7 +17,6 @@
 
 #include <ntfs-3g/types.h>
 #include <ntfs-3g/attrib.h>
-#include <ntfs-3g/cache.h>
 #include <ntfs-3g/device.h>
 #include <ntfs-3g/dir.h>
 #include <ntfs-3g/inode.h>
@@ -224,7 +223,6 @@ static int nt_open(imgfmt_fs *fs)
 		return fs_fail(fs, err == ENOMEM ? -ENOMEM : -EUCLEAN, "cannot open NTFS: %s",
 			       nt_last_log[0] ? nt_last_log : strerror(err));
 	}
-	ntfs_create_lru_caches(p->vol); /* name lookups rely on them, as in ntfs_mount() */
 	fs->priv = p;
 	snprintf(fs->type, sizeof(fs->type), "ntfs");
 	fs->dirty = nt_unclean(p->vol);
@@ -280,15 +278,12 @@ static ntfs_attr *nt_data(imgfmt_fs *fs, ntfs_inode *ni, const char *stream)
 	return na;
 }
 
-static int nt_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
+/* Fill ST from the open inode NI (record INO). */
+static void nt_fill_stat(ntfs_inode *ni, uint64_t ino, struct imgfmt_stat *st)
 {
-	ntfs_inode *ni;
-	u32 attrs;
-	int get_rc = nt_get(fs, ino, &ni);
+	u32 attrs = le32_to_cpu(ni->flags);
 
-	if (get_rc < 0)
-		return get_rc;
-	attrs = le32_to_cpu(ni->flags);
+	memset(st, 0, sizeof(*st));
 	st->ino = ino;
 	st->generation = le16_to_cpu(ni->mrec->sequence_number);
 	st->nlink = le16_to_cpu(ni->mrec->link_count);
@@ -311,16 +306,28 @@ static int nt_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
 	st->ctime = ntfs2timespec(ni->last_mft_change_time);
 	st->atime = ntfs2timespec(ni->last_access_time);
 	st->flags = attrs;
+}
+
+static int nt_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
+{
+	ntfs_inode *ni;
+	int get_rc = nt_get(fs, ino, &ni);
+
+	if (get_rc < 0)
+		return get_rc;
+	nt_fill_stat(ni, ino, st);
 	ntfs_inode_close(ni);
 	return 0;
 }
 
-/* Every MFT record in use, from the root on; metadata files and extension
- * records are left out. */
+/* Every MFT record in use ($MFT's bitmap says which), from the root on;
+ * metadata files and extension records are left out. */
 static int nt_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
 {
 	ntfs_volume *vol = NTFS_VOL(fs);
 	uint64_t nrecords = (uint64_t)(vol->mft_na->initialized_size >> vol->mft_record_size_bits);
+	unsigned char bits[4096];
+	uint64_t have_from = 0, have = 0;
 	struct imgfmt_stat st;
 	int rc = 0;
 
@@ -328,35 +335,60 @@ static int nt_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
 		ntfs_inode *ni;
 		if (mft > FILE_root && mft < FILE_first_user)
 			continue;
+		if (mft < have_from || mft >= have_from + have * 8) {
+			s64 got = ntfs_attr_pread(vol->mftbmp_na, (s64)(mft / 8), sizeof(bits), bits);
+			if (got <= 0)
+				break;
+			have_from = mft - mft % 8;
+			have = (uint64_t)got;
+		}
+		if (!(bits[(mft - have_from) / 8] & (1u << (mft % 8))))
+			continue;
 		ni = ntfs_inode_open(vol, (MFT_REF)mft);
 		if (!ni)
-			continue; /* unused record */
-		if (ni->mrec->base_mft_record) {
-			ntfs_inode_close(ni);
 			continue;
+		if (!ni->mrec->base_mft_record) {
+			nt_fill_stat(ni, mft, &st);
+			rc = cb(&st, arg);
 		}
 		ntfs_inode_close(ni);
-		memset(&st, 0, sizeof(st));
-		if (nt_stat(fs, mft, &st) == 0)
-			rc = cb(&st, arg);
 	}
 	return rc;
 }
 
+struct nt_lookup_ctx {
+	const char *name;
+	size_t len;
+	uint64_t ino;
+	bool found;
+};
+
+static int nt_lookup_one(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
+{
+	struct nt_lookup_ctx *l = arg;
+	(void)type;
+
+	if (len != l->len || memcmp(name, l->name, len) != 0)
+		return 0;
+	l->ino = ino;
+	l->found = true;
+	return 1;
+}
+
+static int nt_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *arg);
+
+/* By exact (case-sensitive) name over the directory's entries: no inode
+ * caches needed, as ntfs_inode_lookup_by_mbsname() would want. */
 static int nt_lookup_child(imgfmt_fs *fs, uint64_t dir, const char *name, uint64_t *ino)
 {
-	ntfs_inode *ni;
-	u64 ref;
-	int get_rc = nt_get(fs, dir, &ni);
+	struct nt_lookup_ctx l = { name, strlen(name), 0, false };
+	int rc = nt_readdir(fs, dir, nt_lookup_one, &l);
 
-	if (get_rc < 0)
-		return get_rc;
-	errno = 0;
-	ref = ntfs_inode_lookup_by_mbsname(ni, name);
-	ntfs_inode_close(ni);
-	if (ref == (u64)-1)
+	if (rc < 0)
+		return rc;
+	if (!l.found)
 		return fs_fail(fs, -ENOENT, "\"%s\": no such file or directory", name);
-	*ino = MREF(ref);
+	*ino = l.ino;
 	return 0;
 }
 

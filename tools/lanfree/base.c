@@ -50,11 +50,13 @@ static int base_add_string(struct base_state *b, const void *dir, size_t dl, con
 		b->scap = cap;
 	}
 	v->path_off = (uint32_t)b->slen;
-	memcpy(b->strings + b->slen, dir, dl);
+	if (dl) /* SQLite gives NULL for an empty blob */
+		memcpy(b->strings + b->slen, dir, dl);
 	b->slen += dl;
 	if (dl && nl)
 		b->strings[b->slen++] = '/';
-	memcpy(b->strings + b->slen, name, nl);
+	if (nl)
+		memcpy(b->strings + b->slen, name, nl);
 	b->slen += nl;
 	v->path_len = (uint32_t)(b->slen - v->path_off);
 	v->dir_len = (uint32_t)dl;
