@@ -408,6 +408,37 @@ static int ext_read_mapped(imgfmt_fs *fs, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* The runs come from the block map the reads use (built once per file). */
+static int ext_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg)
+{
+	struct ext_state *st = fs->priv;
+	struct ext2_inode_large in;
+	uint64_t bs = st->efs->blocksize, size;
+	int rc = ext_read_inode(fs, ino, &in);
+
+	if (rc < 0)
+		return rc;
+	if (!S_ISREG(in.i_mode))
+		return fs_fail(fs, -EINVAL, "inode %llu is not a regular file", (unsigned long long)ino);
+	size = EXT2_I_SIZE(&in);
+	if (size == 0)
+		return 0;
+	rc = ext_map(fs, ino, &in);
+	if (rc < 0)
+		return rc;
+	if (rc == 1) /* inline data (or encrypted): in the inode, read whole */
+		return cb(0, size, IMGFMT_NO_PHYSICAL, arg);
+	for (size_t i = 0; i < st->nmap && rc == 0; i++) {
+		uint64_t off = st->map[i].lblk * bs, len = st->map[i].len * bs;
+		if (st->map[i].uninit || off >= size)
+			continue;
+		if (len > size - off)
+			len = size - off;
+		rc = cb(off, len, st->map[i].pblk * bs, arg);
+	}
+	return rc;
+}
+
 static ssize_t ext_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *buf, size_t len, uint64_t off)
 {
 	struct ext2_inode_large in;
@@ -569,107 +600,6 @@ static int ext_streams(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *a
 {
 	(void)cb, (void)arg;
 	return ext_check_ino(fs, ino);
-}
-
-/* Runs are collected in logical blocks and handed on merged. */
-struct ext_runs_ctx {
-	imgfmt_run_fn cb;
-	void *arg;
-	uint64_t start, count; /* pending run, in blocks */
-	uint64_t block_size, file_size;
-	int rc;
-};
-
-static int ext_runs_flush(struct ext_runs_ctx *ctx)
-{
-	uint64_t off = ctx->start * ctx->block_size, len = ctx->count * ctx->block_size;
-
-	if (ctx->count == 0 || off >= ctx->file_size)
-		return 0;
-	if (len > ctx->file_size - off)
-		len = ctx->file_size - off;
-	ctx->count = 0;
-	ctx->rc = ctx->cb(off, len, ctx->arg);
-	return ctx->rc;
-}
-
-static int ext_runs_add(struct ext_runs_ctx *ctx, uint64_t lblk, uint64_t count)
-{
-	if (ctx->count && ctx->start + ctx->count == lblk) {
-		ctx->count += count;
-		return 0;
-	}
-	if (ext_runs_flush(ctx))
-		return ctx->rc;
-	ctx->start = lblk;
-	ctx->count = count;
-	return 0;
-}
-
-static int ext_runs_block(ext2_filsys efs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref_block,
-			  int ref_offset, void *priv)
-{
-	struct ext_runs_ctx *ctx = priv;
-	(void)efs, (void)ref_block, (void)ref_offset;
-
-	if (blockcnt < 0 || *blocknr == 0)
-		return 0;
-	return ext_runs_add(ctx, (uint64_t)blockcnt, 1) ? BLOCK_ABORT : 0;
-}
-
-static int ext_runs_extents(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *in, struct ext_runs_ctx *ctx)
-{
-	ext2_extent_handle_t handle;
-	struct ext2fs_extent e;
-	errcode_t err;
-	int op = EXT2_EXTENT_ROOT;
-
-	err = ext2fs_extent_open2(EXT_FS(fs), (ext2_ino_t)ino, (struct ext2_inode *)in, &handle);
-	if (err)
-		return ext_fail(fs, err, "cannot read extent tree");
-	for (;;) {
-		err = ext2fs_extent_get(handle, op, &e);
-		if (err)
-			break;
-		op = EXT2_EXTENT_NEXT_LEAF;
-		if (!(e.e_flags & EXT2_EXTENT_FLAGS_LEAF) || (e.e_flags & EXT2_EXTENT_FLAGS_UNINIT))
-			continue;
-		if (ext_runs_add(ctx, e.e_lblk, e.e_len))
-			break;
-	}
-	ext2fs_extent_free(handle);
-	if (ctx->rc)
-		return ctx->rc;
-	if (err && err != EXT2_ET_EXTENT_NO_NEXT)
-		return ext_fail(fs, err, "cannot read extent tree");
-	return ext_runs_flush(ctx);
-}
-
-static int ext_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg)
-{
-	struct ext_runs_ctx ctx = { .cb = cb, .arg = arg, .block_size = EXT_FS(fs)->blocksize };
-	struct ext2_inode_large in;
-	errcode_t err;
-	int rc = ext_read_inode(fs, ino, &in);
-
-	if (rc < 0)
-		return rc;
-	ctx.file_size = EXT2_I_SIZE(&in);
-	if (!S_ISREG(in.i_mode))
-		return fs_fail(fs, -EINVAL, "inode %llu is not a regular file", (unsigned long long)ino);
-	if (ctx.file_size == 0)
-		return 0;
-	if (in.i_flags & EXT4_INLINE_DATA_FL)
-		return cb(0, ctx.file_size, arg);
-	if (in.i_flags & EXT4_EXTENTS_FL)
-		return ext_runs_extents(fs, ino, &in, &ctx);
-	err = ext2fs_block_iterate3(EXT_FS(fs), (ext2_ino_t)ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
-				    ext_runs_block, &ctx);
-	if (ctx.rc)
-		return ctx.rc;
-	if (err)
-		return ext_fail(fs, err, "cannot read block map");
-	return ext_runs_flush(&ctx);
 }
 
 static int ext_free_space(imgfmt_fs *fs, imgfmt_extents *free_ranges)

@@ -571,7 +571,7 @@ static int nt_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg
 {
 	ntfs_inode *ni;
 	ntfs_attr *na;
-	uint64_t cs, limit, run_off = 0, run_len = 0;
+	uint64_t cs, limit, run_off = 0, run_len = 0, run_phys = 0;
 	int rc = 0;
 	int get_rc = nt_get(fs, ino, &ni);
 
@@ -586,27 +586,29 @@ static int nt_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg
 	limit = (uint64_t)na->initialized_size;
 	if (!NAttrNonResident(na) || NAttrCompressed(na) || NAttrEncrypted(na)) {
 		if (na->data_size > 0)
-			rc = cb(0, (uint64_t)na->data_size, arg);
+			rc = cb(0, (uint64_t)na->data_size, IMGFMT_NO_PHYSICAL, arg);
 	} else if (ntfs_attr_map_whole_runlist(na)) {
 		rc = fs_fail(fs, -EUCLEAN, "MFT record %llu: bad runlist", (unsigned long long)ino);
 	} else {
 		for (runlist_element *rl = na->rl; rl && rl->length; rl++) {
 			uint64_t off = (uint64_t)rl->vcn * cs, len = (uint64_t)rl->length * cs;
+			uint64_t phys = (uint64_t)rl->lcn * cs;
 			if (rl->lcn < 0 || off >= limit)
 				continue;
 			if (len > limit - off)
 				len = limit - off;
-			if (run_len && run_off + run_len == off) {
+			if (run_len && run_off + run_len == off && run_phys + run_len == phys) {
 				run_len += len;
 				continue;
 			}
-			if (run_len && (rc = cb(run_off, run_len, arg)))
+			if (run_len && (rc = cb(run_off, run_len, run_phys, arg)))
 				break;
 			run_off = off;
 			run_len = len;
+			run_phys = phys;
 		}
 		if (!rc && run_len)
-			rc = cb(run_off, run_len, arg);
+			rc = cb(run_off, run_len, run_phys, arg);
 	}
 	ntfs_attr_close(na);
 	ntfs_inode_close(ni);

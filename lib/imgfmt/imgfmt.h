@@ -213,10 +213,12 @@ typedef int (*imgfmt_stream_fn)(const char *name, uint64_t size, void *arg);
 int imgfmt_fs_streams(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *arg);
 
 /* Call CB for each run of file INO's data that is stored on disk, in file
- * order: LOGICAL and LENGTH are bytes within the file.  Gaps are holes
- * (sparse regions, unwritten extents).  Data stored inside the inode
- * (ext4 inline data, NTFS resident) is reported as one run. */
-typedef int (*imgfmt_run_fn)(uint64_t logical, uint64_t length, void *arg);
+ * order: LOGICAL and LENGTH are bytes within the file, PHYSICAL the byte
+ * offset of the run inside the volume (IMGFMT_NO_PHYSICAL for data kept in
+ * the inode: ext4 inline data, NTFS resident or compressed).  Gaps are holes
+ * (sparse regions, unwritten extents). */
+#define IMGFMT_NO_PHYSICAL UINT64_MAX
+typedef int (*imgfmt_run_fn)(uint64_t logical, uint64_t length, uint64_t physical, void *arg);
 int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg);
 
 /* ----------------------------------------------------------- copy engine */

@@ -35,9 +35,9 @@ static int ignore_stream(const char *name, uint64_t size, void *arg)
 	return w->nodes++ > MAX_NODES;
 }
 
-static int ignore_run(uint64_t logical, uint64_t length, void *arg)
+static int ignore_run(uint64_t logical, uint64_t length, uint64_t physical, void *arg)
 {
-	(void)logical, (void)length, (void)arg;
+	(void)logical, (void)length, (void)physical, (void)arg;
 	return 0;
 }
 

@@ -167,9 +167,9 @@ static int print_stream(const char *name, uint64_t size, void *arg)
 	return 0;
 }
 
-static int print_run(uint64_t logical, uint64_t length, void *arg)
+static int print_run(uint64_t logical, uint64_t length, uint64_t physical, void *arg)
 {
-	(void)arg;
+	(void)arg, (void)physical;
 	printf("%llu %llu\n", (unsigned long long)logical, (unsigned long long)length);
 	return 0;
 }

@@ -105,7 +105,13 @@ void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total)
 		return;
 	p->last = now;
 	rate = elapsed > 0 ? (double)done / elapsed : 0;
-	eta = rate > 0 && total > done ? (long)((double)(total - done) / rate) : 0;
+	if (total == 0) { /* nothing to measure against: no percentage, no ETA */
+		fprintf(stderr, "\r%s: %s  %s/s   ", p->what, cli_human(done, d, sizeof(d)),
+			cli_human((uint64_t)rate, r, sizeof(r)));
+		fflush(stderr);
+		return;
+	}
+	eta = total > done && rate > 0 ? (long)((double)(total - done) / rate) : 0;
 	fprintf(stderr, "\r%s: %s / %s  %3.0f%%  %s/s  ETA %ld:%02ld   ", p->what, cli_human(done, d, sizeof(d)),
 		cli_human(total, t, sizeof(t)), total ? 100.0 * (double)done / (double)total : 100.0,
 		cli_human((uint64_t)rate, r, sizeof(r)), eta / 60, eta % 60);

@@ -51,6 +51,7 @@ struct backup {
 	char *pack_tmp, *pack_rel;
 	/* staging database (attached as "stage"): rows for the commit */
 	sqlite3_stmt *ins_newv, *ins_cont, *ins_copyv, *ins_newc;
+	sqlite3_stmt *q_pending, *upd_pending;
 	sqlite3_stmt *q_size, *q_sha, *q_cid;
 	size_t staged;
 	/* accounting */
@@ -76,11 +77,17 @@ struct walk {
 	size_t nscan, capscan;
 	struct imap scan_by_ino;
 	struct imap dirs_seen;          /* directory inodes entered (loop guard) */
-	struct imap links;              /* hard links: inode -> index into link_sha */
-	unsigned char (*link_sha)[33];  /* [0] = has content, [1..32] = sha */
-	size_t nlinks, caplinks;
 	char *path;                     /* current path, grown as needed */
 	size_t path_cap;
+	/* contents to read after the tree walk, in disk order */
+	struct pending *pending;
+	size_t npending, cappending;
+	struct imap pending_ino;        /* inodes already queued (hard links) */
+};
+
+struct pending {
+	uint64_t physical, ino;
+	int64_t rowid;                  /* its first row in stage.newv */
 };
 
 /* Back up one volume; FS_UUID is its filesystem's UUID now. */
@@ -91,10 +98,13 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
  * read (warning printed; the archive stays consistent). */
 int store_content(struct walk *w, const char *path, size_t path_len, const struct imgfmt_stat *st,
 		  const struct blob *xattrs, unsigned char sha[32]);
-/* Stage a row (stage.newv); SHA may be NULL. */
+/* Stage a row (stage.newv); SHA may be NULL; PENDING: its content is read
+ * later (read_pending()).  *ROWID (if not NULL) gets the row's id. */
 int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name, size_t name_len,
 	      const struct imgfmt_stat *st, const char *symlink, const struct blob *xattrs,
-	      const unsigned char *sha, const char *error);
+	      const unsigned char *sha, const char *error, bool pending, int64_t *rowid);
+/* Read the queued contents in disk order and complete their rows. */
+int read_pending(struct walk *w);
 int stage_id(struct backup *bk, sqlite3_stmt *st, int64_t id);
 void backup_warn(struct backup *bk, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
 

@@ -55,6 +55,7 @@ struct restore {
 	bool root;
 	unsigned warnings;
 	uint64_t files, bytes, matched, failed;
+	uint64_t total; /* bytes to restore, when known (the whole generation) */
 	struct deferred_dir *dirs;
 	size_t ndirs, capdirs;
 	/* hard links: "volume/ino" -> first path restored */
@@ -433,7 +434,7 @@ static int restore_entry(struct restore *r, struct entry *e)
 		r->files++;
 	}
 done:
-	cli_progress_update(&r->progress, r->files, 0);
+	cli_progress_update(&r->progress, r->bytes, r->total);
 	close(parent);
 	free(rel);
 	return rc;
@@ -590,6 +591,8 @@ int cmd_restore(const struct restore_opts *o)
 		goto out;
 	}
 	cli_progress_start(&r.progress, "restore", o->progress);
+	if (o->npaths == 0)
+		r.total = (uint64_t)g.bytes_total;
 	if (o->npaths == 0) {
 		bool matched = false;
 		if (restore_path(&r, &g, "", &matched) < 0)

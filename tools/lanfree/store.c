@@ -48,7 +48,7 @@ int stage_id(struct backup *bk, sqlite3_stmt *st, int64_t id)
 
 int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name, size_t name_len,
 	      const struct imgfmt_stat *st, const char *symlink, const struct blob *xattrs,
-	      const unsigned char *sha, const char *error)
+	      const unsigned char *sha, const char *error, bool pending, int64_t *rowid)
 {
 	struct backup *bk = w->bk;
 	sqlite3_stmt *s = bk->ins_newv;
@@ -88,12 +88,15 @@ int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name,
 		sqlite3_bind_text(s, i++, error, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, i++);
+	sqlite3_bind_int(s, i++, pending);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
 		return -1;
 	}
+	if (rowid)
+		*rowid = sqlite3_last_insert_rowid(bk->db);
 	return 0;
 }
 
@@ -116,9 +119,10 @@ struct runs {
 	size_t n, cap;
 };
 
-static int run_add(uint64_t logical, uint64_t length, void *arg)
+static int run_add(uint64_t logical, uint64_t length, uint64_t physical, void *arg)
 {
 	struct runs *r = arg;
+	(void)physical;
 
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 16;
@@ -180,6 +184,36 @@ static int feed(struct walk *w, const struct imgfmt_stat *st, const struct runs 
 	return 0;
 }
 
+/* The whole (small) file into bk->buf, holes as zeros. */
+static int read_whole(struct walk *w, const struct imgfmt_stat *st, const struct runs *runs)
+{
+	struct backup *bk = w->bk;
+	uint64_t pos = 0;
+
+	for (size_t r = 0; r <= runs->n && pos < st->size; r++) {
+		uint64_t start = r < runs->n ? runs->off[r] : st->size;
+		uint64_t end = r < runs->n ? runs->off[r] + runs->len[r] : st->size;
+		if (start > st->size)
+			start = st->size;
+		if (end > st->size)
+			end = st->size;
+		if (start > pos) {
+			memset(bk->buf + pos, 0, start - pos);
+			pos = start;
+		}
+		if (end > pos) {
+			if (imgfmt_fs_pread(w->fs, st->ino, NULL, bk->buf + pos, end - pos, pos) != (ssize_t)(end - pos))
+				return -1;
+			bk->bytes_done += end - pos;
+			pos = end;
+		}
+	}
+	if (pos < st->size)
+		memset(bk->buf + pos, 0, st->size - pos);
+	cli_progress_update(&bk->progress, bk->bytes_done, bk->bytes_todo);
+	return 0;
+}
+
 static int xattr_to_entry(const char *name, size_t name_len, const void *value, size_t size, void *arg)
 {
 	char n[256];
@@ -231,6 +265,7 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 	uint32_t frame;
 	uint64_t off;
 	char *full = NULL;
+	bool small = false;
 	int rc = -1, fed;
 
 	(void)path_len;
@@ -240,7 +275,20 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 		backup_warn(bk, path, "cannot map the file: %s", imgfmt_fs_error(w->fs));
 		goto out;
 	}
-	if (known(bk, bk->q_size, NULL, st->size)) {
+	if (st->size <= BUF_SIZE) {
+		/* Small: read once into the buffer, hash, store from memory if new. */
+		if (read_whole(w, st, &runs) < 0) {
+			backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
+			goto out;
+		}
+		EVP_DigestUpdate(h, bk->buf, st->size);
+		EVP_DigestFinal_ex(h, sha, &mdlen);
+		if (known(bk, bk->q_sha, sha, 0)) {
+			rc = 0;
+			goto out;
+		}
+		small = true;
+	} else if (known(bk, bk->q_size, NULL, st->size)) {
 		/* A content of this size exists: hash first, store only if new. */
 		if (feed(w, st, &runs, h, NULL) != 0) {
 			backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
@@ -281,6 +329,12 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 		rc = -2;
 		goto out;
 	}
+	if (small) {
+		fed = pack_write(bk->pack, bk->buf, st->size) < 0 ? -2 : 0;
+		if (fed == 0)
+			bk->bytes_new += (int64_t)st->size;
+		goto entry_done;
+	}
 	fed = feed(w, st, &runs, h, bk->pack);
 	if (fed == -1) {
 		/* The entry must still be complete for the archive to stay valid:
@@ -289,18 +343,19 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 		pack_end_entry(bk->pack);
 		goto out;
 	}
+	bk->bytes_new += (int64_t)st->size;
+	EVP_DigestFinal_ex(h, sha, &mdlen);
+entry_done:
 	if (fed < 0 || pack_end_entry(bk->pack) < 0) {
 		cli_error(bk->repo->path, "%s", pack_error(bk->pack));
 		rc = -2;
 		goto out;
 	}
-	EVP_DigestFinal_ex(h, sha, &mdlen);
 	if (stage_content(bk, sha, st->size, frame, off) < 0) {
 		cli_error("catalog", "cannot stage a content: %s", sqlite3_errmsg(bk->db));
 		rc = -2;
 		goto out;
 	}
-	bk->bytes_new += (int64_t)st->size;
 	rc = 0;
 out:
 	free(full);
@@ -309,5 +364,79 @@ out:
 	EVP_MD_CTX_free(h);
 	free(runs.off);
 	free(runs.len);
+	return rc;
+}
+
+/* ---- contents read after the walk, in the order they lie on the disk ---- */
+
+static int by_physical(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	return x->physical < y->physical ? -1 : x->physical > y->physical;
+}
+
+int read_pending(struct walk *w)
+{
+	struct backup *bk = w->bk;
+	int rc = 0;
+
+	qsort(w->pending, w->npending, sizeof(*w->pending), by_physical);
+	for (size_t i = 0; i < w->npending && rc == 0; i++) {
+		struct pending *p = &w->pending[i];
+		uint32_t si;
+		const struct imgfmt_stat *st;
+		struct blob xattrs = { 0 };
+		unsigned char sha[32];
+		char *path = NULL;
+		int src;
+		if (!imap_get(&w->scan_by_ino, p->ino, &si))
+			continue;
+		st = &w->scan[si];
+		sqlite3_bind_int64(bk->q_pending, 1, p->rowid);
+		if (sqlite3_step(bk->q_pending) == SQLITE_ROW) {
+			size_t dl = (size_t)sqlite3_column_bytes(bk->q_pending, 0);
+			size_t nl = (size_t)sqlite3_column_bytes(bk->q_pending, 1);
+			path = malloc(dl + nl + 2);
+			if (path) {
+				if (dl)
+					memcpy(path, sqlite3_column_blob(bk->q_pending, 0), dl);
+				if (dl)
+					path[dl++] = '/';
+				if (nl)
+					memcpy(path + dl, sqlite3_column_blob(bk->q_pending, 1), nl);
+				path[dl + nl] = '\0';
+			}
+			if (sqlite3_column_type(bk->q_pending, 2) == SQLITE_BLOB)
+				blob_append(&xattrs, sqlite3_column_blob(bk->q_pending, 2),
+					    (size_t)sqlite3_column_bytes(bk->q_pending, 2));
+		}
+		sqlite3_reset(bk->q_pending);
+		if (!path) {
+			free(xattrs.data);
+			cli_error(w->volume, "out of memory");
+			return -1;
+		}
+		src = store_content(w, path, strlen(path), st, &xattrs, sha);
+		free(xattrs.data);
+		free(path);
+		if (src == -2)
+			return -1;
+		if (src == 0)
+			sqlite3_bind_blob(bk->upd_pending, 1, sha, 32, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(bk->upd_pending, 1);
+		if (src == 0)
+			sqlite3_bind_null(bk->upd_pending, 2);
+		else
+			sqlite3_bind_text(bk->upd_pending, 2, "unreadable", -1, SQLITE_STATIC);
+		sqlite3_bind_int64(bk->upd_pending, 3, (int64_t)p->ino);
+		sqlite3_bind_text(bk->upd_pending, 4, w->volume, -1, SQLITE_STATIC);
+		if (sqlite3_step(bk->upd_pending) != SQLITE_DONE) {
+			cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
+			rc = -1;
+		}
+		sqlite3_reset(bk->upd_pending);
+	}
 	return rc;
 }

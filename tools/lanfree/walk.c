@@ -135,6 +135,35 @@ static int stream_collect(const char *name, uint64_t size, void *arg)
 
 static int visit(struct walk *w, size_t dir_len, const char *name, size_t name_len, uint64_t ino, unsigned depth);
 
+static int first_run(uint64_t logical, uint64_t length, uint64_t physical, void *arg)
+{
+	(void)logical, (void)length;
+	*(uint64_t *)arg = physical;
+	return 1; /* the first one is enough */
+}
+
+/* Queue INO's content for read_pending(), once per inode (hard links share
+ * it), keyed by where its data starts on the disk. */
+static int queue_content(struct walk *w, const struct imgfmt_stat *st, int64_t rowid)
+{
+	uint64_t physical = IMGFMT_NO_PHYSICAL;
+	uint32_t seen;
+
+	if (imap_get(&w->pending_ino, st->ino, &seen))
+		return 0;
+	imgfmt_fs_data_runs(w->fs, st->ino, first_run, &physical);
+	if (w->npending == w->cappending) {
+		size_t cap = w->cappending ? w->cappending * 2 : 1024;
+		struct pending *grown = realloc(w->pending, cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		w->pending = grown;
+		w->cappending = cap;
+	}
+	w->pending[w->npending] = (struct pending){ physical, st->ino, rowid };
+	return imap_put(&w->pending_ino, st->ino, (uint32_t)w->npending++);
+}
+
 /* Record a changed (or new) entry, reading what it needs. */
 static int record_new(struct walk *w, size_t dir_len, size_t path_len, const struct imgfmt_stat *st,
 		      const struct base_version *prev)
@@ -144,6 +173,8 @@ static int record_new(struct walk *w, size_t dir_len, size_t path_len, const str
 	char target[4096], *symlink = NULL, *error = NULL;
 	unsigned char sha[32];
 	const unsigned char *sha_p = NULL;
+	bool pending = false;
+	int64_t rowid = 0;
 	const char *name = path_len ? w->path + dir_len + (dir_len ? 1 : 0) : "";
 	size_t name_len = path_len ? path_len - dir_len - (dir_len ? 1 : 0) : 0;
 	int rc;
@@ -168,15 +199,10 @@ static int record_new(struct walk *w, size_t dir_len, size_t path_len, const str
 			symlink = target;
 		}
 	} else if (S_ISREG(st->mode) && st->size > 0) {
-		uint32_t li;
-		bool linked = st->nlink > 1 && imap_get(&w->links, st->ino, &li) && w->link_sha[li][0];
-		if (linked) {
-			memcpy(sha, w->link_sha[li] + 1, 32);
-			sha_p = sha;
-		} else if (prev && !prev->has_error && prev->content_id && w->base_usable && prev->ino == st->ino &&
-			   prev->igen == st->generation && prev->size == st->size &&
-			   prev->mtime == ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec) &&
-			   ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec) < w->racy_after) {
+		if (prev && !prev->has_error && prev->content_id && w->base_usable && prev->ino == st->ino &&
+		    prev->igen == st->generation && prev->size == st->size &&
+		    prev->mtime == ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec) &&
+		    ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec) < w->racy_after) {
 			/* same inode, same data, metadata changed (or renamed): no read */
 			sqlite3_reset(bk->q_cid);
 			sqlite3_bind_int64(bk->q_cid, 1, prev->content_id);
@@ -186,33 +212,12 @@ static int record_new(struct walk *w, size_t dir_len, size_t path_len, const str
 			}
 			sqlite3_reset(bk->q_cid);
 		}
-		if (!sha_p) {
-			rc = store_content(w, w->path, path_len, st, &xattrs, sha);
-			if (rc == 0)
-				sha_p = sha;
-			else if (rc == -1)
-				error = "unreadable";
-			else {
-				free(xattrs.data);
-				return -1;
-			}
-		}
-		if (sha_p && st->nlink > 1) {
-			if (w->nlinks == w->caplinks) {
-				size_t cap = w->caplinks ? w->caplinks * 2 : 64;
-				void *grown = realloc(w->link_sha, cap * sizeof(*w->link_sha));
-				if (!grown)
-					return -1;
-				w->link_sha = grown;
-				w->caplinks = cap;
-			}
-			w->link_sha[w->nlinks][0] = 1;
-			memcpy(w->link_sha[w->nlinks] + 1, sha_p, 32);
-			imap_put(&w->links, st->ino, (uint32_t)w->nlinks++);
-		}
+		pending = !sha_p;
 	}
-	rc = stage_new(w, w->path, dir_len, name, name_len, st, symlink, &xattrs, sha_p, error);
+	rc = stage_new(w, w->path, dir_len, name, name_len, st, symlink, &xattrs, sha_p, error, pending, &rowid);
 	free(xattrs.data);
+	if (rc == 0 && pending)
+		rc = queue_content(w, st, rowid);
 	return rc;
 }
 
@@ -439,12 +444,14 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 	}
 	bk->bytes_todo += bytes_to_read(&w);
 	rc = visit(&w, 0, "", 0, imgfmt_fs_root(fs), 0);
+	if (rc == 0)
+		rc = read_pending(&w);
 out:
 	base_free(&w.base);
 	imap_free(&w.scan_by_ino);
 	imap_free(&w.dirs_seen);
-	imap_free(&w.links);
-	free(w.link_sha);
+	imap_free(&w.pending_ino);
+	free(w.pending);
 	free(w.scan);
 	free(w.path);
 	return rc;
