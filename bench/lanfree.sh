@@ -25,11 +25,15 @@ make_disk() {
 	printf 'label: gpt\nstart=2048, size=%d, type=linux\n' $((SIZE / 512)) | sfdisk -q lf-guest.img >/dev/null
 	mkfs.ext4 -q -F -b 4096 -E offset=$OFF lf-guest.img $((SIZE / 1024))k
 	mkdir -p mnt && mount -o loop,offset=$OFF lf-guest.img mnt
-	for src in /usr/share /usr/include /usr/lib/python3* /usr/lib/x86_64-linux-gnu /usr/lib/gcc /usr/lib/jvm /usr/lib; do
-		[ -d "$src" ] || continue
-		files=$(find mnt -type f | wc -l) bytes=$(du -sb mnt | cut -f1)
+	# second-level directories of /usr, until both thresholds are met
+	files=0 bytes=0
+	for src in /usr/share/* /usr/include /usr/lib/x86_64-linux-gnu/* /usr/lib/*; do
 		[ "$files" -ge "$FILES_MIN" ] && [ "$bytes" -ge "$BYTES_MIN" ] && break
-		mkdir -p "mnt$(dirname "$src")" && { cp -a "$src" "mnt$(dirname "$src")/" 2>/dev/null || true; }
+		[ -e "mnt$src" ] && continue
+		mkdir -p "mnt$(dirname "$src")"
+		cp -a "$src" "mnt$(dirname "$src")/" 2>/dev/null || true
+		files=$((files + $(find "$src" -type f 2>/dev/null | wc -l)))
+		bytes=$((bytes + $(du -sb "$src" 2>/dev/null | cut -f1)))
 	done
 	umount mnt
 	echo "$FILES_MIN/$BYTES_MIN" >lf-guest.stamp
@@ -62,7 +66,7 @@ timed tar-full "rm -f tar-full.tgz snar && mount -o ro,noload $loop mnt-ro" \
 	tar --listed-incremental=snar -czf tar-full.tgz -C mnt-ro .
 umount mnt-ro
 cp snar snar-1
-level0_date=$(date -R)
+level0_date=$(date "+%a %b %e %H:%M:%S %Y")
 sleep 1
 
 change_one_percent
@@ -76,7 +80,7 @@ timed tar-incr "rm -f tar-incr.tgz && cp snar-1 snar-2 && mount -o ro,noload $lo
 umount mnt-ro
 
 # one file that the full backups hold, restored from the newest generation
-target=$(tar -tzf tar-full.tgz | grep -m1 '/usr/share/doc/.*copyright$')
+target=$(tar -tzf tar-full.tgz | grep '/usr/share/doc/.*copyright$' | head -n1 || true)
 target=${target#./}
 REPEAT=5
 echo "restore one file ($target):"

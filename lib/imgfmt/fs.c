@@ -2,6 +2,7 @@
 #include "imgfmt_private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -79,6 +80,11 @@ void imgfmt_fs_sizes(const imgfmt_fs *fs, unsigned *block_size, uint64_t *total,
 		*free_bytes = fs->free_bytes;
 }
 
+uint64_t imgfmt_fs_files(const imgfmt_fs *fs)
+{
+	return fs->files;
+}
+
 uint64_t imgfmt_fs_root(const imgfmt_fs *fs)
 {
 	return fs->root;
@@ -101,6 +107,16 @@ int imgfmt_fs_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	return fs->ops->stat(fs, ino, st);
+}
+
+int imgfmt_fs_advise(imgfmt_fs *fs, uint64_t offset, uint64_t length)
+{
+	if (offset >= fs->vol.size)
+		return 0;
+	if (length > fs->vol.size - offset)
+		length = fs->vol.size - offset;
+	posix_fadvise(fs->disk->fd, (off_t)(fs->vol.offset + offset), (off_t)length, POSIX_FADV_WILLNEED);
+	return 0;
 }
 
 int imgfmt_fs_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)

@@ -90,6 +90,8 @@ static int ext_open(imgfmt_fs *fs)
 	fs->block_size = efs->blocksize;
 	fs->total_bytes = ext2fs_blocks_count(efs->super) * efs->blocksize;
 	fs->free_bytes = ext2fs_free_blocks_count(efs->super) * efs->blocksize;
+	fs->files = efs->super->s_inodes_count > efs->super->s_free_inodes_count
+			    ? efs->super->s_inodes_count - efs->super->s_free_inodes_count : 0;
 	fs->root = EXT2_ROOT_INO;
 	return 0;
 }

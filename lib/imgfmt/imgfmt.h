@@ -148,8 +148,17 @@ const char *imgfmt_fs_type(const imgfmt_fs *fs);
  * recovery, NTFS is marked dirty or its $LogFile is not clean. */
 int imgfmt_fs_dirty(const imgfmt_fs *fs);
 
+/* Tell the kernel that LENGTH bytes at OFFSET inside the volume will be
+ * read soon (POSIX_FADV_WILLNEED on the disk), so that reads in disk order
+ * become large requests.  A hint: returns 0 whatever happens. */
+int imgfmt_fs_advise(imgfmt_fs *fs, uint64_t offset, uint64_t length);
+
 /* Filesystem block (cluster) size, total and free bytes. */
 void imgfmt_fs_sizes(const imgfmt_fs *fs, unsigned *block_size, uint64_t *total, uint64_t *free_bytes);
+
+/* Files (inodes) in use as the filesystem counts them, 0 when unknown: a
+ * size hint for imgfmt_fs_scan(). */
+uint64_t imgfmt_fs_files(const imgfmt_fs *fs);
 
 /* Inode number of the root directory. */
 uint64_t imgfmt_fs_root(const imgfmt_fs *fs);

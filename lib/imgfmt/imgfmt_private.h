@@ -84,6 +84,7 @@ struct imgfmt_fs {
 	bool dirty;
 	unsigned block_size;
 	uint64_t total_bytes, free_bytes;
+	uint64_t files;                /* inodes in use, 0 if unknown */
 	uint64_t root;
 	void *priv;                    /* the back end's own state */
 	char error[IMGFMT_ERRLEN];

@@ -7,6 +7,16 @@ dir=$2
 mkdir -p "$dir"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if [ "$1" = fuzz_archive ]; then
+	# real framed archives, as rawkit-lanfree writes them, behind the 3-byte header
+	mkdir -p "$tmp/tree/d" && echo hello >"$tmp/tree/d/file" && truncate -s 100K "$tmp/tree/sparse"
+	setfattr -n user.x -v y "$tmp/tree/d/file" 2>/dev/null || true
+	tar --format=pax --xattrs -cf "$tmp/a.tar" -C "$tmp/tree" .
+	{ printf '\000\000\000'; zstd -q -c "$tmp/a.tar"; } >"$dir/zstd"
+	{ printf '\001\000\000'; gzip -c "$tmp/a.tar"; } >"$dir/gzip"
+	{ printf '\002\000\000'; cat "$tmp/a.tar"; } >"$dir/none"
+	exit 0
+fi
 mkdir -p "$tmp/tree/d/e"
 echo hello >"$tmp/tree/d/file"
 ln -s d/file "$tmp/tree/link"

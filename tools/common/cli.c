@@ -32,6 +32,11 @@ static void say(const char *object, const char *fmt, va_list ap)
 		fprintf(stderr, "%s: %s\n", program, msg);
 }
 
+void cli_verror(const char *object, const char *fmt, va_list ap)
+{
+	say(object, fmt, ap);
+}
+
 void cli_error(const char *object, const char *fmt, ...)
 {
 	va_list ap;
@@ -41,15 +46,21 @@ void cli_error(const char *object, const char *fmt, ...)
 	va_end(ap);
 }
 
-void cli_warning(const char *object, const char *fmt, ...)
+void cli_vwarning(const char *object, const char *fmt, va_list ap)
 {
 	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	cli_error(object, "warning: %s", buf);
+}
+
+void cli_warning(const char *object, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	cli_vwarning(object, fmt, ap);
 	va_end(ap);
-	cli_error(object, "warning: %s", buf);
 }
 
 int cli_usage_error(const char *fmt, ...)

@@ -2,6 +2,7 @@
 #ifndef RAWKIT_CLI_H
 #define RAWKIT_CLI_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +28,9 @@ const char *cli_program(void);
 /* "PROG: OBJECT: MESSAGE" on stderr, one line (OBJECT may be NULL). */
 void cli_error(const char *object, const char *fmt, ...) CLI_PRINTF(2, 3);
 void cli_warning(const char *object, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* The same from a va_list, for helpers that also count what they print. */
+void cli_verror(const char *object, const char *fmt, va_list ap) CLI_PRINTF(2, 0);
+void cli_vwarning(const char *object, const char *fmt, va_list ap) CLI_PRINTF(2, 0);
 /* "PROG: MESSAGE" and a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 

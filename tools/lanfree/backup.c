@@ -219,21 +219,27 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 		: NULL;
 	ok = st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0;
 	sqlite3_finalize(st);
+	/* Versions of the newest generation that do not go on end with it;
+	 * first, before the new ones are added open. */
+	st = ok ? db_prepare(db, "UPDATE main.versions SET last_seq = ?1 WHERE guest_id = ?2 AND last_seq = ?3"
+				 " AND id NOT IN (SELECT id FROM stage.cont)")
+		: NULL;
+	ok = st && (sqlite3_bind_int64(st, 1, bk->newest_seq), sqlite3_bind_int64(st, 2, bk->guest_id),
+		    sqlite3_bind_int64(st, 3, SEQ_OPEN), sqlite3_step(st) == SQLITE_DONE);
+	sqlite3_finalize(st);
 	st = ok ? db_prepare(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
-				 ", content_id, error) SELECT ?1, volume, dir, name, ?2, ?2, " VCOLS
+				 ", content_id, error) SELECT ?1, volume, dir, name, ?2, ?3, " VCOLS
 				 ", (SELECT id FROM main.contents c WHERE c.sha256 = n.sha), error FROM stage.newv n")
 		: NULL;
 	ok = st && (sqlite3_bind_int64(st, 1, bk->guest_id), sqlite3_bind_int64(st, 2, bk->new_seq),
-		    sqlite3_step(st) == SQLITE_DONE);
+		    sqlite3_bind_int64(st, 3, SEQ_OPEN), sqlite3_step(st) == SQLITE_DONE);
 	sqlite3_finalize(st);
 	st = ok ? db_prepare(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
-				 ", content_id, error) SELECT guest_id, volume, dir, name, ?1, ?1, " VCOLS
+				 ", content_id, error) SELECT guest_id, volume, dir, name, ?1, ?2, " VCOLS
 				 ", content_id, error FROM main.versions WHERE id IN (SELECT id FROM stage.copyv)")
 		: NULL;
-	ok = st && (sqlite3_bind_int64(st, 1, bk->new_seq), sqlite3_step(st) == SQLITE_DONE);
-	sqlite3_finalize(st);
-	st = ok ? db_prepare(db, "UPDATE main.versions SET last_seq = ?1 WHERE id IN (SELECT id FROM stage.cont)") : NULL;
-	ok = st && (sqlite3_bind_int64(st, 1, bk->new_seq), sqlite3_step(st) == SQLITE_DONE);
+	ok = st && (sqlite3_bind_int64(st, 1, bk->new_seq), sqlite3_bind_int64(st, 2, SEQ_OPEN),
+		    sqlite3_step(st) == SQLITE_DONE);
 	sqlite3_finalize(st);
 	if (!ok) {
 		cli_error("catalog", "cannot add the generation: %s", sqlite3_errmsg(db));

@@ -1,8 +1,10 @@
 /* catalog.c --- the SQLite catalog: schema, generations, small helpers
  *
  * One row per file version, present in the generations first_seq..last_seq
- * of its guest: a file unchanged in a new generation costs one UPDATE, and
- * every generation is complete (a synthetic full).  Contents are stored
+ * of its guest; the versions the newest generation holds are open
+ * (last_seq = SEQ_OPEN), so a new generation costs a row for what changed
+ * and an update for what ended, nothing for what stayed.  Every generation
+ * is complete (a synthetic full).  Contents are stored
  * once per repository, keyed by SHA-256.
  */
 #include "lanfree.h"

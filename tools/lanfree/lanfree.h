@@ -38,6 +38,10 @@ int repo_sync_dir(struct repo *r, const char *rel);
 
 /* ------------------------------------------------------------- catalog */
 
+/* last_seq of a version the newest generation holds: "still present".
+ * A new generation then touches only the versions that end. */
+#define SEQ_OPEN INT64_MAX
+
 int catalog_create(sqlite3 *db);
 int catalog_check_schema(sqlite3 *db, const char *repo);
 /* Run SQL with no result rows; prints on failure, returns 0 or -1. */

@@ -68,14 +68,12 @@ struct restore {
 static void rwarn(struct restore *r, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
 static void rwarn(struct restore *r, const char *object, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cli_vwarning(object, fmt, ap);
 	va_end(ap);
 	r->warnings++;
-	cli_warning(object, "%s", msg);
 }
 
 static bool component_ok(const char *c, size_t n)

@@ -20,16 +20,14 @@
 
 void backup_warn(struct backup *bk, const char *object, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
+	if (bk->progress.enabled)
+		fputc('\n', stderr); /* off the progress line */
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cli_vwarning(object, fmt, ap);
 	va_end(ap);
 	bk->warnings++;
-	if (bk->progress.enabled)
-		fputc('\n', stderr);
-	cli_warning(object, "%s", msg);
 }
 
 int stage_id(struct backup *bk, sqlite3_stmt *st, int64_t id)
@@ -376,15 +374,48 @@ static int by_physical(const void *a, const void *b)
 	return x->physical < y->physical ? -1 : x->physical > y->physical;
 }
 
+/* Advise the kernel of the disk range the queued files from I on cover:
+ * up to 32 MiB, gaps under 1 MiB bridged.  Returns the index after it. */
+static size_t advise_window(struct walk *w, size_t i)
+{
+	uint64_t start, end;
+	size_t j;
+	uint32_t si;
+
+	if (i >= w->npending || w->pending[i].physical == IMGFMT_NO_PHYSICAL)
+		return w->npending;
+	start = end = w->pending[i].physical;
+	for (j = i; j < w->npending && w->pending[j].physical != IMGFMT_NO_PHYSICAL; j++) {
+		uint64_t size = imap_get(&w->scan_by_ino, w->pending[j].ino, &si) ? w->scan[si].size : 4096;
+		if (w->pending[j].physical > end + (1u << 20) || end - start > (32u << 20))
+			break;
+		if (w->pending[j].physical + size > end)
+			end = w->pending[j].physical + size;
+	}
+	imgfmt_fs_advise(w->fs, start, end - start);
+	return j > i ? j : i + 1;
+}
+
 int read_pending(struct walk *w)
 {
 	struct backup *bk = w->bk;
+	size_t window_start = 0, window_end = 0;
 	int rc = 0;
 
 	qsort(w->pending, w->npending, sizeof(*w->pending), by_physical);
 	for (size_t i = 0; i < w->npending && rc == 0; i++) {
 		struct pending *p = &w->pending[i];
 		uint32_t si;
+		/* keep the next window in flight while this one is read */
+		if (i >= window_end) {
+			window_start = i;
+			window_end = advise_window(w, i);
+		}
+		if (i == (window_start + window_end) / 2 && window_end < w->npending) {
+			size_t next_end = advise_window(w, window_end);
+			window_start = window_end;
+			window_end = next_end;
+		}
 		const struct imgfmt_stat *st;
 		struct blob xattrs = { 0 };
 		unsigned char sha[32];

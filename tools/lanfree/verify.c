@@ -29,14 +29,12 @@ struct verify {
 static void problem(struct verify *v, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
 static void problem(struct verify *v, const char *object, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	cli_verror(object, fmt, ap);
 	va_end(ap);
 	v->problems++;
-	cli_error(object, "%s", msg);
 }
 
 static void check_catalog(struct verify *v)

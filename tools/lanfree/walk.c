@@ -363,7 +363,7 @@ static int visit(struct walk *w, size_t dir_len, const char *name, size_t name_l
 	if (S_ISREG(st->mode))
 		bk->bytes_total += (int64_t)st->size;
 	if (same) {
-		if (stage_id(bk, prev->last_seq == bk->newest_seq ? bk->ins_cont : bk->ins_copyv, prev->id) < 0)
+		if (stage_id(bk, prev->last_seq == SEQ_OPEN ? bk->ins_cont : bk->ins_copyv, prev->id) < 0)
 			return -1;
 	} else if (record_new(w, dir_len, path_len, st, prev) < 0) {
 		return -1;
@@ -433,6 +433,14 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 	w.path_cap = 4096;
 	w.path = calloc(1, w.path_cap);
 	if (!w.path || base_load(&w.base, bk->db, bk->guest_id, volume, bk->base_seq) < 0) {
+		rc = -1;
+		goto out;
+	}
+	/* sized once: doubling would hold twice the inodes at the peak */
+	w.capscan = (size_t)imgfmt_fs_files(fs) + 64;
+	w.scan = malloc(w.capscan * sizeof(*w.scan));
+	if (!w.scan) {
+		cli_error(volume, "out of memory");
 		rc = -1;
 		goto out;
 	}
