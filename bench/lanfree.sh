@@ -86,7 +86,7 @@ REPEAT=5
 echo "restore one file ($target):"
 timed rawkit-one "rm -rf restore-r" rawkit-lanfree restore repo-r g "p1/$target" --to restore-r -q
 timed restore-x "rm -rf restore-d && mkdir restore-d" \
-	sh -c "cd restore-d && restore -x -y -f ../dump0 './$target'"
+	sh -c "cd restore-d && restore -x -y -a -f ../dump0 './$target'"
 timed tar-x "rm -rf restore-t && mkdir restore-t" tar -xzf tar-full.tgz -C restore-t "./$target"
 cmp "restore-r/p1/$target" "restore-d/$target" || echo "bench: restored files differ!"
 

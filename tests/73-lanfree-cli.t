@@ -72,11 +72,19 @@ debugfs -w -R "sif /racy ctime @$(( $(date +%s) + 3600 ))" "racy.img?offset=1048
 for f in / /stable /lost+found; do # everything else an hour old: not racy
 	debugfs -w -R "sif $f ctime @$(( $(date +%s) - 3600 ))" "racy.img?offset=1048576" >/dev/null 2>&1
 done
-$L backup repo racy.img -q && $L backup repo racy.img -q
+ok "racy: first backup" $L backup repo racy.img -q
+ok "racy: second backup" $L backup repo racy.img -q
 is "$(sqlite3 repo/catalog.db "SELECT count(*) FROM versions v JOIN guests g ON g.id = v.guest_id WHERE g.name = 'racy.img' AND v.name = CAST('racy' AS BLOB)")" 2 \
 	"a file with a ctime after the base started is looked at again (a new version row)"
 is "$(sqlite3 repo/catalog.db "SELECT count(*) FROM versions v JOIN guests g ON g.id = v.guest_id WHERE g.name = 'racy.img' AND v.name = CAST('stable' AS BLOB)")" 1 \
 	"an ordinary unchanged file continues its version row"
+for f in /racy /stable; do # nothing racy any more: the next incremental reads nothing
+	for t in ctime mtime; do
+		debugfs -w -R "sif $f $t @$(( $(date +%s) - 7200 ))" "racy.img?offset=1048576" >/dev/null 2>&1
+	done
+done
+ok "racy: metadata-only change of every file" $L backup repo racy.img -q
+ok "an incremental with nothing to read" $L backup repo racy.img -q
 
 # spread them in time: 1 and 2 two months ago, 3 last month, 4 and 5 yesterday, 6 today
 day=86400000000000

@@ -402,6 +402,8 @@ int read_pending(struct walk *w)
 	size_t window_start = 0, window_end = 0;
 	int rc = 0;
 
+	if (w->npending == 0)
+		return 0; /* (qsort of NULL is undefined even for 0 elements) */
 	qsort(w->pending, w->npending, sizeof(*w->pending), by_physical);
 	for (size_t i = 0; i < w->npending && rc == 0; i++) {
 		struct pending *p = &w->pending[i];
