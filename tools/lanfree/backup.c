@@ -131,6 +131,19 @@ struct vol_state {
 	char reason[600];
 };
 
+/* Run SQL (no result rows) with integer parameters ARGS[0..N); true if done. */
+static bool exec_ints(sqlite3 *db, const char *sql, const int64_t *args, int n)
+{
+	sqlite3_stmt *st = db_prepare(db, sql);
+	bool done;
+
+	for (int i = 0; st && i < n; i++)
+		sqlite3_bind_int64(st, i + 1, args[i]);
+	done = st && sqlite3_step(st) == SQLITE_DONE;
+	sqlite3_finalize(st);
+	return done;
+}
+
 static int insert_generation(struct backup *bk, struct vol_state *vols, size_t nvols, int64_t started)
 {
 	sqlite3 *db = bk->db;
@@ -207,11 +220,8 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 			sqlite3_reset(st);
 		}
 		sqlite3_finalize(st);
-		st = ok ? db_prepare(db, "INSERT OR IGNORE INTO contents(sha256, size, archive_id, frame_idx, entry_offset) "
-					 "SELECT sha, size, ?, frame, off FROM stage.newc")
-			: NULL;
-		ok = st && (sqlite3_bind_int64(st, 1, archive_id), sqlite3_step(st) == SQLITE_DONE);
-		sqlite3_finalize(st);
+		ok = ok && exec_ints(db, "INSERT OR IGNORE INTO contents(sha256, size, archive_id, frame_idx, entry_offset)"
+					 " SELECT sha, size, ?1, frame, off FROM stage.newc", &archive_id, 1);
 	}
 	/* every staged content must be in the catalog now */
 	st = ok ? db_prepare(db, "SELECT count(*) FROM stage.newv n WHERE n.sha IS NOT NULL AND NOT EXISTS "
@@ -221,26 +231,21 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 	sqlite3_finalize(st);
 	/* Versions of the newest generation that do not go on end with it;
 	 * first, before the new ones are added open. */
-	st = ok ? db_prepare(db, "UPDATE main.versions SET last_seq = ?1 WHERE guest_id = ?2 AND last_seq = ?3"
-				 " AND id NOT IN (SELECT id FROM stage.cont)")
-		: NULL;
-	ok = st && (sqlite3_bind_int64(st, 1, bk->newest_seq), sqlite3_bind_int64(st, 2, bk->guest_id),
-		    sqlite3_bind_int64(st, 3, SEQ_OPEN), sqlite3_step(st) == SQLITE_DONE);
-	sqlite3_finalize(st);
-	st = ok ? db_prepare(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
-				 ", content_id, error) SELECT ?1, volume, dir, name, ?2, ?3, " VCOLS
-				 ", (SELECT id FROM main.contents c WHERE c.sha256 = n.sha), error FROM stage.newv n")
-		: NULL;
-	ok = st && (sqlite3_bind_int64(st, 1, bk->guest_id), sqlite3_bind_int64(st, 2, bk->new_seq),
-		    sqlite3_bind_int64(st, 3, SEQ_OPEN), sqlite3_step(st) == SQLITE_DONE);
-	sqlite3_finalize(st);
-	st = ok ? db_prepare(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
-				 ", content_id, error) SELECT guest_id, volume, dir, name, ?1, ?2, " VCOLS
-				 ", content_id, error FROM main.versions WHERE id IN (SELECT id FROM stage.copyv)")
-		: NULL;
-	ok = st && (sqlite3_bind_int64(st, 1, bk->new_seq), sqlite3_bind_int64(st, 2, SEQ_OPEN),
-		    sqlite3_step(st) == SQLITE_DONE);
-	sqlite3_finalize(st);
+	{
+		const int64_t close_args[] = { bk->newest_seq, bk->guest_id, SEQ_OPEN };
+		const int64_t new_args[] = { bk->guest_id, bk->new_seq, SEQ_OPEN };
+		const int64_t copy_args[] = { bk->new_seq, SEQ_OPEN };
+		ok = ok && exec_ints(db, "UPDATE main.versions SET last_seq = ?1 WHERE guest_id = ?2 AND last_seq = ?3"
+					 " AND id NOT IN (SELECT id FROM stage.cont)", close_args, 3);
+		ok = ok && exec_ints(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
+					 ", content_id, error) SELECT ?1, volume, dir, name, ?2, ?3, " VCOLS
+					 ", (SELECT id FROM main.contents c WHERE c.sha256 = n.sha), error FROM stage.newv n",
+				     new_args, 3);
+		ok = ok && exec_ints(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
+					 ", content_id, error) SELECT guest_id, volume, dir, name, ?1, ?2, " VCOLS
+					 ", content_id, error FROM main.versions WHERE id IN (SELECT id FROM stage.copyv)",
+				     copy_args, 2);
+	}
 	if (!ok) {
 		cli_error("catalog", "cannot add the generation: %s", sqlite3_errmsg(db));
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
