@@ -449,9 +449,26 @@ static int zero_holes(imgfmt_copy *c, struct imgfmt_target *t, const imgfmt_exte
 	return rc;
 }
 
+/* c->map = the source's used ranges; FS_USED (the filesystems' half, before
+ * the image's own allocation is applied) is kept for the caller. */
+static int copy_map(imgfmt_copy *c, imgfmt_extents *fs_used)
+{
+	imgfmt_extents *data = imgfmt_extents_new();
+	int rc = -ENOMEM;
+
+	if (data && (c->map || (c->map = imgfmt_extents_new())))
+		rc = imgfmt_used_parts(c->src, c->volume, fs_used, data);
+	if (rc == 0)
+		rc = imgfmt_extents_intersect(fs_used, data, c->map);
+	imgfmt_extents_free(data);
+	if (rc < 0)
+		imgfmt_fail(c->error, rc, "%s", rc == -ENOMEM ? "out of memory" : imgfmt_disk_error(c->src));
+	return rc;
+}
+
 int imgfmt_copy_run(imgfmt_copy *c)
 {
-	imgfmt_extents *fs_used = imgfmt_extents_new(), *data = imgfmt_extents_new();
+	imgfmt_extents *fs_used = imgfmt_extents_new();
 	struct imgfmt_target t = { .fd = -1 };
 	EVP_MD_CTX *hash = NULL;
 	double start = now();
@@ -464,17 +481,12 @@ int imgfmt_copy_run(imgfmt_copy *c)
 		rc = imgfmt_fail(c->error, -EINVAL, "no %s set", c->src ? "target" : "source");
 		goto out;
 	}
-	if (!fs_used || !data || !(c->map || (c->map = imgfmt_extents_new()))) {
+	if (!fs_used) {
 		rc = imgfmt_fail(c->error, -ENOMEM, "out of memory");
 		goto out;
 	}
-	rc = imgfmt_used_parts(c->src, c->volume, fs_used, data);
-	if (rc == 0)
-		rc = imgfmt_extents_intersect(fs_used, data, c->map);
-	if (rc < 0) {
-		imgfmt_fail(c->error, rc, "%s", imgfmt_disk_error(c->src));
+	if ((rc = copy_map(c, fs_used)) < 0)
 		goto out;
-	}
 	c->stats.source_bytes = c->length;
 	c->stats.used_bytes = imgfmt_extents_bytes(c->map);
 	rc = imgfmt_target_open(&t, c->target_path, c->target_flags, c->src, c->length, c->stats.used_bytes, err);
@@ -511,7 +523,6 @@ out:
 		imgfmt_target_abort(&t);
 	EVP_MD_CTX_free(hash);
 	imgfmt_extents_free(fs_used);
-	imgfmt_extents_free(data);
 	c->stats.seconds = now() - start;
 	return rc;
 }
@@ -525,16 +536,11 @@ int imgfmt_copy_verify(imgfmt_copy *c, const char *path)
 		return imgfmt_fail(c->error, -EINVAL, "no source set");
 	/* Without a checksummed run, checksum the source's used ranges now. */
 	if (!c->digest[0] || !c->map) {
-		imgfmt_extents *fs_used = imgfmt_extents_new(), *data = imgfmt_extents_new();
-		rc = -ENOMEM;
-		if (fs_used && data && (c->map || (c->map = imgfmt_extents_new())))
-			rc = imgfmt_used_parts(c->src, c->volume, fs_used, data);
-		if (rc == 0)
-			rc = imgfmt_extents_intersect(fs_used, data, c->map);
+		imgfmt_extents *fs_used = imgfmt_extents_new();
+		rc = fs_used ? copy_map(c, fs_used) : imgfmt_fail(c->error, -ENOMEM, "out of memory");
 		imgfmt_extents_free(fs_used);
-		imgfmt_extents_free(data);
 		if (rc < 0)
-			return imgfmt_fail(c->error, rc, "%s", rc == -ENOMEM ? "out of memory" : imgfmt_disk_error(c->src));
+			return rc;
 		rc = hash_ranges(c, c->src->fd, 0, c->digest);
 		if (rc < 0)
 			return rc;

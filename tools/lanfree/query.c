@@ -215,8 +215,6 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 			print_entry(st, long_format, json, &first);
 		if (first && rest[0]) { /* not a directory: the entry itself */
 			char *slash = strrchr(rest, '/');
-			sqlite3_reset(st);
-			sqlite3_bind_blob(st, 3, rest, slash ? (int)(slash - rest) : 0, SQLITE_STATIC);
 			sqlite3_finalize(st);
 			st = db_prepare(r.db, "SELECT name, mode, uid, gid, size, mtime, symlink FROM versions WHERE guest_id = ?1"
 					      " AND volume = ?2 AND dir = ?3 AND name = ?5 AND first_seq <= ?4 AND last_seq >= ?4");

@@ -147,26 +147,18 @@ static void apply_meta(struct restore *r, int parent, const char *name, int fd, 
 {
 	struct timespec ts[2] = { { e->atime / 1000000000, e->atime % 1000000000 },
 				  { e->mtime / 1000000000, e->mtime % 1000000000 } };
-	char proc[64];
+	char *proc = NULL;
 	struct xattr_ctx x = { r, fd, shown };
 	bool link = S_ISLNK(e->mode);
 
 	if (r->root && fchownat(parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		rwarn(r, shown, "cannot set owner: %s", strerror(errno));
-	if (e->xattrs_len) {
-		if (fd < 0) {
-			snprintf(proc, sizeof(proc), "/proc/self/fd/%d/", parent);
-			x.path = NULL;
-		}
-		char *p = NULL;
-		if (fd < 0 && asprintf(&p, "%s%s", proc, name) >= 0)
-			x.path = p;
-		if (fd >= 0 || x.path) {
-			if (xattr_blob_each(e->xattrs, e->xattrs_len, set_one_xattr, &x) < 0)
-				rwarn(r, shown, "malformed attributes in the catalog");
-		}
-		free(p);
-	}
+	/* No fd (a symlink, a device): lsetxattr() through the parent's fd. */
+	if (e->xattrs_len && fd < 0 && asprintf(&proc, "/proc/self/fd/%d/%s", parent, name) >= 0)
+		x.path = proc;
+	if (e->xattrs_len && (fd >= 0 || proc) && xattr_blob_each(e->xattrs, e->xattrs_len, set_one_xattr, &x) < 0)
+		rwarn(r, shown, "malformed attributes in the catalog");
+	free(proc);
 	if (!link) {
 		mode_t mode = e->mode & 07777;
 		if (!r->root)
@@ -358,6 +350,24 @@ static int restore_file(struct restore *r, int parent, const char *name, const s
 	return 0;
 }
 
+/* Keep directory E (and REL) to set its attributes at the end; E's
+ * buffers move with it. */
+static int defer_dir(struct restore *r, char *rel, struct entry *e)
+{
+	if (r->ndirs == r->capdirs) {
+		size_t cap = r->capdirs ? 2 * r->capdirs : 256;
+		struct deferred_dir *grown = realloc(r->dirs, cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		r->dirs = grown;
+		r->capdirs = cap;
+	}
+	r->dirs[r->ndirs].rel = rel;
+	r->dirs[r->ndirs++].e = *e;
+	memset(e, 0, sizeof(*e));
+	return 0;
+}
+
 static int restore_entry(struct restore *r, struct entry *e)
 {
 	char *rel = version_path(e->volume, e->dir, e->dir_len, e->name, e->name_len);
@@ -392,13 +402,11 @@ static int restore_entry(struct restore *r, struct entry *e)
 		if (mkdirat(parent, name, 0700) < 0 &&
 		    !(errno == EEXIST && fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)))
 			rwarn(r, rel, "cannot create directory: %s", strerror(errno));
-		else if (r->ndirs < r->capdirs || (r->dirs = realloc(r->dirs, (r->capdirs = r->capdirs ? 2 * r->capdirs : 256) *
-									       sizeof(*r->dirs)))) {
-			r->dirs[r->ndirs].rel = rel;
-			r->dirs[r->ndirs++].e = *e;
-			memset(e, 0, sizeof(*e)); /* ownership moved */
-			rel = NULL;
+		else if (defer_dir(r, rel, e) == 0) {
+			rel = NULL; /* ownership moved */
 			r->files++;
+		} else {
+			rwarn(r, rel, "out of memory: its attributes will not be set");
 		}
 	} else if (S_ISREG(e->mode)) {
 		rc = restore_file(r, parent, name, e, rel);

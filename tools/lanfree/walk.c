@@ -432,7 +432,8 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 	w.racy_after = bk->base_started - bk->base_started % 1000000000;
 	w.path_cap = 4096;
 	w.path = calloc(1, w.path_cap);
-	if (!w.path || base_load(&w.base, bk->db, bk->guest_id, volume, bk->base_seq) < 0) {
+	/* A full backup compares with nothing: no base to load. */
+	if (!w.path || base_load(&w.base, bk->db, bk->guest_id, volume, w.base_usable ? bk->base_seq : 0) < 0) {
 		rc = -1;
 		goto out;
 	}
