@@ -26,12 +26,25 @@
 #define NBUF 4           /* buffers in flight */
 #define ZERO_BLOCK 4096  /* granularity of hole detection */
 
+/* One target of a run; a run writes every target from one read of the source. */
+struct copy_target {
+	char *path;
+	unsigned flags;
+	struct imgfmt_target t;
+	uint64_t flushed;     /* bytes whose write-back has been started */
+	bool copying;         /* written from the pipeline (not reflinked) */
+	const char *method;
+	char error[IMGFMT_ERRLEN];
+};
+
 struct imgfmt_copy {
 	imgfmt_disk *src;
 	int volume;
 	uint64_t base, length; /* the source window copied to target offset 0 */
-	char *target_path;
-	unsigned target_flags;
+	struct copy_target *targets;
+	size_t ntargets;
+	imgfmt_finish_fn finish;
+	void *finish_arg;
 	bool checksum;
 	imgfmt_progress_fn progress;
 	void *progress_arg;
@@ -54,7 +67,9 @@ void imgfmt_copy_free(imgfmt_copy *c)
 {
 	if (!c)
 		return;
-	free(c->target_path);
+	for (size_t i = 0; i < c->ntargets; i++)
+		free(c->targets[i].path);
+	free(c->targets);
 	imgfmt_extents_free(c->map);
 	free(c);
 }
@@ -79,16 +94,51 @@ int imgfmt_copy_set_source(imgfmt_copy *c, imgfmt_disk *source, int volume)
 	return 0;
 }
 
-int imgfmt_copy_set_target(imgfmt_copy *c, const char *path, unsigned flags)
+int imgfmt_copy_add_target(imgfmt_copy *c, const char *path, unsigned flags)
 {
+	struct copy_target *grown;
 	char *dup = strdup(path);
 
-	if (!dup)
+	if (!dup || !(grown = realloc(c->targets, (c->ntargets + 1) * sizeof(*grown)))) {
+		free(dup);
 		return imgfmt_fail(c->error, -ENOMEM, "out of memory");
-	free(c->target_path);
-	c->target_path = dup;
-	c->target_flags = flags;
+	}
+	c->targets = grown;
+	memset(&c->targets[c->ntargets], 0, sizeof(c->targets[0]));
+	c->targets[c->ntargets].path = dup;
+	c->targets[c->ntargets].flags = flags;
+	c->targets[c->ntargets].t.fd = -1;
+	c->ntargets++;
 	return 0;
+}
+
+int imgfmt_copy_set_target(imgfmt_copy *c, const char *path, unsigned flags)
+{
+	for (size_t i = 0; i < c->ntargets; i++)
+		free(c->targets[i].path);
+	c->ntargets = 0;
+	return imgfmt_copy_add_target(c, path, flags);
+}
+
+void imgfmt_copy_set_finish(imgfmt_copy *c, imgfmt_finish_fn fn, void *arg)
+{
+	c->finish = fn;
+	c->finish_arg = arg;
+}
+
+size_t imgfmt_copy_target_count(const imgfmt_copy *c)
+{
+	return c->ntargets;
+}
+
+const char *imgfmt_copy_target_error(const imgfmt_copy *c, size_t index)
+{
+	return index < c->ntargets ? c->targets[index].error : "no such target";
+}
+
+const char *imgfmt_copy_target_method(const imgfmt_copy *c, size_t index)
+{
+	return index < c->ntargets && c->targets[index].method ? c->targets[index].method : "";
 }
 
 void imgfmt_copy_set_checksum(imgfmt_copy *c, int enable)
@@ -270,10 +320,10 @@ static int write_piece(imgfmt_copy *c, struct imgfmt_target *t, const struct pie
 	return 0;
 }
 
-static int copy_data(imgfmt_copy *c, struct imgfmt_target *t, EVP_MD_CTX *hash)
+static int copy_data(imgfmt_copy *c, EVP_MD_CTX *hash)
 {
 	struct pipeline p = { .c = c };
-	uint64_t total = imgfmt_extents_bytes(c->map), last_report = 0, flushed = 0;
+	uint64_t total = imgfmt_extents_bytes(c->map), last_report = 0;
 	pthread_t reader;
 	int rc = 0;
 
@@ -311,12 +361,19 @@ static int copy_data(imgfmt_copy *c, struct imgfmt_target *t, EVP_MD_CTX *hash)
 			c->stats.read_bytes += pc.len;
 			if (hash)
 				hash_piece(hash, pc.off - c->base, pc.buf, pc.len);
-			rc = write_piece(c, t, &pc);
-			/* Start write-back now rather than all at the final fsync. */
-			if (!rc && !t->blockdev && pc.off - c->base > flushed + (64u << 20)) {
-				sync_file_range(t->fd, (off_t)flushed, (off_t)(pc.off - c->base - flushed),
-						SYNC_FILE_RANGE_WRITE);
-				flushed = pc.off - c->base;
+			for (size_t i = 0; i < c->ntargets && !rc; i++) {
+				struct copy_target *ct = &c->targets[i];
+				if (!ct->copying)
+					continue;
+				rc = write_piece(c, &ct->t, &pc);
+				if (rc < 0)
+					snprintf(ct->error, sizeof(ct->error), "%s", c->error);
+				/* Start write-back now rather than all at the final fsync. */
+				if (!rc && !ct->t.blockdev && pc.off - c->base > ct->flushed + (64u << 20)) {
+					sync_file_range(ct->t.fd, (off_t)ct->flushed,
+							(off_t)(pc.off - c->base - ct->flushed), SYNC_FILE_RANGE_WRITE);
+					ct->flushed = pc.off - c->base;
+				}
 			}
 			if (c->progress && c->stats.read_bytes - last_report >= (32u << 20)) {
 				c->progress(c->stats.read_bytes, total, c->progress_arg);
@@ -347,12 +404,13 @@ static int copy_data(imgfmt_copy *c, struct imgfmt_target *t, EVP_MD_CTX *hash)
 /* Clone every used range, widened to the target's block size.  Returns 1
  * when the filesystem cannot share extents (nothing was changed), 0 when
  * done, < 0 on a real failure. */
-static int copy_reflink(imgfmt_copy *c, struct imgfmt_target *t)
+static int copy_reflink(imgfmt_copy *c, struct copy_target *ct)
 {
+	struct imgfmt_target *t = &ct->t;
 	struct stat src;
 	uint64_t bs = t->block_size;
 
-	if ((c->target_flags & IMGFMT_TARGET_NO_REFLINK) || !t->fresh || c->src->blockdev ||
+	if ((ct->flags & IMGFMT_TARGET_NO_REFLINK) || !t->fresh || c->src->blockdev ||
 	    fstat(c->src->fd, &src) < 0 || src.st_dev != t->fs_dev || c->base % bs)
 		return 1;
 	for (size_t i = 0; i < imgfmt_extents_count(c->map); i++) {
@@ -466,18 +524,94 @@ static int copy_map(imgfmt_copy *c, imgfmt_extents *fs_used)
 	return rc;
 }
 
+/* Every target's file opened (or device checked) before the first write
+ * to any of them: one refusal stops the whole run. */
+static int open_targets(imgfmt_copy *c)
+{
+	for (size_t i = 0; i < c->ntargets; i++) {
+		struct copy_target *ct = &c->targets[i];
+		int rc = imgfmt_target_open(&ct->t, ct->path, ct->flags, c->src, c->length, c->stats.used_bytes,
+					    ct->error);
+		if (rc < 0) {
+			imgfmt_fail(c->error, rc, "%s%s%s", c->ntargets > 1 ? ct->path : "",
+				    c->ntargets > 1 ? ": " : "", ct->error);
+			for (size_t j = 0; j < c->ntargets; j++)
+				if (j != i)
+					snprintf(c->targets[j].error, sizeof(c->targets[j].error),
+						 "not written: %s was refused", ct->path);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Reflink what can be, then copy the rest in one pass over the source. */
+static int fill_targets(imgfmt_copy *c, imgfmt_extents *fs_used, EVP_MD_CTX **hash)
+{
+	size_t copying = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < c->ntargets && rc >= 0; i++) {
+		struct copy_target *ct = &c->targets[i];
+		rc = copy_reflink(c, ct);
+		if (rc < 0)
+			snprintf(ct->error, sizeof(ct->error), "%s", c->error);
+		ct->copying = rc == 1;
+		ct->method = rc == 1 ? "copy" : "reflink";
+		copying += rc == 1;
+	}
+	if (rc < 0)
+		return rc;
+	c->stats.method = copying ? "copy" : "reflink";
+	if (!copying && *hash) {
+		EVP_MD_CTX_free(*hash);
+		*hash = NULL;
+		rc = hash_ranges(c, c->src->fd, 0, c->digest);
+	} else if (copying) {
+		rc = copy_data(c, *hash);
+	}
+	for (size_t i = 0; i < c->ntargets && rc == 0; i++)
+		if (c->targets[i].copying && c->targets[i].t.blockdev && (rc = zero_holes(c, &c->targets[i].t, fs_used)) < 0)
+			snprintf(c->targets[i].error, sizeof(c->targets[i].error), "%s", c->error);
+	return rc;
+}
+
+/* The caller's last word on a target (rawkit-clone personalizes it), then
+ * the commit.  A block device is handed over closed, so that the caller can
+ * open it O_EXCL in turn. */
+static int finish_target(imgfmt_copy *c, struct copy_target *ct, size_t index)
+{
+	int rc = 0;
+
+	if (c->finish) {
+		if (ct->t.blockdev) {
+			if (fsync(ct->t.fd) < 0)
+				return imgfmt_fail(ct->error, -errno, "cannot flush to stable storage: %s",
+						   strerror(errno));
+			close(ct->t.fd);
+			ct->t.fd = -1;
+		}
+		rc = c->finish(index, ct->t.tmp ? ct->t.tmp : ct->path, ct->error, sizeof(ct->error), c->finish_arg);
+		if (rc < 0 && !ct->error[0])
+			snprintf(ct->error, sizeof(ct->error), "failed (%s)", strerror(-rc));
+	}
+	if (rc == 0)
+		rc = imgfmt_target_commit(&ct->t, ct->error);
+	return rc;
+}
+
 int imgfmt_copy_run(imgfmt_copy *c)
 {
 	imgfmt_extents *fs_used = imgfmt_extents_new();
-	struct imgfmt_target t = { .fd = -1 };
 	EVP_MD_CTX *hash = NULL;
 	double start = now();
-	char err[IMGFMT_ERRLEN];
 	int rc;
 
 	c->error[0] = c->digest[0] = '\0';
 	memset(&c->stats, 0, sizeof(c->stats));
-	if (!c->src || !c->target_path) {
+	for (size_t i = 0; i < c->ntargets; i++)
+		c->targets[i].error[0] = '\0', c->targets[i].method = NULL, c->targets[i].flushed = 0;
+	if (!c->src || !c->ntargets) {
 		rc = imgfmt_fail(c->error, -EINVAL, "no %s set", c->src ? "target" : "source");
 		goto out;
 	}
@@ -489,38 +623,36 @@ int imgfmt_copy_run(imgfmt_copy *c)
 		goto out;
 	c->stats.source_bytes = c->length;
 	c->stats.used_bytes = imgfmt_extents_bytes(c->map);
-	rc = imgfmt_target_open(&t, c->target_path, c->target_flags, c->src, c->length, c->stats.used_bytes, err);
-	if (rc < 0) {
-		imgfmt_fail(c->error, rc, "%s", err);
+	if ((rc = open_targets(c)) < 0)
 		goto out;
-	}
 	if (c->checksum && !(hash = hash_new())) {
 		rc = imgfmt_fail(c->error, -ENOMEM, "cannot set up SHA-256");
 		goto out;
 	}
-	rc = copy_reflink(c, &t);
-	if (rc == 0) {
-		c->stats.method = "reflink";
-		if (hash) {
-			EVP_MD_CTX_free(hash);
-			hash = NULL;
-			rc = hash_ranges(c, c->src->fd, 0, c->digest);
+	rc = fill_targets(c, fs_used, &hash);
+	for (size_t i = 0; i < c->ntargets && rc == 0; i++) {
+		int trc = finish_target(c, &c->targets[i], i);
+		if (trc < 0) {
+			imgfmt_target_abort(&c->targets[i].t);
+			if (!c->error[0])
+				imgfmt_fail(c->error, trc, "%s%s%s", c->ntargets > 1 ? c->targets[i].path : "",
+					    c->ntargets > 1 ? ": " : "", c->targets[i].error);
 		}
-	} else if (rc == 1) {
-		c->stats.method = "copy";
-		rc = copy_data(c, &t, hash);
-		if (rc == 0 && t.blockdev)
-			rc = zero_holes(c, &t, fs_used);
 	}
-	if (rc == 0 && (rc = imgfmt_target_commit(&t, err)) < 0)
-		imgfmt_fail(c->error, rc, "%s", err);
+	if (rc == 0 && c->error[0])
+		rc = -EIO;
 	if (rc == 0 && hash) {
 		hash_finish(hash, c->digest);
 		hash = NULL;
 	}
 out:
-	if (rc < 0)
-		imgfmt_target_abort(&t);
+	for (size_t i = 0; i < c->ntargets; i++) {
+		struct copy_target *ct = &c->targets[i];
+		if (rc < 0 && !ct->error[0])
+			imgfmt_fail(ct->error, 0, "not written: %s", c->error);
+		if (ct->t.path) /* not committed */
+			imgfmt_target_abort(&ct->t);
+	}
 	EVP_MD_CTX_free(hash);
 	imgfmt_extents_free(fs_used);
 	c->stats.seconds = now() - start;

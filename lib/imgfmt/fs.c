@@ -23,20 +23,23 @@ int imgfmt_fs_open(imgfmt_disk *disk, size_t index, unsigned flags, imgfmt_fs **
 	if (index >= disk->nvolumes)
 		return disk_fail(disk, -EINVAL, "no volume number %zu", index);
 	vol = &disk->volumes[index];
-	if (flags & IMGFMT_FS_WRITE)
-		return disk_fail(disk, -EOPNOTSUPP, "%s: write access is not supported yet", vol->name);
+	if ((flags & IMGFMT_FS_WRITE) && !disk->writable)
+		return disk_fail(disk, -EROFS, "%s: the disk is open read-only", vol->name);
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (backends[i]->match(vol->fstype))
 			ops = backends[i];
 	if (!ops)
 		return disk_fail(disk, -EPROTONOSUPPORT, "%s: no filesystem rawkit can read (%s)", vol->name,
 				 vol->fstype[0] ? vol->fstype : vol->probe_note);
+	if ((flags & IMGFMT_FS_WRITE) && !ops->write_file)
+		return disk_fail(disk, -EOPNOTSUPP, "%s: rawkit cannot edit %s filesystems", vol->name, vol->fstype);
 	fs = calloc(1, sizeof(*fs));
 	if (!fs)
 		return disk_fail(disk, -ENOMEM, "out of memory");
 	fs->ops = ops;
 	fs->disk = disk;
 	fs->vol = *vol;
+	fs->writable = (flags & IMGFMT_FS_WRITE) != 0;
 	rc = ops->open(fs);
 	if (rc < 0) {
 		disk_fail(disk, rc, "%s: %s", vol->name, fs->error);
@@ -195,4 +198,84 @@ int imgfmt_fs_streams(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *ar
 int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg)
 {
 	return fs->ops->data_runs(fs, ino, cb, arg);
+}
+
+/* ---- editing ---- */
+
+/* Split PATH into its directory's inode and the last component (into NAME). */
+static int edit_parent(imgfmt_fs *fs, const char *path, uint64_t *dir, char name[256])
+{
+	const char *slash = strrchr(path, '/');
+	char *parent;
+	size_t len;
+	int rc;
+
+	if (!fs->writable)
+		return fs_fail(fs, -EROFS, "the filesystem is open read-only");
+	if (path[0] != '/' || !slash || !slash[1])
+		return fs_fail(fs, -EINVAL, "\"%s\" is not an absolute path to a file", path);
+	len = strlen(slash + 1);
+	if (len > 255)
+		return fs_fail(fs, -ENAMETOOLONG, "file name longer than 255 bytes");
+	if (!strcmp(slash + 1, ".") || !strcmp(slash + 1, ".."))
+		return fs_fail(fs, -EINVAL, "\"%s\" names no file", path);
+	memcpy(name, slash + 1, len + 1);
+	parent = strndup(path, (size_t)(slash - path) + 1);
+	if (!parent)
+		return fs_fail(fs, -ENOMEM, "out of memory");
+	rc = imgfmt_fs_lookup(fs, parent, dir);
+	if (rc == 0) {
+		struct imgfmt_stat st;
+		rc = imgfmt_fs_stat(fs, *dir, &st);
+		if (rc == 0 && !S_ISDIR(st.mode))
+			rc = fs_fail(fs, -ENOTDIR, "%s is not a directory", parent);
+	}
+	free(parent);
+	return rc;
+}
+
+int imgfmt_fs_write_file(imgfmt_fs *fs, const char *path, const void *data, size_t len,
+			 const struct imgfmt_newfile *nf)
+{
+	char name[256];
+	uint64_t dir;
+	int rc = edit_parent(fs, path, &dir, name);
+
+	return rc < 0 ? rc : fs->ops->write_file(fs, dir, name, data, len, nf);
+}
+
+int imgfmt_fs_mkdir(imgfmt_fs *fs, const char *path, const struct imgfmt_newfile *nf)
+{
+	char name[256];
+	uint64_t dir;
+	int rc = edit_parent(fs, path, &dir, name);
+
+	return rc < 0 ? rc : fs->ops->mkdir(fs, dir, name, nf);
+}
+
+int imgfmt_fs_remove(imgfmt_fs *fs, const char *path, int recursive)
+{
+	char name[256];
+	uint64_t dir;
+	int rc = edit_parent(fs, path, &dir, name);
+
+	return rc < 0 ? rc : fs->ops->remove(fs, dir, name, recursive != 0);
+}
+
+int imgfmt_fs_set_uuid(imgfmt_fs *fs, const char *uuid)
+{
+	unsigned char bytes[16];
+
+	if (!fs->writable)
+		return fs_fail(fs, -EROFS, "the filesystem is open read-only");
+	if (imgfmt_uuid_parse(uuid, bytes) < 0)
+		return fs_fail(fs, -EINVAL, "\"%s\" is not a UUID", uuid);
+	return fs->ops->set_uuid(fs, bytes);
+}
+
+int imgfmt_fs_commit(imgfmt_fs *fs)
+{
+	if (!fs->writable)
+		return 0;
+	return fs->ops->commit(fs);
 }

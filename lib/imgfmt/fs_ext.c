@@ -1,6 +1,7 @@
 /* fs_ext.c --- ext2/3/4 back end through libext2fs */
 #include "imgfmt_private.h"
 #include "ext_io.h"
+#include "fs_ext.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,29 +14,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* A file's block map, cached for the file last read. */
-struct ext_run {
-	uint64_t lblk, pblk, len; /* in filesystem blocks */
-	bool uninit;
-};
-
-struct ext_state {
-	ext2_filsys efs;
-	uint64_t map_ino;
-	struct ext_run *map;
-	size_t nmap, capmap;
-};
-
-#define EXT_FS(fs) (((struct ext_state *)(fs)->priv)->efs)
-#define EXT_SYMLINK_MAX 4096
-
 static bool ext_match(const char *fstype)
 {
 	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") || !strcmp(fstype, "ext4");
 }
 
 /* errcode_t -> negative errno, with the message on FS. */
-static int ext_fail(imgfmt_fs *fs, errcode_t err, const char *what)
+int ext_fail(imgfmt_fs *fs, errcode_t err, const char *what)
 {
 	int code;
 
@@ -55,6 +40,8 @@ static void ext_error_table(void)
 	initialize_ext2_error_table(); /* so error_message() names libext2fs codes */
 }
 
+static void ext_close(imgfmt_fs *fs);
+
 static int ext_open(imgfmt_fs *fs)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -64,7 +51,8 @@ static int ext_open(imgfmt_fs *fs)
 
 	pthread_once(&once, ext_error_table);
 	imgfmt_ext_io_prepare(fs->disk, fs->vol.offset, fs->vol.size);
-	err = ext2fs_open2(fs->disk->path, NULL, EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP, 0, 0,
+	err = ext2fs_open2(fs->disk->path, NULL,
+			   EXT2_FLAG_64BITS | (fs->writable ? EXT2_FLAG_RW : EXT2_FLAG_SKIP_MMP), 0, 0,
 			   imgfmt_ext_io_manager, &efs);
 	imgfmt_ext_io_prepare(NULL, 0, 0);
 	if (err)
@@ -86,13 +74,22 @@ static int ext_open(imgfmt_fs *fs)
 	}
 	snprintf(fs->type, sizeof(fs->type), "%s", name);
 	fs->dirty = ext2fs_has_feature_journal_needs_recovery(efs->super) ||
-		    (!ext2fs_has_feature_journal(efs->super) && !(efs->super->s_state & EXT2_VALID_FS));
+		    (!ext2fs_has_feature_journal(efs->super) && !(efs->super->s_state & EXT2_VALID_FS)) ||
+		    (efs->super->s_state & EXT2_ERROR_FS);
 	fs->block_size = efs->blocksize;
 	fs->total_bytes = ext2fs_blocks_count(efs->super) * efs->blocksize;
 	fs->free_bytes = ext2fs_free_blocks_count(efs->super) * efs->blocksize;
 	fs->files = efs->super->s_inodes_count > efs->super->s_free_inodes_count
 			    ? efs->super->s_inodes_count - efs->super->s_free_inodes_count : 0;
 	fs->root = EXT2_ROOT_INO;
+	if (fs->writable) {
+		int rc = ext_edit_prepare(fs);
+		if (rc < 0) {
+			ext_close(fs);
+			fs->priv = NULL;
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -109,14 +106,14 @@ static void ext_close(imgfmt_fs *fs)
 }
 
 /* An inode number the filesystem can hold, checked before libext2fs sees it. */
-static int ext_check_ino(imgfmt_fs *fs, uint64_t ino)
+int ext_check_ino(imgfmt_fs *fs, uint64_t ino)
 {
 	if (ino < 1 || ino > EXT_FS(fs)->super->s_inodes_count)
 		return fs_fail(fs, -EINVAL, "inode %llu out of range", (unsigned long long)ino);
 	return 0;
 }
 
-static int ext_read_inode(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *inode)
+int ext_read_inode(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *inode)
 {
 	errcode_t err;
 	int rc = ext_check_ino(fs, ino);
@@ -647,4 +644,9 @@ const struct imgfmt_fs_ops imgfmt_fs_ext_ops = {
 	.streams = ext_streams,
 	.data_runs = ext_data_runs,
 	.free_space = ext_free_space,
+	.write_file = ext_write_file,
+	.mkdir = ext_mkdir,
+	.remove = ext_remove,
+	.set_uuid = ext_set_uuid,
+	.commit = ext_commit,
 };

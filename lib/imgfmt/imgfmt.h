@@ -131,7 +131,7 @@ const char *imgfmt_disk_used_note(const imgfmt_disk *disk, size_t volume);
 typedef struct imgfmt_fs imgfmt_fs;
 
 /* imgfmt_fs_open() flags */
-#define IMGFMT_FS_WRITE 0x1 /* reserved: write access arrives with rawkit-clone */
+#define IMGFMT_FS_WRITE 0x1 /* edit: ext2/3/4 only, on a disk opened with IMGFMT_OPEN_WRITE */
 
 /* Open the filesystem of volume INDEX for reading, at its offset inside the
  * disk, without loop devices or mounts (ext2/3/4 through libext2fs, NTFS
@@ -230,6 +230,65 @@ int imgfmt_fs_streams(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *ar
 typedef int (*imgfmt_run_fn)(uint64_t logical, uint64_t length, uint64_t physical, void *arg);
 int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg);
 
+/* ---------------------------------------------------------------- editing
+ *
+ * A filesystem opened with IMGFMT_FS_WRITE (ext2/3/4; refused when it has
+ * errors or needs journal recovery) can be edited.  PATHs are absolute
+ * inside the filesystem; their directories must exist and no symlink is
+ * followed.  Edits reach the disk at the latest in imgfmt_fs_commit(), which
+ * returns what went wrong in writing them; call it before imgfmt_fs_close().
+ */
+
+/* Mode (permission bits) and owner of a file or directory an edit creates. */
+struct imgfmt_newfile {
+	uint32_t mode;
+	uint32_t uid, gid;
+};
+
+/* Make PATH a regular file holding LEN bytes of DATA.  An existing file
+ * keeps its inode, owner, mode, ACLs and SELinux label (its contents are
+ * replaced); a missing one is created with NF (-ENOENT when NF is NULL) and
+ * labelled like a regular file beside it.  -EEXIST when PATH is not a
+ * regular file, -EPERM when it is immutable or append-only. */
+int imgfmt_fs_write_file(imgfmt_fs *fs, const char *path, const void *data, size_t len,
+			 const struct imgfmt_newfile *nf);
+
+/* Create directory PATH with NF (labelled like a directory beside it);
+ * -EEXIST when it exists. */
+int imgfmt_fs_mkdir(imgfmt_fs *fs, const char *path, const struct imgfmt_newfile *nf);
+
+/* Remove PATH (a file, symlink, device...; a directory and everything in it
+ * only when RECURSIVE).  -ENOENT when missing. */
+int imgfmt_fs_remove(imgfmt_fs *fs, const char *path, int recursive);
+
+/* Give the filesystem the UUID UUID ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
+ * with metadata_csum every checksum is rewritten (as tune2fs -U does). */
+int imgfmt_fs_set_uuid(imgfmt_fs *fs, const char *uuid);
+
+/* Write every edit out and flush the disk. */
+int imgfmt_fs_commit(imgfmt_fs *fs);
+
+/* ------------------------------------------------------------- identities */
+
+/* fsync the disk (after writes through imgfmt_volume_set_id() and the
+ * like). */
+int imgfmt_disk_sync(imgfmt_disk *disk);
+
+/* A new random (version 4) UUID, lower case, into OUT. */
+int imgfmt_uuid_random(char out[37]);
+
+/* Set the identity of volume INDEX where it is a plain field: the NTFS
+ * volume serial (ID: 16 hex digits, as blkid shows it) in both boot
+ * sectors, or the swap UUID.  ext2/3/4 go through imgfmt_fs_set_uuid().
+ * The disk must be open for writing. */
+int imgfmt_volume_set_id(imgfmt_disk *disk, size_t index, const char *id);
+
+/* Through libfdisk: set the disk identifier DISK_ID (GPT: a GUID; MBR:
+ * "0x1234abcd") and, on GPT, the GUID of each volume i whose PART_UUIDS[i]
+ * is not NULL (PART_UUIDS may be NULL; it has one entry per volume).
+ * imgfmt_disk_id() and the volumes' part_uuid show the new values. */
+int imgfmt_disk_set_ids(imgfmt_disk *disk, const char *disk_id, const char *const *part_uuids);
+
 /* ----------------------------------------------------------- copy engine */
 
 typedef struct imgfmt_copy imgfmt_copy;
@@ -262,6 +321,24 @@ int imgfmt_copy_set_source(imgfmt_copy *copy, imgfmt_disk *source, int volume);
  * existing regular file only with IMGFMT_TARGET_OVERWRITE, or an existing
  * block device at least as large as the source (opened O_EXCL). */
 int imgfmt_copy_set_target(imgfmt_copy *copy, const char *path, unsigned flags);
+
+/* Add another target: one run writes them all from a single read of the
+ * source (reflinking those that can share extents with it).  Every target
+ * is opened and checked before the first write to any. */
+int imgfmt_copy_add_target(imgfmt_copy *copy, const char *path, unsigned flags);
+size_t imgfmt_copy_target_count(const imgfmt_copy *copy);
+/* Why target INDEX was not written or committed, "" when it was. */
+const char *imgfmt_copy_target_error(const imgfmt_copy *copy, size_t index);
+/* "reflink" or "copy" after a run. */
+const char *imgfmt_copy_target_method(const imgfmt_copy *copy, size_t index);
+
+/* Called for each target once its data is in place and before it is
+ * committed: PATH is the file to open (the temp file of a new target, or
+ * the block device, closed by the engine).  A negative return (with a
+ * message in ERR) aborts that target: a new file is removed; a block
+ * device keeps what was written. */
+typedef int (*imgfmt_finish_fn)(size_t index, const char *path, char *err, size_t errlen, void *arg);
+void imgfmt_copy_set_finish(imgfmt_copy *copy, imgfmt_finish_fn fn, void *arg);
 
 /* Compute a SHA-256 over the copied ranges (offset, length, data); see
  * imgfmt_copy_checksum(). */

@@ -40,6 +40,9 @@ int imgfmt_vfail(char *buf, int code, const char *fmt, va_list ap) IMGFMT_PRINTF
  * (warnings are best effort). */
 void imgfmt_append_line(char **buf, const char *line);
 
+/* ident.c: 16 bytes of a "xxxxxxxx-xxxx-..." UUID; -EINVAL if malformed. */
+int imgfmt_uuid_parse(const char *s, unsigned char out[16]);
+
 /* ptable.c: fill disk->label, ->id, ->volumes through libfdisk. */
 int imgfmt_ptable_read(imgfmt_disk *disk);
 /* probe.c: fill the fstype/fs_uuid/fs_label of VOL through libblkid. */
@@ -71,6 +74,13 @@ struct imgfmt_fs_ops {
 	int (*data_runs)(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg);
 	/* Add the free byte ranges, relative to the volume start, to FREE. */
 	int (*free_space)(imgfmt_fs *fs, imgfmt_extents *free_ranges);
+	/* Editing (NULL where the back end is read-only). */
+	int (*write_file)(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
+			  const struct imgfmt_newfile *nf);
+	int (*mkdir)(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt_newfile *nf);
+	int (*remove)(imgfmt_fs *fs, uint64_t dir, const char *name, bool recursive);
+	int (*set_uuid)(imgfmt_fs *fs, const unsigned char uuid[16]);
+	int (*commit)(imgfmt_fs *fs);
 };
 
 extern const struct imgfmt_fs_ops imgfmt_fs_ext_ops;
@@ -81,6 +91,7 @@ struct imgfmt_fs {
 	imgfmt_disk *disk;
 	struct imgfmt_volume vol;
 	char type[16];
+	bool writable;                 /* opened with IMGFMT_FS_WRITE */
 	bool dirty;
 	unsigned block_size;
 	uint64_t total_bytes, free_bytes;

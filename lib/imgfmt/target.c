@@ -138,7 +138,7 @@ int imgfmt_target_commit(struct imgfmt_target *t, char *err)
 	char *dcopy;
 	int dfd, rc = 0;
 
-	if (fsync(t->fd) < 0)
+	if (t->fd >= 0 && fsync(t->fd) < 0)
 		return imgfmt_fail(err, -errno, "cannot flush to stable storage: %s", strerror(errno));
 	if (!t->tmp)
 		goto done;
@@ -156,7 +156,8 @@ int imgfmt_target_commit(struct imgfmt_target *t, char *err)
 		close(dfd);
 	free(dcopy);
 done:
-	close(t->fd);
+	if (t->fd >= 0)
+		close(t->fd);
 	t->fd = -1;
 	free(t->path);
 	t->path = NULL;

@@ -1,0 +1,40 @@
+/* fs_ext.h --- state shared by the ext2/3/4 reader (fs_ext.c) and editor (fs_ext_edit.c) */
+#ifndef IMGFMT_FS_EXT_H
+#define IMGFMT_FS_EXT_H
+
+#include "imgfmt_private.h"
+
+#include <ext2fs/ext2fs.h>
+
+/* A file's block map, cached for the file last read. */
+struct ext_run {
+	uint64_t lblk, pblk, len; /* in filesystem blocks */
+	bool uninit;
+};
+
+struct ext_state {
+	ext2_filsys efs;
+	uint64_t map_ino;
+	struct ext_run *map;
+	size_t nmap, capmap;
+};
+
+#define EXT_FS(fs) (((struct ext_state *)(fs)->priv)->efs)
+#define EXT_SYMLINK_MAX 4096
+
+/* errcode_t -> negative errno, with "WHAT: message" on FS. */
+int ext_fail(imgfmt_fs *fs, errcode_t err, const char *what);
+/* An inode number the filesystem can hold (checked before libext2fs sees it). */
+int ext_check_ino(imgfmt_fs *fs, uint64_t ino);
+int ext_read_inode(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *inode);
+
+/* fs_ext_edit.c: the editing operations (IMGFMT_FS_WRITE). */
+int ext_edit_prepare(imgfmt_fs *fs);
+int ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
+		   const struct imgfmt_newfile *nf);
+int ext_mkdir(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt_newfile *nf);
+int ext_remove(imgfmt_fs *fs, uint64_t dir, const char *name, bool recursive);
+int ext_set_uuid(imgfmt_fs *fs, const unsigned char uuid[16]);
+int ext_commit(imgfmt_fs *fs);
+
+#endif

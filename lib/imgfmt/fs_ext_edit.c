@@ -1,0 +1,618 @@
+/* fs_ext_edit.c --- edit an ext2/3/4 filesystem in place through libext2fs
+ *
+ * What rawkit-clone needs and no more: replace a file's contents (keeping
+ * its inode, so owner, mode, ACLs and SELinux label stay), create a file or
+ * directory (labelled like its siblings), remove files and trees, and give
+ * the filesystem a new UUID.  With metadata_csum and no csum_seed every
+ * checksum is seeded from the UUID, so a new UUID means rewriting them all,
+ * as tune2fs -U does; the csum_seed feature is never switched on behind the
+ * user's back, because older boot loaders cannot read such a filesystem.
+ */
+#include "fs_ext.h"
+
+#include <errno.h>
+#include <ext2fs/ext3_extents.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EDIT_MAX_DEPTH 64 /* directory nesting a removal follows */
+#define SELINUX_XATTR "security.selinux"
+
+int ext_edit_prepare(imgfmt_fs *fs)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	errcode_t err;
+
+	if (fs->dirty)
+		return fs_fail(fs, -EUCLEAN, "the filesystem has errors or needs journal recovery (run e2fsck)");
+	if (ext2fs_has_feature_ea_inode(efs->super))
+		return fs_fail(fs, -EOPNOTSUPP, "editing a filesystem with the ea_inode feature is not supported");
+	if (ext2fs_has_feature_journal_dev(efs->super) || efs->super->s_journal_dev)
+		return fs_fail(fs, -EOPNOTSUPP, "editing a filesystem with an external journal is not supported");
+	err = ext2fs_read_bitmaps(efs);
+	if (err)
+		return ext_fail(fs, err, "cannot read the allocation bitmaps");
+	return 0;
+}
+
+static void inode_set_now(ext2_filsys efs, struct ext2_inode_large *in, bool mtime)
+{
+	struct timespec ts;
+	uint32_t extra;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	extra = ((uint32_t)ts.tv_nsec << 2) | (uint32_t)(((uint64_t)ts.tv_sec >> 32) & 3);
+	in->i_ctime = (uint32_t)ts.tv_sec;
+	if (mtime)
+		in->i_mtime = (uint32_t)ts.tv_sec;
+	if (EXT2_INODE_SIZE(efs->super) > EXT2_GOOD_OLD_INODE_SIZE &&
+	    in->i_extra_isize >= offsetof(struct ext2_inode_large, i_mtime_extra) + 4 - EXT2_GOOD_OLD_INODE_SIZE) {
+		in->i_ctime_extra = extra;
+		if (mtime)
+			in->i_mtime_extra = extra;
+	}
+}
+
+static int write_inode(imgfmt_fs *fs, ext2_ino_t ino, struct ext2_inode_large *in)
+{
+	errcode_t err = ext2fs_write_inode_full(EXT_FS(fs), ino, (struct ext2_inode *)in, sizeof(*in));
+
+	return err ? ext_fail(fs, err, "cannot write inode") : 0;
+}
+
+/* A directory changed: new mtime/ctime. */
+static int touch_dir(imgfmt_fs *fs, ext2_ino_t dir)
+{
+	struct ext2_inode_large in;
+	int rc = ext_read_inode(fs, dir, &in);
+
+	if (rc < 0)
+		return rc;
+	inode_set_now(EXT_FS(fs), &in, true);
+	return write_inode(fs, dir, &in);
+}
+
+/* The file's cached block map (fs_ext.c) is stale after an edit. */
+static void forget_map(imgfmt_fs *fs)
+{
+	((struct ext_state *)fs->priv)->map_ino = 0;
+}
+
+static int lookup(imgfmt_fs *fs, ext2_ino_t dir, const char *name, ext2_ino_t *ino)
+{
+	errcode_t err = ext2fs_lookup(EXT_FS(fs), dir, name, (int)strlen(name), NULL, ino);
+
+	if (err == EXT2_ET_FILE_NOT_FOUND)
+		return -ENOENT;
+	return err ? ext_fail(fs, err, "cannot search the directory") : 0;
+}
+
+/* ---- SELinux label of a new file: that of a sibling, else none ---- */
+
+struct sibling {
+	imgfmt_fs *fs;
+	ext2_ino_t skip;
+	unsigned want_dir;
+	void *label;
+	size_t len;
+};
+
+static int sibling_label(struct ext2_dir_entry *de, int offset, int blocksize, char *buf, void *arg)
+{
+	struct sibling *s = arg;
+	ext2_filsys efs = EXT_FS(s->fs);
+	struct ext2_xattr_handle *h = NULL;
+	int ft = ext2fs_dirent_file_type(de);
+	(void)offset, (void)blocksize, (void)buf;
+
+	if (!de->inode || de->inode == s->skip || ext2fs_dirent_name_len(de) == 0 ||
+	    (ext2fs_dirent_name_len(de) <= 2 && de->name[0] == '.'))
+		return 0;
+	if ((s->want_dir && ft != EXT2_FT_DIR) || (!s->want_dir && ft != EXT2_FT_REG_FILE))
+		return 0;
+	if (de->inode > efs->super->s_inodes_count || ext2fs_xattrs_open(efs, de->inode, &h))
+		return 0;
+	if (!ext2fs_xattrs_read(h) && !ext2fs_xattr_get(h, SELINUX_XATTR, &s->label, &s->len)) {
+		ext2fs_xattrs_close(&h);
+		return DIRENT_ABORT;
+	}
+	ext2fs_xattrs_close(&h);
+	return 0;
+}
+
+static int label_like_siblings(imgfmt_fs *fs, ext2_ino_t dir, ext2_ino_t ino, bool is_dir)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct sibling s = { .fs = fs, .skip = ino, .want_dir = is_dir };
+	struct ext2_xattr_handle *h = NULL;
+	errcode_t err;
+
+	ext2fs_dir_iterate(efs, dir, 0, NULL, sibling_label, &s);
+	if (!s.label)
+		return 0;
+	err = ext2fs_xattrs_open(efs, ino, &h);
+	if (!err)
+		err = ext2fs_xattrs_read(h);
+	if (!err)
+		err = ext2fs_xattr_set(h, SELINUX_XATTR, s.label, s.len);
+	if (h)
+		ext2fs_xattrs_close(&h);
+	ext2fs_free_mem(&s.label);
+	return err ? ext_fail(fs, err, "cannot set the SELinux label") : 0;
+}
+
+/* ---- new inodes ---- */
+
+static void new_inode_init(ext2_filsys efs, struct ext2_inode_large *in, unsigned type,
+			   const struct imgfmt_newfile *nf)
+{
+	memset(in, 0, sizeof(*in));
+	in->i_mode = (uint16_t)(type | (nf->mode & 07777));
+	in->i_uid = (uint16_t)nf->uid;
+	in->osd2.linux2.l_i_uid_high = (uint16_t)(nf->uid >> 16);
+	in->i_gid = (uint16_t)nf->gid;
+	in->osd2.linux2.l_i_gid_high = (uint16_t)(nf->gid >> 16);
+	in->i_links_count = 1;
+	if (EXT2_INODE_SIZE(efs->super) > EXT2_GOOD_OLD_INODE_SIZE)
+		in->i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+	inode_set_now(efs, in, true);
+	in->i_atime = in->i_mtime;
+}
+
+/* An empty extent tree in the inode itself. */
+static void extent_root_init(ext2_filsys efs, struct ext2_inode_large *in)
+{
+	struct ext3_extent_header *eh = (struct ext3_extent_header *)in->i_block;
+
+	if (!ext2fs_has_feature_extents(efs->super))
+		return;
+	in->i_flags |= EXT4_EXTENTS_FL;
+	eh->eh_magic = ext2fs_cpu_to_le16(EXT3_EXT_MAGIC);
+	eh->eh_entries = 0;
+	eh->eh_depth = 0;
+	eh->eh_max = ext2fs_cpu_to_le16((sizeof(in->i_block) - sizeof(*eh)) / sizeof(struct ext3_extent));
+}
+
+static int link_entry(imgfmt_fs *fs, ext2_ino_t dir, const char *name, ext2_ino_t ino, int ft)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	errcode_t err = ext2fs_link(efs, dir, name, ino, ft);
+
+	if (err == EXT2_ET_DIR_NO_SPACE) {
+		err = ext2fs_expand_dir(efs, dir);
+		if (!err)
+			err = ext2fs_link(efs, dir, name, ino, ft);
+	}
+	return err ? ext_fail(fs, err, "cannot add the directory entry") : 0;
+}
+
+static int create_file(imgfmt_fs *fs, ext2_ino_t dir, const char *name, const struct imgfmt_newfile *nf,
+		       ext2_ino_t *out)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct ext2_inode_large in;
+	ext2_ino_t ino;
+	errcode_t err;
+	int rc;
+
+	err = ext2fs_new_inode(efs, dir, LINUX_S_IFREG | 0600, NULL, &ino);
+	if (err)
+		return ext_fail(fs, err, "cannot allocate an inode");
+	new_inode_init(efs, &in, LINUX_S_IFREG, nf);
+	extent_root_init(efs, &in);
+	err = ext2fs_write_new_inode(efs, ino, (struct ext2_inode *)&in);
+	if (err)
+		return ext_fail(fs, err, "cannot write the new inode");
+	ext2fs_inode_alloc_stats2(efs, ino, +1, 0);
+	rc = link_entry(fs, dir, name, ino, EXT2_FT_REG_FILE);
+	if (rc == 0)
+		rc = label_like_siblings(fs, dir, ino, false);
+	if (rc == 0)
+		rc = touch_dir(fs, dir);
+	*out = ino;
+	return rc;
+}
+
+/* ---- write a whole file ---- */
+
+int ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
+		   const struct imgfmt_newfile *nf)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct ext2_inode_large in;
+	ext2_file_t file = NULL;
+	ext2_ino_t ino;
+	errcode_t err;
+	size_t done = 0;
+	int rc;
+
+	forget_map(fs);
+	rc = lookup(fs, (ext2_ino_t)dir, name, &ino);
+	if (rc == -ENOENT) {
+		if (!nf)
+			return fs_fail(fs, -ENOENT, "no such file");
+		rc = create_file(fs, (ext2_ino_t)dir, name, nf, &ino);
+	}
+	if (rc < 0 || (rc = ext_read_inode(fs, ino, &in)) < 0)
+		return rc;
+	if (!LINUX_S_ISREG(in.i_mode))
+		return fs_fail(fs, -EEXIST, "not a regular file");
+	if (in.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
+		return fs_fail(fs, -EPERM, "the file is immutable or append-only");
+	err = ext2fs_file_open2(efs, ino, (struct ext2_inode *)&in, EXT2_FILE_WRITE, &file);
+	if (!err)
+		err = ext2fs_file_set_size2(file, 0);
+	while (!err && done < len) {
+		unsigned int chunk = len - done > (1u << 20) ? (1u << 20) : (unsigned int)(len - done), got = 0;
+		err = ext2fs_file_write(file, (const char *)data + done, chunk, &got);
+		if (!err && got == 0)
+			err = EXT2_ET_SHORT_WRITE;
+		done += got;
+	}
+	if (!err)
+		err = ext2fs_file_set_size2(file, len);
+	if (file) {
+		errcode_t cerr = ext2fs_file_close(file);
+		if (!err)
+			err = cerr;
+	}
+	if (err)
+		return ext_fail(fs, err, "cannot write the file");
+	if ((rc = ext_read_inode(fs, ino, &in)) < 0)
+		return rc;
+	inode_set_now(efs, &in, true);
+	return write_inode(fs, ino, &in);
+}
+
+/* ---- directories ---- */
+
+int ext_mkdir(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt_newfile *nf)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct ext2_inode_large in;
+	ext2_ino_t ino;
+	errcode_t err;
+	int rc = lookup(fs, (ext2_ino_t)dir, name, &ino);
+
+	if (rc == 0)
+		return fs_fail(fs, -EEXIST, "already exists");
+	if (rc != -ENOENT)
+		return rc;
+	err = ext2fs_new_inode(efs, (ext2_ino_t)dir, LINUX_S_IFDIR | 0755, NULL, &ino);
+	if (!err)
+		err = ext2fs_mkdir(efs, (ext2_ino_t)dir, ino, name);
+	if (err == EXT2_ET_DIR_NO_SPACE) {
+		err = ext2fs_expand_dir(efs, (ext2_ino_t)dir);
+		if (!err)
+			err = ext2fs_mkdir(efs, (ext2_ino_t)dir, ino, name);
+	}
+	if (err)
+		return ext_fail(fs, err, "cannot create the directory");
+	if ((rc = ext_read_inode(fs, ino, &in)) < 0)
+		return rc;
+	in.i_mode = (uint16_t)(LINUX_S_IFDIR | (nf->mode & 07777));
+	in.i_uid = (uint16_t)nf->uid;
+	in.osd2.linux2.l_i_uid_high = (uint16_t)(nf->uid >> 16);
+	in.i_gid = (uint16_t)nf->gid;
+	in.osd2.linux2.l_i_gid_high = (uint16_t)(nf->gid >> 16);
+	if ((rc = write_inode(fs, ino, &in)) < 0)
+		return rc;
+	rc = label_like_siblings(fs, (ext2_ino_t)dir, ino, true);
+	return rc < 0 ? rc : touch_dir(fs, (ext2_ino_t)dir);
+}
+
+/* ---- removal ---- */
+
+/* Give back an inode that has no links left: data, xattr block, inode. */
+static int release_inode(imgfmt_fs *fs, ext2_ino_t ino, struct ext2_inode_large *in)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	blk64_t acl = ext2fs_file_acl_block(efs, (struct ext2_inode *)in);
+	errcode_t err = 0;
+	int rc;
+
+	if (ext2fs_inode_has_valid_blocks2(efs, (struct ext2_inode *)in) || (in->i_flags & EXT4_INLINE_DATA_FL))
+		err = ext2fs_punch(efs, ino, (struct ext2_inode *)in, NULL, 0, ~0ULL);
+	if (err)
+		return ext_fail(fs, err, "cannot free the file's blocks");
+	if (acl) {
+		__u32 count = 0;
+		if (acl < efs->super->s_first_data_block || acl >= ext2fs_blocks_count(efs->super))
+			return fs_fail(fs, -EUCLEAN, "extended attribute block %llu out of range",
+				       (unsigned long long)acl);
+		err = ext2fs_adjust_ea_refcount3(efs, acl, NULL, -1, &count, ino);
+		if (err)
+			return ext_fail(fs, err, "cannot release the extended attribute block");
+		if (count == 0)
+			ext2fs_block_alloc_stats2(efs, acl, -1);
+		ext2fs_file_acl_block_set(efs, (struct ext2_inode *)in, 0);
+	}
+	in->i_links_count = 0;
+	in->i_dtime = in->i_ctime = (uint32_t)time(NULL);
+	if ((rc = write_inode(fs, ino, in)) < 0)
+		return rc;
+	ext2fs_inode_alloc_stats2(efs, ino, -1, LINUX_S_ISDIR(in->i_mode));
+	return 0;
+}
+
+struct child_list {
+	char **names;
+	size_t n, cap;
+	int rc;
+};
+
+static int collect_child(struct ext2_dir_entry *de, int offset, int blocksize, char *buf, void *arg)
+{
+	struct child_list *l = arg;
+	size_t len = (size_t)ext2fs_dirent_name_len(de);
+	(void)offset, (void)blocksize, (void)buf;
+
+	if (!de->inode || len == 0 || (len == 1 && de->name[0] == '.') ||
+	    (len == 2 && de->name[0] == '.' && de->name[1] == '.'))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		char **grown = realloc(l->names, cap * sizeof(*grown));
+		if (!grown) {
+			l->rc = -ENOMEM;
+			return DIRENT_ABORT;
+		}
+		l->names = grown;
+		l->cap = cap;
+	}
+	if (!(l->names[l->n] = strndup(de->name, len))) {
+		l->rc = -ENOMEM;
+		return DIRENT_ABORT;
+	}
+	l->n++;
+	return 0;
+}
+
+static int remove_entry(imgfmt_fs *fs, ext2_ino_t dir, const char *name, bool recursive, int depth);
+
+static int remove_children(imgfmt_fs *fs, ext2_ino_t ino, int depth)
+{
+	struct child_list l = { 0 };
+	errcode_t err = ext2fs_dir_iterate(EXT_FS(fs), ino, 0, NULL, collect_child, &l);
+	int rc = err ? ext_fail(fs, err, "cannot read the directory") :
+		 l.rc ? fs_fail(fs, l.rc, "out of memory") : 0;
+
+	for (size_t i = 0; i < l.n; i++) {
+		if (rc == 0)
+			rc = remove_entry(fs, ino, l.names[i], true, depth + 1);
+		free(l.names[i]);
+	}
+	free(l.names);
+	return rc;
+}
+
+static int remove_entry(imgfmt_fs *fs, ext2_ino_t dir, const char *name, bool recursive, int depth)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct ext2_inode_large in;
+	ext2_ino_t ino;
+	errcode_t err;
+	bool is_dir;
+	int rc;
+
+	if (depth > EDIT_MAX_DEPTH)
+		return fs_fail(fs, -ELOOP, "directories nested deeper than %d", EDIT_MAX_DEPTH);
+	if ((rc = lookup(fs, dir, name, &ino)) < 0 || (rc = ext_read_inode(fs, ino, &in)) < 0)
+		return rc == -ENOENT ? fs_fail(fs, rc, "no such file") : rc;
+	if (ino < EXT2_FIRST_INODE(efs->super))
+		return fs_fail(fs, -EPERM, "a reserved inode is not removed");
+	is_dir = LINUX_S_ISDIR(in.i_mode);
+	if (is_dir && !recursive)
+		return fs_fail(fs, -EISDIR, "is a directory");
+	if (in.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
+		return fs_fail(fs, -EPERM, "immutable or append-only");
+	if (is_dir && (rc = remove_children(fs, ino, depth)) < 0)
+		return rc;
+	err = ext2fs_unlink(efs, dir, name, ino, 0);
+	if (err)
+		return ext_fail(fs, err, "cannot remove the directory entry");
+	if ((rc = ext_read_inode(fs, ino, &in)) < 0)
+		return rc;
+	if (is_dir) {
+		struct ext2_inode_large parent;
+		if ((rc = ext_read_inode(fs, dir, &parent)) < 0)
+			return rc;
+		if (parent.i_links_count > 2)
+			parent.i_links_count--;
+		inode_set_now(efs, &parent, true);
+		if ((rc = write_inode(fs, dir, &parent)) < 0)
+			return rc;
+		return release_inode(fs, ino, &in);
+	}
+	if ((rc = touch_dir(fs, dir)) < 0)
+		return rc;
+	if (in.i_links_count > 1) {
+		in.i_links_count--;
+		inode_set_now(efs, &in, false);
+		return write_inode(fs, ino, &in);
+	}
+	return release_inode(fs, ino, &in);
+}
+
+int ext_remove(imgfmt_fs *fs, uint64_t dir, const char *name, bool recursive)
+{
+	forget_map(fs);
+	return remove_entry(fs, (ext2_ino_t)dir, name, recursive, 0);
+}
+
+/* ---- a new UUID ---- */
+
+struct dir_rewrite {
+	ext2_ino_t dir;
+	char *buf;
+	errcode_t err;
+};
+
+static int rewrite_dir_block(ext2_filsys efs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref, int ref_off,
+			     void *arg)
+{
+	struct dir_rewrite *d = arg;
+	(void)blockcnt, (void)ref, (void)ref_off;
+
+	if (*blocknr < efs->super->s_first_data_block || *blocknr >= ext2fs_blocks_count(efs->super)) {
+		d->err = EXT2_ET_BAD_BLOCK_NUM;
+		return BLOCK_ABORT;
+	}
+	d->err = ext2fs_read_dir_block4(efs, *blocknr, d->buf, 0, d->dir);
+	if (!d->err)
+		d->err = ext2fs_write_dir_block4(efs, *blocknr, d->buf, 0, d->dir);
+	return d->err ? BLOCK_ABORT : 0;
+}
+
+/* Every checksum seeded from the UUID, for one inode. */
+static errcode_t rewrite_inode(ext2_filsys efs, ext2_ino_t ino, struct ext2_inode_large *in, size_t isize,
+			       char *buf)
+{
+	blk64_t acl;
+	errcode_t err;
+
+	if (!ext2fs_test_inode_bitmap2(efs->inode_map, ino)) {
+		/* An unused inode verifies when all zeros; clear leftovers. */
+		const unsigned char *p = (const unsigned char *)in;
+		if (p[0] == 0 && !memcmp(p, p + 1, isize - 1))
+			return 0;
+		memset(in, 0, isize);
+	}
+	err = ext2fs_write_inode_full(efs, ino, (struct ext2_inode *)in, (int)isize);
+	if (!err && in->i_links_count)
+		err = ext2fs_fix_extents_checksums(efs, ino, (struct ext2_inode *)in);
+	if (!err && in->i_links_count && LINUX_S_ISDIR(in->i_mode) &&
+	    ext2fs_inode_has_valid_blocks2(efs, (struct ext2_inode *)in)) {
+		struct dir_rewrite d = { .dir = ino, .buf = buf };
+		err = ext2fs_block_iterate3(efs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
+					    rewrite_dir_block, &d);
+		if (!err)
+			err = d.err;
+	}
+	acl = ext2fs_file_acl_block(efs, (struct ext2_inode *)in);
+	if (!err && in->i_links_count && acl) {
+		if (acl < efs->super->s_first_data_block || acl >= ext2fs_blocks_count(efs->super))
+			return EXT2_ET_BAD_EA_BLOCK_NUM;
+		err = ext2fs_read_ext_attr3(efs, acl, buf, ino);
+		if (!err)
+			err = ext2fs_write_ext_attr3(efs, acl, buf, ino);
+	}
+	return err;
+}
+
+static int rewrite_orphan_file(imgfmt_fs *fs, char *buf);
+
+static int rewrite_checksums(imgfmt_fs *fs)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	size_t isize = EXT2_INODE_SIZE(efs->super);
+	struct ext2_inode_large *in = NULL;
+	ext2_inode_scan scan = NULL;
+	char *buf = NULL;
+	ext2_ino_t ino;
+	errcode_t err;
+	int rc = 0;
+
+	if (isize < sizeof(struct ext2_inode))
+		return fs_fail(fs, -EUCLEAN, "bad inode size");
+	err = ext2fs_get_memzero(isize > sizeof(*in) ? isize : sizeof(*in), &in);
+	if (!err)
+		err = ext2fs_get_mem(efs->blocksize, &buf);
+	if (!err)
+		err = ext2fs_open_inode_scan(efs, 0, &scan);
+	while (!err) {
+		err = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)in, (int)isize);
+		if (err || !ino)
+			break;
+		err = rewrite_inode(efs, ino, in, isize, buf);
+		if (err)
+			rc = ext_fail(fs, err, "cannot rewrite the checksums of an inode");
+	}
+	if (err && !rc)
+		rc = ext_fail(fs, err, "cannot rewrite the metadata checksums");
+	if (scan)
+		ext2fs_close_inode_scan(scan);
+	if (rc == 0)
+		rc = rewrite_orphan_file(fs, buf);
+	ext2fs_free_mem(&in);
+	ext2fs_free_mem(&buf);
+	if (rc == 0) {
+		ext2fs_mark_ib_dirty(efs);
+		ext2fs_mark_bb_dirty(efs);
+	}
+	return rc;
+}
+
+struct orphan_rewrite {
+	ext2_ino_t ino;
+	char *buf;
+	errcode_t err;
+};
+
+static int rewrite_orphan_block(ext2_filsys efs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref, int ref_off,
+				void *arg)
+{
+	struct orphan_rewrite *o = arg;
+	(void)blockcnt, (void)ref, (void)ref_off;
+
+	if (*blocknr < efs->super->s_first_data_block || *blocknr >= ext2fs_blocks_count(efs->super)) {
+		o->err = EXT2_ET_BAD_BLOCK_NUM;
+		return BLOCK_ABORT;
+	}
+	o->err = io_channel_read_blk64(efs->io, *blocknr, 1, o->buf);
+	if (!o->err)
+		o->err = ext2fs_orphan_file_block_csum_set(efs, o->ino, *blocknr, o->buf);
+	if (!o->err)
+		o->err = io_channel_write_blk64(efs->io, *blocknr, 1, o->buf);
+	return o->err ? BLOCK_ABORT : 0;
+}
+
+static int rewrite_orphan_file(imgfmt_fs *fs, char *buf)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct orphan_rewrite o = { .ino = efs->super->s_orphan_file_inum, .buf = buf };
+	errcode_t err;
+
+	if (!ext2fs_has_feature_orphan_file(efs->super) || !o.ino)
+		return 0;
+	err = ext2fs_block_iterate3(efs, o.ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
+				    rewrite_orphan_block, &o);
+	if (!err)
+		err = o.err;
+	return err ? ext_fail(fs, err, "cannot rewrite the orphan file checksums") : 0;
+}
+
+int ext_set_uuid(imgfmt_fs *fs, const unsigned char uuid[16])
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct ext2_super_block *sb = efs->super;
+	bool seeded = ext2fs_has_feature_csum_seed(sb);
+	int rc = 0;
+
+	forget_map(fs);
+	memcpy(sb->s_uuid, uuid, sizeof(sb->s_uuid));
+	if (!seeded)
+		ext2fs_init_csum_seed(efs);
+	if (!seeded && ext2fs_has_feature_metadata_csum(sb)) {
+		efs->flags |= EXT2_FLAG_IGNORE_CSUM_ERRORS;
+		rc = rewrite_checksums(fs);
+		efs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS;
+	}
+	if (rc == 0 && ext2fs_has_group_desc_csum(efs))
+		for (dgrp_t g = 0; g < efs->group_desc_count; g++)
+			ext2fs_group_desc_csum_set(efs, g);
+	efs->flags &= ~EXT2_FLAG_SUPER_ONLY;
+	ext2fs_mark_super_dirty(efs);
+	return rc;
+}
+
+int ext_commit(imgfmt_fs *fs)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	errcode_t err = ext2fs_flush(efs);
+
+	if (!err)
+		err = io_channel_flush(efs->io);
+	return err ? ext_fail(fs, err, "cannot write the filesystem's metadata") : 0;
+}

@@ -1,0 +1,235 @@
+/* ident.c --- identities of a disk and its volumes: UUIDs, serials, GUIDs
+ *
+ * Filesystem UUIDs of ext2/3/4 change through libext2fs (fs_ext_edit.c);
+ * this file changes what is a plain field: the NTFS volume serial (in both
+ * boot sectors), the swap UUID, and through libfdisk the GPT disk and
+ * partition GUIDs or the MBR disk signature.
+ */
+#include "imgfmt_private.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libfdisk/libfdisk.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+static int hexval(int c)
+{
+	return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
+}
+
+/* NDIGITS hex digits of S (hyphens at HYPHENS positions allowed) into OUT. */
+static int parse_hex(const char *s, unsigned char *out, size_t nbytes, bool hyphens)
+{
+	size_t n = 0;
+
+	for (; *s && n < 2 * nbytes; s++) {
+		int v;
+		if (hyphens && *s == '-' && (n == 8 || n == 12 || n == 16 || n == 20))
+			continue;
+		if ((v = hexval((unsigned char)*s)) < 0)
+			return -EINVAL;
+		if (n % 2 == 0)
+			out[n / 2] = (unsigned char)(v << 4);
+		else
+			out[n / 2] |= (unsigned char)v;
+		n++;
+	}
+	return (*s || n != 2 * nbytes) ? -EINVAL : 0;
+}
+
+int imgfmt_uuid_parse(const char *s, unsigned char out[16])
+{
+	if (strlen(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
+		return -EINVAL;
+	return parse_hex(s, out, 16, true);
+}
+
+int imgfmt_uuid_random(char out[37])
+{
+	unsigned char b[16];
+
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return -EIO;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+		 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
+static int volume_pwrite(imgfmt_disk *disk, const struct imgfmt_volume *v, const void *buf, size_t len,
+			 uint64_t off)
+{
+	size_t done = 0;
+
+	if (off > v->size || len > v->size - off)
+		return disk_fail(disk, -ERANGE, "%s: write outside the volume", v->name);
+	while (done < len) {
+		ssize_t n = pwrite(disk->fd, (const char *)buf + done, len - done, (off_t)(v->offset + off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return disk_fail(disk, n < 0 ? -errno : -EIO, "%s: write error: %s", v->name,
+					 n < 0 ? strerror(errno) : "no progress");
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* NTFS: the serial is 8 bytes at 0x48 of the boot sector and of its backup
+ * in the volume's last sector (as ntfslabel --new-serial writes them). */
+static int ntfs_set_serial(imgfmt_disk *disk, const struct imgfmt_volume *v, const char *id)
+{
+	unsigned char bs[512], serial_be[8], serial[8];
+	uint64_t sectors, bytes_per_sector, backup;
+	int rc;
+
+	if (parse_hex(id, serial_be, 8, false) < 0)
+		return disk_fail(disk, -EINVAL, "%s: \"%s\" is not an NTFS serial (16 hex digits)", v->name, id);
+	for (int i = 0; i < 8; i++)
+		serial[i] = serial_be[7 - i]; /* blkid shows it most significant byte first */
+	if ((rc = imgfmt_disk_pread(disk, bs, sizeof(bs), v->offset)) < 0)
+		return rc;
+	if (memcmp(bs + 3, "NTFS    ", 8) != 0)
+		return disk_fail(disk, -EINVAL, "%s: no NTFS boot sector", v->name);
+	bytes_per_sector = (uint64_t)bs[11] | (uint64_t)bs[12] << 8;
+	sectors = 0;
+	for (int i = 7; i >= 0; i--)
+		sectors = sectors << 8 | bs[0x28 + i];
+	if (bytes_per_sector < 256 || bytes_per_sector > 4096 || (bytes_per_sector & (bytes_per_sector - 1)))
+		return disk_fail(disk, -EINVAL, "%s: bad NTFS sector size %llu", v->name,
+				 (unsigned long long)bytes_per_sector);
+	if ((rc = volume_pwrite(disk, v, serial, 8, 0x48)) < 0)
+		return rc;
+	/* The backup sits right after the sectors the boot sector counts. */
+	backup = sectors * bytes_per_sector;
+	if (sectors < v->size / bytes_per_sector && backup + sizeof(bs) <= v->size &&
+	    imgfmt_disk_pread(disk, bs, sizeof(bs), v->offset + backup) == 0 && !memcmp(bs + 3, "NTFS    ", 8))
+		rc = volume_pwrite(disk, v, serial, 8, backup + 0x48);
+	return rc;
+}
+
+/* Swap: "SWAPSPACE2" ends the first page (of whatever size the system that
+ * made it had); the UUID is at byte 1036. */
+static int swap_set_uuid(imgfmt_disk *disk, const struct imgfmt_volume *v, const char *id)
+{
+	static const unsigned pages[] = { 4096, 8192, 16384, 65536 };
+	unsigned char uuid[16];
+	char magic[10];
+
+	if (imgfmt_uuid_parse(id, uuid) < 0)
+		return disk_fail(disk, -EINVAL, "%s: \"%s\" is not a UUID", v->name, id);
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		if (pages[i] > v->size || imgfmt_disk_pread(disk, magic, sizeof(magic), v->offset + pages[i] - 10) < 0)
+			break;
+		if (!memcmp(magic, "SWAPSPACE2", 10))
+			return volume_pwrite(disk, v, uuid, sizeof(uuid), 1036);
+	}
+	return disk_fail(disk, -EINVAL, "%s: no swap signature (version 1) found", v->name);
+}
+
+int imgfmt_volume_set_id(imgfmt_disk *disk, size_t index, const char *id)
+{
+	struct imgfmt_volume *v;
+	int rc;
+
+	if (index >= disk->nvolumes)
+		return disk_fail(disk, -EINVAL, "no volume number %zu", index);
+	if (!disk->writable)
+		return disk_fail(disk, -EROFS, "the disk is open read-only");
+	v = &disk->volumes[index];
+	if (!strcmp(v->fstype, "ntfs"))
+		rc = ntfs_set_serial(disk, v, id);
+	else if (!strcmp(v->fstype, "swap"))
+		rc = swap_set_uuid(disk, v, id);
+	else
+		return disk_fail(disk, -EOPNOTSUPP, "%s: rawkit sets the identity of %s volumes elsewhere, or not at all",
+				 v->name, v->fstype[0] ? v->fstype : "unknown");
+	if (rc == 0)
+		snprintf(v->fs_uuid, sizeof(v->fs_uuid), "%s", id);
+	return rc;
+}
+
+/* ---- partition table identities through libfdisk ---- */
+
+static int ids_ask(struct fdisk_context *cxt, struct fdisk_ask *ask, void *data)
+{
+	(void)cxt, (void)data;
+	int type = fdisk_ask_get_type(ask);
+
+	return (type == FDISK_ASKTYPE_WARN || type == FDISK_ASKTYPE_WARNX || type == FDISK_ASKTYPE_INFO) ? 0
+													      : -EINVAL;
+}
+
+static int set_ids(imgfmt_disk *disk, struct fdisk_context *cxt, const char *disk_id, const char *const *part_uuids)
+{
+	char *id = NULL;
+	int rc = fdisk_set_disklabel_id_from_string(cxt, disk_id);
+
+	if (rc < 0)
+		return disk_fail(disk, rc, "cannot set the disk identifier %s: %s", disk_id, strerror(-rc));
+	for (size_t i = 0; part_uuids && i < disk->nvolumes; i++) {
+		struct fdisk_partition *pa;
+		if (!part_uuids[i] || !disk->volumes[i].partno)
+			continue;
+		if (!(pa = fdisk_new_partition()))
+			return disk_fail(disk, -ENOMEM, "out of memory");
+		rc = fdisk_partition_set_uuid(pa, part_uuids[i]);
+		if (rc == 0)
+			rc = fdisk_set_partition(cxt, disk->volumes[i].partno - 1, pa);
+		fdisk_unref_partition(pa);
+		if (rc < 0)
+			return disk_fail(disk, rc, "%s: cannot set the partition GUID: %s", disk->volumes[i].name,
+					 strerror(-rc));
+	}
+	rc = fdisk_write_disklabel(cxt);
+	if (rc < 0)
+		return disk_fail(disk, rc, "cannot write the partition table: %s", strerror(-rc));
+	if (fdisk_get_disklabel_id(cxt, &id) == 0 && id)
+		snprintf(disk->id, sizeof(disk->id), "%s", id);
+	free(id);
+	for (size_t i = 0; part_uuids && i < disk->nvolumes; i++)
+		if (part_uuids[i] && disk->volumes[i].partno)
+			snprintf(disk->volumes[i].part_uuid, sizeof(disk->volumes[i].part_uuid), "%s", part_uuids[i]);
+	return 0;
+}
+
+int imgfmt_disk_set_ids(imgfmt_disk *disk, const char *disk_id, const char *const *part_uuids)
+{
+	struct fdisk_context *cxt;
+	int rc;
+
+	if (!disk->writable)
+		return disk_fail(disk, -EROFS, "the disk is open read-only");
+	if (strcmp(disk->label, "gpt") && strcmp(disk->label, "dos"))
+		return disk_fail(disk, -EOPNOTSUPP, "no GPT or MBR partition table");
+	if (!strcmp(disk->label, "dos"))
+		part_uuids = NULL; /* MBR partition ids derive from the signature */
+	if (!(cxt = fdisk_new_context()))
+		return disk_fail(disk, -ENOMEM, "out of memory");
+	fdisk_set_ask(cxt, ids_ask, disk);
+	rc = fdisk_assign_device_by_fd(cxt, disk->fd, disk->path, 0);
+	if (rc < 0) {
+		fdisk_unref_context(cxt);
+		return disk_fail(disk, rc, "cannot open the partition table: %s", strerror(-rc));
+	}
+	if (!fdisk_has_label(cxt) || strcmp(fdisk_label_get_name(fdisk_get_label(cxt, NULL)), disk->label))
+		rc = disk_fail(disk, -EUCLEAN, "the partition table changed since the disk was opened");
+	else
+		rc = set_ids(disk, cxt, disk_id, part_uuids);
+	if (fdisk_deassign_device(cxt, rc < 0) < 0 && rc == 0)
+		rc = disk_fail(disk, -EIO, "cannot flush the partition table");
+	fdisk_unref_context(cxt);
+	return rc;
+}
+
+int imgfmt_disk_sync(imgfmt_disk *disk)
+{
+	if (disk->writable && fsync(disk->fd) < 0)
+		return disk_fail(disk, -errno, "cannot flush to stable storage: %s", strerror(errno));
+	return 0;
+}

@@ -1,0 +1,211 @@
+/* clone.c --- the run: inspect the golden disk, plan each target, copy them
+ * all from one read, personalize each before it is committed
+ */
+#include "clone.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct run {
+	struct golden *g;
+	struct clone_opts *o;
+	struct target_plan *t; /* this batch */
+	struct cli_progress progress;
+};
+
+/* What cannot be done on this disk, said once per target. */
+static void plan_limits(const struct golden *g, const struct clone_opts *o, struct target_plan *t)
+{
+	bool linux_ops = false;
+
+	for (int k = 0; k < OP_COUNT; k++)
+		if (o->ops[k] && k != OP_FS_UUIDS && k != OP_DISK_IDS && (k != OP_HOSTNAME || t->hostname[0]))
+			linux_ops = true;
+	linux_ops |= o->ssh_key_data != NULL;
+	for (size_t i = 0; i < g->nvol; i++)
+		if (g->info[i].kind == VOL_FOREIGN)
+			report_not_done(&t->rep, "%s: %s: not edited", g->vols[i].name, g->info[i].why);
+	if (g->foreign && (o->ops[OP_FS_UUIDS] || o->ops[OP_DISK_IDS]))
+		report_not_done(&t->rep, "fs-uuids, disk-ids: identities kept, since a volume rawkit cannot edit may "
+			       "name them");
+	if (g->roots == 0 && linux_ops && !g->windows)
+		report_not_done(&t->rep, "no Linux root filesystem rawkit can edit: hostname, machine-id, SSH keys, "
+			       "network and log operations not done");
+	if (g->windows && t->hostname[0] && o->ops[OP_HOSTNAME])
+		report_not_done(&t->rep, "Windows: the computer name is not changed (run sysprep in the guest)");
+	if (g->windows && o->ops[OP_DISK_IDS])
+		report_note(&t->rep, "Windows: disk signature and partition GUIDs kept (the boot configuration "
+			    "names the disk by them)");
+	if (g->roots && !t->hostname[0] && o->ops[OP_HOSTNAME])
+		report_note(&t->rep, "host name kept: no --hostname given");
+	for (size_t i = 0; i < g->nvol; i++)
+		if (g->info[i].kind == VOL_KEPT)
+			report_note(&t->rep, "%s: %s: identity kept", g->vols[i].name, g->vols[i].fstype);
+}
+
+static int plan_target(struct run *r, struct target_plan *t, size_t index, size_t n, const char *fmt)
+{
+	struct golden *g = r->g;
+	struct clone_opts *o = r->o;
+	bool ops[OP_COUNT];
+	char err[256];
+
+	memcpy(ops, o->ops, sizeof(ops));
+	if (g->foreign)
+		ops[OP_FS_UUIDS] = ops[OP_DISK_IDS] = false;
+	if (g->windows)
+		ops[OP_DISK_IDS] = false;
+	if (fmt && hostname_format(fmt, index, n, t->hostname, sizeof(t->hostname), err, sizeof(err)) < 0) {
+		cli_error(NULL, "%s", err);
+		return -1;
+	}
+	plan_limits(g, o, t);
+	if (ids_plan(g, ops, &t->ids, &t->rep) < 0) {
+		cli_error(t->path, "cannot plan new identities: out of memory or no randomness");
+		return -1;
+	}
+	for (size_t i = 0; i < t->ids.n; i++)
+		if (t->ids.v[i].vol < g->nvol && g->info[t->ids.v[i].vol].kind == VOL_SWAP) {
+			report_note(&t->rep, "initramfs images may still name the old swap UUID for resume: run "
+				    "update-initramfs -u (or dracut -f) in the guest");
+			break;
+		}
+	if (!o->dry_run && g->roots && o->ops[OP_SSH_HOSTKEYS] && (g->nkeys || g->sshd)) {
+		static const char defaults[3][16] = { "rsa", "ecdsa", "ed25519" };
+		char comment[300];
+		snprintf(comment, sizeof(comment), "root@%s", t->hostname[0] ? t->hostname : g->old_hostname);
+		t->keys = keys_start(g->nkeys ? (const char(*)[16])g->key_types : defaults, g->nkeys ? g->nkeys : 3,
+				     comment, err, sizeof(err));
+		if (!t->keys) {
+			cli_error(t->path, "%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int finish(size_t index, const char *path, char *err, size_t errlen, void *arg)
+{
+	struct run *r = arg;
+	struct target_plan *t = &r->t[index];
+	int rc;
+
+	cli_progress_end(&r->progress);
+	rc = personalize(r->g, r->o, t, path, false, err, errlen);
+	if (rc < 0 && !err[0])
+		snprintf(err, errlen, "personalization failed");
+	return rc;
+}
+
+static void on_progress(uint64_t done, uint64_t total, void *arg)
+{
+	cli_progress_update(&((struct run *)arg)->progress, done, total);
+}
+
+/* Copy one batch of targets from a single read of the golden disk. */
+static int copy_batch(struct run *r, struct target_plan *t, size_t n)
+{
+	imgfmt_copy *c = imgfmt_copy_new();
+	unsigned flags = r->o->overwrite ? IMGFMT_TARGET_OVERWRITE : 0;
+	int rc = 0;
+
+	if (!c) {
+		cli_error(NULL, "out of memory");
+		return -1;
+	}
+	r->t = t;
+	rc = imgfmt_copy_set_source(c, r->g->disk, -1);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = imgfmt_copy_add_target(c, t[i].path, flags);
+	if (rc < 0) {
+		cli_error(NULL, "%s", imgfmt_copy_error(c));
+		imgfmt_copy_free(c);
+		return -1;
+	}
+	imgfmt_copy_set_finish(c, finish, r);
+	imgfmt_copy_set_progress(c, on_progress, r);
+	cli_progress_start(&r->progress, "copying", r->o->progress);
+	rc = imgfmt_copy_run(c);
+	cli_progress_end(&r->progress);
+	for (size_t i = 0; i < n; i++) {
+		const char *e = imgfmt_copy_target_error(c, i);
+		const char *m = imgfmt_copy_target_method(c, i); /* a static string */
+		t[i].method = m[0] ? m : NULL;
+		if (e[0]) {
+			t[i].failed = true;
+			snprintf(t[i].error, sizeof(t[i].error), "%s", e);
+		}
+	}
+	if (rc < 0 && !n)
+		cli_error(NULL, "%s", imgfmt_copy_error(c));
+	imgfmt_copy_free(c);
+	return rc;
+}
+
+static int exit_status(struct target_plan *t, size_t n)
+{
+	int status = EXIT_DONE;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].failed)
+			return EXIT_FAILED;
+		if (t[i].rep.nnot)
+			status = EXIT_WARNINGS;
+	}
+	return status;
+}
+
+int clone_run(const char *golden, char **targets, size_t ntargets, const char *hostname_fmt, struct clone_opts *o)
+{
+	struct golden g;
+	struct run r = { .g = &g, .o = o };
+	struct target_plan *t = calloc(ntargets, sizeof(*t));
+	double start = cli_now();
+	int status = EXIT_FAILED;
+
+	if (!t) {
+		cli_error(NULL, "out of memory");
+		return EXIT_FAILED;
+	}
+	if (golden_open(&g, golden, o->in_place && !o->dry_run) < 0)
+		goto out;
+	for (size_t i = 0; i < ntargets; i++) {
+		t[i].path = targets[i];
+		if (plan_target(&r, &t[i], i, ntargets, hostname_fmt) < 0)
+			goto out;
+	}
+	if (o->dry_run || o->in_place) {
+		for (size_t i = 0; i < ntargets; i++) {
+			char err[512] = "";
+			if (personalize(&g, o, &t[i], golden, o->dry_run, err, sizeof(err)) < 0) {
+				t[i].failed = true;
+				snprintf(t[i].error, sizeof(t[i].error), "%s", err);
+			}
+			t[i].method = o->dry_run ? NULL : "in place";
+		}
+	} else {
+		size_t batch = o->jobs > 0 ? (size_t)o->jobs : ntargets;
+		for (size_t i = 0; i < ntargets; i += batch)
+			copy_batch(&r, t + i, ntargets - i < batch ? ntargets - i : batch);
+	}
+	for (size_t i = 0; i < ntargets; i++)
+		if (t[i].failed)
+			cli_error(t[i].path, "%s", t[i].error);
+	if (o->json)
+		output_json(golden, t, ntargets, o, cli_now() - start);
+	else
+		output_text(&g, t, ntargets, o);
+	status = exit_status(t, ntargets);
+out:
+	for (size_t i = 0; i < ntargets; i++) {
+		keys_free(t[i].keys);
+		ids_free(&t[i].ids);
+		report_free(&t[i].rep);
+	}
+	free(t);
+	golden_close(&g);
+	return status;
+}

@@ -1,0 +1,195 @@
+/* clone.h --- rawkit-clone: one golden disk to many personalized guest disks */
+#ifndef RAWKIT_CLONE_H
+#define RAWKIT_CLONE_H
+
+#include "cli.h"
+#include "imgfmt.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* ---- operations (ops.c) ---- */
+
+enum clone_op {
+	OP_HOSTNAME,
+	OP_MACHINE_ID,
+	OP_SSH_HOSTKEYS,
+	OP_NET_HWADDR,
+	OP_UDEV_NET,
+	OP_FS_UUIDS,
+	OP_DISK_IDS,
+	OP_LOGFILES,
+	OP_BASH_HISTORY,
+	OP_TMP_FILES,
+	OP_DHCP_STATE,
+	OP_RANDOM_SEED,
+	OP_UTMP,
+	OP_SSH_KEY,
+	OP_COUNT
+};
+
+const char *op_name(enum clone_op op);
+const char *op_meaning(enum clone_op op);
+/* Parse "--operations" LIST into ENABLED; -1 with a message on error. */
+int ops_parse(const char *list, bool enabled[OP_COUNT], char *err, size_t errlen);
+void ops_defaults(bool enabled[OP_COUNT]);
+
+/* ---- what a run reports (report.c) ---- */
+
+struct change {
+	enum clone_op op;
+	char *what; /* "/etc/hostname", "p1: UUID 1234... -> 5678..." */
+};
+
+struct report {
+	struct change *changes;
+	size_t n, cap;
+	char **not_done; /* what could not be done, one line each */
+	size_t nnot;
+	char **notes;    /* what an admin should know */
+	size_t nnotes;
+};
+
+void report_change(struct report *r, enum clone_op op, const char *fmt, ...) CLI_PRINTF(3, 4);
+void report_not_done(struct report *r, const char *fmt, ...) CLI_PRINTF(2, 3);
+void report_note(struct report *r, const char *fmt, ...) CLI_PRINTF(2, 3);
+void report_free(struct report *r);
+
+/* ---- the golden disk, inspected once (inspect.c) ---- */
+
+enum vol_kind {
+	VOL_NONE,    /* nothing to edit: empty, extended, BIOS boot... */
+	VOL_EXT,     /* ext2/3/4 rawkit can edit */
+	VOL_NTFS,    /* serial only */
+	VOL_SWAP,
+	VOL_KEPT,    /* identity kept on purpose (vfat) */
+	VOL_FOREIGN, /* a filesystem rawkit cannot edit: xfs, btrfs, LVM, LUKS... */
+};
+
+struct vol_info {
+	enum vol_kind kind;
+	bool linux_root;  /* /etc/fstab or /etc/os-release */
+	bool boot;        /* a separate /boot: /grub, /grub2 or /loader */
+	bool windows;     /* NTFS holding /Windows/System32 */
+	char why[160];    /* VOL_FOREIGN: why it cannot be edited */
+};
+
+struct golden {
+	imgfmt_disk *disk;
+	size_t nvol;
+	struct imgfmt_volume *vols;
+	struct vol_info *info;
+	size_t roots;          /* Linux roots found */
+	bool foreign;          /* any VOL_FOREIGN */
+	bool windows;
+	char old_hostname[256];
+	char key_types[8][16]; /* ssh host key types present ("rsa", "ed25519") */
+	size_t nkeys;
+	bool sshd;             /* /etc/ssh/sshd_config exists */
+};
+
+/* Open DISK (read-only unless WRITE) and look at every volume.  Refuses a
+ * filesystem with errors.  -1 with the message printed. */
+int golden_open(struct golden *g, const char *path, bool write);
+void golden_close(struct golden *g);
+
+/* ---- identities (ids.c) ---- */
+
+struct id_change {
+	size_t vol;       /* volume index, or SIZE_MAX for the disk */
+	char volume[16];  /* its name ("p2"), "disk" */
+	char kind[8];     /* "fs", "part", "disk" */
+	char old[64], new_id[64];
+	/* what text files name: differs from the id for MBR partitions */
+	char old_ref[64], new_ref[64];
+};
+
+struct id_plan {
+	struct id_change *v;
+	size_t n;
+};
+
+int ids_plan(const struct golden *g, const bool ops[OP_COUNT], struct id_plan *out, struct report *r);
+void ids_free(struct id_plan *p);
+/* Replace every old reference in TEXT (LEN bytes) by the new one, case
+ * kept; returns the number of replacements (the length never changes). */
+size_t ids_rewrite(const struct id_plan *p, char *text, size_t len);
+
+/* ---- guest file access (guest.c) ---- */
+
+struct guest {
+	imgfmt_fs *fs;
+	bool dry;          /* only report what would change */
+	struct report *rep;
+	char err[512];     /* the first failure */
+};
+
+/* Regular file PATH into *DATA (NUL-terminated, LEN bytes).  -ENOENT when
+ * missing or not a regular file; other errors set g->err. */
+int guest_read(struct guest *g, const char *path, char **data, size_t *len);
+/* Write (or create with NF) PATH; reports the change under OP. */
+int guest_write(struct guest *g, enum clone_op op, const char *path, const char *data, size_t len,
+		const struct imgfmt_newfile *nf);
+/* Remove PATH (RECURSIVE for directories) if it exists; reports under OP. */
+int guest_remove(struct guest *g, enum clone_op op, const char *path, bool recursive);
+/* st_mode of PATH (not following a final symlink), 0 when missing. */
+unsigned guest_mode(struct guest *g, const char *path);
+/* 1 if PATH is a directory, 0 if not or missing. */
+int guest_is_dir(struct guest *g, const char *path);
+int guest_exists(struct guest *g, const char *path);
+/* Names in directory DIR (NULL-terminated, malloc'd; free with
+ * guest_names_free); NULL when DIR is missing. */
+char **guest_list(struct guest *g, const char *dir);
+void guest_names_free(char **names);
+
+/* ---- ssh host keys (keys.c) ---- */
+
+struct keyset;
+/* Start generating keys of TYPES for one target (runs in the background). */
+struct keyset *keys_start(const char (*types)[16], size_t ntypes, const char *comment, char *err, size_t errlen);
+/* Wait for them; the private and public key of type I. */
+int keys_wait(struct keyset *k, char *err, size_t errlen);
+int keys_get(struct keyset *k, size_t i, char **priv, size_t *privlen, char **pub, size_t *publen);
+void keys_free(struct keyset *k);
+
+/* ---- one target's personalization (personalize.c) ---- */
+
+struct target_plan {
+	const char *path;      /* what the user named */
+	char hostname[256];    /* "" for no change */
+	struct id_plan ids;
+	struct keyset *keys;
+	struct report rep;
+	bool failed;
+	char error[512];
+	const char *method;
+};
+
+struct clone_opts {
+	bool ops[OP_COUNT];
+	const char *ssh_key;   /* authorized key file for root, or NULL */
+	char *ssh_key_data;
+	bool dry_run, json, progress, quiet, overwrite, in_place;
+	int jobs;
+};
+
+/* linux.c: the operations on a Linux root filesystem, and the rewriting of
+ * references (ROOT: paths of a root filesystem; else of a separate /boot). */
+int linux_personalize(struct guest *gu, const struct golden *g, const struct clone_opts *o, struct target_plan *t);
+int linux_rewrite_refs(struct guest *gu, const struct id_plan *ids, bool root);
+
+/* Personalize the disk at PATH (open for writing) following T. */
+int personalize(const struct golden *g, const struct clone_opts *o, struct target_plan *t, const char *path,
+		bool dry, char *err, size_t errlen);
+
+/* ---- the run (clone.c) and its output (output.c) ---- */
+
+int clone_run(const char *golden, char **targets, size_t ntargets, const char *hostname_fmt,
+	      struct clone_opts *o);
+/* web%02d -> web01 ...: check FMT for NTARGETS targets; -1 with message. */
+int hostname_format(const char *fmt, size_t index, size_t ntargets, char *out, size_t size, char *err,
+		    size_t errlen);
+void output_text(const struct golden *g, struct target_plan *t, size_t n, const struct clone_opts *o);
+void output_json(const char *golden, struct target_plan *t, size_t n, const struct clone_opts *o, double seconds);
+
+#endif

@@ -1,0 +1,675 @@
+/* linux.c --- the personalization operations on a Linux root filesystem
+ *
+ * Each operation edits files in place through libimgfmt (an edited file
+ * keeps its inode, owner, mode and SELinux label); files it would touch
+ * that do not exist are skipped silently.
+ */
+#include "clone.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const struct imgfmt_newfile root_0644 = { 0644, 0, 0 };
+static const struct imgfmt_newfile root_0600 = { 0600, 0, 0 };
+static const struct imgfmt_newfile root_0700 = { 0700, 0, 0 };
+
+/* ---- text helpers ---- */
+
+struct text {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+static void text_add(struct text *t, const char *s, size_t len)
+{
+	if (t->oom)
+		return;
+	if (t->len + len + 1 > t->cap) {
+		size_t cap = (t->len + len + 1) * 2;
+		char *grown = realloc(t->s, cap);
+		if (!grown) {
+			t->oom = true;
+			return;
+		}
+		t->s = grown;
+		t->cap = cap;
+	}
+	memcpy(t->s + t->len, s, len);
+	t->len += len;
+	t->s[t->len] = '\0';
+}
+
+static bool word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '-' || c == '_';
+}
+
+/* DATA with every whole-word OLD replaced by NEW_WORD; NULL when none. */
+static char *replace_word(const char *data, size_t len, const char *old, const char *new_word, size_t *outlen)
+{
+	size_t olen = strlen(old), count = 0;
+	struct text t = { 0 };
+
+	if (!olen)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		if (i + olen <= len && !memcmp(data + i, old, olen) && (i == 0 || !word_char(data[i - 1])) &&
+		    (i + olen == len || !word_char(data[i + olen]))) {
+			text_add(&t, new_word, strlen(new_word));
+			i += olen;
+			count++;
+		} else {
+			text_add(&t, data + i, 1);
+			i++;
+		}
+	}
+	if (!count || t.oom) {
+		free(t.s);
+		return NULL;
+	}
+	*outlen = t.len;
+	return t.s;
+}
+
+/* Lines of DATA without those KEEP rejects; NULL when nothing was dropped. */
+static char *drop_lines(const char *data, size_t len, bool (*reject)(const char *line, size_t len), size_t *outlen)
+{
+	struct text t = { 0 };
+	size_t dropped = 0;
+
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - (data + i)) + 1 : len - i;
+		if (reject(data + i, l))
+			dropped++;
+		else
+			text_add(&t, data + i, l);
+		i += l;
+	}
+	if (!dropped || t.oom) {
+		free(t.s);
+		return NULL;
+	}
+	if (!t.s)
+		t.s = calloc(1, 1);
+	*outlen = t.len;
+	return t.s;
+}
+
+static size_t indent_of(const char *line, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && (line[n] == ' ' || line[n] == '\t'))
+		n++;
+	return n;
+}
+
+static bool starts_key(const char *line, size_t len, const char *key)
+{
+	size_t n = indent_of(line, len), k = strlen(key);
+
+	return len - n >= k && !strncmp(line + n, key, k);
+}
+
+/* Rewrite PATH through FN (returns new text or NULL for no change). */
+static int edit_file(struct guest *gu, enum clone_op op, const char *path,
+		     char *(*fn)(const char *data, size_t len, size_t *outlen, const void *arg), const void *arg)
+{
+	char *data, *out;
+	size_t len, outlen = 0;
+	int rc = guest_read(gu, path, &data, &len);
+
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	out = fn(data, len, &outlen, arg);
+	free(data);
+	if (!out)
+		return 0;
+	rc = guest_write(gu, op, path, out, outlen, NULL);
+	free(out);
+	return rc;
+}
+
+/* Each regular file of directory DIR whose name passes MATCH, through FN. */
+static int edit_dir(struct guest *gu, enum clone_op op, const char *dir, bool (*match)(const char *name),
+		    char *(*fn)(const char *, size_t, size_t *, const void *), const void *arg)
+{
+	char **names = guest_list(gu, dir);
+	int rc = 0;
+
+	for (char **p = names; p && *p && rc == 0; p++) {
+		char path[512];
+		if (!match(*p) || snprintf(path, sizeof(path), "%s/%s", dir, *p) >= (int)sizeof(path))
+			continue;
+		rc = edit_file(gu, op, path, fn, arg);
+	}
+	guest_names_free(names);
+	return gu->err[0] && rc == 0 ? -EIO : rc;
+}
+
+/* ---- hostname ---- */
+
+struct hostnames {
+	const char *old, *new_name;
+};
+
+static char *hosts_edit(const char *data, size_t len, size_t *outlen, const void *arg)
+{
+	const struct hostnames *h = arg;
+	struct text t = { 0 };
+	bool found = false, changed = false;
+
+	for (size_t i = 0; i < len;) {
+		const char *line = data + i, *nl = memchr(line, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - line) + 1 : len - i, ind = indent_of(line, l);
+		if (l - ind >= 9 && !strncmp(line + ind, "127.0.1.1", 9) && (line[ind + 9] == ' ' || line[ind + 9] == '\t')) {
+			/* Debian's line for the host's own name: NAME[.DOMAIN] NAME */
+			size_t pos = ind + 9, nlen;
+			char *rest, *repl = NULL;
+			found = true;
+			rest = strndup(line + pos, l - pos);
+			if (rest && h->old[0])
+				repl = replace_word(rest, strlen(rest), h->old, h->new_name, &nlen);
+			text_add(&t, line, pos);
+			if (repl) {
+				text_add(&t, repl, nlen);
+			} else {
+				text_add(&t, "\t", 1);
+				text_add(&t, h->new_name, strlen(h->new_name));
+				text_add(&t, "\n", 1);
+			}
+			free(rest);
+			free(repl);
+			changed = true;
+		} else {
+			size_t nlen;
+			char *repl = h->old[0] ? replace_word(line, l, h->old, h->new_name, &nlen) : NULL;
+			if (repl && line[ind] != '#') {
+				text_add(&t, repl, nlen);
+				changed = true;
+			} else {
+				text_add(&t, line, l);
+			}
+			free(repl);
+		}
+		i += l;
+	}
+	if (!found) {
+		if (t.len && t.s[t.len - 1] != '\n')
+			text_add(&t, "\n", 1);
+		text_add(&t, "127.0.1.1\t", 10);
+		text_add(&t, h->new_name, strlen(h->new_name));
+		text_add(&t, "\n", 1);
+		changed = true;
+	}
+	if (!changed || t.oom) {
+		free(t.s);
+		return NULL;
+	}
+	*outlen = t.len;
+	return t.s;
+}
+
+static char *sysconfig_network_edit(const char *data, size_t len, size_t *outlen, const void *arg)
+{
+	const struct hostnames *h = arg;
+	struct text t = { 0 };
+	bool changed = false;
+
+	for (size_t i = 0; i < len;) {
+		const char *line = data + i, *nl = memchr(line, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - line) + 1 : len - i;
+		if (starts_key(line, l, "HOSTNAME=")) {
+			text_add(&t, "HOSTNAME=", 9);
+			text_add(&t, h->new_name, strlen(h->new_name));
+			text_add(&t, "\n", 1);
+			changed = true;
+		} else {
+			text_add(&t, line, l);
+		}
+		i += l;
+	}
+	if (!changed || t.oom) {
+		free(t.s);
+		return NULL;
+	}
+	*outlen = t.len;
+	return t.s;
+}
+
+static char *word_edit(const char *data, size_t len, size_t *outlen, const void *arg)
+{
+	const struct hostnames *h = arg;
+
+	return h->old[0] ? replace_word(data, len, h->old, h->new_name, outlen) : NULL;
+}
+
+static int op_hostname(struct guest *gu, const struct golden *g, const char *name)
+{
+	struct hostnames h = { g->old_hostname, name };
+	char line[300];
+	int rc;
+
+	snprintf(line, sizeof(line), "%s\n", name);
+	rc = guest_write(gu, OP_HOSTNAME, "/etc/hostname", line, strlen(line), &root_0644);
+	if (rc == 0 && guest_mode(gu, "/etc/HOSTNAME"))
+		rc = guest_write(gu, OP_HOSTNAME, "/etc/HOSTNAME", line, strlen(line), NULL);
+	if (rc == 0)
+		rc = edit_file(gu, OP_HOSTNAME, "/etc/hosts", hosts_edit, &h);
+	if (rc == 0)
+		rc = edit_file(gu, OP_HOSTNAME, "/etc/sysconfig/network", sysconfig_network_edit, &h);
+	if (rc == 0)
+		rc = edit_file(gu, OP_HOSTNAME, "/etc/mailname", word_edit, &h);
+	return rc;
+}
+
+/* ---- machine-id ---- */
+
+static int op_machine_id(struct guest *gu)
+{
+	int rc = 0;
+
+	if (S_ISREG(guest_mode(gu, "/etc/machine-id")))
+		rc = guest_write(gu, OP_MACHINE_ID, "/etc/machine-id", "", 0, NULL);
+	if (rc == 0 && S_ISREG(guest_mode(gu, "/var/lib/dbus/machine-id")))
+		rc = guest_remove(gu, OP_MACHINE_ID, "/var/lib/dbus/machine-id", false);
+	return rc;
+}
+
+/* ---- ssh host keys ---- */
+
+static int op_ssh_hostkeys(struct guest *gu, const struct golden *g, struct target_plan *t)
+{
+	char err[256];
+
+	if (!g->nkeys && !g->sshd)
+		return 0; /* no SSH server in the guest */
+	if (!gu->dry && !t->keys) {
+		snprintf(gu->err, sizeof(gu->err), "ssh host keys: none were made");
+		return -EIO;
+	}
+	if (!gu->dry && keys_wait(t->keys, err, sizeof(err)) < 0) {
+		snprintf(gu->err, sizeof(gu->err), "ssh host keys: %s", err);
+		return -EIO;
+	}
+	for (size_t i = 0; i < (g->nkeys ? g->nkeys : 3); i++) {
+		static const char defaults[3][16] = { "rsa", "ecdsa", "ed25519" };
+		const char *type = g->nkeys ? g->key_types[i] : defaults[i];
+		char path[128], *priv = "", *pub = "";
+		size_t privlen = 0, publen = 0;
+		int rc;
+		if (!gu->dry && keys_get(t->keys, i, &priv, &privlen, &pub, &publen) < 0) {
+			snprintf(gu->err, sizeof(gu->err), "ssh host keys: no new %s key", type);
+			return -EIO;
+		}
+		snprintf(path, sizeof(path), "/etc/ssh/ssh_host_%s_key", type);
+		rc = guest_write(gu, OP_SSH_HOSTKEYS, path, priv, privlen, &root_0600);
+		snprintf(path, sizeof(path), "/etc/ssh/ssh_host_%s_key.pub", type);
+		if (rc == 0)
+			rc = guest_write(gu, OP_SSH_HOSTKEYS, path, pub, publen, &root_0644);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- network ---- */
+
+static bool ifcfg_name(const char *name)
+{
+	return !strncmp(name, "ifcfg-", 6) && strcmp(name, "ifcfg-lo") != 0;
+}
+
+static bool yaml_name(const char *name)
+{
+	size_t l = strlen(name);
+
+	return (l > 5 && !strcmp(name + l - 5, ".yaml")) || (l > 4 && !strcmp(name + l - 4, ".yml"));
+}
+
+static bool any_name(const char *name)
+{
+	return name[0] != '.';
+}
+
+static bool ifcfg_mac_line(const char *line, size_t len)
+{
+	return starts_key(line, len, "HWADDR=") || starts_key(line, len, "MACADDR=");
+}
+
+static bool nm_mac_line(const char *line, size_t len)
+{
+	return starts_key(line, len, "mac-address=");
+}
+
+static char *ifcfg_edit(const char *data, size_t len, size_t *outlen, const void *arg)
+{
+	(void)arg;
+	return drop_lines(data, len, ifcfg_mac_line, outlen);
+}
+
+static char *nm_edit(const char *data, size_t len, size_t *outlen, const void *arg)
+{
+	(void)arg;
+	return drop_lines(data, len, nm_mac_line, outlen);
+}
+
+/* netplan: drop "macaddress:" lines; a "match:" left empty goes too, with
+ * the "set-name:" beside it (it would rename every interface). */
+struct yline {
+	const char *s;
+	size_t len, indent;
+	bool blank, drop;
+};
+
+static char *netplan_edit(const char *data, size_t len, size_t *outlen, const void *arg)
+{
+	struct yline *v = NULL;
+	size_t n = 0, dropped = 0;
+	struct text t = { 0 };
+	(void)arg;
+
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		size_t l = nl ? (size_t)(nl - (data + i)) + 1 : len - i, ind = indent_of(data + i, l);
+		struct yline *grown = realloc(v, (n + 1) * sizeof(*v));
+		if (!grown) {
+			free(v);
+			return NULL;
+		}
+		v = grown;
+		v[n] = (struct yline){ data + i, l, ind, ind == l || data[i + ind] == '\n' || data[i + ind] == '#', false };
+		if (starts_key(data + i, l, "macaddress:"))
+			v[n].drop = true, dropped++;
+		n++;
+		i += l;
+	}
+	for (size_t i = 0; i < n && dropped; i++) {
+		size_t j;
+		if (v[i].drop || !starts_key(v[i].s, v[i].len, "match:"))
+			continue;
+		for (j = i + 1; j < n && (v[j].blank || v[j].drop); j++)
+			;
+		if (j < n && v[j].indent > v[i].indent)
+			continue; /* something else still matches */
+		v[i].drop = true;
+		for (size_t k = 0; k < n; k++) /* set-name: in the same block */
+			if (k != i && v[k].indent == v[i].indent && starts_key(v[k].s, v[k].len, "set-name:")) {
+				size_t a = k < i ? k : i, b = k < i ? i : k;
+				bool same = true;
+				for (size_t m = a + 1; m < b; m++)
+					if (!v[m].blank && v[m].indent < v[i].indent)
+						same = false;
+				if (same)
+					v[k].drop = true;
+			}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].drop)
+			text_add(&t, v[i].s, v[i].len);
+	free(v);
+	if (!dropped || t.oom) {
+		free(t.s);
+		return NULL;
+	}
+	if (!t.s)
+		t.s = calloc(1, 1);
+	*outlen = t.len;
+	return t.s;
+}
+
+static int op_net_hwaddr(struct guest *gu)
+{
+	int rc = edit_dir(gu, OP_NET_HWADDR, "/etc/sysconfig/network-scripts", ifcfg_name, ifcfg_edit, NULL);
+
+	if (rc == 0)
+		rc = edit_dir(gu, OP_NET_HWADDR, "/etc/netplan", yaml_name, netplan_edit, NULL);
+	if (rc == 0)
+		rc = edit_dir(gu, OP_NET_HWADDR, "/etc/NetworkManager/system-connections", any_name, nm_edit, NULL);
+	return rc;
+}
+
+/* ---- removals ---- */
+
+static int remove_children(struct guest *gu, enum clone_op op, const char *dir,
+			   bool (*match)(const char *name, unsigned mode), bool recurse_dirs)
+{
+	char **names = guest_list(gu, dir);
+	int rc = 0;
+
+	for (char **p = names; p && *p && rc == 0; p++) {
+		char path[1024];
+		unsigned mode;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, *p) >= (int)sizeof(path))
+			continue;
+		mode = guest_mode(gu, path);
+		if (S_ISDIR(mode) && recurse_dirs)
+			rc = remove_children(gu, op, path, match, true);
+		else if (match(*p, mode))
+			rc = guest_remove(gu, op, path, S_ISDIR(mode));
+	}
+	guest_names_free(names);
+	return gu->err[0] && rc == 0 ? -EIO : rc;
+}
+
+static bool regular(const char *name, unsigned mode)
+{
+	(void)name;
+	return S_ISREG(mode);
+}
+
+static bool anything(const char *name, unsigned mode)
+{
+	(void)name, (void)mode;
+	return true;
+}
+
+static bool lease(const char *name, unsigned mode)
+{
+	return S_ISREG(mode) && strstr(name, "lease") != NULL;
+}
+
+static int op_logfiles(struct guest *gu)
+{
+	int rc = 0;
+
+	/* The journal's per-machine directories go whole. */
+	if (guest_is_dir(gu, "/var/log/journal"))
+		rc = remove_children(gu, OP_LOGFILES, "/var/log/journal", anything, false);
+	if (rc == 0)
+		rc = remove_children(gu, OP_LOGFILES, "/var/log", regular, true);
+	return rc;
+}
+
+static int op_bash_history(struct guest *gu)
+{
+	char **homes = guest_list(gu, "/home");
+	int rc = 0;
+
+	if (S_ISREG(guest_mode(gu, "/root/.bash_history")))
+		rc = guest_remove(gu, OP_BASH_HISTORY, "/root/.bash_history", false);
+	for (char **p = homes; p && *p && rc == 0; p++) {
+		char path[512];
+		snprintf(path, sizeof(path), "/home/%s/.bash_history", *p);
+		if (S_ISREG(guest_mode(gu, path)))
+			rc = guest_remove(gu, OP_BASH_HISTORY, path, false);
+	}
+	guest_names_free(homes);
+	return rc;
+}
+
+static int op_tmp_files(struct guest *gu)
+{
+	int rc = remove_children(gu, OP_TMP_FILES, "/tmp", anything, false);
+
+	return rc == 0 ? remove_children(gu, OP_TMP_FILES, "/var/tmp", anything, false) : rc;
+}
+
+static int op_dhcp_state(struct guest *gu)
+{
+	static const char *const dirs[] = { "/var/lib/dhcp", "/var/lib/dhclient", "/var/lib/NetworkManager" };
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && rc == 0; i++)
+		rc = remove_children(gu, OP_DHCP_STATE, dirs[i], lease, false);
+	return rc;
+}
+
+static int remove_regular(struct guest *gu, enum clone_op op, const char *const *paths, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if (S_ISREG(guest_mode(gu, paths[i])))
+			rc = guest_remove(gu, op, paths[i], false);
+	return rc;
+}
+
+static int op_random_seed(struct guest *gu)
+{
+	static const char *const paths[] = { "/var/lib/systemd/random-seed", "/var/lib/urandom/random-seed",
+					     "/var/lib/random-seed" };
+
+	return remove_regular(gu, OP_RANDOM_SEED, paths, sizeof(paths) / sizeof(paths[0]));
+}
+
+static int op_utmp(struct guest *gu)
+{
+	static const char *const paths[] = { "/var/run/utmp", "/run/utmp" };
+
+	return remove_regular(gu, OP_UTMP, paths, sizeof(paths) / sizeof(paths[0]));
+}
+
+/* ---- an authorized key for root ---- */
+
+static int op_ssh_key(struct guest *gu, const char *key)
+{
+	const char *path = "/root/.ssh/authorized_keys";
+	size_t klen = strlen(key), len = 0;
+	struct text t = { 0 };
+	char *data = NULL;
+	int rc = 0;
+
+	if (!guest_is_dir(gu, "/root"))
+		return 0;
+	if (!guest_is_dir(gu, "/root/.ssh")) {
+		if (!gu->dry && (rc = imgfmt_fs_mkdir(gu->fs, "/root/.ssh", &root_0700)) < 0) {
+			snprintf(gu->err, sizeof(gu->err), "/root/.ssh: cannot create: %s", imgfmt_fs_error(gu->fs));
+			return rc;
+		}
+	} else if ((rc = guest_read(gu, path, &data, &len)) < 0 && rc != -ENOENT) {
+		return rc;
+	}
+	while (klen && (key[klen - 1] == '\n' || key[klen - 1] == '\r'))
+		klen--;
+	if (data && memmem(data, len, key, klen)) {
+		free(data);
+		return 0;
+	}
+	text_add(&t, data ? data : "", len);
+	if (t.len && t.s[t.len - 1] != '\n')
+		text_add(&t, "\n", 1);
+	text_add(&t, key, klen);
+	text_add(&t, "\n", 1);
+	free(data);
+	rc = t.oom ? -ENOMEM : guest_write(gu, OP_SSH_KEY, path, t.s, t.len, &root_0600);
+	free(t.s);
+	return rc;
+}
+
+/* ---- references to identities ---- */
+
+static char *refs_edit(const char *data, size_t len, size_t *outlen, const void *arg)
+{
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return NULL;
+	memcpy(copy, data, len + 1);
+	if (ids_rewrite(arg, copy, len) == 0) {
+		free(copy);
+		return NULL;
+	}
+	*outlen = len;
+	return copy;
+}
+
+static bool conf_name(const char *name)
+{
+	size_t l = strlen(name);
+
+	return l > 5 && !strcmp(name + l - 5, ".conf");
+}
+
+static bool cfg_name(const char *name)
+{
+	size_t l = strlen(name);
+
+	return l > 4 && !strcmp(name + l - 4, ".cfg");
+}
+
+int linux_rewrite_refs(struct guest *gu, const struct id_plan *ids, bool root)
+{
+	static const char *const root_files[] = {
+		"/etc/fstab", "/etc/crypttab", "/etc/default/grub", "/etc/initramfs-tools/conf.d/resume",
+		"/etc/kernel/cmdline", "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/grubenv",
+		"/boot/grub2/grubenv",
+	};
+	static const char *const boot_files[] = { "/grub/grub.cfg", "/grub2/grub.cfg", "/grub/grubenv",
+						  "/grub2/grubenv" };
+	const char *const *files = root ? root_files : boot_files;
+	size_t n = root ? sizeof(root_files) / sizeof(root_files[0]) : sizeof(boot_files) / sizeof(boot_files[0]);
+	int rc = 0;
+
+	if (!ids->n)
+		return 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = edit_file(gu, OP_FS_UUIDS, files[i], refs_edit, ids);
+	if (rc == 0)
+		rc = edit_dir(gu, OP_FS_UUIDS, root ? "/boot/loader/entries" : "/loader/entries", conf_name, refs_edit,
+			      ids);
+	if (rc == 0 && root)
+		rc = edit_dir(gu, OP_FS_UUIDS, "/etc/default/grub.d", cfg_name, refs_edit, ids);
+	return rc;
+}
+
+int linux_personalize(struct guest *gu, const struct golden *g, const struct clone_opts *o, struct target_plan *t)
+{
+	int rc = 0;
+
+	if (o->ops[OP_HOSTNAME] && t->hostname[0])
+		rc = op_hostname(gu, g, t->hostname);
+	if (rc == 0 && o->ops[OP_MACHINE_ID])
+		rc = op_machine_id(gu);
+	if (rc == 0 && o->ops[OP_SSH_HOSTKEYS])
+		rc = op_ssh_hostkeys(gu, g, t);
+	if (rc == 0 && o->ops[OP_NET_HWADDR])
+		rc = op_net_hwaddr(gu);
+	if (rc == 0 && o->ops[OP_UDEV_NET] && S_ISREG(guest_mode(gu, "/etc/udev/rules.d/70-persistent-net.rules")))
+		rc = guest_remove(gu, OP_UDEV_NET, "/etc/udev/rules.d/70-persistent-net.rules", false);
+	if (rc == 0 && o->ops[OP_LOGFILES])
+		rc = op_logfiles(gu);
+	if (rc == 0 && o->ops[OP_BASH_HISTORY])
+		rc = op_bash_history(gu);
+	if (rc == 0 && o->ops[OP_TMP_FILES])
+		rc = op_tmp_files(gu);
+	if (rc == 0 && o->ops[OP_DHCP_STATE])
+		rc = op_dhcp_state(gu);
+	if (rc == 0 && o->ops[OP_RANDOM_SEED])
+		rc = op_random_seed(gu);
+	if (rc == 0 && o->ops[OP_UTMP])
+		rc = op_utmp(gu);
+	if (rc == 0 && o->ssh_key_data)
+		rc = op_ssh_key(gu, o->ssh_key_data);
+	if (rc == 0 && gu->err[0])
+		rc = -EIO;
+	return rc;
+}
