@@ -173,3 +173,106 @@ line"
 	mkdir -p "$deep"
 	(cd "$deep" && for i in $(seq 1 90); do mkdir "$(printf 'd%02d_%.0s' "$i" $(seq 1 1))$(printf 'x%.0s' $(seq 1 45))" && cd d*; done && echo bottom >bottom.txt)
 }
+
+# make_golden DISK [gpt|dos]: a small Linux-like golden guest disk.
+#   p1 ext4 root (metadata_csum) with /etc/fstab naming every volume by UUID,
+#      by PARTUUID, by device and by label, grub.cfg, /etc/default/grub with
+#      resume=, machine-id, SSH host keys, netplan + udev MAC pinning, logs,
+#      histories, tmp files, DHCP leases, a random seed, SELinux labels;
+#   p2 swap; p3 NTFS data.
+# Sets ROOT_UUID SWAP_UUID NTFS_SERIAL PARTUUID1 O1 O2 O3 S1 S3.
+make_golden() {
+	local disk=$1 label=${2:-gpt} r="$SCRATCH/.golden-root" mnt="$SCRATCH/.golden-ntfs"
+	if [ "$label" = gpt ]; then
+		mkdisk "$disk" 200M <<-'S' || return 1
+		label: gpt
+		start=2048, size=96M, type=L
+		size=16M, type=S
+		size=40M, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
+		S
+	else
+		mkdisk "$disk" 200M <<-'S' || return 1
+		label: dos
+		start=2048, size=96M, type=83
+		size=16M, type=82
+		size=40M, type=7
+		S
+	fi
+	O1=$(part_start "$disk" 1) S1=$(part_size "$disk" 1)
+	O2=$(part_start "$disk" 2) O3=$(part_start "$disk" 3) S3=$(part_size "$disk" 3)
+	SWAP_UUID=$(cat /proc/sys/kernel/random/uuid) ROOT_UUID=$(cat /proc/sys/kernel/random/uuid)
+	put_fs swap "$disk" 2 -U "$SWAP_UUID" || return 1
+	mkdir -p "$SCRATCH/.ntfs-src/data" && echo ntfs-data >"$SCRATCH/.ntfs-src/data/hello.txt"
+	put_ntfs_tree "$disk" 3 "$SCRATCH/.ntfs-src" || return 1
+	NTFS_SERIAL=$(blkid -p -o value -s UUID -O "$O3" "$disk")
+	PARTUUID1=$(sfdisk -J "$disk" | python3 -c '
+import json, sys
+t = json.load(sys.stdin)["partitiontable"]
+print(t["partitions"][0].get("uuid") or "%s-01" % t["id"][2:])')
+	rm -rf "$r"
+	mkdir -p "$r/etc/ssh" "$r/etc/netplan" "$r/etc/udev/rules.d" "$r/etc/default" "$r/boot/grub" \
+		"$r/var/log/journal/0123" "$r/var/log/apt" "$r/root/.ssh" "$r/tmp/sub" "$r/var/tmp" "$r/var/lib/dhcp" \
+		"$r/var/lib/systemd" "$r/var/lib/dbus" "$r/usr/share/doc" "$r/home/alice"
+	echo golden >"$r/etc/hostname"
+	printf '127.0.0.1\tlocalhost\n127.0.1.1\tgolden.example.com golden\n::1\tlocalhost ip6-localhost\n' >"$r/etc/hosts"
+	cat >"$r/etc/fstab" <<-F
+	# <fs> <mount> <type> <options> <dump> <pass>
+	UUID=$ROOT_UUID / ext4 errors=remount-ro 0 1
+	UUID=$SWAP_UUID none swap sw 0 0
+	UUID=$NTFS_SERIAL /data ntfs-3g defaults 0 0
+	PARTUUID=$PARTUUID1 /alt ext4 noauto 0 0
+	/dev/sda1 /by-device ext4 noauto 0 0
+	LABEL=backup /backup ext4 noauto 0 0
+	F
+	printf 'ID=debian\nNAME="Debian GNU/Linux"\n' >"$r/etc/os-release"
+	printf '0123456789abcdef0123456789abcdef\n' >"$r/etc/machine-id"
+	cp "$r/etc/machine-id" "$r/var/lib/dbus/machine-id"
+	printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT="quiet resume=UUID=%s"\n' "$SWAP_UUID" >"$r/etc/default/grub"
+	cat >"$r/boot/grub/grub.cfg" <<-G
+	search --no-floppy --fs-uuid --set=root $ROOT_UUID
+	menuentry 'Debian' {
+	  search --no-floppy --fs-uuid --set=root ${ROOT_UUID^^}
+	  linux /boot/vmlinuz root=UUID=$ROOT_UUID ro resume=UUID=$SWAP_UUID
+	}
+	menuentry 'Debian (by PARTUUID)' {
+	  linux /boot/vmlinuz root=PARTUUID=$PARTUUID1 ro
+	}
+	G
+	ssh-keygen -q -t ed25519 -N '' -C root@golden -f "$r/etc/ssh/ssh_host_ed25519_key"
+	ssh-keygen -q -t ecdsa -N '' -C root@golden -f "$r/etc/ssh/ssh_host_ecdsa_key"
+	chmod 600 "$r"/etc/ssh/*_key
+	echo 'PermitRootLogin no' >"$r/etc/ssh/sshd_config"
+	cat >"$r/etc/netplan/01-netcfg.yaml" <<-N
+	network:
+	  version: 2
+	  ethernets:
+	    lan0:
+	      match:
+	        macaddress: 52:54:00:12:34:56
+	      set-name: lan0
+	      dhcp4: true
+	N
+	echo 'SUBSYSTEM=="net", ATTR{address}=="52:54:00:12:34:56", NAME="eth0"' \
+		>"$r/etc/udev/rules.d/70-persistent-net.rules"
+	echo 'keep me' >"$r/etc/udev/rules.d/99-local.rules"
+	echo 'log line' >"$r/var/log/syslog"
+	echo x >"$r/var/log/apt/history.log"
+	echo j >"$r/var/log/journal/0123/system.journal"
+	echo 'ls -la' >"$r/root/.bash_history"
+	echo ls >"$r/home/alice/.bash_history"
+	echo 'alias ll=ls' >"$r/home/alice/.bashrc"
+	echo junk >"$r/tmp/junk" && echo junk >"$r/tmp/sub/junk2" && echo junk >"$r/var/tmp/junk3"
+	echo 'lease {}' >"$r/var/lib/dhcp/dhclient.eth0.leases"
+	head -c 512 /dev/urandom >"$r/var/lib/systemd/random-seed"
+	echo known >"$r/root/.ssh/known_hosts"
+	head -c 3000000 /dev/urandom >"$r/usr/share/doc/blob.bin"
+	seq 1 20000 >"$r/usr/share/doc/numbers.txt"
+	mkfs.ext4 -q -F -U "$ROOT_UUID" -E "offset=$O1" -d "$r" "$disk" "$((S1 / 1024))k" >/dev/null || return 1
+	debugfs -w -R "ea_set /etc/hostname security.selinux system_u:object_r:etc_t:s0" "$disk?offset=$O1" 2>/dev/null
+	debugfs -w -R "ea_set /root/.ssh/known_hosts security.selinux system_u:object_r:ssh_home_t:s0" \
+		"$disk?offset=$O1" 2>/dev/null
+	rm -rf "$r" "$SCRATCH/.ntfs-src"
+}
+
+# ext_cat DISK OFFSET PATH: a file's contents through debugfs
+ext_cat() { debugfs -R "cat $3" "$1?offset=$2" 2>/dev/null; }

@@ -85,7 +85,7 @@ static int read_ssh_key(const char *path, char **out)
 			break;
 	}
 	fclose(f);
-	if (n < 0 || strlen(line) > 16384 || memchr(line, '\0', (size_t)n) != line + n) {
+	if (n < 0 || strlen(line) > 16384 || memchr(line, '\0', (size_t)n) != NULL) {
 		free(line);
 		cli_error(path, "no public key line (\"TYPE BASE64 [COMMENT]\") in the file");
 		return -1;

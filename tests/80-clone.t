@@ -1,0 +1,169 @@
+#!/bin/bash
+# rawkit-clone: a golden disk to three personalized clones, checked with
+# debugfs, blkid, sfdisk, e2fsck, ssh-keygen and ntfs-3g's own tools.
+. "$(dirname "$0")/lib/tap.sh"
+. "$(dirname "$0")/lib/fixtures.sh"
+
+C=rawkit-clone
+make_golden g.img gpt || { echo "Bail out! cannot build the golden disk"; exit 1; }
+golden_sum=$(sum g.img)
+golden_ptable=$(sfdisk -d g.img)
+
+ok "three clones" $C -q --hostname 'web%02d' g.img t1.img t2.img t3.img
+is "$(sum g.img)" "$golden_sum" "the golden disk is untouched"
+
+# What changes, what goes; everything else must be byte-identical.
+cat >changed.list <<'L'
+etc/hostname
+etc/hosts
+etc/machine-id
+etc/fstab
+etc/default/grub
+boot/grub/grub.cfg
+etc/netplan/01-netcfg.yaml
+etc/ssh/ssh_host_ed25519_key
+etc/ssh/ssh_host_ed25519_key.pub
+etc/ssh/ssh_host_ecdsa_key
+etc/ssh/ssh_host_ecdsa_key.pub
+L
+cat >removed.list <<'L'
+var/lib/dbus/machine-id
+etc/udev/rules.d/70-persistent-net.rules
+var/log/syslog
+var/log/apt/history.log
+var/log/journal/0123
+root/.bash_history
+home/alice/.bash_history
+tmp/junk
+tmp/sub
+var/tmp/junk3
+var/lib/dhcp/dhclient.eth0.leases
+var/lib/systemd/random-seed
+L
+mkdir gdump && debugfs -R "rdump / gdump" "g.img?offset=$O1" 2>/dev/null
+all_uuids="$ROOT_UUID $SWAP_UUID $NTFS_SERIAL"
+all_parts=$(sfdisk -J g.img | python3 -c 'import json,sys; print(" ".join(p["uuid"] for p in json.load(sys.stdin)["partitiontable"]["partitions"]))')
+all_disk_ids=$(sfdisk -J g.img | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["id"])')
+all_keys=$(ext_cat g.img "$O1" /etc/ssh/ssh_host_ed25519_key.pub)
+for n in 1 2 3; do
+	t=t$n.img
+	name=$(printf 'web%02d' "$n")
+	is "$(ext_cat $t "$O1" /etc/hostname)" "$name" "$t: /etc/hostname"
+	like "$(ext_cat $t "$O1" /etc/hosts)" "127\.0\.1\.1	$name\.example\.com $name" "$t: the 127.0.1.1 line of /etc/hosts"
+	is "$(ext_cat $t "$O1" /etc/machine-id | wc -c)" 0 "$t: /etc/machine-id is empty"
+	like "$(debugfs -R 'ea_list /etc/hostname' "$t?offset=$O1" 2>/dev/null)" 'etc_t' \
+		"$t: /etc/hostname keeps its SELinux label"
+	# SSH host keys: valid, new, different from every other clone's
+	debugfs -R "dump /etc/ssh/ssh_host_ed25519_key.pub $n.pub" "$t?offset=$O1" 2>/dev/null
+	debugfs -R "dump /etc/ssh/ssh_host_ecdsa_key.pub $n-ecdsa.pub" "$t?offset=$O1" 2>/dev/null
+	ok "$t: the new ed25519 key is valid" ssh-keygen -l -f "$n.pub"
+	ok "$t: the new ecdsa key is valid" ssh-keygen -l -f "$n-ecdsa.pub"
+	key=$(cat "$n.pub")
+	case " $all_keys " in *"$key"*) dup=yes ;; *) dup=no ;; esac
+	is "$dup" no "$t: its host key differs from the golden disk's and the other clones'"
+	all_keys="$all_keys
+$key"
+	like "$(debugfs -R 'stat /etc/ssh/ssh_host_ed25519_key' "$t?offset=$O1" 2>/dev/null)" 'Mode: +0600' \
+		"$t: the private key keeps mode 0600"
+	# identities: new, and every reference follows
+	ru=$(blkid -p -o value -s UUID -O "$O1" $t)
+	su=$(blkid -p -o value -s UUID -O "$O2" $t)
+	nu=$(blkid -p -o value -s UUID -O "$O3" $t)
+	for u in $ru $su $nu; do
+		case " $all_uuids " in *" $u "*) dup=yes ;; *) dup=no ;; esac
+		is "$dup" no "$t: filesystem id $u is new"
+		all_uuids="$all_uuids $u"
+	done
+	fstab=$(ext_cat $t "$O1" /etc/fstab)
+	like "$fstab" "^UUID=$ru / ext4" "$t: fstab names the new root UUID (blkid: $ru)"
+	like "$fstab" "UUID=$su none swap" "$t: fstab names the new swap UUID"
+	like "$fstab" "UUID=$nu /data ntfs-3g" "$t: fstab names the new NTFS serial"
+	p1=$(sfdisk -J $t | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["partitions"][0]["uuid"])')
+	like "$fstab" "PARTUUID=$p1 /alt" "$t: fstab names the new partition GUID"
+	like "$fstab" "^/dev/sda1 /by-device" "$t: a reference by device name is left alone"
+	like "$fstab" "^LABEL=backup /backup" "$t: a reference by label is left alone"
+	old=no
+	for u in $ROOT_UUID $SWAP_UUID $NTFS_SERIAL $PARTUUID1; do
+		ext_cat $t "$O1" /etc/fstab /boot/grub/grub.cfg | grep -qi "$u" && old=yes
+		ext_cat $t "$O1" /boot/grub/grub.cfg | grep -qi "$u" && old=yes
+		ext_cat $t "$O1" /etc/default/grub | grep -qi "$u" && old=yes
+	done
+	is "$old" no "$t: no old id is left in fstab, grub.cfg or /etc/default/grub"
+	grubcfg=$(ext_cat $t "$O1" /boot/grub/grub.cfg)
+	like "$grubcfg" "root=UUID=$ru ro resume=UUID=$su" "$t: grub.cfg boots the new root and resumes from the new swap"
+	like "$grubcfg" "set=root ${ru^^}" "$t: an upper-case reference stays upper case"
+	like "$(ext_cat $t "$O1" /etc/default/grub)" "resume=UUID=$su" "$t: /etc/default/grub resume= follows"
+	for p in $(sfdisk -J $t | python3 -c 'import json,sys; print(" ".join(p["uuid"] for p in json.load(sys.stdin)["partitiontable"]["partitions"]))'); do
+		case " $all_parts " in *" $p "*) dup=yes ;; *) dup=no ;; esac
+		is "$dup" no "$t: partition GUID $p is unique"
+		all_parts="$all_parts $p"
+	done
+	did=$(sfdisk -J $t | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["id"])')
+	case " $all_disk_ids " in *" $did "*) dup=yes ;; *) dup=no ;; esac
+	is "$dup" no "$t: the GPT disk GUID is new"
+	all_disk_ids="$all_disk_ids $did"
+	ok "$t: sfdisk --verify" sfdisk --verify $t
+	ok "$t: e2fsck -fn is clean (metadata checksums rewritten for the new UUID)" e2fsck -fn "$t?offset=$O1"
+	dd if=$t of=ntfs.img bs=1M skip=$((O3 / 1048576)) count=$((S3 / 1048576)) status=none
+	ok "$t: ntfsfix -n accepts the NTFS volume" ntfsfix -n ntfs.img
+	is "$(ntfscat ntfs.img data/hello.txt)" ntfs-data "$t: NTFS files are intact"
+	# network, logs and state
+	yaml=$(ext_cat $t "$O1" /etc/netplan/01-netcfg.yaml)
+	unlike_mac=$(printf '%s' "$yaml" | grep -c -e macaddress -e 'match:' -e set-name)
+	is "$unlike_mac" 0 "$t: netplan no longer pins the MAC address"
+	like "$yaml" 'dhcp4: true' "$t: the rest of the netplan file stays"
+	# every other file is byte-identical, nothing else appeared or went
+	rm -rf cdump && mkdir cdump && debugfs -R "rdump / cdump" "$t?offset=$O1" 2>/dev/null
+	ok "$t: every other file is identical to the golden disk's" python3 "$TESTS_DIR/lib/clonecmp.py" gdump cdump \
+		changed.list removed.list
+done
+
+# ---- operations can be turned off; dry run, JSON, --list-operations, --ssh-key
+ok "--list-operations names every operation" sh -c "$C --list-operations | grep -q '^fs-uuids '"
+ok "keep the logs and identities" $C -q --operations=-logfiles,-fs-uuids,-disk-ids g.img k.img
+is "$(ext_cat k.img "$O1" /var/log/syslog)" "log line" "--operations -logfiles: /var/log/syslog stays"
+is "$(blkid -p -o value -s UUID -O "$O1" k.img)" "$ROOT_UUID" "--operations -fs-uuids: the root UUID stays"
+is "$(sfdisk -d k.img)" "$(sfdisk -d g.img | sed 's/g\.img/k.img/')" "--operations -disk-ids: the partition table stays"
+ok "only the machine-id" $C -q --operations machine-id g.img only.img
+is "$(ext_cat only.img "$O1" /etc/hostname)" golden "--operations machine-id: the host name stays"
+fails "an unknown operation is a usage error" $C --operations frobnicate g.img x.img
+$C --operations frobnicate g.img x.img 2>err; is "$?" 2 "exit 2 for an unknown operation"
+
+$C --dry-run --json --hostname 'db%d' g.img d1.img d2.img >dry.json
+is "$?" 0 "--dry-run exits 0"
+ok "--dry-run creates nothing" test ! -e d1.img -a ! -e d2.img
+is "$(sum g.img)" "$golden_sum" "--dry-run leaves the golden disk alone"
+is "$(python3 -c 'import json; d=json.load(open("dry.json")); print(d["dry_run"], len(d["targets"]), d["targets"][1]["hostname"], any(c["what"]=="/etc/hostname" for c in d["targets"][0]["changes"]))' 2>&1)" \
+	"True 2 db2 True" "--dry-run --json plans both targets"
+
+ssh-keygen -q -t ed25519 -N '' -C admin@example -f admin
+ok "--ssh-key" $C -q --ssh-key admin.pub --operations none g.img s.img
+is "$(ext_cat s.img "$O1" /root/.ssh/authorized_keys)" "$(cat admin.pub)" "--ssh-key: root's authorized_keys holds the key"
+like "$(debugfs -R 'stat /root/.ssh/authorized_keys' "s.img?offset=$O1" 2>/dev/null)" 'Mode: +0600' \
+	"--ssh-key: authorized_keys has mode 0600"
+like "$(debugfs -R 'ea_list /root/.ssh/authorized_keys' "s.img?offset=$O1" 2>/dev/null)" 'ssh_home_t' \
+	"--ssh-key: the new file gets its sibling's SELinux label"
+ok "--ssh-key: e2fsck -fn is clean after creating a file" e2fsck -fn "s.img?offset=$O1"
+
+$C -q --json --hostname web9 g.img j.img >j.json
+is "$(python3 -c 'import json; t=json.load(open("j.json"))["targets"][0]; print(t["status"], t["method"], t["hostname"], sorted({i["kind"] for i in t["ids"]}))')" \
+	"done copy web9 ['disk', 'fs', 'part']" "--json reports the method, host name and new ids"
+
+# ---- --in-place personalizes a disk that is already a copy
+cp --sparse=always g.img inplace.img
+ok "--in-place" $C -q --in-place --hostname solo inplace.img
+is "$(ext_cat inplace.img "$O1" /etc/hostname)" solo "--in-place: host name set"
+ok "--in-place: e2fsck -fn is clean" e2fsck -fn "inplace.img?offset=$O1"
+is "$(sum g.img)" "$golden_sum" "the golden disk is still untouched"
+
+# ---- an MBR disk: the signature changes and PARTUUID=sig-NN follows
+make_golden m.img dos
+ok "MBR: clone" $C -q --hostname mbr1 m.img m1.img
+old_sig=$(sfdisk -J m.img | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["id"])')
+new_sig=$(sfdisk -J m1.img | python3 -c 'import json,sys; print(json.load(sys.stdin)["partitiontable"]["id"])')
+ok "MBR: a new disk signature ($old_sig -> $new_sig)" test "$old_sig" != "$new_sig"
+like "$(ext_cat m1.img "$O1" /etc/fstab)" "PARTUUID=${new_sig#0x}-01 /alt" "MBR: fstab's PARTUUID= follows the signature"
+ok "MBR: e2fsck -fn is clean" e2fsck -fn "m1.img?offset=$O1"
+is "$(ext_cat m1.img "$O1" /etc/hostname)" mbr1 "MBR: host name without a number, one target"
+
+done_testing
