@@ -4,6 +4,7 @@
 #   fails DESC CMD...     pass when CMD exits non-zero (and did not crash)
 #   is GOT WANT DESC      pass when the strings are equal
 #   like GOT REGEX DESC   pass when GOT matches the extended regex
+#   skip N REASON         N tests skipped
 #   skip_all REASON       the whole file is skipped
 #   done_testing          print the plan; exit 1 if anything failed
 set -u
@@ -62,6 +63,14 @@ like() {
 		_tap_result 1 "$3"
 		diag "got:  '$1'" "want match: $2"
 	fi
+}
+
+skip() { # N REASON: N tests that cannot run here
+	local i
+	for i in $(seq 1 "$1"); do
+		_tap_n=$((_tap_n + 1))
+		echo "ok $_tap_n # SKIP $2"
+	done
 }
 
 skip_all() {

@@ -191,8 +191,10 @@ int clone_run(const char *golden, char **targets, size_t ntargets, const char *h
 		for (size_t i = 0; i < ntargets; i += batch)
 			copy_batch(&r, t + i, ntargets - i < batch ? ntargets - i : batch);
 	}
+	/* One line per failure; targets that were only held back by another's
+	 * refusal say so in --json, not on stderr. */
 	for (size_t i = 0; i < ntargets; i++)
-		if (t[i].failed)
+		if (t[i].failed && strncmp(t[i].error, "not written: ", 13) != 0)
 			cli_error(t[i].path, "%s", t[i].error);
 	if (o->json)
 		output_json(golden, t, ntargets, o, cli_now() - start);

@@ -94,14 +94,43 @@ static int read_ssh_key(const char *path, char **out)
 	return 0;
 }
 
+/* The directory's real path and the base name: one name per file, even for
+ * files that do not exist yet. */
+static char *canonical(const char *path)
+{
+	char *dup = strdup(path), *slash, *dir, *out = NULL;
+	const char *base;
+
+	if (!dup)
+		return NULL;
+	slash = strrchr(dup, '/');
+	if (slash) {
+		*slash = '\0';
+		base = slash + 1;
+		dir = realpath(slash == dup ? "/" : dup, NULL);
+	} else {
+		base = dup;
+		dir = realpath(".", NULL);
+	}
+	if (dir && asprintf(&out, "%s/%s", dir, base) < 0)
+		out = NULL;
+	free(dir);
+	free(dup);
+	return out;
+}
+
 static int check_targets(char **targets, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++) {
 			struct stat a, b;
-			if (!strcmp(targets[i], targets[j]) ||
-			    (stat(targets[i], &a) == 0 && stat(targets[j], &b) == 0 && a.st_dev == b.st_dev &&
-			     a.st_ino == b.st_ino))
+			char *ci = canonical(targets[i]), *cj = canonical(targets[j]);
+			bool same = !strcmp(targets[i], targets[j]) || (ci && cj && !strcmp(ci, cj)) ||
+				    (stat(targets[i], &a) == 0 && stat(targets[j], &b) == 0 && a.st_dev == b.st_dev &&
+				     a.st_ino == b.st_ino);
+			free(ci);
+			free(cj);
+			if (same)
 				return cli_usage_error("%s: named twice as a target", targets[j]);
 		}
 	return 0;
