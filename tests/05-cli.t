@@ -20,7 +20,7 @@ is "$?" 2 "no disk: exit 2"
 rawkit-info a b >/dev/null 2>err.txt
 is "$?" 2 "two disks: exit 2"
 
-for t in clone p2v v2p; do
+for t in p2v v2p; do
 	"rawkit-$t" >/dev/null 2>err.txt
 	is "$?" 2 "rawkit-$t (not built yet) exits 2"
 	like "$(cat err.txt)" "^rawkit-$t: not implemented" "rawkit-$t says it is not implemented"
@@ -37,6 +37,15 @@ for bin in "$RAWKIT_BIN"/rawkit-*; do
 done
 ok "rawkit-info has a man page" test -f "$MAN/rawkit-info.1"
 ok "rawkit-lanfree has a man page" test -f "$MAN/rawkit-lanfree.1"
+ok "rawkit-clone has a man page" test -f "$MAN/rawkit-clone.1"
+like "$(rawkit-clone --help | head -n1)" "^Usage: rawkit-clone \\[OPTIONS\\] GOLDEN TARGET" "rawkit-clone --help starts with its usage"
+rawkit-clone --bogus >/dev/null 2>err.txt
+is "$?" 2 "rawkit-clone: unknown option exits 2"
+# every operation --list-operations shows is in the man page
+MANWIDTH=200 man -l "$MAN/rawkit-clone.1" 2>/dev/null | col -b >clone-page.txt
+for op in $(rawkit-clone --list-operations | cut -d' ' -f1); do
+	ok "rawkit-clone: operation $op is in rawkit-clone.1" grep -qF -- "$op" clone-page.txt
+done
 like "$(rawkit-lanfree --help | head -n1)" "^Usage: rawkit-lanfree init +REPO" "rawkit-lanfree --help starts with its usage"
 ok "rawkit(7) exists" test -f "$MAN/rawkit.7"
 ok "man pages format without warnings" sh -c "for m in '$MAN'/*.[17]; do LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l \"\$m\" 2>&1 >/dev/null | grep . && exit 1; done; exit 0"
