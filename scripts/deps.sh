@@ -12,8 +12,11 @@ BUILD="gcc make pkg-config libc6-dev libext2fs-dev libfdisk-dev libblkid-dev
 ntfs-3g-dev libarchive-dev libzstd-dev zlib1g-dev libsqlite3-dev libssl-dev"
 CHECK="perl e2fsprogs fdisk util-linux ntfs-3g clang libclang-rt-14-dev
 sqlite3 zstd gzip tar bsdextrautils coreutils acl attr cpio python3 qemu-utils
-xfsprogs e2fsprogs man-db groff-base strace dosfstools btrfs-progs lvm2 libarchive-tools"
-BENCH="partclone dump restic time bc openssl"
+xfsprogs e2fsprogs man-db groff-base strace dosfstools btrfs-progs lvm2 libarchive-tools
+openssh-client"
+# virt-sysprep (libguestfs-tools) needs a kernel to build its appliance from
+BENCH="partclone dump restic time bc openssl libguestfs-tools linux-image-amd64
+qemu-system-x86"
 
 want=""
 [ $# -eq 0 ] && set -- check

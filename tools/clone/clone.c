@@ -93,8 +93,11 @@ static int finish(size_t index, const char *path, char *err, size_t errlen, void
 	struct target_plan *t = &r->t[index];
 	int rc;
 
+	double start = cli_now();
+
 	cli_progress_end(&r->progress);
 	rc = personalize(r->g, r->o, t, path, false, err, errlen);
+	t->personalize_seconds = cli_now() - start;
 	if (rc < 0 && !err[0])
 		snprintf(err, errlen, "personalization failed");
 	return rc;
@@ -180,7 +183,10 @@ int clone_run(const char *golden, char **targets, size_t ntargets, const char *h
 	if (o->dry_run || o->in_place) {
 		for (size_t i = 0; i < ntargets; i++) {
 			char err[512] = "";
-			if (personalize(&g, o, &t[i], golden, o->dry_run, err, sizeof(err)) < 0) {
+			double t0 = cli_now();
+			int prc = personalize(&g, o, &t[i], golden, o->dry_run, err, sizeof(err));
+			t[i].personalize_seconds = cli_now() - t0;
+			if (prc < 0) {
 				t[i].failed = true;
 				snprintf(t[i].error, sizeof(t[i].error), "%s", err);
 			}

@@ -163,6 +163,7 @@ struct target_plan {
 	bool failed;
 	char error[512];
 	const char *method;
+	double personalize_seconds, keys_wait_seconds;
 };
 
 struct clone_opts {

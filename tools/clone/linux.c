@@ -296,9 +296,14 @@ static int op_ssh_hostkeys(struct guest *gu, const struct golden *g, struct targ
 		snprintf(gu->err, sizeof(gu->err), "ssh host keys: none were made");
 		return -EIO;
 	}
-	if (!gu->dry && keys_wait(t->keys, err, sizeof(err)) < 0) {
-		snprintf(gu->err, sizeof(gu->err), "ssh host keys: %s", err);
-		return -EIO;
+	if (!gu->dry) {
+		double start = cli_now();
+		int rc = keys_wait(t->keys, err, sizeof(err));
+		t->keys_wait_seconds += cli_now() - start;
+		if (rc < 0) {
+			snprintf(gu->err, sizeof(gu->err), "ssh host keys: %s", err);
+			return -EIO;
+		}
 	}
 	for (size_t i = 0; i < (g->nkeys ? g->nkeys : 3); i++) {
 		static const char defaults[3][16] = { "rsa", "ecdsa", "ed25519" };

@@ -62,6 +62,8 @@ void output_json(const char *golden, struct target_plan *t, size_t n, const stru
 			cli_json_cstr(stdout, p->hostname);
 		else
 			printf("null");
+		printf(",\"personalize_seconds\":%.4f,\"keys_wait_seconds\":%.4f", p->personalize_seconds,
+		       p->keys_wait_seconds);
 		printf(",\"ids\":[");
 		for (size_t k = 0; k < p->ids.n; k++) {
 			const struct id_change *c = &p->ids.v[k];
