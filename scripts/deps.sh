@@ -13,7 +13,7 @@ ntfs-3g-dev libarchive-dev libzstd-dev zlib1g-dev libsqlite3-dev libssl-dev"
 CHECK="perl e2fsprogs fdisk util-linux ntfs-3g clang libclang-rt-14-dev
 sqlite3 zstd gzip tar bsdextrautils coreutils acl attr cpio python3 qemu-utils
 xfsprogs e2fsprogs man-db groff-base strace dosfstools btrfs-progs lvm2 libarchive-tools
-openssh-client"
+openssh-client mtools"
 # virt-sysprep (libguestfs-tools) needs a kernel to build its appliance from
 BENCH="partclone dump restic time bc openssl libguestfs-tools linux-image-amd64
 qemu-system-x86"

@@ -156,6 +156,29 @@ is "$(ext_cat inplace.img "$O1" /etc/hostname)" solo "--in-place: host name set"
 ok "--in-place: e2fsck -fn is clean" e2fsck -fn "inplace.img?offset=$O1"
 is "$(sum g.img)" "$golden_sum" "the golden disk is still untouched"
 
+# ---- UEFI: the ESP's grub.cfg names /boot's UUID; it follows (through mtools)
+mkdisk u.img 160M <<'S'
+label: gpt
+start=2048, size=32M, type=U
+size=100M, type=L
+S
+U=$(cat /proc/sys/kernel/random/uuid)
+mkdir -p uroot/etc uroot/boot/grub && printf 'UUID=%s / ext4 defaults 0 1\n' "$U" >uroot/etc/fstab
+put_ext4 u.img 2 -d uroot -U "$U"
+put_fs vfat u.img 1
+UO1=$(part_start u.img 1) UO2=$(part_start u.img 2)
+printf 'search.fs_uuid %s root hd0,gpt2\nset prefix=($root)/boot/grub\nconfigfile $prefix/grub.cfg\n' "$U" >esp-grub.cfg
+MTOOLS_SKIP_CHECK=1 mmd -i "u.img@@$UO1" ::/EFI ::/EFI/debian
+MTOOLS_SKIP_CHECK=1 mcopy -i "u.img@@$UO1" esp-grub.cfg ::/EFI/debian/grub.cfg
+esp_uuid=$(blkid -p -o value -s UUID -O "$UO1" u.img)
+ok "UEFI: clone" $C -q --hostname efi1 u.img u1.img
+nu=$(blkid -p -o value -s UUID -O "$UO2" u1.img)
+like "$(MTOOLS_SKIP_CHECK=1 mtype -i "u1.img@@$UO1" ::/EFI/debian/grub.cfg)" "^search.fs_uuid $nu root" \
+	"UEFI: the ESP's grub.cfg finds the new root UUID"
+is "$(blkid -p -o value -s UUID -O "$UO1" u1.img)" "$esp_uuid" "UEFI: the ESP keeps its own id"
+dd if=u1.img of=esp.img bs=1M skip=$((UO1 / 1048576)) count=32 status=none
+ok "UEFI: fsck.vfat -n is clean" fsck.vfat -n esp.img
+
 # ---- an MBR disk: the signature changes and PARTUUID=sig-NN follows
 make_golden m.img dos
 ok "MBR: clone" $C -q --hostname mbr1 m.img m1.img

@@ -179,6 +179,11 @@ struct clone_opts {
 int linux_personalize(struct guest *gu, const struct golden *g, const struct clone_opts *o, struct target_plan *t);
 int linux_rewrite_refs(struct guest *gu, const struct id_plan *ids, bool root);
 
+/* vfat.c: rewrite references on the FAT volume V of the disk image PATH
+ * (EFI/<distro>/grub.cfg, loader entries) through mtools. */
+int vfat_rewrite_refs(const char *path, const struct imgfmt_volume *v, const struct id_plan *ids, bool dry,
+		      struct report *rep, char *err, size_t errlen);
+
 /* Personalize the disk at PATH (open for writing) following T. */
 int personalize(const struct golden *g, const struct clone_opts *o, struct target_plan *t, const char *path,
 		bool dry, char *err, size_t errlen);

@@ -118,6 +118,13 @@ int personalize(const struct golden *g, const struct clone_opts *o, struct targe
 	imgfmt_disk *d = g->disk;
 	int rc = 0;
 
+	/* FAT volumes first, through mtools, before the disk is held open. */
+	for (size_t i = 0; i < g->nvol && rc == 0; i++)
+		if (g->info[i].kind == VOL_KEPT && !strcmp(g->vols[i].fstype, "vfat"))
+			rc = vfat_rewrite_refs(dry ? imgfmt_disk_path(g->disk) : path, &g->vols[i], &t->ids, dry,
+					       &t->rep, err, errlen);
+	if (rc < 0)
+		return -EIO;
 	if (!dry && !o->in_place) {
 		d = imgfmt_disk_new();
 		if (!d || imgfmt_disk_open(d, path, IMGFMT_OPEN_WRITE) < 0) {

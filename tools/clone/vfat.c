@@ -1,0 +1,193 @@
+/* vfat.c --- references kept on a FAT volume (the EFI system partition)
+ *
+ * On UEFI guests the boot loader's first stage lives on the ESP: GRUB's
+ * EFI/<distro>/grub.cfg finds /boot by filesystem UUID, systemd-boot's
+ * loader entries name the root.  FAT is read and written with
+ * mtools (mtype, mcopy) at the volume's offset in the disk image.
+ */
+#include "clone.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define VFAT_FILE_MAX (4u << 20)
+
+/* Run ARGV with MTOOLS_SKIP_CHECK=1; its stdout into *OUT (may be NULL).
+ * Returns the exit status, or -1 when it could not run. */
+static int run_mtools(char *const argv[], char **out, size_t *len)
+{
+	posix_spawn_file_actions_t fa;
+	int pipefd[2], status = -1;
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -1;
+	setenv("MTOOLS_SKIP_CHECK", "1", 1);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	for (;;) {
+		ssize_t r;
+		if (n + 4096 > cap) {
+			char *grown = cap < VFAT_FILE_MAX ? realloc(buf, cap + 65536) : NULL;
+			if (!grown)
+				break;
+			buf = grown;
+			cap += 65536;
+		}
+		r = read(pipefd[0], buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (buf)
+		buf[n] = '\0';
+	if (out) {
+		*out = buf;
+		*len = n;
+	} else {
+		free(buf);
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The files of DIR on the volume whose names end in SUFFIX ("" for any),
+ * as "::/DIR/NAME" lines appended to LIST. */
+static void list_files(const char *image, const char *dir, const char *suffix, char ***list, size_t *n)
+{
+	char *argv[] = { "mdir", "-b", "-i", (char *)image, (char *)dir, NULL };
+	char *out = NULL, *line, *save = NULL;
+	size_t len;
+
+	if (run_mtools(argv, &out, &len) != 0 || !out) {
+		free(out);
+		return;
+	}
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		size_t l = strlen(line), sl = strlen(suffix);
+		char **grown;
+		if (l < sl || strcmp(line + l - sl, suffix) || line[l - 1] == '/' || strncmp(line, "::/", 3))
+			continue;
+		if (!(grown = realloc(*list, (*n + 1) * sizeof(*grown))))
+			break;
+		*list = grown;
+		if (((*list)[*n] = strdup(line)))
+			(*n)++;
+	}
+	free(out);
+}
+
+static int write_back(const char *image, const char *file, const char *data, size_t len, char *err, size_t errlen)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	char tmp[256];
+	int fd, rc;
+
+	snprintf(tmp, sizeof(tmp), "%s/rawkit-vfat-XXXXXX", tmpdir && strlen(tmpdir) < 200 ? tmpdir : "/tmp");
+	fd = mkstemp(tmp);
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len || close(fd) < 0) {
+		snprintf(err, errlen, "%s: cannot stage the new file: %s", file, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+		return -1;
+	}
+	char *argv[] = { "mcopy", "-o", "-i", (char *)image, tmp, (char *)file, NULL };
+	rc = run_mtools(argv, NULL, NULL);
+	unlink(tmp);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: mcopy failed (status %d)", file, rc);
+		return -1;
+	}
+	return 0;
+}
+
+int vfat_rewrite_refs(const char *path, const struct imgfmt_volume *v, const struct id_plan *ids, bool dry,
+		      struct report *rep, char *err, size_t errlen)
+{
+	char image[4200], **files = NULL, **dirs = NULL;
+	size_t nfiles = 0, ndirs = 0;
+	int rc = 0;
+
+	if (!ids->n)
+		return 0;
+	snprintf(image, sizeof(image), "%s@@%llu", path, (unsigned long long)v->offset);
+	{
+		char *argv[] = { "mdir", "-b", "-i", image, "::/", NULL };
+		int st = run_mtools(argv, NULL, NULL);
+		if (st < 0) {
+			report_not_done(rep, "%s: vfat: mtools is not installed: references in EFI/*/grub.cfg not checked",
+					v->name);
+			return 0;
+		}
+		if (st != 0) {
+			report_not_done(rep, "%s: vfat: mtools cannot read it: references on it not checked", v->name);
+			return 0;
+		}
+	}
+	/* EFI/<distro>/grub.cfg, and the loader files that may sit on an ESP */
+	{
+		char *argv[] = { "mdir", "-b", "-i", image, "::/EFI", NULL };
+		char *out = NULL, *line, *save = NULL;
+		size_t len;
+		if (run_mtools(argv, &out, &len) == 0 && out)
+			for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+				size_t l = strlen(line);
+				char **grown;
+				if (l < 2 || line[l - 1] != '/' || !(grown = realloc(dirs, (ndirs + 1) * sizeof(*grown))))
+					continue;
+				dirs = grown;
+				line[l - 1] = '\0';
+				if ((dirs[ndirs] = strdup(line)))
+					ndirs++;
+			}
+		free(out);
+	}
+	for (size_t i = 0; i < ndirs; i++)
+		list_files(image, dirs[i], "grub.cfg", &files, &nfiles);
+	list_files(image, "::/grub", "grub.cfg", &files, &nfiles);
+	list_files(image, "::/boot/grub", "grub.cfg", &files, &nfiles);
+	list_files(image, "::/loader/entries", ".conf", &files, &nfiles);
+	for (size_t i = 0; i < nfiles && rc == 0; i++) {
+		char *argv[] = { "mtype", "-i", image, files[i], NULL };
+		char *data = NULL;
+		size_t len = 0;
+		if (run_mtools(argv, &data, &len) == 0 && data && len < VFAT_FILE_MAX && ids_rewrite(ids, data, len)) {
+			if (!dry)
+				rc = write_back(image, files[i], data, len, err, errlen);
+			if (rc == 0)
+				report_change(rep, OP_FS_UUIDS, "%s: %s", v->name, files[i] + 2);
+		}
+		free(data);
+	}
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+	for (size_t i = 0; i < ndirs; i++)
+		free(dirs[i]);
+	free(files);
+	free(dirs);
+	return rc;
+}
