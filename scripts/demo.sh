@@ -11,6 +11,7 @@ cd "$dir"
 echo "== making a sample guest disk: $dir/guest.img (GPT: ext4 root, NTFS data, swap)"
 echo web01 >tree/etc/hostname
 printf 'UUID=0000 / ext4 defaults 0 1\n' >tree/etc/fstab
+printf '0123456789abcdef0123456789abcdef\n' >tree/etc/machine-id
 head -c 20000000 /dev/urandom >tree/var/log/big.log
 for i in $(seq 1 200); do echo "note $i" >"tree/home/admin/note-$i.txt"; done
 truncate -s 512M guest.img
@@ -70,3 +71,14 @@ for a in "$repo"/data/web01/*; do
 	printf '  %s: %s entries (tar --zstd -tf)\n' "${a#$dir/}" "$(tar --zstd -tf "$a" | wc -l)"
 done
 rawkit-lanfree verify "$repo" --read-data
+
+echo
+echo "== rawkit-clone: three personalized guests from guest.img, from one read of it"
+rawkit-clone -q --hostname 'web%02d' guest.img clone1.img clone2.img clone3.img
+for n in 1 2 3; do
+	printf '  clone%s.img: hostname %s, root UUID %s, machine-id %s bytes\n' "$n" \
+		"$(debugfs -R 'cat /etc/hostname' "clone$n.img?offset=1048576" 2>/dev/null)" \
+		"$(blkid -p -o value -s UUID -O 1048576 "clone$n.img")" \
+		"$(debugfs -R 'cat /etc/machine-id' "clone$n.img?offset=1048576" 2>/dev/null | wc -c)"
+done
+printf '  guest.img (golden, unchanged): root UUID %s\n' "$(blkid -p -o value -s UUID -O 1048576 guest.img)"

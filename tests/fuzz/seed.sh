@@ -17,6 +17,16 @@ if [ "$1" = fuzz_archive ]; then
 	{ printf '\002\000\000'; cat "$tmp/a.tar"; } >"$dir/none"
 	exit 0
 fi
+if [ "$1" = fuzz_clone_text ]; then
+	# the editor's number (first byte), then a file it edits
+	printf '\000127.0.0.1 localhost\n127.0.1.1 golden.example.com golden\n' >"$dir/hosts"
+	printf '\001network:\n  ethernets:\n    lan0:\n      match:\n        macaddress: 52:54:00:12:34:56\n      set-name: lan0\n      dhcp4: true\n' >"$dir/netplan"
+	printf '\002DEVICE=eth0\nHWADDR=52:54:00:12:34:56\nBOOTPROTO=dhcp\n' >"$dir/ifcfg"
+	printf '\003[ethernet]\nmac-address=52:54:00:12:34:56\n' >"$dir/nm"
+	printf '\004NETWORKING=yes\nHOSTNAME=golden\n' >"$dir/network"
+	printf '\005UUID=a98db674-41ca-49d5-8889-8c4cbe91170e / ext4 0 1\nUUID=06527B9C208924DA /d ntfs 0 0\nPARTUUID=1234abcd-01 /x ext4 0 0\n' >"$dir/fstab"
+	exit 0
+fi
 mkdir -p "$tmp/tree/d/e"
 echo hello >"$tmp/tree/d/file"
 ln -s d/file "$tmp/tree/link"

@@ -1,0 +1,49 @@
+/* fuzz_clone_text.c --- rawkit-clone's editors of guest text files
+ *
+ * Guest files are untrusted input: /etc/hosts, netplan YAML, ifcfg and
+ * NetworkManager files, and everything that may hold an identity are
+ * rewritten by rawkit-clone.  The first byte picks the editor; the rest is
+ * the file.  Includes linux.c to reach its static editors.
+ */
+#include "../../tools/clone/linux.c"
+
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct hostnames h = { "golden", "web01" };
+	static struct id_change changes[] = {
+		{ .vol = 0, .kind = "fs", .old_ref = "a98db674-41ca-49d5-8889-8c4cbe91170e",
+		  .new_ref = "ef462edb-3263-47d8-a746-da375c462264" },
+		{ .vol = 1, .kind = "fs", .old_ref = "06527B9C208924DA", .new_ref = "C18C1BD25A5198B7" },
+		{ .vol = 2, .kind = "part", .old_ref = "1234abcd-01", .new_ref = "deadbeef-01" },
+	};
+	const struct id_plan plan = { changes, sizeof(changes) / sizeof(changes[0]) };
+	char *text, *out = NULL;
+	size_t outlen = 0;
+
+	if (size < 1)
+		return 0;
+	text = malloc(size);
+	if (!text)
+		return 0;
+	memcpy(text, data + 1, size - 1);
+	text[size - 1] = '\0';
+	switch (data[0] % 6) {
+	case 0: out = hosts_edit(text, size - 1, &outlen, &h); break;
+	case 1: out = netplan_edit(text, size - 1, &outlen, NULL); break;
+	case 2: out = ifcfg_edit(text, size - 1, &outlen, NULL); break;
+	case 3: out = nm_edit(text, size - 1, &outlen, NULL); break;
+	case 4: out = sysconfig_network_edit(text, size - 1, &outlen, &h); break;
+	default: out = refs_edit(text, size - 1, &outlen, &plan); break;
+	}
+	/* Every editor returns NUL-terminated text of OUTLEN bytes; identities
+	 * are replaced by ids of the same length. */
+	if (out && (out[outlen] != '\0' || (data[0] % 6 == 5 && outlen != size - 1)))
+		abort();
+	free(out);
+	free(text);
+	return 0;
+}
