@@ -14,7 +14,7 @@ export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
 export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
 
 make_golden() {
-	[ -f golden.img ] && [ "$(cat golden.stamp 2>/dev/null)" = "$FREED_MB/$DATA_MB" ] && return
+	[ -f golden.img ] && [ "$(cat golden.stamp 2>/dev/null)" = "2/$FREED_MB/$DATA_MB" ] && return
 	echo "bench: generating golden.img"
 	rm -f golden.img
 	truncate -s 5G golden.img
@@ -32,7 +32,9 @@ make_golden() {
 	echo golden >mnt/etc/hostname
 	printf '127.0.0.1\tlocalhost\n127.0.1.1\tgolden\n' >mnt/etc/hosts
 	printf 'UUID=%s / ext4 errors=remount-ro 0 1\nUUID=%s none swap sw 0 0\n' "$uuid" "$swap" >mnt/etc/fstab
-	printf 'ID=debian\n' >mnt/etc/os-release
+	# enough of a Debian system for libguestfs' inspection (virt-sysprep)
+	cp /etc/os-release /etc/debian_version mnt/etc/
+	ln -s usr/bin mnt/bin && ln -s usr/sbin mnt/sbin && ln -s usr/lib mnt/lib && mkdir -p mnt/usr/sbin mnt/usr/lib
 	printf '0123456789abcdef0123456789abcdef\n' >mnt/etc/machine-id
 	printf 'linux /vmlinuz root=UUID=%s ro resume=UUID=%s\n' "$uuid" "$swap" >mnt/boot/grub/grub.cfg
 	for t in rsa ecdsa ed25519; do ssh-keygen -q -t $t -N '' -f mnt/etc/ssh/ssh_host_${t}_key; done
@@ -43,7 +45,7 @@ make_golden() {
 	rm mnt/freed
 	sync
 	umount mnt
-	echo "$FREED_MB/$DATA_MB" >golden.stamp
+	echo "2/$FREED_MB/$DATA_MB" >golden.stamp
 }
 
 is_root || { echo "bench/clone.sh: needs root (loop mounts, drop_caches)"; exit 1; }

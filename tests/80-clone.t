@@ -179,6 +179,27 @@ is "$(blkid -p -o value -s UUID -O "$UO1" u1.img)" "$esp_uuid" "UEFI: the ESP ke
 dd if=u1.img of=esp.img bs=1M skip=$((UO1 / 1048576)) count=32 status=none
 ok "UEFI: fsck.vfat -n is clean" fsck.vfat -n esp.img
 
+# ---- a filesystem of many small groups: the inode tables are rewritten by
+# several threads; htree directories, extent trees of depth > 0, xattr blocks
+mkdir -p many/etc many/big-dir many/x
+printf 'UUID=0 / ext4 defaults 0 1\n' >many/etc/fstab
+for i in $(seq 1 600); do echo "$i" >"many/big-dir/file-with-a-long-name-$i"; done
+for i in $(seq 1 300); do head -c 1024 /dev/urandom >"many/x/f$i"; done
+truncate -s 8M many/frag && for i in $(seq 0 2 400); do printf x | dd of=many/frag bs=1024 seek=$((i * 10)) conv=notrunc status=none; done
+for i in $(seq 1 20); do setfattr -n user.big -v "$(head -c 600 /dev/zero | tr '\0' a)$i" "many/x/f$i" 2>/dev/null; done
+mkdisk many.img 140M <<'S'
+label: gpt
+start=2048, size=130M, type=L
+S
+put_ext4 many.img 1 -b 1024 -g 1024 -N 8192 -d many || echo "# mkfs.ext4 -d many failed" >&2
+ok "many groups: e2fsck -fn on the golden disk" e2fsck -fn "many.img?offset=1048576"
+ok "many groups: clone" $C -q --hostname many1 many.img many1.img
+ok "many groups: e2fsck -fn is clean after the UUID change" e2fsck -fn "many1.img?offset=1048576"
+is "$(debugfs -R 'ls -l /big-dir' "many1.img?offset=1048576" 2>/dev/null | grep -c file-with)" 600 \
+	"many groups: the htree directory lists all its entries"
+ok "many groups: a new UUID" test "$(blkid -p -o value -s UUID -O 1048576 many1.img)" != \
+	"$(blkid -p -o value -s UUID -O 1048576 many.img)"
+
 # ---- an MBR disk: the signature changes and PARTUUID=sig-NN follows
 make_golden m.img dos
 ok "MBR: clone" $C -q --hostname mbr1 m.img m1.img

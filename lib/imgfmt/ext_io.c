@@ -111,7 +111,7 @@ static errcode_t eio_read_blk64(io_channel ch, unsigned long long block, int cou
 			return ch->read_error(ch, (unsigned long)block, count, data, len, 0, err);
 		return err;
 	}
-	priv->stats.bytes_read += len;
+	__atomic_add_fetch(&priv->stats.bytes_read, len, __ATOMIC_RELAXED); /* the UUID rewrite reads from threads */
 	return 0;
 }
 
@@ -145,7 +145,7 @@ static errcode_t eio_write_blk64(io_channel ch, unsigned long long block, int co
 		}
 		done += (size_t)n;
 	}
-	priv->stats.bytes_written += len;
+	__atomic_add_fetch(&priv->stats.bytes_written, len, __ATOMIC_RELAXED);
 	return 0;
 }
 

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <ext2fs/ext3_extents.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -443,55 +445,136 @@ int ext_remove(imgfmt_fs *fs, uint64_t dir, const char *name, bool recursive)
 
 /* ---- a new UUID ---- */
 
-struct dir_rewrite {
+/* ---- directory blocks, in disk order and in runs ---- */
+
+struct dir_block {
+	blk64_t blk;
 	ext2_ino_t dir;
-	char *buf;
-	errcode_t err;
 };
 
-static int rewrite_dir_block(ext2_filsys efs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref, int ref_off,
+struct dir_blocks {
+	struct dir_block *v;
+	size_t n, cap;
+	ext2_ino_t dir;
+	bool oom, bad;
+};
+
+static int collect_dir_block(ext2_filsys efs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref, int ref_off,
 			     void *arg)
 {
-	struct dir_rewrite *d = arg;
+	struct dir_blocks *d = arg;
 	(void)blockcnt, (void)ref, (void)ref_off;
 
 	if (*blocknr < efs->super->s_first_data_block || *blocknr >= ext2fs_blocks_count(efs->super)) {
-		d->err = EXT2_ET_BAD_BLOCK_NUM;
+		d->bad = true;
 		return BLOCK_ABORT;
 	}
-	d->err = ext2fs_read_dir_block4(efs, *blocknr, d->buf, 0, d->dir);
-	if (!d->err)
-		d->err = ext2fs_write_dir_block4(efs, *blocknr, d->buf, 0, d->dir);
-	return d->err ? BLOCK_ABORT : 0;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 4096;
+		struct dir_block *grown = realloc(d->v, cap * sizeof(*grown));
+		if (!grown) {
+			d->oom = true;
+			return BLOCK_ABORT;
+		}
+		d->v = grown;
+		d->cap = cap;
+	}
+	d->v[d->n++] = (struct dir_block){ *blocknr, d->dir };
+	return 0;
 }
 
-/* Every checksum seeded from the UUID, for one inode. */
-static errcode_t rewrite_inode(ext2_filsys efs, ext2_ino_t ino, struct ext2_inode_large *in, size_t isize,
-			       char *buf)
+static int cmp_dir_block(const void *a, const void *b)
 {
-	blk64_t acl;
-	errcode_t err;
+	const struct dir_block *x = a, *y = b;
 
-	if (!ext2fs_test_inode_bitmap2(efs->inode_map, ino)) {
-		/* An unused inode verifies when all zeros; clear leftovers. */
-		const unsigned char *p = (const unsigned char *)in;
-		if (p[0] == 0 && !memcmp(p, p + 1, isize - 1))
-			return 0;
-		memset(in, 0, isize);
-	}
-	err = ext2fs_write_inode_full(efs, ino, (struct ext2_inode *)in, (int)isize);
-	if (!err && in->i_links_count)
-		err = ext2fs_fix_extents_checksums(efs, ino, (struct ext2_inode *)in);
-	if (!err && in->i_links_count && LINUX_S_ISDIR(in->i_mode) &&
-	    ext2fs_inode_has_valid_blocks2(efs, (struct ext2_inode *)in)) {
-		struct dir_rewrite d = { .dir = ino, .buf = buf };
-		err = ext2fs_block_iterate3(efs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
-					    rewrite_dir_block, &d);
+	return x->blk < y->blk ? -1 : x->blk > y->blk;
+}
+
+#define RUN_BLOCKS 256 /* blocks read and written at once */
+
+/* Read adjacent blocks together, set each one's checksum, write them back
+ * together: a few large requests instead of two per directory block. */
+static int rewrite_dir_blocks(imgfmt_fs *fs, struct dir_blocks *d)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	char *buf = NULL;
+	errcode_t err = ext2fs_get_mem((unsigned long)RUN_BLOCKS * efs->blocksize, &buf);
+
+	if (err)
+		return ext_fail(fs, err, "out of memory");
+	qsort(d->v, d->n, sizeof(*d->v), cmp_dir_block);
+	for (size_t i = 0; i < d->n && !err;) {
+		size_t j = i + 1;
+		while (j < d->n && j - i < RUN_BLOCKS && d->v[j].blk == d->v[j - 1].blk + 1)
+			j++;
+		if (j < d->n && d->v[j].blk == d->v[j - 1].blk) { /* a block claimed twice: crafted */
+			ext2fs_free_mem(&buf);
+			return fs_fail(fs, -EUCLEAN, "block %llu belongs to two directories",
+				       (unsigned long long)d->v[j].blk);
+		}
+		err = io_channel_read_blk64(efs->io, d->v[i].blk, (int)(j - i), buf);
+		for (size_t k = i; k < j && !err; k++)
+			err = ext2fs_dir_block_csum_set(efs, d->v[k].dir,
+							(struct ext2_dir_entry *)(buf + (k - i) * efs->blocksize));
 		if (!err)
-			err = d.err;
+			err = io_channel_write_blk64(efs->io, d->v[i].blk, (int)(j - i), buf);
+		i = j;
 	}
+	ext2fs_free_mem(&buf);
+	return err ? ext_fail(fs, err, "cannot rewrite directory block checksums") : 0;
+}
+
+/* A directory's blocks from its extent tree, without reading its inode
+ * again (block-mapped directories through block_iterate). */
+static errcode_t collect_dir(ext2_filsys efs, ext2_ino_t ino, struct ext2_inode_large *in, struct dir_blocks *dirs)
+{
+	ext2_extent_handle_t h = NULL;
+	struct ext2fs_extent e;
+	errcode_t err;
+	int op = EXT2_EXTENT_ROOT;
+
+	dirs->dir = ino;
+	if (!(in->i_flags & EXT4_EXTENTS_FL)) {
+		err = ext2fs_block_iterate3(efs, ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
+					    collect_dir_block, dirs);
+		return err ? err : dirs->oom ? EXT2_ET_NO_MEMORY : dirs->bad ? EXT2_ET_BAD_BLOCK_NUM : 0;
+	}
+	if ((err = ext2fs_extent_open2(efs, ino, (struct ext2_inode *)in, &h)))
+		return err;
+	while (!(err = ext2fs_extent_get(h, op, &e))) {
+		op = EXT2_EXTENT_NEXT;
+		if (!(e.e_flags & EXT2_EXTENT_FLAGS_LEAF) || (e.e_flags & EXT2_EXTENT_FLAGS_SECOND_VISIT) ||
+		    (e.e_flags & EXT2_EXTENT_FLAGS_UNINIT))
+			continue;
+		for (blk64_t b = 0; b < e.e_len && !dirs->oom && !dirs->bad; b++) {
+			blk64_t blk = e.e_pblk + b;
+			collect_dir_block(efs, &blk, 0, 0, 0, dirs);
+		}
+		if (dirs->oom || dirs->bad)
+			break;
+	}
+	ext2fs_extent_free(h);
+	if (err == EXT2_ET_EXTENT_NO_NEXT)
+		err = 0;
+	return err ? err : dirs->oom ? EXT2_ET_NO_MEMORY : dirs->bad ? EXT2_ET_BAD_BLOCK_NUM : 0;
+}
+
+/* The checksums that live outside the inode IN (as read in the first pass):
+ * extent tree blocks and the xattr block now; directory blocks are
+ * collected on DIRS for rewrite_dir_blocks(). */
+static errcode_t rewrite_inode_blocks(ext2_filsys efs, ext2_ino_t ino, struct ext2_inode_large *in, char *buf,
+				      struct dir_blocks *dirs)
+{
+	const struct ext3_extent_header *eh = (const struct ext3_extent_header *)in->i_block;
+	blk64_t acl;
+	errcode_t err = 0;
+
+	if ((in->i_flags & EXT4_EXTENTS_FL) && eh->eh_depth > 0)
+		err = ext2fs_fix_extents_checksums(efs, ino, (struct ext2_inode *)in);
+	if (!err && LINUX_S_ISDIR(in->i_mode) && ext2fs_inode_has_valid_blocks2(efs, (struct ext2_inode *)in))
+		err = collect_dir(efs, ino, in, dirs);
 	acl = ext2fs_file_acl_block(efs, (struct ext2_inode *)in);
-	if (!err && in->i_links_count && acl) {
+	if (!err && acl) {
 		if (acl < efs->super->s_first_data_block || acl >= ext2fs_blocks_count(efs->super))
 			return EXT2_ET_BAD_EA_BLOCK_NUM;
 		err = ext2fs_read_ext_attr3(efs, acl, buf, ino);
@@ -501,42 +584,176 @@ static errcode_t rewrite_inode(ext2_filsys efs, ext2_ino_t ino, struct ext2_inod
 	return err;
 }
 
+/* Does an inode (as on disk) have checksummed blocks of its own? */
+static bool has_own_blocks(ext2_filsys efs, const struct ext2_inode_large *in)
+{
+	const struct ext3_extent_header *eh = (const struct ext3_extent_header *)in->i_block;
+
+	if (ext2fs_file_acl_block(efs, (const struct ext2_inode *)in))
+		return true;
+	if (LINUX_S_ISDIR(ext2fs_le16_to_cpu(in->i_mode)))
+		return true;
+	return (ext2fs_le32_to_cpu(in->i_flags) & EXT4_EXTENTS_FL) && ext2fs_le16_to_cpu(eh->eh_depth) > 0;
+}
+
+/* Inodes for the second pass, with a copy of the first 160 bytes. */
+struct ino_copy {
+	ext2_ino_t ino;
+	struct ext2_inode_large in;
+};
+
+struct ino_list {
+	struct ino_copy *v;
+	size_t n, cap;
+};
+
+static int ino_push(struct ino_list *l, ext2_ino_t ino, const struct ext2_inode_large *in, unsigned isize)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 1024;
+		struct ino_copy *grown = realloc(l->v, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		l->v = grown;
+		l->cap = cap;
+	}
+	l->v[l->n].ino = ino;
+	memset(&l->v[l->n].in, 0, sizeof(l->v[l->n].in));
+	memcpy(&l->v[l->n].in, in, isize < sizeof(*in) ? isize : sizeof(*in));
+	l->n++;
+	return 0;
+}
+
+/* The inode tables a group at a time: one read, every inode's checksum set
+ * in the buffer, one write.  Inodes with checksummed blocks of their own go
+ * on a list for the second pass.  Unused inodes are zeroed (as tune2fs
+ * does): an all-zero inode needs no checksum.  The work is CRC-32C bound,
+ * so the groups are shared between threads (libext2fs's checksum functions
+ * only read the filesystem handle; each thread has its own buffer). */
+struct itable_worker {
+	ext2_filsys efs;
+	unsigned id, nworkers;
+	struct ino_list more;
+	errcode_t err;
+	const char *what;
+	pthread_t thread;
+};
+
+static void *itable_worker_main(void *arg)
+{
+	struct itable_worker *w = arg;
+	ext2_filsys efs = w->efs;
+	unsigned isize = EXT2_INODE_SIZE(efs->super), ipg = efs->super->s_inodes_per_group;
+	uint64_t bs = efs->blocksize;
+	char *buf = malloc(efs->inode_blocks_per_group * bs);
+
+	if (!buf) {
+		w->err = EXT2_ET_NO_MEMORY, w->what = "out of memory";
+		return NULL;
+	}
+	for (dgrp_t g = w->id; g < efs->group_desc_count && !w->err; g += w->nworkers) {
+		blk64_t loc = ext2fs_inode_table_loc(efs, g), blocks;
+		unsigned used = ipg;
+		if (ext2fs_has_group_desc_csum(efs)) {
+			if (ext2fs_bg_flags_test(efs, g, EXT2_BG_INODE_UNINIT))
+				continue;
+			used = ext2fs_bg_itable_unused(efs, g) < ipg ? ipg - ext2fs_bg_itable_unused(efs, g) : 0;
+		}
+		if (!used)
+			continue;
+		blocks = ((uint64_t)used * isize + bs - 1) / bs;
+		if (blocks > efs->inode_blocks_per_group || loc < efs->super->s_first_data_block ||
+		    loc + blocks > ext2fs_blocks_count(efs->super)) {
+			w->err = EXT2_ET_GDESC_BAD_INODE_TABLE, w->what = "inode table out of range";
+			break;
+		}
+		if ((w->err = io_channel_read_blk64(efs->io, loc, (int)blocks, buf))) {
+			w->what = "cannot read an inode table";
+			break;
+		}
+		for (unsigned i = 0; i < used && !w->err; i++) {
+			ext2_ino_t ino = g * ipg + i + 1;
+			struct ext2_inode_large *in = (struct ext2_inode_large *)(buf + (size_t)i * isize);
+			const unsigned char *p = (const unsigned char *)in;
+			if (!ext2fs_test_inode_bitmap2(efs->inode_map, ino)) {
+				if (p[0] || memcmp(p, p + 1, isize - 1))
+					memset(in, 0, isize);
+				continue;
+			}
+			if ((w->err = ext2fs_inode_csum_set(efs, ino, in)))
+				w->what = "cannot checksum an inode";
+			else if (in->i_links_count && has_own_blocks(efs, in) && ino_push(&w->more, ino, in, isize) < 0)
+				w->err = EXT2_ET_NO_MEMORY, w->what = "out of memory";
+		}
+		if (!w->err && (w->err = io_channel_write_blk64(efs->io, loc, (int)blocks, buf)))
+			w->what = "cannot write an inode table";
+	}
+	free(buf);
+	return NULL;
+}
+
+#define ITABLE_WORKERS 4
+
+static int rewrite_inode_tables(imgfmt_fs *fs, struct ino_list *more)
+{
+	struct itable_worker w[ITABLE_WORKERS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = cpus < 1 ? 1 : cpus > ITABLE_WORKERS ? ITABLE_WORKERS : (unsigned)cpus;
+	int rc = 0;
+
+	if (EXT_FS(fs)->group_desc_count < 64)
+		n = 1; /* a small filesystem: not worth a thread */
+	bool started[ITABLE_WORKERS] = { false };
+
+	for (unsigned i = 0; i < n; i++)
+		w[i] = (struct itable_worker){ .efs = EXT_FS(fs), .id = i, .nworkers = n };
+	for (unsigned i = 1; i < n; i++)
+		started[i] = pthread_create(&w[i].thread, NULL, itable_worker_main, &w[i]) == 0;
+	for (unsigned i = 0; i < n; i++) /* this thread does its share, and any a thread could not */
+		if (!started[i])
+			itable_worker_main(&w[i]);
+	for (unsigned i = 1; i < n; i++)
+		if (started[i])
+			pthread_join(w[i].thread, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		if (w[i].err && rc == 0)
+			rc = ext_fail(fs, w[i].err, w[i].what);
+		for (size_t k = 0; k < w[i].more.n && rc == 0; k++)
+			if (ino_push(more, w[i].more.v[k].ino, &w[i].more.v[k].in, sizeof(w[i].more.v[k].in)) < 0)
+				rc = fs_fail(fs, -ENOMEM, "out of memory");
+		free(w[i].more.v);
+	}
+	return rc;
+}
+
 static int rewrite_orphan_file(imgfmt_fs *fs, char *buf);
 
 static int rewrite_checksums(imgfmt_fs *fs)
 {
 	ext2_filsys efs = EXT_FS(fs);
-	size_t isize = EXT2_INODE_SIZE(efs->super);
-	struct ext2_inode_large *in = NULL;
-	ext2_inode_scan scan = NULL;
+	struct ino_list more = { 0 };
 	char *buf = NULL;
-	ext2_ino_t ino;
 	errcode_t err;
-	int rc = 0;
+	int rc;
 
-	if (isize < sizeof(struct ext2_inode))
+	if (EXT2_INODE_SIZE(efs->super) < sizeof(struct ext2_inode))
 		return fs_fail(fs, -EUCLEAN, "bad inode size");
-	err = ext2fs_get_memzero(isize > sizeof(*in) ? isize : sizeof(*in), &in);
-	if (!err)
-		err = ext2fs_get_mem(efs->blocksize, &buf);
-	if (!err)
-		err = ext2fs_open_inode_scan(efs, 0, &scan);
-	while (!err) {
-		err = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)in, (int)isize);
-		if (err || !ino)
-			break;
-		err = rewrite_inode(efs, ino, in, isize, buf);
-		if (err)
-			rc = ext_fail(fs, err, "cannot rewrite the checksums of an inode");
-	}
-	if (err && !rc)
-		rc = ext_fail(fs, err, "cannot rewrite the metadata checksums");
-	if (scan)
-		ext2fs_close_inode_scan(scan);
+	ext2fs_flush_icache(efs);
+	rc = rewrite_inode_tables(fs, &more);
+	ext2fs_flush_icache(efs);
+	if (rc == 0 && (err = ext2fs_get_mem(efs->blocksize, &buf)))
+		rc = ext_fail(fs, err, "out of memory");
+	struct dir_blocks dirs = { 0 };
+	for (size_t i = 0; i < more.n && rc == 0; i++)
+		if ((err = rewrite_inode_blocks(efs, more.v[i].ino, &more.v[i].in, buf, &dirs)))
+			rc = ext_fail(fs, err, "cannot rewrite the checksums of an inode's blocks");
+	if (rc == 0)
+		rc = rewrite_dir_blocks(fs, &dirs);
+	free(dirs.v);
 	if (rc == 0)
 		rc = rewrite_orphan_file(fs, buf);
-	ext2fs_free_mem(&in);
 	ext2fs_free_mem(&buf);
+	free(more.v);
 	if (rc == 0) {
 		ext2fs_mark_ib_dirty(efs);
 		ext2fs_mark_bb_dirty(efs);
@@ -609,10 +826,7 @@ int ext_set_uuid(imgfmt_fs *fs, const unsigned char uuid[16])
 
 int ext_commit(imgfmt_fs *fs)
 {
-	ext2_filsys efs = EXT_FS(fs);
-	errcode_t err = ext2fs_flush(efs);
+	errcode_t err = ext2fs_flush2(EXT_FS(fs), EXT2_FLAG_FLUSH_NO_SYNC);
 
-	if (!err)
-		err = io_channel_flush(efs->io);
 	return err ? ext_fail(fs, err, "cannot write the filesystem's metadata") : 0;
 }

@@ -236,7 +236,8 @@ int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg
  * errors or needs journal recovery) can be edited.  PATHs are absolute
  * inside the filesystem; their directories must exist and no symlink is
  * followed.  Edits reach the disk at the latest in imgfmt_fs_commit(), which
- * returns what went wrong in writing them; call it before imgfmt_fs_close().
+ * returns what went wrong in writing them; call it before imgfmt_fs_close(),
+ * and imgfmt_disk_sync() after it.
  */
 
 /* Mode (permission bits) and owner of a file or directory an edit creates. */
@@ -265,7 +266,8 @@ int imgfmt_fs_remove(imgfmt_fs *fs, const char *path, int recursive);
  * with metadata_csum every checksum is rewritten (as tune2fs -U does). */
 int imgfmt_fs_set_uuid(imgfmt_fs *fs, const char *uuid);
 
-/* Write every edit out and flush the disk. */
+/* Write every edit out to the disk (its superblocks, group descriptors and
+ * bitmaps included); imgfmt_disk_sync() then makes them durable. */
 int imgfmt_fs_commit(imgfmt_fs *fs);
 
 /* ------------------------------------------------------------- identities */

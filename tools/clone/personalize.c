@@ -145,7 +145,9 @@ int personalize(const struct golden *g, const struct clone_opts *o, struct targe
 		rc = set_volume_ids(d, g, t, dry, err, errlen);
 	if (rc == 0)
 		rc = set_disk_ids(d, g, t, dry, err, errlen);
-	if (rc == 0 && !dry && imgfmt_disk_sync(d) < 0) {
+	/* A new file is fsynced by the copy engine's commit, right after; a
+	 * block device (handed over closed) and a disk edited in place here. */
+	if (rc == 0 && !dry && (o->in_place || imgfmt_disk_is_blockdev(d)) && imgfmt_disk_sync(d) < 0) {
 		snprintf(err, errlen, "%s", imgfmt_disk_error(d));
 		rc = -EIO;
 	}
