@@ -200,6 +200,34 @@ is "$(debugfs -R 'ls -l /big-dir' "many1.img?offset=1048576" 2>/dev/null | grep 
 ok "many groups: a new UUID" test "$(blkid -p -o value -s UUID -O 1048576 many1.img)" != \
 	"$(blkid -p -o value -s UUID -O 1048576 many.img)"
 
+# ---- a Windows system disk: new NTFS serial; the disk's ids stay (the boot
+# configuration names the disk by them); no computer name change
+mkdir -p win/Windows/System32 && echo kernel >win/Windows/System32/ntoskrnl.exe
+mkdisk w.img 80M <<'S'
+label: gpt
+start=2048, size=60M, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7
+S
+put_ntfs_tree w.img 1 win
+WO1=$(part_start w.img 1)
+$C --json w.img w1.img >w.json
+is "$?" 0 "Windows: clone without --hostname exits 0"
+ok "Windows: a new NTFS serial" test "$(blkid -p -o value -s UUID -O "$WO1" w1.img)" != \
+	"$(blkid -p -o value -s UUID -O "$WO1" w.img)"
+is "$(sfdisk -d w1.img | grep -v '^device')" "$(sfdisk -d w.img | grep -v '^device' | sed 's/w\.img/w1.img/g')" \
+	"Windows: partition table ids kept"
+like "$(python3 -c 'import json; print(json.load(open("w.json"))["targets"][0]["notes"])')" 'boot configuration' \
+	"Windows: the report says why the disk ids were kept"
+dd if=w1.img of=wntfs.img bs=1M skip=1 count=60 status=none
+ok "Windows: ntfsfix -n accepts the volume" ntfsfix -n wntfs.img
+$C -q --hostname win1 w.img w2.img 2>err
+is "$?" 3 "Windows: --hostname cannot be done: exit 3"
+like "$(cat err)" 'computer name is not changed' "Windows: the message says what was not done"
+
+# ---- --jobs 1: one target per read of the golden disk; --progress
+ok "--jobs 1 --progress" sh -c "$C -q --jobs 1 --progress --hostname 'j%d' g.img j1.img j2.img 2>progress.txt"
+is "$(ext_cat j1.img "$O1" /etc/hostname) $(ext_cat j2.img "$O1" /etc/hostname)" "j1 j2" "--jobs 1: both targets personalized"
+ok "--progress draws progress on stderr" grep -q 'copying' progress.txt
+
 # ---- an MBR disk: the signature changes and PARTUUID=sig-NN follows
 make_golden m.img dos
 ok "MBR: clone" $C -q --hostname mbr1 m.img m1.img

@@ -102,6 +102,7 @@ double cli_now(void)
 void cli_progress_start(struct cli_progress *p, const char *what, bool enabled)
 {
 	p->enabled = enabled;
+	p->drawn = false;
 	p->start = p->last = cli_now();
 	p->what = what;
 }
@@ -115,6 +116,7 @@ void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total)
 	if (!p->enabled || (now - p->last < 0.2 && done < total))
 		return;
 	p->last = now;
+	p->drawn = true;
 	rate = elapsed > 0 ? (double)done / elapsed : 0;
 	if (total == 0) { /* nothing to measure against: no percentage, no ETA */
 		fprintf(stderr, "\r%s: %s  %s/s   ", p->what, cli_human(done, d, sizeof(d)),
@@ -131,8 +133,9 @@ void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total)
 
 void cli_progress_end(struct cli_progress *p)
 {
-	if (p->enabled)
+	if (p->enabled && p->drawn)
 		fputc('\n', stderr);
+	p->drawn = false;
 }
 
 /* Length of the valid UTF-8 sequence at S (at most LEN bytes), 0 if invalid. */

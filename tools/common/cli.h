@@ -40,6 +40,7 @@ const char *cli_human(uint64_t bytes, char *buf, size_t size);
 /* Progress line on stderr, redrawn in place; only when enabled. */
 struct cli_progress {
 	bool enabled;
+	bool drawn; /* a line is on the screen: end() finishes it */
 	double start, last;
 	const char *what;
 };
