@@ -413,6 +413,12 @@ static int copy_reflink(imgfmt_copy *c, struct copy_target *ct)
 	if ((ct->flags & IMGFMT_TARGET_NO_REFLINK) || !t->fresh || c->src->blockdev ||
 	    fstat(c->src->fd, &src) < 0 || src.st_dev != t->fs_dev || c->base % bs)
 		return 1;
+	/* A whole disk: one FICLONE shares every extent at once (free blocks
+	 * that still hold data are shared too, at no cost in space). */
+	if (c->volume < 0 && ioctl(t->fd, FICLONE, c->src->fd) == 0) {
+		c->stats.cloned_bytes += imgfmt_extents_bytes(c->map);
+		return 0;
+	}
 	for (size_t i = 0; i < imgfmt_extents_count(c->map); i++) {
 		struct file_clone_range r;
 		uint64_t off, len, end;
