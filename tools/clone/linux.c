@@ -44,6 +44,19 @@ static void text_add(struct text *t, const char *s, size_t len)
 	t->s[t->len] = '\0';
 }
 
+/* The edited text (NUL-terminated, *OUTLEN bytes) when CHANGED, else NULL. */
+static char *text_result(struct text *t, bool changed, size_t *outlen)
+{
+	if (!changed || t->oom) {
+		free(t->s);
+		return NULL;
+	}
+	if (!t->s && !(t->s = calloc(1, 1)))
+		return NULL;
+	*outlen = t->len;
+	return t->s;
+}
+
 static bool word_char(char c)
 {
 	return isalnum((unsigned char)c) || c == '-' || c == '_';
@@ -68,12 +81,7 @@ static char *replace_word(const char *data, size_t len, const char *old, const c
 			i++;
 		}
 	}
-	if (!count || t.oom) {
-		free(t.s);
-		return NULL;
-	}
-	*outlen = t.len;
-	return t.s;
+	return text_result(&t, count > 0, outlen);
 }
 
 /* Lines of DATA without those KEEP rejects; NULL when nothing was dropped. */
@@ -91,14 +99,7 @@ static char *drop_lines(const char *data, size_t len, bool (*reject)(const char 
 			text_add(&t, data + i, l);
 		i += l;
 	}
-	if (!dropped || t.oom) {
-		free(t.s);
-		return NULL;
-	}
-	if (!t.s)
-		t.s = calloc(1, 1);
-	*outlen = t.len;
-	return t.s;
+	return text_result(&t, dropped > 0, outlen);
 }
 
 static size_t indent_of(const char *line, size_t len)
@@ -210,12 +211,7 @@ static char *hosts_edit(const char *data, size_t len, size_t *outlen, const void
 		text_add(&t, "\n", 1);
 		changed = true;
 	}
-	if (!changed || t.oom) {
-		free(t.s);
-		return NULL;
-	}
-	*outlen = t.len;
-	return t.s;
+	return text_result(&t, changed, outlen);
 }
 
 static char *sysconfig_network_edit(const char *data, size_t len, size_t *outlen, const void *arg)
@@ -237,12 +233,7 @@ static char *sysconfig_network_edit(const char *data, size_t len, size_t *outlen
 		}
 		i += l;
 	}
-	if (!changed || t.oom) {
-		free(t.s);
-		return NULL;
-	}
-	*outlen = t.len;
-	return t.s;
+	return text_result(&t, changed, outlen);
 }
 
 static char *word_edit(const char *data, size_t len, size_t *outlen, const void *arg)
@@ -421,14 +412,7 @@ static char *netplan_edit(const char *data, size_t len, size_t *outlen, const vo
 		if (!v[i].drop)
 			text_add(&t, v[i].s, v[i].len);
 	free(v);
-	if (!dropped || t.oom) {
-		free(t.s);
-		return NULL;
-	}
-	if (!t.s)
-		t.s = calloc(1, 1);
-	*outlen = t.len;
-	return t.s;
+	return text_result(&t, dropped > 0, outlen);
 }
 
 static int op_net_hwaddr(struct guest *gu)
