@@ -3,6 +3,7 @@
 #define RAWKIT_CLONE_H
 
 #include "cli.h"
+#include "guest.h"
 #include "imgfmt.h"
 
 #include <stdbool.h>
@@ -115,32 +116,10 @@ void ids_free(struct id_plan *p);
  * kept; returns the number of replacements (the length never changes). */
 size_t ids_rewrite(const struct id_plan *p, char *text, size_t len);
 
-/* ---- guest file access (guest.c) ---- */
+/* ---- guest file access (tools/common/guest.c), reporting to a report ---- */
 
-struct guest {
-	imgfmt_fs *fs;
-	bool dry;          /* only report what would change */
-	struct report *rep;
-	char err[512];     /* the first failure */
-};
-
-/* Regular file PATH into *DATA (NUL-terminated, LEN bytes).  -ENOENT when
- * missing or not a regular file; other errors set g->err. */
-int guest_read(struct guest *g, const char *path, char **data, size_t *len);
-/* Write (or create with NF) PATH; reports the change under OP. */
-int guest_write(struct guest *g, enum clone_op op, const char *path, const char *data, size_t len,
-		const struct imgfmt_newfile *nf);
-/* Remove PATH (RECURSIVE for directories) if it exists; reports under OP. */
-int guest_remove(struct guest *g, enum clone_op op, const char *path, bool recursive);
-/* st_mode of PATH (not following a final symlink), 0 when missing. */
-unsigned guest_mode(struct guest *g, const char *path);
-/* 1 if PATH is a directory, 0 if not or missing. */
-int guest_is_dir(struct guest *g, const char *path);
-int guest_exists(struct guest *g, const char *path);
-/* Names in directory DIR (NULL-terminated, malloc'd; free with
- * guest_names_free); NULL when DIR is missing. */
-char **guest_list(struct guest *g, const char *dir);
-void guest_names_free(char **names);
+/* A guest handle on FS whose changes go to REP. */
+struct guest guest_for(imgfmt_fs *fs, bool dry, struct report *rep);
 
 /* ---- ssh host keys (keys.c) ---- */
 

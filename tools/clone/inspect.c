@@ -72,7 +72,7 @@ static int look_ext(struct golden *g, size_t i, struct vol_info *vi)
 		imgfmt_fs_close(fs);
 		return -1;
 	}
-	struct guest gu = { .fs = fs, .dry = true, .rep = &scratch };
+	struct guest gu = guest_for(fs, true, &scratch);
 	vi->kind = VOL_EXT;
 	vi->linux_root = guest_exists(&gu, "/etc/fstab") || guest_exists(&gu, "/etc/os-release");
 	vi->boot = !vi->linux_root && (guest_is_dir(&gu, "/grub") || guest_is_dir(&gu, "/grub2") ||
@@ -100,7 +100,7 @@ static int look_ntfs(struct golden *g, size_t i, struct vol_info *vi)
 		imgfmt_fs_close(fs);
 		return -1;
 	}
-	struct guest gu = { .fs = fs, .dry = true, .rep = &scratch };
+	struct guest gu = guest_for(fs, true, &scratch);
 	vi->windows = guest_is_dir(&gu, "/Windows/System32");
 	g->windows |= vi->windows;
 	imgfmt_fs_close(fs);

@@ -28,7 +28,7 @@ static int edit_ext(imgfmt_disk *d, size_t i, const struct golden *g, const stru
 {
 	const struct vol_info *vi = &g->info[i];
 	const struct id_change *c = fs_change(&t->ids, i);
-	struct guest gu = { .dry = dry, .rep = &t->rep };
+	struct guest gu = guest_for(NULL, dry, &t->rep);
 	const char *name = g->vols[i].name;
 	int rc;
 

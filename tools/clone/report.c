@@ -81,3 +81,13 @@ void report_free(struct report *r)
 	free(r->notes);
 	*r = (struct report){ 0 };
 }
+
+static void report_changed(void *ctx, int tag, const char *what)
+{
+	report_change(ctx, (enum clone_op)tag, "%s", what);
+}
+
+struct guest guest_for(imgfmt_fs *fs, bool dry, struct report *rep)
+{
+	return (struct guest){ .fs = fs, .dry = dry, .changed = report_changed, .ctx = rep };
+}

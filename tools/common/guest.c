@@ -1,10 +1,11 @@
 /* guest.c --- read, write and remove files inside a guest filesystem
  *
- * Thin helpers over imgfmt_fs_* for the operations: files that do not exist
- * are skipped silently, a dry run only reports, and every change is
- * recorded in the target's report.
+ * Thin helpers over imgfmt_fs_* for the tools that edit guests (rawkit-clone,
+ * the conversions of rawkit-p2v and rawkit-v2p): files that do not exist are
+ * skipped silently, a dry run only reports, and every change is told to the
+ * caller's callback.
  */
-#include "clone.h"
+#include "guest.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -65,18 +66,28 @@ int guest_read(struct guest *g, const char *path, char **data, size_t *len)
 	return 0;
 }
 
-int guest_write(struct guest *g, enum clone_op op, const char *path, const char *data, size_t len,
+static void changed(struct guest *g, int tag, const char *prefix, const char *path)
+{
+	char what[1100];
+
+	if (!g->changed)
+		return;
+	snprintf(what, sizeof(what), "%s%s", prefix, path);
+	g->changed(g->ctx, tag, what);
+}
+
+int guest_write(struct guest *g, int tag, const char *path, const char *data, size_t len,
 		const struct imgfmt_newfile *nf)
 {
 	int rc = 0;
 
 	if (!g->dry && (rc = imgfmt_fs_write_file(g->fs, path, data, len, nf)) < 0)
 		return fail(g, rc, path, "cannot write");
-	report_change(g->rep, op, "%s", path);
+	changed(g, tag, "", path);
 	return 0;
 }
 
-int guest_remove(struct guest *g, enum clone_op op, const char *path, bool recursive)
+int guest_remove(struct guest *g, int tag, const char *path, bool recursive)
 {
 	struct imgfmt_stat st;
 	int rc = lookup_stat(g, path, &st);
@@ -89,7 +100,7 @@ int guest_remove(struct guest *g, enum clone_op op, const char *path, bool recur
 		return 0;
 	if (!g->dry && (rc = imgfmt_fs_remove(g->fs, path, recursive)) < 0)
 		return fail(g, rc, path, "cannot remove");
-	report_change(g->rep, op, "-%s", path);
+	changed(g, tag, "-", path);
 	return 0;
 }
 

@@ -1,0 +1,38 @@
+/* guest.h --- read, write and remove files inside a guest filesystem */
+#ifndef RAWKIT_GUEST_H
+#define RAWKIT_GUEST_H
+
+#include "imgfmt.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct guest {
+	imgfmt_fs *fs;
+	bool dry;          /* only report what would change */
+	/* told of every change: TAG is the caller's (an operation), WHAT the
+	 * path, with a leading '-' for a removal */
+	void (*changed)(void *ctx, int tag, const char *what);
+	void *ctx;
+	char err[512];     /* the first failure */
+};
+
+/* Regular file PATH into *DATA (NUL-terminated, LEN bytes).  -ENOENT when
+ * missing or not a regular file; other errors set g->err. */
+int guest_read(struct guest *g, const char *path, char **data, size_t *len);
+/* Write (or create with NF) PATH. */
+int guest_write(struct guest *g, int tag, const char *path, const char *data, size_t len,
+		const struct imgfmt_newfile *nf);
+/* Remove PATH (RECURSIVE for directories) if it exists. */
+int guest_remove(struct guest *g, int tag, const char *path, bool recursive);
+/* st_mode of PATH (not following a final symlink), 0 when missing. */
+unsigned guest_mode(struct guest *g, const char *path);
+/* 1 if PATH is a directory, 0 if not or missing. */
+int guest_is_dir(struct guest *g, const char *path);
+int guest_exists(struct guest *g, const char *path);
+/* Names in directory DIR (NULL-terminated, sorted, malloc'd; free with
+ * guest_names_free); NULL when DIR is missing. */
+char **guest_list(struct guest *g, const char *dir);
+void guest_names_free(char **names);
+
+#endif
