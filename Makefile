@@ -41,7 +41,7 @@ endif
 
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 -DRAWKIT_VERSION=\"$(VERSION)\" -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(SANFLAGS) $(CFLAGS) \
-              -Ilib/imgfmt -Itools/common $(PKG_CFLAGS)
+              -Ilib/imgfmt -Itools/common -Itools/convert $(PKG_CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC   := $(wildcard lib/imgfmt/*.c)
@@ -52,6 +52,12 @@ COMMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tools/common/*.c))
 
 TOOLS := info lanfree clone p2v v2p
 TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3
+# p2v and v2p share the conversion of a guest (tools/convert)
+CONVERT_SRC := $(wildcard tools/convert/*.c)
+TOOL_EXTRA_p2v := $(CONVERT_SRC)
+TOOL_EXTRA_v2p := $(CONVERT_SRC)
+TOOL_LIBS_p2v := -larchive -lguestfs -lzstd -lz
+TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
 HELPERS := $(B)/bin/imgfmt-tool
 
@@ -82,7 +88,7 @@ $(LIB_SO): $(LIB_OBJ)
 
 # A tool is tools/NAME/*.c linked with the common CLI code and libimgfmt.
 define TOOL_RULE
-$(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c)) $(COMMON_OBJ) $(LIB_A)
+$(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c) $(TOOL_EXTRA_$(1))) $(COMMON_OBJ) $(LIB_A)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TOOL_LIBS_$(1))
 endef
@@ -111,8 +117,8 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize
 # what a fuzzer needs besides libimgfmt
 FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/catalog.c tools/common/cli.c
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
-FUZZ_EXTRA_fuzz_clone_text := tools/common/guest.c tools/clone/ids.c tools/clone/report.c tools/clone/keys.c \
-                              tools/common/cli.c
+FUZZ_EXTRA_fuzz_clone_text := tools/common/guest.c tools/common/textedit.c tools/common/netcfg.c tools/clone/ids.c \
+                              tools/clone/report.c tools/clone/keys.c tools/common/cli.c
 FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/*.c))
 $(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h tools/lanfree/*.[ch] tools/clone/*.[ch] tools/common/*.[ch])
 	@mkdir -p $(dir $@)

@@ -291,6 +291,30 @@ int imgfmt_volume_set_id(imgfmt_disk *disk, size_t index, const char *id);
  * imgfmt_disk_id() and the volumes' part_uuid show the new values. */
 int imgfmt_disk_set_ids(imgfmt_disk *disk, const char *disk_id, const char *const *part_uuids);
 
+/* ---------------------------------------------------------------- output
+ *
+ * A disk written piece by piece (from a stream), with the copy engine's
+ * target rules: PATH is a new file (written as a sparse temp file beside
+ * it, renamed into place by imgfmt_output_commit() only), an existing file
+ * with IMGFMT_TARGET_OVERWRITE, or a block device of at least SIZE bytes
+ * (opened O_EXCL).  Freed without a commit, a new file is removed.
+ */
+typedef struct imgfmt_output imgfmt_output;
+
+int imgfmt_output_open(imgfmt_output **out, const char *path, uint64_t size, unsigned flags, char *err,
+		       size_t errlen);
+/* LEN bytes at OFF (all-zero blocks of a new file stay holes). */
+int imgfmt_output_write(imgfmt_output *out, const void *data, size_t len, uint64_t off);
+/* The file to open before the commit: the temp file, or the device. */
+const char *imgfmt_output_path(const imgfmt_output *out);
+/* A block device: fsync and close it, so that it can be opened O_EXCL
+ * again (to convert it) before the commit.  No-op for files. */
+int imgfmt_output_release(imgfmt_output *out);
+/* fsync, rename into place, fsync the directory. */
+int imgfmt_output_commit(imgfmt_output *out);
+const char *imgfmt_output_error(const imgfmt_output *out);
+void imgfmt_output_free(imgfmt_output *out);
+
 /* ----------------------------------------------------------- copy engine */
 
 typedef struct imgfmt_copy imgfmt_copy;

@@ -33,9 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	text[size - 1] = '\0';
 	switch (data[0] % 6) {
 	case 0: out = hosts_edit(text, size - 1, &outlen, &h); break;
-	case 1: out = netplan_edit(text, size - 1, &outlen, NULL); break;
-	case 2: out = ifcfg_edit(text, size - 1, &outlen, NULL); break;
-	case 3: out = nm_edit(text, size - 1, &outlen, NULL); break;
+	case 1: out = netcfg_netplan_edit(text, size - 1, &outlen, NULL); break;
+	case 2: out = netcfg_ifcfg_edit(text, size - 1, &outlen, NULL); break;
+	case 3: out = netcfg_nm_edit(text, size - 1, &outlen, NULL); break;
 	case 4: out = sysconfig_network_edit(text, size - 1, &outlen, &h); break;
 	default: out = refs_edit(text, size - 1, &outlen, &plan); break;
 	}

@@ -5,6 +5,8 @@
  * that do not exist are skipped silently.
  */
 #include "clone.h"
+#include "netcfg.h"
+#include "textedit.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,145 +18,6 @@
 static const struct imgfmt_newfile root_0644 = { 0644, 0, 0 };
 static const struct imgfmt_newfile root_0600 = { 0600, 0, 0 };
 static const struct imgfmt_newfile root_0700 = { 0700, 0, 0 };
-
-/* ---- text helpers ---- */
-
-struct text {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void text_add(struct text *t, const char *s, size_t len)
-{
-	if (t->oom)
-		return;
-	if (t->len + len + 1 > t->cap) {
-		size_t cap = (t->len + len + 1) * 2;
-		char *grown = realloc(t->s, cap);
-		if (!grown) {
-			t->oom = true;
-			return;
-		}
-		t->s = grown;
-		t->cap = cap;
-	}
-	memcpy(t->s + t->len, s, len);
-	t->len += len;
-	t->s[t->len] = '\0';
-}
-
-/* The edited text (NUL-terminated, *OUTLEN bytes) when CHANGED, else NULL. */
-static char *text_result(struct text *t, bool changed, size_t *outlen)
-{
-	if (!changed || t->oom) {
-		free(t->s);
-		return NULL;
-	}
-	if (!t->s && !(t->s = calloc(1, 1)))
-		return NULL;
-	*outlen = t->len;
-	return t->s;
-}
-
-static bool word_char(char c)
-{
-	return isalnum((unsigned char)c) || c == '-' || c == '_';
-}
-
-/* DATA with every whole-word OLD replaced by NEW_WORD; NULL when none. */
-static char *replace_word(const char *data, size_t len, const char *old, const char *new_word, size_t *outlen)
-{
-	size_t olen = strlen(old), count = 0;
-	struct text t = { 0 };
-
-	if (!olen)
-		return NULL;
-	for (size_t i = 0; i < len;) {
-		if (i + olen <= len && !memcmp(data + i, old, olen) && (i == 0 || !word_char(data[i - 1])) &&
-		    (i + olen == len || !word_char(data[i + olen]))) {
-			text_add(&t, new_word, strlen(new_word));
-			i += olen;
-			count++;
-		} else {
-			text_add(&t, data + i, 1);
-			i++;
-		}
-	}
-	return text_result(&t, count > 0, outlen);
-}
-
-/* Lines of DATA without those KEEP rejects; NULL when nothing was dropped. */
-static char *drop_lines(const char *data, size_t len, bool (*reject)(const char *line, size_t len), size_t *outlen)
-{
-	struct text t = { 0 };
-	size_t dropped = 0;
-
-	for (size_t i = 0; i < len;) {
-		const char *nl = memchr(data + i, '\n', len - i);
-		size_t l = nl ? (size_t)(nl - (data + i)) + 1 : len - i;
-		if (reject(data + i, l))
-			dropped++;
-		else
-			text_add(&t, data + i, l);
-		i += l;
-	}
-	return text_result(&t, dropped > 0, outlen);
-}
-
-static size_t indent_of(const char *line, size_t len)
-{
-	size_t n = 0;
-
-	while (n < len && (line[n] == ' ' || line[n] == '\t'))
-		n++;
-	return n;
-}
-
-static bool starts_key(const char *line, size_t len, const char *key)
-{
-	size_t n = indent_of(line, len), k = strlen(key);
-
-	return len - n >= k && !strncmp(line + n, key, k);
-}
-
-/* Rewrite PATH through FN (returns new text or NULL for no change). */
-static int edit_file(struct guest *gu, enum clone_op op, const char *path,
-		     char *(*fn)(const char *data, size_t len, size_t *outlen, const void *arg), const void *arg)
-{
-	char *data, *out;
-	size_t len, outlen = 0;
-	int rc = guest_read(gu, path, &data, &len);
-
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	out = fn(data, len, &outlen, arg);
-	free(data);
-	if (!out)
-		return 0;
-	rc = guest_write(gu, op, path, out, outlen, NULL);
-	free(out);
-	return rc;
-}
-
-/* Each regular file of directory DIR whose name passes MATCH, through FN. */
-static int edit_dir(struct guest *gu, enum clone_op op, const char *dir, bool (*match)(const char *name),
-		    char *(*fn)(const char *, size_t, size_t *, const void *), const void *arg)
-{
-	char **names = guest_list(gu, dir);
-	int rc = 0;
-
-	for (char **p = names; p && *p && rc == 0; p++) {
-		char path[512];
-		if (!match(*p) || snprintf(path, sizeof(path), "%s/%s", dir, *p) >= (int)sizeof(path))
-			continue;
-		rc = edit_file(gu, op, path, fn, arg);
-	}
-	guest_names_free(names);
-	return gu->err[0] && rc == 0 ? -EIO : rc;
-}
 
 /* ---- hostname ---- */
 
@@ -254,11 +117,11 @@ static int op_hostname(struct guest *gu, const struct golden *g, const char *nam
 	if (rc == 0 && guest_mode(gu, "/etc/HOSTNAME"))
 		rc = guest_write(gu, OP_HOSTNAME, "/etc/HOSTNAME", line, strlen(line), NULL);
 	if (rc == 0)
-		rc = edit_file(gu, OP_HOSTNAME, "/etc/hosts", hosts_edit, &h);
+		rc = guest_edit_file(gu, OP_HOSTNAME, "/etc/hosts", hosts_edit, &h);
 	if (rc == 0)
-		rc = edit_file(gu, OP_HOSTNAME, "/etc/sysconfig/network", sysconfig_network_edit, &h);
+		rc = guest_edit_file(gu, OP_HOSTNAME, "/etc/sysconfig/network", sysconfig_network_edit, &h);
 	if (rc == 0)
-		rc = edit_file(gu, OP_HOSTNAME, "/etc/mailname", word_edit, &h);
+		rc = guest_edit_file(gu, OP_HOSTNAME, "/etc/mailname", word_edit, &h);
 	return rc;
 }
 
@@ -315,115 +178,6 @@ static int op_ssh_hostkeys(struct guest *gu, const struct golden *g, struct targ
 			return rc;
 	}
 	return 0;
-}
-
-/* ---- network ---- */
-
-static bool ifcfg_name(const char *name)
-{
-	return !strncmp(name, "ifcfg-", 6) && strcmp(name, "ifcfg-lo") != 0;
-}
-
-static bool yaml_name(const char *name)
-{
-	size_t l = strlen(name);
-
-	return (l > 5 && !strcmp(name + l - 5, ".yaml")) || (l > 4 && !strcmp(name + l - 4, ".yml"));
-}
-
-static bool any_name(const char *name)
-{
-	return name[0] != '.';
-}
-
-static bool ifcfg_mac_line(const char *line, size_t len)
-{
-	return starts_key(line, len, "HWADDR=") || starts_key(line, len, "MACADDR=");
-}
-
-static bool nm_mac_line(const char *line, size_t len)
-{
-	return starts_key(line, len, "mac-address=");
-}
-
-static char *ifcfg_edit(const char *data, size_t len, size_t *outlen, const void *arg)
-{
-	(void)arg;
-	return drop_lines(data, len, ifcfg_mac_line, outlen);
-}
-
-static char *nm_edit(const char *data, size_t len, size_t *outlen, const void *arg)
-{
-	(void)arg;
-	return drop_lines(data, len, nm_mac_line, outlen);
-}
-
-/* netplan: drop "macaddress:" lines; a "match:" left empty goes too, with
- * the "set-name:" beside it (it would rename every interface). */
-struct yline {
-	const char *s;
-	size_t len, indent;
-	bool blank, drop;
-};
-
-static char *netplan_edit(const char *data, size_t len, size_t *outlen, const void *arg)
-{
-	struct yline *v = NULL;
-	size_t n = 0, dropped = 0;
-	struct text t = { 0 };
-	(void)arg;
-
-	for (size_t i = 0; i < len;) {
-		const char *nl = memchr(data + i, '\n', len - i);
-		size_t l = nl ? (size_t)(nl - (data + i)) + 1 : len - i, ind = indent_of(data + i, l);
-		struct yline *grown = realloc(v, (n + 1) * sizeof(*v));
-		if (!grown) {
-			free(v);
-			return NULL;
-		}
-		v = grown;
-		v[n] = (struct yline){ data + i, l, ind, ind == l || data[i + ind] == '\n' || data[i + ind] == '#', false };
-		if (starts_key(data + i, l, "macaddress:"))
-			v[n].drop = true, dropped++;
-		n++;
-		i += l;
-	}
-	for (size_t i = 0; i < n && dropped; i++) {
-		size_t j;
-		if (v[i].drop || !starts_key(v[i].s, v[i].len, "match:"))
-			continue;
-		for (j = i + 1; j < n && (v[j].blank || v[j].drop); j++)
-			;
-		if (j < n && v[j].indent > v[i].indent)
-			continue; /* something else still matches */
-		v[i].drop = true;
-		for (size_t k = 0; k < n; k++) /* set-name: in the same block */
-			if (k != i && v[k].indent == v[i].indent && starts_key(v[k].s, v[k].len, "set-name:")) {
-				size_t a = k < i ? k : i, b = k < i ? i : k;
-				bool same = true;
-				for (size_t m = a + 1; m < b; m++)
-					if (!v[m].blank && v[m].indent < v[i].indent)
-						same = false;
-				if (same)
-					v[k].drop = true;
-			}
-	}
-	for (size_t i = 0; i < n; i++)
-		if (!v[i].drop)
-			text_add(&t, v[i].s, v[i].len);
-	free(v);
-	return text_result(&t, dropped > 0, outlen);
-}
-
-static int op_net_hwaddr(struct guest *gu)
-{
-	int rc = edit_dir(gu, OP_NET_HWADDR, "/etc/sysconfig/network-scripts", ifcfg_name, ifcfg_edit, NULL);
-
-	if (rc == 0)
-		rc = edit_dir(gu, OP_NET_HWADDR, "/etc/netplan", yaml_name, netplan_edit, NULL);
-	if (rc == 0)
-		rc = edit_dir(gu, OP_NET_HWADDR, "/etc/NetworkManager/system-connections", any_name, nm_edit, NULL);
-	return rc;
 }
 
 /* ---- removals ---- */
@@ -621,12 +375,12 @@ int linux_rewrite_refs(struct guest *gu, const struct id_plan *ids, bool root)
 	if (!ids->n)
 		return 0;
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = edit_file(gu, OP_FS_UUIDS, files[i], refs_edit, ids);
+		rc = guest_edit_file(gu, OP_FS_UUIDS, files[i], refs_edit, ids);
 	if (rc == 0)
-		rc = edit_dir(gu, OP_FS_UUIDS, root ? "/boot/loader/entries" : "/loader/entries", conf_name, refs_edit,
+		rc = guest_edit_dir(gu, OP_FS_UUIDS, root ? "/boot/loader/entries" : "/loader/entries", conf_name, refs_edit,
 			      ids);
 	if (rc == 0 && root)
-		rc = edit_dir(gu, OP_FS_UUIDS, "/etc/default/grub.d", cfg_name, refs_edit, ids);
+		rc = guest_edit_dir(gu, OP_FS_UUIDS, "/etc/default/grub.d", cfg_name, refs_edit, ids);
 	return rc;
 }
 
@@ -641,7 +395,7 @@ int linux_personalize(struct guest *gu, const struct golden *g, const struct clo
 	if (rc == 0 && o->ops[OP_SSH_HOSTKEYS])
 		rc = op_ssh_hostkeys(gu, g, t);
 	if (rc == 0 && o->ops[OP_NET_HWADDR])
-		rc = op_net_hwaddr(gu);
+		rc = netcfg_unpin_macs(gu, OP_NET_HWADDR);
 	if (rc == 0 && o->ops[OP_UDEV_NET] && S_ISREG(guest_mode(gu, "/etc/udev/rules.d/70-persistent-net.rules")))
 		rc = guest_remove(gu, OP_UDEV_NET, "/etc/udev/rules.d/70-persistent-net.rules", false);
 	if (rc == 0 && o->ops[OP_LOGFILES])
