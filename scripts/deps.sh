@@ -14,10 +14,9 @@ libguestfs-dev"
 CHECK="perl e2fsprogs fdisk util-linux ntfs-3g clang libclang-rt-14-dev
 sqlite3 zstd gzip tar bsdextrautils coreutils acl attr cpio python3 qemu-utils
 xfsprogs e2fsprogs man-db groff-base strace dosfstools btrfs-progs lvm2 libarchive-tools
-openssh-client mtools"
+openssh-client mtools linux-image-amd64"
 # virt-sysprep (libguestfs-tools) needs a kernel to build its appliance from
-BENCH="partclone dump restic time bc openssl libguestfs-tools linux-image-amd64
-qemu-system-x86"
+BENCH="partclone dump restic time bc openssl libguestfs-tools qemu-system-x86"
 
 want=""
 [ $# -eq 0 ] && set -- check

@@ -276,3 +276,96 @@ print(t["partitions"][0].get("uuid") or "%s-01" % t["id"][2:])')
 
 # ext_cat DISK OFFSET PATH: a file's contents through debugfs
 ext_cat() { debugfs -R "cat $3" "$1?offset=$2" 2>/dev/null; }
+
+# KVER: the kernel whose modules the test guests carry (this machine's).
+KVER=$(ls /lib/modules 2>/dev/null | sort -V | tail -n1)
+
+# make_initrd OUT [virtio]: an initramfs as distributions make them: an
+# uncompressed early cpio (microcode) and a zstd cpio with modules; the
+# virtio disk drivers only with "virtio".
+make_initrd() {
+	local out=$1 with=${2:-} d="$SCRATCH/.initrd" m
+	rm -rf "$d" && mkdir -p "$d/early/kernel/x86/microcode" "$d/main/bin"
+	m="$d/main/usr/lib/modules/$KVER/kernel/drivers"
+	mkdir -p "$m/ata" "$m/block" "$m/scsi" "$m/virtio"
+	echo microcode >"$d/early/kernel/x86/microcode/GenuineIntel.bin"
+	cp "/lib/modules/$KVER/kernel/drivers/ata/ahci.ko"* "$m/ata/"
+	if [ "$with" = virtio ]; then
+		cp "/lib/modules/$KVER/kernel/drivers/block/virtio_blk.ko"* "$m/block/"
+		cp "/lib/modules/$KVER/kernel/drivers/scsi/virtio_scsi.ko"* "$m/scsi/"
+		cp "/lib/modules/$KVER/kernel/drivers/virtio/virtio_pci.ko"* "$m/virtio/"
+	fi
+	(cd "$d/early" && find . | cpio -o -H newc --quiet) >"$out"
+	(cd "$d/main" && find . | cpio -o -H newc --quiet | zstd -q) >>"$out"
+	rm -rf "$d"
+}
+
+# make_physical DISK [dos|gpt] [virtio]: a "physical" Linux server disk.
+#   dos: p1 ext4 root, p2 swap
+#   gpt: p1 BIOS boot (random bytes), p2 ESP (vfat), p3 root, p4 swap
+# The root's fstab, grub.cfg, /etc/default/grub and resume settings name
+# /dev/sdaN; a persistent-net rule and netplan pin eth0 to a MAC; /boot
+# holds this machine's kernel and an initramfs (with the virtio drivers
+# only with "virtio").  Sets ROOTN SWAPN (partition numbers), RO (root
+# offset), KVER.
+make_physical() {
+	local disk=$1 label=${2:-dos} with=${3:-} r="$SCRATCH/.phys-root" dev=sda
+	rm -rf "$r"
+	mkdir -p "$r/etc/default" "$r/etc/udev/rules.d" "$r/etc/netplan" "$r/etc/initramfs-tools/conf.d" \
+		"$r/boot/grub" "$r/lib/modules/$KVER" "$r/srv/data" "$r/sbin"
+	if [ "$label" = gpt ]; then
+		mkdisk "$disk" 300M <<-'S' || return 1
+		label: gpt
+		start=2048, size=1M, type=21686148-6449-6E6F-744E-656564454649
+		size=32M, type=U
+		size=200M, type=L
+		size=40M, type=S
+		S
+		ROOTN=3 SWAPN=4
+	else
+		mkdisk "$disk" 300M <<-'S' || return 1
+		label: dos
+		start=2048, size=200M, type=83, bootable
+		size=40M, type=82
+		S
+		ROOTN=1 SWAPN=2
+	fi
+	cat >"$r/etc/fstab" <<-F
+	# /etc/fstab of a physical server
+	/dev/$dev$ROOTN / ext4 errors=remount-ro 0 1
+	/dev/$dev$SWAPN none swap sw 0 0
+	/dev/sdb1 /srv/data ext4 defaults,nofail 0 2
+	LABEL=backup /backup ext4 noauto 0 0
+	F
+	printf 'ID=debian\nVERSION_ID=12\n' >"$r/etc/os-release"
+	printf 'GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX="resume=/dev/%s%s"\n' "$dev" "$SWAPN" >"$r/etc/default/grub"
+	printf 'RESUME=/dev/%s%s\n' "$dev" "$SWAPN" >"$r/etc/initramfs-tools/conf.d/resume"
+	cat >"$r/boot/grub/grub.cfg" <<-G
+	set root='hd0,msdos1'
+	menuentry 'Debian' {
+	  linux /boot/vmlinuz-$KVER root=/dev/$dev$ROOTN ro resume=/dev/$dev$SWAPN quiet
+	  initrd /boot/initrd.img-$KVER
+	}
+	G
+	echo 'SUBSYSTEM=="net", ACTION=="add", ATTR{address}=="00:11:22:33:44:55", NAME="eth0"' \
+		>"$r/etc/udev/rules.d/70-persistent-net.rules"
+	printf 'network:\n  version: 2\n  ethernets:\n    eth0:\n      match:\n        macaddress: 00:11:22:33:44:55\n      set-name: eth0\n      dhcp4: true\n' \
+		>"$r/etc/netplan/01-eth0.yaml"
+	cp "/lib/modules/$KVER/modules.builtin" "$r/lib/modules/$KVER/"
+	cp "/boot/vmlinuz-$KVER" "$r/boot/" 2>/dev/null || head -c 4M /dev/urandom >"$r/boot/vmlinuz-$KVER"
+	make_initrd "$r/boot/initrd.img-$KVER" "$with"
+	head -c 2000000 /dev/urandom >"$r/srv/data/blob"
+	seq 1 50000 >"$r/srv/data/numbers"
+	RO=$(part_start "$disk" "$ROOTN")
+	mkfs.ext4 -q -F -E "offset=$RO" -d "$r" "$disk" "$(($(part_size "$disk" "$ROOTN") / 1024))k" >/dev/null || return 1
+	put_fs swap "$disk" "$SWAPN" || return 1
+	if [ "$label" = gpt ]; then
+		# boot areas: grub's core image in the BIOS boot partition and the MBR gap, an ESP
+		dd if=/dev/urandom of="$disk" bs=512 seek=40 count=2000 conv=notrunc status=none
+		dd if=/dev/urandom of="$disk" bs=1M seek=1 count=1 conv=notrunc status=none
+		put_fs vfat "$disk" 2 || return 1
+	else
+		dd if=/dev/urandom of="$disk" bs=512 seek=1 count=2000 conv=notrunc status=none
+	fi
+	rm -rf "$r"
+}

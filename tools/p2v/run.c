@@ -32,7 +32,7 @@ static int do_convert(struct run *r, const char *path, bool dry, char *err, size
 	int rc = convert_guest(path, &co, &r->rep, err, errlen);
 
 	r->st.convert_seconds = cli_now() - t0;
-	r->converted = rc == 0;
+	r->converted = rc == 0 && r->rep.linux_found;
 	return rc;
 }
 
