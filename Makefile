@@ -61,7 +61,7 @@ TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
 HELPERS := $(B)/bin/imgfmt-tool
 
-.PHONY: all check demo deps fuzz fuzzers bench install clean
+.PHONY: all check check-boot demo deps fuzz fuzzers bench install clean
 all: $(BINS) $(HELPERS) $(LIB_SO) $(LIB_A)
 
 # Rebuild everything when the flags change (WERROR, SANITIZE, CFLAGS).
@@ -100,6 +100,12 @@ $(B)/bin/imgfmt-tool: $(B)/tests/helpers/imgfmt-tool.o $(COMMON_OBJ) $(LIB_A)
 
 deps:
 	@scripts/deps.sh check
+
+# The boot tests: converted disks booted under qemu (TCG: minutes).
+check-boot:
+	@scripts/deps.sh boot
+	@$(MAKE) --no-print-directory WERROR=1 all
+	RAWKIT_BIN=$(abspath $(B)/bin) prove --timer tests/boot/
 
 check: deps
 	@$(MAKE) --no-print-directory WERROR=1 all fuzzers

@@ -4,7 +4,8 @@
 # usage: scripts/deps.sh [build|check|bench|all]...
 #   build  compilers and -dev libraries
 #   check  build + the independent tools the tests use to check results
-#   bench  check + the tools the benchmarks compare against
+#   boot   check + qemu and libguestfs for the boot tests (make check-boot)
+#   bench  check + boot + the tools the benchmarks compare against
 # Prints nothing when everything is already installed.
 set -eu
 
@@ -16,6 +17,8 @@ sqlite3 zstd gzip tar bsdextrautils coreutils acl attr cpio python3 qemu-utils
 xfsprogs e2fsprogs man-db groff-base strace dosfstools btrfs-progs lvm2 libarchive-tools
 openssh-client mtools linux-image-amd64"
 # virt-sysprep (libguestfs-tools) needs a kernel to build its appliance from
+# the boot tests: qemu, and libguestfs' appliance for initramfs rebuilds
+BOOT="qemu-system-x86 libguestfs-tools supermin"
 BENCH="partclone dump restic time bc openssl libguestfs-tools qemu-system-x86"
 
 want=""
@@ -24,8 +27,9 @@ for group in "$@"; do
 	case $group in
 	build) want="$want $BUILD" ;;
 	check) want="$want $BUILD $CHECK" ;;
-	bench|all) want="$want $BUILD $CHECK $BENCH" ;;
-	*) echo "deps.sh: $group: unknown group (build, check, bench, all)" >&2; exit 2 ;;
+	boot) want="$want $BUILD $CHECK $BOOT" ;;
+	bench|all) want="$want $BUILD $CHECK $BOOT $BENCH" ;;
+	*) echo "deps.sh: $group: unknown group (build, check, boot, bench, all)" >&2; exit 2 ;;
 	esac
 done
 

@@ -233,3 +233,61 @@ int imgfmt_disk_sync(imgfmt_disk *disk)
 		return disk_fail(disk, -errno, "cannot flush to stable storage: %s", strerror(errno));
 	return 0;
 }
+
+/* ---- partition size through libfdisk ---- */
+
+static int resize_part(imgfmt_disk *disk, struct fdisk_context *cxt, size_t index, uint64_t size)
+{
+	struct imgfmt_volume *v = &disk->volumes[index];
+	struct fdisk_partition *pa = fdisk_new_partition();
+	unsigned long ssz = fdisk_get_sector_size(cxt);
+	int rc;
+
+	if (!pa)
+		return disk_fail(disk, -ENOMEM, "out of memory");
+	if (size)
+		rc = fdisk_partition_set_size(pa, size / ssz);
+	else
+		rc = fdisk_partition_end_follow_default(pa, 1); /* as large as the disk allows */
+	if (rc == 0)
+		rc = fdisk_set_partition(cxt, v->partno - 1, pa);
+	fdisk_unref_partition(pa);
+	if (rc < 0)
+		return disk_fail(disk, rc, "%s: cannot resize the partition: %s", v->name, strerror(-rc));
+	if ((rc = fdisk_write_disklabel(cxt)) < 0)
+		return disk_fail(disk, rc, "cannot write the partition table: %s", strerror(-rc));
+	if ((rc = fdisk_get_partition(cxt, v->partno - 1, &pa)) == 0) {
+		v->size = fdisk_partition_get_size(pa) * ssz;
+		fdisk_unref_partition(pa);
+	}
+	return 0;
+}
+
+int imgfmt_disk_resize_volume(imgfmt_disk *disk, size_t index, uint64_t size)
+{
+	struct fdisk_context *cxt;
+	int rc;
+
+	if (!disk->writable)
+		return disk_fail(disk, -EROFS, "the disk is open read-only");
+	if (index >= disk->nvolumes || !disk->volumes[index].partno || disk->volumes[index].container)
+		return disk_fail(disk, -EINVAL, "volume %zu is not a partition", index);
+	if (size % disk->sector_size)
+		return disk_fail(disk, -EINVAL, "a partition size is a whole number of sectors");
+	if (!(cxt = fdisk_new_context()))
+		return disk_fail(disk, -ENOMEM, "out of memory");
+	fdisk_set_ask(cxt, ids_ask, disk);
+	rc = fdisk_assign_device_by_fd(cxt, disk->fd, disk->path, 0);
+	if (rc < 0) {
+		fdisk_unref_context(cxt);
+		return disk_fail(disk, rc, "cannot open the partition table: %s", strerror(-rc));
+	}
+	/* a GPT's backup header goes to the end of this disk, whatever its size */
+	if (fdisk_is_label(cxt, GPT))
+		fdisk_gpt_disable_relocation(fdisk_get_label(cxt, NULL), 0);
+	rc = resize_part(disk, cxt, index, size);
+	if (fdisk_deassign_device(cxt, rc < 0) < 0 && rc == 0)
+		rc = disk_fail(disk, -EIO, "cannot flush the partition table");
+	fdisk_unref_context(cxt);
+	return rc;
+}

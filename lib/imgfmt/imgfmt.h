@@ -315,6 +315,11 @@ int imgfmt_output_commit(imgfmt_output *out);
 const char *imgfmt_output_error(const imgfmt_output *out);
 void imgfmt_output_free(imgfmt_output *out);
 
+/* Through libfdisk: make partition INDEX SIZE bytes long (0: as long as
+ * the disk allows after its start); a GPT's backup header is moved to the
+ * disk's end.  The filesystem inside is not touched. */
+int imgfmt_disk_resize_volume(imgfmt_disk *disk, size_t index, uint64_t size);
+
 /* ----------------------------------------------------------- copy engine */
 
 typedef struct imgfmt_copy imgfmt_copy;

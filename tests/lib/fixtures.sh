@@ -20,7 +20,7 @@ _fixture_cleanup() {
 		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
 	done
 	[ -f "$SCRATCH/.loops" ] && while read -r l; do losetup -d "$l" 2>/dev/null; done <"$SCRATCH/.loops"
-	chattr -R -i "$SCRATCH" 2>/dev/null
+	chattr -R -i -a "$SCRATCH" 2>/dev/null
 	rm -rf "$SCRATCH"
 }
 trap _fixture_cleanup EXIT

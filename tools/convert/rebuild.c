@@ -13,11 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "libguestfs: WHAT: why" on one line (the appliance's output has many). */
 static int fail(guestfs_h *g, char *err, size_t errlen, const char *what)
 {
 	const char *why = g ? guestfs_last_error(g) : NULL;
 
 	snprintf(err, errlen, "libguestfs: %s: %s", what, why ? why : "failed");
+	for (char *p = err; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
 	return -1;
 }
 
