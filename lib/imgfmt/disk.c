@@ -166,7 +166,7 @@ int imgfmt_disk_open(imgfmt_disk *disk, const char *path, unsigned flags)
 	disk->writable = flags & IMGFMT_OPEN_WRITE;
 	rc = disk_measure(disk);
 	if (rc == 0)
-		rc = imgfmt_ptable_read(disk);
+		rc = (flags & IMGFMT_OPEN_NO_TABLE) ? imgfmt_ptable_none(disk) : imgfmt_ptable_read(disk);
 	if (rc == 0)
 		rc = disk_check_layout(disk);
 	for (size_t i = 0; rc == 0 && i < disk->nvolumes; i++)

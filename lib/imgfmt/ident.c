@@ -291,3 +291,70 @@ int imgfmt_disk_resize_volume(imgfmt_disk *disk, size_t index, uint64_t size)
 	fdisk_unref_context(cxt);
 	return rc;
 }
+
+/* ---- a partition table written onto another disk ---- */
+
+static int open_cxt(imgfmt_disk *disk, struct fdisk_context **out, int readonly)
+{
+	struct fdisk_context *cxt = fdisk_new_context();
+	int rc;
+
+	*out = NULL;
+	if (!cxt)
+		return disk_fail(disk, -ENOMEM, "out of memory");
+	fdisk_set_ask(cxt, ids_ask, disk);
+	if ((rc = fdisk_assign_device_by_fd(cxt, disk->fd, disk->path, readonly)) < 0) {
+		fdisk_unref_context(cxt);
+		return disk_fail(disk, rc, "cannot open the partition table: %s", strerror(-rc));
+	}
+	*out = cxt;
+	return 0;
+}
+
+int imgfmt_disk_copy_ptable(imgfmt_disk *src, imgfmt_disk *dst, size_t index, uint64_t size)
+{
+	struct fdisk_context *from = NULL, *to = NULL;
+	struct fdisk_script *dp = NULL;
+	struct fdisk_partition *pa;
+	unsigned char boot[440];
+	int rc;
+
+	if (!dst->writable)
+		return disk_fail(dst, -EROFS, "the disk is open read-only");
+	if (index >= src->nvolumes || !src->volumes[index].partno || size % src->sector_size)
+		return disk_fail(dst, -EINVAL, "no partition %zu to size at %llu bytes", index, (unsigned long long)size);
+	if ((rc = imgfmt_disk_pread(src, boot, sizeof(boot), 0)) < 0)
+		return disk_fail(dst, rc, "%s", imgfmt_disk_error(src));
+	if ((rc = open_cxt(src, &from, 1)) < 0)
+		return disk_fail(dst, rc, "%s", imgfmt_disk_error(src));
+	if (!(dp = fdisk_new_script(from)) || fdisk_script_read_context(dp, NULL) < 0) {
+		rc = disk_fail(dst, -EIO, "cannot read the partition table of %s", src->path);
+		goto out;
+	}
+	/* the size of the new disk is its own; everything else is kept */
+	fdisk_script_set_header(dp, "last-lba", NULL);
+	fdisk_script_set_header(dp, "device", NULL);
+	pa = fdisk_table_get_partition_by_partno(fdisk_script_get_table(dp), src->volumes[index].partno - 1);
+	if (!pa || fdisk_partition_set_size(pa, size / fdisk_get_sector_size(from)) < 0) {
+		rc = disk_fail(dst, -EINVAL, "%s: cannot set its new size", src->volumes[index].name);
+		goto out;
+	}
+	if ((rc = open_cxt(dst, &to, 0)) < 0)
+		goto out;
+	if ((rc = fdisk_apply_script(to, dp)) < 0 || (rc = fdisk_write_disklabel(to)) < 0) {
+		rc = disk_fail(dst, rc, "cannot write the partition table: %s", strerror(-rc));
+		goto out;
+	}
+	/* the boot loader's first stage in the MBR stays */
+	if (pwrite(dst->fd, boot, sizeof(boot), 0) != (ssize_t)sizeof(boot))
+		rc = disk_fail(dst, -EIO, "cannot write the boot code: %s", strerror(errno));
+out:
+	fdisk_unref_script(dp);
+	if (to)
+		fdisk_deassign_device(to, rc < 0);
+	if (from)
+		fdisk_deassign_device(from, 1);
+	fdisk_unref_context(to);
+	fdisk_unref_context(from);
+	return rc;
+}

@@ -31,6 +31,7 @@ typedef struct imgfmt_disk imgfmt_disk;
 
 /* imgfmt_disk_open() flags */
 #define IMGFMT_OPEN_WRITE 0x1 /* read-write; a block device is opened O_EXCL */
+#define IMGFMT_OPEN_NO_TABLE 0x2 /* do not read a partition table (about to write one) */
 
 /* A new, unopened disk handle; NULL when out of memory. */
 imgfmt_disk *imgfmt_disk_new(void);
@@ -319,6 +320,12 @@ void imgfmt_output_free(imgfmt_output *out);
  * the disk allows after its start); a GPT's backup header is moved to the
  * disk's end.  The filesystem inside is not touched. */
 int imgfmt_disk_resize_volume(imgfmt_disk *disk, size_t index, uint64_t size);
+
+/* Through libfdisk: write SRC's partition table (label, disk and partition
+ * ids, types, names, attributes; the MBR's boot code) onto DST, sized for
+ * DST, with partition INDEX made SIZE bytes long.  For a disk smaller than
+ * the one the table was made for. */
+int imgfmt_disk_copy_ptable(imgfmt_disk *src, imgfmt_disk *dst, size_t index, uint64_t size);
 
 /* ----------------------------------------------------------- copy engine */
 

@@ -45,6 +45,8 @@ int imgfmt_uuid_parse(const char *s, unsigned char out[16]);
 
 /* ptable.c: fill disk->label, ->id, ->volumes through libfdisk. */
 int imgfmt_ptable_read(imgfmt_disk *disk);
+/* The whole disk as its one volume (IMGFMT_OPEN_NO_TABLE). */
+int imgfmt_ptable_none(imgfmt_disk *disk);
 /* probe.c: fill the fstype/fs_uuid/fs_label of VOL through libblkid. */
 int imgfmt_probe_volume(imgfmt_disk *disk, struct imgfmt_volume *vol);
 

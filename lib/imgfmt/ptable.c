@@ -170,3 +170,8 @@ out:
 	fdisk_unref_context(cxt);
 	return rc;
 }
+
+int imgfmt_ptable_none(imgfmt_disk *disk)
+{
+	return ptable_whole_disk(disk);
+}

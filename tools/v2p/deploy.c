@@ -1,0 +1,279 @@
+/* deploy.c --- write the image onto the target, resize, convert
+ *
+ * Same size or larger: the copy engine writes the used blocks; before the
+ * target is committed the last partition and its filesystem grow (the GPT
+ * backup header moves to the new end) and the guest is converted.
+ * Smaller: the last partition's filesystem is first copied alone to a
+ * temp file and shrunk there (the image is never written); the target then
+ * gets the image's used blocks before that partition, the shrunk
+ * filesystem, and the image's partition table sized for it.
+ */
+#include "v2p.h"
+#include "run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CHUNK (8u << 20)
+
+struct deploy {
+	imgfmt_disk *image;
+	const struct v2p_opts *o;
+	const struct v2p_plan *p;
+	struct v2p_result *res;
+	struct cli_progress progress;
+};
+
+static struct convert_opts convert_opts(const struct v2p_opts *o)
+{
+	return (struct convert_opts){ .to = CONVERT_TO_PHYSICAL, .drivers = o->drivers, .ndrivers = o->ndrivers,
+				      .no_rebuild = o->no_rebuild };
+}
+
+static int convert(struct deploy *d, const char *path, char *err, size_t errlen)
+{
+	struct convert_opts co = convert_opts(d->o);
+	double t0 = cli_now();
+	int rc = convert_guest(path, &co, &d->res->rep, err, errlen);
+
+	d->res->convert_seconds = cli_now() - t0;
+	d->res->converted = rc == 0 && d->res->rep.linux_found;
+	return rc;
+}
+
+/* NTFS tools want the partition alone: a loop device over it. */
+static int ntfs_grow(const char *path, uint64_t offset, uint64_t size, char *err, size_t errlen)
+{
+	char off[32], len[32], *dev = NULL, line[256];
+	int rc;
+
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)offset);
+	snprintf(len, sizeof(len), "%llu", (unsigned long long)size);
+	char *argv[] = { "losetup", "-f", "--show", "-o", off, "--sizelimit", len, (char *)path, NULL };
+	if (run_program(argv, &dev) != 0 || !dev) {
+		run_one_line(dev, line, sizeof(line));
+		snprintf(err, errlen, "cannot set up a loop device for ntfsresize (root needed): %s", line);
+		free(dev);
+		return -1;
+	}
+	dev[strcspn(dev, "\n")] = '\0';
+	rc = fs_resize("ntfs", dev, 0, size, false, err, errlen);
+	char *detach[] = { "losetup", "-d", dev, NULL };
+	run_program(detach, NULL);
+	free(dev);
+	return rc;
+}
+
+/* The partition table of a larger disk: the last partition to the end (or
+ * only the GPT backup header moved there), then its filesystem. */
+static int grow(struct deploy *d, const char *path, char *err, size_t errlen)
+{
+	const struct v2p_plan *p = d->p;
+	imgfmt_disk *disk = imgfmt_disk_new();
+	double t0 = cli_now();
+	struct imgfmt_volume v;
+	size_t fix = p->last;
+	int rc = 0;
+
+	if (!disk || imgfmt_disk_open(disk, path, IMGFMT_OPEN_WRITE) < 0) {
+		snprintf(err, errlen, "cannot open the target: %s", disk ? imgfmt_disk_error(disk) : "out of memory");
+		imgfmt_disk_free(disk);
+		return -1;
+	}
+	if (!strcmp(imgfmt_disk_label(disk), "gpt") && fix == SIZE_MAX && imgfmt_disk_volume_count(disk) > 0)
+		fix = 0; /* no resize: rewrite the table all the same, for the backup header */
+	if (fix != SIZE_MAX && (!strcmp(imgfmt_disk_label(disk), "gpt") || !strcmp(p->action, "grow"))) {
+		imgfmt_disk_volume(disk, fix, &v);
+		rc = imgfmt_disk_resize_volume(disk, fix, !strcmp(p->action, "grow") && fix == p->last ? 0 : v.size);
+		if (rc < 0)
+			snprintf(err, errlen, "%s", imgfmt_disk_error(disk));
+	}
+	if (rc == 0 && !strcmp(p->action, "grow"))
+		imgfmt_disk_volume(disk, p->last, &v);
+	if (rc == 0)
+		rc = imgfmt_disk_sync(disk);
+	imgfmt_disk_free(disk);
+	if (rc == 0 && !strcmp(p->action, "grow")) {
+		if (!strcmp(p->fstype, "ntfs"))
+			rc = ntfs_grow(path, v.offset, v.size, err, errlen);
+		else
+			rc = fs_resize(p->fstype, path, v.offset, v.size, false, err, errlen);
+	}
+	d->res->resize_seconds = cli_now() - t0;
+	return rc;
+}
+
+static int finish(size_t index, const char *path, char *err, size_t errlen, void *arg)
+{
+	struct deploy *d = arg;
+	int rc = 0;
+	(void)index;
+
+	cli_progress_end(&d->progress);
+	/* an image file standing for a disk keeps the disk's size */
+	if (!d->p->target_blockdev && truncate(path, (off_t)d->p->target_size) < 0) {
+		snprintf(err, errlen, "cannot size the target: %s", strerror(errno));
+		return -1;
+	}
+	if (d->p->target_size > d->p->image_size)
+		rc = grow(d, path, err, errlen);
+	if (rc == 0)
+		rc = convert(d, path, err, errlen);
+	return rc;
+}
+
+static void on_progress(uint64_t done, uint64_t total, void *arg)
+{
+	cli_progress_update(&((struct deploy *)arg)->progress, done, total);
+}
+
+static int deploy_larger(struct deploy *d, const char *target, char *err, size_t errlen)
+{
+	imgfmt_copy *c = imgfmt_copy_new();
+	struct imgfmt_copy_stats st;
+	int rc;
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	imgfmt_copy_set_source(c, d->image, -1);
+	imgfmt_copy_set_target(c, target, IMGFMT_TARGET_OVERWRITE | IMGFMT_TARGET_NO_REFLINK);
+	imgfmt_copy_set_finish(c, finish, d);
+	imgfmt_copy_set_progress(c, on_progress, d);
+	cli_progress_start(&d->progress, "writing", d->o->progress);
+	rc = imgfmt_copy_run(c);
+	cli_progress_end(&d->progress);
+	imgfmt_copy_get_stats(c, &st);
+	d->res->written = st.written_bytes;
+	d->res->copy_seconds = st.seconds - d->res->resize_seconds - d->res->convert_seconds;
+	if (rc < 0)
+		snprintf(err, errlen, "%s", imgfmt_copy_target_error(c, 0)[0] ? imgfmt_copy_target_error(c, 0)
+									     : imgfmt_copy_error(c));
+	imgfmt_copy_free(c);
+	return rc;
+}
+
+/* SRC's used ranges inside [FROM, TO) to OUT at (offset - FROM + AT). */
+static int copy_ranges(imgfmt_disk *src, uint64_t from, uint64_t to, imgfmt_output *out, uint64_t at, char *buf,
+		       struct deploy *d, char *err, size_t errlen)
+{
+	imgfmt_extents *used = NULL;
+	int rc = imgfmt_disk_used(src, -1, &used);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", imgfmt_disk_error(src));
+		return rc;
+	}
+	for (size_t i = 0; i < imgfmt_extents_count(used) && rc == 0; i++) {
+		uint64_t off, len;
+		imgfmt_extents_get(used, i, &off, &len);
+		if (off >= to || off + len <= from)
+			continue;
+		if (off < from)
+			len -= from - off, off = from;
+		if (off + len > to)
+			len = to - off;
+		while (len && rc == 0) {
+			size_t n = len > CHUNK ? CHUNK : (size_t)len;
+			if ((rc = imgfmt_disk_pread(src, buf, n, off)) < 0)
+				snprintf(err, errlen, "%s", imgfmt_disk_error(src));
+			else if ((rc = imgfmt_output_write(out, buf, n, off - from + at)) < 0)
+				snprintf(err, errlen, "%s", imgfmt_output_error(out));
+			d->res->written += n;
+			cli_progress_update(&d->progress, d->res->written, d->p->used_bytes);
+			off += n;
+			len -= n;
+		}
+	}
+	imgfmt_extents_free(used);
+	return rc;
+}
+
+static int deploy_smaller(struct deploy *d, const char *target, char *err, size_t errlen)
+{
+	const struct v2p_plan *p = d->p;
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], part[300];
+	imgfmt_copy *c = imgfmt_copy_new();
+	imgfmt_disk *fs = imgfmt_disk_new(), *dst = NULL;
+	imgfmt_output *out = NULL;
+	char *buf = malloc(CHUNK);
+	double t0 = cli_now();
+	int rc = -1;
+
+	snprintf(dir, sizeof(dir), "%s/rawkit-v2p-XXXXXX", tmp && strlen(tmp) < 200 ? tmp : "/var/tmp");
+	if (!c || !fs || !buf || !mkdtemp(dir)) {
+		snprintf(err, errlen, "cannot make a work directory: %s", strerror(errno));
+		goto out;
+	}
+	snprintf(part, sizeof(part), "%s/part.img", dir);
+	/* 1. the last partition alone, shrunk in a temp file */
+	imgfmt_copy_set_source(c, d->image, (int)p->last);
+	imgfmt_copy_set_target(c, part, 0);
+	if (imgfmt_copy_run(c) < 0) {
+		snprintf(err, errlen, "cannot copy %s to %s: %s", p->fstype, part, imgfmt_copy_error(c));
+		goto out;
+	}
+	if (fs_resize(p->fstype, part, 0, p->new_size, true, err, errlen) < 0)
+		goto out;
+	d->res->resize_seconds = cli_now() - t0;
+	/* 2. the target: what lies before that partition, then the shrunk one */
+	t0 = cli_now();
+	if (imgfmt_output_open(&out, target, p->target_size, IMGFMT_TARGET_OVERWRITE, err, errlen) < 0)
+		goto out;
+	cli_progress_start(&d->progress, "writing", d->o->progress);
+	rc = copy_ranges(d->image, 0, p->last_start, out, 0, buf, d, err, errlen);
+	if (rc == 0 && imgfmt_disk_open(fs, part, 0) < 0) {
+		snprintf(err, errlen, "%s", imgfmt_disk_error(fs));
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = copy_ranges(fs, 0, p->new_size, out, p->last_start, buf, d, err, errlen);
+	cli_progress_end(&d->progress);
+	d->res->copy_seconds = cli_now() - t0;
+	if (rc == 0 && (rc = imgfmt_output_release(out)) < 0)
+		snprintf(err, errlen, "%s", imgfmt_output_error(out));
+	/* 3. the image's partition table, sized for the target */
+	if (rc == 0 && (!(dst = imgfmt_disk_new()) || imgfmt_disk_open(dst, imgfmt_output_path(out), IMGFMT_OPEN_WRITE |
+									   IMGFMT_OPEN_NO_TABLE) < 0)) {
+		snprintf(err, errlen, "%s", dst ? imgfmt_disk_error(dst) : "out of memory");
+		rc = -1;
+	}
+	if (rc == 0 && (rc = imgfmt_disk_copy_ptable(d->image, dst, p->last, p->new_size)) < 0)
+		snprintf(err, errlen, "%s", imgfmt_disk_error(dst));
+	if (rc == 0 && (rc = imgfmt_disk_sync(dst)) < 0)
+		snprintf(err, errlen, "%s", imgfmt_disk_error(dst));
+	imgfmt_disk_free(dst);
+	if (rc == 0)
+		rc = convert(d, imgfmt_output_path(out), err, errlen);
+	if (rc == 0 && (rc = imgfmt_output_commit(out)) < 0)
+		snprintf(err, errlen, "%s", imgfmt_output_error(out));
+out:
+	imgfmt_output_free(out);
+	imgfmt_disk_free(fs);
+	imgfmt_copy_free(c);
+	free(buf);
+	unlink(part);
+	rmdir(dir);
+	return rc;
+}
+
+int v2p_deploy(imgfmt_disk *image, const char *target, const struct v2p_opts *o, const struct v2p_plan *p,
+	       struct v2p_result *res, char *err, size_t errlen)
+{
+	struct deploy d = { .image = image, .o = o, .p = p, .res = res };
+	int rc = strcmp(p->action, "shrink") ? deploy_larger(&d, target, err, errlen)
+					     : deploy_smaller(&d, target, err, errlen);
+
+	if (rc == 0 && o->verify) {
+		double t0 = cli_now();
+		rc = v2p_verify(image, target, p, err, errlen);
+		res->verify_seconds = cli_now() - t0;
+		res->verified = rc == 0;
+	}
+	return rc;
+}

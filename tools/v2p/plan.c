@@ -1,0 +1,225 @@
+/* plan.c --- decide a deployment before writing a byte: sizes, what the
+ * last partition becomes, what the target holds now
+ */
+#include "v2p.h"
+#include "run.h"
+
+#include <blkid/blkid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MiB (1024ull * 1024)
+#define GPT_TAIL (33 * 512ull) /* backup entries and header at the end */
+#define SHRINK_SLACK (64 * MiB) /* room above the smallest size */
+
+/* Size of TARGET (an existing file or block device), opened as it will be. */
+static int target_size(const char *target, struct v2p_plan *p, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(target, &st) < 0) {
+		snprintf(err, errlen, "%s (create an image file of the disk's size first, e.g. truncate -s 500G FILE)",
+			 errno == ENOENT ? "no such disk or file" : strerror(errno));
+		return -1;
+	}
+	if (S_ISREG(st.st_mode)) {
+		p->target_size = (uint64_t)st.st_size;
+		return 0;
+	}
+	if (!S_ISBLK(st.st_mode)) {
+		snprintf(err, errlen, "neither a block device nor an image file");
+		return -1;
+	}
+	p->target_blockdev = true;
+	fd = open(target, O_RDONLY | O_EXCL | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, errno == EBUSY ? "the disk is in use (mounted, or held open)" : "cannot open: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (ioctl(fd, BLKGETSIZE64, &p->target_size) < 0) {
+		snprintf(err, errlen, "cannot read its size: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* What the target holds, in words ("a gpt partition table (p1 ext4
+ * "root", p2 swap)"), "" when libblkid sees nothing. */
+static void what_it_holds(const char *target, char *out, size_t size)
+{
+	imgfmt_disk *d = imgfmt_disk_new();
+	blkid_probe pr;
+	const char *type = NULL;
+
+	out[0] = '\0';
+	if (d && imgfmt_disk_open(d, target, 0) == 0 && imgfmt_disk_label(d)[0]) {
+		snprintf(out, size, "a %s partition table (", imgfmt_disk_label(d));
+		for (size_t i = 0; i < imgfmt_disk_volume_count(d); i++) {
+			struct imgfmt_volume v;
+			imgfmt_disk_volume(d, i, &v);
+			snprintf(out + strlen(out), size - strlen(out), "%s%s %s%s%s%s", i ? ", " : "", v.name,
+				 v.fstype[0] ? v.fstype : "unknown", v.fs_label[0] ? " \"" : "", v.fs_label,
+				 v.fs_label[0] ? "\"" : "");
+		}
+		snprintf(out + strlen(out), size - strlen(out), ")");
+	}
+	imgfmt_disk_free(d);
+	if (out[0] || !(pr = blkid_new_probe_from_filename(target)))
+		return;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_enable_partitions(pr, 1);
+	if (blkid_do_safeprobe(pr) == 0 && (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 ||
+					   blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0))
+		snprintf(out, size, "a %s signature", type);
+	blkid_free_probe(pr);
+}
+
+/* The partition that ends last (the one a resize moves). */
+static size_t last_partition(imgfmt_disk *image, struct imgfmt_volume *out)
+{
+	size_t last = SIZE_MAX;
+	uint64_t end = 0;
+
+	for (size_t i = 0; i < imgfmt_disk_volume_count(image); i++) {
+		struct imgfmt_volume v;
+		imgfmt_disk_volume(image, i, &v);
+		if (v.partno && !v.container && v.offset + v.size > end) {
+			end = v.offset + v.size;
+			last = i;
+			*out = v;
+		}
+	}
+	return last;
+}
+
+static bool resizable(const char *fstype)
+{
+	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") || !strcmp(fstype, "ext4") || !strcmp(fstype, "ntfs");
+}
+
+/* NTFS's smallest size needs the partition alone: a read-only loop device. */
+static int min_size(imgfmt_disk *image, const struct imgfmt_volume *v, uint64_t *min, char *err, size_t errlen)
+{
+	char off[32], len[32], *dev = NULL, line[256];
+	int rc;
+
+	if (strcmp(v->fstype, "ntfs") != 0)
+		return fs_min_size(imgfmt_disk_path(image), v, min, err, errlen);
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)v->offset);
+	snprintf(len, sizeof(len), "%llu", (unsigned long long)v->size);
+	char *argv[] = { "losetup", "-r", "-f", "--show", "-o", off, "--sizelimit", len, (char *)imgfmt_disk_path(image), NULL };
+	if (run_program(argv, &dev) != 0 || !dev) {
+		run_one_line(dev, line, sizeof(line));
+		snprintf(err, errlen, "%s: cannot set up a loop device to measure NTFS (root needed): %s", v->name, line);
+		free(dev);
+		return -1;
+	}
+	dev[strcspn(dev, "\n")] = '\0';
+	rc = fs_min_size(dev, v, min, err, errlen);
+	char *detach[] = { "losetup", "-d", dev, NULL };
+	run_program(detach, NULL);
+	free(dev);
+	return rc;
+}
+
+int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, struct v2p_plan *p, int *status,
+	     char *err, size_t errlen)
+{
+	struct imgfmt_volume last = { 0 };
+	imgfmt_extents *used = NULL;
+	uint64_t usable;
+	char why[512];
+
+	memset(p, 0, sizeof(*p));
+	*status = EXIT_FAILED;
+	p->image_size = imgfmt_disk_size(image);
+	p->last = SIZE_MAX;
+	if (target_size(target, p, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (imgfmt_disk_used(image, -1, &used) == 0)
+		p->used_bytes = imgfmt_extents_bytes(used);
+	imgfmt_extents_free(used);
+	what_it_holds(target, p->destroys, sizeof(p->destroys));
+	if (p->destroys[0] && !o->force && !o->dry_run) {
+		snprintf(err, errlen, "holds %s: --force to overwrite it (all of it is lost)", p->destroys);
+		return -1;
+	}
+	p->action = "copy";
+	if (p->target_size == p->image_size)
+		return 0;
+	if (o->resize == V2P_NO_RESIZE || (o->resize == V2P_GROW && p->target_size > p->image_size)) {
+		if (p->target_size < p->image_size) {
+			snprintf(err, errlen, "too small: %llu bytes, the image needs %llu (--no-resize)",
+				 (unsigned long long)p->target_size, (unsigned long long)p->image_size);
+			return -1;
+		}
+		if (o->resize == V2P_NO_RESIZE)
+			return 0;
+	}
+	if (o->resize == V2P_GROW && p->target_size < p->image_size) {
+		snprintf(err, errlen, "too small: %llu bytes, the image is %llu (--grow does not shrink; --fit does)",
+			 (unsigned long long)p->target_size, (unsigned long long)p->image_size);
+		return -1;
+	}
+	if ((p->last = last_partition(image, &last)) == SIZE_MAX) {
+		if (p->target_size < p->image_size) {
+			snprintf(err, errlen, "too small: %llu bytes, the image (no partition table) needs %llu",
+				 (unsigned long long)p->target_size, (unsigned long long)p->image_size);
+			return -1;
+		}
+		p->action = "copy";
+		return 0;
+	}
+	snprintf(p->fstype, sizeof(p->fstype), "%s", last.fstype);
+	p->last_start = last.offset;
+	p->last_size = last.size;
+	usable = p->target_size - (strcmp(imgfmt_disk_label(image), "gpt") ? 0 : GPT_TAIL);
+	usable -= usable % MiB; /* partitions end on a MiB boundary */
+	if (usable <= last.offset) {
+		snprintf(err, errlen, "too small: %llu bytes, the image's last partition starts at byte %llu",
+			 (unsigned long long)p->target_size, (unsigned long long)last.offset);
+		return -1;
+	}
+	p->new_size = usable - last.offset;
+	if (!resizable(last.fstype)) {
+		if (p->target_size > p->image_size) { /* grow the disk, not the filesystem */
+			p->action = "copy";
+			p->new_size = 0;
+			p->last = SIZE_MAX;
+			return 0;
+		}
+		snprintf(err, errlen, "too small: %llu bytes, the image needs %llu, and rawkit cannot shrink its last "
+			 "partition (%s: %s)", (unsigned long long)p->target_size, (unsigned long long)p->image_size,
+			 last.name, last.fstype[0] ? last.fstype : "unknown content");
+		return -1;
+	}
+	if (p->new_size >= last.size) {
+		p->action = "grow";
+		return 0;
+	}
+	uint64_t min;
+	if (min_size(image, &last, &min, err, errlen) < 0)
+		return -1;
+	if (min + SHRINK_SLACK > p->new_size) {
+		uint64_t need = last.offset + min + SHRINK_SLACK + (p->target_size - usable);
+		snprintf(err, errlen, "too small: %llu bytes; the image fits in %llu (%s's %s filesystem holds %llu bytes "
+			 "and can shrink no further)", (unsigned long long)p->target_size, (unsigned long long)need,
+			 last.name, last.fstype, (unsigned long long)min);
+		return -1;
+	}
+	p->action = "shrink";
+	return 0;
+}

@@ -1,0 +1,212 @@
+/* verify.c --- --verify: read the target back and compare it with the image
+ *
+ * The bytes the image uses, from its first partition up to the resized one,
+ * must be the same on the target; a resized filesystem is compared file by
+ * file (its metadata moved).  The partition table itself differs (sizes,
+ * the GPT backup's place) and is checked by sfdisk --verify in the tests.
+ */
+#include "v2p.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CHUNK (4u << 20)
+#define MAX_DEPTH 256
+
+static int compare_ranges(imgfmt_disk *a, imgfmt_disk *b, uint64_t from, uint64_t to, char *err, size_t errlen)
+{
+	imgfmt_extents *used = NULL;
+	char *x = malloc(CHUNK), *y = malloc(CHUNK);
+	int rc = (x && y) ? imgfmt_disk_used(a, -1, &used) : -ENOMEM;
+
+	for (size_t i = 0; rc == 0 && i < imgfmt_extents_count(used); i++) {
+		uint64_t off, len;
+		imgfmt_extents_get(used, i, &off, &len);
+		if (off >= to || off + len <= from)
+			continue;
+		if (off < from)
+			len -= from - off, off = from;
+		if (off + len > to)
+			len = to - off;
+		while (len && rc == 0) {
+			size_t n = len > CHUNK ? CHUNK : (size_t)len;
+			if (imgfmt_disk_pread(a, x, n, off) < 0 || imgfmt_disk_pread(b, y, n, off) < 0) {
+				snprintf(err, errlen, "read error at byte %llu", (unsigned long long)off);
+				rc = -EIO;
+			} else if (memcmp(x, y, n) != 0) {
+				snprintf(err, errlen, "the target differs from the image at bytes %llu-%llu",
+					 (unsigned long long)off, (unsigned long long)(off + n));
+				rc = -EILSEQ;
+			}
+			off += n;
+			len -= n;
+		}
+	}
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	imgfmt_extents_free(used);
+	free(x);
+	free(y);
+	return rc;
+}
+
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static int add_name(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
+{
+	struct names *l = arg;
+	(void)ino, (void)type;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		char **grown = realloc(l->v, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		l->v = grown, l->cap = cap;
+	}
+	if (!(l->v[l->n] = strndup(name, len)))
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void names_free(struct names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+}
+
+static int compare_tree(imgfmt_fs *fa, imgfmt_fs *fb, const char *path, int depth, char *buf, char *err,
+			size_t errlen);
+
+static int compare_file(imgfmt_fs *fa, imgfmt_fs *fb, const char *path, uint64_t ia, uint64_t ib, int depth,
+			char *buf, char *err, size_t errlen)
+{
+	struct imgfmt_stat sa, sb;
+
+	if (imgfmt_fs_stat(fa, ia, &sa) < 0 || imgfmt_fs_stat(fb, ib, &sb) < 0) {
+		snprintf(err, errlen, "%s: cannot stat", path);
+		return -EIO;
+	}
+	if (sa.mode != sb.mode || sa.size != sb.size || sa.uid != sb.uid || sa.gid != sb.gid) {
+		snprintf(err, errlen, "%s: differs (mode, owner or size)", path);
+		return -EILSEQ;
+	}
+	if (S_ISDIR(sa.mode))
+		return depth < MAX_DEPTH ? compare_tree(fa, fb, path, depth + 1, buf, err, errlen) : 0;
+	if (S_ISLNK(sa.mode)) {
+		char la[4096], lb[4096];
+		ssize_t na = imgfmt_fs_readlink(fa, ia, la, sizeof(la)), nb = imgfmt_fs_readlink(fb, ib, lb, sizeof(lb));
+		if (na != nb || na < 0 || memcmp(la, lb, (size_t)na)) {
+			snprintf(err, errlen, "%s: the link differs", path);
+			return -EILSEQ;
+		}
+		return 0;
+	}
+	if (!S_ISREG(sa.mode))
+		return 0;
+	for (uint64_t off = 0; off < sa.size;) {
+		size_t want = sa.size - off > CHUNK / 2 ? CHUNK / 2 : (size_t)(sa.size - off);
+		ssize_t na = imgfmt_fs_pread(fa, ia, NULL, buf, want, off);
+		ssize_t nb = imgfmt_fs_pread(fb, ib, NULL, buf + CHUNK / 2, want, off);
+		if (na <= 0 || na != nb || memcmp(buf, buf + CHUNK / 2, (size_t)na) != 0) {
+			snprintf(err, errlen, "%s: contents differ at byte %llu", path, (unsigned long long)off);
+			return -EILSEQ;
+		}
+		off += (uint64_t)na;
+	}
+	return 0;
+}
+
+static int compare_tree(imgfmt_fs *fa, imgfmt_fs *fb, const char *path, int depth, char *buf, char *err,
+			size_t errlen)
+{
+	struct names a = { 0 }, b = { 0 };
+	uint64_t da, db;
+	int rc;
+
+	if ((rc = imgfmt_fs_lookup(fa, path, &da)) < 0 || (rc = imgfmt_fs_lookup(fb, path, &db)) < 0 ||
+	    (rc = imgfmt_fs_readdir(fa, da, add_name, &a)) < 0 || (rc = imgfmt_fs_readdir(fb, db, add_name, &b)) < 0) {
+		snprintf(err, errlen, "%s: cannot read the directory", path);
+		goto out;
+	}
+	qsort(a.v, a.n, sizeof(*a.v), cmp_str);
+	qsort(b.v, b.n, sizeof(*b.v), cmp_str);
+	if (a.n != b.n) {
+		snprintf(err, errlen, "%s: %zu entries in the image, %zu on the target", path, a.n, b.n);
+		rc = -EILSEQ;
+		goto out;
+	}
+	for (size_t i = 0; i < a.n && rc == 0; i++) {
+		char child[4096];
+		uint64_t ia, ib;
+		if (strcmp(a.v[i], b.v[i]) != 0) {
+			snprintf(err, errlen, "%s: \"%s\" is missing on the target", path, a.v[i]);
+			rc = -EILSEQ;
+			break;
+		}
+		snprintf(child, sizeof(child), "%s%s%s", path, strcmp(path, "/") ? "/" : "", a.v[i]);
+		if (imgfmt_fs_lookup(fa, child, &ia) < 0 || imgfmt_fs_lookup(fb, child, &ib) < 0) {
+			snprintf(err, errlen, "%s: cannot look it up", child);
+			rc = -EIO;
+			break;
+		}
+		rc = compare_file(fa, fb, child, ia, ib, depth, buf, err, errlen);
+	}
+out:
+	names_free(&a);
+	names_free(&b);
+	return rc;
+}
+
+int v2p_verify(imgfmt_disk *image, const char *target, const struct v2p_plan *p, char *err, size_t errlen)
+{
+	imgfmt_disk *t = imgfmt_disk_new();
+	uint64_t first = UINT64_MAX, upto;
+	int rc = -1;
+
+	if (!t || imgfmt_disk_open(t, target, 0) < 0) {
+		snprintf(err, errlen, "--verify: cannot open the target: %s", t ? imgfmt_disk_error(t) : "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < imgfmt_disk_volume_count(image); i++) {
+		struct imgfmt_volume v;
+		imgfmt_disk_volume(image, i, &v);
+		if (v.partno && v.offset < first)
+			first = v.offset;
+	}
+	if (first == UINT64_MAX)
+		first = 0;
+	upto = p->last != SIZE_MAX && strcmp(p->action, "copy") ? p->last_start : p->image_size;
+	if (p->last != SIZE_MAX && !strcmp(p->action, "copy") && strcmp(imgfmt_disk_label(image), "gpt") == 0)
+		upto = p->last_start + p->last_size; /* the GPT backup moved */
+	rc = compare_ranges(image, t, first, upto, err, errlen);
+	if (rc == 0 && p->last != SIZE_MAX && strcmp(p->action, "copy")) {
+		imgfmt_fs *fa = NULL, *fb = NULL;
+		char *buf = malloc(CHUNK);
+		if (!buf || imgfmt_fs_open(image, p->last, 0, &fa) < 0 || imgfmt_fs_open(t, p->last, 0, &fb) < 0) {
+			snprintf(err, errlen, "--verify: cannot open the resized filesystem");
+			rc = -EIO;
+		} else {
+			rc = compare_tree(fa, fb, "/", 0, buf, err, errlen);
+		}
+		imgfmt_fs_close(fa);
+		imgfmt_fs_close(fb);
+		free(buf);
+	}
+out:
+	imgfmt_disk_free(t);
+	return rc;
+}
