@@ -252,6 +252,7 @@ static int resize_part(imgfmt_disk *disk, struct fdisk_context *cxt, size_t inde
 	if (rc == 0)
 		rc = fdisk_set_partition(cxt, v->partno - 1, pa);
 	fdisk_unref_partition(pa);
+	pa = NULL; /* fdisk_get_partition() below fills *pa only when it is NULL */
 	if (rc < 0)
 		return disk_fail(disk, rc, "%s: cannot resize the partition: %s", v->name, strerror(-rc));
 	if ((rc = fdisk_write_disklabel(cxt)) < 0)

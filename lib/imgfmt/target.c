@@ -92,6 +92,10 @@ static int target_file(struct imgfmt_target *t, uint64_t size, uint64_t bytes, c
 	}
 	if (ftruncate(t->fd, (off_t)size) < 0 || fstat(t->fd, &st) < 0)
 		return imgfmt_fail(err, -errno, "cannot size the new file: %s", strerror(errno));
+	/* A file that is replaced keeps its mode and owner (as far as we may
+	 * set them); a new one stays 0600: guest disks hold secrets. */
+	if (t->replaces && fchmod(t->fd, t->old_mode & 07777) == 0)
+		(void)!fchown(t->fd, t->old_uid, t->old_gid);
 	t->fresh = true;
 	t->fs_dev = st.st_dev;
 	t->block_size = st.st_blksize >= 512 ? (unsigned)st.st_blksize : 4096;
@@ -120,8 +124,13 @@ int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags
 			rc = imgfmt_fail(err, -EINVAL, "target exists and is neither a regular file nor a block device");
 		else if (!(flags & IMGFMT_TARGET_OVERWRITE))
 			rc = imgfmt_fail(err, -EEXIST, "target exists (use --overwrite to replace it)");
-		else
+		else {
+			t->replaces = true;
+			t->old_mode = st.st_mode;
+			t->old_uid = st.st_uid;
+			t->old_gid = st.st_gid;
 			rc = target_file(t, size, bytes, err);
+		}
 	} else if (errno == ENOENT) {
 		rc = target_file(t, size, bytes, err);
 	} else {

@@ -44,8 +44,9 @@ static int convert(struct deploy *d, const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-/* NTFS tools want the partition alone: a loop device over it. */
-static int ntfs_grow(const char *path, uint64_t offset, uint64_t size, char *err, size_t errlen)
+/* Grow a filesystem in place on the target, through a loop device over its
+ * partition alone (resize2fs and ntfsresize size the files they work on). */
+static int loop_grow(const char *fstype, const char *path, uint64_t offset, uint64_t size, char *err, size_t errlen)
 {
 	char off[32], len[32], *dev = NULL, line[256];
 	int rc;
@@ -55,12 +56,12 @@ static int ntfs_grow(const char *path, uint64_t offset, uint64_t size, char *err
 	char *argv[] = { "losetup", "-f", "--show", "-o", off, "--sizelimit", len, (char *)path, NULL };
 	if (run_program(argv, &dev) != 0 || !dev) {
 		run_one_line(dev, line, sizeof(line));
-		snprintf(err, errlen, "cannot set up a loop device for ntfsresize (root needed): %s", line);
+		snprintf(err, errlen, "cannot set up a loop device to grow the filesystem (root needed): %s", line);
 		free(dev);
 		return -1;
 	}
 	dev[strcspn(dev, "\n")] = '\0';
-	rc = fs_resize("ntfs", dev, 0, size, false, err, errlen);
+	rc = fs_resize(fstype, dev, 0, size, false, err, errlen);
 	char *detach[] = { "losetup", "-d", dev, NULL };
 	run_program(detach, NULL);
 	free(dev);
@@ -87,7 +88,7 @@ static int grow(struct deploy *d, const char *path, char *err, size_t errlen)
 		fix = 0; /* no resize: rewrite the table all the same, for the backup header */
 	if (fix != SIZE_MAX && (!strcmp(imgfmt_disk_label(disk), "gpt") || !strcmp(p->action, "grow"))) {
 		imgfmt_disk_volume(disk, fix, &v);
-		rc = imgfmt_disk_resize_volume(disk, fix, !strcmp(p->action, "grow") && fix == p->last ? 0 : v.size);
+		rc = imgfmt_disk_resize_volume(disk, fix, !strcmp(p->action, "grow") && fix == p->last ? p->new_size : v.size);
 		if (rc < 0)
 			snprintf(err, errlen, "%s", imgfmt_disk_error(disk));
 	}
@@ -96,13 +97,24 @@ static int grow(struct deploy *d, const char *path, char *err, size_t errlen)
 	if (rc == 0)
 		rc = imgfmt_disk_sync(disk);
 	imgfmt_disk_free(disk);
-	if (rc == 0 && !strcmp(p->action, "grow")) {
-		if (!strcmp(p->fstype, "ntfs"))
-			rc = ntfs_grow(path, v.offset, v.size, err, errlen);
-		else
-			rc = fs_resize(p->fstype, path, v.offset, v.size, false, err, errlen);
-	}
+	if (rc == 0 && !strcmp(p->action, "grow"))
+		rc = loop_grow(p->fstype, path, v.offset, v.size, err, errlen);
 	d->res->resize_seconds = cli_now() - t0;
+	return rc;
+}
+
+/* --verify: the copy (and resize) against the image, before the
+ * conversion changes files on purpose. */
+static int verify(struct deploy *d, const char *path, char *err, size_t errlen)
+{
+	double t0 = cli_now();
+	int rc;
+
+	if (!d->o->verify)
+		return 0;
+	rc = v2p_verify(d->image, path, d->p, err, errlen);
+	d->res->verify_seconds = cli_now() - t0;
+	d->res->verified = rc == 0;
 	return rc;
 }
 
@@ -120,6 +132,8 @@ static int finish(size_t index, const char *path, char *err, size_t errlen, void
 	}
 	if (d->p->target_size > d->p->image_size)
 		rc = grow(d, path, err, errlen);
+	if (rc == 0)
+		rc = verify(d, path, err, errlen);
 	if (rc == 0)
 		rc = convert(d, path, err, errlen);
 	return rc;
@@ -249,6 +263,8 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 		snprintf(err, errlen, "%s", imgfmt_disk_error(dst));
 	imgfmt_disk_free(dst);
 	if (rc == 0)
+		rc = verify(d, imgfmt_output_path(out), err, errlen);
+	if (rc == 0)
 		rc = convert(d, imgfmt_output_path(out), err, errlen);
 	if (rc == 0 && (rc = imgfmt_output_commit(out)) < 0)
 		snprintf(err, errlen, "%s", imgfmt_output_error(out));
@@ -266,14 +282,6 @@ int v2p_deploy(imgfmt_disk *image, const char *target, const struct v2p_opts *o,
 	       struct v2p_result *res, char *err, size_t errlen)
 {
 	struct deploy d = { .image = image, .o = o, .p = p, .res = res };
-	int rc = strcmp(p->action, "shrink") ? deploy_larger(&d, target, err, errlen)
-					     : deploy_smaller(&d, target, err, errlen);
-
-	if (rc == 0 && o->verify) {
-		double t0 = cli_now();
-		rc = v2p_verify(image, target, p, err, errlen);
-		res->verify_seconds = cli_now() - t0;
-		res->verified = rc == 0;
-	}
-	return rc;
+	return strcmp(p->action, "shrink") ? deploy_larger(&d, target, err, errlen)
+					   : deploy_smaller(&d, target, err, errlen);
 }
