@@ -280,9 +280,10 @@ ext_cat() { debugfs -R "cat $3" "$1?offset=$2" 2>/dev/null; }
 # KVER: the kernel whose modules the test guests carry (this machine's).
 KVER=$(ls /lib/modules 2>/dev/null | sort -V | tail -n1)
 
-# make_initrd OUT [virtio]: an initramfs as distributions make them: an
-# uncompressed early cpio (microcode) and a zstd cpio with modules; the
-# virtio disk drivers only with "virtio".
+# make_initrd OUT [virtio|physical]: an initramfs as distributions make
+# them: an uncompressed early cpio (microcode) and a zstd cpio with modules
+# (ahci always; the virtio disk drivers with "virtio", nvme and sd_mod with
+# "physical").
 make_initrd() {
 	local out=$1 with=${2:-} d="$SCRATCH/.initrd" m
 	rm -rf "$d" && mkdir -p "$d/early/kernel/x86/microcode" "$d/main/bin"
@@ -290,6 +291,11 @@ make_initrd() {
 	mkdir -p "$m/ata" "$m/block" "$m/scsi" "$m/virtio"
 	echo microcode >"$d/early/kernel/x86/microcode/GenuineIntel.bin"
 	cp "/lib/modules/$KVER/kernel/drivers/ata/ahci.ko"* "$m/ata/"
+	if [ "$with" = physical ]; then
+		mkdir -p "$m/nvme/host"
+		cp "/lib/modules/$KVER/kernel/drivers/nvme/host/nvme.ko"* "$m/nvme/host/"
+		cp "/lib/modules/$KVER/kernel/drivers/scsi/sd_mod.ko"* "$m/scsi/"
+	fi
 	if [ "$with" = virtio ]; then
 		cp "/lib/modules/$KVER/kernel/drivers/block/virtio_blk.ko"* "$m/block/"
 		cp "/lib/modules/$KVER/kernel/drivers/scsi/virtio_scsi.ko"* "$m/scsi/"
@@ -366,6 +372,53 @@ make_physical() {
 		put_fs vfat "$disk" 2 || return 1
 	else
 		dd if=/dev/urandom of="$disk" bs=512 seek=1 count=2000 conv=notrunc status=none
+	fi
+	rm -rf "$r"
+}
+
+# make_virtual DISK [gpt|dos]: a guest disk whose fstab and GRUB name
+# /dev/vdaN; its initramfs has the physical storage drivers.
+#   gpt: p1 swap, p2 ext4 root (last)
+#   dos: p1 ext4 root, p2 swap, p3 NTFS data (last)
+# Sets ROOTN, RO (root offset), LASTN.
+make_virtual() {
+	local disk=$1 label=${2:-gpt} r="$SCRATCH/.virt-root" swapn
+	rm -rf "$r"
+	mkdir -p "$r/etc/default" "$r/boot/grub" "$r/lib/modules/$KVER" "$r/srv/data" "$r/srv/data/sub"
+	if [ "$label" = gpt ]; then
+		mkdisk "$disk" 300M <<-'S' || return 1
+		label: gpt
+		start=2048, size=32M, type=S
+		size=200M, type=L
+		S
+		ROOTN=2 swapn=1 LASTN=2
+	else
+		mkdisk "$disk" 300M <<-'S' || return 1
+		label: dos
+		start=2048, size=160M, type=83
+		size=32M, type=82
+		size=80M, type=7
+		S
+		ROOTN=1 swapn=2 LASTN=3
+	fi
+	printf '/dev/vda%s / ext4 errors=remount-ro 0 1\n/dev/vda%s none swap sw 0 0\n/dev/xvdb1 /srv/other ext4 nofail 0 2\n' \
+		"$ROOTN" "$swapn" >"$r/etc/fstab"
+	printf 'ID=debian\n' >"$r/etc/os-release"
+	printf 'linux /boot/vmlinuz-%s root=/dev/vda%s ro resume=/dev/vda%s\n' "$KVER" "$ROOTN" "$swapn" >"$r/boot/grub/grub.cfg"
+	cp "/lib/modules/$KVER/modules.builtin" "$r/lib/modules/$KVER/"
+	head -c 4M /dev/urandom >"$r/boot/vmlinuz-$KVER"
+	make_initrd "$r/boot/initrd.img-$KVER" physical
+	head -c 12000000 /dev/urandom >"$r/srv/data/blob"
+	for i in $(seq 1 200); do echo "file $i" >"$r/srv/data/sub/f$i"; done
+	ln -s ../data/blob "$r/srv/data/link"
+	RO=$(part_start "$disk" "$ROOTN")
+	mkfs.ext4 -q -F -E "offset=$RO" -d "$r" "$disk" "$(($(part_size "$disk" "$ROOTN") / 1024))k" >/dev/null || return 1
+	put_fs swap "$disk" "$swapn" || return 1
+	if [ "$label" = dos ]; then
+		mkdir -p "$SCRATCH/.ntfs-data/docs" && head -c 20000000 /dev/urandom >"$SCRATCH/.ntfs-data/docs/big.bin"
+		echo hello >"$SCRATCH/.ntfs-data/docs/hello.txt"
+		put_ntfs_tree "$disk" 3 "$SCRATCH/.ntfs-data" || return 1
+		rm -rf "$SCRATCH/.ntfs-data"
 	fi
 	rm -rf "$r"
 }

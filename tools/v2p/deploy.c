@@ -3,10 +3,11 @@
  * Same size or larger: the copy engine writes the used blocks; before the
  * target is committed the last partition and its filesystem grow (the GPT
  * backup header moves to the new end) and the guest is converted.
- * Smaller: the last partition's filesystem is first copied alone to a
- * temp file and shrunk there (the image is never written); the target then
- * gets the image's used blocks before that partition, the shrunk
- * filesystem, and the image's partition table sized for it.
+ * Smaller than the image: a last partition that changes size is first
+ * copied alone to a temp file and resized there (the image is never
+ * written); the target then gets the image's used blocks before that
+ * partition, the resized filesystem, and the image's partition table
+ * written anew for its size.
  */
 #include "v2p.h"
 #include "run.h"
@@ -217,6 +218,7 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 	imgfmt_output *out = NULL;
 	char *buf = malloc(CHUNK);
 	double t0 = cli_now();
+	bool resized = p->new_size != p->last_size;
 	int rc = -1;
 
 	snprintf(dir, sizeof(dir), "%s/rawkit-v2p-XXXXXX", tmp && strlen(tmp) < 200 ? tmp : "/var/tmp");
@@ -225,27 +227,34 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 		goto out;
 	}
 	snprintf(part, sizeof(part), "%s/part.img", dir);
-	/* 1. the last partition alone, shrunk in a temp file */
-	imgfmt_copy_set_source(c, d->image, (int)p->last);
-	imgfmt_copy_set_target(c, part, 0);
-	if (imgfmt_copy_run(c) < 0) {
-		snprintf(err, errlen, "cannot copy %s to %s: %s", p->fstype, part, imgfmt_copy_error(c));
-		goto out;
+	/* 1. a last partition that changes size: alone, resized in a temp file */
+	if (resized) {
+		imgfmt_copy_set_source(c, d->image, (int)p->last);
+		imgfmt_copy_set_target(c, part, 0);
+		if (imgfmt_copy_run(c) < 0) {
+			snprintf(err, errlen, "cannot copy %s to %s: %s", p->fstype, part, imgfmt_copy_error(c));
+			goto out;
+		}
+		if (p->new_size > p->last_size && truncate(part, (off_t)p->new_size) < 0) {
+			snprintf(err, errlen, "cannot size %s: %s", part, strerror(errno));
+			goto out;
+		}
+		if (fs_resize(p->fstype, part, 0, p->new_size, true, err, errlen) < 0)
+			goto out;
+		d->res->resize_seconds = cli_now() - t0;
 	}
-	if (fs_resize(p->fstype, part, 0, p->new_size, true, err, errlen) < 0)
-		goto out;
-	d->res->resize_seconds = cli_now() - t0;
-	/* 2. the target: what lies before that partition, then the shrunk one */
+	/* 2. the target: what lies before that partition, then the resized one */
 	t0 = cli_now();
 	if (imgfmt_output_open(&out, target, p->target_size, IMGFMT_TARGET_OVERWRITE, err, errlen) < 0)
 		goto out;
 	cli_progress_start(&d->progress, "writing", d->o->progress);
-	rc = copy_ranges(d->image, 0, p->last_start, out, 0, buf, d, err, errlen);
-	if (rc == 0 && imgfmt_disk_open(fs, part, 0) < 0) {
+	rc = copy_ranges(d->image, 0, resized ? p->last_start : p->last_start + p->last_size, out, 0, buf, d, err,
+			 errlen);
+	if (rc == 0 && resized && imgfmt_disk_open(fs, part, 0) < 0) {
 		snprintf(err, errlen, "%s", imgfmt_disk_error(fs));
 		rc = -1;
 	}
-	if (rc == 0)
+	if (rc == 0 && resized)
 		rc = copy_ranges(fs, 0, p->new_size, out, p->last_start, buf, d, err, errlen);
 	cli_progress_end(&d->progress);
 	d->res->copy_seconds = cli_now() - t0;
@@ -282,6 +291,7 @@ int v2p_deploy(imgfmt_disk *image, const char *target, const struct v2p_opts *o,
 	       struct v2p_result *res, char *err, size_t errlen)
 {
 	struct deploy d = { .image = image, .o = o, .p = p, .res = res };
-	return strcmp(p->action, "shrink") ? deploy_larger(&d, target, err, errlen)
-					   : deploy_smaller(&d, target, err, errlen);
+	/* a target smaller than the image cannot take a whole copy first */
+	return p->target_size >= p->image_size || p->last == SIZE_MAX ? deploy_larger(&d, target, err, errlen)
+								      : deploy_smaller(&d, target, err, errlen);
 }

@@ -17,7 +17,8 @@
 
 #define MiB (1024ull * 1024)
 #define GPT_TAIL (33 * 512ull) /* backup entries and header at the end */
-#define SHRINK_SLACK (64 * MiB) /* room above the smallest size */
+/* room above the smallest size a filesystem can take: 5%, at least 8 MiB */
+#define SHRINK_SLACK(min) ((min) / 20 + 8 * MiB)
 
 /* Size of TARGET (an existing file or block device), opened as it will be. */
 static int target_size(const char *target, struct v2p_plan *p, char *err, size_t errlen)
@@ -160,15 +161,8 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 	p->action = "copy";
 	if (p->target_size == p->image_size)
 		return 0;
-	if (o->resize == V2P_NO_RESIZE || (o->resize == V2P_GROW && p->target_size > p->image_size)) {
-		if (p->target_size < p->image_size) {
-			snprintf(err, errlen, "too small: %llu bytes, the image needs %llu (--no-resize)",
-				 (unsigned long long)p->target_size, (unsigned long long)p->image_size);
-			return -1;
-		}
-		if (o->resize == V2P_NO_RESIZE)
-			return 0;
-	}
+	if (o->resize == V2P_NO_RESIZE && p->target_size > p->image_size)
+		return 0;
 	if (o->resize == V2P_GROW && p->target_size < p->image_size) {
 		snprintf(err, errlen, "too small: %llu bytes, the image is %llu (--grow does not shrink; --fit does)",
 			 (unsigned long long)p->target_size, (unsigned long long)p->image_size);
@@ -189,32 +183,31 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 	usable = p->target_size - (strcmp(imgfmt_disk_label(image), "gpt") ? 0 : GPT_TAIL);
 	usable -= usable % MiB; /* partitions end on a MiB boundary */
 	if (usable <= last.offset) {
-		snprintf(err, errlen, "too small: %llu bytes, the image's last partition starts at byte %llu",
-			 (unsigned long long)p->target_size, (unsigned long long)last.offset);
+		snprintf(err, errlen, "too small: %llu bytes; the image needs more than %llu (its last partition starts "
+			 "there)", (unsigned long long)p->target_size, (unsigned long long)last.offset);
 		return -1;
 	}
 	p->new_size = usable - last.offset;
-	if (!resizable(last.fstype)) {
-		if (p->target_size > p->image_size) { /* grow the disk, not the filesystem */
-			p->action = "copy";
-			p->new_size = 0;
-			p->last = SIZE_MAX;
+	if (!resizable(last.fstype) || (o->resize == V2P_NO_RESIZE && p->target_size < p->image_size)) {
+		/* the partitions as they are: the disk alone grows or shrinks */
+		p->new_size = last.size;
+		if (last.offset + last.size <= usable)
 			return 0;
-		}
-		snprintf(err, errlen, "too small: %llu bytes, the image needs %llu, and rawkit cannot shrink its last "
-			 "partition (%s: %s)", (unsigned long long)p->target_size, (unsigned long long)p->image_size,
-			 last.name, last.fstype[0] ? last.fstype : "unknown content");
+		snprintf(err, errlen, "too small: %llu bytes; the image needs %llu, and rawkit cannot shrink its last "
+			 "partition (%s: %s)", (unsigned long long)p->target_size,
+			 (unsigned long long)(last.offset + last.size + (p->target_size - usable)), last.name,
+			 last.fstype[0] ? last.fstype : "unknown content");
 		return -1;
 	}
 	if (p->new_size >= last.size) {
-		p->action = "grow";
+		p->action = p->new_size > last.size ? "grow" : "copy";
 		return 0;
 	}
 	uint64_t min;
 	if (min_size(image, &last, &min, err, errlen) < 0)
 		return -1;
-	if (min + SHRINK_SLACK > p->new_size) {
-		uint64_t need = last.offset + min + SHRINK_SLACK + (p->target_size - usable);
+	if (min + SHRINK_SLACK(min) > p->new_size) {
+		uint64_t need = last.offset + min + SHRINK_SLACK(min) + (p->target_size - usable);
 		snprintf(err, errlen, "too small: %llu bytes; the image fits in %llu (%s's %s filesystem holds %llu bytes "
 			 "and can shrink no further)", (unsigned long long)p->target_size, (unsigned long long)need,
 			 last.name, last.fstype, (unsigned long long)min);
