@@ -20,10 +20,10 @@ is "$?" 2 "no disk: exit 2"
 rawkit-info a b >/dev/null 2>err.txt
 is "$?" 2 "two disks: exit 2"
 
-for t in v2p; do
+for t in clone p2v v2p; do
 	"rawkit-$t" >/dev/null 2>err.txt
-	is "$?" 2 "rawkit-$t (not built yet) exits 2"
-	like "$(cat err.txt)" "^rawkit-$t: not implemented" "rawkit-$t says it is not implemented"
+	is "$?" 2 "rawkit-$t without arguments: usage error, exit 2"
+	like "$(head -n1 err.txt)" "^rawkit-$t: " "rawkit-$t: the message names the program"
 done
 
 # Every option --help shows is in the man page.
@@ -40,6 +40,8 @@ ok "rawkit-lanfree has a man page" test -f "$MAN/rawkit-lanfree.1"
 ok "rawkit-clone has a man page" test -f "$MAN/rawkit-clone.1"
 ok "rawkit-p2v has a man page" test -f "$MAN/rawkit-p2v.1"
 like "$(rawkit-p2v --help | head -n1)" "^Usage: rawkit-p2v \\[OPTIONS\\] SOURCE TARGET" "rawkit-p2v --help starts with its usage"
+ok "rawkit-v2p has a man page" test -f "$MAN/rawkit-v2p.1"
+like "$(rawkit-v2p --help | head -n1)" "^Usage: rawkit-v2p \\[OPTIONS\\] IMAGE TARGET_DISK" "rawkit-v2p --help starts with its usage"
 like "$(rawkit-clone --help | head -n1)" "^Usage: rawkit-clone \\[OPTIONS\\] GOLDEN TARGET" "rawkit-clone --help starts with its usage"
 rawkit-clone --bogus >/dev/null 2>err.txt
 is "$?" 2 "rawkit-clone: unknown option exits 2"
