@@ -502,7 +502,8 @@ static int rewrite_dir_blocks(imgfmt_fs *fs, struct dir_blocks *d)
 
 	if (err)
 		return ext_fail(fs, err, "out of memory");
-	qsort(d->v, d->n, sizeof(*d->v), cmp_dir_block);
+	if (d->n)
+		qsort(d->v, d->n, sizeof(*d->v), cmp_dir_block);
 	for (size_t i = 0; i < d->n && !err;) {
 		size_t j = i + 1;
 		while (j < d->n && j - i < RUN_BLOCKS && d->v[j].blk == d->v[j - 1].blk + 1)

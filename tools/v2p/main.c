@@ -66,8 +66,9 @@ static int parse_drivers(struct v2p_opts *o, const char *list)
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		for (const char *c = t; *c; c++)
 			if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_' && *c != '-') {
+				int rc = cli_usage_error("--drivers: \"%s\" is not a module name", t);
 				free(copy);
-				return cli_usage_error("--drivers: \"%s\" is not a module name", t);
+				return rc;
 			}
 		if (*t && o->ndrivers < V2P_MAX_DRIVERS && !(o->drivers[o->ndrivers++] = strdup(t))) {
 			free(copy);

@@ -144,8 +144,10 @@ static int compare_tree(imgfmt_fs *fa, imgfmt_fs *fb, const char *path, int dept
 		snprintf(err, errlen, "%s: cannot read the directory", path);
 		goto out;
 	}
-	qsort(a.v, a.n, sizeof(*a.v), cmp_str);
-	qsort(b.v, b.n, sizeof(*b.v), cmp_str);
+	if (a.n)
+		qsort(a.v, a.n, sizeof(*a.v), cmp_str);
+	if (b.n)
+		qsort(b.v, b.n, sizeof(*b.v), cmp_str);
 	if (a.n != b.n) {
 		snprintf(err, errlen, "%s: %zu entries in the image, %zu on the target", path, a.n, b.n);
 		rc = -EILSEQ;
