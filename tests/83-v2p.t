@@ -123,6 +123,12 @@ is "$?" 1 "a missing target file is refused"
 like "$(cat err)" 'truncate -s' "missing target: says how to make one"
 $V -q missing.img dry.img 2>err
 is "$?" 1 "a missing image is refused"
+cp --sparse=always img.img dirty.img
+debugfs -w -R "ssv state 2" "dirty.img?offset=$RO" 2>/dev/null
+$V -q dirty.img dry.img 2>err
+is "$?" 1 "an image whose filesystem has errors is refused"
+like "$(cat err)" "has errors or needs journal recovery" "errors: the message says what to do"
+is "$(sum dry.img)" "$dry_sum" "errors: nothing written"
 rawkit-v2p --drivers 'bad;name' img.img dry.img 2>/dev/null
 is "$?" 2 "--drivers with a non-module name is a usage error"
 

@@ -66,12 +66,13 @@ int fs_resize(const char *fstype, const char *file, uint64_t offset, uint64_t si
 	if (is_ext(fstype)) {
 		snprintf(path, sizeof(path), offset ? "%s?offset=%" PRIu64 : "%s", file, offset);
 		snprintf(arg, sizeof(arg), "%" PRIu64 "K", size / 1024);
-		if (shrinking) { /* resize2fs shrinks only a freshly checked filesystem */
+		(void)shrinking; /* resize2fs wants a freshly checked filesystem either way */
+		{
 			char *fsck[] = { "e2fsck", "-f", "-y", path, NULL };
 			st = run_program(fsck, &out);
 			if (st != 0 && st != 1) {
 				run_one_line(out, line, sizeof(line));
-				snprintf(err, errlen, "e2fsck before shrinking failed (status %d): %s", st, line);
+				snprintf(err, errlen, "e2fsck before resizing failed (status %d): %s", st, line);
 				free(out);
 				return -1;
 			}
