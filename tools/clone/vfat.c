@@ -6,6 +6,7 @@
  * mtools (mtype, mcopy) at the volume's offset in the disk image.
  */
 #include "clone.h"
+#include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,59 +21,17 @@ extern char **environ;
 
 #define VFAT_FILE_MAX (4u << 20)
 
-/* Run ARGV with MTOOLS_SKIP_CHECK=1; its stdout into *OUT (may be NULL).
- * Returns the exit status, or -1 when it could not run. */
+/* mtools without its geometry checks (an image file is no floppy); its
+ * messages on stderr stay out of the file contents. */
 static int run_mtools(char *const argv[], char **out, size_t *len)
 {
-	posix_spawn_file_actions_t fa;
-	int pipefd[2], status = -1;
-	size_t cap = 0, n = 0;
-	char *buf = NULL;
-	pid_t pid;
+	int st;
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -1;
 	setenv("MTOOLS_SKIP_CHECK", "1", 1);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
-		posix_spawn_file_actions_destroy(&fa);
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return -1;
-	}
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
-	for (;;) {
-		ssize_t r;
-		if (n + 4096 > cap) {
-			char *grown = cap < VFAT_FILE_MAX ? realloc(buf, cap + 65536) : NULL;
-			if (!grown)
-				break;
-			buf = grown;
-			cap += 65536;
-		}
-		r = read(pipefd[0], buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (buf)
-		buf[n] = '\0';
-	if (out) {
-		*out = buf;
-		*len = n;
-	} else {
-		free(buf);
-	}
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	st = run_program(argv, out, false);
+	if (out && len)
+		*len = *out ? strlen(*out) : 0;
+	return st;
 }
 
 /* The files of DIR on the volume whose names end in SUFFIX ("" for any),

@@ -15,7 +15,7 @@ extern char **environ;
 
 #define RUN_OUT_MAX (1u << 20)
 
-int run_program(char *const argv[], char **out)
+int run_program(char *const argv[], char **out, bool with_stderr)
 {
 	posix_spawn_file_actions_t fa;
 	int pipefd[2], status = -1;
@@ -30,7 +30,10 @@ int run_program(char *const argv[], char **out)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	if (with_stderr)
+		posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	else
+		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		close(pipefd[0]);

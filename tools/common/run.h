@@ -2,13 +2,14 @@
 #ifndef RAWKIT_RUN_H
 #define RAWKIT_RUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Run ARGV (argv[0] looked up in PATH) with stdin from /dev/null; its
- * stdout and stderr together into *OUT (NUL-terminated, at most 1 MiB;
- * OUT may be NULL).  Returns the exit status, or -1 when it could not run
- * (or was killed). */
-int run_program(char *const argv[], char **out);
+ * stdout (and stderr WITH_STDERR, else discarded) into *OUT (NUL-terminated,
+ * at most 1 MiB; OUT may be NULL).  Returns the exit status, or -1 when it
+ * could not run (or was killed). */
+int run_program(char *const argv[], char **out, bool with_stderr);
 
 /* OUT's lines joined by spaces, trimmed to SIZE, for a one-line message. */
 void run_one_line(const char *out, char *buf, size_t size);

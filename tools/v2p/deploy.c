@@ -55,7 +55,7 @@ static int loop_grow(const char *fstype, const char *path, uint64_t offset, uint
 	snprintf(off, sizeof(off), "%llu", (unsigned long long)offset);
 	snprintf(len, sizeof(len), "%llu", (unsigned long long)size);
 	char *argv[] = { "losetup", "-f", "--show", "-o", off, "--sizelimit", len, (char *)path, NULL };
-	if (run_program(argv, &dev) != 0 || !dev) {
+	if (run_program(argv, &dev, true) != 0 || !dev) {
 		run_one_line(dev, line, sizeof(line));
 		snprintf(err, errlen, "cannot set up a loop device to grow the filesystem (root needed): %s", line);
 		free(dev);
@@ -64,7 +64,7 @@ static int loop_grow(const char *fstype, const char *path, uint64_t offset, uint
 	dev[strcspn(dev, "\n")] = '\0';
 	rc = fs_resize(fstype, dev, 0, size, false, err, errlen);
 	char *detach[] = { "losetup", "-d", dev, NULL };
-	run_program(detach, NULL);
+	run_program(detach, NULL, true);
 	free(dev);
 	return rc;
 }

@@ -33,14 +33,14 @@ int fs_min_size(const char *image, const struct imgfmt_volume *v, uint64_t *min,
 			imgfmt_fs_sizes(fs, &bs, NULL, NULL);
 		imgfmt_fs_close(fs);
 		imgfmt_disk_free(d);
-		if (bs && run_program(argv, &out) == 0 && out && (p = strstr(out, "minimum size of the filesystem: "))) {
+		if (bs && run_program(argv, &out, true) == 0 && out && (p = strstr(out, "minimum size of the filesystem: "))) {
 			*min = strtoull(p + 32, NULL, 10) * bs;
 			rc = 0;
 		}
 	} else if (!strcmp(v->fstype, "ntfs")) {
 		const char *p;
 		char *argv[] = { "ntfsresize", "--info", "--force", "--no-progress-bar", (char *)image, NULL };
-		if (run_program(argv, &out) == 0 && out && (p = strstr(out, "You might resize at "))) {
+		if (run_program(argv, &out, true) == 0 && out && (p = strstr(out, "You might resize at "))) {
 			*min = strtoull(p + 20, NULL, 10);
 			rc = 0;
 		} else if (out && strstr(out, "already") && strstr(out, "minimal")) {
@@ -69,7 +69,7 @@ int fs_resize(const char *fstype, const char *file, uint64_t offset, uint64_t si
 		(void)shrinking; /* resize2fs wants a freshly checked filesystem either way */
 		{
 			char *fsck[] = { "e2fsck", "-f", "-y", path, NULL };
-			st = run_program(fsck, &out);
+			st = run_program(fsck, &out, true);
 			if (st != 0 && st != 1) {
 				run_one_line(out, line, sizeof(line));
 				snprintf(err, errlen, "e2fsck before resizing failed (status %d): %s", st, line);
@@ -80,11 +80,11 @@ int fs_resize(const char *fstype, const char *file, uint64_t offset, uint64_t si
 			out = NULL;
 		}
 		char *argv[] = { "resize2fs", path, arg, NULL };
-		st = run_program(argv, &out);
+		st = run_program(argv, &out, true);
 	} else if (!strcmp(fstype, "ntfs")) {
 		snprintf(arg, sizeof(arg), "%" PRIu64, size);
 		char *argv[] = { "ntfsresize", "--force", "--no-progress-bar", "--size", arg, (char *)file, NULL };
-		st = run_program(argv, &out);
+		st = run_program(argv, &out, true);
 	} else {
 		snprintf(err, errlen, "rawkit cannot resize %s filesystems", fstype);
 		return -1;

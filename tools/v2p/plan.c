@@ -120,7 +120,7 @@ static int min_size(imgfmt_disk *image, const struct imgfmt_volume *v, uint64_t 
 	snprintf(off, sizeof(off), "%llu", (unsigned long long)v->offset);
 	snprintf(len, sizeof(len), "%llu", (unsigned long long)v->size);
 	char *argv[] = { "losetup", "-r", "-f", "--show", "-o", off, "--sizelimit", len, (char *)imgfmt_disk_path(image), NULL };
-	if (run_program(argv, &dev) != 0 || !dev) {
+	if (run_program(argv, &dev, true) != 0 || !dev) {
 		run_one_line(dev, line, sizeof(line));
 		snprintf(err, errlen, "%s: cannot set up a loop device to measure NTFS (root needed): %s", v->name, line);
 		free(dev);
@@ -129,7 +129,7 @@ static int min_size(imgfmt_disk *image, const struct imgfmt_volume *v, uint64_t 
 	dev[strcspn(dev, "\n")] = '\0';
 	rc = fs_min_size(dev, v, min, err, errlen);
 	char *detach[] = { "losetup", "-d", dev, NULL };
-	run_program(detach, NULL);
+	run_program(detach, NULL, true);
 	free(dev);
 	return rc;
 }
