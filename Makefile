@@ -119,14 +119,14 @@ demo: deps
 # libFuzzer targets: clang, ASan+UBSan, their own build directory.
 FUZZ_B := build-fuzz
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize=fuzzer,address,undefined \
-               -DRAWKIT_VERSION=\"$(VERSION)\" -Ilib/imgfmt -Itools/common -Itools/lanfree $(PKG_CFLAGS)
+               -DRAWKIT_VERSION=\"$(VERSION)\" -Ilib/imgfmt -Itools/common -Itools/lanfree -Itools/convert $(PKG_CFLAGS)
 # what a fuzzer needs besides libimgfmt
 FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/catalog.c tools/common/cli.c
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
 FUZZ_EXTRA_fuzz_clone_text := tools/common/guest.c tools/common/textedit.c tools/common/netcfg.c tools/clone/ids.c \
-                              tools/clone/report.c tools/clone/keys.c tools/common/cli.c
+                              tools/clone/report.c tools/clone/keys.c tools/common/cli.c tools/convert/devref.c
 FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/*.c))
-$(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h tools/lanfree/*.[ch] tools/clone/*.[ch] tools/common/*.[ch])
+$(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h tools/lanfree/*.[ch] tools/clone/*.[ch] tools/common/*.[ch] tools/convert/*.[ch])
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(FUZZ_EXTRA_$*) $(PKG_LIBS) $(FUZZ_LIBS_$*)
 fuzzers: $(FUZZERS)

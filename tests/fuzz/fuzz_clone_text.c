@@ -3,11 +3,19 @@
  * Guest files are untrusted input: /etc/hosts, netplan YAML, ifcfg and
  * NetworkManager files, and everything that may hold an identity are
  * rewritten by rawkit-clone.  The first byte picks the editor; the rest is
- * the file.  Includes linux.c to reach its static editors.
+ * the file: also the device-name rewriting of the P2V/V2P conversion.
+ * Includes linux.c to reach its static editors.
  */
 #include "../../tools/clone/linux.c"
+#include "convert.h"
 
 #include <stdint.h>
+
+/* devref.c reports through this; the conversion's other files are not linked */
+void convert_say(char ***list, size_t *n, const char *fmt, ...)
+{
+	(void)list, (void)n, (void)fmt;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,6 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		{ .vol = 2, .kind = "part", .old_ref = "1234abcd-01", .new_ref = "deadbeef-01" },
 	};
 	const struct id_plan plan = { changes, sizeof(changes) / sizeof(changes[0]) };
+	static const struct imgfmt_volume vols[] = {
+		{ .name = "p1", .partno = 1, .fstype = "ext4", .fs_uuid = "a98db674-41ca-49d5-8889-8c4cbe91170e" },
+		{ .name = "p2", .partno = 2, .fstype = "swap", .fs_uuid = "6f50651f-f153-42c9-b729-ad1f457f14c6" },
+	};
+	const struct devmap map = { .base = "sda", .found = true, .nvol = 2, .vols = vols };
 	char *text, *out = NULL;
 	size_t outlen = 0;
 
@@ -31,17 +44,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(text, data + 1, size - 1);
 	text[size - 1] = '\0';
-	switch (data[0] % 6) {
+	switch (data[0] % 8) {
 	case 0: out = hosts_edit(text, size - 1, &outlen, &h); break;
 	case 1: out = netcfg_netplan_edit(text, size - 1, &outlen, NULL); break;
 	case 2: out = netcfg_ifcfg_edit(text, size - 1, &outlen, NULL); break;
 	case 3: out = netcfg_nm_edit(text, size - 1, &outlen, NULL); break;
 	case 4: out = sysconfig_network_edit(text, size - 1, &outlen, &h); break;
-	default: out = refs_edit(text, size - 1, &outlen, &plan); break;
+	case 5: out = refs_edit(text, size - 1, &outlen, &plan); break;
+	case 6: out = devref_fstab_edit(text, size - 1, &outlen, &map); break;
+	default: out = devref_cmdline_edit(text, size - 1, &outlen, &map); break;
 	}
 	/* Every editor returns NUL-terminated text of OUTLEN bytes; identities
 	 * are replaced by ids of the same length. */
-	if (out && (out[outlen] != '\0' || (data[0] % 6 == 5 && outlen != size - 1)))
+	if (out && (out[outlen] != '\0' || (data[0] % 8 == 5 && outlen != size - 1)))
 		abort();
 	free(out);
 	free(text);

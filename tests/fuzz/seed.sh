@@ -24,6 +24,8 @@ if [ "$1" = fuzz_clone_text ]; then
 	printf '\002DEVICE=eth0\nHWADDR=52:54:00:12:34:56\nBOOTPROTO=dhcp\n' >"$dir/ifcfg"
 	printf '\003[ethernet]\nmac-address=52:54:00:12:34:56\n' >"$dir/nm"
 	printf '\004NETWORKING=yes\nHOSTNAME=golden\n' >"$dir/network"
+	printf '\006/dev/sda1 / ext4 defaults 0 1\n/dev/sda2 none swap sw 0 0\n/dev/sdb1 /x ext4 0 0\n' >"$dir/devfstab"
+	printf '\007linux /vmlinuz root=/dev/sda1 ro resume=/dev/sda2 quiet\n' >"$dir/cmdline"
 	printf '\005UUID=a98db674-41ca-49d5-8889-8c4cbe91170e / ext4 0 1\nUUID=06527B9C208924DA /d ntfs 0 0\nPARTUUID=1234abcd-01 /x ext4 0 0\n' >"$dir/fstab"
 	exit 0
 fi
