@@ -165,6 +165,23 @@ static int ids_ask(struct fdisk_context *cxt, struct fdisk_ask *ask, void *data)
 													      : -EINVAL;
 }
 
+static int open_cxt(imgfmt_disk *disk, struct fdisk_context **out, int readonly)
+{
+	struct fdisk_context *cxt = fdisk_new_context();
+	int rc;
+
+	*out = NULL;
+	if (!cxt)
+		return disk_fail(disk, -ENOMEM, "out of memory");
+	fdisk_set_ask(cxt, ids_ask, disk);
+	if ((rc = fdisk_assign_device_by_fd(cxt, disk->fd, disk->path, readonly)) < 0) {
+		fdisk_unref_context(cxt);
+		return disk_fail(disk, rc, "cannot open the partition table: %s", strerror(-rc));
+	}
+	*out = cxt;
+	return 0;
+}
+
 static int set_ids(imgfmt_disk *disk, struct fdisk_context *cxt, const char *disk_id, const char *const *part_uuids)
 {
 	char *id = NULL;
@@ -209,14 +226,8 @@ int imgfmt_disk_set_ids(imgfmt_disk *disk, const char *disk_id, const char *cons
 		return disk_fail(disk, -EOPNOTSUPP, "no GPT or MBR partition table");
 	if (!strcmp(disk->label, "dos"))
 		part_uuids = NULL; /* MBR partition ids derive from the signature */
-	if (!(cxt = fdisk_new_context()))
-		return disk_fail(disk, -ENOMEM, "out of memory");
-	fdisk_set_ask(cxt, ids_ask, disk);
-	rc = fdisk_assign_device_by_fd(cxt, disk->fd, disk->path, 0);
-	if (rc < 0) {
-		fdisk_unref_context(cxt);
-		return disk_fail(disk, rc, "cannot open the partition table: %s", strerror(-rc));
-	}
+	if ((rc = open_cxt(disk, &cxt, 0)) < 0)
+		return rc;
 	if (!fdisk_has_label(cxt) || strcmp(fdisk_label_get_name(fdisk_get_label(cxt, NULL)), disk->label))
 		rc = disk_fail(disk, -EUCLEAN, "the partition table changed since the disk was opened");
 	else
@@ -275,14 +286,8 @@ int imgfmt_disk_resize_volume(imgfmt_disk *disk, size_t index, uint64_t size)
 		return disk_fail(disk, -EINVAL, "volume %zu is not a partition", index);
 	if (size % disk->sector_size)
 		return disk_fail(disk, -EINVAL, "a partition size is a whole number of sectors");
-	if (!(cxt = fdisk_new_context()))
-		return disk_fail(disk, -ENOMEM, "out of memory");
-	fdisk_set_ask(cxt, ids_ask, disk);
-	rc = fdisk_assign_device_by_fd(cxt, disk->fd, disk->path, 0);
-	if (rc < 0) {
-		fdisk_unref_context(cxt);
-		return disk_fail(disk, rc, "cannot open the partition table: %s", strerror(-rc));
-	}
+	if ((rc = open_cxt(disk, &cxt, 0)) < 0)
+		return rc;
 	/* a GPT's backup header goes to the end of this disk, whatever its size */
 	if (fdisk_is_label(cxt, GPT))
 		fdisk_gpt_disable_relocation(fdisk_get_label(cxt, NULL), 0);
@@ -295,22 +300,6 @@ int imgfmt_disk_resize_volume(imgfmt_disk *disk, size_t index, uint64_t size)
 
 /* ---- a partition table written onto another disk ---- */
 
-static int open_cxt(imgfmt_disk *disk, struct fdisk_context **out, int readonly)
-{
-	struct fdisk_context *cxt = fdisk_new_context();
-	int rc;
-
-	*out = NULL;
-	if (!cxt)
-		return disk_fail(disk, -ENOMEM, "out of memory");
-	fdisk_set_ask(cxt, ids_ask, disk);
-	if ((rc = fdisk_assign_device_by_fd(cxt, disk->fd, disk->path, readonly)) < 0) {
-		fdisk_unref_context(cxt);
-		return disk_fail(disk, rc, "cannot open the partition table: %s", strerror(-rc));
-	}
-	*out = cxt;
-	return 0;
-}
 
 int imgfmt_disk_copy_ptable(imgfmt_disk *src, imgfmt_disk *dst, size_t index, uint64_t size)
 {

@@ -8,11 +8,7 @@
 . "$(dirname "$0")/../lib/fixtures.sh"
 . "$TESTS_DIR/guest.sh"
 
-is_root || skip_all "needs root (loop-free, but qemu and libguestfs want /dev/kvm or TCG as root here)"
-command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86 is not installed"
-[ -n "$KVER" ] && [ -f "/boot/vmlinuz-$KVER" ] || skip_all "no kernel in /boot (linux-image-amd64)"
-export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
-export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
+boot_requirements
 
 make_guest_tree root
 printf '/dev/sda1 / ext4 errors=remount-ro 0 1\n/dev/sda2 none swap sw 0 0\n' >root/etc/fstab

@@ -58,3 +58,13 @@ boot_disk() {
 		-kernel "$SCRATCH/.vmlinuz" -initrd "$SCRATCH/.initrd" \
 		-append "$args init=/sbin/rawkit-marker console=ttyS0 panic=-1 rootdelay=20" $drive </dev/null 2>&1
 }
+
+# boot_requirements: skip the file unless this machine can run a boot test;
+# libguestfs under TCG unless told otherwise (KVM hangs on stock kernels here).
+boot_requirements() {
+	is_root || skip_all "needs root (loop devices, libguestfs)"
+	command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86 is not installed"
+	[ -n "$KVER" ] && [ -f "/boot/vmlinuz-$KVER" ] || skip_all "no kernel in /boot (linux-image-amd64)"
+	export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
+	export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
+}

@@ -345,20 +345,6 @@ static char *refs_edit(const char *data, size_t len, size_t *outlen, const void 
 	return copy;
 }
 
-static bool conf_name(const char *name)
-{
-	size_t l = strlen(name);
-
-	return l > 5 && !strcmp(name + l - 5, ".conf");
-}
-
-static bool cfg_name(const char *name)
-{
-	size_t l = strlen(name);
-
-	return l > 4 && !strcmp(name + l - 4, ".cfg");
-}
-
 int linux_rewrite_refs(struct guest *gu, const struct id_plan *ids, bool root)
 {
 	static const char *const root_files[] = {
@@ -377,10 +363,10 @@ int linux_rewrite_refs(struct guest *gu, const struct id_plan *ids, bool root)
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = guest_edit_file(gu, OP_FS_UUIDS, files[i], refs_edit, ids);
 	if (rc == 0)
-		rc = guest_edit_dir(gu, OP_FS_UUIDS, root ? "/boot/loader/entries" : "/loader/entries", conf_name, refs_edit,
+		rc = guest_edit_dir(gu, OP_FS_UUIDS, root ? "/boot/loader/entries" : "/loader/entries", name_is_conf, refs_edit,
 			      ids);
 	if (rc == 0 && root)
-		rc = guest_edit_dir(gu, OP_FS_UUIDS, "/etc/default/grub.d", cfg_name, refs_edit, ids);
+		rc = guest_edit_dir(gu, OP_FS_UUIDS, "/etc/default/grub.d", name_is_cfg, refs_edit, ids);
 	return rc;
 }
 

@@ -140,3 +140,20 @@ int guest_edit_dir(struct guest *gu, int tag, const char *dir, bool (*match)(con
 	guest_names_free(names);
 	return gu->err[0] && rc == 0 ? -EIO : rc;
 }
+
+static bool ends_with(const char *name, const char *suffix)
+{
+	size_t l = strlen(name), sl = strlen(suffix);
+
+	return l > sl && !strcmp(name + l - sl, suffix);
+}
+
+bool name_is_conf(const char *name)
+{
+	return ends_with(name, ".conf");
+}
+
+bool name_is_cfg(const char *name)
+{
+	return ends_with(name, ".cfg");
+}

@@ -34,4 +34,9 @@ int guest_edit_file(struct guest *gu, int tag, const char *path, text_edit_fn fn
 int guest_edit_dir(struct guest *gu, int tag, const char *dir, bool (*match)(const char *name), text_edit_fn fn,
 		   const void *arg);
 
+/* File name matchers for guest_edit_dir(): "*.conf" (BLS entries),
+ * "*.cfg" (/etc/default/grub.d). */
+bool name_is_conf(const char *name);
+bool name_is_cfg(const char *name);
+
 #endif

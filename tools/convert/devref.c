@@ -325,20 +325,6 @@ static char *grubenv_edit(const char *data, size_t len, size_t *outlen, const vo
 	return out;
 }
 
-static bool conf_name(const char *name)
-{
-	size_t l = strlen(name);
-
-	return l > 5 && !strcmp(name + l - 5, ".conf");
-}
-
-static bool cfg_name(const char *name)
-{
-	size_t l = strlen(name);
-
-	return l > 4 && !strcmp(name + l - 4, ".cfg");
-}
-
 int devref_rewrite(struct guest *gu, const struct devmap *m, bool root, struct convert_report *r)
 {
 	static const char *const root_cmdlines[] = { "/etc/default/grub", "/etc/kernel/cmdline",
@@ -360,10 +346,10 @@ int devref_rewrite(struct guest *gu, const struct devmap *m, bool root, struct c
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = guest_edit_file(gu, 0, files[i], strstr(files[i], "grubenv") ? grubenv_edit : devref_cmdline_edit, m);
 	if (rc == 0)
-		rc = guest_edit_dir(gu, 0, root ? "/boot/loader/entries" : "/loader/entries", conf_name,
+		rc = guest_edit_dir(gu, 0, root ? "/boot/loader/entries" : "/loader/entries", name_is_conf,
 				    devref_cmdline_edit, m);
 	if (rc == 0 && root)
-		rc = guest_edit_dir(gu, 0, "/etc/default/grub.d", cfg_name, devref_cmdline_edit, m);
+		rc = guest_edit_dir(gu, 0, "/etc/default/grub.d", name_is_cfg, devref_cmdline_edit, m);
 	return rc;
 }
 

@@ -173,39 +173,43 @@ static int deploy_larger(struct deploy *d, const char *target, char *err, size_t
 }
 
 /* SRC's used ranges inside [FROM, TO) to OUT at (offset - FROM + AT). */
+struct range_copy {
+	imgfmt_disk *src;
+	imgfmt_output *out;
+	uint64_t from, at;
+	char *buf, *err;
+	size_t errlen;
+	struct deploy *d;
+};
+
+static int copy_chunk(uint64_t off, size_t n, void *arg)
+{
+	struct range_copy *rc = arg;
+
+	if (imgfmt_disk_pread(rc->src, rc->buf, n, off) < 0) {
+		snprintf(rc->err, rc->errlen, "%s", imgfmt_disk_error(rc->src));
+		return -EIO;
+	}
+	if (imgfmt_output_write(rc->out, rc->buf, n, off - rc->from + rc->at) < 0) {
+		snprintf(rc->err, rc->errlen, "%s", imgfmt_output_error(rc->out));
+		return -EIO;
+	}
+	rc->d->res->written += n;
+	cli_progress_update(&rc->d->progress, rc->d->res->written, rc->d->p->used_bytes);
+	return 0;
+}
+
 static int copy_ranges(imgfmt_disk *src, uint64_t from, uint64_t to, imgfmt_output *out, uint64_t at, char *buf,
 		       struct deploy *d, char *err, size_t errlen)
 {
-	imgfmt_extents *used = NULL;
-	int rc = imgfmt_disk_used(src, -1, &used);
+	struct range_copy rc = { src, out, from, at, buf, err, errlen, d };
+	int r;
 
-	if (rc < 0) {
+	err[0] = '\0';
+	r = v2p_each_used(src, from, to, CHUNK, copy_chunk, &rc);
+	if (r < 0 && !err[0])
 		snprintf(err, errlen, "%s", imgfmt_disk_error(src));
-		return rc;
-	}
-	for (size_t i = 0; i < imgfmt_extents_count(used) && rc == 0; i++) {
-		uint64_t off, len;
-		imgfmt_extents_get(used, i, &off, &len);
-		if (off >= to || off + len <= from)
-			continue;
-		if (off < from)
-			len -= from - off, off = from;
-		if (off + len > to)
-			len = to - off;
-		while (len && rc == 0) {
-			size_t n = len > CHUNK ? CHUNK : (size_t)len;
-			if ((rc = imgfmt_disk_pread(src, buf, n, off)) < 0)
-				snprintf(err, errlen, "%s", imgfmt_disk_error(src));
-			else if ((rc = imgfmt_output_write(out, buf, n, off - from + at)) < 0)
-				snprintf(err, errlen, "%s", imgfmt_output_error(out));
-			d->res->written += n;
-			cli_progress_update(&d->progress, d->res->written, d->p->used_bytes);
-			off += n;
-			len -= n;
-		}
-	}
-	imgfmt_extents_free(used);
-	return rc;
+	return r;
 }
 
 static int deploy_smaller(struct deploy *d, const char *target, char *err, size_t errlen)

@@ -57,6 +57,12 @@ int v2p_verify(imgfmt_disk *image, const char *target, const struct v2p_plan *p,
 /* run.c: the whole command; returns the exit status. */
 int v2p_run(const char *image, const char *target, struct v2p_opts *o);
 
+/* ranges.c: FN for each chunk (at most CHUNK bytes) of the bytes DISK
+ * uses inside [FROM, TO); a non-zero return stops the walk and is returned
+ * (imgfmt_disk_used()'s own failure too). */
+typedef int (*v2p_chunk_fn)(uint64_t offset, size_t length, void *arg);
+int v2p_each_used(imgfmt_disk *disk, uint64_t from, uint64_t to, size_t chunk, v2p_chunk_fn fn, void *arg);
+
 /* drivers.c: the default storage drivers: ahci, nvme, sd_mod and those
  * this host's disks use. */
 void v2p_default_drivers(struct v2p_opts *o);

@@ -16,40 +16,39 @@
 #define CHUNK (4u << 20)
 #define MAX_DEPTH 256
 
+struct range_compare {
+	imgfmt_disk *a, *b;
+	char *x, *y, *err;
+	size_t errlen;
+};
+
+static int compare_chunk(uint64_t off, size_t n, void *arg)
+{
+	struct range_compare *c = arg;
+
+	if (imgfmt_disk_pread(c->a, c->x, n, off) < 0 || imgfmt_disk_pread(c->b, c->y, n, off) < 0) {
+		snprintf(c->err, c->errlen, "read error at byte %llu", (unsigned long long)off);
+		return -EIO;
+	}
+	if (memcmp(c->x, c->y, n) != 0) {
+		snprintf(c->err, c->errlen, "the target differs from the image at bytes %llu-%llu",
+			 (unsigned long long)off, (unsigned long long)(off + n));
+		return -EILSEQ;
+	}
+	return 0;
+}
+
 static int compare_ranges(imgfmt_disk *a, imgfmt_disk *b, uint64_t from, uint64_t to, char *err, size_t errlen)
 {
-	imgfmt_extents *used = NULL;
-	char *x = malloc(CHUNK), *y = malloc(CHUNK);
-	int rc = (x && y) ? imgfmt_disk_used(a, -1, &used) : -ENOMEM;
+	struct range_compare c = { a, b, malloc(CHUNK), malloc(CHUNK), err, errlen };
+	int rc;
 
-	for (size_t i = 0; rc == 0 && i < imgfmt_extents_count(used); i++) {
-		uint64_t off, len;
-		imgfmt_extents_get(used, i, &off, &len);
-		if (off >= to || off + len <= from)
-			continue;
-		if (off < from)
-			len -= from - off, off = from;
-		if (off + len > to)
-			len = to - off;
-		while (len && rc == 0) {
-			size_t n = len > CHUNK ? CHUNK : (size_t)len;
-			if (imgfmt_disk_pread(a, x, n, off) < 0 || imgfmt_disk_pread(b, y, n, off) < 0) {
-				snprintf(err, errlen, "read error at byte %llu", (unsigned long long)off);
-				rc = -EIO;
-			} else if (memcmp(x, y, n) != 0) {
-				snprintf(err, errlen, "the target differs from the image at bytes %llu-%llu",
-					 (unsigned long long)off, (unsigned long long)(off + n));
-				rc = -EILSEQ;
-			}
-			off += n;
-			len -= n;
-		}
-	}
-	if (rc == -ENOMEM)
-		snprintf(err, errlen, "out of memory");
-	imgfmt_extents_free(used);
-	free(x);
-	free(y);
+	err[0] = '\0';
+	rc = c.x && c.y ? v2p_each_used(a, from, to, CHUNK, compare_chunk, &c) : -ENOMEM;
+	if (rc < 0 && !err[0])
+		snprintf(err, errlen, "%s", rc == -ENOMEM ? "out of memory" : imgfmt_disk_error(a));
+	free(c.x);
+	free(c.y);
 	return rc;
 }
 
