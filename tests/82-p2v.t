@@ -100,6 +100,17 @@ $P send phys.img 2>/dev/null | $P receive --no-convert exists.img 2>err
 is "$?" 1 "receive: an existing target is refused"
 is "$(cat exists.img)" old "receive: the existing target is left alone"
 
+if is_root; then
+	truncate -s 100M small.bin && small=$(losetup -f --show small.bin) && echo "$small" >>"$SCRATCH/.loops"
+	small_sum=$(sum small.bin)
+	$P send phys.img 2>/dev/null | $P receive --no-convert "$small" 2>err
+	is "$?" 1 "receive: a device smaller than the disk is refused"
+	like "$(cat err)" 'too small' "receive: too small: the message says so"
+	is "$(sum small.bin)" "$small_sum" "receive: too small: not a byte written"
+else
+	skip 3 "not root: no loop device"
+fi
+
 # ---- dry run, in place, bad input
 $P --dry-run --json phys.img never.img >dry.json
 is "$?" 0 "--dry-run exits 0"
