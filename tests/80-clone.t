@@ -10,6 +10,9 @@ golden_sum=$(sum g.img)
 golden_ptable=$(sfdisk -d g.img)
 
 ok "three clones" $C -q --hostname 'web%02d' g.img t1.img t2.img t3.img
+$C --hostname solo g.img esc.img >esc.out 2>&1
+ok "no control byte of a guest's file name reaches the terminal" sh -c "! grep -q \"\$(printf '\\033')\" esc.out"
+like "$(cat esc.out)" 'esc\?\[31mred' "the name is shown with the control byte made printable"
 is "$(sum g.img)" "$golden_sum" "the golden disk is untouched"
 
 # What changes, what goes; everything else must be byte-identical.
@@ -37,6 +40,7 @@ home/alice/.bash_history
 tmp/junk
 tmp/sub
 var/tmp/junk3
+tmp/esc[31mred
 var/lib/dhcp/dhclient.eth0.leases
 var/lib/systemd/random-seed
 L

@@ -48,6 +48,10 @@ refused "one refused target stops them all" 1 $C g.img new1.img exists.img new2.
 ok "one refused target: no target was created" test ! -e new1.img -a ! -e new2.img
 ok "--overwrite replaces a file" $C -q --overwrite g.img exists.img
 ok "--overwrite: the result is a clone" e2fsck -fn "exists.img?offset=$O1"
+echo old >dest.img && ln -s dest.img link.img
+ok "--overwrite through a symlink" $C -q --overwrite g.img link.img
+ok "symlink: the link stays a link" test -L link.img
+ok "symlink: its destination is the clone" e2fsck -fn "dest.img?offset=$O1"
 refused "the same target twice" 2 $C g.img a.img ./a.img
 refused "several targets, one host name" 2 $C --hostname web g.img a.img b.img
 refused "a host name with a space" 2 $C --hostname 'web 1' g.img a.img
@@ -75,6 +79,11 @@ if is_root; then
 	ok "block device: sfdisk --verify" sfdisk --verify "$big"
 	ok "block device: NTFS serial readable" blkid -p -O "$O3" "$big"
 
+	gloop=$(losetup -f --show g.img) && echo "$gloop" >>"$SCRATCH/.loops"
+	refused "a loop device over the golden disk as target" 1 $C g.img "$gloop"
+	like "$(cat err)" 'source disk itself' "loop over the golden disk: the message says so"
+	is "$(sum g.img)" "$golden_sum" "loop over the golden disk: untouched"
+
 	# reflink: a clone on XFS with reflink=1 shares the golden disk's blocks
 	truncate -s 1G xfs.bin && mkfs.xfs -q -m reflink=1 xfs.bin && mkdir xfs && mount -o loop xfs.bin xfs
 	cp --sparse=always g.img xfs/g.img
@@ -87,7 +96,7 @@ if is_root; then
 	is "$(sum xfs/g.img)" "$golden_sum" "XFS: the golden disk is unchanged by the writes to its reflinks"
 	umount xfs
 else
-	skip 17 "not root: read-only mounts, loop devices and XFS need root"
+	skip 21 "not root: read-only mounts, loop devices and XFS need root"
 fi
 
 # ---- a root filesystem rawkit cannot edit: a plain copy, said, exit 3

@@ -39,6 +39,8 @@ grubcfg=$(ext_cat v.img "$RO" /boot/grub/grub.cfg)
 like "$grubcfg" "root=UUID=$ru ro resume=UUID=$su" "grub.cfg: root= and resume= by UUID"
 like "$(ext_cat v.img "$RO" /etc/default/grub)" "resume=UUID=$su" "/etc/default/grub: resume= by UUID"
 is "$(ext_cat v.img "$RO" /etc/initramfs-tools/conf.d/resume)" "RESUME=UUID=$su" "initramfs-tools resume by UUID"
+like "$(ext_cat v.img "$RO" /boot/grub/grubenv | head -n2)" "kernelopts=root=UUID=$ru ro" "grubenv: kernelopts=root= by UUID"
+is "$(ext_cat v.img "$RO" /boot/grub/grubenv | wc -c)" 1024 "grubenv stays a 1024-byte block"
 is "$(ext_cat v.img "$RO" /etc/udev/rules.d/70-persistent-net.rules)" "" "persistent-net rules removed"
 is "$(ext_cat v.img "$RO" /etc/netplan/01-eth0.yaml | grep -c macaddress)" 0 "netplan: MAC pinning removed"
 ok "e2fsck -fn is clean" e2fsck -fn "v.img?offset=$RO"
@@ -47,7 +49,7 @@ is "$(python3 -c 'import json; d=json.load(open("cap.json")); print(d["linux"], 
 mkdir gdump cdump
 debugfs -R "rdump / gdump" "phys.img?offset=$RO" 2>/dev/null
 debugfs -R "rdump / cdump" "v.img?offset=$RO" 2>/dev/null
-printf '%s\n' etc/fstab boot/grub/grub.cfg etc/default/grub etc/initramfs-tools/conf.d/resume \
+printf '%s\n' etc/fstab boot/grub/grub.cfg boot/grub/grubenv etc/default/grub etc/initramfs-tools/conf.d/resume \
 	etc/netplan/01-eth0.yaml >changed.list
 echo etc/udev/rules.d/70-persistent-net.rules >removed.list
 ok "every other file is identical" python3 "$TESTS_DIR/lib/clonecmp.py" gdump cdump changed.list removed.list
@@ -107,8 +109,14 @@ if is_root; then
 	is "$?" 1 "receive: a device smaller than the disk is refused"
 	like "$(cat err)" 'too small' "receive: too small: the message says so"
 	is "$(sum small.bin)" "$small_sum" "receive: too small: not a byte written"
+	# a device written in part must not look like a disk
+	truncate -s 400M part.bin && pdev=$(losetup -f --show part.bin) && echo "$pdev" >>"$SCRATCH/.loops"
+	head -c $((size / 2)) s.stream | $P receive --no-convert "$pdev" 2>err
+	is "$?" 1 "receive onto a device, stream cut: refused"
+	like "$(cat err)" 'incomplete copy' "stream cut: the message says the device holds an incomplete copy"
+	ok "stream cut: no partition table is left to make it look complete" sh -c "! sfdisk -d $pdev >/dev/null 2>&1"
 else
-	skip 3 "not root: no loop device"
+	skip 6 "not root: no loop device"
 fi
 
 # ---- dry run, in place, bad input

@@ -411,8 +411,9 @@ static int copy_reflink(imgfmt_copy *c, struct copy_target *ct)
 	uint64_t bs = t->block_size;
 
 	if ((ct->flags & IMGFMT_TARGET_NO_REFLINK) || !t->fresh || c->src->blockdev ||
-	    fstat(c->src->fd, &src) < 0 || src.st_dev != t->fs_dev || c->base % bs)
-		return 1;
+	    fstat(c->src->fd, &src) < 0 || src.st_dev != t->fs_dev || c->base % bs ||
+	    ((c->base + c->length) % bs && c->base + c->length != (uint64_t)src.st_size))
+		return 1; /* (a window that ends off a block boundary short of EOF cannot be cloned) */
 	/* A whole disk: one FICLONE shares every extent at once (free blocks
 	 * that still hold data are shared too, at no cost in space). */
 	if (c->volume < 0 && ioctl(t->fd, FICLONE, c->src->fd) == 0) {
@@ -559,6 +560,7 @@ static int fill_targets(imgfmt_copy *c, imgfmt_extents *fs_used, EVP_MD_CTX **ha
 
 	for (size_t i = 0; i < c->ntargets && rc >= 0; i++) {
 		struct copy_target *ct = &c->targets[i];
+		ct->t.touched = true;
 		rc = copy_reflink(c, ct);
 		if (rc < 0)
 			snprintf(ct->error, sizeof(ct->error), "%s", c->error);
@@ -654,7 +656,7 @@ int imgfmt_copy_run(imgfmt_copy *c)
 out:
 	for (size_t i = 0; i < c->ntargets; i++) {
 		struct copy_target *ct = &c->targets[i];
-		if (rc < 0 && !ct->error[0])
+		if (rc < 0 && !ct->error[0] && ct->t.path) /* (a committed target has no path left) */
 			imgfmt_fail(ct->error, 0, "not written: %s", c->error);
 		if (ct->t.path) /* not committed */
 			imgfmt_target_abort(&ct->t);

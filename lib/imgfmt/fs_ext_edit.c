@@ -208,8 +208,13 @@ static int create_file(imgfmt_fs *fs, ext2_ino_t dir, const char *name, const st
 		return ext_fail(fs, err, "cannot write the new inode");
 	ext2fs_inode_alloc_stats2(efs, ino, +1, 0);
 	rc = link_entry(fs, dir, name, ino, EXT2_FT_REG_FILE);
-	if (rc == 0)
-		rc = label_like_siblings(fs, dir, ino, false);
+	if (rc < 0) { /* give the inode back: no entry names it */
+		struct ext2_inode_large zero = { 0 };
+		ext2fs_write_inode_full(efs, ino, (struct ext2_inode *)&zero, sizeof(zero));
+		ext2fs_inode_alloc_stats2(efs, ino, -1, 0);
+		return rc;
+	}
+	rc = label_like_siblings(fs, dir, ino, false);
 	if (rc == 0)
 		rc = touch_dir(fs, dir);
 	*out = ino;
@@ -404,6 +409,15 @@ static int remove_entry(imgfmt_fs *fs, ext2_ino_t dir, const char *name, bool re
 		return rc == -ENOENT ? fs_fail(fs, rc, "no such file") : rc;
 	if (ino < EXT2_FIRST_INODE(efs->super))
 		return fs_fail(fs, -EPERM, "a reserved inode is not removed");
+	/* a crafted directory can name a freed inode, or one inode twice */
+	if (in.i_links_count == 0 || !ext2fs_test_inode_bitmap2(efs->inode_map, ino))
+		return fs_fail(fs, -EUCLEAN, "the entry names an inode that is not in use (run e2fsck)");
+	{
+		blk64_t acl = ext2fs_file_acl_block(efs, (struct ext2_inode *)&in);
+		if (acl && (acl < efs->super->s_first_data_block || acl >= ext2fs_blocks_count(efs->super)))
+			return fs_fail(fs, -EUCLEAN, "extended attribute block %llu out of range",
+				       (unsigned long long)acl);
+	}
 	is_dir = LINUX_S_ISDIR(in.i_mode);
 	if (is_dir && !recursive)
 		return fs_fail(fs, -EISDIR, "is a directory");
@@ -817,12 +831,14 @@ int ext_set_uuid(imgfmt_fs *fs, const unsigned char uuid[16])
 		rc = rewrite_checksums(fs);
 		efs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS;
 	}
-	if (rc == 0 && ext2fs_has_group_desc_csum(efs))
+	if (rc < 0)
+		return rc; /* the superblock is not written with a UUID the checksums do not all follow */
+	if (ext2fs_has_group_desc_csum(efs))
 		for (dgrp_t g = 0; g < efs->group_desc_count; g++)
 			ext2fs_group_desc_csum_set(efs, g);
 	efs->flags &= ~EXT2_FLAG_SUPER_ONLY;
 	ext2fs_mark_super_dirty(efs);
-	return rc;
+	return 0;
 }
 
 int ext_commit(imgfmt_fs *fs)

@@ -123,6 +123,7 @@ struct imgfmt_target {
 	bool fresh;      /* a new sparse file: unwritten ranges read as zeros */
 	dev_t fs_dev;    /* filesystem holding a file target, for reflink */
 	bool replaces;   /* an existing file is replaced: keep its mode and owner */
+	bool touched;    /* writing has begun (an aborted block device is wiped) */
 	mode_t old_mode;
 	uid_t old_uid;
 	gid_t old_gid;

@@ -83,6 +83,7 @@ int imgfmt_output_write(imgfmt_output *o, const void *data, size_t len, uint64_t
 
 	if (o->t.fd < 0)
 		return imgfmt_fail(o->error, -EBADF, "the output is closed");
+	o->t.touched = true;
 	if (off > o->size || len > o->size - off)
 		return imgfmt_fail(o->error, -ERANGE, "%zu bytes at %llu are outside the disk (%llu bytes)", len,
 				   (unsigned long long)off, (unsigned long long)o->size);

@@ -11,6 +11,9 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
+#include <linux/major.h>
+#include <sys/sysmacros.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +22,20 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-static int same_object(const struct stat *a, const struct stat *b)
+/* Is target A the source B, or a loop device over B's file? */
+static int same_object(const char *path, const struct stat *a, const struct stat *b)
 {
 	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
 		return a->st_rdev == b->st_rdev;
+	if (S_ISBLK(a->st_mode) && S_ISREG(b->st_mode) && major(a->st_rdev) == LOOP_MAJOR) {
+		struct loop_info64 li;
+		int fd = open(path, O_RDONLY | O_CLOEXEC), same = 0;
+		if (fd >= 0 && ioctl(fd, LOOP_GET_STATUS64, &li) == 0)
+			same = li.lo_device == b->st_dev && li.lo_inode == b->st_ino;
+		if (fd >= 0)
+			close(fd);
+		return same;
+	}
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
@@ -110,13 +123,16 @@ int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags
 
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
-	t->path = strdup(path);
+	/* a symlink's destination is the target: the link itself stays */
+	t->path = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? realpath(path, NULL) : strdup(path);
 	if (!t->path)
-		return imgfmt_fail(err, -ENOMEM, "out of memory");
+		return imgfmt_fail(err, errno == ENOMEM ? -ENOMEM : -ENOENT, "%s",
+				   errno == ENOMEM ? "out of memory" : "a symlink to nowhere");
+	path = t->path;
 	if (fstat(source->fd, &src) < 0)
 		return imgfmt_fail(err, -errno, "cannot stat the source: %s", strerror(errno));
 	if (stat(path, &st) == 0) {
-		if (same_object(&st, &src))
+		if (same_object(path, &st, &src))
 			rc = imgfmt_fail(err, -EINVAL, "target is the source disk itself");
 		else if (S_ISBLK(st.st_mode))
 			rc = target_blockdev(t, size, err);
@@ -173,8 +189,30 @@ done:
 	return rc;
 }
 
+/* A block device written in part must not look complete: its first and
+ * last MiB (partition tables, GPT backup, the first superblocks) are zeroed. */
+static void wipe_ends(struct imgfmt_target *t)
+{
+	int fd = t->fd >= 0 ? t->fd : open(t->path, O_WRONLY | O_EXCL | O_CLOEXEC);
+	uint64_t size = 0, range[2];
+
+	if (fd < 0)
+		return;
+	if (ioctl(fd, BLKGETSIZE64, &size) == 0 && size >= (2u << 20)) {
+		range[0] = 0, range[1] = 1u << 20;
+		ioctl(fd, BLKZEROOUT, range);
+		range[0] = size - (1u << 20);
+		ioctl(fd, BLKZEROOUT, range);
+		fsync(fd);
+	}
+	if (fd != t->fd)
+		close(fd);
+}
+
 void imgfmt_target_abort(struct imgfmt_target *t)
 {
+	if (t->blockdev && t->touched && t->path)
+		wipe_ends(t);
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;

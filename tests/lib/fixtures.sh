@@ -262,6 +262,7 @@ print(t["partitions"][0].get("uuid") or "%s-01" % t["id"][2:])')
 	echo ls >"$r/home/alice/.bash_history"
 	echo 'alias ll=ls' >"$r/home/alice/.bashrc"
 	echo junk >"$r/tmp/junk" && echo junk >"$r/tmp/sub/junk2" && echo junk >"$r/var/tmp/junk3"
+	echo junk >"$r/tmp/$(printf 'esc\033[31mred')" # a name that would colour a terminal
 	echo 'lease {}' >"$r/var/lib/dhcp/dhclient.eth0.leases"
 	head -c 512 /dev/urandom >"$r/var/lib/systemd/random-seed"
 	echo known >"$r/root/.ssh/known_hosts"
@@ -360,6 +361,9 @@ make_physical() {
 	cp "/lib/modules/$KVER/modules.builtin" "$r/lib/modules/$KVER/"
 	cp "/boot/vmlinuz-$KVER" "$r/boot/" 2>/dev/null || head -c 4M /dev/urandom >"$r/boot/vmlinuz-$KVER"
 	make_initrd "$r/boot/initrd.img-$KVER" "$with"
+	# grubenv: a block of exactly 1024 bytes (Fedora/RHEL 8 keep kernelopts= here)
+	{ printf '# GRUB Environment Block\nkernelopts=root=/dev/%s%s ro\n' "$dev" "$ROOTN"; head -c 1024 /dev/zero | tr '\0' '#'; } |
+		head -c 1024 >"$r/boot/grub/grubenv"
 	head -c 2000000 /dev/urandom >"$r/srv/data/blob"
 	seq 1 50000 >"$r/srv/data/numbers"
 	RO=$(part_start "$disk" "$ROOTN")

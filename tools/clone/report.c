@@ -11,6 +11,8 @@ static char *vformat(const char *fmt, va_list ap)
 
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = NULL;
+	if (s)
+		cli_sanitize(s); /* guest paths go to the terminal */
 	return s;
 }
 

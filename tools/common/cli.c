@@ -18,17 +18,28 @@ const char *cli_program(void)
 	return program;
 }
 
+/* Control bytes (from a guest's file names, say) never reach the terminal:
+ * a newline becomes a space (one line, always), the others '?'. */
+void cli_sanitize(char *s)
+{
+	for (unsigned char *c = (unsigned char *)s; *c; c++)
+		if (*c == '\n' || *c == '\r' || *c == '\t')
+			*c = ' ';
+		else if (*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}
+
 static void say(const char *object, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[1024], obj[512];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	for (char *c = msg; *c; c++) /* one line, always */
-		if (*c == '\n')
-			*c = ' ';
-	if (object)
-		fprintf(stderr, "%s: %s: %s\n", program, object, msg);
-	else
+	cli_sanitize(msg);
+	if (object) {
+		snprintf(obj, sizeof(obj), "%s", object);
+		cli_sanitize(obj);
+		fprintf(stderr, "%s: %s: %s\n", program, obj, msg);
+	} else
 		fprintf(stderr, "%s: %s\n", program, msg);
 }
 

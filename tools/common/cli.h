@@ -34,6 +34,9 @@ void cli_vwarning(const char *object, const char *fmt, va_list ap) CLI_PRINTF(2,
 /* "PROG: MESSAGE" and a pointer to --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 
+/* Control bytes in S made printable in place (newline/tab: space, others '?'). */
+void cli_sanitize(char *s);
+
 /* "1.5 GiB" style sizes into BUF (at least 16 bytes). */
 const char *cli_human(uint64_t bytes, char *buf, size_t size);
 

@@ -25,6 +25,8 @@ void convert_say(char ***list, size_t *n, const char *fmt, ...)
 	if (vasprintf(&s, fmt, ap) < 0)
 		s = NULL;
 	va_end(ap);
+	if (s)
+		cli_sanitize(s); /* guest names go to the terminal */
 	if (!s || !(grown = realloc(*list, (*n + 1) * sizeof(*grown)))) {
 		free(s);
 		return;
@@ -59,7 +61,7 @@ static void changed(void *ctx, int tag, const char *what)
 struct kernel {
 	char version[128];
 	char initrd[300];
-	bool found[16];
+	bool found[CONVERT_MAX_DRIVERS];
 };
 
 static bool safe_word(const char *s)
@@ -232,7 +234,11 @@ static int check_initrds(imgfmt_disk *d, const struct convert_opts *o, struct ro
 			 struct convert_report *r, char *err, size_t errlen)
 {
 	struct guest root = { 0 }, boot = { 0 };
-	int rc = imgfmt_fs_open(d, ri->root, 0, &root.fs);
+	int rc;
+
+	if (ri->nkernels == 0)
+		return 0; /* (a /boot rawkit cannot read has none listed, and said so) */
+	rc = imgfmt_fs_open(d, ri->root, 0, &root.fs);
 
 	if (rc == 0 && ri->boot != SIZE_MAX)
 		rc = imgfmt_fs_open(d, ri->boot, 0, &boot.fs);
@@ -321,6 +327,11 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 	struct root_info ri = { .boot = SIZE_MAX };
 	int rc = -ENOMEM;
 
+	if (o->ndrivers > CONVERT_MAX_DRIVERS) {
+		snprintf(err, errlen, "more than %d drivers to check", CONVERT_MAX_DRIVERS);
+		imgfmt_disk_free(d);
+		return -E2BIG;
+	}
 	if (!d || imgfmt_disk_open(d, path, o->dry_run ? 0 : IMGFMT_OPEN_WRITE) < 0) {
 		snprintf(err, errlen, "cannot open the disk: %s", d ? imgfmt_disk_error(d) : "out of memory");
 		goto out;
@@ -341,6 +352,10 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 		goto out;
 	if (ri.boot != SIZE_MAX && (rc = edit_boot(d, &m, o, &ri, r, err, errlen)) < 0)
 		goto out;
+	if (!o->dry_run && (rc = imgfmt_disk_sync(d)) < 0) {
+		snprintf(err, errlen, "%s", imgfmt_disk_error(d));
+		goto out;
+	}
 	if (!m.found)
 		convert_say(&r->checks, &r->nchecks, "/etc/fstab names no partition of this disk by device: nothing to "
 			    "convert there");
@@ -348,11 +363,17 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 		goto out;
 	imgfmt_disk_free(d); /* the appliance opens the disk itself */
 	d = NULL;
-	const char *versions[MAX_KERNELS];
+	const char *versions[MAX_KERNELS], *initrds[MAX_KERNELS];
+	char paths[MAX_KERNELS][310];
 	size_t nv = 0;
 	for (size_t k = 0; k < ri.nkernels; k++)
-		if (kernel_missing(&ri.kernels[k], o->ndrivers))
+		if (kernel_missing(&ri.kernels[k], o->ndrivers)) {
+			/* as the appliance sees it: a separate /boot is mounted at /boot */
+			snprintf(paths[nv], sizeof(paths[nv]), "%s%s", ri.boot != SIZE_MAX ? "/boot" : "",
+				 ri.kernels[k].initrd);
+			initrds[nv] = paths[nv];
 			versions[nv++] = ri.kernels[k].version;
+		}
 	if (nv && (o->dry_run || o->no_rebuild)) {
 		convert_say(o->dry_run ? &r->checks : &r->not_done, o->dry_run ? &r->nchecks : &r->nnot,
 			    "%u initramfs image%s lack drivers: %s", (unsigned)nv, nv == 1 ? "" : "s",
@@ -361,7 +382,7 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 	} else if (nv) {
 		char tool[32], why[1024];
 		if (rebuild_initramfs(path, vols[ri.root].partno, ri.boot != SIZE_MAX ? vols[ri.boot].partno : 0, versions,
-				      nv, o->drivers, o->ndrivers, tool, sizeof(tool), why, sizeof(why)) < 0) {
+				      initrds, nv, o->drivers, o->ndrivers, tool, sizeof(tool), why, sizeof(why)) < 0) {
 			convert_say(&r->not_done, &r->nnot, "initramfs not rebuilt (%s); the guest may not find its disk: %s",
 				    tool[0] ? tool : "no tool", why);
 		} else {

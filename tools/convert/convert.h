@@ -23,6 +23,8 @@
 
 enum convert_to { CONVERT_TO_VIRTUAL, CONVERT_TO_PHYSICAL };
 
+#define CONVERT_MAX_DRIVERS 32 /* drivers checked in an initramfs */
+
 struct convert_opts {
 	enum convert_to to;
 	bool dry_run;
@@ -82,11 +84,13 @@ int initrd_check(struct guest *gu, const char *path, const char *const *names, s
  * filesystem's /lib/modules/VERSION/modules.builtin). */
 void initrd_builtin(struct guest *gu, const char *version, const char *const *names, size_t n, bool *found);
 
-/* rebuild.c: rebuild the initramfs of kernel VERSION with the guest's own
- * tool in a libguestfs appliance, adding DRIVERS.  ROOT_PART / BOOT_PART:
- * partition numbers of / and /boot (0: none).  < 0 with ERR. */
+/* rebuild.c: rebuild the initramfs of each kernel VERSIONS[i] (at
+ * INITRDS[i], as the guest sees it) with the guest's own tool in a
+ * libguestfs appliance, adding DRIVERS.  ROOT_PART / BOOT_PART: partition
+ * numbers of / and /boot (root 0: the whole disk; boot 0: none).  < 0 with
+ * ERR. */
 int rebuild_initramfs(const char *path, unsigned root_part, unsigned boot_part, const char *const *versions,
-		      size_t nversions, const char *const *drivers, size_t ndrivers, char *tool, size_t toolsize,
-		      char *err, size_t errlen);
+		      const char *const *initrds, size_t nversions, const char *const *drivers, size_t ndrivers,
+		      char *tool, size_t toolsize, char *err, size_t errlen);
 
 #endif

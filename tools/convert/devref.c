@@ -277,8 +277,9 @@ char *devref_cmdline_edit(const char *data, size_t len, size_t *outlen, const vo
 	bool changed = false;
 
 	for (size_t i = 0; i < len;) {
+		/* grubenv's kernelopts=root=... (Fedora, RHEL 8) starts one too */
 		bool word_start = i == 0 || isspace((unsigned char)data[i - 1]) || data[i - 1] == '"' ||
-				  data[i - 1] == '\'';
+				  data[i - 1] == '\'' || (i >= 11 && !strncmp(data + i - 11, "kernelopts=", 11));
 		size_t k, kl = 0, e;
 		const char *uuid = NULL;
 		for (k = 0; word_start && k < sizeof(keys) / sizeof(keys[0]); k++) {

@@ -69,16 +69,15 @@ static int debian(guestfs_h *g, const char *const *versions, size_t nv, const ch
 	return 0;
 }
 
-static int dracut(guestfs_h *g, const char *const *versions, size_t nv, const char *const *drivers, size_t nd,
-		  char *err, size_t errlen)
+static int dracut(guestfs_h *g, const char *const *versions, const char *const *initrds, size_t nv,
+		  const char *const *drivers, size_t nd, char *err, size_t errlen)
 {
 	char list[512] = "", cmd[1024];
 
 	for (size_t i = 0; i < nd; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "", drivers[i]);
 	for (size_t i = 0; i < nv; i++) {
-		snprintf(cmd, sizeof(cmd), "dracut -f --add-drivers '%s' '/boot/initramfs-%s.img' '%s'", list,
-			 versions[i], versions[i]);
+		snprintf(cmd, sizeof(cmd), "dracut -f --add-drivers '%s' '%s' '%s'", list, initrds[i], versions[i]);
 		if (run(g, cmd, err, errlen) < 0)
 			return -1;
 	}
@@ -88,8 +87,8 @@ static int dracut(guestfs_h *g, const char *const *versions, size_t nv, const ch
 /* Versions and driver names are checked by the caller: no quote can reach
  * a shell command line. */
 int rebuild_initramfs(const char *path, unsigned root_part, unsigned boot_part, const char *const *versions,
-		      size_t nversions, const char *const *drivers, size_t ndrivers, char *tool, size_t toolsize,
-		      char *err, size_t errlen)
+		      const char *const *initrds, size_t nversions, const char *const *drivers, size_t ndrivers,
+		      char *tool, size_t toolsize, char *err, size_t errlen)
 {
 	guestfs_h *g = guestfs_create();
 	char dev[32];
@@ -103,7 +102,10 @@ int rebuild_initramfs(const char *path, unsigned root_part, unsigned boot_part, 
 		fail(g, err, errlen, "cannot start the appliance");
 		goto out;
 	}
-	snprintf(dev, sizeof(dev), "/dev/sda%u", root_part);
+	if (root_part)
+		snprintf(dev, sizeof(dev), "/dev/sda%u", root_part);
+	else
+		snprintf(dev, sizeof(dev), "/dev/sda"); /* no partition table */
 	if (guestfs_mount(g, dev, "/") < 0) {
 		fail(g, err, errlen, "cannot mount the root filesystem");
 		goto out;
@@ -120,7 +122,7 @@ int rebuild_initramfs(const char *path, unsigned root_part, unsigned boot_part, 
 		rc = debian(g, versions, nversions, drivers, ndrivers, err, errlen);
 	} else if (has_tool(g, "/usr/bin/dracut") || has_tool(g, "/usr/sbin/dracut") || has_tool(g, "/sbin/dracut")) {
 		snprintf(tool, toolsize, "dracut");
-		rc = dracut(g, versions, nversions, drivers, ndrivers, err, errlen);
+		rc = dracut(g, versions, initrds, nversions, drivers, ndrivers, err, errlen);
 	} else {
 		snprintf(err, errlen, "the guest has neither update-initramfs nor dracut");
 	}

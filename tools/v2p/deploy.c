@@ -216,7 +216,7 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 {
 	const struct v2p_plan *p = d->p;
 	const char *tmp = getenv("TMPDIR");
-	char dir[256], part[300];
+	char dir[256], part[300] = "";
 	imgfmt_copy *c = imgfmt_copy_new();
 	imgfmt_disk *fs = imgfmt_disk_new(), *dst = NULL;
 	imgfmt_output *out = NULL;
@@ -286,8 +286,10 @@ out:
 	imgfmt_disk_free(fs);
 	imgfmt_copy_free(c);
 	free(buf);
-	unlink(part);
-	rmdir(dir);
+	if (part[0]) {
+		unlink(part);
+		rmdir(dir);
+	}
 	return rc;
 }
 

@@ -192,6 +192,10 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 		p->action = "copy";
 		return 0;
 	}
+	if (p->target_size <= GPT_TAIL + MiB) {
+		snprintf(err, errlen, "too small: %llu bytes", (unsigned long long)p->target_size);
+		return -1;
+	}
 	snprintf(p->fstype, sizeof(p->fstype), "%s", last.fstype);
 	p->last_start = last.offset;
 	p->last_size = last.size;

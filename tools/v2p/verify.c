@@ -193,8 +193,10 @@ int v2p_verify(imgfmt_disk *image, const char *target, const struct v2p_plan *p,
 	if (first == UINT64_MAX)
 		first = 0;
 	upto = p->last != SIZE_MAX && strcmp(p->action, "copy") ? p->last_start : p->image_size;
-	if (p->last != SIZE_MAX && !strcmp(p->action, "copy") && strcmp(imgfmt_disk_label(image), "gpt") == 0)
-		upto = p->last_start + p->last_size; /* the GPT backup moved */
+	/* the GPT backup moved; a smaller target got the partitions only */
+	if (p->last != SIZE_MAX && !strcmp(p->action, "copy") &&
+	    (!strcmp(imgfmt_disk_label(image), "gpt") || p->target_size < p->image_size))
+		upto = p->last_start + p->last_size;
 	rc = compare_ranges(image, t, first, upto, err, errlen);
 	if (rc == 0 && p->last != SIZE_MAX && strcmp(p->action, "copy")) {
 		imgfmt_fs *fa = NULL, *fb = NULL;
