@@ -24,7 +24,6 @@
 
 #define CHUNK (8u << 20) /* bytes per read */
 #define NBUF 4           /* buffers in flight */
-#define ZERO_BLOCK 4096  /* granularity of hole detection */
 
 /* One target of a run; a run writes every target from one read of the source. */
 struct copy_target {
@@ -268,56 +267,11 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static bool is_zero(const char *buf, size_t len)
-{
-	return buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0;
-}
-
-static int write_all(imgfmt_copy *c, int fd, const char *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(fd, buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return imgfmt_fail(c->error, n < 0 ? -errno : -EIO, "write error at byte %llu: %s",
-					   (unsigned long long)(off + done), n < 0 ? strerror(errno) : "no progress");
-		done += (size_t)n;
-	}
-	c->stats.written_bytes += len;
-	return 0;
-}
-
-/* Write one piece: on a fresh sparse file, only its non-zero blocks. */
+/* Write one piece (on a fresh sparse file, only its non-zero blocks). */
 static int write_piece(imgfmt_copy *c, struct imgfmt_target *t, const struct piece *pc)
 {
-	uint64_t dst = pc->off - c->base;
-	size_t pos = 0;
-
-	if (!t->fresh)
-		return write_all(c, t->fd, pc->buf, pc->len, dst);
-	while (pos < pc->len) {
-		size_t run = pos, blk;
-		while (run < pc->len) {
-			blk = pc->len - run < ZERO_BLOCK ? pc->len - run : ZERO_BLOCK;
-			if (is_zero(pc->buf + run, blk))
-				break;
-			run += blk;
-		}
-		if (run > pos && write_all(c, t->fd, pc->buf + pos, run - pos, dst + pos) < 0)
-			return -EIO;
-		pos = run;
-		while (pos < pc->len) {
-			blk = pc->len - pos < ZERO_BLOCK ? pc->len - pos : ZERO_BLOCK;
-			if (!is_zero(pc->buf + pos, blk))
-				break;
-			c->stats.zero_bytes += blk;
-			pos += blk;
-		}
-	}
-	return 0;
+	return imgfmt_target_write(t, pc->buf, pc->len, pc->off - c->base, &c->stats.written_bytes,
+				   &c->stats.zero_bytes, c->error);
 }
 
 static int copy_data(imgfmt_copy *c, EVP_MD_CTX *hash)

@@ -14,11 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#define OUT_ZERO_BLOCK 4096
-
 struct imgfmt_output {
 	struct imgfmt_target t;
-	uint64_t size, written;
+	uint64_t size, written, zeros;
 	char error[IMGFMT_ERRLEN];
 };
 
@@ -54,61 +52,15 @@ const char *imgfmt_output_error(const imgfmt_output *o)
 	return o->error;
 }
 
-static int write_all(imgfmt_output *o, const char *buf, size_t len, uint64_t off)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = pwrite(o->t.fd, buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return imgfmt_fail(o->error, n < 0 ? -errno : -EIO, "write error at byte %llu: %s",
-					   (unsigned long long)(off + done), n < 0 ? strerror(errno) : "no progress");
-		done += (size_t)n;
-	}
-	o->written += len;
-	return 0;
-}
-
-static bool all_zero(const char *buf, size_t len)
-{
-	return buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0;
-}
-
 int imgfmt_output_write(imgfmt_output *o, const void *data, size_t len, uint64_t off)
 {
-	const char *buf = data;
-	size_t pos = 0;
-
 	if (o->t.fd < 0)
 		return imgfmt_fail(o->error, -EBADF, "the output is closed");
 	o->t.touched = true;
 	if (off > o->size || len > o->size - off)
 		return imgfmt_fail(o->error, -ERANGE, "%zu bytes at %llu are outside the disk (%llu bytes)", len,
 				   (unsigned long long)off, (unsigned long long)o->size);
-	if (!o->t.fresh || len == 0)
-		return len ? write_all(o, buf, len, off) : 0;
-	/* a new sparse file: leave all-zero blocks as holes */
-	while (pos < len) {
-		size_t run = pos;
-		while (run < len) {
-			size_t blk = len - run < OUT_ZERO_BLOCK ? len - run : OUT_ZERO_BLOCK;
-			if (all_zero(buf + run, blk))
-				break;
-			run += blk;
-		}
-		if (run > pos && write_all(o, buf + pos, run - pos, off + pos) < 0)
-			return -EIO;
-		pos = run;
-		while (pos < len) {
-			size_t blk = len - pos < OUT_ZERO_BLOCK ? len - pos : OUT_ZERO_BLOCK;
-			if (!all_zero(buf + pos, blk))
-				break;
-			pos += blk;
-		}
-	}
-	return 0;
+	return imgfmt_target_write(&o->t, data, len, off, &o->written, &o->zeros, o->error);
 }
 
 const char *imgfmt_output_path(const imgfmt_output *o)

@@ -223,3 +223,58 @@ void imgfmt_target_abort(struct imgfmt_target *t)
 	free(t->path);
 	t->path = NULL;
 }
+
+#define ZERO_BLOCK 4096 /* granularity of hole detection */
+
+static bool all_zero(const char *buf, size_t len)
+{
+	return buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0;
+}
+
+static int write_all(struct imgfmt_target *t, const char *buf, size_t len, uint64_t off, uint64_t *written,
+		     char *err)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pwrite(t->fd, buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return imgfmt_fail(err, n < 0 ? -errno : -EIO, "write error at byte %llu: %s",
+					   (unsigned long long)(off + done), n < 0 ? strerror(errno) : "no progress");
+		done += (size_t)n;
+	}
+	*written += len;
+	return 0;
+}
+
+int imgfmt_target_write(struct imgfmt_target *t, const void *data, size_t len, uint64_t off, uint64_t *written,
+			uint64_t *zeros, char *err)
+{
+	const char *buf = data;
+	size_t pos = 0;
+
+	if (!t->fresh || len == 0)
+		return len ? write_all(t, buf, len, off, written, err) : 0;
+	while (pos < len) {
+		size_t run = pos, blk;
+		while (run < len) {
+			blk = len - run < ZERO_BLOCK ? len - run : ZERO_BLOCK;
+			if (all_zero(buf + run, blk))
+				break;
+			run += blk;
+		}
+		if (run > pos && write_all(t, buf + pos, run - pos, off + pos, written, err) < 0)
+			return -EIO;
+		pos = run;
+		while (pos < len) {
+			blk = len - pos < ZERO_BLOCK ? len - pos : ZERO_BLOCK;
+			if (!all_zero(buf + pos, blk))
+				break;
+			*zeros += blk;
+			pos += blk;
+		}
+	}
+	return 0;
+}
