@@ -5,14 +5,14 @@
  * name like ".." nor a symbolic link from the guest can lead outside it.
  * Owners, device nodes and setuid/setgid bits are restored only as root.
  * Existing files are left alone unless --overwrite (then replaced by
- * rename).  Each file's SHA-256 is checked as it is written.
+ * rename).  Each file's content id (content.c) is checked as it is
+ * written; holes are left as holes, never written or hashed.
  */
 #include "lanfree.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,20 +180,27 @@ static void apply_meta(struct restore *r, int parent, const char *name, int fd, 
 
 struct writer {
 	int fd;
-	EVP_MD_CTX *h;
-	uint64_t pos;
-	unsigned char zeros[65536];
+	struct unpack_info info;
+	struct content_hash c;
+	bool started, bad_order;
 };
 
+/* A data block of the entry: hash it, write it at its offset.  Holes are
+ * left to ftruncate(): nothing is written or hashed for them. */
 static int write_block(const void *buf, size_t len, uint64_t offset, void *arg)
 {
 	struct writer *w = arg;
 	size_t done = 0;
 
-	while (w->pos < offset) { /* a hole: hash its zeros, write nothing */
-		size_t n = offset - w->pos > sizeof(w->zeros) ? sizeof(w->zeros) : (size_t)(offset - w->pos);
-		EVP_DigestUpdate(w->h, w->zeros, n);
-		w->pos += n;
+	if (!w->started) {
+		if (content_hash_init(&w->c, w->info.sparse, w->info.size) < 0)
+			return -1;
+		w->started = true;
+	}
+	/* out of order or past the entry's size: the archive is damaged */
+	if (content_hash_data(&w->c, buf, len, offset) < 0) {
+		w->bad_order = true;
+		return -1;
 	}
 	while (done < len) {
 		ssize_t n = pwrite(w->fd, (const char *)buf + done, len - done, (off_t)(offset + done));
@@ -203,57 +210,53 @@ static int write_block(const void *buf, size_t len, uint64_t offset, void *arg)
 			return -1;
 		done += (size_t)n;
 	}
-	EVP_DigestUpdate(w->h, buf, len);
-	w->pos = offset + len;
 	return 0;
 }
 
-/* Write the content of E into FD; check its SHA-256. */
+/* Write the content of E into FD; check its id. */
 static int write_content(struct restore *r, int fd, const struct entry *e, const char *shown)
 {
-	struct writer *w = calloc(1, sizeof(*w));
+	struct writer w = { .fd = fd };
 	unsigned char md[32];
-	unsigned int mdlen;
 	char err[400], *archive = NULL;
 	enum compression comp;
-	uint64_t size = 0;
 	int rc = -1;
 
-	if (!w || !(w->h = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(w->h, EVP_sha256(), NULL) ||
-	    asprintf(&archive, "%s/%s", r->repo->path, e->archive) < 0) {
+	if (asprintf(&archive, "%s/%s", r->repo->path, e->archive) < 0) {
 		cli_error(shown, "out of memory");
 		goto out;
 	}
-	w->fd = fd;
 	if (compression_parse(e->compression, &comp) < 0) {
 		cli_error(shown, "unknown compression %s in the catalog", e->compression);
 		goto out;
 	}
-	if (unpack_entry(archive, comp, e->frame_off, e->entry_off, write_block, w, &size, err, sizeof(err)) < 0) {
-		cli_error(shown, "%s", err);
+	if (unpack_entry(archive, comp, e->frame_off, e->entry_off, write_block, &w, &w.info, err, sizeof(err)) < 0) {
+		cli_error(shown, "%s", w.bad_order ? "archive entry has data out of order or past its size" : err);
 		goto out;
 	}
-	while (w->pos < e->size) {
-		size_t n = e->size - w->pos > sizeof(w->zeros) ? sizeof(w->zeros) : (size_t)(e->size - w->pos);
-		EVP_DigestUpdate(w->h, w->zeros, n);
-		w->pos += n;
-	}
-	if (size != e->size || ftruncate(fd, (off_t)e->size) < 0) {
-		cli_error(shown, "archive entry has %llu bytes, the catalog says %llu", (unsigned long long)size,
+	if (w.info.size != e->size) {
+		cli_error(shown, "archive entry has %llu bytes, the catalog says %llu", (unsigned long long)w.info.size,
 			  (unsigned long long)e->size);
 		goto out;
 	}
-	EVP_DigestFinal_ex(w->h, md, &mdlen);
-	if (memcmp(md, e->sha, 32) != 0) {
+	if (!w.started && content_hash_init(&w.c, w.info.sparse, w.info.size) < 0) {
+		cli_error(shown, "out of memory");
+		goto out;
+	}
+	w.started = true;
+	if (ftruncate(fd, (off_t)e->size) < 0) {
+		cli_error(shown, "cannot size: %s", strerror(errno));
+		goto out;
+	}
+	if (content_hash_final(&w.c, md) < 0 || memcmp(md, e->sha, 32) != 0) {
 		cli_error(shown, "restored content does not match its checksum (damaged archive?)");
 		goto out;
 	}
 	r->bytes += e->size;
 	rc = 0;
 out:
-	if (w)
-		EVP_MD_CTX_free(w->h);
-	free(w);
+	if (w.started)
+		content_hash_free(&w.c);
 	free(archive);
 	return rc;
 }

@@ -118,59 +118,54 @@ out:
 }
 
 struct hasher {
-	EVP_MD_CTX *h;
-	uint64_t pos;
+	struct unpack_info info;
+	struct content_hash c;
+	bool started;
 };
 
 static int hash_block(const void *buf, size_t len, uint64_t offset, void *arg)
 {
-	static const unsigned char zeros[65536];
 	struct hasher *hs = arg;
 
-	while (hs->pos < offset) {
-		size_t n = offset - hs->pos > sizeof(zeros) ? sizeof(zeros) : (size_t)(offset - hs->pos);
-		EVP_DigestUpdate(hs->h, zeros, n);
-		hs->pos += n;
-	}
-	EVP_DigestUpdate(hs->h, buf, len);
-	hs->pos = offset + len;
-	return 0;
+	if (!hs->started && content_hash_init(&hs->c, hs->info.sparse, hs->info.size) < 0)
+		return -1;
+	hs->started = true;
+	return content_hash_data(&hs->c, buf, len, offset);
 }
 
+/* Decompress one content and check its id; holes are not hashed. */
 static void check_content(struct verify *v, sqlite3_stmt *st)
 {
-	static const unsigned char zeros[65536];
-	struct hasher hs = { EVP_MD_CTX_new(), 0 };
+	struct hasher hs = { 0 };
 	enum compression comp;
 	unsigned char md[32];
-	unsigned int mdlen;
-	uint64_t size = 0, want = (uint64_t)sqlite3_column_int64(st, 1);
+	uint64_t want = (uint64_t)sqlite3_column_int64(st, 1);
 	char err[400], *path = NULL, shown[80];
 
 	hex(sqlite3_column_blob(st, 0), 8, shown);
 	strcat(shown, "...");
-	if (!hs.h || !EVP_DigestInit_ex(hs.h, EVP_sha256(), NULL) ||
-	    asprintf(&path, "%s/%s", v->r->path, sqlite3_column_text(st, 2)) < 0 ||
+	if (asprintf(&path, "%s/%s", v->r->path, sqlite3_column_text(st, 2)) < 0 ||
 	    compression_parse((const char *)sqlite3_column_text(st, 3), &comp) < 0) {
 		problem(v, shown, "cannot check");
 		goto out;
 	}
 	if (unpack_entry(path, comp, (uint64_t)sqlite3_column_int64(st, 4), (uint64_t)sqlite3_column_int64(st, 5),
-			 hash_block, &hs, &size, err, sizeof(err)) < 0) {
+			 hash_block, &hs, &hs.info, err, sizeof(err)) < 0) {
 		problem(v, shown, "content: %s", err);
 		goto out;
 	}
-	while (hs.pos < size) {
-		size_t n = size - hs.pos > sizeof(zeros) ? sizeof(zeros) : (size_t)(size - hs.pos);
-		EVP_DigestUpdate(hs.h, zeros, n);
-		hs.pos += n;
+	if (!hs.started && content_hash_init(&hs.c, hs.info.sparse, hs.info.size) < 0) {
+		problem(v, shown, "cannot check");
+		goto out;
 	}
-	EVP_DigestFinal_ex(hs.h, md, &mdlen);
-	if (size != want || memcmp(md, sqlite3_column_blob(st, 0), 32))
+	hs.started = true;
+	if (hs.info.size != want || content_hash_final(&hs.c, md) < 0 ||
+	    sqlite3_column_bytes(st, 0) != 32 || memcmp(md, sqlite3_column_blob(st, 0), 32))
 		problem(v, shown, "content does not match its checksum");
 	v->contents++;
 out:
-	EVP_MD_CTX_free(hs.h);
+	if (hs.started)
+		content_hash_free(&hs.c);
 	free(path);
 }
 
@@ -226,19 +221,12 @@ static void compare_one(struct against *a, sqlite3_stmt *st)
 		else if (ts_ns(now.mtime.tv_sec, now.mtime.tv_nsec) != sqlite3_column_int64(st, 7) && !S_ISDIR(mode))
 			problem(a->v, path, "mtime differs");
 		else if (S_ISREG(mode) && sqlite3_column_type(st, 8) == SQLITE_BLOB) {
-			EVP_MD_CTX *h = EVP_MD_CTX_new();
+			/* the same id as backup gives it: holes are not read */
 			unsigned char md[32];
-			unsigned int mdlen;
-			uint64_t off = 0;
-			ssize_t n = 0;
-			EVP_DigestInit_ex(h, EVP_sha256(), NULL);
-			while (off < now.size && (n = imgfmt_fs_pread(fs, ino, NULL, a->buf, 1 << 20, off)) > 0) {
-				EVP_DigestUpdate(h, a->buf, (size_t)n);
-				off += (uint64_t)n;
-			}
-			EVP_DigestFinal_ex(h, md, &mdlen);
-			EVP_MD_CTX_free(h);
-			if (n < 0 || memcmp(md, sqlite3_column_blob(st, 8), 32))
+			const char *why;
+			if (content_id_of_file(fs, &now, a->buf, 1 << 20, md, &why) < 0)
+				problem(a->v, path, "cannot read: %s", why);
+			else if (memcmp(md, sqlite3_column_blob(st, 8), 32))
 				problem(a->v, path, "content differs");
 		}
 	}
