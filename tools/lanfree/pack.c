@@ -72,6 +72,7 @@ struct pack {
 	const unsigned char *zeros; /* HOLE_MAP bytes, mapped at the first hole */
 	/* state */
 	bool failed, closed_ok;
+	bool discarding; /* a writer is being dropped: its output is refused */
 	char err[256];
 };
 
@@ -320,6 +321,8 @@ static la_ssize_t pack_sink(struct archive *a, void *arg, const void *buf, size_
 	size_t left = len;
 	(void)a;
 
+	if (p->discarding)
+		return -1; /* refused: libarchive gives up at once, pads nothing */
 	while (left && !p->failed) {
 		size_t n = FRAME_MAX - p->curlen < left ? FRAME_MAX - p->curlen : left;
 		memcpy(p->cur + p->curlen, in, n);
@@ -346,13 +349,17 @@ static int start_tar(struct pack *p)
 }
 
 /* Drop a libarchive writer without letting it finish anything (a
- * half-written entry would be padded to its size with zeros). */
+ * half-written entry would be padded to its size with zeros): its output
+ * is refused, so its close gives up at the first write and still frees
+ * what it holds (archive_write_fail() would leak the output's state). */
 static void drop_tar(struct pack *p)
 {
 	if (!p->a)
 		return;
-	archive_write_fail(p->a);
+	p->discarding = true;
+	archive_write_close(p->a);
 	archive_write_free(p->a);
+	p->discarding = false;
 	p->a = NULL;
 }
 
