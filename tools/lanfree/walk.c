@@ -2,10 +2,11 @@
  * what changed
  *
  * The inode tables are read once, in order (imgfmt_fs_scan).  Then the tree
- * is walked from the root: a directory whose inode is unchanged since the
- * base generation takes its entries from the catalog instead of the disk;
- * a file whose inode is unchanged (number, generation, size, mtime, ctime)
- * continues its version; only the rest is read.  A full backup reads
+ * is walked from the root.  Every directory's entries are read from the
+ * disk: their checksum, not the directory's times, says whether it changed
+ * (an offline tool adds an entry without touching them).  A file whose
+ * inode is unchanged (number, generation, size, mtime, ctime) continues its
+ * version; only the rest is read.  A full backup reads
  * everything (and stores only what the repository does not have).
  */
 #include "backup.h"
