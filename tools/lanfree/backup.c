@@ -34,6 +34,7 @@ static const char stage_schema[] =
 	"CREATE INDEX stage.newv_pending ON newv(ino) WHERE pending = 1;"
 	"CREATE TABLE stage.cont(id INTEGER PRIMARY KEY);"
 	"CREATE TABLE stage.copyv(id INTEGER PRIMARY KEY);"
+	"CREATE TABLE stage.dirsum(id INTEGER PRIMARY KEY, sum BLOB);" /* newv rowid -> checksum */
 	"CREATE TABLE stage.newc(sha BLOB PRIMARY KEY, size INTEGER, frame INTEGER, off INTEGER);"
 	"CREATE INDEX stage.newc_size ON newc(size);";
 
@@ -238,12 +239,13 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 		ok = ok && exec_ints(db, "UPDATE main.versions SET last_seq = ?1 WHERE guest_id = ?2 AND last_seq = ?3"
 					 " AND id NOT IN (SELECT id FROM stage.cont)", close_args, 3);
 		ok = ok && exec_ints(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
-					 ", content_id, error) SELECT ?1, volume, dir, name, ?2, ?3, " VCOLS
-					 ", (SELECT id FROM main.contents c WHERE c.sha256 = n.sha), error FROM stage.newv n",
+					 ", content_id, error, dirsum) SELECT ?1, volume, dir, name, ?2, ?3, " VCOLS
+					 ", (SELECT id FROM main.contents c WHERE c.sha256 = n.sha), error,"
+					 " (SELECT sum FROM stage.dirsum d WHERE d.id = n.rowid) FROM stage.newv n",
 				     new_args, 3);
 		ok = ok && exec_ints(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
-					 ", content_id, error) SELECT guest_id, volume, dir, name, ?1, ?2, " VCOLS
-					 ", content_id, error FROM main.versions WHERE id IN (SELECT id FROM stage.copyv)",
+					 ", content_id, error, dirsum) SELECT guest_id, volume, dir, name, ?1, ?2, " VCOLS
+					 ", content_id, error, dirsum FROM main.versions WHERE id IN (SELECT id FROM stage.copyv)",
 				     copy_args, 2);
 	}
 	if (!ok) {

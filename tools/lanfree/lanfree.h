@@ -45,6 +45,8 @@ int repo_sync_dir(struct repo *r, const char *rel);
 
 int catalog_create(sqlite3 *db);
 int catalog_check_schema(sqlite3 *db, const char *repo);
+/* Bring an older schema-1 catalog up to date (new columns); 0 or -1. */
+int catalog_upgrade(sqlite3 *db);
 /* Run SQL with no result rows; prints on failure, returns 0 or -1. */
 int db_exec(sqlite3 *db, const char *sql);
 /* Prepare, printing on failure. */

@@ -3,13 +3,16 @@
  * Always: the catalog's own integrity and references, and the SHA-256 of
  * every frame of every archive in scope (no decompression).  --read-data:
  * every content decompressed and checked against its SHA-256.  --against
- * DISK: the generation compared with what the disk holds now.
+ * DISK: the generation compared with what the disk holds now, both ways
+ * (files changed or gone, and files on the disk the generation lacks).
  */
 #include "lanfree.h"
 #include "imgfmt.h"
+#include "hmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
@@ -233,6 +236,184 @@ static void compare_one(struct against *a, sqlite3_stmt *st)
 	free(path);
 }
 
+/* The other direction: what the disk holds that the generation does not.
+ * Each volume the generation backed up is walked from its root (depth
+ * bound, visited set: the disk is untrusted); an entry missing from the
+ * generation is reported once, not its subtree. */
+#define DISK_MAX_DEPTH 4096
+
+struct unbacked {
+	struct against *a;
+	const struct generation *g;
+	const char *volume;
+	imgfmt_fs *fs;
+	sqlite3_stmt *q; /* is VOLUME, DIR, NAME in the generation? */
+	char **excludes;
+	size_t nexcludes;
+	struct imap seen;
+};
+
+struct listing {
+	struct { char *name; size_t len; uint64_t ino; } *e;
+	size_t n, cap;
+};
+
+static int listing_add(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
+{
+	struct listing *l = arg;
+	(void)type;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		void *grown = realloc(l->e, cap * sizeof(*l->e));
+		if (!grown)
+			return -ENOMEM;
+		l->e = grown;
+		l->cap = cap;
+	}
+	if (!(l->e[l->n].name = malloc(len ? len : 1)))
+		return -ENOMEM;
+	memcpy(l->e[l->n].name, name, len);
+	l->e[l->n].len = len;
+	l->e[l->n].ino = ino;
+	l->n++;
+	return 0;
+}
+
+static void listing_free(struct listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->e[i].name);
+	free(l->e);
+}
+
+/* As backup's --exclude: the whole VOLUME/PATH or any tail of it from a component. */
+static bool disk_excluded(const struct unbacked *u, const char *full)
+{
+	for (size_t i = 0; i < u->nexcludes; i++)
+		for (const char *p = full; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
+			if (fnmatch(u->excludes[i], p, 0) == 0)
+				return true;
+	return false;
+}
+
+static bool in_generation(struct unbacked *u, const char *dir, size_t dir_len, const char *name, size_t len)
+{
+	bool found;
+
+	sqlite3_bind_int64(u->q, 1, u->g->guest_id);
+	sqlite3_bind_int64(u->q, 2, u->g->seq);
+	sqlite3_bind_text(u->q, 3, u->volume, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(u->q, 4, dir_len ? dir : "", (int)dir_len, SQLITE_STATIC);
+	sqlite3_bind_blob(u->q, 5, name, (int)len, SQLITE_STATIC);
+	found = sqlite3_step(u->q) == SQLITE_ROW;
+	sqlite3_reset(u->q);
+	return found;
+}
+
+static void walk_disk(struct unbacked *u, const char *dir, size_t dir_len, uint64_t ino, unsigned depth);
+
+/* Entry NAME of directory DIR (a path in the volume, "" its root). */
+static void disk_entry(struct unbacked *u, const char *dir, size_t dir_len, const char *name, size_t len,
+		       uint64_t ino, unsigned depth)
+{
+	struct imgfmt_stat st;
+	char *full;
+
+	/* backup leaves out unsafe names and entries naming unused inodes */
+	if (len == 0 || len > 255 || memchr(name, '/', len) || memchr(name, '\0', len) ||
+	    (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.') ||
+	    imgfmt_fs_stat(u->fs, ino, &st) < 0)
+		return;
+	full = version_path(u->volume, dir, dir_len, name, len);
+	if (!full || disk_excluded(u, full)) {
+		free(full);
+		return;
+	}
+	if (!in_generation(u, dir, dir_len, name, len))
+		problem(u->a->v, full, "on the disk, not in the generation");
+	else if (S_ISDIR(st.mode))
+		walk_disk(u, full + strlen(u->volume) + 1, strlen(full) - strlen(u->volume) - 1, ino, depth + 1);
+	free(full);
+}
+
+static void walk_disk(struct unbacked *u, const char *dir, size_t dir_len, uint64_t ino, unsigned depth)
+{
+	struct listing l = { 0 };
+	uint32_t seen;
+	char *here = NULL;
+
+	if (depth >= DISK_MAX_DEPTH || imap_get(&u->seen, ino, &seen) || imap_put(&u->seen, ino, 0) < 0)
+		return;
+	here = version_path(u->volume, dir, dir_len, NULL, 0);
+	if (imgfmt_fs_readdir(u->fs, ino, listing_add, &l) < 0)
+		problem(u->a->v, here ? here : u->volume, "cannot read the directory on the disk: %s",
+			imgfmt_fs_error(u->fs));
+	else
+		for (size_t i = 0; i < l.n; i++)
+			disk_entry(u, dir, dir_len, l.e[i].name, l.e[i].len, l.e[i].ino, depth);
+	listing_free(&l);
+	free(here);
+}
+
+/* The generation's --exclude list, one pattern a line. */
+static void load_excludes(struct unbacked *u, sqlite3 *db)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT excludes FROM generations WHERE id = ?");
+	const char *text;
+	char *copy;
+
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, u->g->id);
+	if (sqlite3_step(st) == SQLITE_ROW && (text = (const char *)sqlite3_column_text(st, 0)) && *text &&
+	    (copy = strdup(text))) {
+		for (char *p = copy, *nl; p; p = nl ? nl + 1 : NULL) {
+			char **grown = realloc(u->excludes, (u->nexcludes + 1) * sizeof(*grown));
+			nl = strchr(p, '\n');
+			if (nl)
+				*nl = '\0';
+			if (!grown || !(grown[u->nexcludes] = strdup(p))) {
+				u->excludes = grown ? grown : u->excludes;
+				break;
+			}
+			u->excludes = grown;
+			u->nexcludes++;
+		}
+		free(copy);
+	}
+	sqlite3_finalize(st);
+}
+
+static void check_unbacked(struct against *a, const struct generation *g)
+{
+	struct unbacked u = { .a = a, .g = g };
+	sqlite3_stmt *vols = db_prepare(a->v->r->db, "SELECT name FROM volumes WHERE gen_id = ? AND skipped IS NULL"
+						     " ORDER BY name");
+
+	u.q = db_prepare(a->v->r->db, "SELECT 1 FROM versions WHERE guest_id = ?1 AND first_seq <= ?2 AND last_seq >= ?2"
+				      " AND volume = ?3 AND dir = ?4 AND name = ?5 LIMIT 1");
+	if (!vols || !u.q)
+		goto out;
+	load_excludes(&u, a->v->r->db);
+	sqlite3_bind_int64(vols, 1, g->id);
+	while (sqlite3_step(vols) == SQLITE_ROW) {
+		u.volume = (const char *)sqlite3_column_text(vols, 0);
+		if (!u.volume || !(u.fs = volume_fs(a, u.volume)))
+			continue; /* reported by the other direction */
+		imap_free(&u.seen);
+		memset(&u.seen, 0, sizeof(u.seen));
+		walk_disk(&u, "", 0, imgfmt_fs_root(u.fs), 0);
+	}
+out:
+	for (size_t i = 0; i < u.nexcludes; i++)
+		free(u.excludes[i]);
+	free(u.excludes);
+	imap_free(&u.seen);
+	sqlite3_finalize(u.q);
+	sqlite3_finalize(vols);
+}
+
 static void check_against(struct verify *v, const struct generation *g, const char *disk_path)
 {
 	struct against a = { .v = v };
@@ -257,6 +438,8 @@ static void check_against(struct verify *v, const struct generation *g, const ch
 			compare_one(&a, st);
 	}
 	sqlite3_finalize(st);
+	if (a.fs)
+		check_unbacked(&a, g);
 out:
 	for (size_t i = 0; a.fs && i < a.nvol; i++)
 		imgfmt_fs_close(a.fs[i]);
