@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -62,8 +63,24 @@ struct restore {
 	char **link_keys, **link_paths;
 	size_t nlinks, caplinks;
 	unsigned skipped_ns_xattrs;
+	/* inode flags, set last (after every link, data and attribute): an
+	 * append-only or immutable file takes no link once flagged */
+	struct pending_flags *flags;
+	size_t nflags, capflags;
+	/* attributes the target filesystem refused as too large, kept in
+	 * --to/XATTR_SIDECAR (getfattr --dump format) */
+	FILE *sidecar;
+	unsigned sidecar_values;
 	struct cli_progress progress;
 };
+
+struct pending_flags {
+	char *rel; /* path under --to */
+	uint32_t flags;
+};
+
+#define XATTR_SIDECAR "rawkit-xattrs.txt"
+
 
 static void rwarn(struct restore *r, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
 static void rwarn(struct restore *r, const char *object, const char *fmt, ...)
@@ -115,7 +132,76 @@ struct xattr_ctx {
 	struct restore *r;
 	int fd;           /* -1: use PATH with lsetxattr */
 	const char *path; /* for lsetxattr and messages */
+	const char *rel;  /* path under --to */
 };
+
+/* S into F as getfattr --dump quotes it (setfattr --restore reads it back):
+ * backslash, '=', blanks and control bytes as \ooo octal. */
+static void sidecar_quote(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == '\\' || c == '=' || c == 0x7f)
+			fprintf(f, "\\%03o", c);
+		else
+			putc(c, f);
+	}
+}
+
+/* Keep an attribute the target refused as too large in --to/XATTR_SIDECAR,
+ * where `setfattr --restore` can put it back on a filesystem that takes it. */
+static int sidecar_store(struct restore *r, const char *rel, const char *name, const void *value, size_t size)
+{
+	const unsigned char *v = value;
+
+	if (!r->sidecar) {
+		int fd = openat(r->to_fd, XATTR_SIDECAR, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || !(r->sidecar = fdopen(fd, "a"))) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+	}
+	fputs("# file: ", r->sidecar);
+	sidecar_quote(r->sidecar, rel, strlen(rel));
+	putc('\n', r->sidecar);
+	sidecar_quote(r->sidecar, name, strlen(name));
+	fputs("=0x", r->sidecar);
+	for (size_t i = 0; i < size; i++)
+		fprintf(r->sidecar, "%02x", v[i]);
+	fputs("\n\n", r->sidecar);
+	r->sidecar_values++;
+	return ferror(r->sidecar) ? -1 : 0;
+}
+
+/* ENOSPC or E2BIG from setxattr with room to spare on the target: the value
+ * is larger than one attribute may be there (ext4: a block), not a full disk. */
+static bool xattr_too_large(struct restore *r, int err, size_t size)
+{
+	struct statvfs vfs;
+
+	if (err == E2BIG)
+		return true;
+	return err == ENOSPC && fstatvfs(r->to_fd, &vfs) == 0 &&
+	       (uint64_t)vfs.f_bavail * vfs.f_frsize > (uint64_t)size + (1u << 20);
+}
+
+/* A value the target refused as too large: into the sidecar, with a note. */
+static void xattr_set_aside(struct xattr_ctx *x, const char *name, const void *value, size_t size)
+{
+	struct restore *r = x->r;
+	char *shown = strdup(x->rel);
+
+	if (sidecar_store(r, x->rel, name, value, size) < 0) {
+		rwarn(r, x->path, "cannot set attribute %s: value of %zu bytes is larger than the target filesystem "
+			  "accepts, and cannot be stored in %s/%s: %s", name, size, r->o->to, XATTR_SIDECAR, strerror(errno));
+	} else if (!r->o->quiet && !r->o->json && shown) {
+		cli_sanitize(shown);
+		fprintf(stderr, "%s: %s: attribute %s: value of %zu bytes is larger than the target filesystem accepts; "
+			"stored in %s/%s\n", cli_program(), shown, name, size, r->o->to, XATTR_SIDECAR);
+	}
+	free(shown);
+}
 
 static int set_one_xattr(const char *name, size_t name_len, const void *value, size_t size, void *arg)
 {
@@ -135,20 +221,68 @@ static int set_one_xattr(const char *name, size_t name_len, const void *value, s
 		return 0;
 	}
 	rc = x->fd >= 0 ? fsetxattr(x->fd, n, value, size, 0) : lsetxattr(x->path, n, value, size, 0);
-	if (rc < 0)
+	if (rc < 0 && xattr_too_large(x->r, errno, size))
+		xattr_set_aside(x, n, value, size);
+	else if (rc < 0)
 		rwarn(x->r, x->path, "cannot set attribute %s: %s", n, strerror(errno));
 	return 0;
 }
 
-/* Owner, xattrs, mode, times, flags: in that order (chown clears setuid,
- * and an immutable file takes nothing after the flag). */
+/* Inode flags of REL, to be set by flags_apply() once everything else is
+ * in place. */
+static void flags_defer(struct restore *r, const char *rel, uint32_t flags)
+{
+	if (r->nflags == r->capflags) {
+		size_t cap = r->capflags ? 2 * r->capflags : 64;
+		struct pending_flags *grown = realloc(r->flags, cap * sizeof(*grown));
+		if (!grown) {
+			rwarn(r, rel, "out of memory: inode flags %x not set", flags);
+			return;
+		}
+		r->flags = grown;
+		r->capflags = cap;
+	}
+	r->flags[r->nflags].rel = strdup(rel);
+	r->flags[r->nflags].flags = flags;
+	if (r->flags[r->nflags].rel)
+		r->nflags++;
+	else
+		rwarn(r, rel, "out of memory: inode flags %x not set", flags);
+}
+
+/* Set the deferred inode flags: after every link, data, attribute and time
+ * (an append-only or immutable inode takes none of them afterwards). */
+static void flags_apply(struct restore *r)
+{
+	for (size_t i = 0; i < r->nflags; i++) {
+		const char *rel = r->flags[i].rel, *slash = strrchr(rel, '/');
+		int parent = open_dir(r, rel, slash ? (size_t)(slash - rel) : 0), flags = 0, fd = -1;
+		struct stat st;
+		fd = parent < 0 ? -1 :
+		     openat(parent, slash ? slash + 1 : rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+			rwarn(r, rel, "cannot open to set its inode flags: %s", fd < 0 ? strerror(errno) : "not a file");
+		else if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+			flags = (flags & ~SETTABLE_FLAGS) | (int)(r->flags[i].flags & SETTABLE_FLAGS);
+			if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+				rwarn(r, rel, "cannot set inode flags %x: %s", r->flags[i].flags & SETTABLE_FLAGS, strerror(errno));
+		}
+		if (fd >= 0)
+			close(fd);
+		if (parent >= 0)
+			close(parent);
+	}
+}
+
+/* Owner, xattrs, mode, times: in that order (chown clears setuid); the
+ * inode flags are deferred to flags_apply(). */
 static void apply_meta(struct restore *r, int parent, const char *name, int fd, const struct entry *e,
 		       const char *shown)
 {
 	struct timespec ts[2] = { { e->atime / 1000000000, e->atime % 1000000000 },
 				  { e->mtime / 1000000000, e->mtime % 1000000000 } };
 	char *proc = NULL;
-	struct xattr_ctx x = { r, fd, shown };
+	struct xattr_ctx x = { r, fd, shown, shown };
 	bool link = S_ISLNK(e->mode);
 
 	if (r->root && fchownat(parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
@@ -168,14 +302,8 @@ static void apply_meta(struct restore *r, int parent, const char *name, int fd, 
 	}
 	if (utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		rwarn(r, shown, "cannot set times: %s", strerror(errno));
-	if (fd >= 0 && (e->flags & SETTABLE_FLAGS)) {
-		int flags = 0;
-		if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
-			flags = (flags & ~SETTABLE_FLAGS) | (int)(e->flags & SETTABLE_FLAGS);
-			if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
-				rwarn(r, shown, "cannot set inode flags %x: %s", e->flags & SETTABLE_FLAGS, strerror(errno));
-		}
-	}
+	if (fd >= 0 && (e->flags & SETTABLE_FLAGS))
+		flags_defer(r, shown, e->flags);
 }
 
 struct writer {
@@ -641,6 +769,10 @@ int cmd_restore(const struct restore_opts *o)
 		if (parent >= 0)
 			close(parent);
 	}
+	flags_apply(&r);
+	if (r.sidecar && fclose(r.sidecar) != 0)
+		rwarn(&r, o->to, "cannot write %s: %s", XATTR_SIDECAR, strerror(errno));
+	r.sidecar = NULL;
 	cli_progress_end(&r.progress);
 	if (r.skipped_ns_xattrs)
 		rwarn(&r, o->to, "%u trusted./security. attributes not restored (they need root)", r.skipped_ns_xattrs);
@@ -671,6 +803,11 @@ out:
 	}
 	free(r.link_keys);
 	free(r.link_paths);
+	for (size_t i = 0; i < r.nflags; i++)
+		free(r.flags[i].rel);
+	free(r.flags);
+	if (r.sidecar)
+		fclose(r.sidecar);
 	if (r.to_fd >= 0)
 		close(r.to_fd);
 	free(guest);
