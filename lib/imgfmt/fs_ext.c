@@ -377,27 +377,32 @@ static int ext_read_mapped(imgfmt_fs *fs, void *buf, size_t len, uint64_t off)
 		else
 			hi = mid;
 	}
-	for (size_t i = lo; pos < end; i++) {
+	for (size_t i = lo; pos < end;) {
 		uint64_t run_start = i < st->nmap ? st->map[i].lblk * bs : end;
 		uint64_t run_end = i < st->nmap ? (st->map[i].lblk + st->map[i].len) * bs : end;
+		const struct ext_run *run;
 		int rc;
-		if (run_start > pos) { /* a hole before the run */
+		/* A hole before run I: zeros, then run I itself on the next turn
+		 * (past the last run, RUN_START is END: zeros to the end). */
+		if (run_start > pos) {
 			uint64_t n = (run_start < end ? run_start : end) - pos;
 			memset((char *)buf + (pos - off), 0, n);
 			pos += n;
 			continue;
 		}
+		run = &st->map[i++]; /* read now, or wholly before POS */
 		if (run_end > end)
 			run_end = end;
 		if (run_end <= pos)
 			continue;
-		if (st->map[i].uninit) {
+		if (run->uninit) {
 			memset((char *)buf + (pos - off), 0, run_end - pos);
 		} else {
-			uint64_t phys = st->map[i].pblk * bs + (pos - st->map[i].lblk * bs);
-			if (phys / bs > ext2fs_blocks_count(st->efs->super))
+			uint64_t phys = run->pblk * bs + (pos - run->lblk * bs);
+			uint64_t last = (phys + (run_end - pos) - 1) / bs;
+			if (last >= ext2fs_blocks_count(st->efs->super))
 				return fs_fail(fs, -EUCLEAN, "block %llu is outside the filesystem",
-					       (unsigned long long)(phys / bs));
+					       (unsigned long long)last);
 			rc = imgfmt_fs_volume_pread(fs, (char *)buf + (pos - off), run_end - pos, phys);
 			if (rc < 0)
 				return rc;
