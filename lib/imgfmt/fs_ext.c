@@ -57,6 +57,10 @@ static int ext_open(imgfmt_fs *fs)
 	imgfmt_ext_io_prepare(NULL, 0, 0);
 	if (err)
 		return ext_fail(fs, err, "cannot open ext filesystem");
+	if (ext_check_super(fs, efs) < 0) { /* before any bitmap or inode is read */
+		ext2fs_close_free(&efs);
+		return -EUCLEAN;
+	}
 	fs->priv = calloc(1, sizeof(struct ext_state));
 	if (!fs->priv) {
 		ext2fs_close_free(&efs);

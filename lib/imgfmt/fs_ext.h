@@ -27,6 +27,9 @@ int ext_fail(imgfmt_fs *fs, errcode_t err, const char *what);
 /* An inode number the filesystem can hold (checked before libext2fs sees it). */
 int ext_check_ino(imgfmt_fs *fs, uint64_t ino);
 int ext_read_inode(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *inode);
+/* fs_ext_check.c: the superblock and group descriptor bounds e2fsck checks;
+ * -EUCLEAN with the reason on FS when EFS fails one. */
+int ext_check_super(imgfmt_fs *fs, ext2_filsys efs);
 
 /* fs_ext_edit.c: the editing operations (IMGFMT_FS_WRITE). */
 int ext_edit_prepare(imgfmt_fs *fs);
