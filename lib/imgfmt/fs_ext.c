@@ -295,10 +295,21 @@ static int ext_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *a
 	return 0;
 }
 
+/* Runs are kept sorted and disjoint, as reads and data_runs expect: a
+ * crafted (or damaged) extent tree overlapping or going back in the file
+ * loses the part already mapped: the first mapping wins. */
 static int ext_map_add(struct ext_state *st, uint64_t lblk, uint64_t pblk, uint64_t len, bool uninit)
 {
 	struct ext_run *last = st->nmap ? &st->map[st->nmap - 1] : NULL;
+	uint64_t mapped_end = last ? last->lblk + last->len : 0;
 
+	if (len == 0 || (last && lblk + len <= mapped_end))
+		return 0;
+	if (last && lblk < mapped_end) {
+		pblk += mapped_end - lblk;
+		len -= mapped_end - lblk;
+		lblk = mapped_end;
+	}
 	if (last && !uninit && !last->uninit && last->lblk + last->len == lblk && last->pblk + last->len == pblk) {
 		last->len += len;
 		return 0;
