@@ -105,6 +105,13 @@ make_ext gd.img -b 4096 -O ^flex_bg,^uninit_bg
 GD=$((O1 + 4096))
 cp gd.img bb.img && patch_u32 bb.img $((GD + 0)) 5000000
 hostile "block bitmap past the end" bb.img "group 0: block bitmap at block 5000000"
+# what e2fsck repairs and goes on: files still read, bitmaps not trusted, no edits
+run bb-backup rawkit-lanfree backup repo bb.img --name bb -q
+like "$RC" '^(0|3)$' "block bitmap past the end: backup reads the files (exit $RC)"
+is "$(rawkit-lanfree restore repo bb p1/etc/hostname --to bb-r -q && cat bb-r/p1/etc/hostname)" guest \
+	"block bitmap past the end: a file restores"
+run bb-clone rawkit-clone --hostname c1 bb.img bb-clone.img
+like "$(cat bb-clone.err)" "damaged ext filesystem: group 0: block bitmap" "block bitmap past the end: clone does not edit it"
 cp gd.img ib.img && patch_u32 ib.img $((GD + 4)) 16384
 hostile "inode bitmap just past the end" ib.img "group 0: inode bitmap at block 16384"
 cp gd.img it.img && patch_u32 it.img $((GD + 8)) 16383

@@ -46,6 +46,7 @@ static int ext_open(imgfmt_fs *fs)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	ext2_filsys efs = NULL;
+	struct ext_state *st;
 	errcode_t err;
 	const char *name;
 
@@ -61,12 +62,20 @@ static int ext_open(imgfmt_fs *fs)
 		ext2fs_close_free(&efs);
 		return -EUCLEAN;
 	}
-	fs->priv = calloc(1, sizeof(struct ext_state));
-	if (!fs->priv) {
+	st = calloc(1, sizeof(*st));
+	if (!st) {
 		ext2fs_close_free(&efs);
 		return fs_fail(fs, -ENOMEM, "out of memory");
 	}
-	((struct ext_state *)fs->priv)->efs = efs;
+	st->efs = efs;
+	fs->priv = st;
+	/* Misplaced group metadata: files are still read, bitmaps not trusted. */
+	if (ext_check_groups(efs, st->bad_groups, sizeof(st->bad_groups)) < 0 && fs->writable) {
+		fs_fail(fs, -EUCLEAN, "%s", st->bad_groups);
+		ext_close(fs);
+		fs->priv = NULL;
+		return -EUCLEAN;
+	}
 	name = ext2fs_has_feature_journal_dev(efs->super) ? "jbd" :
 	       ext2fs_has_feature_extents(efs->super) || ext2fs_has_feature_flex_bg(efs->super) ? "ext4" :
 	       ext2fs_has_feature_journal(efs->super) ? "ext3" : "ext2";
@@ -627,8 +636,12 @@ static int ext_free_space(imgfmt_fs *fs, imgfmt_extents *free_ranges)
 	blk64_t first = efs->super->s_first_data_block, end = ext2fs_blocks_count(efs->super) - 1;
 	blk64_t pos = first, zero, set;
 	uint64_t bs = efs->blocksize;
-	errcode_t err = ext2fs_read_block_bitmap(efs);
+	const char *bad_groups = ((struct ext_state *)fs->priv)->bad_groups;
+	errcode_t err;
 
+	if (bad_groups[0])
+		return fs_fail(fs, -EUCLEAN, "%s", bad_groups);
+	err = ext2fs_read_block_bitmap(efs);
 	if (err)
 		return ext_fail(fs, err, "cannot read block bitmaps");
 	while (pos <= end) {

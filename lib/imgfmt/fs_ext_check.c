@@ -4,8 +4,11 @@
  * inode code then trusts: a first data block of 1000 on a 4 KiB-block
  * filesystem makes ext2fs_read_bitmaps() write past its buffers.  These are
  * the bounds e2fsck checks before it hands a filesystem to that code
- * (check_super_block() and ext2fs_check_desc()); a filesystem that fails one
- * is damaged, and rawkit reads nothing from it.
+ * (check_super_block() and ext2fs_check_desc()).  A superblock that fails
+ * one makes the filesystem unreadable.  Misplaced group metadata is what
+ * e2fsck repairs and goes on: its files are still read (libext2fs checks
+ * each inode table block it reads), but its bitmaps are not trusted
+ * (the volume is copied whole) and it is never edited.
  */
 #include "fs_ext.h"
 
@@ -162,8 +165,18 @@ int ext_check_super(imgfmt_fs *fs, ext2_filsys efs)
 {
 	struct ext_check c = { "" };
 
-	if (check_sizes(efs, &c) < 0 || check_counts(efs, &c) < 0 || check_desc_table(efs, &c) < 0 ||
-	    check_groups(efs, &c) < 0)
+	if (check_sizes(efs, &c) < 0 || check_counts(efs, &c) < 0 || check_desc_table(efs, &c) < 0)
 		return fs_fail(fs, -EUCLEAN, "damaged ext filesystem: %s (run e2fsck)", c.why);
+	return 0;
+}
+
+int ext_check_groups(ext2_filsys efs, char *why, size_t size)
+{
+	struct ext_check c = { "" };
+
+	if (check_groups(efs, &c) < 0) {
+		snprintf(why, size, "damaged ext filesystem: %s (run e2fsck)", c.why);
+		return -1;
+	}
 	return 0;
 }
