@@ -46,6 +46,7 @@ static int ext_open(imgfmt_fs *fs)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	ext2_filsys efs = NULL;
+	struct ext_state *st;
 	errcode_t err;
 	const char *name;
 
@@ -57,12 +58,24 @@ static int ext_open(imgfmt_fs *fs)
 	imgfmt_ext_io_prepare(NULL, 0, 0);
 	if (err)
 		return ext_fail(fs, err, "cannot open ext filesystem");
-	fs->priv = calloc(1, sizeof(struct ext_state));
-	if (!fs->priv) {
+	if (ext_check_super(fs, efs) < 0) { /* before any bitmap or inode is read */
+		ext2fs_close_free(&efs);
+		return -EUCLEAN;
+	}
+	st = calloc(1, sizeof(*st));
+	if (!st) {
 		ext2fs_close_free(&efs);
 		return fs_fail(fs, -ENOMEM, "out of memory");
 	}
-	((struct ext_state *)fs->priv)->efs = efs;
+	st->efs = efs;
+	fs->priv = st;
+	/* Misplaced group metadata: files are still read, bitmaps not trusted. */
+	if (ext_check_groups(efs, st->bad_groups, sizeof(st->bad_groups)) < 0 && fs->writable) {
+		fs_fail(fs, -EUCLEAN, "%s", st->bad_groups);
+		ext_close(fs);
+		fs->priv = NULL;
+		return -EUCLEAN;
+	}
 	name = ext2fs_has_feature_journal_dev(efs->super) ? "jbd" :
 	       ext2fs_has_feature_extents(efs->super) || ext2fs_has_feature_flex_bg(efs->super) ? "ext4" :
 	       ext2fs_has_feature_journal(efs->super) ? "ext3" : "ext2";
@@ -291,10 +304,21 @@ static int ext_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *a
 	return 0;
 }
 
+/* Runs are kept sorted and disjoint, as reads and data_runs expect: a
+ * crafted (or damaged) extent tree overlapping or going back in the file
+ * loses the part already mapped: the first mapping wins. */
 static int ext_map_add(struct ext_state *st, uint64_t lblk, uint64_t pblk, uint64_t len, bool uninit)
 {
 	struct ext_run *last = st->nmap ? &st->map[st->nmap - 1] : NULL;
+	uint64_t mapped_end = last ? last->lblk + last->len : 0;
 
+	if (len == 0 || (last && lblk + len <= mapped_end))
+		return 0;
+	if (last && lblk < mapped_end) {
+		pblk += mapped_end - lblk;
+		len -= mapped_end - lblk;
+		lblk = mapped_end;
+	}
 	if (last && !uninit && !last->uninit && last->lblk + last->len == lblk && last->pblk + last->len == pblk) {
 		last->len += len;
 		return 0;
@@ -377,27 +401,32 @@ static int ext_read_mapped(imgfmt_fs *fs, void *buf, size_t len, uint64_t off)
 		else
 			hi = mid;
 	}
-	for (size_t i = lo; pos < end; i++) {
+	for (size_t i = lo; pos < end;) {
 		uint64_t run_start = i < st->nmap ? st->map[i].lblk * bs : end;
 		uint64_t run_end = i < st->nmap ? (st->map[i].lblk + st->map[i].len) * bs : end;
+		const struct ext_run *run;
 		int rc;
-		if (run_start > pos) { /* a hole before the run */
+		/* A hole before run I: zeros, then run I itself on the next turn
+		 * (past the last run, RUN_START is END: zeros to the end). */
+		if (run_start > pos) {
 			uint64_t n = (run_start < end ? run_start : end) - pos;
 			memset((char *)buf + (pos - off), 0, n);
 			pos += n;
 			continue;
 		}
+		run = &st->map[i++]; /* read now, or wholly before POS */
 		if (run_end > end)
 			run_end = end;
 		if (run_end <= pos)
 			continue;
-		if (st->map[i].uninit) {
+		if (run->uninit) {
 			memset((char *)buf + (pos - off), 0, run_end - pos);
 		} else {
-			uint64_t phys = st->map[i].pblk * bs + (pos - st->map[i].lblk * bs);
-			if (phys / bs > ext2fs_blocks_count(st->efs->super))
+			uint64_t phys = run->pblk * bs + (pos - run->lblk * bs);
+			uint64_t last = (phys + (run_end - pos) - 1) / bs;
+			if (last >= ext2fs_blocks_count(st->efs->super))
 				return fs_fail(fs, -EUCLEAN, "block %llu is outside the filesystem",
-					       (unsigned long long)(phys / bs));
+					       (unsigned long long)last);
 			rc = imgfmt_fs_volume_pread(fs, (char *)buf + (pos - off), run_end - pos, phys);
 			if (rc < 0)
 				return rc;
@@ -607,8 +636,12 @@ static int ext_free_space(imgfmt_fs *fs, imgfmt_extents *free_ranges)
 	blk64_t first = efs->super->s_first_data_block, end = ext2fs_blocks_count(efs->super) - 1;
 	blk64_t pos = first, zero, set;
 	uint64_t bs = efs->blocksize;
-	errcode_t err = ext2fs_read_block_bitmap(efs);
+	const char *bad_groups = ((struct ext_state *)fs->priv)->bad_groups;
+	errcode_t err;
 
+	if (bad_groups[0])
+		return fs_fail(fs, -EUCLEAN, "%s", bad_groups);
+	err = ext2fs_read_block_bitmap(efs);
 	if (err)
 		return ext_fail(fs, err, "cannot read block bitmaps");
 	while (pos <= end) {

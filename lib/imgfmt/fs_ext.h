@@ -17,6 +17,7 @@ struct ext_state {
 	uint64_t map_ino;
 	struct ext_run *map;
 	size_t nmap, capmap;
+	char bad_groups[200]; /* why the bitmaps are not to be trusted, or "" */
 };
 
 #define EXT_FS(fs) (((struct ext_state *)(fs)->priv)->efs)
@@ -27,6 +28,12 @@ int ext_fail(imgfmt_fs *fs, errcode_t err, const char *what);
 /* An inode number the filesystem can hold (checked before libext2fs sees it). */
 int ext_check_ino(imgfmt_fs *fs, uint64_t ino);
 int ext_read_inode(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *inode);
+/* fs_ext_check.c: the superblock and group descriptor bounds e2fsck checks;
+ * -EUCLEAN with the reason on FS when EFS fails one. */
+int ext_check_super(imgfmt_fs *fs, ext2_filsys efs);
+/* Every group's bitmaps and inode table in their place: 0, or -1 with the
+ * reason in WHY. */
+int ext_check_groups(ext2_filsys efs, char *why, size_t size);
 
 /* fs_ext_edit.c: the editing operations (IMGFMT_FS_WRITE). */
 int ext_edit_prepare(imgfmt_fs *fs);
