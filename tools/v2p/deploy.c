@@ -8,6 +8,9 @@
  * written); the target then gets the image's used blocks before that
  * partition, the resized filesystem, and the image's partition table
  * written anew for its size.
+ * A swap after the last filesystem (swap.c) moves to the end of the disk
+ * in either case: its header page is written at the new place and the
+ * table written anew with the new places.
  */
 #include "v2p.h"
 #include "run.h"
