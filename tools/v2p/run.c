@@ -60,10 +60,11 @@ static void report(const char *image, const char *target, const struct v2p_opts 
 		printf("%s: %s (%s) %s -> %s\n", target, p->last_name, p->fstype, cli_human(p->last_size, b, sizeof(b)),
 		       cli_human(p->new_size, c, sizeof(c)));
 	for (size_t i = 0; i < p->nmoves; i++)
-		printf("%s: %s (%s, %s) moved from %s to %s%s\n", target, p->moves[i].name, p->moves[i].what,
-		       cli_human(p->moves[i].size, a, sizeof(a)), cli_human(p->moves[i].from, b, sizeof(b)),
-		       cli_human(p->moves[i].to, c, sizeof(c)),
-		       strcmp(p->moves[i].what, "swap") ? "" : " (its UUID and label kept)");
+		if (p->moves[i].from != p->moves[i].to)
+			printf("%s: %s (%s, %s) moved from %s to %s%s\n", target, p->moves[i].name, p->moves[i].what,
+			       cli_human(p->moves[i].size, a, sizeof(a)), cli_human(p->moves[i].from, b, sizeof(b)),
+			       cli_human(p->moves[i].to, c, sizeof(c)),
+			       strcmp(p->moves[i].what, "swap") ? "" : " (its UUID and label kept)");
 	if (p->destroys[0])
 		printf("%s: %s: %s\n", target, o->dry_run ? "would destroy" : "overwrote", p->destroys);
 	convert_report_text(stdout, target, &r->rep);

@@ -117,10 +117,11 @@ uint64_t v2p_plan_swap(imgfmt_disk *image, const struct imgfmt_volume *swap, uin
 	delta = delta >= 0 ? delta - delta % MiB : -((-delta + MiB - 1) / MiB * MiB);
 	if (delta < 0 && (uint64_t)-delta >= from)
 		return fs->offset; /* no room at all: the caller says too small */
-	if (delta != 0 && ci != SIZE_MAX)
+	/* (a swap that stays where it is is still written: a smaller target
+	 * gets nothing after the filesystem but what is written here) */
+	if (ci != SIZE_MAX)
 		add_move(p, ci, &c, "extended", delta);
-	if (delta != 0)
-		add_move(p, swap_index, swap, "swap", delta);
+	add_move(p, swap_index, swap, "swap", delta);
 	/* the filesystem ends on a MiB boundary, as partitioning tools leave it */
 	to = (uint64_t)((int64_t)from + delta);
 	return to - to % MiB > fs->offset ? to - to % MiB : to;
@@ -128,11 +129,11 @@ uint64_t v2p_plan_swap(imgfmt_disk *image, const struct imgfmt_volume *swap, uin
 
 int v2p_swap_header(imgfmt_disk *image, const struct v2p_plan *p, unsigned char **page, char *err, size_t errlen)
 {
-	const struct v2p_move *m = &p->moves[p->nmoves - 1];
+	const struct v2p_move *m = p->nmoves ? &p->moves[p->nmoves - 1] : NULL;
 
 	*page = NULL;
-	if (!p->nmoves || !p->swap_page || p->swap_page > m->size || !(*page = malloc(p->swap_page))) {
-		snprintf(err, errlen, "%s: no swap header to move", p->nmoves ? m->name : "swap");
+	if (!m || !p->swap_page || p->swap_page > m->size || !(*page = malloc(p->swap_page))) {
+		snprintf(err, errlen, "%s: no swap header to move", m ? m->name : "swap");
 		return -1;
 	}
 	if (imgfmt_disk_pread(image, *page, p->swap_page, m->from) < 0 ||
