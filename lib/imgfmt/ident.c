@@ -300,19 +300,34 @@ int imgfmt_disk_resize_volume(imgfmt_disk *disk, size_t index, uint64_t size)
 
 /* ---- a partition table written onto another disk ---- */
 
+/* PLACES' partitions to their new starts and sizes in SRC's script. */
+static int place_partitions(imgfmt_disk *src, imgfmt_disk *dst, struct fdisk_script *dp, unsigned long ssz,
+			    const struct imgfmt_part_place *places, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct imgfmt_part_place *pl = &places[i];
+		struct fdisk_partition *pa;
+		if (pl->index >= src->nvolumes || !src->volumes[pl->index].partno || pl->start % ssz || pl->size % ssz ||
+		    !pl->size)
+			return disk_fail(dst, -EINVAL, "no partition %zu to place at %llu bytes, %llu long", pl->index,
+					 (unsigned long long)pl->start, (unsigned long long)pl->size);
+		pa = fdisk_table_get_partition_by_partno(fdisk_script_get_table(dp), src->volumes[pl->index].partno - 1);
+		if (!pa || fdisk_partition_set_start(pa, pl->start / ssz) < 0 ||
+		    fdisk_partition_set_size(pa, pl->size / ssz) < 0)
+			return disk_fail(dst, -EINVAL, "%s: cannot set its new place", src->volumes[pl->index].name);
+	}
+	return 0;
+}
 
-int imgfmt_disk_copy_ptable(imgfmt_disk *src, imgfmt_disk *dst, size_t index, uint64_t size)
+int imgfmt_disk_write_ptable(imgfmt_disk *src, imgfmt_disk *dst, const struct imgfmt_part_place *places, size_t n)
 {
 	struct fdisk_context *from = NULL, *to = NULL;
 	struct fdisk_script *dp = NULL;
-	struct fdisk_partition *pa;
 	unsigned char boot[440];
 	int rc;
 
 	if (!dst->writable)
 		return disk_fail(dst, -EROFS, "the disk is open read-only");
-	if (index >= src->nvolumes || !src->volumes[index].partno || size % src->sector_size)
-		return disk_fail(dst, -EINVAL, "no partition %zu to size at %llu bytes", index, (unsigned long long)size);
 	if ((rc = imgfmt_disk_pread(src, boot, sizeof(boot), 0)) < 0)
 		return disk_fail(dst, rc, "%s", imgfmt_disk_error(src));
 	if ((rc = open_cxt(src, &from, 1)) < 0)
@@ -324,11 +339,8 @@ int imgfmt_disk_copy_ptable(imgfmt_disk *src, imgfmt_disk *dst, size_t index, ui
 	/* the size of the new disk is its own; everything else is kept */
 	fdisk_script_set_header(dp, "last-lba", NULL);
 	fdisk_script_set_header(dp, "device", NULL);
-	pa = fdisk_table_get_partition_by_partno(fdisk_script_get_table(dp), src->volumes[index].partno - 1);
-	if (!pa || fdisk_partition_set_size(pa, size / fdisk_get_sector_size(from)) < 0) {
-		rc = disk_fail(dst, -EINVAL, "%s: cannot set its new size", src->volumes[index].name);
+	if ((rc = place_partitions(src, dst, dp, fdisk_get_sector_size(from), places, n)) < 0)
 		goto out;
-	}
 	if ((rc = open_cxt(dst, &to, 0)) < 0)
 		goto out;
 	if ((rc = fdisk_apply_script(to, dp)) < 0 || (rc = fdisk_write_disklabel(to)) < 0) {
@@ -347,4 +359,11 @@ out:
 	fdisk_unref_context(to);
 	fdisk_unref_context(from);
 	return rc;
+}
+
+int imgfmt_disk_copy_ptable(imgfmt_disk *src, imgfmt_disk *dst, size_t index, uint64_t size)
+{
+	struct imgfmt_part_place pl = { index, index < src->nvolumes ? src->volumes[index].offset : 0, size };
+
+	return imgfmt_disk_write_ptable(src, dst, &pl, 1);
 }

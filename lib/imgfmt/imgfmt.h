@@ -330,6 +330,17 @@ int imgfmt_disk_resize_volume(imgfmt_disk *disk, size_t index, uint64_t size);
  * the one the table was made for. */
 int imgfmt_disk_copy_ptable(imgfmt_disk *src, imgfmt_disk *dst, size_t index, uint64_t size);
 
+/* A partition's place for imgfmt_disk_write_ptable(): volume INDEX of the
+ * source, START and SIZE in bytes (whole sectors). */
+struct imgfmt_part_place {
+	size_t index;
+	uint64_t start, size;
+};
+
+/* The same, with each of the N partitions in PLACES moved and sized as
+ * said (an extended partition and its logical ones may move together). */
+int imgfmt_disk_write_ptable(imgfmt_disk *src, imgfmt_disk *dst, const struct imgfmt_part_place *places, size_t n);
+
 /* ----------------------------------------------------------- copy engine */
 
 typedef struct imgfmt_copy imgfmt_copy;

@@ -8,11 +8,15 @@
  * written); the target then gets the image's used blocks before that
  * partition, the resized filesystem, and the image's partition table
  * written anew for its size.
+ * A swap after the last filesystem (swap.c) moves to the end of the disk
+ * in either case: its header page is written at the new place and the
+ * table written anew with the new places.
  */
 #include "v2p.h"
 #include "run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,17 +73,70 @@ static int loop_grow(const char *fstype, const char *path, uint64_t offset, uint
 	return rc;
 }
 
+static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* A swap after the filesystem, on the target the image was copied onto:
+ * its header page to the disk's end (the old one wiped first: the
+ * filesystem grows over it), then the image's table with the new places. */
+static int move_swap(struct deploy *d, const char *path, char *err, size_t errlen)
+{
+	const struct v2p_plan *p = d->p;
+	const struct v2p_move *m = &p->moves[p->nmoves - 1];
+	unsigned char *page = NULL, *zero = calloc(1, p->swap_page ? p->swap_page : 1);
+	imgfmt_disk *disk = NULL;
+	int fd = -1, rc = -1;
+
+	if (!zero || v2p_swap_header(d->image, p, &page, err, errlen) < 0)
+		goto out;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || pwrite_full(fd, zero, p->swap_page, m->from) < 0 ||
+	    pwrite_full(fd, page, p->swap_page, m->to) < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "%s: cannot move the swap header: %s", m->name, strerror(errno));
+		goto out;
+	}
+	if (!(disk = imgfmt_disk_new()) || imgfmt_disk_open(disk, path, IMGFMT_OPEN_WRITE | IMGFMT_OPEN_NO_TABLE) < 0) {
+		snprintf(err, errlen, "cannot open the target: %s", disk ? imgfmt_disk_error(disk) : "out of memory");
+		goto out;
+	}
+	rc = v2p_write_table(d->image, disk, p, err, errlen);
+out:
+	if (fd >= 0)
+		close(fd);
+	imgfmt_disk_free(disk);
+	free(page);
+	free(zero);
+	return rc;
+}
+
 /* The partition table of a larger disk: the last partition to the end (or
  * only the GPT backup header moved there), then its filesystem. */
 static int grow(struct deploy *d, const char *path, char *err, size_t errlen)
 {
 	const struct v2p_plan *p = d->p;
-	imgfmt_disk *disk = imgfmt_disk_new();
+	imgfmt_disk *disk;
 	double t0 = cli_now();
 	struct imgfmt_volume v;
 	size_t fix = p->last;
 	int rc = 0;
 
+	if (p->nmoves) {
+		rc = move_swap(d, path, err, errlen);
+		if (rc == 0 && !strcmp(p->action, "grow"))
+			rc = loop_grow(p->fstype, path, p->last_start, p->new_size, err, errlen);
+		d->res->resize_seconds = cli_now() - t0;
+		return rc;
+	}
+	disk = imgfmt_disk_new();
 	if (!disk || imgfmt_disk_open(disk, path, IMGFMT_OPEN_WRITE) < 0) {
 		snprintf(err, errlen, "cannot open the target: %s", disk ? imgfmt_disk_error(disk) : "out of memory");
 		imgfmt_disk_free(disk);
@@ -212,6 +269,18 @@ static int copy_ranges(imgfmt_disk *src, uint64_t from, uint64_t to, imgfmt_outp
 	return r;
 }
 
+/* The swap's header page at its new place on a smaller target. */
+static int write_swap_header(struct deploy *d, imgfmt_output *out, char *err, size_t errlen)
+{
+	unsigned char *page;
+	int rc = v2p_swap_header(d->image, d->p, &page, err, errlen);
+
+	if (rc == 0 && (rc = imgfmt_output_write(out, page, d->p->swap_page, d->p->moves[d->p->nmoves - 1].to)) < 0)
+		snprintf(err, errlen, "%s", imgfmt_output_error(out));
+	free(page);
+	return rc;
+}
+
 static int deploy_smaller(struct deploy *d, const char *target, char *err, size_t errlen)
 {
 	const struct v2p_plan *p = d->p;
@@ -254,6 +323,8 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 	cli_progress_start(&d->progress, "writing", d->o->progress);
 	rc = copy_ranges(d->image, 0, resized ? p->last_start : p->last_start + p->last_size, out, 0, buf, d, err,
 			 errlen);
+	if (rc == 0 && p->nmoves)
+		rc = write_swap_header(d, out, err, errlen);
 	if (rc == 0 && resized && imgfmt_disk_open(fs, part, 0) < 0) {
 		snprintf(err, errlen, "%s", imgfmt_disk_error(fs));
 		rc = -1;
@@ -270,10 +341,8 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 		snprintf(err, errlen, "%s", dst ? imgfmt_disk_error(dst) : "out of memory");
 		rc = -1;
 	}
-	if (rc == 0 && (rc = imgfmt_disk_copy_ptable(d->image, dst, p->last, p->new_size)) < 0)
-		snprintf(err, errlen, "%s", imgfmt_disk_error(dst));
-	if (rc == 0 && (rc = imgfmt_disk_sync(dst)) < 0)
-		snprintf(err, errlen, "%s", imgfmt_disk_error(dst));
+	if (rc == 0)
+		rc = v2p_write_table(d->image, dst, p, err, errlen);
 	imgfmt_disk_free(dst);
 	if (rc == 0)
 		rc = verify(d, imgfmt_output_path(out), err, errlen);

@@ -16,7 +16,8 @@ static const char usage[] =
 	"the image is only read.\n"
 	"\n"
 	"  --fit               grow or shrink the last partition and its filesystem\n"
-	"                      to the target (the default)\n"
+	"                      to the target (the default); a swap partition last\n"
+	"                      moves to the end, the filesystem before it resized\n"
 	"  --grow              grow only: refuse a smaller target\n"
 	"  --no-resize         keep every size: the target must be at least as large\n"
 	"  --drivers LIST      storage drivers the initramfs must hold (default:\n"
@@ -34,7 +35,7 @@ static const char usage[] =
 	"\n"
 	"Exit status: 0 done, 1 failed (refused before writing, or the target is\n"
 	"incomplete: said on stderr), 2 usage, 3 done but not everything could be\n"
-	"converted.\n";
+	"converted or grown.\n";
 
 enum { O_FIT = 256, O_GROW, O_NO_RESIZE, O_DRIVERS, O_NO_REBUILD, O_FORCE, O_VERIFY, O_DRY_RUN, O_JSON, O_PROGRESS,
        O_QUIET, O_HELP, O_VERSION };

@@ -134,13 +134,56 @@ static int min_size(imgfmt_disk *image, const struct imgfmt_volume *v, uint64_t 
 	return rc;
 }
 
+/* A swap last: the filesystem before it becomes *LAST, and the swap (with
+ * its extended partition) moves to the disk's end; returns where that
+ * filesystem may end now.  USABLE, the reason in WHY, when rawkit does not
+ * move that layout. */
+static uint64_t behind_swap(imgfmt_disk *image, struct imgfmt_volume *last, uint64_t usable, struct v2p_plan *p,
+			    char *why, size_t whylen)
+{
+	struct imgfmt_volume fs;
+	char reason[400];
+	uint64_t end = v2p_plan_swap(image, last, usable, p, &fs, reason, sizeof(reason));
+
+	if (!end) {
+		snprintf(why, whylen, "%s (swap) was not moved to the end: %s", last->name, reason);
+		return usable;
+	}
+	if (!resizable(fs.fstype)) {
+		p->nmoves = 0;
+		snprintf(why, whylen, "%s (swap) was not moved to the end and %s before it not grown: %s holds %s, and "
+			 "rawkit resizes ext2/3/4 and NTFS only", last->name, fs.name, fs.name,
+			 fs.fstype[0] ? fs.fstype : "no filesystem it knows");
+		return usable;
+	}
+	p->last = (size_t)imgfmt_disk_find_volume(image, fs.name);
+	*last = fs;
+	return end;
+}
+
+/* Nothing grows on a larger disk: say what keeps its size, and why. */
+static void note_not_grown(struct v2p_plan *p, const struct imgfmt_volume *last, uint64_t usable, const char *why)
+{
+	char unused[16];
+
+	if (usable < last->offset + last->size + MiB)
+		return;
+	cli_human(usable - last->offset - last->size, unused, sizeof(unused));
+	if (why[0])
+		snprintf(p->not_grown, sizeof(p->not_grown), "%s; %s at the end of the disk left unused", why, unused);
+	else
+		snprintf(p->not_grown, sizeof(p->not_grown), "%s (%s) was not grown: rawkit resizes ext2/3/4 and NTFS "
+			 "only; %s at the end of the disk left unused", last->name,
+			 last->fstype[0] ? last->fstype : "no filesystem it knows", unused);
+}
+
 int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, struct v2p_plan *p, int *status,
 	     char *err, size_t errlen)
 {
 	struct imgfmt_volume last = { 0 };
 	imgfmt_extents *used = NULL;
-	uint64_t usable;
-	char why[512];
+	uint64_t usable, end;
+	char why[512], layout[512] = "";
 
 	memset(p, 0, sizeof(*p));
 	*status = EXIT_FAILED;
@@ -196,26 +239,36 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 		snprintf(err, errlen, "too small: %llu bytes", (unsigned long long)p->target_size);
 		return -1;
 	}
+	usable = p->target_size - (strcmp(imgfmt_disk_label(image), "gpt") ? 0 : GPT_TAIL);
+	usable -= usable % MiB; /* partitions end on a MiB boundary */
+	end = usable;
+	if (!strcmp(last.fstype, "swap") && o->resize != V2P_NO_RESIZE)
+		end = behind_swap(image, &last, usable, p, layout, sizeof(layout));
+	snprintf(p->last_name, sizeof(p->last_name), "%s", last.name);
 	snprintf(p->fstype, sizeof(p->fstype), "%s", last.fstype);
 	p->last_start = last.offset;
 	p->last_size = last.size;
-	usable = p->target_size - (strcmp(imgfmt_disk_label(image), "gpt") ? 0 : GPT_TAIL);
-	usable -= usable % MiB; /* partitions end on a MiB boundary */
-	if (usable <= last.offset) {
-		snprintf(err, errlen, "too small: %llu bytes; the image needs more than %llu (its last partition starts "
-			 "there)", (unsigned long long)p->target_size, (unsigned long long)last.offset);
+	if (end <= last.offset) {
+		snprintf(err, errlen, "too small: %llu bytes; the image needs more than %llu (its last %s starts "
+			 "there)", (unsigned long long)p->target_size,
+			 (unsigned long long)(last.offset + (p->target_size - end)),
+			 p->nmoves ? "filesystem" : "partition");
 		return -1;
 	}
-	p->new_size = usable - last.offset;
+	p->new_size = end - last.offset;
 	if (!resizable(last.fstype) || (o->resize == V2P_NO_RESIZE && p->target_size < p->image_size)) {
 		/* the partitions as they are: the disk alone grows or shrinks */
 		p->new_size = last.size;
-		if (last.offset + last.size <= usable)
+		p->nmoves = 0;
+		if (last.offset + last.size <= usable) {
+			if (o->resize != V2P_NO_RESIZE)
+				note_not_grown(p, &last, usable, layout);
 			return 0;
+		}
 		snprintf(err, errlen, "too small: %llu bytes; the image needs %llu, and rawkit cannot shrink its last "
-			 "partition (%s: %s)", (unsigned long long)p->target_size,
+			 "partition (%s: %s)%s%s", (unsigned long long)p->target_size,
 			 (unsigned long long)(last.offset + last.size + (p->target_size - usable)), last.name,
-			 last.fstype[0] ? last.fstype : "unknown content");
+			 last.fstype[0] ? last.fstype : "unknown content", layout[0] ? "; " : "", layout);
 		return -1;
 	}
 	if (p->new_size >= last.size) {
@@ -226,7 +279,7 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 	if (min_size(image, &last, &min, err, errlen) < 0)
 		return -1;
 	if (min + SHRINK_SLACK(min) > p->new_size) {
-		uint64_t need = last.offset + min + SHRINK_SLACK(min) + (p->target_size - usable);
+		uint64_t need = last.offset + min + SHRINK_SLACK(min) + (p->target_size - end);
 		snprintf(err, errlen, "too small: %llu bytes; the image fits in %llu (%s's %s filesystem holds %llu bytes "
 			 "and can shrink no further)", (unsigned long long)p->target_size, (unsigned long long)need,
 			 last.name, last.fstype, (unsigned long long)min);

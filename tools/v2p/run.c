@@ -12,6 +12,8 @@ static void report(const char *image, const char *target, const struct v2p_opts 
 
 	for (size_t i = 0; i < r->rep.nnot; i++)
 		cli_warning(target, "not done: %s", r->rep.not_done[i]);
+	if (p->not_grown[0])
+		cli_warning(target, "not grown: %s", p->not_grown);
 	if (o->json) {
 		printf("{\"image\":");
 		cli_json_cstr(stdout, image);
@@ -22,9 +24,20 @@ static void report(const char *image, const char *target, const struct v2p_opts 
 		       (unsigned long long)p->image_size, (unsigned long long)p->target_size,
 		       (unsigned long long)p->used_bytes, (unsigned long long)r->written);
 		if (p->last != SIZE_MAX && strcmp(p->action, "copy"))
-			printf("{\"partition_start\":%llu,\"old_size\":%llu,\"new_size\":%llu,\"fstype\":\"%s\"}",
-			       (unsigned long long)p->last_start, (unsigned long long)p->last_size,
-			       (unsigned long long)p->new_size, p->fstype);
+			printf("{\"partition\":\"%s\",\"partition_start\":%llu,\"old_size\":%llu,\"new_size\":%llu,"
+			       "\"fstype\":\"%s\"}", p->last_name, (unsigned long long)p->last_start,
+			       (unsigned long long)p->last_size, (unsigned long long)p->new_size, p->fstype);
+		else
+			printf("null");
+		printf(",\"moved\":[");
+		for (size_t i = 0; i < p->nmoves; i++)
+			printf("%s{\"partition\":\"%s\",\"content\":\"%s\",\"old_start\":%llu,\"new_start\":%llu,"
+			       "\"size\":%llu}", i ? "," : "", p->moves[i].name, p->moves[i].what,
+			       (unsigned long long)p->moves[i].from, (unsigned long long)p->moves[i].to,
+			       (unsigned long long)p->moves[i].size);
+		printf("],\"not_grown\":");
+		if (p->not_grown[0])
+			cli_json_cstr(stdout, p->not_grown);
 		else
 			printf("null");
 		printf(",\"destroyed\":");
@@ -44,8 +57,14 @@ static void report(const char *image, const char *target, const struct v2p_opts 
 	printf("%s: %s %s onto %s (%s)%s\n", target, o->dry_run ? "would" : "did", p->action, cli_human(p->target_size, a, sizeof(a)),
 	       cli_human(p->used_bytes, b, sizeof(b)), o->dry_run ? "" : "");
 	if (p->last != SIZE_MAX && strcmp(p->action, "copy"))
-		printf("%s: last partition (%s) %s -> %s\n", target, p->fstype, cli_human(p->last_size, b, sizeof(b)),
+		printf("%s: %s (%s) %s -> %s\n", target, p->last_name, p->fstype, cli_human(p->last_size, b, sizeof(b)),
 		       cli_human(p->new_size, c, sizeof(c)));
+	for (size_t i = 0; i < p->nmoves; i++)
+		if (p->moves[i].from != p->moves[i].to)
+			printf("%s: %s (%s, %s) moved from %s to %s%s\n", target, p->moves[i].name, p->moves[i].what,
+			       cli_human(p->moves[i].size, a, sizeof(a)), cli_human(p->moves[i].from, b, sizeof(b)),
+			       cli_human(p->moves[i].to, c, sizeof(c)),
+			       strcmp(p->moves[i].what, "swap") ? "" : " (its UUID and label kept)");
 	if (p->destroys[0])
 		printf("%s: %s: %s\n", target, o->dry_run ? "would destroy" : "overwrote", p->destroys);
 	convert_report_text(stdout, target, &r->rep);
@@ -83,7 +102,7 @@ int v2p_run(const char *image_path, const char *target, struct v2p_opts *o)
 		goto out;
 	}
 	report(image_path, target, o, &p, &r);
-	status = r.rep.nnot ? EXIT_WARNINGS : EXIT_DONE;
+	status = r.rep.nnot || p.not_grown[0] ? EXIT_WARNINGS : EXIT_DONE;
 out:
 	convert_report_free(&r.rep);
 	imgfmt_disk_free(image);

@@ -20,6 +20,14 @@ struct v2p_opts {
 	size_t ndrivers;
 };
 
+/* A partition that moves as it is: a swap after the last filesystem, and
+ * the extended partition holding it (its header page is all a swap keeps). */
+struct v2p_move {
+	size_t index;
+	char name[16], what[16]; /* "p5", "swap" or "extended" */
+	uint64_t from, to, size;
+};
+
 /* What a deployment will do, decided before the first write. */
 struct v2p_plan {
 	uint64_t image_size, target_size;
@@ -28,7 +36,12 @@ struct v2p_plan {
 	size_t last;             /* the partition resized, SIZE_MAX when none */
 	uint64_t last_start, last_size, new_size;
 	uint64_t used_bytes;
+	char last_name[16];
 	char fstype[32];
+	struct v2p_move moves[2];
+	size_t nmoves;           /* moves[nmoves - 1] is the swap */
+	size_t swap_page;        /* bytes of the moved swap's header */
+	char not_grown[512];     /* what keeps its size on a larger disk, and why; "" when nothing */
 	char destroys[512];      /* what the target holds now, "" when nothing */
 };
 
@@ -42,6 +55,18 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 int fs_min_size(const char *image, const struct imgfmt_volume *v, uint64_t *min, char *err, size_t errlen);
 int fs_resize(const char *fstype, const char *file, uint64_t offset, uint64_t size, bool shrinking, char *err,
 	      size_t errlen);
+
+/* swap.c: a trailing swap (alone, or in an extended partition of its
+ * own) after the filesystem FS, planned to end at USABLE: fills P's moves
+ * and returns where FS may end now, or 0 with the reason in WHY when that
+ * layout is not one rawkit moves. */
+uint64_t v2p_plan_swap(imgfmt_disk *image, const struct imgfmt_volume *swap, uint64_t usable, struct v2p_plan *p,
+		       struct imgfmt_volume *fs, char *why, size_t whylen);
+/* The moved swap's header page (p->swap_page bytes, UUID and label in
+ * it) read from IMAGE into *PAGE (the caller frees it). */
+int v2p_swap_header(imgfmt_disk *image, const struct v2p_plan *p, unsigned char **page, char *err, size_t errlen);
+/* The image's partition table onto DST with the plan's sizes and places. */
+int v2p_write_table(imgfmt_disk *image, imgfmt_disk *dst, const struct v2p_plan *p, char *err, size_t errlen);
 
 /* deploy.c: carry a plan out; verify.c: compare the target with the image. */
 struct v2p_result {

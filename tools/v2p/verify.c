@@ -3,7 +3,8 @@
  * The bytes the image uses, from its first partition up to the resized one,
  * must be the same on the target; a resized filesystem is compared file by
  * file (its metadata moved).  The partition table itself differs (sizes,
- * the GPT backup's place) and is checked by sfdisk --verify in the tests.
+ * the GPT backup's place) and is checked by sfdisk --verify in the tests;
+ * a swap moved to the disk's end must hold the image's header page.
  */
 #include "v2p.h"
 
@@ -174,6 +175,23 @@ out:
 	return rc;
 }
 
+/* A moved swap: its header page (UUID, label) the same at its new place. */
+static int compare_swap(imgfmt_disk *image, imgfmt_disk *t, const struct v2p_plan *p, char *err, size_t errlen)
+{
+	const struct v2p_move *m = &p->moves[p->nmoves - 1];
+	unsigned char *page, *got = malloc(p->swap_page ? p->swap_page : 1);
+	int rc = v2p_swap_header(image, p, &page, err, errlen);
+
+	if (rc == 0 && (!got || imgfmt_disk_pread(t, got, p->swap_page, m->to) < 0 ||
+			memcmp(page, got, p->swap_page) != 0)) {
+		snprintf(err, errlen, "%s: the swap header at its new place differs from the image's", m->name);
+		rc = -EILSEQ;
+	}
+	free(page);
+	free(got);
+	return rc;
+}
+
 int v2p_verify(imgfmt_disk *image, const char *target, const struct v2p_plan *p, char *err, size_t errlen)
 {
 	imgfmt_disk *t = imgfmt_disk_new();
@@ -198,6 +216,8 @@ int v2p_verify(imgfmt_disk *image, const char *target, const struct v2p_plan *p,
 	    (!strcmp(imgfmt_disk_label(image), "gpt") || p->target_size < p->image_size))
 		upto = p->last_start + p->last_size;
 	rc = compare_ranges(image, t, first, upto, err, errlen);
+	if (rc == 0 && p->nmoves)
+		rc = compare_swap(image, t, p, err, errlen);
 	if (rc == 0 && p->last != SIZE_MAX && strcmp(p->action, "copy")) {
 		imgfmt_fs *fa = NULL, *fb = NULL;
 		char *buf = malloc(CHUNK);
