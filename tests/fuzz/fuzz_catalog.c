@@ -29,6 +29,7 @@
 #include <ftw.h>
 #include <linux/capability.h>
 #include <openssl/sha.h>
+#include <sanitizer/common_interface_defs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -521,6 +522,13 @@ static void drop_capabilities(void)
 	syscall(SYS_capset, &h, d);
 }
 
+/* Undefined behaviour is a finding, not a message. */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+	return "halt_on_error=1:print_stacktrace=1";
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -535,6 +543,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (!mkdtemp(root))
 		die("mkdtemp");
 	atexit(cleanup);
+	__sanitizer_set_death_callback(cleanup); /* a crash leaves nothing behind either */
 	snprintf(base, sizeof(base), "%s/base", root);
 	snprintf(work, sizeof(work), "%s/work", root);
 	snprintf(out_dir, sizeof(out_dir), "%s/work/out", root);

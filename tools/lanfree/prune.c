@@ -33,7 +33,8 @@ static void bucket_of(int64_t ns, enum bucket b, char *out, size_t size)
 	time_t t = (time_t)(ns / 1000000000);
 	struct tm tm;
 
-	localtime_r(&t, &tm);
+	if (!localtime_r(&t, &tm)) /* a time from the catalog no calendar holds */
+		memset(&tm, 0, sizeof(tm));
 	if (b == DAY)
 		strftime(out, size, "%Y-%m-%d", &tm);
 	else if (b == WEEK)
