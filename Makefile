@@ -127,8 +127,10 @@ FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/la
 FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3
 FUZZ_EXTRA_fuzz_clone_text := tools/common/guest.c tools/common/textedit.c tools/common/netcfg.c tools/clone/ids.c \
                               tools/clone/report.c tools/clone/keys.c tools/common/cli.c tools/convert/devref.c
+FUZZ_EXTRA_fuzz_stream := tools/p2v/stream.c tools/common/cli.c
+FUZZ_LIBS_fuzz_stream := -lzstd -lz
 FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/*.c))
-$(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h tools/lanfree/*.[ch] tools/clone/*.[ch] tools/common/*.[ch] tools/convert/*.[ch])
+$(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h tools/lanfree/*.[ch] tools/clone/*.[ch] tools/common/*.[ch] tools/convert/*.[ch] tools/p2v/*.[ch])
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(FUZZ_EXTRA_$*) $(PKG_LIBS) $(FUZZ_LIBS_$*)
 fuzzers: $(FUZZERS)

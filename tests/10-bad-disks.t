@@ -71,7 +71,7 @@ else
 	ok "permission denied: skipped (needs root and setpriv)" true
 fi
 
-# A qcow2 file is not a raw disk: it is read as the raw bytes it is, its
+# A qcow2 file is not a raw disk: it is refused, naming its format; its
 # virtual size and backing file are never used.
 qemu-img create -q -f qcow2 -b /etc/passwd -F raw backed.qcow2 64M
 rawkit-info --json backed.qcow2 >info.json 2>err.txt
@@ -80,7 +80,7 @@ if [ "$rc" -eq 0 ]; then
 	is "$(python3 -c 'import json; print(json.load(open("info.json"))["size"])')" "$(stat -c %s backed.qcow2)" \
 		"qcow2 file: size is the file's own, not the virtual 64M"
 else
-	like "$(cat err.txt)" "^rawkit-info: backed.qcow2: not a disk" "qcow2 file: refused as a raw disk of odd size"
+	like "$(cat err.txt)" "^rawkit-info: backed.qcow2: is a qcow2 image; rawkit reads raw disks" "qcow2 file: refused, named as a qcow2 image"
 fi
 ok "qcow2 file: no backing file mentioned" sh -c '! grep -q passwd info.json err.txt'
 

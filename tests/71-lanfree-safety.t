@@ -128,9 +128,10 @@ PY
 done
 cp g.img nosb.img
 dd if=/dev/zero of=nosb.img bs=1024 seek=$((off / 1024 + 1)) count=1 conv=notrunc status=none
-$L backup repo nosb.img -q --json >out.json 2>/dev/null
-is "$(python3 -c 'import json; print(json.load(open("out.json"))["volumes"][0]["skipped"])')" "no filesystem signature" \
-	"a zeroed superblock: the volume is listed as skipped with the reason"
+$L backup repo nosb.img -q --json >out.json 2>err.txt
+is "$?" 1 "a zeroed superblock on the only filesystem: nothing to back up, exit 1"
+like "$(cat err.txt)" "^rawkit-lanfree: nosb.img: nothing to back up: .*p1: no filesystem signature" \
+	"a zeroed superblock: the volume is named with the reason"
 ok "after all the garbage the repository verifies" $L verify repo --read-data
 
 done_testing

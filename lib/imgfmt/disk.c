@@ -88,9 +88,11 @@ const char *imgfmt_disk_warnings(const imgfmt_disk *disk)
 	return disk->warnings ? disk->warnings : "";
 }
 
-/* Size and sector size of the open file or device; refuse what is not a disk. */
-static int disk_measure(imgfmt_disk *disk)
+/* Size and sector size of the open file or device; refuse what is not a
+ * disk, and (CHECK_FORMAT) an image of another format, by its name. */
+static int disk_measure(imgfmt_disk *disk, bool check_format)
 {
+	const char *format;
 	struct stat st;
 
 	if (fstat(disk->fd, &st) < 0)
@@ -111,6 +113,10 @@ static int disk_measure(imgfmt_disk *disk)
 	} else {
 		return disk_fail(disk, -ENODEV, "not a disk: neither a regular file nor a block device");
 	}
+	if (check_format && (format = imgfmt_container_format(disk->fd, disk->size)))
+		return disk_fail(disk, -EMEDIUMTYPE,
+				 "is a %s image; rawkit reads raw disks: convert it with qemu-img convert -O raw first",
+				 format);
 	if (disk->size == 0)
 		return disk_fail(disk, -EINVAL, "not a disk: empty (0 bytes)");
 	if (disk->size % 512)
@@ -164,7 +170,8 @@ int imgfmt_disk_open(imgfmt_disk *disk, const char *path, unsigned flags)
 		return disk_fail(disk, rc, "cannot open: %s", strerror(errno));
 	}
 	disk->writable = flags & IMGFMT_OPEN_WRITE;
-	rc = disk_measure(disk);
+	/* A disk about to get a new table (a target) may hold anything. */
+	rc = disk_measure(disk, !(flags & IMGFMT_OPEN_NO_TABLE));
 	if (rc == 0)
 		rc = (flags & IMGFMT_OPEN_NO_TABLE) ? imgfmt_ptable_none(disk) : imgfmt_ptable_read(disk);
 	if (rc == 0)

@@ -40,7 +40,10 @@ imgfmt_disk *imgfmt_disk_new(void);
  * read its partition table (libfdisk) and probe every volume (libblkid).
  * Read-only unless IMGFMT_OPEN_WRITE.  Refuses directories, empty files,
  * character devices, sizes that are not whole 512-byte sectors, partitions
- * that reach past the end of the disk and partitions that overlap. */
+ * that reach past the end of the disk and partitions that overlap.  A file
+ * or device that is recognisably another image format (qcow2, vmdk, vhd,
+ * vhdx, vdi) is refused with -EMEDIUMTYPE and a message naming the format
+ * (not with IMGFMT_OPEN_NO_TABLE: a target about to be overwritten). */
 int imgfmt_disk_open(imgfmt_disk *disk, const char *path, unsigned flags);
 
 /* Close and free; NULL is fine. */

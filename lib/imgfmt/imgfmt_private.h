@@ -49,6 +49,9 @@ int imgfmt_ptable_read(imgfmt_disk *disk);
 int imgfmt_ptable_none(imgfmt_disk *disk);
 /* probe.c: fill the fstype/fs_uuid/fs_label of VOL through libblkid. */
 int imgfmt_probe_volume(imgfmt_disk *disk, struct imgfmt_volume *vol);
+/* container.c: "qcow2", "vmdk", "vhd", "vhdx" or "vdi" when the SIZE bytes
+ * open on FD are recognisably that image format, else NULL.  Only names it. */
+const char *imgfmt_container_format(int fd, uint64_t size);
 
 /* extents.c */
 int imgfmt_extents_add(imgfmt_extents *ext, uint64_t offset, uint64_t length);

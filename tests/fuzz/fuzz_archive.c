@@ -32,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum compression comps[] = { COMP_ZSTD, COMP_GZIP, COMP_NONE };
 	char path[64], err[400];
-	uint64_t got = 0, entry_size = 0;
+	struct unpack_info info;
+	uint64_t got = 0;
 	int fd, n = 0;
 
 	xattr_blob_each(data, size, count_xattr, &n);
@@ -42,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0 || write(fd, data + 3, size - 3) != (ssize_t)(size - 3))
 		abort();
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	unpack_entry(path, comps[data[0] % 3], 0, (uint64_t)(data[1] | data[2] << 8), sink, &got, &entry_size, err,
+	unpack_entry(path, comps[data[0] % 3], 0, (uint64_t)(data[1] | data[2] << 8), sink, &got, &info, err,
 		     sizeof(err));
 	close(fd);
 	return 0;

@@ -46,6 +46,17 @@ if [ "$1" = fuzz_clone_text ]; then
 	printf '\005UUID=a98db674-41ca-49d5-8889-8c4cbe91170e / ext4 0 1\nUUID=06527B9C208924DA /d ntfs 0 0\nPARTUUID=1234abcd-01 /x ext4 0 0\n' >"$dir/fstab"
 	exit 0
 fi
+if [ "$1" = fuzz_stream ]; then
+	# real streams from rawkit-p2v send of a tiny disk, both compressions
+	p2v=${RAWKIT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}/rawkit-p2v
+	mkdir -p "$tmp/tree/d" && echo hello >"$tmp/tree/d/file"
+	truncate -s 1M "$tmp/disk"
+	printf 'label: dos\nstart=64, size=1800, type=83\n' | sfdisk -q "$tmp/disk" >/dev/null
+	mkfs.ext2 -q -F -b 1024 -N 16 -E offset=32768 -d "$tmp/tree" "$tmp/disk" 900k >/dev/null
+	"$p2v" send -q "$tmp/disk" >"$dir/zstd"
+	"$p2v" send -q --compress zlib "$tmp/disk" >"$dir/zlib"
+	exit 0
+fi
 mkdir -p "$tmp/tree/d/e"
 echo hello >"$tmp/tree/d/file"
 ln -s d/file "$tmp/tree/link"

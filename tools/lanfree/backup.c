@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ static const char stage_schema[] =
 	"CREATE INDEX stage.newv_pending ON newv(ino) WHERE pending = 1;"
 	"CREATE TABLE stage.cont(id INTEGER PRIMARY KEY);"
 	"CREATE TABLE stage.copyv(id INTEGER PRIMARY KEY);"
+	"CREATE TABLE stage.dirsum(id INTEGER PRIMARY KEY, sum BLOB);" /* newv rowid -> checksum */
 	"CREATE TABLE stage.newc(sha BLOB PRIMARY KEY, size INTEGER, frame INTEGER, off INTEGER);"
 	"CREATE INDEX stage.newc_size ON newc(size);";
 
@@ -127,7 +129,8 @@ static int pack_publish(struct backup *bk)
 struct vol_state {
 	struct imgfmt_volume v;
 	imgfmt_fs *fs;
-	const char *skipped;
+	const char *skipped;            /* why not backed up, NULL when it is */
+	bool warn;                      /* skipped for a reason the user must hear */
 	char reason[600];
 };
 
@@ -238,12 +241,13 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 		ok = ok && exec_ints(db, "UPDATE main.versions SET last_seq = ?1 WHERE guest_id = ?2 AND last_seq = ?3"
 					 " AND id NOT IN (SELECT id FROM stage.cont)", close_args, 3);
 		ok = ok && exec_ints(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
-					 ", content_id, error) SELECT ?1, volume, dir, name, ?2, ?3, " VCOLS
-					 ", (SELECT id FROM main.contents c WHERE c.sha256 = n.sha), error FROM stage.newv n",
+					 ", content_id, error, dirsum) SELECT ?1, volume, dir, name, ?2, ?3, " VCOLS
+					 ", (SELECT id FROM main.contents c WHERE c.sha256 = n.sha), error,"
+					 " (SELECT sum FROM stage.dirsum d WHERE d.id = n.rowid) FROM stage.newv n",
 				     new_args, 3);
 		ok = ok && exec_ints(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
-					 ", content_id, error) SELECT guest_id, volume, dir, name, ?1, ?2, " VCOLS
-					 ", content_id, error FROM main.versions WHERE id IN (SELECT id FROM stage.copyv)",
+					 ", content_id, error, dirsum) SELECT guest_id, volume, dir, name, ?1, ?2, " VCOLS
+					 ", content_id, error, dirsum FROM main.versions WHERE id IN (SELECT id FROM stage.copyv)",
 				     copy_args, 2);
 	}
 	if (!ok) {
@@ -258,31 +262,114 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 	return 0;
 }
 
-/* Open each volume's filesystem; refuse dirty ones unless allowed. */
+/* Partitions that hold boot code or nothing, never files: skipped quietly. */
+static bool fileless_partition(const struct imgfmt_volume *v)
+{
+	static const char *const types[] = {
+		"21686148-6449-6E6F-744E-656564454649", /* BIOS boot (GRUB's core image) */
+		"E3C9E316-0B5C-4DB8-817D-F92DF00215AE", /* Microsoft reserved */
+	};
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (!strcasecmp(v->type, types[i]))
+			return true;
+	return false;
+}
+
+/* No filesystem signature: blank (its first MiB all zeros), or something
+ * damaged or unknown that a user must hear about. */
+static bool volume_blank(struct backup *bk, const struct imgfmt_volume *v)
+{
+	size_t len = v->size < BUF_SIZE ? (size_t)v->size : BUF_SIZE;
+
+	if (imgfmt_disk_pread(bk->disk, bk->buf, len, v->offset) < 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (bk->buf[i])
+			return false;
+	return true;
+}
+
+/* Why volume S cannot be backed up (S->skipped, S->warn), or its open
+ * filesystem in S->fs.  Only swap, blank and boot-code partitions are
+ * skipped without a warning. */
+static void open_volume(struct backup *bk, struct vol_state *s, size_t index)
+{
+	const struct imgfmt_volume *v = &s->v;
+	struct imgfmt_stat st;
+	int rc;
+
+	s->skipped = s->reason;
+	if (v->container) {
+		s->skipped = "extended partition";
+		return;
+	}
+	if (!strcmp(v->fstype, "swap")) {
+		snprintf(s->reason, sizeof(s->reason), "swap");
+		return;
+	}
+	if (!v->fstype[0]) {
+		bool quiet = fileless_partition(v) || volume_blank(bk, v);
+		snprintf(s->reason, sizeof(s->reason), "%s%s", v->probe_note,
+			 quiet ? "" : ", but not blank (a damaged or unknown filesystem?)");
+		s->warn = !quiet;
+		return;
+	}
+	s->warn = true;
+	if (strcmp(v->fstype, "ext2") && strcmp(v->fstype, "ext3") && strcmp(v->fstype, "ext4") &&
+	    strcmp(v->fstype, "ntfs")) {
+		snprintf(s->reason, sizeof(s->reason), "%s: not a filesystem rawkit reads", v->fstype);
+		return;
+	}
+	if (imgfmt_fs_open(bk->disk, index, 0, &s->fs) < 0) {
+		const char *why = imgfmt_disk_error(bk->disk);
+		size_t n = strlen(v->name);
+		/* the library's message starts with the volume's name */
+		if (!strncmp(why, v->name, n) && !strncmp(why + n, ": ", 2))
+			why += n + 2;
+		snprintf(s->reason, sizeof(s->reason), "%s", why);
+		return;
+	}
+	rc = imgfmt_fs_stat(s->fs, imgfmt_fs_root(s->fs), &st);
+	if (rc < 0 || !S_ISDIR(st.mode)) {
+		snprintf(s->reason, sizeof(s->reason), "%s: the root directory (inode %llu) %s%s", v->fstype,
+			 (unsigned long long)imgfmt_fs_root(s->fs), rc < 0 ? "cannot be read: " : "is not a directory",
+			 rc < 0 ? imgfmt_fs_error(s->fs) : "");
+		imgfmt_fs_close(s->fs);
+		s->fs = NULL;
+		return;
+	}
+	s->skipped = NULL;
+	s->warn = false;
+}
+
+/* Nothing could be backed up: one line saying why for each volume. */
+static void nothing_to_back_up(struct backup *bk, const struct vol_state *vols, size_t n)
+{
+	char why[2048] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < n && len < sizeof(why); i++)
+		len += (size_t)snprintf(why + len, sizeof(why) - len, "%s%s: %s", i ? "; " : "", vols[i].v.name,
+					vols[i].skipped ? vols[i].skipped : "?");
+	cli_error(bk->o->disk, "nothing to back up: no volume holds a filesystem rawkit can read (%s)", why);
+}
+
+/* Open each volume's filesystem; refuse dirty ones unless allowed, and a
+ * disk where no volume can be backed up (nothing is recorded: an empty
+ * generation reported as complete would let a cron job prune the last
+ * good ones). */
 static int open_volumes(struct backup *bk, struct vol_state *vols, size_t n)
 {
+	size_t opened = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		struct vol_state *s = &vols[i];
 		imgfmt_disk_volume(bk->disk, i, &s->v);
-		if (s->v.container) {
-			s->skipped = "extended partition";
+		open_volume(bk, s, i);
+		if (!s->fs)
 			continue;
-		}
-		if (strcmp(s->v.fstype, "ext2") && strcmp(s->v.fstype, "ext3") && strcmp(s->v.fstype, "ext4") &&
-		    strcmp(s->v.fstype, "ntfs")) {
-			snprintf(s->reason, sizeof(s->reason), "%s", !s->v.fstype[0] ? s->v.probe_note :
-				 !strcmp(s->v.fstype, "swap") ? "swap" : s->v.fstype);
-			if (s->v.fstype[0] && strcmp(s->v.fstype, "swap"))
-				snprintf(s->reason, sizeof(s->reason), "%s: not a filesystem rawkit reads", s->v.fstype);
-			s->skipped = s->reason;
-			continue;
-		}
-		if (imgfmt_fs_open(bk->disk, i, 0, &s->fs) < 0) {
-			snprintf(s->reason, sizeof(s->reason), "%s", imgfmt_disk_error(bk->disk));
-			s->skipped = s->reason;
-			backup_warn(bk, bk->o->disk, "%s", s->reason);
-			continue;
-		}
+		opened++;
 		if (imgfmt_fs_dirty(s->fs)) {
 			if (!bk->o->allow_dirty) {
 				cli_error(bk->o->disk, "%s: %s was not cleanly unmounted (needs journal recovery); "
@@ -291,9 +378,18 @@ static int open_volumes(struct backup *bk, struct vol_state *vols, size_t n)
 				return -1;
 			}
 			bk->dirty = true;
-			backup_warn(bk, bk->o->disk, "%s: %s was not cleanly unmounted; backed up as it is (--allow-dirty)",
-				    s->v.name, imgfmt_fs_type(s->fs));
 		}
+	}
+	if (opened == 0) {
+		nothing_to_back_up(bk, vols, n);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (vols[i].warn)
+			backup_warn(bk, bk->o->disk, "%s: not backed up: %s", vols[i].v.name, vols[i].skipped);
+		if (vols[i].fs && imgfmt_fs_dirty(vols[i].fs))
+			backup_warn(bk, bk->o->disk, "%s: %s was not cleanly unmounted; backed up as it is (--allow-dirty)",
+				    vols[i].v.name, imgfmt_fs_type(vols[i].fs));
 	}
 	return 0;
 }
@@ -405,6 +501,10 @@ int cmd_backup(const struct backup_opts *o)
 		cli_error(o->disk, "%s", imgfmt_disk_error(bk.disk));
 		goto out;
 	}
+	nvols = imgfmt_disk_volume_count(bk.disk);
+	vols = calloc(nvols, sizeof(*vols));
+	if (!vols || open_volumes(&bk, vols, nvols) < 0)
+		goto out;
 	bk.guest_id = catalog_guest_id(bk.db, bk.guest);
 	if (bk.guest_id < 0)
 		goto out;
@@ -431,9 +531,7 @@ int cmd_backup(const struct backup_opts *o)
 	}
 	bk.new_seq = bk.newest_seq + 1;
 	bk.same_excludes = bk.base_seq && base_excludes_equal(&bk);
-	nvols = imgfmt_disk_volume_count(bk.disk);
-	vols = calloc(nvols, sizeof(*vols));
-	if (!vols || open_volumes(&bk, vols, nvols) < 0 || stage_open(&bk) < 0)
+	if (stage_open(&bk) < 0)
 		goto out;
 	cli_progress_start(&bk.progress, "backup", o->progress);
 	for (size_t i = 0; i < nvols; i++) {

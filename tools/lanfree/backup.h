@@ -15,6 +15,7 @@ struct base_version {
 	uint32_t igen, mode;
 	uint32_t path_off, path_len, dir_len;
 	uint32_t next_sibling; /* index + 1 of the next entry of the same directory */
+	uint32_t sum_idx;      /* directories: index + 1 of its content checksum, 0 if none */
 	bool has_error;
 };
 
@@ -23,6 +24,8 @@ struct base_state {
 	size_t n, cap;
 	char *strings;
 	size_t slen, scap;
+	unsigned char (*sums)[32]; /* directory content checksums */
+	size_t nsums, capsums;
 	struct smap by_path;  /* full path -> index */
 	struct smap first_of; /* directory path -> index of its first entry */
 	struct imap by_ino;   /* inode -> index (any path) */
@@ -33,6 +36,8 @@ void base_free(struct base_state *b);
 const char *base_path(const struct base_state *b, uint32_t i, size_t *len);
 /* Index of the version at PATH, or -1. */
 int64_t base_find(const struct base_state *b, const char *path, size_t len);
+/* The content checksum of directory V (V->sum_idx must not be 0). */
+const unsigned char *base_dirsum(const struct base_state *b, const struct base_version *v);
 
 struct backup {
 	const struct backup_opts *o;
@@ -83,6 +88,8 @@ struct walk {
 	struct pending *pending;
 	size_t npending, cappending;
 	struct imap pending_ino;        /* inodes already queued (hard links) */
+	sqlite3_stmt *ins_dirsum;       /* stage.dirsum: directory content checksums */
+	struct blob sum_buf;            /* a directory's entries, to checksum */
 };
 
 struct pending {

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void key_path(uint32_t i, const void *ctx, const char **key, size_t *len)
 {
@@ -31,6 +32,30 @@ int64_t base_find(const struct base_state *b, const char *path, size_t len)
 	uint32_t i;
 
 	return smap_get(&b->by_path, path, len, &i) ? (int64_t)i : -1;
+}
+
+const unsigned char *base_dirsum(const struct base_state *b, const struct base_version *v)
+{
+	return b->sums[v->sum_idx - 1];
+}
+
+/* Keep a directory's content checksum; the catalog is untrusted: anything
+ * but 32 bytes is no checksum (the directory then counts as changed). */
+static int base_add_sum(struct base_state *b, struct base_version *v, const void *sum, int len)
+{
+	if (!S_ISDIR(v->mode) || !sum || len != 32)
+		return 0;
+	if (b->nsums == b->capsums) {
+		size_t cap = b->capsums ? b->capsums * 2 : 256;
+		unsigned char(*grown)[32] = realloc(b->sums, cap * sizeof(*grown));
+		if (!grown)
+			return -1;
+		b->sums = grown;
+		b->capsums = cap;
+	}
+	memcpy(b->sums[b->nsums++], sum, 32);
+	v->sum_idx = (uint32_t)b->nsums;
+	return 0;
 }
 
 static int base_add_string(struct base_state *b, const void *dir, size_t dl, const void *name, size_t nl,
@@ -74,7 +99,7 @@ int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *v
 	if (seq <= 0)
 		return 0;
 	st = db_prepare(db, "SELECT id, last_seq, COALESCE(content_id, 0), ino, size, mtime, ctime, igen, mode, "
-			    "error IS NOT NULL, dir, name FROM versions "
+			    "error IS NOT NULL, dir, name, dirsum FROM versions "
 			    "WHERE guest_id = ? AND volume = ? AND first_seq <= ?3 AND last_seq >= ?3");
 	if (!st)
 		return -1;
@@ -106,7 +131,8 @@ int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *v
 		v->mode = (uint32_t)sqlite3_column_int64(st, 8);
 		v->has_error = sqlite3_column_int(st, 9);
 		if (base_add_string(b, sqlite3_column_blob(st, 10), (size_t)sqlite3_column_bytes(st, 10),
-				    sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11), v) < 0) {
+				    sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11), v) < 0 ||
+		    base_add_sum(b, v, sqlite3_column_blob(st, 12), sqlite3_column_bytes(st, 12)) < 0) {
 			rc = -1;
 			break;
 		}
@@ -141,5 +167,6 @@ void base_free(struct base_state *b)
 	imap_free(&b->by_ino);
 	free(b->v);
 	free(b->strings);
+	free(b->sums);
 	memset(b, 0, sizeof(*b));
 }

@@ -49,7 +49,7 @@ static const char schema[] =
 	" ino INTEGER NOT NULL, igen INTEGER NOT NULL, nlink INTEGER NOT NULL,"
 	" rdev_major INTEGER NOT NULL, rdev_minor INTEGER NOT NULL, flags INTEGER NOT NULL,"
 	" symlink BLOB, xattrs BLOB, content_id INTEGER REFERENCES contents(id),"
-	" error TEXT);"
+	" error TEXT, dirsum BLOB);"
 	"CREATE INDEX versions_dir ON versions(guest_id, volume, dir, last_seq);"
 	"CREATE INDEX versions_last ON versions(guest_id, last_seq);"
 	"CREATE INDEX versions_content ON versions(content_id);"
@@ -83,6 +83,29 @@ sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql)
 int catalog_create(sqlite3 *db)
 {
 	return db_exec(db, schema);
+}
+
+/* Columns added since schema 1 was first written, added to an older
+ * catalog when it is opened for writing.  dirsum: a directory's content
+ * checksum (a directory without one counts as changed, once). */
+int catalog_upgrade(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	bool has;
+
+	/* IMMEDIATE: two backups opening the same old catalog add it once */
+	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+		return -1;
+	st = db_prepare(db, "SELECT 1 FROM pragma_table_info('versions') WHERE name = 'dirsum'");
+	has = st && sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	if (st && !has && db_exec(db, "ALTER TABLE versions ADD COLUMN dirsum BLOB") < 0)
+		st = NULL;
+	if (!st) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	return db_exec(db, "COMMIT");
 }
 
 int catalog_check_schema(sqlite3 *db, const char *repo)

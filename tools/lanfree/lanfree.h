@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "imgfmt.h"
 
 /* ---------------------------------------------------------- repository */
 
@@ -53,6 +54,8 @@ int repo_unlink_archive(struct repo *r, const char *rel);
 
 int catalog_create(sqlite3 *db);
 int catalog_check_schema(sqlite3 *db, const char *repo);
+/* Bring an older schema-1 catalog up to date (new columns); 0 or -1. */
+int catalog_upgrade(sqlite3 *db);
 /* Run SQL with no result rows; prints on failure, returns 0 or -1. */
 int db_exec(sqlite3 *db, const char *sql);
 /* Prepare, printing on failure. */
@@ -124,12 +127,62 @@ const char *pack_error(const struct pack *p);
 /* Free; an archive not closed successfully is removed. */
 void pack_free(struct pack *p);
 
+/* Hole: feed LEN bytes of a hole of a sparse entry (nothing is stored). */
+int pack_write_hole(struct pack *p, uint64_t len);
+/* Take the entry begun last out of the archive again, as if it had never
+ * been begun (a file that could not be read to its end): no padding. */
+int pack_abort_entry(struct pack *p);
+
+/* What unpack_entry() knows of an entry before its first data block. */
+struct unpack_info {
+	uint64_t size; /* apparent size */
+	bool sparse;   /* stored with a sparse map: its id is a sparse id */
+};
+
 /* Read the entry that starts OFFSET bytes into the frame at FRAME_OFF of
- * archive PATH.  CB receives data blocks with their offsets in the file
- * (holes are skipped); returns 0 or -1 with a message in ERR. */
+ * archive PATH.  INFO is filled in before CB is first called; CB receives
+ * data blocks with their offsets in the file (holes are skipped); returns 0
+ * or -1 with a message in ERR. */
 typedef int (*unpack_block_fn)(const void *buf, size_t len, uint64_t offset, void *arg);
 int unpack_entry(const char *path, enum compression comp, uint64_t frame_off, uint64_t offset, unpack_block_fn cb,
-		 void *arg, uint64_t *size, char *err, size_t errlen);
+		 void *arg, struct unpack_info *info, char *err, size_t errlen);
+
+/* ------------------------------------------------------------ contents */
+
+/* A content's id (content.c): SHA-256 of the bytes for a file without
+ * holes, a sparse id (SHA-512/256 of its data runs) for a file with holes.
+ * Feed data in file order; gaps are holes. */
+struct content_hash {
+	void *h; /* EVP_MD_CTX */
+	uint64_t size, pos, run_start;
+	bool sparse, in_run;
+};
+int content_hash_init(struct content_hash *c, bool sparse, uint64_t size);
+/* -1: out of order, past SIZE, or a gap in a file without holes. */
+int content_hash_data(struct content_hash *c, const void *buf, size_t len, uint64_t offset);
+/* -1: a file without holes that did not get SIZE bytes. */
+int content_hash_final(struct content_hash *c, unsigned char id[32]);
+void content_hash_free(struct content_hash *c);
+
+/* A file's data runs, maximal, in order, clipped to its size. */
+struct content_run {
+	uint64_t offset, length;
+};
+struct content_runs {
+	struct content_run *run;
+	size_t n, cap;
+	uint64_t volume_size, on_disk;
+	bool sparse; /* holes somewhere in [0, size) */
+	bool bad, oom;
+};
+/* Map ST's data; -1 with *WHY when the map cannot be had or is impossible
+ * (a run outside the volume, overlapping runs, more data than the volume). */
+int content_runs_get(imgfmt_fs *fs, const struct imgfmt_stat *st, struct content_runs *r, const char **why);
+void content_runs_free(struct content_runs *r);
+/* The id of ST's content as it is on the disk now, reading its data runs
+ * only; BUF (BUF_SIZE bytes) is scratch. */
+int content_id_of_file(imgfmt_fs *fs, const struct imgfmt_stat *st, void *buf, size_t buf_size, unsigned char id[32],
+		       const char **why);
 
 /* ------------------------------------------------------------- commands */
 

@@ -7,6 +7,12 @@
  * tar and bsdtar extract, and yet one entry can be read by seeking to the
  * frame it starts in.  Frames are compressed by JOBS worker threads and
  * written in order by the calling thread; at most 2*JOBS are in flight.
+ *
+ * Holes of a sparse entry are handed to libarchive from a read-only
+ * mapping of zero pages: it skips them without reading, so they cost
+ * nothing.  An entry whose file turns out unreadable half-way is taken out
+ * again (pack_abort_entry()): the frames it reached are dropped and the
+ * tar stream goes on from where the entry began, with no zero padding.
  */
 #include "lanfree.h"
 
@@ -20,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -27,6 +34,8 @@
 #define FRAME_MAX (1u << 20)
 #define ZSTD_LEVEL 3
 #define GZIP_LEVEL 6
+/* zeros handed to libarchive per call for a hole (it takes at most INT_MAX) */
+#define HOLE_MAP (1u << 30)
 
 struct job {
 	unsigned char *raw, *out;
@@ -54,8 +63,16 @@ struct pack {
 	struct job **inflight; /* in submission order */
 	size_t ninflight, next_pending, max_inflight;
 	bool stop;
+	/* the entry begun last, until it ends: where it began, and the bytes
+	 * of its first frame before it once that frame is handed over */
+	bool in_entry;
+	uint32_t entry_frame;
+	size_t entry_off;
+	unsigned char *entry_prefix;
+	const unsigned char *zeros; /* HOLE_MAP bytes, mapped at the first hole */
 	/* state */
 	bool failed, closed_ok;
+	bool discarding; /* a writer is being dropped: its output is refused */
 	char err[256];
 };
 
@@ -262,6 +279,15 @@ static int submit(struct pack *p)
 	j = calloc(1, sizeof(*j));
 	if (!j)
 		return pack_fail(p, "%s", "out of memory");
+	/* the first frame of an open entry: keep what precedes the entry */
+	if (p->in_entry && p->nsubmitted == p->entry_frame && p->entry_off && !p->entry_prefix) {
+		p->entry_prefix = malloc(p->entry_off);
+		if (!p->entry_prefix) {
+			free(j);
+			return pack_fail(p, "%s", "out of memory");
+		}
+		memcpy(p->entry_prefix, p->cur, p->entry_off);
+	}
 	j->raw = p->cur;
 	j->rawlen = p->curlen;
 	p->cur = malloc(FRAME_MAX);
@@ -295,6 +321,8 @@ static la_ssize_t pack_sink(struct archive *a, void *arg, const void *buf, size_
 	size_t left = len;
 	(void)a;
 
+	if (p->discarding)
+		return -1; /* refused: libarchive gives up at once, pads nothing */
 	while (left && !p->failed) {
 		size_t n = FRAME_MAX - p->curlen < left ? FRAME_MAX - p->curlen : left;
 		memcpy(p->cur + p->curlen, in, n);
@@ -305,6 +333,34 @@ static la_ssize_t pack_sink(struct archive *a, void *arg, const void *buf, size_
 			break;
 	}
 	return p->failed ? -1 : (la_ssize_t)len;
+}
+
+/* A libarchive writer whose output goes to pack_sink(). */
+static int start_tar(struct pack *p)
+{
+	p->a = archive_write_new();
+	if (!p->a || archive_write_set_format_pax(p->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(p->a, 0) != ARCHIVE_OK ||
+	    /* xattrs as SCHILY.xattr.* only: the form GNU tar reads too */
+	    archive_write_set_format_option(p->a, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK ||
+	    archive_write_open2(p->a, p, NULL, pack_sink, NULL, NULL) != ARCHIVE_OK)
+		return pack_fail(p, "cannot start the tar stream: %s", p->a ? archive_error_string(p->a) : "out of memory");
+	return 0;
+}
+
+/* Drop a libarchive writer without letting it finish anything (a
+ * half-written entry would be padded to its size with zeros): its output
+ * is refused, so its close gives up at the first write and still frees
+ * what it holds (archive_write_fail() would leak the output's state). */
+static void drop_tar(struct pack *p)
+{
+	if (!p->a)
+		return;
+	p->discarding = true;
+	archive_write_close(p->a);
+	archive_write_free(p->a);
+	p->discarding = false;
+	p->a = NULL;
 }
 
 struct pack *pack_open(const char *path, enum compression comp, int jobs, char *err, size_t errlen)
@@ -342,13 +398,8 @@ struct pack *pack_open(const char *path, enum compression comp, int jobs, char *
 				goto fail;
 			}
 	}
-	p->a = archive_write_new();
-	if (!p->a || archive_write_set_format_pax(p->a) != ARCHIVE_OK ||
-	    archive_write_set_bytes_per_block(p->a, 0) != ARCHIVE_OK ||
-	    /* xattrs as SCHILY.xattr.* only: the form GNU tar reads too */
-	    archive_write_set_format_option(p->a, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK ||
-	    archive_write_open2(p->a, p, NULL, pack_sink, NULL, NULL) != ARCHIVE_OK) {
-		snprintf(err, errlen, "cannot start the tar stream: %s", p->a ? archive_error_string(p->a) : "out of memory");
+	if (start_tar(p) < 0) {
+		snprintf(err, errlen, "%s", p->err);
 		goto fail;
 	}
 	return p;
@@ -363,6 +414,11 @@ int pack_begin_entry(struct pack *p, struct archive_entry *e, uint32_t *frame, u
 		return -1;
 	*frame = p->nsubmitted;
 	*offset = p->curlen;
+	p->in_entry = true;
+	p->entry_frame = p->nsubmitted;
+	p->entry_off = p->curlen;
+	free(p->entry_prefix);
+	p->entry_prefix = NULL;
 	/* ARCHIVE_WARN: a name that is not UTF-8 went in with hdrcharset=BINARY. */
 	if (archive_write_header(p->a, e) < ARCHIVE_WARN)
 		return pack_fail(p, "cannot write a tar header: %s", archive_error_string(p->a));
@@ -378,8 +434,57 @@ int pack_write(struct pack *p, const void *buf, size_t len)
 	return p->failed ? -1 : 0;
 }
 
+int pack_write_hole(struct pack *p, uint64_t len)
+{
+	if (p->failed)
+		return -1;
+	if (!p->zeros) {
+		void *m = mmap(NULL, HOLE_MAP, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (m == MAP_FAILED)
+			return pack_fail(p, "cannot map zeros for a hole: %s", strerror(errno));
+		p->zeros = m;
+	}
+	while (len) {
+		size_t n = len > HOLE_MAP ? HOLE_MAP : (size_t)len;
+		la_ssize_t done = archive_write_data(p->a, p->zeros, n);
+		if (done <= 0)
+			return pack_fail(p, "cannot write tar data: %s", archive_error_string(p->a));
+		len -= (uint64_t)done;
+	}
+	return p->failed ? -1 : 0;
+}
+
+int pack_abort_entry(struct pack *p)
+{
+	if (p->failed || !p->in_entry)
+		return -1;
+	drop_tar(p);
+	if (p->nthreads && flush_done(p, true) < 0)
+		return -1;
+	if (p->nsubmitted > p->entry_frame) {
+		/* the entry reached later frames: cut them off the file */
+		if (p->entry_off && !p->entry_prefix)
+			return pack_fail(p, "%s", "lost the start of an aborted entry");
+		p->file_off = p->frames[p->entry_frame].offset;
+		p->nframes = p->entry_frame;
+		p->nsubmitted = p->entry_frame;
+		if (ftruncate(p->fd, (off_t)p->file_off) < 0)
+			return pack_fail(p, "cannot truncate archive: %s", strerror(errno));
+		if (p->entry_off)
+			memcpy(p->cur, p->entry_prefix, p->entry_off);
+	}
+	p->curlen = p->entry_off;
+	p->in_entry = false;
+	free(p->entry_prefix);
+	p->entry_prefix = NULL;
+	return start_tar(p);
+}
+
 int pack_end_entry(struct pack *p)
 {
+	p->in_entry = false;
+	free(p->entry_prefix);
+	p->entry_prefix = NULL;
 	if (p->failed)
 		return -1;
 	if (archive_write_finish_entry(p->a) != ARCHIVE_OK)
@@ -425,8 +530,10 @@ void pack_free(struct pack *p)
 		return;
 	if (!p->closed_ok)
 		p->failed = true; /* the sink takes nothing more */
-	if (p->a)
+	if (p->closed_ok)
 		archive_write_free(p->a);
+	else
+		drop_tar(p);
 	if (p->threads) {
 		pthread_mutex_lock(&p->mu);
 		p->stop = true;
@@ -445,6 +552,9 @@ void pack_free(struct pack *p)
 	free(p->inflight);
 	free(p->threads);
 	free(p->frames);
+	free(p->entry_prefix);
+	if (p->zeros)
+		munmap((void *)p->zeros, HOLE_MAP);
 	free(p->cur);
 	free(p->path);
 	free(p);

@@ -163,7 +163,7 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 	}
 	sqlite3_busy_timeout(r->db, 60000);
 	if ((lock != REPO_READ && db_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0) ||
-	    catalog_check_schema(r->db, path) < 0)
+	    catalog_check_schema(r->db, path) < 0 || (lock != REPO_READ && catalog_upgrade(r->db) < 0))
 		goto fail;
 	return 0;
 fail:

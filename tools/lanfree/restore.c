@@ -5,20 +5,21 @@
  * name like ".." nor a symbolic link from the guest can lead outside it.
  * Owners, device nodes and setuid/setgid bits are restored only as root.
  * Existing files are left alone unless --overwrite (then replaced by
- * rename).  Each file's SHA-256 is checked as it is written.
+ * rename).  Each file's content id (content.c) is checked as it is
+ * written; holes are left as holes, never written or hashed.
  */
 #include "lanfree.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -63,8 +64,24 @@ struct restore {
 	char **link_keys, **link_paths;
 	size_t nlinks, caplinks;
 	unsigned skipped_ns_xattrs;
+	/* inode flags, set last (after every link, data and attribute): an
+	 * append-only or immutable file takes no link once flagged */
+	struct pending_flags *flags;
+	size_t nflags, capflags;
+	/* attributes the target filesystem refused as too large, kept in
+	 * --to/XATTR_SIDECAR (getfattr --dump format) */
+	FILE *sidecar;
+	unsigned sidecar_values;
 	struct cli_progress progress;
 };
+
+struct pending_flags {
+	char *rel; /* path under --to */
+	uint32_t flags;
+};
+
+#define XATTR_SIDECAR "rawkit-xattrs.txt"
+
 
 static void rwarn(struct restore *r, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
 static void rwarn(struct restore *r, const char *object, const char *fmt, ...)
@@ -116,7 +133,76 @@ struct xattr_ctx {
 	struct restore *r;
 	int fd;           /* -1: use PATH with lsetxattr */
 	const char *path; /* for lsetxattr and messages */
+	const char *rel;  /* path under --to */
 };
+
+/* S into F as getfattr --dump quotes it (setfattr --restore reads it back):
+ * backslash, '=', blanks and control bytes as \ooo octal. */
+static void sidecar_quote(FILE *f, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == '\\' || c == '=' || c == 0x7f)
+			fprintf(f, "\\%03o", c);
+		else
+			putc(c, f);
+	}
+}
+
+/* Keep an attribute the target refused as too large in --to/XATTR_SIDECAR,
+ * where `setfattr --restore` can put it back on a filesystem that takes it. */
+static int sidecar_store(struct restore *r, const char *rel, const char *name, const void *value, size_t size)
+{
+	const unsigned char *v = value;
+
+	if (!r->sidecar) {
+		int fd = openat(r->to_fd, XATTR_SIDECAR, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || !(r->sidecar = fdopen(fd, "a"))) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+	}
+	fputs("# file: ", r->sidecar);
+	sidecar_quote(r->sidecar, rel, strlen(rel));
+	putc('\n', r->sidecar);
+	sidecar_quote(r->sidecar, name, strlen(name));
+	fputs("=0x", r->sidecar);
+	for (size_t i = 0; i < size; i++)
+		fprintf(r->sidecar, "%02x", v[i]);
+	fputs("\n\n", r->sidecar);
+	r->sidecar_values++;
+	return ferror(r->sidecar) ? -1 : 0;
+}
+
+/* ENOSPC or E2BIG from setxattr with room to spare on the target: the value
+ * is larger than one attribute may be there (ext4: a block), not a full disk. */
+static bool xattr_too_large(struct restore *r, int err, size_t size)
+{
+	struct statvfs vfs;
+
+	if (err == E2BIG)
+		return true;
+	return err == ENOSPC && fstatvfs(r->to_fd, &vfs) == 0 &&
+	       (uint64_t)vfs.f_bavail * vfs.f_frsize > (uint64_t)size + (1u << 20);
+}
+
+/* A value the target refused as too large: into the sidecar, with a note. */
+static void xattr_set_aside(struct xattr_ctx *x, const char *name, const void *value, size_t size)
+{
+	struct restore *r = x->r;
+	char *shown = strdup(x->rel);
+
+	if (sidecar_store(r, x->rel, name, value, size) < 0) {
+		rwarn(r, x->path, "cannot set attribute %s: value of %zu bytes is larger than the target filesystem "
+			  "accepts, and cannot be stored in %s/%s: %s", name, size, r->o->to, XATTR_SIDECAR, strerror(errno));
+	} else if (!r->o->quiet && !r->o->json && shown) {
+		cli_sanitize(shown);
+		fprintf(stderr, "%s: %s: attribute %s: value of %zu bytes is larger than the target filesystem accepts; "
+			"stored in %s/%s\n", cli_program(), shown, name, size, r->o->to, XATTR_SIDECAR);
+	}
+	free(shown);
+}
 
 static int set_one_xattr(const char *name, size_t name_len, const void *value, size_t size, void *arg)
 {
@@ -136,20 +222,68 @@ static int set_one_xattr(const char *name, size_t name_len, const void *value, s
 		return 0;
 	}
 	rc = x->fd >= 0 ? fsetxattr(x->fd, n, value, size, 0) : lsetxattr(x->path, n, value, size, 0);
-	if (rc < 0)
+	if (rc < 0 && xattr_too_large(x->r, errno, size))
+		xattr_set_aside(x, n, value, size);
+	else if (rc < 0)
 		rwarn(x->r, x->path, "cannot set attribute %s: %s", n, strerror(errno));
 	return 0;
 }
 
-/* Owner, xattrs, mode, times, flags: in that order (chown clears setuid,
- * and an immutable file takes nothing after the flag). */
+/* Inode flags of REL, to be set by flags_apply() once everything else is
+ * in place. */
+static void flags_defer(struct restore *r, const char *rel, uint32_t flags)
+{
+	if (r->nflags == r->capflags) {
+		size_t cap = r->capflags ? 2 * r->capflags : 64;
+		struct pending_flags *grown = realloc(r->flags, cap * sizeof(*grown));
+		if (!grown) {
+			rwarn(r, rel, "out of memory: inode flags %x not set", flags);
+			return;
+		}
+		r->flags = grown;
+		r->capflags = cap;
+	}
+	r->flags[r->nflags].rel = strdup(rel);
+	r->flags[r->nflags].flags = flags;
+	if (r->flags[r->nflags].rel)
+		r->nflags++;
+	else
+		rwarn(r, rel, "out of memory: inode flags %x not set", flags);
+}
+
+/* Set the deferred inode flags: after every link, data, attribute and time
+ * (an append-only or immutable inode takes none of them afterwards). */
+static void flags_apply(struct restore *r)
+{
+	for (size_t i = 0; i < r->nflags; i++) {
+		const char *rel = r->flags[i].rel, *slash = strrchr(rel, '/');
+		int parent = open_dir(r, rel, slash ? (size_t)(slash - rel) : 0), flags = 0, fd = -1;
+		struct stat st;
+		fd = parent < 0 ? -1 :
+		     openat(parent, slash ? slash + 1 : rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
+			rwarn(r, rel, "cannot open to set its inode flags: %s", fd < 0 ? strerror(errno) : "not a file");
+		else if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+			flags = (flags & ~SETTABLE_FLAGS) | (int)(r->flags[i].flags & SETTABLE_FLAGS);
+			if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+				rwarn(r, rel, "cannot set inode flags %x: %s", r->flags[i].flags & SETTABLE_FLAGS, strerror(errno));
+		}
+		if (fd >= 0)
+			close(fd);
+		if (parent >= 0)
+			close(parent);
+	}
+}
+
+/* Owner, xattrs, mode, times: in that order (chown clears setuid); the
+ * inode flags are deferred to flags_apply(). */
 static void apply_meta(struct restore *r, int parent, const char *name, int fd, const struct entry *e,
 		       const char *shown)
 {
 	struct timespec ts[2] = { { e->atime / 1000000000, e->atime % 1000000000 },
 				  { e->mtime / 1000000000, e->mtime % 1000000000 } };
 	char *proc = NULL;
-	struct xattr_ctx x = { r, fd, shown };
+	struct xattr_ctx x = { r, fd, shown, shown };
 	bool link = S_ISLNK(e->mode);
 
 	if (r->root && fchownat(parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
@@ -169,32 +303,33 @@ static void apply_meta(struct restore *r, int parent, const char *name, int fd, 
 	}
 	if (utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		rwarn(r, shown, "cannot set times: %s", strerror(errno));
-	if (fd >= 0 && (e->flags & SETTABLE_FLAGS)) {
-		int flags = 0;
-		if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
-			flags = (flags & ~SETTABLE_FLAGS) | (int)(e->flags & SETTABLE_FLAGS);
-			if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
-				rwarn(r, shown, "cannot set inode flags %x: %s", e->flags & SETTABLE_FLAGS, strerror(errno));
-		}
-	}
+	if (fd >= 0 && (e->flags & SETTABLE_FLAGS))
+		flags_defer(r, shown, e->flags);
 }
 
 struct writer {
 	int fd;
-	EVP_MD_CTX *h;
-	uint64_t pos;
-	unsigned char zeros[65536];
+	struct unpack_info info;
+	struct content_hash c;
+	bool started, bad_order;
 };
 
+/* A data block of the entry: hash it, write it at its offset.  Holes are
+ * left to ftruncate(): nothing is written or hashed for them. */
 static int write_block(const void *buf, size_t len, uint64_t offset, void *arg)
 {
 	struct writer *w = arg;
 	size_t done = 0;
 
-	while (w->pos < offset) { /* a hole: hash its zeros, write nothing */
-		size_t n = offset - w->pos > sizeof(w->zeros) ? sizeof(w->zeros) : (size_t)(offset - w->pos);
-		EVP_DigestUpdate(w->h, w->zeros, n);
-		w->pos += n;
+	if (!w->started) {
+		if (content_hash_init(&w->c, w->info.sparse, w->info.size) < 0)
+			return -1;
+		w->started = true;
+	}
+	/* out of order or past the entry's size: the archive is damaged */
+	if (content_hash_data(&w->c, buf, len, offset) < 0) {
+		w->bad_order = true;
+		return -1;
 	}
 	while (done < len) {
 		ssize_t n = pwrite(w->fd, (const char *)buf + done, len - done, (off_t)(offset + done));
@@ -204,62 +339,53 @@ static int write_block(const void *buf, size_t len, uint64_t offset, void *arg)
 			return -1;
 		done += (size_t)n;
 	}
-	EVP_DigestUpdate(w->h, buf, len);
-	w->pos = offset + len;
 	return 0;
 }
 
-/* Write the content of E into FD; check its SHA-256. */
+/* Write the content of E into FD; check its id. */
 static int write_content(struct restore *r, int fd, const struct entry *e, const char *shown)
 {
-	struct writer *w = calloc(1, sizeof(*w));
+	struct writer w = { .fd = fd };
 	unsigned char md[32];
-	unsigned int mdlen;
 	char err[400], *archive = NULL;
 	enum compression comp;
-	uint64_t size = 0;
 	int rc = -1;
 
-	if (!w || !(w->h = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(w->h, EVP_sha256(), NULL) ||
-	    asprintf(&archive, "%s/%s", r->repo->path, e->archive) < 0) {
+	if (asprintf(&archive, "%s/%s", r->repo->path, e->archive) < 0) {
 		cli_error(shown, "out of memory");
 		goto out;
 	}
-	w->fd = fd;
 	if (compression_parse(e->compression, &comp) < 0) {
 		cli_error(shown, "unknown compression %s in the catalog", e->compression);
 		goto out;
 	}
-	if (unpack_entry(archive, comp, e->frame_off, e->entry_off, write_block, w, &size, err, sizeof(err)) < 0) {
-		cli_error(shown, "%s", err);
+	if (unpack_entry(archive, comp, e->frame_off, e->entry_off, write_block, &w, &w.info, err, sizeof(err)) < 0) {
+		cli_error(shown, "%s", w.bad_order ? "archive entry has data out of order or past its size" : err);
 		goto out;
 	}
-	if (size != e->size) { /* before the zeros to the end are hashed: bounded by the entry read */
-		cli_error(shown, "archive entry has %llu bytes, the catalog says %llu", (unsigned long long)size,
+	if (w.info.size != e->size) {
+		cli_error(shown, "archive entry has %llu bytes, the catalog says %llu", (unsigned long long)w.info.size,
 			  (unsigned long long)e->size);
 		goto out;
 	}
-	while (w->pos < e->size) {
-		size_t n = e->size - w->pos > sizeof(w->zeros) ? sizeof(w->zeros) : (size_t)(e->size - w->pos);
-		EVP_DigestUpdate(w->h, w->zeros, n);
-		w->pos += n;
-	}
-	if (size != e->size || ftruncate(fd, (off_t)e->size) < 0) {
-		cli_error(shown, "archive entry has %llu bytes, the catalog says %llu", (unsigned long long)size,
-			  (unsigned long long)e->size);
+	if (!w.started && content_hash_init(&w.c, w.info.sparse, w.info.size) < 0) {
+		cli_error(shown, "out of memory");
 		goto out;
 	}
-	EVP_DigestFinal_ex(w->h, md, &mdlen);
-	if (memcmp(md, e->sha, 32) != 0) {
+	w.started = true;
+	if (ftruncate(fd, (off_t)e->size) < 0) {
+		cli_error(shown, "cannot size: %s", strerror(errno));
+		goto out;
+	}
+	if (content_hash_final(&w.c, md) < 0 || memcmp(md, e->sha, 32) != 0) {
 		cli_error(shown, "restored content does not match its checksum (damaged archive?)");
 		goto out;
 	}
 	r->bytes += e->size;
 	rc = 0;
 out:
-	if (w)
-		EVP_MD_CTX_free(w->h);
-	free(w);
+	if (w.started)
+		content_hash_free(&w.c);
 	free(archive);
 	return rc;
 }
@@ -675,6 +801,10 @@ int cmd_restore(const struct restore_opts *o)
 		if (parent >= 0)
 			close(parent);
 	}
+	flags_apply(&r);
+	if (r.sidecar && fclose(r.sidecar) != 0)
+		rwarn(&r, o->to, "cannot write %s: %s", XATTR_SIDECAR, strerror(errno));
+	r.sidecar = NULL;
 	cli_progress_end(&r.progress);
 	if (r.skipped_ns_xattrs)
 		rwarn(&r, o->to, "%u trusted./security. attributes not restored (they need root)", r.skipped_ns_xattrs);
@@ -705,6 +835,11 @@ out:
 	}
 	free(r.link_keys);
 	free(r.link_paths);
+	for (size_t i = 0; i < r.nflags; i++)
+		free(r.flags[i].rel);
+	free(r.flags);
+	if (r.sidecar)
+		fclose(r.sidecar);
 	if (r.to_fd >= 0)
 		close(r.to_fd);
 	free(guest);

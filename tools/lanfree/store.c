@@ -1,16 +1,19 @@
 /* store.c --- store a file's content once per repository; stage catalog rows
  *
- * A content is identified by the SHA-256 of the file's bytes (what
- * sha256sum prints for the restored file).  When the repository holds no
- * content of the same size, the file is streamed into the archive while it
- * is hashed: one read.  When it does, the file is hashed first and only
- * stored if that hash is new: a duplicate costs one read and no space.
+ * A content is identified by its id (content.c): the SHA-256 of the file's
+ * bytes (what sha256sum prints for the restored file), or for a file with
+ * holes a hash of its data runs, so that holes cost nothing: only data
+ * runs are read, hashed and stored, holes go into the GNU sparse map.  When
+ * the repository holds no content of the same size, the file is streamed
+ * into the archive while it is hashed: one read.  When it does, the file is
+ * hashed first and only stored if that id is new: a duplicate costs one
+ * read and no space.  A file that cannot be read to its end is taken out of
+ * the archive again and recorded as unreadable: nothing is padded.
  */
 #include "backup.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,102 +115,53 @@ static int known(struct backup *bk, sqlite3_stmt *q, const void *key, uint64_t s
 	return rc == SQLITE_ROW;
 }
 
-struct runs {
-	uint64_t *off, *len;
-	size_t n, cap;
-};
-
-static int run_add(uint64_t logical, uint64_t length, uint64_t physical, void *arg)
-{
-	struct runs *r = arg;
-	(void)physical;
-
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 16;
-		uint64_t *o = realloc(r->off, cap * sizeof(*o)), *l;
-		if (!o)
-			return -1;
-		r->off = o;
-		l = realloc(r->len, cap * sizeof(*l));
-		if (!l)
-			return -1;
-		r->len = l;
-		r->cap = cap;
-	}
-	r->off[r->n] = logical;
-	r->len[r->n++] = length;
-	return 0;
-}
-
-/* Feed the file's bytes (holes as zeros) to the hash and, if PACK, to the
- * archive.  Returns 0, -1 when the file cannot be read, -2 when the
- * archive cannot be written. */
-static int feed(struct walk *w, const struct imgfmt_stat *st, const struct runs *runs, EVP_MD_CTX *h,
-		struct pack *pack)
-{
-	struct backup *bk = w->bk;
-	uint64_t pos = 0;
-	size_t r = 0;
-
-	while (pos < st->size) {
-		uint64_t stop;
-		bool data;
-		size_t n;
-		while (r < runs->n && runs->off[r] + runs->len[r] <= pos)
-			r++;
-		if (r < runs->n && runs->off[r] <= pos) {
-			data = true;
-			stop = runs->off[r] + runs->len[r];
-		} else {
-			data = false;
-			stop = r < runs->n ? runs->off[r] : st->size;
-		}
-		if (stop > st->size)
-			stop = st->size;
-		n = stop - pos > BUF_SIZE ? BUF_SIZE : (size_t)(stop - pos);
-		if (data) {
-			ssize_t got = imgfmt_fs_pread(w->fs, st->ino, NULL, bk->buf, n, pos);
-			if (got != (ssize_t)n)
-				return -1;
-			bk->bytes_done += n;
-		} else {
-			memset(bk->buf, 0, n);
-		}
-		EVP_DigestUpdate(h, bk->buf, n);
-		if (pack && pack_write(pack, bk->buf, n) < 0)
-			return -2;
-		pos += n;
-		cli_progress_update(&bk->progress, bk->bytes_done, bk->bytes_todo);
-	}
-	return 0;
-}
-
-/* The whole (small) file into bk->buf, holes as zeros. */
-static int read_whole(struct walk *w, const struct imgfmt_stat *st, const struct runs *runs)
+/* Feed the file's data runs to the hash and, if PACK, its data and holes
+ * to the archive.  Returns 0, -1 when the file cannot be read, -2 when
+ * the archive cannot be written. */
+static int feed(struct walk *w, const struct imgfmt_stat *st, const struct content_runs *runs,
+		struct content_hash *h, struct pack *pack)
 {
 	struct backup *bk = w->bk;
 	uint64_t pos = 0;
 
-	for (size_t r = 0; r <= runs->n && pos < st->size; r++) {
-		uint64_t start = r < runs->n ? runs->off[r] : st->size;
-		uint64_t end = r < runs->n ? runs->off[r] + runs->len[r] : st->size;
-		if (start > st->size)
-			start = st->size;
-		if (end > st->size)
-			end = st->size;
-		if (start > pos) {
-			memset(bk->buf + pos, 0, start - pos);
+	for (size_t r = 0; r <= runs->n; r++) {
+		uint64_t start = r < runs->n ? runs->run[r].offset : st->size;
+		uint64_t end = r < runs->n ? start + runs->run[r].length : st->size;
+		if (start > pos) { /* a hole: into the sparse map, never read or hashed */
+			if (pack && pack_write_hole(pack, start - pos) < 0)
+				return -2;
+			bk->bytes_done += start - pos;
 			pos = start;
 		}
-		if (end > pos) {
-			if (imgfmt_fs_pread(w->fs, st->ino, NULL, bk->buf + pos, end - pos, pos) != (ssize_t)(end - pos))
+		while (pos < end) {
+			size_t n = end - pos > BUF_SIZE ? BUF_SIZE : (size_t)(end - pos);
+			if (imgfmt_fs_pread(w->fs, st->ino, NULL, bk->buf, n, pos) != (ssize_t)n)
 				return -1;
-			bk->bytes_done += end - pos;
-			pos = end;
+			content_hash_data(h, bk->buf, n, pos);
+			if (pack && pack_write(pack, bk->buf, n) < 0)
+				return -2;
+			bk->bytes_done += n;
+			pos += n;
+			cli_progress_update(&bk->progress, bk->bytes_done, bk->bytes_todo);
 		}
 	}
-	if (pos < st->size)
-		memset(bk->buf + pos, 0, st->size - pos);
+	return 0;
+}
+
+/* The whole (small) file into bk->buf, holes as zeros; its data hashed. */
+static int read_whole(struct walk *w, const struct imgfmt_stat *st, const struct content_runs *runs,
+		      struct content_hash *h)
+{
+	struct backup *bk = w->bk;
+
+	memset(bk->buf, 0, st->size);
+	for (size_t r = 0; r < runs->n; r++) {
+		uint64_t at = runs->run[r].offset, len = runs->run[r].length;
+		if (imgfmt_fs_pread(w->fs, st->ino, NULL, bk->buf + at, len, at) != (ssize_t)len)
+			return -1;
+		content_hash_data(h, bk->buf + at, len, at);
+	}
+	bk->bytes_done += st->size;
 	cli_progress_update(&bk->progress, bk->bytes_done, bk->bytes_todo);
 	return 0;
 }
@@ -252,63 +206,21 @@ static int stage_content(struct backup *bk, const unsigned char sha[32], uint64_
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int store_content(struct walk *w, const char *path, size_t path_len, const struct imgfmt_stat *st,
-		  const struct blob *xattrs, unsigned char sha[32])
+/* A tar entry for the file at PATH, with its sparse map when it has holes. */
+static struct archive_entry *file_entry(struct walk *w, const char *path, const struct imgfmt_stat *st,
+					const struct blob *xattrs, const struct content_runs *runs)
 {
-	struct backup *bk = w->bk;
-	struct runs runs = { 0 };
-	struct archive_entry *e = NULL;
-	EVP_MD_CTX *h = EVP_MD_CTX_new();
-	unsigned int mdlen;
-	uint32_t frame;
-	uint64_t off;
-	char *full = NULL;
-	bool small = false;
-	int rc = -1, fed;
+	struct archive_entry *e = archive_entry_new();
+	char *full = version_path(w->volume, NULL, 0, path, strlen(path));
 
-	(void)path_len;
-	if (!h || !EVP_DigestInit_ex(h, EVP_sha256(), NULL))
-		goto out;
-	if (imgfmt_fs_data_runs(w->fs, st->ino, run_add, &runs) < 0) {
-		backup_warn(bk, path, "cannot map the file: %s", imgfmt_fs_error(w->fs));
-		goto out;
+	if (!e || !full) {
+		free(full);
+		if (e)
+			archive_entry_free(e);
+		return NULL;
 	}
-	if (st->size <= BUF_SIZE) {
-		/* Small: read once into the buffer, hash, store from memory if new. */
-		if (read_whole(w, st, &runs) < 0) {
-			backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
-			goto out;
-		}
-		EVP_DigestUpdate(h, bk->buf, st->size);
-		EVP_DigestFinal_ex(h, sha, &mdlen);
-		if (known(bk, bk->q_sha, sha, 0)) {
-			rc = 0;
-			goto out;
-		}
-		small = true;
-	} else if (known(bk, bk->q_size, NULL, st->size)) {
-		/* A content of this size exists: hash first, store only if new. */
-		if (feed(w, st, &runs, h, NULL) != 0) {
-			backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
-			goto out;
-		}
-		EVP_DigestFinal_ex(h, sha, &mdlen);
-		if (known(bk, bk->q_sha, sha, 0)) {
-			rc = 0;
-			goto out;
-		}
-		EVP_DigestInit_ex(h, EVP_sha256(), NULL);
-		bk->bytes_done -= st->size; /* read again below */
-	}
-	if (open_pack(bk) < 0) {
-		rc = -2;
-		goto out;
-	}
-	e = archive_entry_new();
-	full = version_path(w->volume, NULL, 0, path, strlen(path));
-	if (!e || !full)
-		goto out;
 	archive_entry_copy_pathname(e, full);
+	free(full);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, st->mode & 07777);
 	archive_entry_set_uid(e, st->uid);
@@ -319,9 +231,93 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 	archive_entry_set_ctime(e, st->ctime.tv_sec, st->ctime.tv_nsec);
 	if (xattrs && xattrs->len)
 		xattr_blob_each(xattrs->data, xattrs->len, xattr_to_entry, e);
-	if (runs.n && !(runs.n == 1 && runs.off[0] == 0 && runs.len[0] == st->size))
-		for (size_t i = 0; i < runs.n; i++)
-			archive_entry_sparse_add_entry(e, (la_int64_t)runs.off[i], (la_int64_t)runs.len[i]);
+	if (runs->sparse) {
+		for (size_t i = 0; i < runs->n; i++)
+			archive_entry_sparse_add_entry(e, (la_int64_t)runs->run[i].offset, (la_int64_t)runs->run[i].length);
+		/* a file that ends in a hole ends its map with an empty run, as
+		 * GNU tar does (and a file of holes only still has a map) */
+		if (!runs->n || runs->run[runs->n - 1].offset + runs->run[runs->n - 1].length < st->size)
+			archive_entry_sparse_add_entry(e, (la_int64_t)st->size, 0);
+	}
+	return e;
+}
+
+/* A file's apparent size beyond this is not backed up: no filesystem rawkit
+ * reads holds a file this large, and each GiB of hole is one call. */
+#define MAX_FILE_SIZE (UINT64_C(1) << 50)
+
+int store_content(struct walk *w, const char *path, size_t path_len, const struct imgfmt_stat *st,
+		  const struct blob *xattrs, unsigned char sha[32])
+{
+	struct backup *bk = w->bk;
+	struct content_runs runs = { 0 };
+	struct content_hash h = { 0 };
+	struct archive_entry *e = NULL;
+	uint32_t frame;
+	uint64_t off;
+	const char *why;
+	bool small = false;
+	int rc = -1, fed;
+
+	(void)path_len;
+	if (st->size > MAX_FILE_SIZE) {
+		backup_warn(bk, path, "cannot back up: its size (%llu bytes) is more than any filesystem holds",
+			    (unsigned long long)st->size);
+		goto out;
+	}
+	if (content_runs_get(w->fs, st, &runs, &why) < 0) {
+		backup_warn(bk, path, "cannot map the file: %s", why);
+		goto out;
+	}
+	if (content_hash_init(&h, runs.sparse, st->size) < 0) {
+		cli_error(path, "out of memory");
+		rc = -2;
+		goto out;
+	}
+	if (st->size <= BUF_SIZE) {
+		/* Small: read once into the buffer, hash, store from memory if new. */
+		if (read_whole(w, st, &runs, &h) < 0) {
+			backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
+			goto out;
+		}
+		if (content_hash_final(&h, sha) < 0)
+			goto out;
+		if (known(bk, bk->q_sha, sha, 0)) {
+			rc = 0;
+			goto out;
+		}
+		small = true;
+	} else if (known(bk, bk->q_size, NULL, st->size)) {
+		/* A content of this size exists: hash first, store only if new. */
+		uint64_t before = bk->bytes_done;
+		if (feed(w, st, &runs, &h, NULL) != 0) {
+			backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
+			goto out;
+		}
+		if (content_hash_final(&h, sha) < 0)
+			goto out;
+		if (known(bk, bk->q_sha, sha, 0)) {
+			rc = 0;
+			goto out;
+		}
+		content_hash_free(&h);
+		if (content_hash_init(&h, runs.sparse, st->size) < 0) {
+			cli_error(path, "out of memory");
+			rc = -2;
+			goto out;
+		}
+		bk->bytes_done = before; /* read again below */
+	}
+	if (open_pack(bk) < 0) {
+		rc = -2;
+		goto out;
+	}
+	e = file_entry(w, path, st, xattrs, &runs);
+	if (!e) {
+		cli_error(path, "out of memory");
+		rc = -2;
+		goto out;
+	}
 	if (pack_begin_entry(bk->pack, e, &frame, &off) < 0) {
 		cli_error(bk->repo->path, "%s", pack_error(bk->pack));
 		rc = -2;
@@ -329,26 +325,27 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 	}
 	if (small) {
 		fed = pack_write(bk->pack, bk->buf, st->size) < 0 ? -2 : 0;
-		if (fed == 0)
-			bk->bytes_new += (int64_t)st->size;
-		goto entry_done;
+	} else {
+		fed = feed(w, st, &runs, &h, bk->pack);
+		if (fed == -1) {
+			/* Unreadable half-way: the entry leaves the archive again
+			 * (no zero padding); the file is recorded as unreadable. */
+			backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
+			if (pack_abort_entry(bk->pack) < 0) {
+				cli_error(bk->repo->path, "%s", pack_error(bk->pack));
+				rc = -2;
+			}
+			goto out;
+		}
+		if (fed == 0 && content_hash_final(&h, sha) < 0)
+			fed = -2;
 	}
-	fed = feed(w, st, &runs, h, bk->pack);
-	if (fed == -1) {
-		/* The entry must still be complete for the archive to stay valid:
-		 * pad it; the content is not registered. */
-		backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
-		pack_end_entry(bk->pack);
-		goto out;
-	}
-	bk->bytes_new += (int64_t)st->size;
-	EVP_DigestFinal_ex(h, sha, &mdlen);
-entry_done:
 	if (fed < 0 || pack_end_entry(bk->pack) < 0) {
 		cli_error(bk->repo->path, "%s", pack_error(bk->pack));
 		rc = -2;
 		goto out;
 	}
+	bk->bytes_new += (int64_t)st->size;
 	if (stage_content(bk, sha, st->size, frame, off) < 0) {
 		cli_error("catalog", "cannot stage a content: %s", sqlite3_errmsg(bk->db));
 		rc = -2;
@@ -356,12 +353,10 @@ entry_done:
 	}
 	rc = 0;
 out:
-	free(full);
 	if (e)
 		archive_entry_free(e);
-	EVP_MD_CTX_free(h);
-	free(runs.off);
-	free(runs.len);
+	content_hash_free(&h);
+	content_runs_free(&runs);
 	return rc;
 }
 

@@ -121,7 +121,7 @@ static la_ssize_t source_read(struct archive *a, void *arg, const void **buf)
 }
 
 int unpack_entry(const char *path, enum compression comp, uint64_t frame_off, uint64_t offset, unpack_block_fn cb,
-		 void *arg, uint64_t *size, char *err, size_t errlen)
+		 void *arg, struct unpack_info *info, char *err, size_t errlen)
 {
 	struct source s = { .fd = -1, .comp = comp, .skip = offset };
 	struct archive *a = NULL;
@@ -161,7 +161,13 @@ int unpack_entry(const char *path, enum compression comp, uint64_t frame_off, ui
 			 (unsigned long long)frame_off, (unsigned long long)offset, archive_error_string(a));
 		goto out;
 	}
-	*size = (uint64_t)archive_entry_size(e);
+	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) < 0) {
+		snprintf(err, errlen, "%s: the entry at frame offset %llu + %llu is not a regular file", path,
+			 (unsigned long long)frame_off, (unsigned long long)offset);
+		goto out;
+	}
+	info->size = (uint64_t)archive_entry_size(e);
+	info->sparse = archive_entry_sparse_count(e) > 0;
 	for (;;) {
 		const void *buf;
 		size_t len;

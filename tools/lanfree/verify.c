@@ -3,13 +3,16 @@
  * Always: the catalog's own integrity and references, and the SHA-256 of
  * every frame of every archive in scope (no decompression).  --read-data:
  * every content decompressed and checked against its SHA-256.  --against
- * DISK: the generation compared with what the disk holds now.
+ * DISK: the generation compared with what the disk holds now, both ways
+ * (files changed or gone, and files on the disk the generation lacks).
  */
 #include "lanfree.h"
 #include "imgfmt.h"
+#include "hmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 #include <stdarg.h>
@@ -161,25 +164,24 @@ out:
 }
 
 struct hasher {
-	EVP_MD_CTX *h;
-	uint64_t pos, limit; /* LIMIT: the content's size, checked before */
+	struct unpack_info info;
+	struct content_hash c;
+	uint64_t want; /* the catalog's size: checked before a byte is hashed */
+	bool started, size_differs;
 };
 
 static int hash_block(const void *buf, size_t len, uint64_t offset, void *arg)
 {
-	static const unsigned char zeros[65536];
 	struct hasher *hs = arg;
 
-	if (offset > hs->limit || len > hs->limit - offset)
-		return -1; /* data past the size the catalog gives: no zeros to hash up to it */
-	while (hs->pos < offset) {
-		size_t n = offset - hs->pos > sizeof(zeros) ? sizeof(zeros) : (size_t)(offset - hs->pos);
-		EVP_DigestUpdate(hs->h, zeros, n);
-		hs->pos += n;
+	if (hs->info.size != hs->want) {
+		hs->size_differs = true;
+		return -1;
 	}
-	EVP_DigestUpdate(hs->h, buf, len);
-	hs->pos = offset + len;
-	return 0;
+	if (!hs->started && content_hash_init(&hs->c, hs->info.sparse, hs->info.size) < 0)
+		return -1;
+	hs->started = true;
+	return content_hash_data(&hs->c, buf, len, offset);
 }
 
 /* The catalog row of a content, checked before anything is opened or
@@ -202,53 +204,48 @@ static bool content_row_ok(struct verify *v, sqlite3_stmt *st, const char *shown
 	return true;
 }
 
+/* Decompress one content and check its id; holes are not hashed. */
 static void check_content(struct verify *v, sqlite3_stmt *st)
 {
-	static const unsigned char zeros[65536];
-	struct hasher hs = { EVP_MD_CTX_new(), 0, (uint64_t)sqlite3_column_int64(st, 1) };
+	struct hasher hs = { .want = (uint64_t)sqlite3_column_int64(st, 1) };
 	enum compression comp;
 	unsigned char md[32];
-	unsigned int mdlen;
-	uint64_t size = 0, want = hs.limit;
 	const char *compression = (const char *)sqlite3_column_text(st, 3);
 	char err[400], *path = NULL, shown[80] = "(a content without a checksum)";
 
-	if (sqlite3_column_bytes(st, 0) == 32) {
-		hex(sqlite3_column_blob(st, 0), 8, shown);
-		strcat(shown, "...");
-	} else {
+	if (sqlite3_column_bytes(st, 0) != 32) {
 		problem(v, shown, "damaged catalog: the checksum is not 32 bytes");
 		goto out;
 	}
+	hex(sqlite3_column_blob(st, 0), 8, shown);
+	strcat(shown, "...");
 	if (!content_row_ok(v, st, shown))
 		goto out;
-	if (!hs.h || !EVP_DigestInit_ex(hs.h, EVP_sha256(), NULL) ||
-	    asprintf(&path, "%s/%s", v->r->path, sqlite3_column_text(st, 2)) < 0 || !compression ||
+	if (asprintf(&path, "%s/%s", v->r->path, sqlite3_column_text(st, 2)) < 0 || !compression ||
 	    compression_parse(compression, &comp) < 0) {
 		problem(v, shown, "cannot check");
 		goto out;
 	}
 	if (unpack_entry(path, comp, (uint64_t)sqlite3_column_int64(st, 4), (uint64_t)sqlite3_column_int64(st, 5),
-			 hash_block, &hs, &size, err, sizeof(err)) < 0) {
-		problem(v, shown, "content: %s", err);
+			 hash_block, &hs, &hs.info, err, sizeof(err)) < 0 || hs.info.size != hs.want) {
+		if (hs.size_differs || hs.info.size != hs.want)
+			problem(v, shown, "the archive entry has %llu bytes, the catalog says %llu",
+				(unsigned long long)hs.info.size, (unsigned long long)hs.want);
+		else
+			problem(v, shown, "content: %s", err);
 		goto out;
 	}
-	if (size != want) {
-		problem(v, shown, "the archive entry has %llu bytes, the catalog says %llu", (unsigned long long)size,
-			(unsigned long long)want);
+	if (!hs.started && content_hash_init(&hs.c, hs.info.sparse, hs.info.size) < 0) {
+		problem(v, shown, "cannot check");
 		goto out;
 	}
-	while (hs.pos < size) {
-		size_t n = size - hs.pos > sizeof(zeros) ? sizeof(zeros) : (size_t)(size - hs.pos);
-		EVP_DigestUpdate(hs.h, zeros, n);
-		hs.pos += n;
-	}
-	EVP_DigestFinal_ex(hs.h, md, &mdlen);
-	if (memcmp(md, sqlite3_column_blob(st, 0), 32))
+	hs.started = true;
+	if (content_hash_final(&hs.c, md) < 0 || memcmp(md, sqlite3_column_blob(st, 0), 32))
 		problem(v, shown, "content does not match its checksum");
 	v->contents++;
 out:
-	EVP_MD_CTX_free(hs.h);
+	if (hs.started)
+		content_hash_free(&hs.c);
 	free(path);
 }
 
@@ -304,23 +301,194 @@ static void compare_one(struct against *a, sqlite3_stmt *st)
 		else if (ts_ns(now.mtime.tv_sec, now.mtime.tv_nsec) != sqlite3_column_int64(st, 7) && !S_ISDIR(mode))
 			problem(a->v, path, "mtime differs");
 		else if (S_ISREG(mode) && sqlite3_column_type(st, 8) == SQLITE_BLOB) {
-			EVP_MD_CTX *h = EVP_MD_CTX_new();
+			/* the same id as backup gives it: holes are not read */
 			unsigned char md[32];
-			unsigned int mdlen;
-			uint64_t off = 0;
-			ssize_t n = 0;
-			EVP_DigestInit_ex(h, EVP_sha256(), NULL);
-			while (off < now.size && (n = imgfmt_fs_pread(fs, ino, NULL, a->buf, 1 << 20, off)) > 0) {
-				EVP_DigestUpdate(h, a->buf, (size_t)n);
-				off += (uint64_t)n;
-			}
-			EVP_DigestFinal_ex(h, md, &mdlen);
-			EVP_MD_CTX_free(h);
-			if (n < 0 || memcmp(md, sqlite3_column_blob(st, 8), 32))
+			const char *why;
+			if (content_id_of_file(fs, &now, a->buf, 1 << 20, md, &why) < 0)
+				problem(a->v, path, "cannot read: %s", why);
+			else if (memcmp(md, sqlite3_column_blob(st, 8), 32))
 				problem(a->v, path, "content differs");
 		}
 	}
 	free(path);
+}
+
+/* The other direction: what the disk holds that the generation does not.
+ * Each volume the generation backed up is walked from its root (depth
+ * bound, visited set: the disk is untrusted); an entry missing from the
+ * generation is reported once, not its subtree. */
+#define DISK_MAX_DEPTH 4096
+
+struct unbacked {
+	struct against *a;
+	const struct generation *g;
+	const char *volume;
+	imgfmt_fs *fs;
+	sqlite3_stmt *q; /* is VOLUME, DIR, NAME in the generation? */
+	char **excludes;
+	size_t nexcludes;
+	struct imap seen;
+};
+
+struct listing {
+	struct { char *name; size_t len; uint64_t ino; } *e;
+	size_t n, cap;
+};
+
+static int listing_add(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
+{
+	struct listing *l = arg;
+	(void)type;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 32;
+		void *grown = realloc(l->e, cap * sizeof(*l->e));
+		if (!grown)
+			return -ENOMEM;
+		l->e = grown;
+		l->cap = cap;
+	}
+	if (!(l->e[l->n].name = malloc(len ? len : 1)))
+		return -ENOMEM;
+	memcpy(l->e[l->n].name, name, len);
+	l->e[l->n].len = len;
+	l->e[l->n].ino = ino;
+	l->n++;
+	return 0;
+}
+
+static void listing_free(struct listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->e[i].name);
+	free(l->e);
+}
+
+/* As backup's --exclude: the whole VOLUME/PATH or any tail of it from a component. */
+static bool disk_excluded(const struct unbacked *u, const char *full)
+{
+	for (size_t i = 0; i < u->nexcludes; i++)
+		for (const char *p = full; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
+			if (fnmatch(u->excludes[i], p, 0) == 0)
+				return true;
+	return false;
+}
+
+static bool in_generation(struct unbacked *u, const char *dir, size_t dir_len, const char *name, size_t len)
+{
+	bool found;
+
+	sqlite3_bind_int64(u->q, 1, u->g->guest_id);
+	sqlite3_bind_int64(u->q, 2, u->g->seq);
+	sqlite3_bind_text(u->q, 3, u->volume, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(u->q, 4, dir_len ? dir : "", (int)dir_len, SQLITE_STATIC);
+	sqlite3_bind_blob(u->q, 5, name, (int)len, SQLITE_STATIC);
+	found = sqlite3_step(u->q) == SQLITE_ROW;
+	sqlite3_reset(u->q);
+	return found;
+}
+
+static void walk_disk(struct unbacked *u, const char *dir, size_t dir_len, uint64_t ino, unsigned depth);
+
+/* Entry NAME of directory DIR (a path in the volume, "" its root). */
+static void disk_entry(struct unbacked *u, const char *dir, size_t dir_len, const char *name, size_t len,
+		       uint64_t ino, unsigned depth)
+{
+	struct imgfmt_stat st;
+	char *full;
+
+	/* backup leaves out unsafe names and entries naming unused inodes */
+	if (len == 0 || len > 255 || memchr(name, '/', len) || memchr(name, '\0', len) ||
+	    (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.') ||
+	    imgfmt_fs_stat(u->fs, ino, &st) < 0)
+		return;
+	full = version_path(u->volume, dir, dir_len, name, len);
+	if (!full || disk_excluded(u, full)) {
+		free(full);
+		return;
+	}
+	if (!in_generation(u, dir, dir_len, name, len))
+		problem(u->a->v, full, "on the disk, not in the generation");
+	else if (S_ISDIR(st.mode))
+		walk_disk(u, full + strlen(u->volume) + 1, strlen(full) - strlen(u->volume) - 1, ino, depth + 1);
+	free(full);
+}
+
+static void walk_disk(struct unbacked *u, const char *dir, size_t dir_len, uint64_t ino, unsigned depth)
+{
+	struct listing l = { 0 };
+	uint32_t seen;
+	char *here = NULL;
+
+	if (depth >= DISK_MAX_DEPTH || imap_get(&u->seen, ino, &seen) || imap_put(&u->seen, ino, 0) < 0)
+		return;
+	here = version_path(u->volume, dir, dir_len, NULL, 0);
+	if (imgfmt_fs_readdir(u->fs, ino, listing_add, &l) < 0)
+		problem(u->a->v, here ? here : u->volume, "cannot read the directory on the disk: %s",
+			imgfmt_fs_error(u->fs));
+	else
+		for (size_t i = 0; i < l.n; i++)
+			disk_entry(u, dir, dir_len, l.e[i].name, l.e[i].len, l.e[i].ino, depth);
+	listing_free(&l);
+	free(here);
+}
+
+/* The generation's --exclude list, one pattern a line. */
+static void load_excludes(struct unbacked *u, sqlite3 *db)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT excludes FROM generations WHERE id = ?");
+	const char *text;
+	char *copy;
+
+	if (!st)
+		return;
+	sqlite3_bind_int64(st, 1, u->g->id);
+	if (sqlite3_step(st) == SQLITE_ROW && (text = (const char *)sqlite3_column_text(st, 0)) && *text &&
+	    (copy = strdup(text))) {
+		for (char *p = copy, *nl; p; p = nl ? nl + 1 : NULL) {
+			char **grown = realloc(u->excludes, (u->nexcludes + 1) * sizeof(*grown));
+			nl = strchr(p, '\n');
+			if (nl)
+				*nl = '\0';
+			if (!grown || !(grown[u->nexcludes] = strdup(p))) {
+				u->excludes = grown ? grown : u->excludes;
+				break;
+			}
+			u->excludes = grown;
+			u->nexcludes++;
+		}
+		free(copy);
+	}
+	sqlite3_finalize(st);
+}
+
+static void check_unbacked(struct against *a, const struct generation *g)
+{
+	struct unbacked u = { .a = a, .g = g };
+	sqlite3_stmt *vols = db_prepare(a->v->r->db, "SELECT name FROM volumes WHERE gen_id = ? AND skipped IS NULL"
+						     " ORDER BY name");
+
+	u.q = db_prepare(a->v->r->db, "SELECT 1 FROM versions WHERE guest_id = ?1 AND first_seq <= ?2 AND last_seq >= ?2"
+				      " AND volume = ?3 AND dir = ?4 AND name = ?5 LIMIT 1");
+	if (!vols || !u.q)
+		goto out;
+	load_excludes(&u, a->v->r->db);
+	sqlite3_bind_int64(vols, 1, g->id);
+	while (sqlite3_step(vols) == SQLITE_ROW) {
+		u.volume = (const char *)sqlite3_column_text(vols, 0);
+		if (!u.volume || !(u.fs = volume_fs(a, u.volume)))
+			continue; /* reported by the other direction */
+		imap_free(&u.seen);
+		memset(&u.seen, 0, sizeof(u.seen));
+		walk_disk(&u, "", 0, imgfmt_fs_root(u.fs), 0);
+	}
+out:
+	for (size_t i = 0; i < u.nexcludes; i++)
+		free(u.excludes[i]);
+	free(u.excludes);
+	imap_free(&u.seen);
+	sqlite3_finalize(u.q);
+	sqlite3_finalize(vols);
 }
 
 static void check_against(struct verify *v, const struct generation *g, const char *disk_path)
@@ -347,6 +515,8 @@ static void check_against(struct verify *v, const struct generation *g, const ch
 			compare_one(&a, st);
 	}
 	sqlite3_finalize(st);
+	if (a.fs)
+		check_unbacked(&a, g);
 out:
 	for (size_t i = 0; a.fs && i < a.nvol; i++)
 		imgfmt_fs_close(a.fs[i]);

@@ -2,10 +2,11 @@
  * what changed
  *
  * The inode tables are read once, in order (imgfmt_fs_scan).  Then the tree
- * is walked from the root: a directory whose inode is unchanged since the
- * base generation takes its entries from the catalog instead of the disk;
- * a file whose inode is unchanged (number, generation, size, mtime, ctime)
- * continues its version; only the rest is read.  A full backup reads
+ * is walked from the root.  Every directory's entries are read from the
+ * disk: their checksum, not the directory's times, says whether it changed
+ * (an offline tool adds an entry without touching them).  A file whose
+ * inode is unchanged (number, generation, size, mtime, ctime) continues its
+ * version; only the rest is read.  A full backup reads
  * everything (and stores only what the repository does not have).
  */
 #include "backup.h"
@@ -13,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,7 +168,7 @@ static int queue_content(struct walk *w, const struct imgfmt_stat *st, int64_t r
 
 /* Record a changed (or new) entry, reading what it needs. */
 static int record_new(struct walk *w, size_t dir_len, size_t path_len, const struct imgfmt_stat *st,
-		      const struct base_version *prev)
+		      const struct base_version *prev, int64_t *rowid_out)
 {
 	struct backup *bk = w->bk;
 	struct blob xattrs = { 0 };
@@ -218,6 +220,7 @@ static int record_new(struct walk *w, size_t dir_len, size_t path_len, const str
 	free(xattrs.data);
 	if (rc == 0 && pending)
 		rc = queue_content(w, st, rowid);
+	*rowid_out = rowid;
 	return rc;
 }
 
@@ -263,52 +266,55 @@ static void children_free(struct children *cs)
 	free(cs->c);
 }
 
-static int children_from_base(struct walk *w, size_t path_len, struct children *cs)
+/* The checksum of a directory's content: its entries as the disk lists
+ * them (inode, name length, name).  Times alone miss an entry added
+ * offline (debugfs, libguestfs, an image edited by rawkit-clone) without
+ * touching the directory's mtime/ctime; the entries are read anyway. */
+static int children_sum(struct walk *w, const struct children *cs, unsigned char sum[32])
 {
-	uint32_t i;
-
-	if (!smap_get(&w->base.first_of, w->path, path_len, &i))
-		return 0; /* an empty directory */
-	for (int64_t k = i; k >= 0; k = (int64_t)w->base.v[k].next_sibling - 1) {
-		const struct base_version *v = &w->base.v[k];
-		size_t len;
-		const char *p = base_path(&w->base, (uint32_t)k, &len);
-		size_t skip = v->dir_len + (v->dir_len ? 1 : 0);
-		if (!scanned(w, v->ino))
-			return -1; /* stale: read the directory itself */
-		if (child_add(p + skip, len - skip, v->ino, DT_UNKNOWN, cs) < 0)
+	w->sum_buf.len = 0;
+	for (size_t i = 0; i < cs->n; i++) {
+		unsigned char head[10];
+		for (int b = 0; b < 8; b++)
+			head[b] = (unsigned char)(cs->c[i].ino >> (8 * b));
+		head[8] = (unsigned char)cs->c[i].len;
+		head[9] = (unsigned char)(cs->c[i].len >> 8);
+		if (blob_append(&w->sum_buf, head, sizeof(head)) < 0 ||
+		    blob_append(&w->sum_buf, cs->c[i].name, cs->c[i].len) < 0)
 			return -ENOMEM;
 	}
+	SHA256(w->sum_buf.data ? w->sum_buf.data : (const unsigned char *)"", w->sum_buf.len, sum);
 	return 0;
 }
 
-static int walk_children(struct walk *w, size_t path_len, const struct imgfmt_stat *st, bool dir_unchanged,
-			 unsigned depth)
+/* Read directory INO's entries into CS and their checksum into SUM:
+ * 1 read, 0 unreadable (warning printed, CS empty), -1 out of memory. */
+static int read_children(struct walk *w, size_t path_len, uint64_t ino, struct children *cs, unsigned char sum[32])
 {
-	struct children cs = { 0 };
-	int rc = -1;
+	int rc = imgfmt_fs_readdir(w->fs, ino, child_add, cs);
 
-	if (dir_unchanged) {
-		rc = children_from_base(w, path_len, &cs);
-		if (rc == -1) {
-			children_free(&cs);
-			memset(&cs, 0, sizeof(cs));
-		}
+	if (rc == 0)
+		rc = children_sum(w, cs, sum);
+	if (rc == 0)
+		return 1;
+	children_free(cs);
+	memset(cs, 0, sizeof(*cs));
+	if (rc == -ENOMEM) {
+		cli_error(path_len ? w->path : "/", "out of memory");
+		return -1;
 	}
-	if (rc != 0) {
-		rc = imgfmt_fs_readdir(w->fs, st->ino, child_add, &cs);
-		if (rc < 0) {
-			backup_warn(w->bk, path_len ? w->path : "/", "cannot read directory: %s",
-				    rc == -ENOMEM ? "out of memory" : imgfmt_fs_error(w->fs));
-			children_free(&cs);
-			return rc == -ENOMEM ? -1 : 0;
-		}
-	}
-	for (size_t i = 0; i < cs.n && rc == 0; i++) {
-		rc = visit(w, path_len, cs.c[i].name, cs.c[i].len, cs.c[i].ino, depth + 1);
+	backup_warn(w->bk, path_len ? w->path : "/", "cannot read directory: %s", imgfmt_fs_error(w->fs));
+	return 0;
+}
+
+static int walk_children(struct walk *w, size_t path_len, const struct children *cs, unsigned depth)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < cs->n && rc == 0; i++) {
+		rc = visit(w, path_len, cs->c[i].name, cs->c[i].len, cs->c[i].ino, depth + 1);
 		w->path[path_len] = '\0';
 	}
-	children_free(&cs);
 	return rc;
 }
 
@@ -318,14 +324,51 @@ static bool name_ok(const char *name, size_t len)
 	       !(len == 1 && name[0] == '.') && !(len == 2 && name[0] == '.' && name[1] == '.');
 }
 
+/* May the walk enter directory INO at DEPTH?  (Depth bound, loop guard.) */
+static bool may_enter(struct walk *w, size_t path_len, uint64_t ino, unsigned depth)
+{
+	uint32_t seen;
+
+	if (depth >= MAX_DEPTH) {
+		backup_warn(w->bk, w->path, "directories nested deeper than %d were left out", MAX_DEPTH);
+		return false;
+	}
+	if (imap_get(&w->dirs_seen, ino, &seen)) {
+		backup_warn(w->bk, path_len ? w->path : "/", "directory loop (inode %llu) left out", (unsigned long long)ino);
+		return false;
+	}
+	imap_put(&w->dirs_seen, ino, 0);
+	return true;
+}
+
+/* Keep the content checksum of the directory staged as ROWID. */
+static int stage_dirsum(struct walk *w, int64_t rowid, const unsigned char sum[32])
+{
+	sqlite3_stmt *s = w->ins_dirsum;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, rowid);
+	sqlite3_bind_blob(s, 2, sum, 32, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(w->bk->db));
+		return -1;
+	}
+	return 0;
+}
+
 /* One entry: NAME inside the directory whose path is w->path[0..dir_len). */
 static int visit(struct walk *w, size_t dir_len, const char *name, size_t name_len, uint64_t ino, unsigned depth)
 {
 	struct backup *bk = w->bk;
 	const struct imgfmt_stat *st;
 	const struct base_version *prev = NULL;
+	struct children cs = { 0 };
+	unsigned char sum[32];
 	size_t path_len;
-	int64_t bi;
+	int64_t bi, rowid = 0;
+	int listed = 0, rc;
 	bool same;
 
 	if (depth > 0) {
@@ -359,31 +402,28 @@ static int visit(struct walk *w, size_t dir_len, const char *name, size_t name_l
 			prev = &w->base.v[j];
 	}
 	same = w->base_usable && bi >= 0 && unchanged(w, prev, st);
+	/* A directory is read every time: its entries decide whether it
+	 * changed, whatever its times say (none stored: changed, once). */
+	if (S_ISDIR(st->mode) && may_enter(w, path_len, ino, depth)) {
+		listed = read_children(w, path_len, ino, &cs, sum);
+		if (listed < 0)
+			return -1;
+		if (same && (!listed || !prev->sum_idx || memcmp(base_dirsum(&w->base, prev), sum, 32)))
+			same = false;
+	}
 	bk->files++;
 	if (S_ISREG(st->mode))
 		bk->bytes_total += (int64_t)st->size;
-	if (same) {
-		if (stage_id(bk, prev->last_seq == SEQ_OPEN ? bk->ins_cont : bk->ins_copyv, prev->id) < 0)
-			return -1;
-	} else if (record_new(w, dir_len, path_len, st, prev) < 0) {
-		return -1;
-	}
-	if (!S_ISDIR(st->mode))
-		return 0;
-	if (depth >= MAX_DEPTH) {
-		backup_warn(bk, w->path, "directories nested deeper than %d were left out", MAX_DEPTH);
-		return 0;
-	}
-	{
-		uint32_t seen;
-		if (imap_get(&w->dirs_seen, ino, &seen)) {
-			backup_warn(bk, path_len ? w->path : "/", "directory loop (inode %llu) left out",
-				    (unsigned long long)ino);
-			return 0;
-		}
-		imap_put(&w->dirs_seen, ino, 0);
-	}
-	return walk_children(w, path_len, st, same && bk->same_excludes, depth);
+	if (same)
+		rc = stage_id(bk, prev->last_seq == SEQ_OPEN ? bk->ins_cont : bk->ins_copyv, prev->id);
+	else
+		rc = record_new(w, dir_len, path_len, st, prev, &rowid);
+	if (rc == 0 && !same && listed > 0)
+		rc = stage_dirsum(w, rowid, sum);
+	if (rc == 0)
+		rc = walk_children(w, path_len, &cs, depth);
+	children_free(&cs);
+	return rc < 0 ? -1 : 0;
 }
 
 /* Bytes the walk will read: regular files whose inode changed. */
@@ -451,11 +491,18 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 		rc = -1;
 		goto out;
 	}
+	w.ins_dirsum = db_prepare(bk->db, "INSERT INTO stage.dirsum VALUES(?, ?)");
+	if (!w.ins_dirsum) {
+		rc = -1;
+		goto out;
+	}
 	bk->bytes_todo += bytes_to_read(&w);
 	rc = visit(&w, 0, "", 0, imgfmt_fs_root(fs), 0);
 	if (rc == 0)
 		rc = read_pending(&w);
 out:
+	sqlite3_finalize(w.ins_dirsum);
+	free(w.sum_buf.data);
 	base_free(&w.base);
 	imap_free(&w.scan_by_ino);
 	imap_free(&w.dirs_seen);
