@@ -17,6 +17,23 @@ if [ "$1" = fuzz_archive ]; then
 	{ printf '\002\000\000'; cat "$tmp/a.tar"; } >"$dir/none"
 	exit 0
 fi
+if [ "$1" = fuzz_catalog ]; then
+	# edits to the catalog the fuzzer builds (see fuzz_catalog.c): the
+	# damage of issue #10 and a few neighbours; [column][row][kind][value]
+	printf '\000' >"$dir/none"
+	printf '\000\000\000\003\000' >"$dir/path-dotdot"              # archives.path = ../outside/x
+	printf '\001\000\001\003\001' >"$dir/path-abs"                 # /etc/passwd
+	printf '\002\026\004\002\000' >"$dir/version-size-neg"         # versions.size = -1
+	printf '\000\026\004\002\023\013\001\002\023' >"$dir/size-1t"  # version and content: 1 TiB
+	printf '\000\007\000\002\000' >"$dir/frame-csize-neg"          # frames.csize = -1
+	printf '\000\006\001\002\010' >"$dir/frame-offset-neg"         # frames.offset = -4096
+	printf '\000\016\000\002\020' >"$dir/entry-offset"             # contents.entry_offset past the frame
+	printf '\002\034\002\006' >"$dir/content-null"                 # versions.content_id = NULL
+	printf '\000\025\005\002\031' >"$dir/mode-dir"                 # a file becomes a directory
+	printf '\001\022\003\003\022' >"$dir/name-dotdot"              # versions.name = ..
+	printf '\000\026\001\010\000\003\023' >"$dir/copy-version"  # a version twice
+	exit 0
+fi
 if [ "$1" = fuzz_clone_text ]; then
 	# the editor's number (first byte), then a file it edits
 	printf '\000127.0.0.1 localhost\n127.0.1.1 golden.example.com golden\n' >"$dir/hosts"

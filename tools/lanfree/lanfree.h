@@ -36,6 +36,15 @@ int repo_lock_guest(struct repo *r, const char *guest);
 bool guest_name_ok(const char *name);
 /* fsync a directory by path (relative to the repo when not absolute). */
 int repo_sync_dir(struct repo *r, const char *rel);
+/* Is REL an archive name as backup writes it, data/GUEST/SEQ-TAG.tar[.zst|.gz]?
+ * Catalog paths are input: none drives a filesystem call without this. */
+bool archive_path_ok(const char *rel);
+/* REL made printable and short for a message, into BUF. */
+const char *archive_path_shown(const char *rel, char *buf, size_t size);
+/* Open archive REL read-only, or remove it, under the repository without
+ * following a symbolic link; -1 with errno (EINVAL: REL is not an archive name). */
+int repo_open_archive(struct repo *r, const char *rel);
+int repo_unlink_archive(struct repo *r, const char *rel);
 
 /* ------------------------------------------------------------- catalog */
 
@@ -86,6 +95,12 @@ enum compression { COMP_ZSTD, COMP_GZIP, COMP_NONE };
 const char *compression_name(enum compression c);
 const char *compression_suffix(enum compression c);
 int compression_parse(const char *s, enum compression *c);
+
+/* A frame holds at most 1 MiB of tar stream (pack.c's FRAME_MAX); compressed,
+ * zstd and gzip add a few bytes to incompressible data.  A catalog frame
+ * larger than this is damage, never a size to allocate. */
+#define FRAME_USIZE_MAX (1u << 20)
+#define FRAME_CSIZE_MAX (FRAME_USIZE_MAX + (64u << 10))
 
 struct frame_info {
 	uint64_t offset, csize, usize;

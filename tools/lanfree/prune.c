@@ -33,7 +33,8 @@ static void bucket_of(int64_t ns, enum bucket b, char *out, size_t size)
 	time_t t = (time_t)(ns / 1000000000);
 	struct tm tm;
 
-	localtime_r(&t, &tm);
+	if (!localtime_r(&t, &tm)) /* a time from the catalog no calendar holds */
+		memset(&tm, 0, sizeof(tm));
 	if (b == DAY)
 		strftime(out, size, "%Y-%m-%d", &tm);
 	else if (b == WEEK)
@@ -105,6 +106,33 @@ static unsigned remove_orphans(struct repo *r)
 	return removed;
 }
 
+/* Every archive path in the catalog has the shape backup writes: prune
+ * removes files by these names, so one that could lead anywhere else
+ * (absolute, "..", another directory) is damage and stops the prune
+ * before anything changes.  Returns 0, or -1 with the message printed. */
+static int check_archive_paths(struct repo *r)
+{
+	sqlite3_stmt *st = db_prepare(r->db, "SELECT id, path FROM archives ORDER BY id");
+	int rc = st ? 0 : -1, step;
+
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(st, 1);
+		char shown[120];
+		if (!archive_path_ok(path)) {
+			cli_error("catalog", "damaged: archive %lld has the path \"%s\", not one rawkit writes: "
+				  "nothing pruned (run verify)", (long long)sqlite3_column_int64(st, 0),
+				  archive_path_shown(path, shown, sizeof(shown)));
+			rc = -1;
+		}
+	}
+	if (rc == 0 && step != SQLITE_DONE) {
+		cli_error("catalog", "cannot read the archives: %s", sqlite3_errmsg(r->db));
+		rc = -1;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int cmd_prune(const struct prune_opts *o)
 {
 	struct repo r;
@@ -126,6 +154,8 @@ int cmd_prune(const struct prune_opts *o)
 			cli_error(o->guest, "no such guest in the repository");
 		goto out;
 	}
+	if (check_archive_paths(&r) < 0)
+		goto out;
 	st = db_prepare(r.db, "SELECT seq, finished, level FROM generations WHERE guest_id = ? ORDER BY seq DESC");
 	if (!st)
 		goto out;
@@ -137,7 +167,7 @@ int cmd_prune(const struct prune_opts *o)
 		g = grown;
 		g[n].seq = sqlite3_column_int64(st, 0);
 		g[n].time = sqlite3_column_int64(st, 1);
-		snprintf(g[n].level, sizeof(g[n].level), "%s", (const char *)sqlite3_column_text(st, 2));
+		snprintf(g[n].level, sizeof(g[n].level), "%s", sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "?");
 		g[n].keep = (int)n < o->keep_last;
 		n++;
 	}
@@ -170,13 +200,17 @@ int cmd_prune(const struct prune_opts *o)
 	if (db_exec(r.db, "BEGIN IMMEDIATE") < 0)
 		goto out;
 	st = db_prepare(r.db, "DELETE FROM generations WHERE guest_id = ? AND seq = ?");
-	for (size_t i = 0; st && i < n; i++) {
+	if (!st)
+		goto rollback;
+	for (size_t i = 0; i < n; i++) {
 		if (g[i].keep)
 			continue;
 		sqlite3_bind_int64(st, 1, guest_id);
 		sqlite3_bind_int64(st, 2, g[i].seq);
-		if (sqlite3_step(st) != SQLITE_DONE)
-			break;
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			cli_error("catalog", "cannot remove a generation: %s", sqlite3_errmsg(r.db));
+			goto rollback;
+		}
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
@@ -192,7 +226,12 @@ int cmd_prune(const struct prune_opts *o)
 		if (!grown)
 			goto rollback;
 		paths = grown;
-		paths[npaths++] = strdup((const char *)sqlite3_column_text(st, 1));
+		const char *path = (const char *)sqlite3_column_text(st, 1);
+		if (!archive_path_ok(path) || !(paths[npaths] = strdup(path))) {
+			cli_error("catalog", "damaged or out of memory: an archive to remove has no path rawkit writes");
+			goto rollback;
+		}
+		npaths++;
 		freed += (uint64_t)sqlite3_column_int64(st, 2);
 	}
 	sqlite3_finalize(st);
@@ -202,7 +241,7 @@ int cmd_prune(const struct prune_opts *o)
 		goto rollback;
 	/* The catalog no longer names them: now the files can go. */
 	for (size_t i = 0; i < npaths; i++)
-		if (paths[i] && unlinkat(r.dirfd, paths[i], 0) < 0 && errno != ENOENT)
+		if (paths[i] && repo_unlink_archive(&r, paths[i]) < 0 && errno != ENOENT)
 			cli_warning(paths[i], "cannot remove: %s", strerror(errno));
 	orphans = remove_orphans(&r);
 	repo_sync_dir(&r, "data");
@@ -220,6 +259,8 @@ int cmd_prune(const struct prune_opts *o)
 	status = EXIT_DONE;
 	goto out;
 rollback:
+	sqlite3_finalize(st); /* a read still stepping would keep the transaction */
+	st = NULL;
 	sqlite3_exec(r.db, "ROLLBACK", NULL, NULL, NULL);
 out:
 	sqlite3_finalize(st);

@@ -21,7 +21,8 @@ static void iso_time(int64_t ns, char *buf, size_t size)
 	time_t t = (time_t)(ns / 1000000000);
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
+	if (!gmtime_r(&t, &tm)) /* a time from the catalog no calendar holds */
+		memset(&tm, 0, sizeof(tm));
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
@@ -63,7 +64,7 @@ int cmd_list(const char *path, const char *guest, bool json)
 		char when[32], a[16], b[16];
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		int64_t started = sqlite3_column_int64(st, 2), finished = sqlite3_column_int64(st, 3);
-		double secs = (double)(finished - started) / 1e9;
+		double secs = ((double)finished - (double)started) / 1e9; /* catalog values: no overflow */
 		iso_time(started, when, sizeof(when));
 		if (json) {
 			printf("%s{\"guest\":", first ? "" : ",");

@@ -202,3 +202,105 @@ void repo_close(struct repo *r)
 	memset(r, 0, sizeof(*r));
 	r->dirfd = r->lock_fd = r->guest_lock_fd = -1;
 }
+
+/* ---- archive names from the catalog ---- */
+
+static bool all_of(const char *s, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!s[i] || !strchr(set, s[i]))
+			return false;
+	return true;
+}
+
+/* SEQ-TAG.SUFFIX: a decimal sequence number, 8 hex digits, a known suffix. */
+static bool archive_name_ok(const char *name)
+{
+	static const char *const suffixes[] = { ".tar.zst", ".tar.gz", ".tar" };
+	const char *dash = strchr(name, '-');
+	size_t seq_len = dash ? (size_t)(dash - name) : 0;
+
+	if (seq_len == 0 || seq_len > 19 || !all_of(name, seq_len, "0123456789") ||
+	    !all_of(dash + 1, 8, "0123456789abcdef"))
+		return false;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+		if (!strcmp(dash + 9, suffixes[i]))
+			return true;
+	return false;
+}
+
+bool archive_path_ok(const char *rel)
+{
+	char guest[130];
+	const char *g, *slash;
+
+	if (!rel || strncmp(rel, "data/", 5))
+		return false;
+	g = rel + 5;
+	slash = strchr(g, '/');
+	if (!slash || (size_t)(slash - g) >= sizeof(guest))
+		return false;
+	memcpy(guest, g, (size_t)(slash - g));
+	guest[slash - g] = '\0';
+	/* guest_name_ok() refuses "", "." and ".." (a leading dot) and '/' */
+	return guest_name_ok(guest) && archive_name_ok(slash + 1);
+}
+
+const char *archive_path_shown(const char *rel, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", rel ? rel : "(null)");
+	cli_sanitize(buf);
+	return buf;
+}
+
+/* The directory data/GUEST of archive REL, opened without following links;
+ * *NAME points at the archive's name inside REL. */
+static int open_archive_dir(struct repo *r, const char *rel, const char **name)
+{
+	char guest[130];
+	const char *g = rel + 5, *slash;
+	int data, dir;
+
+	if (!archive_path_ok(rel)) {
+		errno = EINVAL;
+		return -1;
+	}
+	slash = strchr(g, '/');
+	memcpy(guest, g, (size_t)(slash - g));
+	guest[slash - g] = '\0';
+	*name = slash + 1;
+	data = openat(r->dirfd, "data", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (data < 0)
+		return -1;
+	dir = openat(data, guest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(data);
+	return dir;
+}
+
+int repo_open_archive(struct repo *r, const char *rel)
+{
+	const char *name;
+	int dir = open_archive_dir(r, rel, &name), fd, saved;
+
+	if (dir < 0)
+		return -1;
+	fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	saved = errno;
+	close(dir);
+	errno = saved;
+	return fd;
+}
+
+int repo_unlink_archive(struct repo *r, const char *rel)
+{
+	const char *name;
+	int dir = open_archive_dir(r, rel, &name), rc, saved;
+
+	if (dir < 0)
+		return -1;
+	rc = unlinkat(dir, name, 0);
+	saved = errno;
+	close(dir);
+	errno = saved;
+	return rc;
+}

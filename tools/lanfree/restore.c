@@ -37,7 +37,8 @@ struct entry {
 	int64_t atime, mtime;
 	void *symlink, *xattrs;
 	size_t symlink_len, xattrs_len;
-	bool has_content, had_error;
+	bool has_content, had_error, content_missing;
+	int64_t content_size; /* contents.size: the version's size must be this */
 	unsigned char sha[32];
 	uint64_t frame_off, entry_off;
 	char *archive;
@@ -417,6 +418,29 @@ static void link_add(struct restore *r, const char *key, const char *rel)
 		r->nlinks++;
 }
 
+/* The catalog is input: before a file is created or a loop runs, the
+ * version's size is its content's and its archive has a name backup
+ * writes.  False (reported) when the entry must not be restored. */
+static bool entry_sane(const struct entry *e, const char *rel)
+{
+	const char *why = NULL;
+
+	if ((int64_t)e->size < 0)
+		why = "negative size";
+	else if (e->content_missing)
+		why = "its content is not in the catalog";
+	else if (e->has_content && e->content_size != (int64_t)e->size)
+		why = "its size is not its content's";
+	else if (e->has_content && ((int64_t)e->frame_off < 0 || (int64_t)e->entry_off < 0))
+		why = "negative archive offset";
+	else if (e->has_content && !archive_path_ok(e->archive))
+		why = "its archive has a path rawkit does not write";
+	if (why)
+		cli_error(rel, "damaged catalog: %s (size %lld, content %lld bytes): not restored", why,
+			  (long long)e->size, (long long)e->content_size);
+	return !why;
+}
+
 /* Create a regular file: new, or (--overwrite) a temp file renamed over. */
 static int restore_file(struct restore *r, int parent, const char *name, const struct entry *e, const char *rel)
 {
@@ -429,6 +453,10 @@ static int restore_file(struct restore *r, int parent, const char *name, const s
 
 	if (e->had_error) {
 		rwarn(r, rel, "was not readable when backed up: not restored");
+		return 0;
+	}
+	if (!entry_sane(e, rel)) {
+		r->failed++;
 		return 0;
 	}
 	snprintf(key, sizeof(key), "%s/%llu", e->volume, (unsigned long long)e->ino);
@@ -630,15 +658,19 @@ static void entry_from_row(sqlite3_stmt *st, struct entry *e)
 		memcpy(e->sha, sqlite3_column_blob(st, 17), 32);
 		e->entry_off = (uint64_t)sqlite3_column_int64(st, 18);
 		e->archive = col_dup(st, 19, NULL);
-		snprintf(e->compression, sizeof(e->compression), "%s", (const char *)sqlite3_column_text(st, 20));
+		if (sqlite3_column_text(st, 20))
+			snprintf(e->compression, sizeof(e->compression), "%s", (const char *)sqlite3_column_text(st, 20));
 		e->frame_off = (uint64_t)sqlite3_column_int64(st, 21);
+		e->content_size = sqlite3_column_int64(st, 22);
+	} else {
+		e->content_missing = sqlite3_column_type(st, 23) != SQLITE_NULL;
 	}
 }
 
 static const char select_sql[] =
 	"SELECT v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.atime, v.mtime, v.ino, v.nlink,"
 	" v.rdev_major, v.rdev_minor, v.flags, v.symlink, v.xattrs, v.error, c.sha256, c.entry_offset, a.path,"
-	" a.compression, f.offset"
+	" a.compression, f.offset, c.size, v.content_id"
 	" FROM versions v LEFT JOIN contents c ON c.id = v.content_id"
 	" LEFT JOIN archives a ON a.id = c.archive_id"
 	" LEFT JOIN frames f ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"

@@ -22,6 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The frame limits as SQL literals (lanfree.h's are unsigned C expressions). */
+#define FRAME_USIZE_MAX_SQL "1048576"
+#define FRAME_CSIZE_MAX_SQL "1114112"
+_Static_assert(FRAME_USIZE_MAX == 1048576 && FRAME_CSIZE_MAX == 1114112, "frame limits as SQL literals");
+
 struct verify {
 	struct repo *r;
 	unsigned problems;
@@ -54,6 +59,21 @@ static void check_catalog(struct verify *v)
 		{ "SELECT count(*) FROM versions WHERE first_seq > last_seq", "versions with an empty life" },
 		{ "SELECT count(*) FROM frames f JOIN archives a ON a.id = f.archive_id"
 		  " WHERE f.offset + f.csize > a.size", "frames past the end of their archive" },
+		/* sizes and offsets the code would seek to, allocate or loop over */
+		{ "SELECT count(*) FROM archives WHERE typeof(size) != 'integer' OR size < 0",
+		  "archives with an impossible size" },
+		{ "SELECT count(*) FROM frames WHERE typeof(offset) != 'integer' OR typeof(csize) != 'integer'"
+		  " OR typeof(usize) != 'integer' OR offset < 0 OR csize <= 0 OR csize > " FRAME_CSIZE_MAX_SQL
+		  " OR usize < 0 OR usize > " FRAME_USIZE_MAX_SQL, "frames with a negative or impossible offset or size" },
+		{ "SELECT count(*) FROM contents c JOIN frames f ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
+		  " WHERE typeof(c.entry_offset) != 'integer' OR c.entry_offset < 0 OR c.entry_offset > f.usize",
+		  "contents starting outside their frame" },
+		{ "SELECT count(*) FROM contents WHERE typeof(size) != 'integer' OR size < 0",
+		  "contents with a negative size" },
+		{ "SELECT count(*) FROM versions WHERE typeof(size) != 'integer' OR size < 0",
+		  "versions with a negative size" },
+		{ "SELECT count(*) FROM versions v JOIN contents c ON c.id = v.content_id WHERE v.size != c.size",
+		  "versions whose size is not their content's" },
 	};
 	sqlite3_stmt *st = db_prepare(v->r->db, "PRAGMA quick_check");
 
@@ -72,49 +92,72 @@ static void check_catalog(struct verify *v)
 	}
 }
 
+/* Is frame IDX of an archive of FILE_SIZE bytes, at OFF with CSIZE bytes,
+ * something to read?  Records the problem when not. */
+static bool frame_ok(struct verify *v, const char *shown, int64_t idx, int64_t off, int64_t csize, int64_t file_size)
+{
+	if (off < 0 || csize <= 0 || csize > (int64_t)FRAME_CSIZE_MAX) {
+		problem(v, shown, "frame %lld: impossible offset %lld or size %lld in the catalog", (long long)idx,
+			(long long)off, (long long)csize);
+		return false;
+	}
+	if (off > file_size || csize > file_size - off) {
+		problem(v, shown, "frame %lld at %lld: %lld bytes past the end of the archive (%lld bytes)",
+			(long long)idx, (long long)off, (long long)csize, (long long)file_size);
+		return false;
+	}
+	return true;
+}
+
 /* Read each frame of archive ID and compare its SHA-256. */
 static void check_archive(struct verify *v, int64_t id, const char *rel, int64_t size)
 {
 	sqlite3_stmt *st = db_prepare(v->r->db, "SELECT idx, offset, csize, sha256 FROM frames WHERE archive_id = ? ORDER BY idx");
-	char *path = NULL;
+	char *path = NULL, shown[120];
 	unsigned char *buf = NULL, md[32];
 	struct stat sb;
-	size_t cap = 0;
-	int fd;
+	int fd = -1;
 
-	if (!st || asprintf(&path, "%s/%s", v->r->path, rel) < 0) {
-		sqlite3_finalize(st);
-		return;
+	if (!st || asprintf(&path, "%s/%s", v->r->path, archive_path_shown(rel, shown, sizeof(shown))) < 0) {
+		problem(v, "catalog", "archive %lld: cannot check: out of memory", (long long)id);
+		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (!archive_path_ok(rel)) {
+		problem(v, "catalog", "damaged: archive %lld has the path \"%s\", not one rawkit writes", (long long)id,
+			shown);
+		goto out;
+	}
+	fd = repo_open_archive(v->r, rel);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
 		problem(v, path, "cannot open: %s", strerror(errno));
 		goto out;
 	}
-	if (fstat(fd, &sb) == 0 && sb.st_size != size)
+	if (sb.st_size != size)
 		problem(v, path, "has %lld bytes, the catalog says %lld", (long long)sb.st_size, (long long)size);
+	buf = malloc(FRAME_CSIZE_MAX);
+	if (!buf) {
+		problem(v, path, "cannot check: out of memory");
+		goto out;
+	}
 	sqlite3_bind_int64(st, 1, id);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		int64_t idx = sqlite3_column_int64(st, 0), off = sqlite3_column_int64(st, 1);
-		size_t n = (size_t)sqlite3_column_int64(st, 2);
-		if (n > cap) {
-			unsigned char *grown = realloc(buf, n);
-			if (!grown)
-				break;
-			buf = grown;
-			cap = n;
-		}
+		int64_t csize = sqlite3_column_int64(st, 2);
+		size_t n = (size_t)csize;
+		if (!frame_ok(v, path, idx, off, csize, (int64_t)sb.st_size))
+			continue;
 		if (pread(fd, buf, n, (off_t)off) != (ssize_t)n) {
 			problem(v, path, "frame %lld at %lld: cannot read", (long long)idx, (long long)off);
 			continue;
 		}
 		SHA256(buf, n, md);
-		if (memcmp(md, sqlite3_column_blob(st, 3), 32))
+		if (sqlite3_column_bytes(st, 3) != 32 || memcmp(md, sqlite3_column_blob(st, 3), 32))
 			problem(v, path, "frame %lld at byte %lld: checksum mismatch", (long long)idx, (long long)off);
 		v->frames++;
 	}
-	close(fd);
 out:
+	if (fd >= 0)
+		close(fd);
 	sqlite3_finalize(st);
 	free(buf);
 	free(path);
@@ -123,38 +166,73 @@ out:
 struct hasher {
 	struct unpack_info info;
 	struct content_hash c;
-	bool started;
+	uint64_t want; /* the catalog's size: checked before a byte is hashed */
+	bool started, size_differs;
 };
 
 static int hash_block(const void *buf, size_t len, uint64_t offset, void *arg)
 {
 	struct hasher *hs = arg;
 
+	if (hs->info.size != hs->want) {
+		hs->size_differs = true;
+		return -1;
+	}
 	if (!hs->started && content_hash_init(&hs->c, hs->info.sparse, hs->info.size) < 0)
 		return -1;
 	hs->started = true;
 	return content_hash_data(&hs->c, buf, len, offset);
 }
 
+/* The catalog row of a content, checked before anything is opened or
+ * looped over; the problem is recorded when it is not usable. */
+static bool content_row_ok(struct verify *v, sqlite3_stmt *st, const char *shown)
+{
+	char path[120];
+
+	if (sqlite3_column_int64(st, 1) < 0 || sqlite3_column_int64(st, 4) < 0 || sqlite3_column_int64(st, 5) < 0) {
+		problem(v, shown, "damaged catalog: negative size %lld, frame offset %lld or entry offset %lld",
+			(long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 4),
+			(long long)sqlite3_column_int64(st, 5));
+		return false;
+	}
+	if (!archive_path_ok((const char *)sqlite3_column_text(st, 2))) {
+		problem(v, shown, "damaged catalog: its archive has the path \"%s\", not one rawkit writes",
+			archive_path_shown((const char *)sqlite3_column_text(st, 2), path, sizeof(path)));
+		return false;
+	}
+	return true;
+}
+
 /* Decompress one content and check its id; holes are not hashed. */
 static void check_content(struct verify *v, sqlite3_stmt *st)
 {
-	struct hasher hs = { 0 };
+	struct hasher hs = { .want = (uint64_t)sqlite3_column_int64(st, 1) };
 	enum compression comp;
 	unsigned char md[32];
-	uint64_t want = (uint64_t)sqlite3_column_int64(st, 1);
-	char err[400], *path = NULL, shown[80];
+	const char *compression = (const char *)sqlite3_column_text(st, 3);
+	char err[400], *path = NULL, shown[80] = "(a content without a checksum)";
 
+	if (sqlite3_column_bytes(st, 0) != 32) {
+		problem(v, shown, "damaged catalog: the checksum is not 32 bytes");
+		goto out;
+	}
 	hex(sqlite3_column_blob(st, 0), 8, shown);
 	strcat(shown, "...");
-	if (asprintf(&path, "%s/%s", v->r->path, sqlite3_column_text(st, 2)) < 0 ||
-	    compression_parse((const char *)sqlite3_column_text(st, 3), &comp) < 0) {
+	if (!content_row_ok(v, st, shown))
+		goto out;
+	if (asprintf(&path, "%s/%s", v->r->path, sqlite3_column_text(st, 2)) < 0 || !compression ||
+	    compression_parse(compression, &comp) < 0) {
 		problem(v, shown, "cannot check");
 		goto out;
 	}
 	if (unpack_entry(path, comp, (uint64_t)sqlite3_column_int64(st, 4), (uint64_t)sqlite3_column_int64(st, 5),
-			 hash_block, &hs, &hs.info, err, sizeof(err)) < 0) {
-		problem(v, shown, "content: %s", err);
+			 hash_block, &hs, &hs.info, err, sizeof(err)) < 0 || hs.info.size != hs.want) {
+		if (hs.size_differs || hs.info.size != hs.want)
+			problem(v, shown, "the archive entry has %llu bytes, the catalog says %llu",
+				(unsigned long long)hs.info.size, (unsigned long long)hs.want);
+		else
+			problem(v, shown, "content: %s", err);
 		goto out;
 	}
 	if (!hs.started && content_hash_init(&hs.c, hs.info.sparse, hs.info.size) < 0) {
@@ -162,8 +240,7 @@ static void check_content(struct verify *v, sqlite3_stmt *st)
 		goto out;
 	}
 	hs.started = true;
-	if (hs.info.size != want || content_hash_final(&hs.c, md) < 0 ||
-	    sqlite3_column_bytes(st, 0) != 32 || memcmp(md, sqlite3_column_blob(st, 0), 32))
+	if (content_hash_final(&hs.c, md) < 0 || memcmp(md, sqlite3_column_blob(st, 0), 32))
 		problem(v, shown, "content does not match its checksum");
 	v->contents++;
 out:
