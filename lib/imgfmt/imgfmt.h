@@ -327,6 +327,15 @@ int imgfmt_disk_resize_volume(imgfmt_disk *disk, size_t index, uint64_t size);
  * the one the table was made for. */
 int imgfmt_disk_copy_ptable(imgfmt_disk *src, imgfmt_disk *dst, size_t index, uint64_t size);
 
+/* ------------------------------------------------------------ temp files */
+
+/* Remove every temp file the library has made for a new copy target or
+ * output and not yet renamed into place or removed.  Async-signal-safe:
+ * meant for a tool's SIGTERM/SIGINT/SIGHUP handler, which then re-raises
+ * the signal (the library installs no signal handler itself).  A block
+ * device target is not touched. */
+void imgfmt_remove_temp_files(void);
+
 /* ----------------------------------------------------------- copy engine */
 
 typedef struct imgfmt_copy imgfmt_copy;
