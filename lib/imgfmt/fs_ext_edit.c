@@ -21,10 +21,45 @@
 #define EDIT_MAX_DEPTH 64 /* directory nesting a removal follows */
 #define SELINUX_XATTR "security.selinux"
 
+/* libext2fs's write paths (the bitmaps read whole, blocks and inodes
+ * allocated) trust the superblock and group descriptors: crafted ones make
+ * them write out of bounds.  Before any edit, the geometry checks e2fsck
+ * makes first (check_super_block), and its descriptor check. */
+static int check_geometry(imgfmt_fs *fs)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct ext2_super_block *sb = efs->super;
+	uint64_t bs = efs->blocksize, blocks = ext2fs_blocks_count(sb);
+	unsigned ratio = EXT2FS_CLUSTER_RATIO(efs);
+	errcode_t err;
+
+	if (sb->s_first_data_block != (sb->s_log_block_size == 0 && ratio == 1 ? 1u : 0u) ||
+	    sb->s_first_data_block >= blocks)
+		return fs_fail(fs, -EUCLEAN, "first data block %u does not fit a %u-byte block size",
+			       sb->s_first_data_block, (unsigned)bs);
+	if (sb->s_clusters_per_group < 8 || sb->s_clusters_per_group > 8 * bs ||
+	    sb->s_blocks_per_group != (uint64_t)sb->s_clusters_per_group * ratio)
+		return fs_fail(fs, -EUCLEAN, "bad blocks per group (%u)", sb->s_blocks_per_group);
+	if (sb->s_inodes_per_group < (unsigned)EXT2_INODES_PER_BLOCK(sb) || sb->s_inodes_per_group > 8 * bs ||
+	    (uint64_t)sb->s_inodes_per_group * efs->group_desc_count != sb->s_inodes_count)
+		return fs_fail(fs, -EUCLEAN, "bad inodes per group (%u) or inode count (%u)", sb->s_inodes_per_group,
+			       sb->s_inodes_count);
+	if (EXT2_INODE_SIZE(sb) < EXT2_GOOD_OLD_INODE_SIZE || EXT2_INODE_SIZE(sb) > bs ||
+	    (EXT2_INODE_SIZE(sb) & (EXT2_INODE_SIZE(sb) - 1)) || EXT2_FIRST_INODE(sb) < EXT2_GOOD_OLD_FIRST_INO ||
+	    EXT2_FIRST_INODE(sb) >= sb->s_inodes_count)
+		return fs_fail(fs, -EUCLEAN, "bad inode size or first inode");
+	if (ext2fs_r_blocks_count(sb) > blocks / 2 || ext2fs_free_blocks_count(sb) > blocks ||
+	    sb->s_free_inodes_count > sb->s_inodes_count)
+		return fs_fail(fs, -EUCLEAN, "free or reserved counts larger than the filesystem");
+	err = ext2fs_check_desc(efs);
+	return err ? ext_fail(fs, err, "the group descriptors are damaged (run e2fsck)") : 0;
+}
+
 int ext_edit_prepare(imgfmt_fs *fs)
 {
 	ext2_filsys efs = EXT_FS(fs);
 	errcode_t err;
+	int rc;
 
 	if (fs->dirty)
 		return fs_fail(fs, -EUCLEAN, "the filesystem has errors or needs journal recovery (run e2fsck)");
@@ -32,6 +67,8 @@ int ext_edit_prepare(imgfmt_fs *fs)
 		return fs_fail(fs, -EOPNOTSUPP, "editing a filesystem with the ea_inode feature is not supported");
 	if (ext2fs_has_feature_journal_dev(efs->super) || efs->super->s_journal_dev)
 		return fs_fail(fs, -EOPNOTSUPP, "editing a filesystem with an external journal is not supported");
+	if ((rc = check_geometry(fs)) < 0)
+		return rc;
 	err = ext2fs_read_bitmaps(efs);
 	if (err)
 		return ext_fail(fs, err, "cannot read the allocation bitmaps");
