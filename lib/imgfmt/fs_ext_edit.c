@@ -21,10 +21,30 @@
 #define EDIT_MAX_DEPTH 64 /* directory nesting a removal follows */
 #define SELINUX_XATTR "security.selinux"
 
+/* libext2fs's write paths (bitmaps read whole, blocks and inodes allocated)
+ * trust the superblock and group descriptors.  The open path has already
+ * applied e2fsck's geometry checks (fs_ext_check.c, and a writable open is
+ * refused on misplaced group metadata); an edit also needs the counts it
+ * allocates from to be possible and libext2fs' own descriptor check. */
+static int check_geometry(imgfmt_fs *fs)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct ext2_super_block *sb = efs->super;
+	uint64_t blocks = ext2fs_blocks_count(sb);
+	errcode_t err;
+
+	if (ext2fs_r_blocks_count(sb) > blocks / 2 || ext2fs_free_blocks_count(sb) > blocks ||
+	    sb->s_free_inodes_count > sb->s_inodes_count)
+		return fs_fail(fs, -EUCLEAN, "free or reserved counts larger than the filesystem (run e2fsck)");
+	err = ext2fs_check_desc(efs);
+	return err ? ext_fail(fs, err, "the group descriptors are damaged (run e2fsck)") : 0;
+}
+
 int ext_edit_prepare(imgfmt_fs *fs)
 {
 	ext2_filsys efs = EXT_FS(fs);
 	errcode_t err;
+	int rc;
 
 	if (fs->dirty)
 		return fs_fail(fs, -EUCLEAN, "the filesystem has errors or needs journal recovery (run e2fsck)");
@@ -32,6 +52,8 @@ int ext_edit_prepare(imgfmt_fs *fs)
 		return fs_fail(fs, -EOPNOTSUPP, "editing a filesystem with the ea_inode feature is not supported");
 	if (ext2fs_has_feature_journal_dev(efs->super) || efs->super->s_journal_dev)
 		return fs_fail(fs, -EOPNOTSUPP, "editing a filesystem with an external journal is not supported");
+	if ((rc = check_geometry(fs)) < 0)
+		return rc;
 	err = ext2fs_read_bitmaps(efs);
 	if (err)
 		return ext_fail(fs, err, "cannot read the allocation bitmaps");
@@ -376,9 +398,66 @@ static int collect_child(struct ext2_dir_entry *de, int offset, int blocksize, c
 	return 0;
 }
 
-static int remove_entry(imgfmt_fs *fs, ext2_ino_t dir, const char *name, bool recursive, int depth);
+/* A recursive removal: the directories it has entered (open addressing,
+ * 0 = empty).  A crafted filesystem can give a directory a second name
+ * inside itself, or elsewhere: followed, the first never ends and the
+ * second empties a directory that was never named. */
+struct removal {
+	ext2_ino_t *seen;
+	size_t cap, n;
+};
 
-static int remove_children(imgfmt_fs *fs, ext2_ino_t ino, int depth)
+static size_t seen_slot(const struct removal *rm, ext2_ino_t ino)
+{
+	size_t i = (size_t)(ino * 0x9e3779b1u) & (rm->cap - 1);
+
+	while (rm->seen[i] && rm->seen[i] != ino)
+		i = (i + 1) & (rm->cap - 1);
+	return i;
+}
+
+/* 1 when INO is newly added, 0 when it was entered before, -ENOMEM. */
+static int seen_add(struct removal *rm, ext2_ino_t ino)
+{
+	if (2 * (rm->n + 1) > rm->cap) {
+		struct removal grown = { .cap = rm->cap ? 2 * rm->cap : 64, .n = rm->n };
+		if (!(grown.seen = calloc(grown.cap, sizeof(*grown.seen))))
+			return -ENOMEM;
+		for (size_t i = 0; i < rm->cap; i++)
+			if (rm->seen[i])
+				grown.seen[seen_slot(&grown, rm->seen[i])] = rm->seen[i];
+		free(rm->seen);
+		*rm = grown;
+	}
+	size_t i = seen_slot(rm, ino);
+	if (rm->seen[i])
+		return 0;
+	rm->seen[i] = ino;
+	rm->n++;
+	return 1;
+}
+
+/* May the removal enter directory INO, named in DIR?  Its ".." must name
+ * DIR (a directory has one name) and it must not have been entered yet. */
+static int may_enter(imgfmt_fs *fs, struct removal *rm, ext2_ino_t dir, ext2_ino_t ino)
+{
+	ext2_ino_t dotdot = 0;
+	int rc = lookup(fs, ino, "..", &dotdot);
+
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+	if (rc == -ENOENT || dotdot != dir)
+		return fs_fail(fs, -ELOOP, "a second name of a directory (a directory hard link): run e2fsck");
+	rc = seen_add(rm, ino);
+	if (rc < 0)
+		return fs_fail(fs, rc, "out of memory");
+	return rc ? 0 : fs_fail(fs, -ELOOP, "a directory reached twice (a directory hard link loop): run e2fsck");
+}
+
+static int remove_entry(imgfmt_fs *fs, struct removal *rm, ext2_ino_t dir, const char *name, bool recursive,
+			int depth);
+
+static int remove_children(imgfmt_fs *fs, struct removal *rm, ext2_ino_t ino, int depth)
 {
 	struct child_list l = { 0 };
 	errcode_t err = ext2fs_dir_iterate(EXT_FS(fs), ino, 0, NULL, collect_child, &l);
@@ -387,14 +466,15 @@ static int remove_children(imgfmt_fs *fs, ext2_ino_t ino, int depth)
 
 	for (size_t i = 0; i < l.n; i++) {
 		if (rc == 0)
-			rc = remove_entry(fs, ino, l.names[i], true, depth + 1);
+			rc = remove_entry(fs, rm, ino, l.names[i], true, depth + 1);
 		free(l.names[i]);
 	}
 	free(l.names);
 	return rc;
 }
 
-static int remove_entry(imgfmt_fs *fs, ext2_ino_t dir, const char *name, bool recursive, int depth)
+static int remove_entry(imgfmt_fs *fs, struct removal *rm, ext2_ino_t dir, const char *name, bool recursive,
+			int depth)
 {
 	ext2_filsys efs = EXT_FS(fs);
 	struct ext2_inode_large in;
@@ -423,7 +503,7 @@ static int remove_entry(imgfmt_fs *fs, ext2_ino_t dir, const char *name, bool re
 		return fs_fail(fs, -EISDIR, "is a directory");
 	if (in.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
 		return fs_fail(fs, -EPERM, "immutable or append-only");
-	if (is_dir && (rc = remove_children(fs, ino, depth)) < 0)
+	if (is_dir && ((rc = may_enter(fs, rm, dir, ino)) < 0 || (rc = remove_children(fs, rm, ino, depth)) < 0))
 		return rc;
 	err = ext2fs_unlink(efs, dir, name, ino, 0);
 	if (err)
@@ -453,8 +533,14 @@ static int remove_entry(imgfmt_fs *fs, ext2_ino_t dir, const char *name, bool re
 
 int ext_remove(imgfmt_fs *fs, uint64_t dir, const char *name, bool recursive)
 {
+	struct removal rm = { 0 };
+	int rc;
+
 	forget_map(fs);
-	return remove_entry(fs, (ext2_ino_t)dir, name, recursive, 0);
+	rc = seen_add(&rm, (ext2_ino_t)dir); /* the directory the removal starts in */
+	rc = rc < 0 ? fs_fail(fs, rc, "out of memory") : remove_entry(fs, &rm, (ext2_ino_t)dir, name, recursive, 0);
+	free(rm.seen);
+	return rc;
 }
 
 /* ---- a new UUID ---- */

@@ -341,6 +341,15 @@ struct imgfmt_part_place {
  * said (an extended partition and its logical ones may move together). */
 int imgfmt_disk_write_ptable(imgfmt_disk *src, imgfmt_disk *dst, const struct imgfmt_part_place *places, size_t n);
 
+/* ------------------------------------------------------------ temp files */
+
+/* Remove every temp file the library has made for a new copy target or
+ * output and not yet renamed into place or removed.  Async-signal-safe:
+ * meant for a tool's SIGTERM/SIGINT/SIGHUP handler, which then re-raises
+ * the signal (the library installs no signal handler itself).  A block
+ * device target is not touched. */
+void imgfmt_remove_temp_files(void);
+
 /* ----------------------------------------------------------- copy engine */
 
 typedef struct imgfmt_copy imgfmt_copy;

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <libgen.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
@@ -21,6 +22,52 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+/* ---- temp files not yet committed or removed ----
+ *
+ * A tool killed by a signal must not leave a half-written temp file beside
+ * its target.  The library installs no signal handler: it keeps the temp
+ * names here so that the tool's handler can remove them through
+ * imgfmt_remove_temp_files().  The handler may run at any point of the
+ * code below, so a slot holds a pointer to the target's own tmp name,
+ * published once the name is complete and cleared before it is freed;
+ * reading it takes one atomic load and unlink(2), both async-signal-safe.
+ * Slots are only changed by the thread that opens and commits targets,
+ * never while another thread of the copy engine runs. */
+#define TEMP_SLOTS 4096 /* targets pending at once; --jobs is at most 1024 */
+
+static char *_Atomic temp_slots[TEMP_SLOTS];
+
+static void temp_register(const char *tmp)
+{
+	for (size_t i = 0; i < TEMP_SLOTS; i++) {
+		char *expected = NULL;
+		if (atomic_compare_exchange_strong(&temp_slots[i], &expected, (char *)tmp))
+			return;
+	}
+	/* all slots taken: this temp file is only removed on ordinary exits */
+}
+
+static void temp_unregister(const char *tmp)
+{
+	for (size_t i = 0; i < TEMP_SLOTS; i++) {
+		char *expected = (char *)tmp;
+		if (atomic_compare_exchange_strong(&temp_slots[i], &expected, NULL))
+			return;
+	}
+}
+
+void imgfmt_remove_temp_files(void)
+{
+	int saved = errno;
+
+	for (size_t i = 0; i < TEMP_SLOTS; i++) {
+		char *tmp = atomic_load(&temp_slots[i]);
+		if (tmp)
+			unlink(tmp);
+	}
+	errno = saved;
+}
 
 /* Is target A the source B, or a loop device over B's file? */
 static int same_object(const char *path, const struct stat *a, const struct stat *b)
@@ -103,6 +150,7 @@ static int target_file(struct imgfmt_target *t, uint64_t size, uint64_t bytes, c
 		t->tmp = NULL;
 		return imgfmt_fail(err, -e, "cannot create: %s", strerror(e));
 	}
+	temp_register(t->tmp);
 	if (ftruncate(t->fd, (off_t)size) < 0 || fstat(t->fd, &st) < 0)
 		return imgfmt_fail(err, -errno, "cannot size the new file: %s", strerror(errno));
 	/* A file that is replaced keeps its mode and owner (as far as we may
@@ -169,6 +217,7 @@ int imgfmt_target_commit(struct imgfmt_target *t, char *err)
 		goto done;
 	if (rename(t->tmp, t->path) < 0)
 		return imgfmt_fail(err, -errno, "cannot move into place: %s", strerror(errno));
+	temp_unregister(t->tmp);
 	free(t->tmp);
 	t->tmp = NULL;
 	dcopy = strdup(t->path);
@@ -216,8 +265,10 @@ void imgfmt_target_abort(struct imgfmt_target *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
-	if (t->tmp)
+	if (t->tmp) {
 		unlink(t->tmp);
+		temp_unregister(t->tmp);
+	}
 	free(t->tmp);
 	t->tmp = NULL;
 	free(t->path);

@@ -57,6 +57,37 @@ if [ "$1" = fuzz_stream ]; then
 	"$p2v" send -q --compress zlib "$tmp/disk" >"$dir/zlib"
 	exit 0
 fi
+if [ "$1" = fuzz_ext_edit ]; then
+	# tiny filesystems holding what clone's personalization edits
+	r=$tmp/root
+	mkdir -p "$r/etc/ssh" "$r/var/log/journal/0123" "$r/var/log/apt" "$r/var/lib/dbus" "$r/tmp/sub/deeper" "$r/root"
+	echo golden >"$r/etc/hostname"
+	echo 0123456789abcdef0123456789abcdef >"$r/etc/machine-id"
+	cp "$r/etc/machine-id" "$r/var/lib/dbus/machine-id"
+	echo 'log line' >"$r/var/log/syslog" && echo x >"$r/var/log/apt/history.log"
+	echo j >"$r/var/log/journal/0123/system.journal"
+	echo private >"$r/etc/ssh/ssh_host_ed25519_key"
+	echo junk >"$r/tmp/sub/deeper/junk"
+	setfattr -n security.selinux -v system_u:object_r:etc_t:s0 "$r/etc/hostname" 2>/dev/null || true
+	mk() { # NAME SIZE mkfs-options...
+		local name=$1 size=$2
+		shift 2
+		truncate -s "$size" "$dir/$name"
+		mkfs.ext4 -q -F -b 1024 -N 64 -d "$r" "$@" "$dir/$name" >/dev/null
+	}
+	mk ext4-csum 256k -O ^has_journal
+	mk ext4-nocsum 256k -O ^has_journal,^metadata_csum
+	mk ext2 256k -t ext2
+	mk ext4-inline 256k -O ^has_journal,inline_data
+	truncate -s 512k "$dir/mbr-ext4"
+	printf 'label: dos\nstart=64, size=800, type=83\n' | sfdisk -q "$dir/mbr-ext4" >/dev/null
+	mkfs.ext4 -q -F -b 1024 -N 64 -O ^has_journal -E offset=32768 -d "$r" "$dir/mbr-ext4" 400k >/dev/null
+	# without the trailing zeros (the fuzzer pads to 512 KiB): mutations land on metadata
+	for f in "$dir"/*; do
+		python3 -c 'import sys; p = sys.argv[1]; d = open(p, "rb").read(); open(p, "wb").write(d.rstrip(b"\0"))' "$f"
+	done
+	exit 0
+fi
 mkdir -p "$tmp/tree/d/e"
 echo hello >"$tmp/tree/d/file"
 ln -s d/file "$tmp/tree/link"
@@ -64,7 +95,7 @@ setfattr -n user.x -v y "$tmp/tree/d/file" 2>/dev/null || true
 
 truncate -s 3M "$dir/mbr-ext4"
 printf 'label: dos\nstart=64, size=4000, type=83\nsize=1000, type=82\n' | sfdisk -q "$dir/mbr-ext4" >/dev/null
-mkfs.ext4 -q -F -b 1024 -N 32 -E offset=32768 -d "$tmp/tree" "$dir/mbr-ext4" 2000k >/dev/null
+mkfs.ext4 -q -F -b 1024 -N 64 -E offset=32768 -d "$tmp/tree" "$dir/mbr-ext4" 2000k >/dev/null
 
 truncate -s 2M "$dir/gpt-ext2"
 printf 'label: gpt\nfirst-lba: 34\nstart=40, size=3000, type=linux\n' | sfdisk -q "$dir/gpt-ext2" >/dev/null

@@ -130,6 +130,9 @@ struct keyset *keys_start(const char (*types)[16], size_t ntypes, const char *co
 int keys_wait(struct keyset *k, char *err, size_t errlen);
 int keys_get(struct keyset *k, size_t i, char **priv, size_t *privlen, char **pub, size_t *publen);
 void keys_free(struct keyset *k);
+/* Stop every key generator and remove every key file and key directory of
+ * the sets not yet freed.  Async-signal-safe: for a signal handler. */
+void keys_remove_all(void);
 
 /* ---- one target's personalization (personalize.c) ---- */
 

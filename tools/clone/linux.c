@@ -182,25 +182,82 @@ static int op_ssh_hostkeys(struct guest *gu, const struct golden *g, struct targ
 
 /* ---- removals ---- */
 
-static int remove_children(struct guest *gu, enum clone_op op, const char *dir,
-			   bool (*match)(const char *name, unsigned mode), bool recurse_dirs)
+/* A removal under one directory: which entries go, whether it descends,
+ * and the directories it has entered (a crafted golden disk can give a
+ * directory a second name inside itself: followed, the walk never ends). */
+struct removal {
+	struct guest *gu;
+	struct report *rep;
+	enum clone_op op;
+	bool (*match)(const char *name, unsigned mode);
+	bool recurse;
+	struct guest_seen seen;
+};
+
+/* May the walk enter (or remove whole) directory PATH at DEPTH?  1 yes,
+ * 0 no (said in the report), negative on error. */
+static int may_enter(struct removal *rm, const char *path, uint64_t ino, int depth)
 {
+	int fresh;
+
+	if (depth > GUEST_WALK_DEPTH) {
+		report_not_done(rm->rep, "%s: directories nested deeper than %d: not followed", path, GUEST_WALK_DEPTH);
+		return 0;
+	}
+	fresh = guest_seen_add(&rm->seen, ino);
+	if (fresh < 0) {
+		snprintf(rm->gu->err, sizeof(rm->gu->err), "%.400s: out of memory", path);
+		return fresh;
+	}
+	if (!fresh)
+		report_not_done(rm->rep, "%s: another name of a directory already walked (a directory hard link; "
+				"run e2fsck on the golden disk): not followed", path);
+	return fresh;
+}
+
+static int remove_in(struct removal *rm, const char *dir, int depth)
+{
+	struct guest *gu = rm->gu;
 	char **names = guest_list(gu, dir);
 	int rc = 0;
 
 	for (char **p = names; p && *p && rc == 0; p++) {
+		struct imgfmt_stat st;
 		char path[1024];
-		unsigned mode;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, *p) >= (int)sizeof(path))
+		int enter = 1;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, *p) >= (int)sizeof(path) || guest_stat(gu, path, &st) < 0)
 			continue;
-		mode = guest_mode(gu, path);
-		if (S_ISDIR(mode) && recurse_dirs)
-			rc = remove_children(gu, op, path, match, true);
-		else if (match(*p, mode))
-			rc = guest_remove(gu, op, path, S_ISDIR(mode));
+		if (S_ISDIR(st.mode) && (rm->recurse || rm->match(*p, st.mode)) &&
+		    (enter = may_enter(rm, path, st.ino, depth + 1)) <= 0) {
+			rc = enter;
+			continue;
+		}
+		if (S_ISDIR(st.mode) && rm->recurse)
+			rc = remove_in(rm, path, depth + 1);
+		else if (rm->match(*p, st.mode))
+			rc = guest_remove(gu, rm->op, path, S_ISDIR(st.mode));
 	}
 	guest_names_free(names);
 	return gu->err[0] && rc == 0 ? -EIO : rc;
+}
+
+/* Remove the entries of DIR that pass MATCH (with RECURSE, in every
+ * directory below it too; directories themselves stay). */
+static int remove_children(struct guest *gu, struct report *rep, enum clone_op op, const char *dir,
+			   bool (*match)(const char *name, unsigned mode), bool recurse)
+{
+	struct removal rm = { .gu = gu, .rep = rep, .op = op, .match = match, .recurse = recurse };
+	struct imgfmt_stat st;
+	int rc = 0;
+
+	if (guest_stat(gu, dir, &st) < 0 || !S_ISDIR(st.mode))
+		return 0;
+	if (guest_seen_add(&rm.seen, st.ino) < 0)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = remove_in(&rm, dir, 0);
+	guest_seen_free(&rm.seen);
+	return rc;
 }
 
 static bool regular(const char *name, unsigned mode)
@@ -220,15 +277,15 @@ static bool lease(const char *name, unsigned mode)
 	return S_ISREG(mode) && strstr(name, "lease") != NULL;
 }
 
-static int op_logfiles(struct guest *gu)
+static int op_logfiles(struct guest *gu, struct report *rep)
 {
 	int rc = 0;
 
 	/* The journal's per-machine directories go whole. */
 	if (guest_is_dir(gu, "/var/log/journal"))
-		rc = remove_children(gu, OP_LOGFILES, "/var/log/journal", anything, false);
+		rc = remove_children(gu, rep, OP_LOGFILES, "/var/log/journal", anything, false);
 	if (rc == 0)
-		rc = remove_children(gu, OP_LOGFILES, "/var/log", regular, true);
+		rc = remove_children(gu, rep, OP_LOGFILES, "/var/log", regular, true);
 	return rc;
 }
 
@@ -249,20 +306,20 @@ static int op_bash_history(struct guest *gu)
 	return rc;
 }
 
-static int op_tmp_files(struct guest *gu)
+static int op_tmp_files(struct guest *gu, struct report *rep)
 {
-	int rc = remove_children(gu, OP_TMP_FILES, "/tmp", anything, false);
+	int rc = remove_children(gu, rep, OP_TMP_FILES, "/tmp", anything, false);
 
-	return rc == 0 ? remove_children(gu, OP_TMP_FILES, "/var/tmp", anything, false) : rc;
+	return rc == 0 ? remove_children(gu, rep, OP_TMP_FILES, "/var/tmp", anything, false) : rc;
 }
 
-static int op_dhcp_state(struct guest *gu)
+static int op_dhcp_state(struct guest *gu, struct report *rep)
 {
 	static const char *const dirs[] = { "/var/lib/dhcp", "/var/lib/dhclient", "/var/lib/NetworkManager" };
 	int rc = 0;
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && rc == 0; i++)
-		rc = remove_children(gu, OP_DHCP_STATE, dirs[i], lease, false);
+		rc = remove_children(gu, rep, OP_DHCP_STATE, dirs[i], lease, false);
 	return rc;
 }
 
@@ -385,13 +442,13 @@ int linux_personalize(struct guest *gu, const struct golden *g, const struct clo
 	if (rc == 0 && o->ops[OP_UDEV_NET] && S_ISREG(guest_mode(gu, "/etc/udev/rules.d/70-persistent-net.rules")))
 		rc = guest_remove(gu, OP_UDEV_NET, "/etc/udev/rules.d/70-persistent-net.rules", false);
 	if (rc == 0 && o->ops[OP_LOGFILES])
-		rc = op_logfiles(gu);
+		rc = op_logfiles(gu, &t->rep);
 	if (rc == 0 && o->ops[OP_BASH_HISTORY])
 		rc = op_bash_history(gu);
 	if (rc == 0 && o->ops[OP_TMP_FILES])
-		rc = op_tmp_files(gu);
+		rc = op_tmp_files(gu, &t->rep);
 	if (rc == 0 && o->ops[OP_DHCP_STATE])
-		rc = op_dhcp_state(gu);
+		rc = op_dhcp_state(gu, &t->rep);
 	if (rc == 0 && o->ops[OP_RANDOM_SEED])
 		rc = op_random_seed(gu);
 	if (rc == 0 && o->ops[OP_UTMP])
