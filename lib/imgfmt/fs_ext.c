@@ -312,6 +312,12 @@ static int ext_map_add(struct ext_state *st, uint64_t lblk, uint64_t pblk, uint6
 	struct ext_run *last = st->nmap ? &st->map[st->nmap - 1] : NULL;
 	uint64_t mapped_end = last ? last->lblk + last->len : 0;
 
+	/* Blocks are not shared: a map claiming more than the filesystem holds
+	 * (indirect blocks or index nodes naming one child again and again) is
+	 * refused before it costs billions of calls. */
+	if (st->map_budget < (len ? len : 1))
+		return -EUCLEAN;
+	st->map_budget -= len ? len : 1;
 	if (len == 0 || (last && lblk + len <= mapped_end))
 		return 0;
 	if (last && lblk < mapped_end) {
@@ -339,9 +345,18 @@ static int ext_map_block(ext2_filsys efs, blk64_t *blocknr, e2_blkcnt_t blockcnt
 			 int ref_offset, void *priv)
 {
 	(void)efs, (void)ref_block, (void)ref_offset;
+	struct ext_state *st = priv;
+
 	if (blockcnt < 0 || *blocknr == 0)
 		return 0;
-	return ext_map_add(priv, (uint64_t)blockcnt, *blocknr, 1, false) ? BLOCK_ABORT : 0;
+	st->map_err = ext_map_add(st, (uint64_t)blockcnt, *blocknr, 1, false);
+	return st->map_err ? BLOCK_ABORT : 0;
+}
+
+static int ext_map_failed(imgfmt_fs *fs, int rc)
+{
+	return rc == -EUCLEAN ? fs_fail(fs, rc, "the block map claims more blocks than the filesystem holds")
+			      : fs_fail(fs, rc, "out of memory");
 }
 
 /* Build (or reuse) the block map of INO: extents or the ext2/3 block map.
@@ -360,6 +375,8 @@ static int ext_map(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *in)
 		return 0;
 	st->map_ino = 0;
 	st->nmap = 0;
+	st->map_err = 0;
+	st->map_budget = ext2fs_blocks_count(st->efs->super);
 	if (in->i_flags & EXT4_EXTENTS_FL) {
 		err = ext2fs_extent_open2(st->efs, (ext2_ino_t)ino, (struct ext2_inode *)in, &handle);
 		if (err)
@@ -368,9 +385,10 @@ static int ext_map(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *in)
 			op = EXT2_EXTENT_NEXT_LEAF;
 			if (!(e.e_flags & EXT2_EXTENT_FLAGS_LEAF))
 				continue;
-			if (ext_map_add(st, e.e_lblk, e.e_pblk, e.e_len, e.e_flags & EXT2_EXTENT_FLAGS_UNINIT)) {
+			int rc = ext_map_add(st, e.e_lblk, e.e_pblk, e.e_len, e.e_flags & EXT2_EXTENT_FLAGS_UNINIT);
+			if (rc) {
 				ext2fs_extent_free(handle);
-				return fs_fail(fs, -ENOMEM, "out of memory");
+				return ext_map_failed(fs, rc);
 			}
 		}
 		ext2fs_extent_free(handle);
@@ -381,6 +399,8 @@ static int ext_map(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *in)
 					    ext_map_block, st);
 		if (err)
 			return ext_fail(fs, err, "cannot read block map");
+		if (st->map_err)
+			return ext_map_failed(fs, st->map_err);
 	}
 	st->map_ino = ino;
 	return 0;

@@ -17,6 +17,8 @@ struct ext_state {
 	uint64_t map_ino;
 	struct ext_run *map;
 	size_t nmap, capmap;
+	uint64_t map_budget; /* blocks a map may still claim: no more than the fs holds */
+	int map_err;	     /* why the block iteration stopped (-ENOMEM, -EUCLEAN) */
 	char bad_groups[200]; /* why the bitmaps are not to be trusted, or "" */
 };
 

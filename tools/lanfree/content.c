@@ -105,13 +105,19 @@ static int run_add(uint64_t logical, uint64_t length, uint64_t physical, void *a
 		r->bad = true; /* overlapping or out of order: not a map to trust */
 		return -1;
 	}
-	if (physical != IMGFMT_NO_PHYSICAL) {
-		if (physical > r->volume_size || length > r->volume_size - physical) {
-			r->bad = true; /* past the end of the volume */
-			return -1;
-		}
-		r->on_disk += length;
+	if (physical != IMGFMT_NO_PHYSICAL &&
+	    (physical > r->volume_size || length > r->volume_size - physical)) {
+		r->bad = true; /* past the end of the volume */
+		return -1;
 	}
+	/* Data without a place (inline, encrypted, compressed) is still data the
+	 * volume holds: counted too, so a flag bit cannot make a 16 TiB file read
+	 * as zeros. */
+	if (length > r->volume_size - r->on_disk) {
+		r->bad = true;
+		return -1;
+	}
+	r->on_disk += length;
 	if (last && last->offset + last->length == logical) {
 		last->length += length;
 		return 0;
@@ -139,7 +145,7 @@ int content_runs_get(imgfmt_fs *fs, const struct imgfmt_stat *st, struct content
 	memset(r, 0, sizeof(*r));
 	imgfmt_fs_sizes(fs, &block_size, &r->volume_size, &free_bytes);
 	if (imgfmt_fs_data_runs(fs, st->ino, run_add, r) < 0) {
-		*why = r->bad	? "its block map points outside the volume or overlaps itself"
+		*why = r->bad	? "its block map points outside the volume, overlaps itself or claims more than the volume holds"
 		       : r->oom ? "out of memory"
 				: imgfmt_fs_error(fs);
 		return -1;

@@ -61,7 +61,9 @@ int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name,
 	sqlite3_bind_int64(s, i++, st->mode);
 	sqlite3_bind_int64(s, i++, st->uid);
 	sqlite3_bind_int64(s, i++, st->gid);
-	sqlite3_bind_int64(s, i++, (int64_t)st->size);
+	/* a crafted inode's size can exceed what SQLite holds: such a file is
+	 * never backed up (store_content), and its row must stay sane */
+	sqlite3_bind_int64(s, i++, st->size > INT64_MAX ? INT64_MAX : (int64_t)st->size);
 	sqlite3_bind_int64(s, i++, ts_ns(st->atime.tv_sec, st->atime.tv_nsec));
 	sqlite3_bind_int64(s, i++, ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec));
 	sqlite3_bind_int64(s, i++, ts_ns(st->ctime.tv_sec, st->ctime.tv_nsec));

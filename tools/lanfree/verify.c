@@ -212,6 +212,7 @@ static void check_content(struct verify *v, sqlite3_stmt *st)
 	unsigned char md[32];
 	const char *compression = (const char *)sqlite3_column_text(st, 3);
 	char err[400], *path = NULL, shown[80] = "(a content without a checksum)";
+	int unpacked;
 
 	if (sqlite3_column_bytes(st, 0) != 32) {
 		problem(v, shown, "damaged catalog: the checksum is not 32 bytes");
@@ -226,9 +227,11 @@ static void check_content(struct verify *v, sqlite3_stmt *st)
 		problem(v, shown, "cannot check");
 		goto out;
 	}
-	if (unpack_entry(path, comp, (uint64_t)sqlite3_column_int64(st, 4), (uint64_t)sqlite3_column_int64(st, 5),
-			 hash_block, &hs, &hs.info, err, sizeof(err)) < 0 || hs.info.size != hs.want) {
-		if (hs.size_differs || hs.info.size != hs.want)
+	unpacked = unpack_entry(path, comp, (uint64_t)sqlite3_column_int64(st, 4),
+				(uint64_t)sqlite3_column_int64(st, 5), hash_block, &hs, &hs.info, err, sizeof(err));
+	if (unpacked < 0 || hs.info.size != hs.want) {
+		/* a size only means something once the entry's header was read */
+		if (hs.size_differs || (unpacked == 0 && hs.info.size != hs.want))
 			problem(v, shown, "the archive entry has %llu bytes, the catalog says %llu",
 				(unsigned long long)hs.info.size, (unsigned long long)hs.want);
 		else

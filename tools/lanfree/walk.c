@@ -413,7 +413,8 @@ static int visit(struct walk *w, size_t dir_len, const char *name, size_t name_l
 	}
 	bk->files++;
 	if (S_ISREG(st->mode))
-		bk->bytes_total += (int64_t)st->size;
+		bk->bytes_total = st->size > (uint64_t)(INT64_MAX - bk->bytes_total) ? INT64_MAX
+									: bk->bytes_total + (int64_t)st->size;
 	if (same)
 		rc = stage_id(bk, prev->last_seq == SEQ_OPEN ? bk->ins_cont : bk->ins_copyv, prev->id);
 	else
