@@ -376,7 +376,11 @@ static int ext_map(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *in)
 	st->map_ino = 0;
 	st->nmap = 0;
 	st->map_err = 0;
+	/* a superblock may claim more blocks than its volume holds: the budget
+	 * is what both allow */
 	st->map_budget = ext2fs_blocks_count(st->efs->super);
+	if (st->map_budget > fs->vol.size / st->efs->blocksize)
+		st->map_budget = fs->vol.size / st->efs->blocksize;
 	if (in->i_flags & EXT4_EXTENTS_FL) {
 		err = ext2fs_extent_open2(st->efs, (ext2_ino_t)ino, (struct ext2_inode *)in, &handle);
 		if (err)

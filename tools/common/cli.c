@@ -1,6 +1,7 @@
 /* cli.c --- messages, exit codes, progress and JSON for the rawkit tools */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -206,4 +207,20 @@ void cli_json_string(FILE *out, const char *s, size_t len)
 void cli_json_cstr(FILE *out, const char *s)
 {
 	cli_json_string(out, s, strlen(s));
+}
+
+int cli_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
 }

@@ -37,6 +37,10 @@ int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* Control bytes in S made printable in place (newline/tab: space, others '?'). */
 void cli_sanitize(char *s);
 
+/* All LEN bytes of BUF at OFF of FD (short writes and EINTR retried):
+ * 0, or -1 with errno set (a write of nothing counts as an error). */
+int cli_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
 /* "1.5 GiB" style sizes into BUF (at least 16 bytes). */
 const char *cli_human(uint64_t bytes, char *buf, size_t size);
 

@@ -319,7 +319,6 @@ struct writer {
 static int write_block(const void *buf, size_t len, uint64_t offset, void *arg)
 {
 	struct writer *w = arg;
-	size_t done = 0;
 
 	if (!w->started) {
 		if (content_hash_init(&w->c, w->info.sparse, w->info.size) < 0)
@@ -331,15 +330,7 @@ static int write_block(const void *buf, size_t len, uint64_t offset, void *arg)
 		w->bad_order = true;
 		return -1;
 	}
-	while (done < len) {
-		ssize_t n = pwrite(w->fd, (const char *)buf + done, len - done, (off_t)(offset + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
+	return cli_pwrite_all(w->fd, buf, len, offset);
 }
 
 /* Write the content of E into FD; check its id. */

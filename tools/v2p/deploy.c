@@ -73,18 +73,6 @@ static int loop_grow(const char *fstype, const char *path, uint64_t offset, uint
 	return rc;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
-{
-	for (size_t done = 0; done < len;) {
-		ssize_t n = pwrite(fd, (const char *)buf + done, len - done, (off_t)(off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
-}
 
 /* A swap after the filesystem, on the target the image was copied onto:
  * its header page to the disk's end (the old one wiped first: the
@@ -99,8 +87,8 @@ static int move_swap(struct deploy *d, const char *path, char *err, size_t errle
 
 	if (!zero || v2p_swap_header(d->image, p, &page, err, errlen) < 0)
 		goto out;
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || pwrite_full(fd, zero, p->swap_page, m->from) < 0 ||
-	    pwrite_full(fd, page, p->swap_page, m->to) < 0 || fsync(fd) < 0) {
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || cli_pwrite_all(fd, zero, p->swap_page, m->from) < 0 ||
+	    cli_pwrite_all(fd, page, p->swap_page, m->to) < 0 || fsync(fd) < 0) {
 		snprintf(err, errlen, "%s: cannot move the swap header: %s", m->name, strerror(errno));
 		goto out;
 	}
