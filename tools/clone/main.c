@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,31 +136,6 @@ static int check_targets(char **targets, size_t n)
 	return 0;
 }
 
-/* Killed half-way, a clone leaves neither a temp target nor a new key:
- * remove them (async-signal-safe calls only), then die of the signal. */
-static void on_fatal_signal(int sig)
-{
-	imgfmt_remove_temp_files();
-	keys_remove_all();
-	signal(sig, SIG_DFL);
-	raise(sig); /* delivered as the handler returns: all signals are blocked in it */
-}
-
-static void clean_up_on_signals(void)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
-	struct sigaction sa = { .sa_handler = on_fatal_signal };
-
-	sigfillset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		struct sigaction old;
-		/* a signal ignored from the start (nohup, a background job) stays so */
-		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-			continue;
-		sigaction(sigs[i], &sa, NULL);
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct clone_opts o = { .progress = isatty(2) };
@@ -216,7 +190,7 @@ int main(int argc, char **argv)
 		o.progress = false;
 	if (o.ssh_key && read_ssh_key(o.ssh_key, &o.ssh_key_data) < 0)
 		return EXIT_FAILED;
-	clean_up_on_signals();
+	cli_clean_up_on_signals(keys_remove_all);
 	if (o.in_place)
 		rc = clone_run(argv[optind], argv + optind, 1, hostname, &o);
 	else

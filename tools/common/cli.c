@@ -1,7 +1,9 @@
 /* cli.c --- messages, exit codes, progress and JSON for the rawkit tools */
 #include "cli.h"
+#include "imgfmt.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
@@ -223,4 +225,33 @@ int cli_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+static void (*signal_extra)(void);
+
+/* Killed half-way, a tool leaves no temp target behind: async-signal-safe
+ * calls only, then the default action (all signals are blocked in here, so
+ * the raised one is delivered as the handler returns). */
+static void on_fatal_signal(int sig)
+{
+	imgfmt_remove_temp_files();
+	if (signal_extra)
+		signal_extra();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void cli_clean_up_on_signals(void (*extra)(void))
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa = { .sa_handler = on_fatal_signal };
+
+	signal_extra = extra;
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
 }

@@ -37,6 +37,12 @@ int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* Control bytes in S made printable in place (newline/tab: space, others '?'). */
 void cli_sanitize(char *s);
 
+/* On SIGTERM, SIGINT and SIGHUP: remove the library's temp files (copy
+ * targets, outputs not yet committed), call EXTRA (NULL: none; it must be
+ * async-signal-safe), then die of the signal.  A signal ignored from the
+ * start (nohup, a background job) stays ignored. */
+void cli_clean_up_on_signals(void (*extra)(void));
+
 /* All LEN bytes of BUF at OFF of FD (short writes and EINTR retried):
  * 0, or -1 with errno set (a write of nothing counts as an error). */
 int cli_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);

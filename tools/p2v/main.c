@@ -57,6 +57,7 @@ int main(int argc, char **argv)
 	int c, n;
 
 	cli_set_program("rawkit-p2v");
+	cli_clean_up_on_signals(NULL);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "q", options, NULL)) != -1) {
 		switch (c) {
