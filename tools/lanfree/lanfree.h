@@ -221,6 +221,20 @@ int cmd_prune(const struct prune_opts *o);
 
 /* Path of a version: VOLUME[/DIR]/NAME (DIR and NAME may be empty). */
 char *version_path(const char *volume, const void *dir, size_t dir_len, const void *name, size_t name_len);
+/* walk.c: a directory's entries as imgfmt_fs_readdir() gives them
+ * (children_add is its callback; -ENOMEM when out of memory). */
+struct child {
+	char *name;
+	size_t len;
+	uint64_t ino;
+};
+struct children {
+	struct child *c;
+	size_t n, cap;
+};
+int children_add(const char *name, size_t len, uint64_t ino, unsigned type, void *arg);
+void children_free(struct children *cs);
+
 int64_t ts_ns(int64_t sec, long nsec);
 int64_t now_ns(void);
 void hex(const unsigned char *bytes, size_t n, char *out);

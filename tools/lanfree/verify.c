@@ -333,40 +333,6 @@ struct unbacked {
 	struct imap seen;
 };
 
-struct listing {
-	struct { char *name; size_t len; uint64_t ino; } *e;
-	size_t n, cap;
-};
-
-static int listing_add(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
-{
-	struct listing *l = arg;
-	(void)type;
-
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-		void *grown = realloc(l->e, cap * sizeof(*l->e));
-		if (!grown)
-			return -ENOMEM;
-		l->e = grown;
-		l->cap = cap;
-	}
-	if (!(l->e[l->n].name = malloc(len ? len : 1)))
-		return -ENOMEM;
-	memcpy(l->e[l->n].name, name, len);
-	l->e[l->n].len = len;
-	l->e[l->n].ino = ino;
-	l->n++;
-	return 0;
-}
-
-static void listing_free(struct listing *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->e[i].name);
-	free(l->e);
-}
-
 /* As backup's --exclude: the whole VOLUME/PATH or any tail of it from a component. */
 static bool disk_excluded(const struct unbacked *u, const char *full)
 {
@@ -419,20 +385,20 @@ static void disk_entry(struct unbacked *u, const char *dir, size_t dir_len, cons
 
 static void walk_disk(struct unbacked *u, const char *dir, size_t dir_len, uint64_t ino, unsigned depth)
 {
-	struct listing l = { 0 };
+	struct children l = { 0 };
 	uint32_t seen;
 	char *here = NULL;
 
 	if (depth >= DISK_MAX_DEPTH || imap_get(&u->seen, ino, &seen) || imap_put(&u->seen, ino, 0) < 0)
 		return;
 	here = version_path(u->volume, dir, dir_len, NULL, 0);
-	if (imgfmt_fs_readdir(u->fs, ino, listing_add, &l) < 0)
+	if (imgfmt_fs_readdir(u->fs, ino, children_add, &l) < 0)
 		problem(u->a->v, here ? here : u->volume, "cannot read the directory on the disk: %s",
 			imgfmt_fs_error(u->fs));
 	else
 		for (size_t i = 0; i < l.n; i++)
-			disk_entry(u, dir, dir_len, l.e[i].name, l.e[i].len, l.e[i].ino, depth);
-	listing_free(&l);
+			disk_entry(u, dir, dir_len, l.c[i].name, l.c[i].len, l.c[i].ino, depth);
+	children_free(&l);
 	free(here);
 }
 

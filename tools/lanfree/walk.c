@@ -226,17 +226,7 @@ static int record_new(struct walk *w, size_t dir_len, size_t path_len, const str
 
 /* Entries of directory DIR_INO: from the base when the directory did not
  * change (and every entry's inode is still in use), else from the disk. */
-struct child {
-	char *name;
-	size_t len;
-	uint64_t ino;
-};
-struct children {
-	struct child *c;
-	size_t n, cap;
-};
-
-static int child_add(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
+int children_add(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
 {
 	struct children *cs = arg;
 	(void)type;
@@ -259,7 +249,7 @@ static int child_add(const char *name, size_t len, uint64_t ino, unsigned type, 
 	return 0;
 }
 
-static void children_free(struct children *cs)
+void children_free(struct children *cs)
 {
 	for (size_t i = 0; i < cs->n; i++)
 		free(cs->c[i].name);
@@ -291,7 +281,7 @@ static int children_sum(struct walk *w, const struct children *cs, unsigned char
  * 1 read, 0 unreadable (warning printed, CS empty), -1 out of memory. */
 static int read_children(struct walk *w, size_t path_len, uint64_t ino, struct children *cs, unsigned char sum[32])
 {
-	int rc = imgfmt_fs_readdir(w->fs, ino, child_add, cs);
+	int rc = imgfmt_fs_readdir(w->fs, ino, children_add, cs);
 
 	if (rc == 0)
 		rc = children_sum(w, cs, sum);
