@@ -5,6 +5,7 @@
  * that do not exist are skipped silently.
  */
 #include "clone.h"
+#include "hmap.h"
 #include "netcfg.h"
 #include "textedit.h"
 
@@ -191,7 +192,7 @@ struct removal {
 	enum clone_op op;
 	bool (*match)(const char *name, unsigned mode);
 	bool recurse;
-	struct guest_seen seen;
+	struct imap seen; /* directories entered: a crafted fs may give one a second name */
 };
 
 /* May the walk enter (or remove whole) directory PATH at DEPTH?  1 yes,
@@ -204,10 +205,10 @@ static int may_enter(struct removal *rm, const char *path, uint64_t ino, int dep
 		report_not_done(rm->rep, "%s: directories nested deeper than %d: not followed", path, GUEST_WALK_DEPTH);
 		return 0;
 	}
-	fresh = guest_seen_add(&rm->seen, ino);
-	if (fresh < 0) {
+	fresh = !imap_get(&rm->seen, ino, &(uint32_t){ 0 });
+	if (fresh && imap_put(&rm->seen, ino, 1) < 0) {
 		snprintf(rm->gu->err, sizeof(rm->gu->err), "%.400s: out of memory", path);
-		return fresh;
+		return -ENOMEM;
 	}
 	if (!fresh)
 		report_not_done(rm->rep, "%s: another name of a directory already walked (a directory hard link; "
@@ -252,11 +253,11 @@ static int remove_children(struct guest *gu, struct report *rep, enum clone_op o
 
 	if (guest_stat(gu, dir, &st) < 0 || !S_ISDIR(st.mode))
 		return 0;
-	if (guest_seen_add(&rm.seen, st.ino) < 0)
+	if (imap_put(&rm.seen, st.ino, 1) < 0)
 		rc = -ENOMEM;
 	if (rc == 0)
 		rc = remove_in(&rm, dir, 0);
-	guest_seen_free(&rm.seen);
+	imap_free(&rm.seen);
 	return rc;
 }
 

@@ -109,44 +109,6 @@ int guest_stat(struct guest *g, const char *path, struct imgfmt_stat *st)
 	return lookup_stat(g, path, st);
 }
 
-static size_t seen_slot(const struct guest_seen *s, uint64_t ino)
-{
-	size_t i = (size_t)(ino * 0x9e3779b97f4a7c15ull) & (s->cap - 1);
-
-	while (s->v[i] && s->v[i] != ino)
-		i = (i + 1) & (s->cap - 1);
-	return i;
-}
-
-int guest_seen_add(struct guest_seen *s, uint64_t ino)
-{
-	if (ino == 0)
-		return 0;
-	if (2 * (s->n + 1) > s->cap) { /* keep it at most half full */
-		struct guest_seen grown = { .cap = s->cap ? 2 * s->cap : 64 };
-		if (!(grown.v = calloc(grown.cap, sizeof(*grown.v))))
-			return -ENOMEM;
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->v[i])
-				grown.v[seen_slot(&grown, s->v[i])] = s->v[i];
-		grown.n = s->n;
-		free(s->v);
-		*s = grown;
-	}
-	size_t i = seen_slot(s, ino);
-	if (s->v[i])
-		return 0;
-	s->v[i] = ino;
-	s->n++;
-	return 1;
-}
-
-void guest_seen_free(struct guest_seen *s)
-{
-	free(s->v);
-	*s = (struct guest_seen){ 0 };
-}
-
 unsigned guest_mode(struct guest *g, const char *path)
 {
 	struct imgfmt_stat st;

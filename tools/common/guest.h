@@ -34,17 +34,7 @@ int guest_exists(struct guest *g, const char *path);
 /* lstat() of PATH inside the guest: 0, or -ENOENT and the like. */
 int guest_stat(struct guest *g, const char *path, struct imgfmt_stat *st);
 
-/* The directories a walk has entered, by inode number: a crafted
- * filesystem can give a directory a second name (a hard link loop), and a
- * walk that follows it never ends. */
 #define GUEST_WALK_DEPTH 64 /* directory nesting a walk follows */
-struct guest_seen {
-	uint64_t *v;   /* open addressing, 0 = empty (no inode is number 0) */
-	size_t cap, n;
-};
-/* 1 when INO is newly added, 0 when it was seen before, -ENOMEM. */
-int guest_seen_add(struct guest_seen *s, uint64_t ino);
-void guest_seen_free(struct guest_seen *s);
 
 /* Names in directory DIR (NULL-terminated, sorted, malloc'd; free with
  * guest_names_free); NULL when DIR is missing. */
