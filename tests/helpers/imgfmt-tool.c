@@ -72,10 +72,10 @@ static int cmd_copy(int argc, char **argv)
 	if (!src || !dst)
 		return cli_usage_error("copy: SRC and DST needed");
 	if (open_disk(src, &disk) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	if (volname && (vol = volume_index(disk, volname)) < 0) {
 		imgfmt_disk_free(disk);
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	}
 	copy = imgfmt_copy_new();
 	rc = imgfmt_copy_set_source(copy, disk, vol);
@@ -88,7 +88,7 @@ static int cmd_copy(int argc, char **argv)
 			cli_error(dst, "%s", imgfmt_copy_error(copy));
 		imgfmt_copy_free(copy);
 		imgfmt_disk_free(disk);
-		return rc < 0 ? EXIT_FAILED : EXIT_DONE;
+		return rc < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
 	}
 	if (!rc)
 		rc = imgfmt_copy_run(copy);
@@ -108,19 +108,19 @@ static int cmd_copy(int argc, char **argv)
 	}
 	imgfmt_copy_free(copy);
 	imgfmt_disk_free(disk);
-	return rc < 0 ? EXIT_FAILED : EXIT_DONE;
+	return rc < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
 }
 
 static int cmd_used(int argc, char **argv)
 {
 	imgfmt_disk *disk;
 	imgfmt_extents *ext;
-	int vol = -1, rc = EXIT_FAILED;
+	int vol = -1, rc = RAWKIT_EXIT_FAILED;
 
 	if (argc < 1 || argc > 2)
 		return cli_usage_error("used: DISK [VOLUME]");
 	if (open_disk(argv[0], &disk) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	if (argc == 2 && (vol = volume_index(disk, argv[1])) < 0)
 		goto out;
 	if (imgfmt_disk_used(disk, vol, &ext) < 0) {
@@ -137,7 +137,7 @@ static int cmd_used(int argc, char **argv)
 		if (imgfmt_disk_used_note(disk, i)[0])
 			printf("note %zu %s\n", i, imgfmt_disk_used_note(disk, i));
 	imgfmt_extents_free(ext);
-	rc = EXIT_DONE;
+	rc = RAWKIT_EXIT_DONE;
 out:
 	imgfmt_disk_free(disk);
 	return rc;
@@ -245,7 +245,7 @@ static int cmd_fs(const char *cmd, int argc, char **argv)
 	if (argc < 3)
 		return cli_usage_error("%s: DISK VOLUME PATH", cmd);
 	if (open_disk(argv[0], &disk) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	if ((vol = volume_index(disk, argv[1])) < 0)
 		goto out;
 	if (imgfmt_fs_open(disk, (size_t)vol, 0, &fs) < 0) {
@@ -295,7 +295,7 @@ out:
 		cli_error(argv[0], "%s: %s", argv[2], imgfmt_fs_error(fs));
 	imgfmt_fs_close(fs);
 	imgfmt_disk_free(disk);
-	return rc < 0 ? EXIT_FAILED : EXIT_DONE;
+	return rc < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
 }
 
 int main(int argc, char **argv)

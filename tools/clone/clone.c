@@ -150,13 +150,13 @@ static int copy_batch(struct run *r, struct target_plan *t, size_t n)
 
 static int exit_status(struct target_plan *t, size_t n)
 {
-	int status = EXIT_DONE;
+	int status = RAWKIT_EXIT_DONE;
 
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].failed)
-			return EXIT_FAILED;
+			return RAWKIT_EXIT_FAILED;
 		if (t[i].rep.nnot)
-			status = EXIT_WARNINGS;
+			status = RAWKIT_EXIT_WARNINGS;
 	}
 	return status;
 }
@@ -167,11 +167,11 @@ int clone_run(const char *golden, char **targets, size_t ntargets, const char *h
 	struct run r = { .g = &g, .o = o };
 	struct target_plan *t = calloc(ntargets, sizeof(*t));
 	double start = cli_now();
-	int status = EXIT_FAILED;
+	int status = RAWKIT_EXIT_FAILED;
 
 	if (!t) {
 		cli_error(NULL, "out of memory");
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	}
 	if (golden_open(&g, golden, o->in_place && !o->dry_run) < 0)
 		goto out;

@@ -153,7 +153,7 @@ int main(int argc, char **argv)
 			if (ops_parse(optarg, o.ops, err, sizeof(err)) < 0)
 				return cli_usage_error("%s", err);
 			break;
-		case O_LIST_OPS: list_operations(); return EXIT_DONE;
+		case O_LIST_OPS: list_operations(); return RAWKIT_EXIT_DONE;
 		case O_SSH_KEY: o.ssh_key = optarg; break;
 		case O_IN_PLACE: o.in_place = true; break;
 		case O_OVERWRITE: o.overwrite = true; break;
@@ -170,8 +170,8 @@ int main(int argc, char **argv)
 		case O_PROGRESS: o.progress = true; break;
 		case 'q':
 		case O_QUIET: o.quiet = true, o.progress = false; break;
-		case O_HELP: fputs(usage, stdout); return EXIT_DONE;
-		case O_VERSION: puts("rawkit-clone " RAWKIT_VERSION); return EXIT_DONE;
+		case O_HELP: fputs(usage, stdout); return RAWKIT_EXIT_DONE;
+		case O_VERSION: puts("rawkit-clone " RAWKIT_VERSION); return RAWKIT_EXIT_DONE;
 		default: return cli_usage_error("%s: unknown option or missing argument", argv[optind - 1]);
 		}
 	}
@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 	if (!o.in_place && argc - optind < 2)
 		return cli_usage_error(argc == optind ? "no golden disk given" : "no target given");
 	if (!o.in_place && check_targets(argv + optind + 1, (size_t)(argc - optind - 1)))
-		return EXIT_USAGE;
+		return RAWKIT_EXIT_USAGE;
 	if (o.in_place && o.overwrite)
 		return cli_usage_error("--overwrite has no meaning with --in-place");
 	if (hostname && hostname_format(hostname, 0, o.in_place ? 1 : (size_t)(argc - optind - 1), name, sizeof(name),
@@ -189,7 +189,7 @@ int main(int argc, char **argv)
 	if (o.json)
 		o.progress = false;
 	if (o.ssh_key && read_ssh_key(o.ssh_key, &o.ssh_key_data) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	cli_clean_up_on_signals(keys_remove_all);
 	if (o.in_place)
 		rc = clone_run(argv[optind], argv + optind, 1, hostname, &o);

@@ -85,7 +85,7 @@ int cli_usage_error(const char *fmt, ...)
 	say(NULL, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "Try '%s --help' for more information.\n", program);
-	return EXIT_USAGE;
+	return RAWKIT_EXIT_USAGE;
 }
 
 const char *cli_human(uint64_t bytes, char *buf, size_t size)

@@ -9,10 +9,10 @@
 
 /* Exit status, as documented in rawkit(7). */
 enum {
-	EXIT_DONE = 0,     /* done */
-	EXIT_FAILED = 1,   /* failed; nothing was changed */
-	EXIT_USAGE = 2,    /* usage error */
-	EXIT_WARNINGS = 3, /* done, with warnings */
+	RAWKIT_EXIT_DONE = 0,     /* done */
+	RAWKIT_EXIT_FAILED = 1,   /* failed; nothing was changed */
+	RAWKIT_EXIT_USAGE = 2,    /* usage error */
+	RAWKIT_EXIT_WARNINGS = 3, /* done, with warnings */
 };
 
 #if defined(__GNUC__)
@@ -31,7 +31,7 @@ void cli_warning(const char *object, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* The same from a va_list, for helpers that also count what they print. */
 void cli_verror(const char *object, const char *fmt, va_list ap) CLI_PRINTF(2, 0);
 void cli_vwarning(const char *object, const char *fmt, va_list ap) CLI_PRINTF(2, 0);
-/* "PROG: MESSAGE" and a pointer to --help; returns EXIT_USAGE. */
+/* "PROG: MESSAGE" and a pointer to --help; returns RAWKIT_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 
 /* Control bytes in S made printable in place (newline/tab: space, others '?'). */

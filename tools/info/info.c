@@ -107,11 +107,11 @@ int info_run(const char *path, bool json)
 	imgfmt_extents *all = NULL;
 	uint64_t total_copy = 0;
 	size_t n;
-	int status = EXIT_FAILED;
+	int status = RAWKIT_EXIT_FAILED;
 
 	if (!disk) {
 		cli_error(path, "out of memory");
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	}
 	if (imgfmt_disk_open(disk, path, 0) < 0) {
 		cli_error(path, "%s", imgfmt_disk_error(disk));
@@ -130,7 +130,7 @@ int info_run(const char *path, bool json)
 		print_json(disk, reports, n, total_copy);
 	else
 		print_text(disk, reports, n, total_copy);
-	status = EXIT_DONE;
+	status = RAWKIT_EXIT_DONE;
 out:
 	imgfmt_extents_free(all);
 	free(reports);

@@ -30,8 +30,8 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j': json = true; break;
-		case 'h': fputs(usage, stdout); return EXIT_DONE;
-		case 'V': puts("rawkit-info " RAWKIT_VERSION); return EXIT_DONE;
+		case 'h': fputs(usage, stdout); return RAWKIT_EXIT_DONE;
+		case 'V': puts("rawkit-info " RAWKIT_VERSION); return RAWKIT_EXIT_DONE;
 		default: return cli_usage_error("%s: unknown option", argv[optind - 1]);
 		}
 	}

@@ -473,18 +473,18 @@ int cmd_backup(const struct backup_opts *o)
 	char *name_copy = NULL;
 	int64_t started = now_ns();
 	double t0 = cli_now();
-	int status = EXIT_FAILED, rc;
+	int status = RAWKIT_EXIT_FAILED, rc;
 
 	name_copy = strdup(o->disk);
 	bk.guest = o->guest ? o->guest : basename(name_copy);
 	if (!guest_name_ok(bk.guest)) {
 		cli_error(bk.guest, "not a valid guest name (letters, digits, '.', '_', '-', '+'; use --name)");
 		free(name_copy);
-		return EXIT_USAGE;
+		return RAWKIT_EXIT_USAGE;
 	}
 	if (repo_open(&repo, o->repo, REPO_SHARED) < 0) {
 		free(name_copy);
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	}
 	bk.repo = &repo;
 	bk.db = repo.db;
@@ -549,12 +549,12 @@ int cmd_backup(const struct backup_opts *o)
 	if (insert_generation(&bk, vols, nvols, started) < 0)
 		goto out;
 	summary(&bk, vols, nvols, cli_now() - t0);
-	status = bk.warnings ? EXIT_WARNINGS : EXIT_DONE;
+	status = bk.warnings ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
 out:
 	if (bk.db)
 		stage_close(&bk);
 	pack_free(bk.pack); /* removes the temp archive unless published */
-	if (status == EXIT_FAILED && bk.pack_tmp)
+	if (status == RAWKIT_EXIT_FAILED && bk.pack_tmp)
 		unlink(bk.pack_tmp);
 	for (size_t i = 0; i < nvols; i++)
 		imgfmt_fs_close(vols[i].fs);

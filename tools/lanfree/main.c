@@ -108,7 +108,7 @@ static int parse(int argc, char **argv, struct args *a)
 	a->progress = isatty(2);
 	a->excludes = calloc((size_t)argc, sizeof(char *));
 	if (!a->excludes)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	opterr = 0; /* one message of our own */
 	while (rc == 0 && (c = getopt_long(argc, argv, ":lq", options, NULL)) != -1) {
 		switch (c) {
@@ -132,8 +132,8 @@ static int parse(int argc, char **argv, struct args *a)
 		case O_KEEP_MONTHLY: rc = number("--keep-monthly", optarg, &a->keep_monthly); break;
 		case O_DRY_RUN: a->dry_run = true; break;
 		case 'l': a->long_format = true; break;
-		case O_HELP: fputs(usage, stdout); exit(EXIT_DONE);
-		case O_VERSION: puts("rawkit-lanfree " RAWKIT_VERSION); exit(EXIT_DONE);
+		case O_HELP: fputs(usage, stdout); exit(RAWKIT_EXIT_DONE);
+		case O_VERSION: puts("rawkit-lanfree " RAWKIT_VERSION); exit(RAWKIT_EXIT_DONE);
 		case ':': rc = cli_usage_error("%s: needs a value", argv[optind - 1]); break;
 		default: rc = cli_usage_error("%s: unknown option", argv[optind - 1]); break;
 		}

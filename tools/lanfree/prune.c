@@ -144,10 +144,10 @@ int cmd_prune(const struct prune_opts *o)
 	size_t npaths = 0;
 	uint64_t freed = 0;
 	unsigned orphans = 0;
-	int status = EXIT_FAILED;
+	int status = RAWKIT_EXIT_FAILED;
 
 	if (repo_open(&r, o->repo, o->dry_run ? REPO_READ : REPO_EXCLUSIVE) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	guest_id = catalog_guest_id(r.db, o->guest);
 	if (guest_id <= 0) {
 		if (guest_id == 0)
@@ -194,7 +194,7 @@ int cmd_prune(const struct prune_opts *o)
 			printf("]}\n");
 		else
 			printf("%s: %zu of %zu generations would be removed\n", o->guest, nremove, n);
-		status = EXIT_DONE;
+		status = RAWKIT_EXIT_DONE;
 		goto out;
 	}
 	if (db_exec(r.db, "BEGIN IMMEDIATE") < 0)
@@ -256,7 +256,7 @@ int cmd_prune(const struct prune_opts *o)
 		printf("%s: removed %zu of %zu generations, %zu archives (%s)%s\n", o->guest, nremove, n, npaths,
 		       cli_human(freed, a, sizeof(a)), orphans ? ", and leftovers of interrupted backups" : "");
 	}
-	status = EXIT_DONE;
+	status = RAWKIT_EXIT_DONE;
 	goto out;
 rollback:
 	sqlite3_finalize(st); /* a read still stepping would keep the transaction */

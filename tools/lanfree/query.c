@@ -11,9 +11,9 @@
 int cmd_init(const char *repo)
 {
 	if (repo_init(repo) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	printf("%s: repository created\n", repo);
-	return EXIT_DONE;
+	return RAWKIT_EXIT_DONE;
 }
 
 static void iso_time(int64_t ns, char *buf, size_t size)
@@ -44,14 +44,14 @@ int cmd_list(const char *path, const char *guest, bool json)
 	bool first = true;
 
 	if (repo_open(&r, path, REPO_READ) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	st = db_prepare(r.db, "SELECT g.name, n.seq, n.started, n.finished, n.level, n.files, n.bytes_new,"
 			      " n.bytes_total, n.bytes_stored, n.status, n.dirty, COALESCE(n.base_seq, 0)"
 			      " FROM generations n JOIN guests g ON g.id = n.guest_id"
 			      " WHERE ?1 IS NULL OR g.name = ?1 ORDER BY g.name, n.seq");
 	if (!st) {
 		repo_close(&r);
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	}
 	if (guest)
 		sqlite3_bind_text(st, 1, guest, -1, SQLITE_STATIC);
@@ -93,9 +93,9 @@ int cmd_list(const char *path, const char *guest, bool json)
 	repo_close(&r);
 	if (first && guest) {
 		cli_error(guest, "no such guest in the repository");
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	}
-	return EXIT_DONE;
+	return RAWKIT_EXIT_DONE;
 }
 
 static void mode_string(uint32_t mode, char out[11])
@@ -159,10 +159,10 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 	sqlite3_stmt *st = NULL;
 	char *guest = NULL, *vol = NULL, *rest;
 	bool first = true;
-	int status = EXIT_FAILED;
+	int status = RAWKIT_EXIT_FAILED;
 
 	if (repo_open(&r, path, REPO_READ) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	if (catalog_find_generation(r.db, spec, &guest, &g) < 0)
 		goto out;
 	while (*where == '/')
@@ -236,7 +236,7 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 		cli_error(where, "not in %s@%lld", guest, (long long)g.seq);
 		goto out;
 	}
-	status = EXIT_DONE;
+	status = RAWKIT_EXIT_DONE;
 out:
 	sqlite3_finalize(st);
 	free(vol);
@@ -252,10 +252,10 @@ int cmd_find(const char *path, const char *guest, const char *pattern, bool json
 	int64_t guest_id, *seqs = NULL;
 	size_t nseqs = 0;
 	bool first = true;
-	int status = EXIT_FAILED;
+	int status = RAWKIT_EXIT_FAILED;
 
 	if (repo_open(&r, path, REPO_READ) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	guest_id = catalog_guest_id(r.db, guest);
 	if (guest_id <= 0) {
 		if (guest_id == 0)
@@ -311,7 +311,7 @@ int cmd_find(const char *path, const char *guest, const char *pattern, bool json
 	}
 	if (json)
 		printf("]\n");
-	status = first ? EXIT_FAILED : EXIT_DONE;
+	status = first ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
 	if (first)
 		cli_error(pattern, "no version of %s matches", guest);
 out:

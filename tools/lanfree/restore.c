@@ -734,10 +734,10 @@ int cmd_restore(const struct restore_opts *o)
 	struct repo repo;
 	struct generation g;
 	char *guest = NULL;
-	int status = EXIT_FAILED;
+	int status = RAWKIT_EXIT_FAILED;
 
 	if (repo_open(&repo, o->repo, REPO_READ) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	r.repo = &repo;
 	if (catalog_find_generation(repo.db, o->spec, &guest, &g) < 0)
 		goto out;
@@ -813,7 +813,7 @@ int cmd_restore(const struct restore_opts *o)
 		cli_error(o->to, "%llu files could not be restored (listed above)", (unsigned long long)r.failed);
 		goto out;
 	}
-	status = r.warnings ? EXIT_WARNINGS : EXIT_DONE;
+	status = r.warnings ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
 out:
 	for (size_t i = 0; i < r.ndirs; i++) {
 		free(r.dirs[i].rel);

@@ -508,11 +508,11 @@ int cmd_verify(const char *repo, const char *spec, bool read_data, const char *a
 	char *sql = NULL;
 
 	if (repo_open(&r, repo, REPO_READ) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	if (spec && catalog_find_generation(r.db, spec, &guest, &g) < 0) {
 		repo_close(&r);
 		free(guest);
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	}
 	check_catalog(&v);
 	if (asprintf(&sql, "SELECT id, path, size FROM archives%s ORDER BY id", scope) >= 0 && (st = db_prepare(r.db, sql))) {
@@ -555,5 +555,5 @@ int cmd_verify(const char *repo, const char *spec, bool read_data, const char *a
 		       against ? ", compared with the disk" : "", v.problems, v.problems == 1 ? "" : "s");
 	free(guest);
 	repo_close(&r);
-	return v.problems ? EXIT_FAILED : EXIT_DONE;
+	return v.problems ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
 }

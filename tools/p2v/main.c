@@ -78,8 +78,8 @@ int main(int argc, char **argv)
 		case O_PROGRESS: o.progress = true; break;
 		case 'q':
 		case O_QUIET: o.quiet = true, o.progress = false; break;
-		case O_HELP: fputs(usage, stdout); return EXIT_DONE;
-		case O_VERSION: puts("rawkit-p2v " RAWKIT_VERSION); return EXIT_DONE;
+		case O_HELP: fputs(usage, stdout); return RAWKIT_EXIT_DONE;
+		case O_VERSION: puts("rawkit-p2v " RAWKIT_VERSION); return RAWKIT_EXIT_DONE;
 		default: return cli_usage_error("%s: unknown option or missing argument", argv[optind - 1]);
 		}
 	}

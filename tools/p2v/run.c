@@ -99,7 +99,7 @@ static void report(struct run *r, const char *cmd, const char *source, const cha
 /* The exit status; the report is freed. */
 static int finish_status(struct run *r, int rc)
 {
-	int st = rc < 0 ? EXIT_FAILED : r->rep.nnot ? EXIT_WARNINGS : EXIT_DONE;
+	int st = rc < 0 ? RAWKIT_EXIT_FAILED : r->rep.nnot ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
 
 	convert_report_free(&r->rep);
 	return st;
@@ -127,7 +127,7 @@ int p2v_capture(const char *source, const char *target, struct p2v_opts *o)
 	int rc;
 
 	if (open_source(source, &disk) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	r.st.disk_bytes = imgfmt_disk_size(disk);
 	if (o->dry_run) {
 		imgfmt_extents *map = NULL;
@@ -192,10 +192,10 @@ int p2v_send_cmd(const char *source, struct p2v_opts *o)
 	if (isatty(1)) {
 		cli_error(NULL, "stdout is a terminal: send writes a binary stream (pipe it: ... | ssh HOST rawkit-p2v "
 			  "receive TARGET)");
-		return EXIT_USAGE;
+		return RAWKIT_EXIT_USAGE;
 	}
 	if (open_source(source, &disk) < 0)
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	r.st.disk_bytes = imgfmt_disk_size(disk);
 	cli_progress_start(&r.progress, "sending", o->progress);
 	rc = p2v_send(disk, 1, o->compress, &r.st, &r.progress, err, sizeof(err));
@@ -221,13 +221,13 @@ int p2v_receive_cmd(const char *target, struct p2v_opts *o)
 
 	if ((rc = p2v_receive_header(0, &h, err, sizeof(err))) < 0) {
 		cli_error("stdin", "%s", err);
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	}
 	r.st.disk_bytes = h.disk_size;
 	if ((rc = imgfmt_output_open(&out, target, h.disk_size, o->overwrite ? IMGFMT_TARGET_OVERWRITE : 0, err,
 				     sizeof(err))) < 0) {
 		cli_error(target, "%s", err);
-		return EXIT_FAILED;
+		return RAWKIT_EXIT_FAILED;
 	}
 	cli_progress_start(&r.progress, "receiving", o->progress);
 	rc = p2v_receive_data(0, &h, out, &r.st, &r.progress, err, sizeof(err));

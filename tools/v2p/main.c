@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 		case O_NO_RESIZE: o.resize = V2P_NO_RESIZE; break;
 		case O_DRIVERS:
 			if ((rc = parse_drivers(&o, optarg)) != 0)
-				return rc > 0 ? rc : EXIT_FAILED;
+				return rc > 0 ? rc : RAWKIT_EXIT_FAILED;
 			break;
 		case O_NO_REBUILD: o.no_rebuild = true; break;
 		case O_FORCE: o.force = true; break;
@@ -106,8 +106,8 @@ int main(int argc, char **argv)
 		case O_PROGRESS: o.progress = true; break;
 		case 'q':
 		case O_QUIET: o.quiet = true, o.progress = false; break;
-		case O_HELP: fputs(usage, stdout); return EXIT_DONE;
-		case O_VERSION: puts("rawkit-v2p " RAWKIT_VERSION); return EXIT_DONE;
+		case O_HELP: fputs(usage, stdout); return RAWKIT_EXIT_DONE;
+		case O_VERSION: puts("rawkit-v2p " RAWKIT_VERSION); return RAWKIT_EXIT_DONE;
 		default: return cli_usage_error("%s: unknown option or missing argument", argv[optind - 1]);
 		}
 	}

@@ -186,7 +186,7 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 	char why[512], layout[512] = "";
 
 	memset(p, 0, sizeof(*p));
-	*status = EXIT_FAILED;
+	*status = RAWKIT_EXIT_FAILED;
 	p->image_size = imgfmt_disk_size(image);
 	p->last = SIZE_MAX;
 	if (target_size(target, p, why, sizeof(why)) < 0) {

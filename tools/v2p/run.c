@@ -78,7 +78,7 @@ int v2p_run(const char *image_path, const char *target, struct v2p_opts *o)
 	struct v2p_plan p;
 	struct v2p_result r = { 0 };
 	char err[1024] = "";
-	int status = EXIT_FAILED;
+	int status = RAWKIT_EXIT_FAILED;
 
 	if (!image || imgfmt_disk_open(image, image_path, 0) < 0) {
 		cli_error(image_path, "cannot open the image: %s", image ? imgfmt_disk_error(image) : "out of memory");
@@ -102,7 +102,7 @@ int v2p_run(const char *image_path, const char *target, struct v2p_opts *o)
 		goto out;
 	}
 	report(image_path, target, o, &p, &r);
-	status = r.rep.nnot || p.not_grown[0] ? EXIT_WARNINGS : EXIT_DONE;
+	status = r.rep.nnot || p.not_grown[0] ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
 out:
 	convert_report_free(&r.rep);
 	imgfmt_disk_free(image);
