@@ -16,7 +16,9 @@ MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 CC      ?= cc
 FUZZ_SECONDS ?= 60
-VERSION := 0.1.0
+# The release version: one place, the VERSION file (tools' --version, the
+# library's imgfmt_version(), libimgfmt.pc and the man pages' footers).
+VERSION := $(shell cat VERSION)
 
 ifeq ($(SANITIZE),1)
 B        := build-san
@@ -159,8 +161,11 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 	    -e 's|@PKGS@|$(PKGS)|' -e 's|@VERSION@|$(VERSION)|' lib/imgfmt/libimgfmt.pc.in \
 	    > $(DESTDIR)$(LIBDIR)/pkgconfig/libimgfmt.pc
-	install -m 644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
+	for m in $(wildcard man/*.[0-9]); do \
+		s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		sed 's|@VERSION@|$(VERSION)|' $$m > $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} && \
+		chmod 644 $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} || exit 1; \
+	done
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -40,4 +40,25 @@ start=2048, size=8M, type=83
 S
 is "$(LD_LIBRARY_PATH=$root/usr/lib ./prog d.img)" "dos 1" "and it reads a disk through the installed library"
 
+# The version lives in VERSION only: the library, the .pc, the tools and
+# the man pages all say the same.
+version=$(cat "$top/VERSION")
+cat >ver.c <<'C'
+#include <imgfmt.h>
+#include <stdio.h>
+int main(void)
+{
+	puts(imgfmt_version());
+	return 0;
+}
+C
+ok "a program calls imgfmt_version()" \
+	sh -c "cc -o ver ver.c \$(pkg-config --cflags --libs libimgfmt) ${SANITIZE:+-fsanitize=address,undefined}"
+is "$(LD_LIBRARY_PATH=$root/usr/lib ./ver)" "$version" "imgfmt_version() is the VERSION file's"
+is "$(pkg-config --modversion libimgfmt)" "$version" "so is libimgfmt.pc's"
+is "$("$root/usr/bin/rawkit-info" --version)" "rawkit-info $version" "so is rawkit-info --version's"
+is "$(grep -l '@VERSION@' "$root"/usr/share/man/man*/* | wc -l)" 0 "the installed man pages name the version"
+is "$(sed -n '1s/.*"rawkit \([^"]*\)".*/\1/p' "$root/usr/share/man/man7/rawkit.7")" "$version" \
+	"rawkit(7)'s footer is the VERSION file's"
+
 done_testing

@@ -23,7 +23,8 @@
 extern "C" {
 #endif
 
-#define IMGFMT_VERSION "0.1.0"
+/* The release version of the library in use ("0.1.0"), at run time. */
+const char *imgfmt_version(void);
 
 /* ------------------------------------------------------------------ disks */
 
