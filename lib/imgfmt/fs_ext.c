@@ -19,22 +19,6 @@ static bool ext_match(const char *fstype)
 	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") || !strcmp(fstype, "ext4");
 }
 
-/* errcode_t -> negative errno, with the message on FS. */
-int ext_fail(imgfmt_fs *fs, errcode_t err, const char *what)
-{
-	int code;
-
-	switch (err) {
-	case EXT2_ET_FILE_NOT_FOUND: code = -ENOENT; break;
-	case EXT2_ET_NO_DIRECTORY: code = -ENOTDIR; break;
-	case EXT2_ET_NO_MEMORY: code = -ENOMEM; break;
-	case EXT2_ET_BAD_INODE_NUM: code = -EINVAL; break;
-	case EXT2_ET_SHORT_READ: code = -EIO; break;
-	default: code = (err > 0 && err < 256) ? -(int)err : -EUCLEAN; break;
-	}
-	return fs_fail(fs, code, "%s: %s", what, error_message(err));
-}
-
 static void ext_error_table(void)
 {
 	initialize_ext2_error_table(); /* so error_message() names libext2fs codes */
@@ -57,8 +41,8 @@ static int ext_open(imgfmt_fs *fs)
 			   imgfmt_ext_io_manager, &efs);
 	imgfmt_ext_io_prepare(NULL, 0, 0);
 	if (err)
-		return ext_fail(fs, err, "cannot open ext filesystem");
-	if (ext_check_super(fs, efs) < 0) { /* before any bitmap or inode is read */
+		return imgfmt_ext_fail(fs, err, "cannot open ext filesystem");
+	if (imgfmt_ext_check_super(fs, efs) < 0) { /* before any bitmap or inode is read */
 		ext2fs_close_free(&efs);
 		return -EUCLEAN;
 	}
@@ -70,7 +54,7 @@ static int ext_open(imgfmt_fs *fs)
 	st->efs = efs;
 	fs->priv = st;
 	/* Misplaced group metadata: files are still read, bitmaps not trusted. */
-	if (ext_check_groups(efs, st->bad_groups, sizeof(st->bad_groups)) < 0 && fs->writable) {
+	if (imgfmt_ext_check_groups(efs, st->bad_groups, sizeof(st->bad_groups)) < 0 && fs->writable) {
 		fs_fail(fs, -EUCLEAN, "%s", st->bad_groups);
 		ext_close(fs);
 		fs->priv = NULL;
@@ -96,7 +80,7 @@ static int ext_open(imgfmt_fs *fs)
 			    ? efs->super->s_inodes_count - efs->super->s_free_inodes_count : 0;
 	fs->root = EXT2_ROOT_INO;
 	if (fs->writable) {
-		int rc = ext_edit_prepare(fs);
+		int rc = imgfmt_ext_edit_prepare(fs);
 		if (rc < 0) {
 			ext_close(fs);
 			fs->priv = NULL;
@@ -116,28 +100,6 @@ static void ext_close(imgfmt_fs *fs)
 		ext2fs_close_free(&st->efs);
 	free(st->map);
 	free(st);
-}
-
-/* An inode number the filesystem can hold, checked before libext2fs sees it. */
-int ext_check_ino(imgfmt_fs *fs, uint64_t ino)
-{
-	if (ino < 1 || ino > EXT_FS(fs)->super->s_inodes_count)
-		return fs_fail(fs, -EINVAL, "inode %llu out of range", (unsigned long long)ino);
-	return 0;
-}
-
-int ext_read_inode(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *inode)
-{
-	errcode_t err;
-	int rc = ext_check_ino(fs, ino);
-
-	if (rc < 0)
-		return rc;
-	memset(inode, 0, sizeof(*inode));
-	err = ext2fs_read_inode_full(EXT_FS(fs), (ext2_ino_t)ino, (struct ext2_inode *)inode, sizeof(*inode));
-	if (err)
-		return ext_fail(fs, err, "cannot read inode");
-	return 0;
 }
 
 /* Does FIELD of a large inode lie inside its i_extra_isize? */
@@ -193,7 +155,7 @@ static void ext_fill_stat(ext2_filsys efs, uint64_t ino, struct ext2_inode_large
 static int ext_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
 {
 	struct ext2_inode_large in;
-	int rc = ext_read_inode(fs, ino, &in);
+	int rc = imgfmt_ext_read_inode(fs, ino, &in);
 
 	if (rc < 0)
 		return rc;
@@ -214,7 +176,7 @@ static int ext_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
 
 	err = ext2fs_open_inode_scan(efs, 64, &scan);
 	if (err)
-		return ext_fail(fs, err, "cannot scan inodes");
+		return imgfmt_ext_fail(fs, err, "cannot scan inodes");
 	for (;;) {
 		err = ext2fs_get_next_inode_full(scan, &ino, (struct ext2_inode *)&in, sizeof(in));
 		/* A damaged inode is left out; the scan goes on. */
@@ -232,7 +194,7 @@ static int ext_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
 	}
 	ext2fs_close_inode_scan(scan);
 	if (!rc && err)
-		return ext_fail(fs, err, "cannot scan inodes");
+		return imgfmt_ext_fail(fs, err, "cannot scan inodes");
 	return rc;
 }
 
@@ -240,7 +202,7 @@ static int ext_lookup_child(imgfmt_fs *fs, uint64_t dir, const char *name, uint6
 {
 	ext2_ino_t found;
 	errcode_t err;
-	int rc = ext_check_ino(fs, dir);
+	int rc = imgfmt_ext_check_ino(fs, dir);
 
 	if (rc < 0)
 		return rc;
@@ -248,7 +210,7 @@ static int ext_lookup_child(imgfmt_fs *fs, uint64_t dir, const char *name, uint6
 	if (err == EXT2_ET_FILE_NOT_FOUND)
 		return fs_fail(fs, -ENOENT, "\"%s\": no such file or directory", name);
 	if (err)
-		return ext_fail(fs, err, "cannot look up name");
+		return imgfmt_ext_fail(fs, err, "cannot look up name");
 	*ino = found;
 	return 0;
 }
@@ -292,7 +254,7 @@ static int ext_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *a
 {
 	struct ext_readdir_ctx ctx = { fs, cb, arg, 0 };
 	errcode_t err;
-	int rc = ext_check_ino(fs, dir);
+	int rc = imgfmt_ext_check_ino(fs, dir);
 
 	if (rc < 0)
 		return rc;
@@ -300,7 +262,7 @@ static int ext_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *a
 	if (ctx.rc)
 		return ctx.rc;
 	if (err)
-		return ext_fail(fs, err, "cannot read directory");
+		return imgfmt_ext_fail(fs, err, "cannot read directory");
 	return 0;
 }
 
@@ -384,7 +346,7 @@ static int ext_map(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *in)
 	if (in->i_flags & EXT4_EXTENTS_FL) {
 		err = ext2fs_extent_open2(st->efs, (ext2_ino_t)ino, (struct ext2_inode *)in, &handle);
 		if (err)
-			return ext_fail(fs, err, "cannot read extent tree");
+			return imgfmt_ext_fail(fs, err, "cannot read extent tree");
 		while (!(err = ext2fs_extent_get(handle, op, &e))) {
 			op = EXT2_EXTENT_NEXT_LEAF;
 			if (!(e.e_flags & EXT2_EXTENT_FLAGS_LEAF))
@@ -397,12 +359,12 @@ static int ext_map(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *in)
 		}
 		ext2fs_extent_free(handle);
 		if (err != EXT2_ET_EXTENT_NO_NEXT)
-			return ext_fail(fs, err, "cannot read extent tree");
+			return imgfmt_ext_fail(fs, err, "cannot read extent tree");
 	} else {
 		err = ext2fs_block_iterate3(st->efs, (ext2_ino_t)ino, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
 					    ext_map_block, st);
 		if (err)
-			return ext_fail(fs, err, "cannot read block map");
+			return imgfmt_ext_fail(fs, err, "cannot read block map");
 		if (st->map_err)
 			return ext_map_failed(fs, st->map_err);
 	}
@@ -466,7 +428,7 @@ static int ext_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *ar
 	struct ext_state *st = fs->priv;
 	struct ext2_inode_large in;
 	uint64_t bs = st->efs->blocksize, size;
-	int rc = ext_read_inode(fs, ino, &in);
+	int rc = imgfmt_ext_read_inode(fs, ino, &in);
 
 	if (rc < 0)
 		return rc;
@@ -503,7 +465,7 @@ static ssize_t ext_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *
 
 	if (stream)
 		return fs_fail(fs, -ENOENT, "ext filesystems have no named streams");
-	rc = ext_read_inode(fs, ino, &in);
+	rc = imgfmt_ext_read_inode(fs, ino, &in);
 	if (rc < 0)
 		return rc;
 	if (S_ISDIR(in.i_mode))
@@ -524,7 +486,7 @@ static ssize_t ext_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *
 	}
 	err = ext2fs_file_open2(EXT_FS(fs), (ext2_ino_t)ino, (struct ext2_inode *)&in, 0, &file);
 	if (err)
-		return ext_fail(fs, err, "cannot open file");
+		return imgfmt_ext_fail(fs, err, "cannot open file");
 	err = ext2fs_file_llseek(file, off, EXT2_SEEK_SET, NULL);
 	while (!err && total < len) {
 		unsigned int want = len - total > (1U << 30) ? (1U << 30) : (unsigned int)(len - total);
@@ -535,7 +497,7 @@ static ssize_t ext_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *
 	}
 	ext2fs_file_close(file);
 	if (err)
-		return ext_fail(fs, err, "cannot read file");
+		return imgfmt_ext_fail(fs, err, "cannot read file");
 	return (ssize_t)(total > len ? len : total);
 }
 
@@ -545,7 +507,7 @@ static ssize_t ext_readlink(imgfmt_fs *fs, uint64_t ino, char *buf, size_t size)
 	struct ext2_inode_large in;
 	size_t len;
 	ssize_t got;
-	int rc = ext_read_inode(fs, ino, &in);
+	int rc = imgfmt_ext_read_inode(fs, ino, &in);
 
 	if (rc < 0)
 		return rc;
@@ -565,7 +527,7 @@ static ssize_t ext_readlink(imgfmt_fs *fs, uint64_t ino, char *buf, size_t size)
 		if (!err)
 			err = ext2fs_inline_data_get(efs, (ext2_ino_t)ino, (struct ext2_inode *)&in, tmp, NULL);
 		if (err)
-			return ext_fail(fs, err, "cannot read inline symbolic link");
+			return imgfmt_ext_fail(fs, err, "cannot read inline symbolic link");
 		memcpy(buf, tmp, len);
 	} else if (ext2fs_is_fast_symlink((struct ext2_inode *)&in)) {
 		if (len > sizeof(in.i_block))
@@ -627,7 +589,7 @@ static int ext_xattrs(imgfmt_fs *fs, uint64_t ino, imgfmt_xattr_fn cb, void *arg
 	struct ext_xattr_ctx ctx = { NULL, cb, arg, 0 };
 	struct ext2_xattr_handle *h = NULL;
 	errcode_t err;
-	int rc = ext_check_ino(fs, ino);
+	int rc = imgfmt_ext_check_ino(fs, ino);
 
 	if (rc < 0)
 		return rc;
@@ -644,14 +606,14 @@ static int ext_xattrs(imgfmt_fs *fs, uint64_t ino, imgfmt_xattr_fn cb, void *arg
 	if (ctx.rc)
 		return ctx.rc;
 	if (err)
-		return ext_fail(fs, err, "cannot read extended attributes");
+		return imgfmt_ext_fail(fs, err, "cannot read extended attributes");
 	return 0;
 }
 
 static int ext_streams(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *arg)
 {
 	(void)cb, (void)arg;
-	return ext_check_ino(fs, ino);
+	return imgfmt_ext_check_ino(fs, ino);
 }
 
 static int ext_free_space(imgfmt_fs *fs, imgfmt_extents *free_ranges)
@@ -667,18 +629,18 @@ static int ext_free_space(imgfmt_fs *fs, imgfmt_extents *free_ranges)
 		return fs_fail(fs, -EUCLEAN, "%s", bad_groups);
 	err = ext2fs_read_block_bitmap(efs);
 	if (err)
-		return ext_fail(fs, err, "cannot read block bitmaps");
+		return imgfmt_ext_fail(fs, err, "cannot read block bitmaps");
 	while (pos <= end) {
 		err = ext2fs_find_first_zero_block_bitmap2(efs->block_map, pos, end, &zero);
 		if (err == ENOENT)
 			break;
 		if (err)
-			return ext_fail(fs, err, "cannot scan block bitmaps");
+			return imgfmt_ext_fail(fs, err, "cannot scan block bitmaps");
 		err = ext2fs_find_first_set_block_bitmap2(efs->block_map, zero, end, &set);
 		if (err == ENOENT)
 			set = end + 1;
 		else if (err)
-			return ext_fail(fs, err, "cannot scan block bitmaps");
+			return imgfmt_ext_fail(fs, err, "cannot scan block bitmaps");
 		if (imgfmt_extents_add(free_ranges, zero * bs, (set - zero) * bs))
 			return fs_fail(fs, -ENOMEM, "out of memory");
 		pos = set + 1;
@@ -701,9 +663,9 @@ const struct imgfmt_fs_ops imgfmt_fs_ext_ops = {
 	.streams = ext_streams,
 	.data_runs = ext_data_runs,
 	.free_space = ext_free_space,
-	.write_file = ext_write_file,
-	.mkdir = ext_mkdir,
-	.remove = ext_remove,
-	.set_uuid = ext_set_uuid,
-	.commit = ext_commit,
+	.write_file = imgfmt_ext_write_file,
+	.mkdir = imgfmt_ext_mkdir,
+	.remove = imgfmt_ext_remove,
+	.set_uuid = imgfmt_ext_set_uuid,
+	.commit = imgfmt_ext_commit,
 };

@@ -1,4 +1,8 @@
-/* fs_ext.h --- state shared by the ext2/3/4 reader (fs_ext.c) and editor (fs_ext_edit.c) */
+/* fs_ext.h --- state shared by the ext2/3/4 reader (fs_ext.c) and editor (fs_ext_edit.c)
+ *
+ * Calls run one way: fs_ext.c (the back end's ops table) calls
+ * fs_ext_edit.c and fs_ext_check.c; the reader and the editor both call
+ * fs_ext_inode.c; nothing calls back into fs_ext.c. */
 #ifndef IMGFMT_FS_EXT_H
 #define IMGFMT_FS_EXT_H
 
@@ -25,25 +29,25 @@ struct ext_state {
 #define EXT_FS(fs) (((struct ext_state *)(fs)->priv)->efs)
 #define EXT_SYMLINK_MAX 4096
 
-/* errcode_t -> negative errno, with "WHAT: message" on FS. */
-int ext_fail(imgfmt_fs *fs, errcode_t err, const char *what);
+/* fs_ext_inode.c: errcode_t -> negative errno, with "WHAT: message" on FS. */
+int imgfmt_ext_fail(imgfmt_fs *fs, errcode_t err, const char *what);
 /* An inode number the filesystem can hold (checked before libext2fs sees it). */
-int ext_check_ino(imgfmt_fs *fs, uint64_t ino);
-int ext_read_inode(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *inode);
+int imgfmt_ext_check_ino(imgfmt_fs *fs, uint64_t ino);
+int imgfmt_ext_read_inode(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *inode);
 /* fs_ext_check.c: the superblock and group descriptor bounds e2fsck checks;
  * -EUCLEAN with the reason on FS when EFS fails one. */
-int ext_check_super(imgfmt_fs *fs, ext2_filsys efs);
+int imgfmt_ext_check_super(imgfmt_fs *fs, ext2_filsys efs);
 /* Every group's bitmaps and inode table in their place: 0, or -1 with the
  * reason in WHY. */
-int ext_check_groups(ext2_filsys efs, char *why, size_t size);
+int imgfmt_ext_check_groups(ext2_filsys efs, char *why, size_t size);
 
 /* fs_ext_edit.c: the editing operations (IMGFMT_FS_WRITE). */
-int ext_edit_prepare(imgfmt_fs *fs);
-int ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
-		   const struct imgfmt_newfile *nf);
-int ext_mkdir(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt_newfile *nf);
-int ext_remove(imgfmt_fs *fs, uint64_t dir, const char *name, bool recursive);
-int ext_set_uuid(imgfmt_fs *fs, const unsigned char uuid[16]);
-int ext_commit(imgfmt_fs *fs);
+int imgfmt_ext_edit_prepare(imgfmt_fs *fs);
+int imgfmt_ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
+			  const struct imgfmt_newfile *nf);
+int imgfmt_ext_mkdir(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt_newfile *nf);
+int imgfmt_ext_remove(imgfmt_fs *fs, uint64_t dir, const char *name, bool recursive);
+int imgfmt_ext_set_uuid(imgfmt_fs *fs, const unsigned char uuid[16]);
+int imgfmt_ext_commit(imgfmt_fs *fs);
 
 #endif

@@ -161,7 +161,7 @@ static int check_groups(ext2_filsys efs, struct ext_check *c)
 	return 0;
 }
 
-int ext_check_super(imgfmt_fs *fs, ext2_filsys efs)
+int imgfmt_ext_check_super(imgfmt_fs *fs, ext2_filsys efs)
 {
 	struct ext_check c = { "" };
 
@@ -170,7 +170,7 @@ int ext_check_super(imgfmt_fs *fs, ext2_filsys efs)
 	return 0;
 }
 
-int ext_check_groups(ext2_filsys efs, char *why, size_t size)
+int imgfmt_ext_check_groups(ext2_filsys efs, char *why, size_t size)
 {
 	struct ext_check c = { "" };
 

@@ -37,10 +37,10 @@ static int check_geometry(imgfmt_fs *fs)
 	    sb->s_free_inodes_count > sb->s_inodes_count)
 		return fs_fail(fs, -EUCLEAN, "free or reserved counts larger than the filesystem (run e2fsck)");
 	err = ext2fs_check_desc(efs);
-	return err ? ext_fail(fs, err, "the group descriptors are damaged (run e2fsck)") : 0;
+	return err ? imgfmt_ext_fail(fs, err, "the group descriptors are damaged (run e2fsck)") : 0;
 }
 
-int ext_edit_prepare(imgfmt_fs *fs)
+int imgfmt_ext_edit_prepare(imgfmt_fs *fs)
 {
 	ext2_filsys efs = EXT_FS(fs);
 	errcode_t err;
@@ -56,7 +56,7 @@ int ext_edit_prepare(imgfmt_fs *fs)
 		return rc;
 	err = ext2fs_read_bitmaps(efs);
 	if (err)
-		return ext_fail(fs, err, "cannot read the allocation bitmaps");
+		return imgfmt_ext_fail(fs, err, "cannot read the allocation bitmaps");
 	return 0;
 }
 
@@ -82,14 +82,14 @@ static int write_inode(imgfmt_fs *fs, ext2_ino_t ino, struct ext2_inode_large *i
 {
 	errcode_t err = ext2fs_write_inode_full(EXT_FS(fs), ino, (struct ext2_inode *)in, sizeof(*in));
 
-	return err ? ext_fail(fs, err, "cannot write inode") : 0;
+	return err ? imgfmt_ext_fail(fs, err, "cannot write inode") : 0;
 }
 
 /* A directory changed: new mtime/ctime. */
 static int touch_dir(imgfmt_fs *fs, ext2_ino_t dir)
 {
 	struct ext2_inode_large in;
-	int rc = ext_read_inode(fs, dir, &in);
+	int rc = imgfmt_ext_read_inode(fs, dir, &in);
 
 	if (rc < 0)
 		return rc;
@@ -109,7 +109,7 @@ static int lookup(imgfmt_fs *fs, ext2_ino_t dir, const char *name, ext2_ino_t *i
 
 	if (err == EXT2_ET_FILE_NOT_FOUND)
 		return -ENOENT;
-	return err ? ext_fail(fs, err, "cannot search the directory") : 0;
+	return err ? imgfmt_ext_fail(fs, err, "cannot search the directory") : 0;
 }
 
 /* ---- SELinux label of a new file: that of a sibling, else none ---- */
@@ -163,7 +163,7 @@ static int label_like_siblings(imgfmt_fs *fs, ext2_ino_t dir, ext2_ino_t ino, bo
 	if (h)
 		ext2fs_xattrs_close(&h);
 	ext2fs_free_mem(&s.label);
-	return err ? ext_fail(fs, err, "cannot set the SELinux label") : 0;
+	return err ? imgfmt_ext_fail(fs, err, "cannot set the SELinux label") : 0;
 }
 
 /* ---- new inodes ---- */
@@ -208,7 +208,7 @@ static int link_entry(imgfmt_fs *fs, ext2_ino_t dir, const char *name, ext2_ino_
 		if (!err)
 			err = ext2fs_link(efs, dir, name, ino, ft);
 	}
-	return err ? ext_fail(fs, err, "cannot add the directory entry") : 0;
+	return err ? imgfmt_ext_fail(fs, err, "cannot add the directory entry") : 0;
 }
 
 static int create_file(imgfmt_fs *fs, ext2_ino_t dir, const char *name, const struct imgfmt_newfile *nf,
@@ -222,12 +222,12 @@ static int create_file(imgfmt_fs *fs, ext2_ino_t dir, const char *name, const st
 
 	err = ext2fs_new_inode(efs, dir, LINUX_S_IFREG | 0600, NULL, &ino);
 	if (err)
-		return ext_fail(fs, err, "cannot allocate an inode");
+		return imgfmt_ext_fail(fs, err, "cannot allocate an inode");
 	new_inode_init(efs, &in, LINUX_S_IFREG, nf);
 	extent_root_init(efs, &in);
 	err = ext2fs_write_new_inode(efs, ino, (struct ext2_inode *)&in);
 	if (err)
-		return ext_fail(fs, err, "cannot write the new inode");
+		return imgfmt_ext_fail(fs, err, "cannot write the new inode");
 	ext2fs_inode_alloc_stats2(efs, ino, +1, 0);
 	rc = link_entry(fs, dir, name, ino, EXT2_FT_REG_FILE);
 	if (rc < 0) { /* give the inode back: no entry names it */
@@ -245,8 +245,8 @@ static int create_file(imgfmt_fs *fs, ext2_ino_t dir, const char *name, const st
 
 /* ---- write a whole file ---- */
 
-int ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
-		   const struct imgfmt_newfile *nf)
+int imgfmt_ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
+			  const struct imgfmt_newfile *nf)
 {
 	ext2_filsys efs = EXT_FS(fs);
 	struct ext2_inode_large in;
@@ -263,7 +263,7 @@ int ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *da
 			return fs_fail(fs, -ENOENT, "no such file");
 		rc = create_file(fs, (ext2_ino_t)dir, name, nf, &ino);
 	}
-	if (rc < 0 || (rc = ext_read_inode(fs, ino, &in)) < 0)
+	if (rc < 0 || (rc = imgfmt_ext_read_inode(fs, ino, &in)) < 0)
 		return rc;
 	if (!LINUX_S_ISREG(in.i_mode))
 		return fs_fail(fs, -EEXIST, "not a regular file");
@@ -287,8 +287,8 @@ int ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *da
 			err = cerr;
 	}
 	if (err)
-		return ext_fail(fs, err, "cannot write the file");
-	if ((rc = ext_read_inode(fs, ino, &in)) < 0)
+		return imgfmt_ext_fail(fs, err, "cannot write the file");
+	if ((rc = imgfmt_ext_read_inode(fs, ino, &in)) < 0)
 		return rc;
 	inode_set_now(efs, &in, true);
 	return write_inode(fs, ino, &in);
@@ -296,7 +296,7 @@ int ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *da
 
 /* ---- directories ---- */
 
-int ext_mkdir(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt_newfile *nf)
+int imgfmt_ext_mkdir(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt_newfile *nf)
 {
 	ext2_filsys efs = EXT_FS(fs);
 	struct ext2_inode_large in;
@@ -317,8 +317,8 @@ int ext_mkdir(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt
 			err = ext2fs_mkdir(efs, (ext2_ino_t)dir, ino, name);
 	}
 	if (err)
-		return ext_fail(fs, err, "cannot create the directory");
-	if ((rc = ext_read_inode(fs, ino, &in)) < 0)
+		return imgfmt_ext_fail(fs, err, "cannot create the directory");
+	if ((rc = imgfmt_ext_read_inode(fs, ino, &in)) < 0)
 		return rc;
 	in.i_mode = (uint16_t)(LINUX_S_IFDIR | (nf->mode & 07777));
 	in.i_uid = (uint16_t)nf->uid;
@@ -344,7 +344,7 @@ static int release_inode(imgfmt_fs *fs, ext2_ino_t ino, struct ext2_inode_large 
 	if (ext2fs_inode_has_valid_blocks2(efs, (struct ext2_inode *)in) || (in->i_flags & EXT4_INLINE_DATA_FL))
 		err = ext2fs_punch(efs, ino, (struct ext2_inode *)in, NULL, 0, ~0ULL);
 	if (err)
-		return ext_fail(fs, err, "cannot free the file's blocks");
+		return imgfmt_ext_fail(fs, err, "cannot free the file's blocks");
 	if (acl) {
 		__u32 count = 0;
 		if (acl < efs->super->s_first_data_block || acl >= ext2fs_blocks_count(efs->super))
@@ -352,7 +352,7 @@ static int release_inode(imgfmt_fs *fs, ext2_ino_t ino, struct ext2_inode_large 
 				       (unsigned long long)acl);
 		err = ext2fs_adjust_ea_refcount3(efs, acl, NULL, -1, &count, ino);
 		if (err)
-			return ext_fail(fs, err, "cannot release the extended attribute block");
+			return imgfmt_ext_fail(fs, err, "cannot release the extended attribute block");
 		if (count == 0)
 			ext2fs_block_alloc_stats2(efs, acl, -1);
 		ext2fs_file_acl_block_set(efs, (struct ext2_inode *)in, 0);
@@ -461,7 +461,7 @@ static int remove_children(imgfmt_fs *fs, struct removal *rm, ext2_ino_t ino, in
 {
 	struct child_list l = { 0 };
 	errcode_t err = ext2fs_dir_iterate(EXT_FS(fs), ino, 0, NULL, collect_child, &l);
-	int rc = err ? ext_fail(fs, err, "cannot read the directory") :
+	int rc = err ? imgfmt_ext_fail(fs, err, "cannot read the directory") :
 		 l.rc ? fs_fail(fs, l.rc, "out of memory") : 0;
 
 	for (size_t i = 0; i < l.n; i++) {
@@ -485,7 +485,7 @@ static int remove_entry(imgfmt_fs *fs, struct removal *rm, ext2_ino_t dir, const
 
 	if (depth > EDIT_MAX_DEPTH)
 		return fs_fail(fs, -ELOOP, "directories nested deeper than %d", EDIT_MAX_DEPTH);
-	if ((rc = lookup(fs, dir, name, &ino)) < 0 || (rc = ext_read_inode(fs, ino, &in)) < 0)
+	if ((rc = lookup(fs, dir, name, &ino)) < 0 || (rc = imgfmt_ext_read_inode(fs, ino, &in)) < 0)
 		return rc == -ENOENT ? fs_fail(fs, rc, "no such file") : rc;
 	if (ino < EXT2_FIRST_INODE(efs->super))
 		return fs_fail(fs, -EPERM, "a reserved inode is not removed");
@@ -507,12 +507,12 @@ static int remove_entry(imgfmt_fs *fs, struct removal *rm, ext2_ino_t dir, const
 		return rc;
 	err = ext2fs_unlink(efs, dir, name, ino, 0);
 	if (err)
-		return ext_fail(fs, err, "cannot remove the directory entry");
-	if ((rc = ext_read_inode(fs, ino, &in)) < 0)
+		return imgfmt_ext_fail(fs, err, "cannot remove the directory entry");
+	if ((rc = imgfmt_ext_read_inode(fs, ino, &in)) < 0)
 		return rc;
 	if (is_dir) {
 		struct ext2_inode_large parent;
-		if ((rc = ext_read_inode(fs, dir, &parent)) < 0)
+		if ((rc = imgfmt_ext_read_inode(fs, dir, &parent)) < 0)
 			return rc;
 		if (parent.i_links_count > 2)
 			parent.i_links_count--;
@@ -531,7 +531,7 @@ static int remove_entry(imgfmt_fs *fs, struct removal *rm, ext2_ino_t dir, const
 	return release_inode(fs, ino, &in);
 }
 
-int ext_remove(imgfmt_fs *fs, uint64_t dir, const char *name, bool recursive)
+int imgfmt_ext_remove(imgfmt_fs *fs, uint64_t dir, const char *name, bool recursive)
 {
 	struct removal rm = { 0 };
 	int rc;
@@ -601,7 +601,7 @@ static int rewrite_dir_blocks(imgfmt_fs *fs, struct dir_blocks *d)
 	errcode_t err = ext2fs_get_mem((unsigned long)RUN_BLOCKS * efs->blocksize, &buf);
 
 	if (err)
-		return ext_fail(fs, err, "out of memory");
+		return imgfmt_ext_fail(fs, err, "out of memory");
 	if (d->n)
 		qsort(d->v, d->n, sizeof(*d->v), cmp_dir_block);
 	for (size_t i = 0; i < d->n && !err;) {
@@ -622,7 +622,7 @@ static int rewrite_dir_blocks(imgfmt_fs *fs, struct dir_blocks *d)
 		i = j;
 	}
 	ext2fs_free_mem(&buf);
-	return err ? ext_fail(fs, err, "cannot rewrite directory block checksums") : 0;
+	return err ? imgfmt_ext_fail(fs, err, "cannot rewrite directory block checksums") : 0;
 }
 
 /* A directory's blocks from its extent tree, without reading its inode
@@ -818,7 +818,7 @@ static int rewrite_inode_tables(imgfmt_fs *fs, struct ino_list *more)
 			pthread_join(w[i].thread, NULL);
 	for (unsigned i = 0; i < n; i++) {
 		if (w[i].err && rc == 0)
-			rc = ext_fail(fs, w[i].err, w[i].what);
+			rc = imgfmt_ext_fail(fs, w[i].err, w[i].what);
 		for (size_t k = 0; k < w[i].more.n && rc == 0; k++)
 			if (ino_push(more, w[i].more.v[k].ino, &w[i].more.v[k].in, sizeof(w[i].more.v[k].in)) < 0)
 				rc = fs_fail(fs, -ENOMEM, "out of memory");
@@ -843,11 +843,11 @@ static int rewrite_checksums(imgfmt_fs *fs)
 	rc = rewrite_inode_tables(fs, &more);
 	ext2fs_flush_icache(efs);
 	if (rc == 0 && (err = ext2fs_get_mem(efs->blocksize, &buf)))
-		rc = ext_fail(fs, err, "out of memory");
+		rc = imgfmt_ext_fail(fs, err, "out of memory");
 	struct dir_blocks dirs = { 0 };
 	for (size_t i = 0; i < more.n && rc == 0; i++)
 		if ((err = rewrite_inode_blocks(efs, more.v[i].ino, &more.v[i].in, buf, &dirs)))
-			rc = ext_fail(fs, err, "cannot rewrite the checksums of an inode's blocks");
+			rc = imgfmt_ext_fail(fs, err, "cannot rewrite the checksums of an inode's blocks");
 	if (rc == 0)
 		rc = rewrite_dir_blocks(fs, &dirs);
 	free(dirs.v);
@@ -898,10 +898,10 @@ static int rewrite_orphan_file(imgfmt_fs *fs, char *buf)
 				    rewrite_orphan_block, &o);
 	if (!err)
 		err = o.err;
-	return err ? ext_fail(fs, err, "cannot rewrite the orphan file checksums") : 0;
+	return err ? imgfmt_ext_fail(fs, err, "cannot rewrite the orphan file checksums") : 0;
 }
 
-int ext_set_uuid(imgfmt_fs *fs, const unsigned char uuid[16])
+int imgfmt_ext_set_uuid(imgfmt_fs *fs, const unsigned char uuid[16])
 {
 	ext2_filsys efs = EXT_FS(fs);
 	struct ext2_super_block *sb = efs->super;
@@ -927,9 +927,9 @@ int ext_set_uuid(imgfmt_fs *fs, const unsigned char uuid[16])
 	return 0;
 }
 
-int ext_commit(imgfmt_fs *fs)
+int imgfmt_ext_commit(imgfmt_fs *fs)
 {
 	errcode_t err = ext2fs_flush2(EXT_FS(fs), EXT2_FLAG_FLUSH_NO_SYNC);
 
-	return err ? ext_fail(fs, err, "cannot write the filesystem's metadata") : 0;
+	return err ? imgfmt_ext_fail(fs, err, "cannot write the filesystem's metadata") : 0;
 }

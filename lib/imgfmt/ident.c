@@ -113,22 +113,17 @@ static int ntfs_set_serial(imgfmt_disk *disk, const struct imgfmt_volume *v, con
 	return rc;
 }
 
-/* Swap: "SWAPSPACE2" ends the first page (of whatever size the system that
- * made it had); the UUID is at byte 1036. */
+/* Swap version 1 (see swap.c) keeps its UUID at byte 1036. */
 static int swap_set_uuid(imgfmt_disk *disk, const struct imgfmt_volume *v, const char *id)
 {
-	static const unsigned pages[] = { 4096, 8192, 16384, 65536 };
 	unsigned char uuid[16];
-	char magic[10];
+	unsigned page;
+	int version;
 
 	if (imgfmt_uuid_parse(id, uuid) < 0)
 		return disk_fail(disk, -EINVAL, "%s: \"%s\" is not a UUID", v->name, id);
-	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		if (pages[i] > v->size || imgfmt_disk_pread(disk, magic, sizeof(magic), v->offset + pages[i] - 10) < 0)
-			break;
-		if (!memcmp(magic, "SWAPSPACE2", 10))
-			return volume_pwrite(disk, v, uuid, sizeof(uuid), 1036);
-	}
+	if (imgfmt_swap_probe(disk, v, &page, &version) == 0 && version == 1)
+		return volume_pwrite(disk, v, uuid, sizeof(uuid), 1036);
 	return disk_fail(disk, -EINVAL, "%s: no swap signature (version 1) found", v->name);
 }
 

@@ -49,6 +49,10 @@ int imgfmt_ptable_read(imgfmt_disk *disk);
 int imgfmt_ptable_none(imgfmt_disk *disk);
 /* probe.c: fill the fstype/fs_uuid/fs_label of VOL through libblkid. */
 int imgfmt_probe_volume(imgfmt_disk *disk, struct imgfmt_volume *vol);
+/* swap.c: the page size (where the signature ends; the header is that
+ * page) and the version (0 or 1) of the Linux swap in V; -ENOENT when there
+ * is none, -EIO when it cannot be read. */
+int imgfmt_swap_probe(imgfmt_disk *disk, const struct imgfmt_volume *v, unsigned *page_size, int *version);
 /* container.c: "qcow2", "vmdk", "vhd", "vhdx" or "vdi" when the SIZE bytes
  * open on FD are recognisably that image format, else NULL.  Only names it. */
 const char *imgfmt_container_format(int fd, uint64_t size);

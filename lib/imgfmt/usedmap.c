@@ -31,25 +31,6 @@ int imgfmt_image_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgf
 	return 0;
 }
 
-/* Linux swap keeps its header in the first page; the rest is scratch. */
-static int swap_header_size(imgfmt_disk *disk, const struct imgfmt_volume *v, uint64_t *size)
-{
-	static const unsigned pages[] = { 4096, 8192, 16384, 65536 };
-	char magic[10];
-
-	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		if (pages[i] > v->size)
-			break;
-		if (imgfmt_disk_pread(disk, magic, sizeof(magic), v->offset + pages[i] - 10) < 0)
-			return -EIO;
-		if (!memcmp(magic, "SWAPSPACE2", 10) || !memcmp(magic, "SWAP-SPACE", 10)) {
-			*size = pages[i];
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 /* Add the free ranges of volume INDEX (absolute offsets, clamped to the
  * volume so that a crafted filesystem cannot free its neighbours' bytes)
  * to FREE_RANGES.  Returns a note: NULL when the allocation was read. */
@@ -59,13 +40,14 @@ static char *volume_free(imgfmt_disk *disk, size_t index, imgfmt_extents *free_r
 	imgfmt_extents *mine;
 	imgfmt_fs *fs = NULL;
 	char note[IMGFMT_ERRLEN + 64];
-	uint64_t header;
-	int rc;
+	unsigned header;
+	int version, rc;
 
 	if (v->container)
 		return NULL; /* its logical partitions speak for it */
 	if (!strcmp(v->fstype, "swap")) {
-		if (swap_header_size(disk, v, &header) < 0)
+		/* Linux swap keeps its header in the first page; the rest is scratch. */
+		if (imgfmt_swap_probe(disk, v, &header, &version) < 0)
 			return strdup("swap: no header found, copied whole");
 		imgfmt_extents_add(free_ranges, v->offset + header, v->size - header);
 		return NULL;
