@@ -15,6 +15,7 @@ INCDIR  ?= $(PREFIX)/include
 MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 CC      ?= cc
+OBJCOPY ?= objcopy
 FUZZ_SECONDS ?= 60
 # The release version: one place, the VERSION file (tools' --version, the
 # library's imgfmt_version(), libimgfmt.pc and the man pages' footers).
@@ -79,9 +80,18 @@ $(B)/%.o: %.c $(B)/.flags
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
-$(LIB_A): $(LIB_OBJ)
+# The static library is one relocatable object whose only global symbols are
+# the functions imgfmt.h declares (the .so gets the same from its version
+# script): internals shared between the library's files stay inside it.
+$(B)/lib/libimgfmt.keep: lib/imgfmt/imgfmt.h
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	sed -n 's/.*\<\(imgfmt_[a-z0-9_]*\)(.*/\1/p' $< | sort -u > $@
+
+$(LIB_A): $(LIB_OBJ) $(B)/lib/libimgfmt.keep
+	@mkdir -p $(dir $@)
+	$(LD) -r -o $(B)/lib/libimgfmt.o $(LIB_OBJ)
+	$(OBJCOPY) --keep-global-symbols=$(B)/lib/libimgfmt.keep $(B)/lib/libimgfmt.o
+	rm -f $@ && ar rcs $@ $(B)/lib/libimgfmt.o
 
 $(LIB_SO): $(LIB_OBJ)
 	@mkdir -p $(dir $@)

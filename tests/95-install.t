@@ -15,6 +15,13 @@ for f in usr/bin/rawkit-info usr/include/imgfmt.h usr/lib/libimgfmt.so.0 usr/lib
 done
 is "$(nm -D --defined-only "$root/usr/lib/libimgfmt.so.0" | awk '{ print $3 }' | grep -v '^imgfmt_' | grep -vc '^IMGFMT_')" 0 \
 	"the shared library exports the public API only"
+# The static library too: nothing a program could collide with (ext_fail,
+# ...), and no internal imgfmt_* helper either.
+is "$(nm -g --defined-only "$root/usr/lib/libimgfmt.a" | awk 'NF == 3 { print $3 }' | grep -vc '^imgfmt_')" 0 \
+	"the static library defines no global symbol outside imgfmt_*"
+sed -n 's/.*\<\(imgfmt_[a-z0-9_]*\)(.*/\1/p' "$root/usr/include/imgfmt.h" | sort -u >public
+is "$(nm -g --defined-only "$root/usr/lib/libimgfmt.a" | awk 'NF == 3 { print $3 }' | sort | comm -23 - public)" "" \
+	"and its globals are all declared in imgfmt.h"
 
 cat >prog.c <<'C'
 #include <imgfmt.h>
