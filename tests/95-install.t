@@ -47,6 +47,42 @@ start=2048, size=8M, type=83
 S
 is "$(LD_LIBRARY_PATH=$root/usr/lib ./prog d.img)" "dos 1" "and it reads a disk through the installed library"
 
+# One error convention: every handle is made by _new(), opened by _open()
+# and keeps the message of its own last failure (the disk is not told).
+cat >errs.c <<'C'
+#include <imgfmt.h>
+#include <stdio.h>
+int main(int argc, char **argv)
+{
+	imgfmt_disk *d = imgfmt_disk_new();
+	imgfmt_fs *fs = imgfmt_fs_new();
+	imgfmt_output *out = imgfmt_output_new();
+	struct imgfmt_stat st;
+	int rc;
+
+	if (argc != 2 || !d || !fs || !out || imgfmt_disk_open(d, argv[1], 0) < 0)
+		return 1;
+	rc = imgfmt_fs_open(fs, d, 0, 0);
+	printf("fs_open %d [%s] disk [%s]\n", rc < 0, imgfmt_fs_error(fs), imgfmt_disk_error(d));
+	rc = imgfmt_fs_stat(fs, 2, &st);
+	printf("fs_stat %d [%s]\n", rc, imgfmt_fs_error(fs));
+	rc = imgfmt_output_open(out, argv[1], 1 << 20, 0);
+	printf("output_open %d [%s]\n", rc, imgfmt_output_error(out));
+	imgfmt_output_free(out);
+	imgfmt_fs_free(fs);
+	imgfmt_disk_free(d);
+	return 0;
+}
+C
+ok "a program uses the new/open/free handles" \
+	sh -c "cc -o errs errs.c \$(pkg-config --cflags --libs libimgfmt) ${SANITIZE:+-fsanitize=address,undefined}"
+LD_LIBRARY_PATH=$root/usr/lib ./errs d.img >errs.txt
+like "$(sed -n 1p errs.txt)" '^fs_open 1 \[p1: no filesystem rawkit can read.*\] disk \[\]$' \
+	"a filesystem that cannot be opened says why on its own handle, not on the disk"
+is "$(sed -n 2p errs.txt)" "fs_stat -9 [the filesystem is not open]" "a call on an unopened filesystem is -EBADF"
+is "$(sed -n 3p errs.txt)" "output_open -17 [target exists (use --overwrite to replace it)]" \
+	"an output that cannot be opened says why on its own handle"
+
 # The version lives in VERSION only: the library, the .pc, the tools and
 # the man pages all say the same.
 version=$(cat "$top/VERSION")

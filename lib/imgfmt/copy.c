@@ -270,8 +270,10 @@ static void *reader_main(void *arg)
 /* Write one piece (on a fresh sparse file, only its non-zero blocks). */
 static int write_piece(imgfmt_copy *c, struct imgfmt_target *t, const struct piece *pc)
 {
-	return imgfmt_target_write(t, pc->buf, pc->len, pc->off - c->base, &c->stats.written_bytes,
-				   &c->stats.zero_bytes, c->error);
+	int rc = imgfmt_target_write(t, pc->buf, pc->len, pc->off - c->base, &c->stats.written_bytes,
+				     &c->stats.zero_bytes);
+
+	return rc < 0 ? imgfmt_fail(c->error, rc, "%s", t->error) : rc;
 }
 
 static int copy_data(imgfmt_copy *c, EVP_MD_CTX *hash)
@@ -491,9 +493,9 @@ static int open_targets(imgfmt_copy *c)
 {
 	for (size_t i = 0; i < c->ntargets; i++) {
 		struct copy_target *ct = &c->targets[i];
-		int rc = imgfmt_target_open(&ct->t, ct->path, ct->flags, c->src, c->length, c->stats.used_bytes,
-					    ct->error);
+		int rc = imgfmt_target_open(&ct->t, ct->path, ct->flags, c->src, c->length, c->stats.used_bytes);
 		if (rc < 0) {
+			snprintf(ct->error, sizeof(ct->error), "%s", ct->t.error);
 			imgfmt_fail(c->error, rc, "%s%s%s", c->ntargets > 1 ? ct->path : "",
 				    c->ntargets > 1 ? ": " : "", ct->error);
 			for (size_t j = 0; j < c->ntargets; j++)
@@ -557,8 +559,8 @@ static int finish_target(imgfmt_copy *c, struct copy_target *ct, size_t index)
 		if (rc < 0 && !ct->error[0])
 			snprintf(ct->error, sizeof(ct->error), "failed (%s)", strerror(-rc));
 	}
-	if (rc == 0)
-		rc = imgfmt_target_commit(&ct->t, ct->error);
+	if (rc == 0 && (rc = imgfmt_target_commit(&ct->t)) < 0)
+		snprintf(ct->error, sizeof(ct->error), "%s", ct->t.error);
 	return rc;
 }
 

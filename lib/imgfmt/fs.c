@@ -12,51 +12,71 @@ static const struct imgfmt_fs_ops *const backends[] = {
 	&imgfmt_fs_ntfs_ops,
 };
 
-int imgfmt_fs_open(imgfmt_disk *disk, size_t index, unsigned flags, imgfmt_fs **out)
+imgfmt_fs *imgfmt_fs_new(void)
+{
+	return calloc(1, sizeof(imgfmt_fs));
+}
+
+/* Fail the open of FS: its message "VOLUME: why", the handle left unopened. */
+static int open_failed(imgfmt_fs *fs, const struct imgfmt_volume *vol, int code)
+{
+	char why[IMGFMT_ERRLEN];
+
+	memcpy(why, fs->error, sizeof(why));
+	fs_fail(fs, code, "%s: %s", vol->name, why);
+	fs->ops = NULL;
+	fs->disk = NULL;
+	fs->priv = NULL;
+	return code;
+}
+
+int imgfmt_fs_open(imgfmt_fs *fs, imgfmt_disk *disk, size_t index, unsigned flags)
 {
 	const struct imgfmt_fs_ops *ops = NULL;
 	const struct imgfmt_volume *vol;
-	imgfmt_fs *fs;
 	int rc;
 
-	*out = NULL;
+	if (fs->ops)
+		return fs_fail(fs, -EBUSY, "the filesystem handle is already open");
+	fs->error[0] = '\0';
 	if (index >= disk->nvolumes)
-		return disk_fail(disk, -EINVAL, "no volume number %zu", index);
+		return fs_fail(fs, -EINVAL, "no volume number %zu", index);
 	vol = &disk->volumes[index];
 	if ((flags & IMGFMT_FS_WRITE) && !disk->writable)
-		return disk_fail(disk, -EROFS, "%s: the disk is open read-only", vol->name);
+		return fs_fail(fs, -EROFS, "%s: the disk is open read-only", vol->name);
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
 		if (backends[i]->match(vol->fstype))
 			ops = backends[i];
 	if (!ops)
-		return disk_fail(disk, -EPROTONOSUPPORT, "%s: no filesystem rawkit can read (%s)", vol->name,
-				 vol->fstype[0] ? vol->fstype : vol->probe_note);
+		return fs_fail(fs, -EPROTONOSUPPORT, "%s: no filesystem rawkit can read (%s)", vol->name,
+			       vol->fstype[0] ? vol->fstype : vol->probe_note);
 	if ((flags & IMGFMT_FS_WRITE) && !ops->write_file)
-		return disk_fail(disk, -EOPNOTSUPP, "%s: rawkit cannot edit %s filesystems", vol->name, vol->fstype);
-	fs = calloc(1, sizeof(*fs));
-	if (!fs)
-		return disk_fail(disk, -ENOMEM, "out of memory");
+		return fs_fail(fs, -EOPNOTSUPP, "%s: rawkit cannot edit %s filesystems", vol->name, vol->fstype);
 	fs->ops = ops;
 	fs->disk = disk;
 	fs->vol = *vol;
 	fs->writable = (flags & IMGFMT_FS_WRITE) != 0;
 	rc = ops->open(fs);
-	if (rc < 0) {
-		disk_fail(disk, rc, "%s: %s", vol->name, fs->error);
-		free(fs);
-		return rc;
-	}
-	*out = fs;
+	if (rc < 0)
+		return open_failed(fs, vol, rc);
 	return 0;
 }
 
-void imgfmt_fs_close(imgfmt_fs *fs)
+void imgfmt_fs_free(imgfmt_fs *fs)
 {
 	if (!fs)
 		return;
-	fs->ops->close(fs);
+	if (fs->ops)
+		fs->ops->close(fs);
 	free(fs);
 }
+
+/* Calls on a handle that is not open fail (libarchive's state check). */
+#define FS_CHECK_OPEN(fs)                                                                           \
+	do {                                                                                        \
+		if (!(fs)->ops)                                                                     \
+			return fs_fail((fs), -EBADF, "the filesystem is not open");                  \
+	} while (0)
 
 const char *imgfmt_fs_error(const imgfmt_fs *fs)
 {
@@ -108,13 +128,14 @@ int imgfmt_fs_volume_pread(imgfmt_fs *fs, void *buf, size_t len, uint64_t off)
 
 int imgfmt_fs_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
 {
+	FS_CHECK_OPEN(fs);
 	memset(st, 0, sizeof(*st));
 	return fs->ops->stat(fs, ino, st);
 }
 
 int imgfmt_fs_advise(imgfmt_fs *fs, uint64_t offset, uint64_t length)
 {
-	if (offset >= fs->vol.size)
+	if (!fs->ops || offset >= fs->vol.size)
 		return 0;
 	if (length > fs->vol.size - offset)
 		length = fs->vol.size - offset;
@@ -124,6 +145,7 @@ int imgfmt_fs_advise(imgfmt_fs *fs, uint64_t offset, uint64_t length)
 
 int imgfmt_fs_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
 {
+	FS_CHECK_OPEN(fs);
 	return fs->ops->scan(fs, cb, arg);
 }
 
@@ -132,6 +154,7 @@ int imgfmt_fs_lookup(imgfmt_fs *fs, const char *path, uint64_t *ino)
 	uint64_t cur = fs->root;
 	char name[256];
 
+	FS_CHECK_OPEN(fs);
 	while (*path) {
 		const char *end;
 		size_t len;
@@ -170,16 +193,19 @@ int imgfmt_fs_lookup(imgfmt_fs *fs, const char *path, uint64_t *ino)
 
 int imgfmt_fs_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *arg)
 {
+	FS_CHECK_OPEN(fs);
 	return fs->ops->readdir(fs, dir, cb, arg);
 }
 
 ssize_t imgfmt_fs_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *buf, size_t len, uint64_t offset)
 {
+	FS_CHECK_OPEN(fs);
 	return fs->ops->pread(fs, ino, stream, buf, len, offset);
 }
 
 ssize_t imgfmt_fs_readlink(imgfmt_fs *fs, uint64_t ino, char *buf, size_t size)
 {
+	FS_CHECK_OPEN(fs);
 	if (size == 0)
 		return fs_fail(fs, -EINVAL, "no room for a link target");
 	return fs->ops->readlink(fs, ino, buf, size);
@@ -187,16 +213,19 @@ ssize_t imgfmt_fs_readlink(imgfmt_fs *fs, uint64_t ino, char *buf, size_t size)
 
 int imgfmt_fs_xattrs(imgfmt_fs *fs, uint64_t ino, imgfmt_xattr_fn cb, void *arg)
 {
+	FS_CHECK_OPEN(fs);
 	return fs->ops->xattrs(fs, ino, cb, arg);
 }
 
 int imgfmt_fs_streams(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *arg)
 {
+	FS_CHECK_OPEN(fs);
 	return fs->ops->streams(fs, ino, cb, arg);
 }
 
 int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg)
 {
+	FS_CHECK_OPEN(fs);
 	return fs->ops->data_runs(fs, ino, cb, arg);
 }
 
@@ -210,6 +239,7 @@ static int edit_parent(imgfmt_fs *fs, const char *path, uint64_t *dir, char name
 	size_t len;
 	int rc;
 
+	FS_CHECK_OPEN(fs);
 	if (!fs->writable)
 		return fs_fail(fs, -EROFS, "the filesystem is open read-only");
 	if (path[0] != '/' || !slash || !slash[1])
@@ -266,6 +296,7 @@ int imgfmt_fs_set_uuid(imgfmt_fs *fs, const char *uuid)
 {
 	unsigned char bytes[16];
 
+	FS_CHECK_OPEN(fs);
 	if (!fs->writable)
 		return fs_fail(fs, -EROFS, "the filesystem is open read-only");
 	if (imgfmt_uuid_parse(uuid, bytes) < 0)
@@ -275,6 +306,7 @@ int imgfmt_fs_set_uuid(imgfmt_fs *fs, const char *uuid)
 
 int imgfmt_fs_commit(imgfmt_fs *fs)
 {
+	FS_CHECK_OPEN(fs);
 	if (!fs->writable)
 		return 0;
 	return fs->ops->commit(fs);

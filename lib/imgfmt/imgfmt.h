@@ -1,12 +1,30 @@
 /* imgfmt.h --- libimgfmt: raw guest disks, partition tables, filesystems, used-block copy
  *
- * The one public header of libimgfmt.  Conventions, everywhere:
- *  - functions that can fail return 0 (or a count) on success and a negative
- *    errno-style code on failure;
- *  - the human message for the last failure is kept on the handle that was
- *    passed in (imgfmt_disk_error(), imgfmt_fs_error(), imgfmt_copy_error());
- *  - the library never prints and never exits;
- *  - every _new()/_open() has a _free()/_close() that accepts NULL.
+ * The one public header of libimgfmt (see libimgfmt(3)).  Conventions,
+ * everywhere:
+ *  - Handles are opaque and have one life cycle: imgfmt_X_new() makes an
+ *    empty handle (NULL only when out of memory, the one failure without a
+ *    handle to hold a message), imgfmt_X_open(handle, ...) opens it where
+ *    there is something to open (a disk, a filesystem, an output), and
+ *    imgfmt_X_free() closes and frees it and accepts NULL.  Types:
+ *    imgfmt_disk, imgfmt_fs, imgfmt_output, imgfmt_copy, imgfmt_extents.
+ *  - Every handle owns its last error, as libarchive's archive_set_error()
+ *    and archive_error_string() do: imgfmt_disk_error(), imgfmt_fs_error(),
+ *    imgfmt_output_error(), imgfmt_copy_error() give the message of the
+ *    last failure of a call on that handle (an open included).  A call
+ *    reports on the handle it is a function of, its first argument; what
+ *    went wrong underneath (a disk read under a filesystem) is copied into
+ *    that message.  imgfmt_extents holds no message: its calls fail only
+ *    with -EINVAL (index out of range) or -ENOMEM.
+ *  - Functions that can fail return 0 (or a count, an index) on success and
+ *    a negative errno-style code on failure; a few without any handle
+ *    (imgfmt_uuid_random()) return only the code.
+ *  - A handle made from another borrows it: a filesystem or a copy source
+ *    keeps a pointer to its disk, which must stay open until it is freed.
+ *    Structs filled in for the caller (struct imgfmt_volume, imgfmt_stat,
+ *    imgfmt_copy_stats) are plain data in the caller's memory; strings
+ *    returned by the library belong to the handle.
+ *  - The library never prints and never exits.
  *
  * Disks are raw, always: the format is never guessed and nothing inside an
  * image (a qcow2 header, a backing-file name) is ever followed.
@@ -138,12 +156,21 @@ typedef struct imgfmt_fs imgfmt_fs;
 /* imgfmt_fs_open() flags */
 #define IMGFMT_FS_WRITE 0x1 /* edit: ext2/3/4 only, on a disk opened with IMGFMT_OPEN_WRITE */
 
-/* Open the filesystem of volume INDEX for reading, at its offset inside the
- * disk, without loop devices or mounts (ext2/3/4 through libext2fs, NTFS
- * through libntfs-3g).  On failure the message is on DISK.  DISK must stay
- * open until the filesystem is closed. */
-int imgfmt_fs_open(imgfmt_disk *disk, size_t index, unsigned flags, imgfmt_fs **out);
-void imgfmt_fs_close(imgfmt_fs *fs);
+/* A new, unopened filesystem handle; NULL when out of memory. */
+imgfmt_fs *imgfmt_fs_new(void);
+
+/* Open the filesystem of volume INDEX of DISK for reading, at its offset
+ * inside the disk, without loop devices or mounts (ext2/3/4 through
+ * libext2fs, NTFS through libntfs-3g).  On failure the message ("p1: why")
+ * is on FS, which stays unopened and may be opened again or freed.  DISK
+ * must stay open until FS is freed.  -EBUSY when FS is open already. */
+int imgfmt_fs_open(imgfmt_fs *fs, imgfmt_disk *disk, size_t index, unsigned flags);
+
+/* Close (without committing edits) and free; NULL is fine. */
+void imgfmt_fs_free(imgfmt_fs *fs);
+
+/* Message for the last failure on FS ("" when none).  A call on a handle
+ * that is not open fails with -EBADF. */
 const char *imgfmt_fs_error(const imgfmt_fs *fs);
 
 /* "ext2", "ext3", "ext4" or "ntfs". */
@@ -241,7 +268,7 @@ int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg
  * errors or needs journal recovery) can be edited.  PATHs are absolute
  * inside the filesystem; their directories must exist and no symlink is
  * followed.  Edits reach the disk at the latest in imgfmt_fs_commit(), which
- * returns what went wrong in writing them; call it before imgfmt_fs_close(),
+ * returns what went wrong in writing them; call it before imgfmt_fs_free(),
  * and imgfmt_disk_sync() after it.
  */
 
@@ -306,8 +333,11 @@ int imgfmt_disk_set_ids(imgfmt_disk *disk, const char *disk_id, const char *cons
  */
 typedef struct imgfmt_output imgfmt_output;
 
-int imgfmt_output_open(imgfmt_output **out, const char *path, uint64_t size, unsigned flags, char *err,
-		       size_t errlen);
+/* A new, unopened output; NULL when out of memory. */
+imgfmt_output *imgfmt_output_new(void);
+/* Open PATH for a disk of SIZE bytes (flags: IMGFMT_TARGET_OVERWRITE).  On
+ * failure the message is on OUT, which may be freed or opened again. */
+int imgfmt_output_open(imgfmt_output *out, const char *path, uint64_t size, unsigned flags);
 /* LEN bytes at OFF (all-zero blocks of a new file stay holes). */
 int imgfmt_output_write(imgfmt_output *out, const void *data, size_t len, uint64_t off);
 /* The file to open before the commit: the temp file, or the device. */
@@ -317,7 +347,10 @@ const char *imgfmt_output_path(const imgfmt_output *out);
 int imgfmt_output_release(imgfmt_output *out);
 /* fsync, rename into place, fsync the directory. */
 int imgfmt_output_commit(imgfmt_output *out);
+/* Message for the last failure on OUT ("" when none). */
 const char *imgfmt_output_error(const imgfmt_output *out);
+/* Free; an output not committed is aborted (a new file is removed).  NULL
+ * is fine. */
 void imgfmt_output_free(imgfmt_output *out);
 
 /* Through libfdisk: make partition INDEX SIZE bytes long (0: as long as

@@ -135,15 +135,17 @@ struct imgfmt_target {
 	uid_t old_uid;
 	gid_t old_gid;
 	unsigned block_size;
+	char error[IMGFMT_ERRLEN]; /* why the last call failed, as on every handle */
 };
 
+/* Each returns 0 or a negative errno with the message in T->error. */
 int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags, imgfmt_disk *source,
-		       uint64_t size, uint64_t bytes, char *err);
-int imgfmt_target_commit(struct imgfmt_target *t, char *err);
+		       uint64_t size, uint64_t bytes);
+int imgfmt_target_commit(struct imgfmt_target *t);
 /* LEN bytes at OFF; on a fresh sparse file the all-zero 4 KiB blocks are
  * left as holes.  Bytes written and skipped are added to *WRITTEN, *ZEROS. */
 int imgfmt_target_write(struct imgfmt_target *t, const void *data, size_t len, uint64_t off, uint64_t *written,
-			uint64_t *zeros, char *err);
+			uint64_t *zeros);
 void imgfmt_target_abort(struct imgfmt_target *t);
 
 #endif /* IMGFMT_PRIVATE_H */

@@ -86,7 +86,7 @@ static int same_object(const char *path, const struct stat *a, const struct stat
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-static int target_blockdev(struct imgfmt_target *t, uint64_t size, char *err)
+static int target_blockdev(struct imgfmt_target *t, uint64_t size)
 {
 	uint64_t have = 0;
 
@@ -94,13 +94,13 @@ static int target_blockdev(struct imgfmt_target *t, uint64_t size, char *err)
 	if (t->fd < 0) {
 		int e = errno;
 		if (e == EBUSY)
-			return imgfmt_fail(err, -EBUSY, "device is in use (mounted or held open)");
-		return imgfmt_fail(err, -e, "cannot open for writing: %s", strerror(e));
+			return imgfmt_fail(t->error, -EBUSY, "device is in use (mounted or held open)");
+		return imgfmt_fail(t->error, -e, "cannot open for writing: %s", strerror(e));
 	}
 	if (ioctl(t->fd, BLKGETSIZE64, &have) < 0)
-		return imgfmt_fail(err, -errno, "cannot read device size: %s", strerror(errno));
+		return imgfmt_fail(t->error, -errno, "cannot read device size: %s", strerror(errno));
 	if (have < size)
-		return imgfmt_fail(err, -ENOSPC, "device too small: %llu bytes, the source needs %llu",
+		return imgfmt_fail(t->error, -ENOSPC, "device too small: %llu bytes, the source needs %llu",
 				   (unsigned long long)have, (unsigned long long)size);
 	t->blockdev = true;
 	t->block_size = 4096;
@@ -123,7 +123,7 @@ static int split_path(const char *path, char **dir, char **base)
 	return -ENOMEM;
 }
 
-static int target_file(struct imgfmt_target *t, uint64_t size, uint64_t bytes, char *err)
+static int target_file(struct imgfmt_target *t, uint64_t size, uint64_t bytes)
 {
 	char *dir, *base;
 	struct statvfs vfs;
@@ -131,12 +131,12 @@ static int target_file(struct imgfmt_target *t, uint64_t size, uint64_t bytes, c
 	int rc = 0;
 
 	if (split_path(t->path, &dir, &base) < 0)
-		return imgfmt_fail(err, -ENOMEM, "out of memory");
+		return imgfmt_fail(t->error, -ENOMEM, "out of memory");
 	if (asprintf(&t->tmp, "%s/.%s.rawkit-XXXXXX", dir, base) < 0) {
 		t->tmp = NULL;
-		rc = imgfmt_fail(err, -ENOMEM, "out of memory");
+		rc = imgfmt_fail(t->error, -ENOMEM, "out of memory");
 	} else if (statvfs(dir, &vfs) == 0 && (uint64_t)vfs.f_bavail * vfs.f_frsize < bytes) {
-		rc = imgfmt_fail(err, -ENOSPC, "not enough space in %s: %llu bytes free, the copy needs %llu", dir,
+		rc = imgfmt_fail(t->error, -ENOSPC, "not enough space in %s: %llu bytes free, the copy needs %llu", dir,
 				 (unsigned long long)vfs.f_bavail * vfs.f_frsize, (unsigned long long)bytes);
 	}
 	free(dir);
@@ -148,11 +148,11 @@ static int target_file(struct imgfmt_target *t, uint64_t size, uint64_t bytes, c
 		int e = errno;
 		free(t->tmp);
 		t->tmp = NULL;
-		return imgfmt_fail(err, -e, "cannot create: %s", strerror(e));
+		return imgfmt_fail(t->error, -e, "cannot create: %s", strerror(e));
 	}
 	temp_register(t->tmp);
 	if (ftruncate(t->fd, (off_t)size) < 0 || fstat(t->fd, &st) < 0)
-		return imgfmt_fail(err, -errno, "cannot size the new file: %s", strerror(errno));
+		return imgfmt_fail(t->error, -errno, "cannot size the new file: %s", strerror(errno));
 	/* A file that is replaced keeps its mode and owner (as far as we may
 	 * set them); a new one stays 0600: guest disks hold secrets. */
 	if (t->replaces && fchmod(t->fd, t->old_mode & 07777) == 0)
@@ -164,7 +164,7 @@ static int target_file(struct imgfmt_target *t, uint64_t size, uint64_t bytes, c
 }
 
 int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags, imgfmt_disk *source,
-		       uint64_t size, uint64_t bytes, char *err)
+		       uint64_t size, uint64_t bytes)
 {
 	struct stat st, src;
 	int rc;
@@ -174,31 +174,31 @@ int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags
 	/* a symlink's destination is the target: the link itself stays */
 	t->path = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? realpath(path, NULL) : strdup(path);
 	if (!t->path)
-		return imgfmt_fail(err, errno == ENOMEM ? -ENOMEM : -ENOENT, "%s",
+		return imgfmt_fail(t->error, errno == ENOMEM ? -ENOMEM : -ENOENT, "%s",
 				   errno == ENOMEM ? "out of memory" : "a symlink to nowhere");
 	path = t->path;
 	if (fstat(source->fd, &src) < 0)
-		return imgfmt_fail(err, -errno, "cannot stat the source: %s", strerror(errno));
+		return imgfmt_fail(t->error, -errno, "cannot stat the source: %s", strerror(errno));
 	if (stat(path, &st) == 0) {
 		if (same_object(path, &st, &src))
-			rc = imgfmt_fail(err, -EINVAL, "target is the source disk itself");
+			rc = imgfmt_fail(t->error, -EINVAL, "target is the source disk itself");
 		else if (S_ISBLK(st.st_mode))
-			rc = target_blockdev(t, size, err);
+			rc = target_blockdev(t, size);
 		else if (!S_ISREG(st.st_mode))
-			rc = imgfmt_fail(err, -EINVAL, "target exists and is neither a regular file nor a block device");
+			rc = imgfmt_fail(t->error, -EINVAL, "target exists and is neither a regular file nor a block device");
 		else if (!(flags & IMGFMT_TARGET_OVERWRITE))
-			rc = imgfmt_fail(err, -EEXIST, "target exists (use --overwrite to replace it)");
+			rc = imgfmt_fail(t->error, -EEXIST, "target exists (use --overwrite to replace it)");
 		else {
 			t->replaces = true;
 			t->old_mode = st.st_mode;
 			t->old_uid = st.st_uid;
 			t->old_gid = st.st_gid;
-			rc = target_file(t, size, bytes, err);
+			rc = target_file(t, size, bytes);
 		}
 	} else if (errno == ENOENT) {
-		rc = target_file(t, size, bytes, err);
+		rc = target_file(t, size, bytes);
 	} else {
-		rc = imgfmt_fail(err, -errno, "cannot stat: %s", strerror(errno));
+		rc = imgfmt_fail(t->error, -errno, "cannot stat: %s", strerror(errno));
 	}
 	if (rc < 0)
 		imgfmt_target_abort(t);
@@ -206,26 +206,26 @@ int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags
 }
 
 /* Durable in place: fsync the data, rename over the name, fsync the directory. */
-int imgfmt_target_commit(struct imgfmt_target *t, char *err)
+int imgfmt_target_commit(struct imgfmt_target *t)
 {
 	char *dcopy;
 	int dfd, rc = 0;
 
 	if (t->fd >= 0 && fsync(t->fd) < 0)
-		return imgfmt_fail(err, -errno, "cannot flush to stable storage: %s", strerror(errno));
+		return imgfmt_fail(t->error, -errno, "cannot flush to stable storage: %s", strerror(errno));
 	if (!t->tmp)
 		goto done;
 	if (rename(t->tmp, t->path) < 0)
-		return imgfmt_fail(err, -errno, "cannot move into place: %s", strerror(errno));
+		return imgfmt_fail(t->error, -errno, "cannot move into place: %s", strerror(errno));
 	temp_unregister(t->tmp);
 	free(t->tmp);
 	t->tmp = NULL;
 	dcopy = strdup(t->path);
 	if (!dcopy)
-		return imgfmt_fail(err, -ENOMEM, "out of memory");
+		return imgfmt_fail(t->error, -ENOMEM, "out of memory");
 	dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || fsync(dfd) < 0)
-		rc = imgfmt_fail(err, -errno, "cannot flush the directory: %s", strerror(errno));
+		rc = imgfmt_fail(t->error, -errno, "cannot flush the directory: %s", strerror(errno));
 	if (dfd >= 0)
 		close(dfd);
 	free(dcopy);
@@ -282,8 +282,7 @@ static bool all_zero(const char *buf, size_t len)
 	return buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0;
 }
 
-static int write_all(struct imgfmt_target *t, const char *buf, size_t len, uint64_t off, uint64_t *written,
-		     char *err)
+static int write_all(struct imgfmt_target *t, const char *buf, size_t len, uint64_t off, uint64_t *written)
 {
 	size_t done = 0;
 
@@ -292,7 +291,7 @@ static int write_all(struct imgfmt_target *t, const char *buf, size_t len, uint6
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return imgfmt_fail(err, n < 0 ? -errno : -EIO, "write error at byte %llu: %s",
+			return imgfmt_fail(t->error, n < 0 ? -errno : -EIO, "write error at byte %llu: %s",
 					   (unsigned long long)(off + done), n < 0 ? strerror(errno) : "no progress");
 		done += (size_t)n;
 	}
@@ -301,13 +300,13 @@ static int write_all(struct imgfmt_target *t, const char *buf, size_t len, uint6
 }
 
 int imgfmt_target_write(struct imgfmt_target *t, const void *data, size_t len, uint64_t off, uint64_t *written,
-			uint64_t *zeros, char *err)
+			uint64_t *zeros)
 {
 	const char *buf = data;
 	size_t pos = 0;
 
 	if (!t->fresh || len == 0)
-		return len ? write_all(t, buf, len, off, written, err) : 0;
+		return len ? write_all(t, buf, len, off, written) : 0;
 	while (pos < len) {
 		size_t run = pos, blk;
 		while (run < len) {
@@ -316,7 +315,7 @@ int imgfmt_target_write(struct imgfmt_target *t, const void *data, size_t len, u
 				break;
 			run += blk;
 		}
-		if (run > pos && write_all(t, buf + pos, run - pos, off + pos, written, err) < 0)
+		if (run > pos && write_all(t, buf + pos, run - pos, off + pos, written) < 0)
 			return -EIO;
 		pos = run;
 		while (pos < len) {

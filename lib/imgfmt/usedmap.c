@@ -52,13 +52,17 @@ static char *volume_free(imgfmt_disk *disk, size_t index, imgfmt_extents *free_r
 		imgfmt_extents_add(free_ranges, v->offset + header, v->size - header);
 		return NULL;
 	}
-	if (imgfmt_fs_open(disk, index, 0, &fs) < 0) {
-		snprintf(note, sizeof(note), "%s", v->fstype[0] ? disk->error : v->probe_note);
+	fs = imgfmt_fs_new();
+	if (!fs)
+		return strdup("out of memory");
+	if (imgfmt_fs_open(fs, disk, index, 0) < 0) {
+		snprintf(note, sizeof(note), "%s", v->fstype[0] ? fs->error : v->probe_note);
+		imgfmt_fs_free(fs);
 		return strdup(note[0] ? note : "unknown content");
 	}
 	if (imgfmt_fs_dirty(fs)) {
 		snprintf(note, sizeof(note), "%s not cleanly unmounted: copied whole", fs->type);
-		imgfmt_fs_close(fs);
+		imgfmt_fs_free(fs);
 		return strdup(note);
 	}
 	mine = imgfmt_extents_new();
@@ -81,7 +85,7 @@ static char *volume_free(imgfmt_disk *disk, size_t index, imgfmt_extents *free_r
 		}
 	}
 	imgfmt_extents_free(mine);
-	imgfmt_fs_close(fs);
+	imgfmt_fs_free(fs);
 	return rc < 0 ? strdup(note) : NULL;
 }
 

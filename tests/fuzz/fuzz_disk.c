@@ -87,10 +87,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		imgfmt_extents_free(used);
 		for (size_t i = 0; i < imgfmt_disk_volume_count(disk); i++) {
 			struct walk *w = calloc(1, sizeof(*w));
-			if (w && imgfmt_fs_open(disk, i, 0, &w->fs) == 0) {
+			if (w && (w->fs = imgfmt_fs_new()) && imgfmt_fs_open(w->fs, disk, i, 0) == 0)
 				visit_ino(w, imgfmt_fs_root(w->fs));
-				imgfmt_fs_close(w->fs);
-			}
+			if (w)
+				imgfmt_fs_free(w->fs);
 			free(w);
 		}
 	}

@@ -55,11 +55,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if (imgfmt_disk_open(disk, path, IMGFMT_OPEN_WRITE) == 0) {
 		for (size_t i = 0; i < imgfmt_disk_volume_count(disk); i++) {
-			imgfmt_fs *fs;
-			if (imgfmt_fs_open(disk, i, IMGFMT_FS_WRITE, &fs) == 0) {
+			imgfmt_fs *fs = imgfmt_fs_new();
+			if (fs && imgfmt_fs_open(fs, disk, i, IMGFMT_FS_WRITE) == 0)
 				personalize(fs);
-				imgfmt_fs_close(fs);
-			}
+			imgfmt_fs_free(fs);
 		}
 	}
 	imgfmt_disk_free(disk);

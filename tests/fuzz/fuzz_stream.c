@@ -41,18 +41,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cli_progress progress = { 0 };
 	struct p2v_header h;
 	struct p2v_stats st;
-	imgfmt_output *out = NULL;
+	imgfmt_output *out = imgfmt_output_new();
 	char path[PATH_MAX + 16], err[600];
 	int fd = memfd_create("fuzz-stream", MFD_CLOEXEC);
 
 	if (fd < 0 || write(fd, data, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) != 0)
 		abort();
 	snprintf(path, sizeof(path), "%s/disk.img", target_dir());
-	if (p2v_receive_header(fd, &h, err, sizeof(err)) == 0 &&
-	    imgfmt_output_open(&out, path, h.disk_size, 0, err, sizeof(err)) == 0) {
+	if (!out)
+		abort();
+	if (p2v_receive_header(fd, &h, err, sizeof(err)) == 0 && imgfmt_output_open(out, path, h.disk_size, 0) == 0)
 		p2v_receive_data(fd, &h, out, &st, &progress, err, sizeof(err));
-		imgfmt_output_free(out); /* not committed: the temp file goes */
-	}
+	imgfmt_output_free(out); /* not committed: the temp file goes */
 	close(fd);
 	return 0;
 }

@@ -248,8 +248,10 @@ static int cmd_fs(const char *cmd, int argc, char **argv)
 		return RAWKIT_EXIT_FAILED;
 	if ((vol = volume_index(disk, argv[1])) < 0)
 		goto out;
-	if (imgfmt_fs_open(disk, (size_t)vol, 0, &fs) < 0) {
-		cli_error(argv[0], "%s", imgfmt_disk_error(disk));
+	if (!(fs = imgfmt_fs_new()) || imgfmt_fs_open(fs, disk, (size_t)vol, 0) < 0) {
+		cli_error(argv[0], "%s", fs ? imgfmt_fs_error(fs) : strerror(ENOMEM));
+		imgfmt_fs_free(fs);
+		fs = NULL;
 		goto out;
 	}
 	if (!strcmp(cmd, "extract")) {
@@ -293,7 +295,7 @@ static int cmd_fs(const char *cmd, int argc, char **argv)
 out:
 	if (rc < 0 && fs)
 		cli_error(argv[0], "%s: %s", argv[2], imgfmt_fs_error(fs));
-	imgfmt_fs_close(fs);
+	imgfmt_fs_free(fs);
 	imgfmt_disk_free(disk);
 	return rc < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
 }

@@ -58,18 +58,19 @@ static int look_ext(struct golden *g, size_t i, struct vol_info *vi)
 {
 	const struct imgfmt_volume *v = &g->vols[i];
 	struct report scratch = { 0 };
-	imgfmt_fs *fs;
-	int rc = imgfmt_fs_open(g->disk, i, 0, &fs);
+	imgfmt_fs *fs = imgfmt_fs_new();
+	int rc = fs ? imgfmt_fs_open(fs, g->disk, i, 0) : -ENOMEM;
 
 	if (rc < 0) {
 		vi->kind = VOL_FOREIGN;
-		snprintf(vi->why, sizeof(vi->why), "%s", imgfmt_disk_error(g->disk));
+		snprintf(vi->why, sizeof(vi->why), "%s", fs ? imgfmt_fs_error(fs) : strerror(-rc));
+		imgfmt_fs_free(fs);
 		return 0;
 	}
 	if (imgfmt_fs_dirty(fs)) {
 		cli_error(imgfmt_disk_path(g->disk), "%s: %s has errors or needs journal recovery: run e2fsck on the "
 			  "golden disk first", v->name, v->fstype);
-		imgfmt_fs_close(fs);
+		imgfmt_fs_free(fs);
 		return -1;
 	}
 	struct guest gu = guest_for(fs, true, &scratch);
@@ -81,7 +82,7 @@ static int look_ext(struct golden *g, size_t i, struct vol_info *vi)
 		read_hostname(g, &gu);
 		read_key_types(g, &gu);
 	}
-	imgfmt_fs_close(fs);
+	imgfmt_fs_free(fs);
 	report_free(&scratch);
 	return 0;
 }
@@ -89,21 +90,23 @@ static int look_ext(struct golden *g, size_t i, struct vol_info *vi)
 static int look_ntfs(struct golden *g, size_t i, struct vol_info *vi)
 {
 	struct report scratch = { 0 };
-	imgfmt_fs *fs;
+	imgfmt_fs *fs = imgfmt_fs_new();
 
 	vi->kind = VOL_NTFS;
-	if (imgfmt_fs_open(g->disk, i, 0, &fs) < 0)
+	if (!fs || imgfmt_fs_open(fs, g->disk, i, 0) < 0) {
+		imgfmt_fs_free(fs);
 		return 0; /* the serial is a boot sector field all the same */
+	}
 	if (imgfmt_fs_dirty(fs)) {
 		cli_error(imgfmt_disk_path(g->disk), "%s: NTFS is marked dirty (not shut down cleanly): run chkdsk in "
 			  "the guest or ntfsfix first", g->vols[i].name);
-		imgfmt_fs_close(fs);
+		imgfmt_fs_free(fs);
 		return -1;
 	}
 	struct guest gu = guest_for(fs, true, &scratch);
 	vi->windows = guest_is_dir(&gu, "/Windows/System32");
 	g->windows |= vi->windows;
-	imgfmt_fs_close(fs);
+	imgfmt_fs_free(fs);
 	report_free(&scratch);
 	return 0;
 }

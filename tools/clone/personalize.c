@@ -34,9 +34,11 @@ static int edit_ext(imgfmt_disk *d, size_t i, const struct golden *g, const stru
 
 	if (!vi->linux_root && !vi->boot && !c)
 		return 0;
-	rc = imgfmt_fs_open(d, i, dry ? 0 : IMGFMT_FS_WRITE, &gu.fs);
+	gu.fs = imgfmt_fs_new();
+	rc = gu.fs ? imgfmt_fs_open(gu.fs, d, i, dry ? 0 : IMGFMT_FS_WRITE) : -ENOMEM;
 	if (rc < 0) {
-		snprintf(err, errlen, "%s", imgfmt_disk_error(d));
+		snprintf(err, errlen, "%s", gu.fs ? imgfmt_fs_error(gu.fs) : strerror(-rc));
+		imgfmt_fs_free(gu.fs);
 		return rc;
 	}
 	if (vi->linux_root)
@@ -56,7 +58,7 @@ static int edit_ext(imgfmt_disk *d, size_t i, const struct golden *g, const stru
 	}
 	if (rc == 0 && !dry && (rc = imgfmt_fs_commit(gu.fs)) < 0)
 		snprintf(err, errlen, "%s: %s", name, imgfmt_fs_error(gu.fs));
-	imgfmt_fs_close(gu.fs);
+	imgfmt_fs_free(gu.fs);
 	return rc;
 }
 

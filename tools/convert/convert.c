@@ -177,8 +177,11 @@ static int edit_root(imgfmt_disk *d, struct devmap *m, const struct convert_opts
 	size_t len = 0;
 	int rc;
 
-	if ((rc = imgfmt_fs_open(d, ri->root, o->dry_run ? 0 : IMGFMT_FS_WRITE, &gu.fs)) < 0) {
-		snprintf(err, errlen, "%s", imgfmt_disk_error(d));
+	gu.fs = imgfmt_fs_new();
+	rc = gu.fs ? imgfmt_fs_open(gu.fs, d, ri->root, o->dry_run ? 0 : IMGFMT_FS_WRITE) : -ENOMEM;
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", gu.fs ? imgfmt_fs_error(gu.fs) : strerror(-rc));
+		imgfmt_fs_free(gu.fs);
 		return rc;
 	}
 	if (guest_read(&gu, "/etc/fstab", &fstab, &len) == 0) {
@@ -199,7 +202,7 @@ static int edit_root(imgfmt_disk *d, struct devmap *m, const struct convert_opts
 		rc = imgfmt_fs_commit(gu.fs);
 	if (rc < 0 || gu.err[0])
 		snprintf(err, errlen, "%s: %s", m->vols[ri->root].name, gu.err[0] ? gu.err : imgfmt_fs_error(gu.fs));
-	imgfmt_fs_close(gu.fs);
+	imgfmt_fs_free(gu.fs);
 	free(fstab);
 	return rc < 0 ? rc : gu.err[0] ? -EIO : 0;
 }
@@ -215,8 +218,11 @@ static int edit_boot(imgfmt_disk *d, struct devmap *m, const struct convert_opts
 			    "checked", m->vols[ri->boot].name, m->vols[ri->boot].fstype);
 		return 0;
 	}
-	if ((rc = imgfmt_fs_open(d, ri->boot, o->dry_run ? 0 : IMGFMT_FS_WRITE, &gu.fs)) < 0) {
-		snprintf(err, errlen, "%s", imgfmt_disk_error(d));
+	gu.fs = imgfmt_fs_new();
+	rc = gu.fs ? imgfmt_fs_open(gu.fs, d, ri->boot, o->dry_run ? 0 : IMGFMT_FS_WRITE) : -ENOMEM;
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", gu.fs ? imgfmt_fs_error(gu.fs) : strerror(-rc));
+		imgfmt_fs_free(gu.fs);
 		return rc;
 	}
 	rc = devref_rewrite(&gu, m, false, r);
@@ -225,7 +231,7 @@ static int edit_boot(imgfmt_disk *d, struct devmap *m, const struct convert_opts
 		rc = imgfmt_fs_commit(gu.fs);
 	if (rc < 0 || gu.err[0])
 		snprintf(err, errlen, "%s: %s", m->vols[ri->boot].name, gu.err[0] ? gu.err : imgfmt_fs_error(gu.fs));
-	imgfmt_fs_close(gu.fs);
+	imgfmt_fs_free(gu.fs);
 	return rc < 0 ? rc : gu.err[0] ? -EIO : 0;
 }
 
@@ -238,13 +244,17 @@ static int check_initrds(imgfmt_disk *d, const struct convert_opts *o, struct ro
 
 	if (ri->nkernels == 0)
 		return 0; /* (a /boot rawkit cannot read has none listed, and said so) */
-	rc = imgfmt_fs_open(d, ri->root, 0, &root.fs);
-
-	if (rc == 0 && ri->boot != SIZE_MAX)
-		rc = imgfmt_fs_open(d, ri->boot, 0, &boot.fs);
+	root.fs = imgfmt_fs_new();
+	boot.fs = ri->boot != SIZE_MAX ? imgfmt_fs_new() : NULL;
+	if (!root.fs || (ri->boot != SIZE_MAX && !boot.fs))
+		rc = -ENOMEM, snprintf(err, errlen, "out of memory");
+	else if ((rc = imgfmt_fs_open(root.fs, d, ri->root, 0)) < 0)
+		snprintf(err, errlen, "%s", imgfmt_fs_error(root.fs));
+	else if (boot.fs && (rc = imgfmt_fs_open(boot.fs, d, ri->boot, 0)) < 0)
+		snprintf(err, errlen, "%s", imgfmt_fs_error(boot.fs));
 	if (rc < 0) {
-		snprintf(err, errlen, "%s", imgfmt_disk_error(d));
-		imgfmt_fs_close(root.fs);
+		imgfmt_fs_free(root.fs);
+		imgfmt_fs_free(boot.fs);
 		return rc;
 	}
 	for (size_t k = 0; k < ri->nkernels && rc == 0; k++) {
@@ -268,8 +278,8 @@ static int check_initrds(imgfmt_disk *d, const struct convert_opts *o, struct ro
 			convert_say(&r->checks, &r->nchecks, "%s has the drivers the %s hardware needs", kn->initrd,
 				    o->to == CONVERT_TO_VIRTUAL ? "virtual" : "physical");
 	}
-	imgfmt_fs_close(root.fs);
-	imgfmt_fs_close(boot.fs);
+	imgfmt_fs_free(root.fs);
+	imgfmt_fs_free(boot.fs);
 	return 0;
 }
 
@@ -292,15 +302,17 @@ static size_t find_root(imgfmt_disk *d, struct devmap *m, struct convert_report 
 		const char *t = m->vols[i].fstype;
 		if (strncmp(t, "ext", 3) && strcmp(t, "ntfs"))
 			continue;
-		if (imgfmt_fs_open(d, i, 0, &gu.fs) < 0)
+		if (!(gu.fs = imgfmt_fs_new()) || imgfmt_fs_open(gu.fs, d, i, 0) < 0) {
+			imgfmt_fs_free(gu.fs);
 			continue;
+		}
 		if (!strcmp(t, "ntfs"))
 			windows |= guest_is_dir(&gu, "/Windows/System32");
 		else if (S_ISREG(guest_mode(&gu, "/etc/fstab"))) {
-			imgfmt_fs_close(gu.fs);
+			imgfmt_fs_free(gu.fs);
 			return i;
 		}
-		imgfmt_fs_close(gu.fs);
+		imgfmt_fs_free(gu.fs);
 	}
 	if (windows)
 		convert_say(&r->not_done, &r->nnot, "Windows guest: not converted (rawkit converts Linux guests; the "

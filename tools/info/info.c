@@ -25,12 +25,12 @@ static void collect(imgfmt_disk *disk, size_t i, struct vol_report *r)
 		r->copy_bytes = imgfmt_extents_bytes(used);
 	imgfmt_extents_free(used);
 	r->note = imgfmt_disk_used_note(disk, i);
-	if (r->v.fstype[0] && imgfmt_fs_open(disk, i, 0, &fs) == 0) {
+	if (r->v.fstype[0] && (fs = imgfmt_fs_new()) && imgfmt_fs_open(fs, disk, i, 0) == 0) {
 		snprintf(r->fs_type, sizeof(r->fs_type), "%s", imgfmt_fs_type(fs));
 		imgfmt_fs_sizes(fs, NULL, &r->fs_total, &r->fs_free);
 		r->dirty = imgfmt_fs_dirty(fs);
-		imgfmt_fs_close(fs);
 	}
+	imgfmt_fs_free(fs);
 }
 
 static void print_text(imgfmt_disk *disk, struct vol_report *r, size_t n, uint64_t total_copy)

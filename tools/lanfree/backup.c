@@ -321,13 +321,16 @@ static void open_volume(struct backup *bk, struct vol_state *s, size_t index)
 		snprintf(s->reason, sizeof(s->reason), "%s: not a filesystem rawkit reads", v->fstype);
 		return;
 	}
-	if (imgfmt_fs_open(bk->disk, index, 0, &s->fs) < 0) {
-		const char *why = imgfmt_disk_error(bk->disk);
+	s->fs = imgfmt_fs_new();
+	if (!s->fs || imgfmt_fs_open(s->fs, bk->disk, index, 0) < 0) {
+		const char *why = s->fs ? imgfmt_fs_error(s->fs) : "out of memory";
 		size_t n = strlen(v->name);
 		/* the library's message starts with the volume's name */
 		if (!strncmp(why, v->name, n) && !strncmp(why + n, ": ", 2))
 			why += n + 2;
 		snprintf(s->reason, sizeof(s->reason), "%s", why);
+		imgfmt_fs_free(s->fs);
+		s->fs = NULL;
 		return;
 	}
 	rc = imgfmt_fs_stat(s->fs, imgfmt_fs_root(s->fs), &st);
@@ -335,7 +338,7 @@ static void open_volume(struct backup *bk, struct vol_state *s, size_t index)
 		snprintf(s->reason, sizeof(s->reason), "%s: the root directory (inode %llu) %s%s", v->fstype,
 			 (unsigned long long)imgfmt_fs_root(s->fs), rc < 0 ? "cannot be read: " : "is not a directory",
 			 rc < 0 ? imgfmt_fs_error(s->fs) : "");
-		imgfmt_fs_close(s->fs);
+		imgfmt_fs_free(s->fs);
 		s->fs = NULL;
 		return;
 	}
@@ -557,7 +560,7 @@ out:
 	if (status == RAWKIT_EXIT_FAILED && bk.pack_tmp)
 		unlink(bk.pack_tmp);
 	for (size_t i = 0; i < nvols; i++)
-		imgfmt_fs_close(vols[i].fs);
+		imgfmt_fs_free(vols[i].fs);
 	free(vols);
 	imgfmt_disk_free(bk.disk);
 	free(bk.buf);

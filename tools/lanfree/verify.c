@@ -268,8 +268,14 @@ static imgfmt_fs *volume_fs(struct against *a, const char *name)
 
 	if (i < 0)
 		return NULL;
-	if (!a->fs[i] && imgfmt_fs_open(a->disk, (size_t)i, 0, &a->fs[i]) < 0)
-		return NULL;
+	if (!a->fs[i]) {
+		imgfmt_fs *fs = imgfmt_fs_new();
+		if (!fs || imgfmt_fs_open(fs, a->disk, (size_t)i, 0) < 0) {
+			imgfmt_fs_free(fs);
+			return NULL;
+		}
+		a->fs[i] = fs;
+	}
 	return a->fs[i];
 }
 
@@ -488,7 +494,7 @@ static void check_against(struct verify *v, const struct generation *g, const ch
 		check_unbacked(&a, g);
 out:
 	for (size_t i = 0; a.fs && i < a.nvol; i++)
-		imgfmt_fs_close(a.fs[i]);
+		imgfmt_fs_free(a.fs[i]);
 	free(a.fs);
 	free(a.buf);
 	imgfmt_disk_free(a.disk);

@@ -224,9 +224,10 @@ int p2v_receive_cmd(const char *target, struct p2v_opts *o)
 		return RAWKIT_EXIT_FAILED;
 	}
 	r.st.disk_bytes = h.disk_size;
-	if ((rc = imgfmt_output_open(&out, target, h.disk_size, o->overwrite ? IMGFMT_TARGET_OVERWRITE : 0, err,
-				     sizeof(err))) < 0) {
-		cli_error(target, "%s", err);
+	out = imgfmt_output_new();
+	if (!out || imgfmt_output_open(out, target, h.disk_size, o->overwrite ? IMGFMT_TARGET_OVERWRITE : 0) < 0) {
+		cli_error(target, "%s", out ? imgfmt_output_error(out) : strerror(ENOMEM));
+		imgfmt_output_free(out);
 		return RAWKIT_EXIT_FAILED;
 	}
 	cli_progress_start(&r.progress, "receiving", o->progress);

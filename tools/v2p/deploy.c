@@ -306,8 +306,10 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 	}
 	/* 2. the target: what lies before that partition, then the resized one */
 	t0 = cli_now();
-	if (imgfmt_output_open(&out, target, p->target_size, IMGFMT_TARGET_OVERWRITE, err, errlen) < 0)
+	if (!(out = imgfmt_output_new()) || imgfmt_output_open(out, target, p->target_size, IMGFMT_TARGET_OVERWRITE) < 0) {
+		snprintf(err, errlen, "%s", out ? imgfmt_output_error(out) : "out of memory");
 		goto out;
+	}
 	cli_progress_start(&d->progress, "writing", d->o->progress);
 	rc = copy_ranges(d->image, 0, resized ? p->last_start : p->last_start + p->last_size, out, 0, buf, d, err,
 			 errlen);

@@ -24,14 +24,14 @@ int fs_min_size(const char *image, const struct imgfmt_volume *v, uint64_t *min,
 
 	if (is_ext(v->fstype)) {
 		imgfmt_disk *d = imgfmt_disk_new();
-		imgfmt_fs *fs = NULL;
+		imgfmt_fs *fs = imgfmt_fs_new();
 		unsigned bs = 0;
 		const char *p;
 		snprintf(path, sizeof(path), "%s?offset=%" PRIu64, image, v->offset);
 		char *argv[] = { "resize2fs", "-P", path, NULL };
-		if (d && imgfmt_disk_open(d, image, 0) == 0 && imgfmt_fs_open(d, (size_t)imgfmt_disk_find_volume(d, v->name), 0, &fs) == 0)
+		if (d && fs && imgfmt_disk_open(d, image, 0) == 0 && imgfmt_fs_open(fs, d, (size_t)imgfmt_disk_find_volume(d, v->name), 0) == 0)
 			imgfmt_fs_sizes(fs, &bs, NULL, NULL);
-		imgfmt_fs_close(fs);
+		imgfmt_fs_free(fs);
 		imgfmt_disk_free(d);
 		if (bs && run_program(argv, &out, true) == 0 && out && (p = strstr(out, "minimum size of the filesystem: "))) {
 			*min = strtoull(p + 32, NULL, 10) * bs;

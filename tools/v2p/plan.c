@@ -198,18 +198,20 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 	imgfmt_extents_free(used);
 	/* a filesystem that was not cleanly unmounted cannot be resized or edited */
 	for (size_t i = 0; i < imgfmt_disk_volume_count(image); i++) {
-		imgfmt_fs *fs;
-		if (imgfmt_fs_open(image, i, 0, &fs) < 0)
+		imgfmt_fs *fs = imgfmt_fs_new();
+		if (!fs || imgfmt_fs_open(fs, image, i, 0) < 0) {
+			imgfmt_fs_free(fs);
 			continue;
+		}
 		if (imgfmt_fs_dirty(fs)) {
 			struct imgfmt_volume v;
 			imgfmt_disk_volume(image, i, &v);
 			snprintf(err, errlen, "the image's %s (%s) has errors or needs journal recovery: check it first "
 				 "(e2fsck, or chkdsk in Windows)", v.name, imgfmt_fs_type(fs));
-			imgfmt_fs_close(fs);
+			imgfmt_fs_free(fs);
 			return -1;
 		}
-		imgfmt_fs_close(fs);
+		imgfmt_fs_free(fs);
 	}
 	what_it_holds(target, p->destroys, sizeof(p->destroys));
 	if (p->destroys[0] && !o->force && !o->dry_run) {

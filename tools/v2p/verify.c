@@ -219,16 +219,16 @@ int v2p_verify(imgfmt_disk *image, const char *target, const struct v2p_plan *p,
 	if (rc == 0 && p->nmoves)
 		rc = compare_swap(image, t, p, err, errlen);
 	if (rc == 0 && p->last != SIZE_MAX && strcmp(p->action, "copy")) {
-		imgfmt_fs *fa = NULL, *fb = NULL;
+		imgfmt_fs *fa = imgfmt_fs_new(), *fb = imgfmt_fs_new();
 		char *buf = malloc(CHUNK);
-		if (!buf || imgfmt_fs_open(image, p->last, 0, &fa) < 0 || imgfmt_fs_open(t, p->last, 0, &fb) < 0) {
+		if (!buf || !fa || !fb || imgfmt_fs_open(fa, image, p->last, 0) < 0 || imgfmt_fs_open(fb, t, p->last, 0) < 0) {
 			snprintf(err, errlen, "--verify: cannot open the resized filesystem");
 			rc = -EIO;
 		} else {
 			rc = compare_tree(fa, fb, "/", 0, buf, err, errlen);
 		}
-		imgfmt_fs_close(fa);
-		imgfmt_fs_close(fb);
+		imgfmt_fs_free(fa);
+		imgfmt_fs_free(fb);
 		free(buf);
 	}
 out:
