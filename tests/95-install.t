@@ -10,7 +10,8 @@ root=$SCRATCH/root
 ok "make install DESTDIR=... PREFIX=/usr" \
 	make -s -C "$top" -o all install DESTDIR="$root" PREFIX=/usr SANITIZE="${SANITIZE:-}"
 for f in usr/bin/rawkit-info usr/include/imgfmt.h usr/lib/libimgfmt.so.0 usr/lib/libimgfmt.a \
-	usr/lib/pkgconfig/libimgfmt.pc usr/share/man/man7/rawkit.7 usr/share/man/man1/rawkit-info.1; do
+	usr/lib/pkgconfig/libimgfmt.pc usr/share/man/man7/rawkit.7 usr/share/man/man1/rawkit-info.1 \
+	usr/share/man/man3/libimgfmt.3; do
 	ok "installed $f" test -e "$root/$f"
 done
 is "$(nm -D --defined-only "$root/usr/lib/libimgfmt.so.0" | awk '{ print $3 }' | grep -v '^imgfmt_' | grep -vc '^IMGFMT_')" 0 \
@@ -46,6 +47,14 @@ label: dos
 start=2048, size=8M, type=83
 S
 is "$(LD_LIBRARY_PATH=$root/usr/lib ./prog d.img)" "dos 1" "and it reads a disk through the installed library"
+
+# libimgfmt(3) documents the whole public API.
+undocumented=$(sed -n 's/.*\<\(imgfmt_[a-z0-9_]*\)(.*/\1/p' "$root/usr/include/imgfmt.h" | sort -u |
+	while read -r f; do grep -q "\\<$f\\>" "$root/usr/share/man/man3/libimgfmt.3" || echo "$f"; done)
+is "$undocumented" "" "every function in imgfmt.h is named in libimgfmt(3)"
+if command -v groff >/dev/null; then
+	is "$(groff -man -ww -z "$root/usr/share/man/man3/libimgfmt.3" 2>&1)" "" "libimgfmt(3) renders without warnings"
+fi
 
 # One error convention: every handle is made by _new(), opened by _open()
 # and keeps the message of its own last failure (the disk is not told).
