@@ -113,19 +113,6 @@ uint64_t imgfmt_fs_root(const imgfmt_fs *fs)
 	return fs->root;
 }
 
-int imgfmt_fs_volume_pread(imgfmt_fs *fs, void *buf, size_t len, uint64_t off)
-{
-	int rc;
-
-	if (off > fs->vol.size || len > fs->vol.size - off)
-		return fs_fail(fs, -ERANGE, "read of %zu bytes at %llu is outside the volume (%llu bytes)", len,
-			       (unsigned long long)off, (unsigned long long)fs->vol.size);
-	rc = imgfmt_disk_pread(fs->disk, buf, len, fs->vol.offset + off);
-	if (rc < 0)
-		fs_fail(fs, rc, "%s", imgfmt_disk_error(fs->disk));
-	return rc;
-}
-
 int imgfmt_fs_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
 {
 	FS_CHECK_OPEN(fs);

@@ -110,7 +110,7 @@ struct imgfmt_fs {
 	char error[IMGFMT_ERRLEN];
 };
 
-/* Read LEN bytes at OFF inside the volume of FS, bounded by the volume. */
+/* fs_volume.c: read LEN bytes at OFF inside the volume of FS, bounded by the volume. */
 int imgfmt_fs_volume_pread(imgfmt_fs *fs, void *buf, size_t len, uint64_t off);
 
 /* usedmap.c: allocated ranges of the image file in [off, off+len). */
