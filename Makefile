@@ -41,7 +41,7 @@ endif
 
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 -DRAWKIT_VERSION=\"$(VERSION)\" -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(SANFLAGS) $(CFLAGS) \
-              -Ilib/imgfmt -Itools/common -Itools/convert $(PKG_CFLAGS)
+              $(PKG_CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC   := $(wildcard lib/imgfmt/*.c)
@@ -50,19 +50,31 @@ LIB_A     := $(B)/lib/libimgfmt.a
 LIB_SO    := $(B)/lib/libimgfmt.so.0
 COMMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tools/common/*.c))
 
+# ---- lib/guestedit: guest file editing and the P2V/V2P conversion steps ----
+# A second internal library, a static archive linked by the tools that edit
+# guests.  Include paths: a library sees only library headers (imgfmt.h and
+# its own); the tools see tools/common too.
+GE_SRC := $(wildcard lib/guestedit/*.c)
+GE_OBJ := $(GE_SRC:%.c=$(B)/%.o)
+GE_A   := $(B)/lib/libguestedit.a
+TOOL_INC := -Ilib/imgfmt -Ilib/guestedit -Itools/common
+INC = $(TOOL_INC)
+$(B)/lib/imgfmt/%.o: INC = -Ilib/imgfmt
+$(B)/lib/guestedit/%.o: INC = -Ilib/imgfmt -Ilib/guestedit
+TOOL_GE_clone := $(GE_A)
+TOOL_GE_p2v := $(GE_A)
+TOOL_GE_v2p := $(GE_A)
+# ---- end lib/guestedit ----
+
 TOOLS := info lanfree clone p2v v2p
 TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3
-# p2v and v2p share the conversion of a guest (tools/convert)
-CONVERT_SRC := $(wildcard tools/convert/*.c)
-TOOL_EXTRA_p2v := $(CONVERT_SRC)
-TOOL_EXTRA_v2p := $(CONVERT_SRC)
 TOOL_LIBS_p2v := -larchive -lguestfs -lzstd -lz
 TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
 HELPERS := $(B)/bin/imgfmt-tool
 
 .PHONY: all check check-boot demo deps fuzz fuzzers bench install clean
-all: $(BINS) $(HELPERS) $(LIB_SO) $(LIB_A)
+all: $(BINS) $(HELPERS) $(LIB_SO) $(LIB_A) $(GE_A)
 
 # Rebuild everything when the flags change (WERROR, SANITIZE, CFLAGS).
 $(B)/.flags: FORCE
@@ -73,11 +85,15 @@ FORCE:
 # -MMD -MP: each object depends on the headers it includes (see the -include below).
 $(B)/%.o: %.c $(B)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(INC) -MMD -MP -c $< -o $@
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 $(LIB_A): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(GE_A): $(GE_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
@@ -86,9 +102,10 @@ $(LIB_SO): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libimgfmt.so.0 -Wl,--version-script=lib/imgfmt/libimgfmt.sym \
 		$(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# A tool is tools/NAME/*.c linked with the common CLI code and libimgfmt.
+# A tool is tools/NAME/*.c linked with the common CLI code, libguestedit
+# when it edits guests, and libimgfmt.
 define TOOL_RULE
-$(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c) $(TOOL_EXTRA_$(1))) $(COMMON_OBJ) $(LIB_A)
+$(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c)) $(COMMON_OBJ) $(TOOL_GE_$(1)) $(LIB_A)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TOOL_LIBS_$(1))
 endef
@@ -119,19 +136,19 @@ demo: deps
 # libFuzzer targets: clang, ASan+UBSan, their own build directory.
 FUZZ_B := build-fuzz
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize=fuzzer,address,undefined \
-               -DRAWKIT_VERSION=\"$(VERSION)\" -Ilib/imgfmt -Itools/common -Itools/lanfree -Itools/convert $(PKG_CFLAGS)
+               -DRAWKIT_VERSION=\"$(VERSION)\" -Ilib/imgfmt -Ilib/guestedit -Itools/common -Itools/lanfree $(PKG_CFLAGS)
 # what a fuzzer needs besides libimgfmt
 FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/catalog.c tools/common/cli.c
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
 FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c
 FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3
-FUZZ_EXTRA_fuzz_clone_text := tools/common/guest.c tools/common/textedit.c tools/common/netcfg.c tools/clone/ids.c \
-                              tools/clone/report.c tools/clone/keys.c tools/common/cli.c tools/convert/devref.c \
-                              tools/common/hmap.c
+FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/textedit.c lib/guestedit/netcfg.c \
+                              lib/guestedit/report.c lib/guestedit/devref.c tools/clone/edits.c tools/clone/ids.c \
+                              tools/common/cli.c
 FUZZ_EXTRA_fuzz_stream := tools/p2v/stream.c tools/common/cli.c
 FUZZ_LIBS_fuzz_stream := -lzstd -lz
 FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/*.c))
-$(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h tools/lanfree/*.[ch] tools/clone/*.[ch] tools/common/*.[ch] tools/convert/*.[ch] tools/p2v/*.[ch])
+$(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h tools/lanfree/*.[ch] tools/clone/*.[ch] tools/common/*.[ch] lib/guestedit/*.[ch] tools/p2v/*.[ch])
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(FUZZ_EXTRA_$*) $(PKG_LIBS) $(FUZZ_LIBS_$*)
 fuzzers: $(FUZZERS)
