@@ -73,7 +73,7 @@ TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
 HELPERS := $(B)/bin/imgfmt-tool
 
-.PHONY: all check check-boot demo deps fuzz fuzzers bench install clean
+.PHONY: all check check-boot demo deps fuzz fuzzers units bench install clean
 all: $(BINS) $(HELPERS) $(LIB_SO) $(LIB_A) $(GE_A)
 
 # Rebuild everything when the flags change (WERROR, SANITIZE, CFLAGS).
@@ -111,6 +111,28 @@ $(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c)) $(COMM
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
+# ---- unit tests: tests/unit/*.c, TAP programs that prove runs beside tests/*.t ----
+# Each links the objects of what it tests (not the archives: their symbols
+# may be localized).
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+UNITS      := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+GE_TEXT_OBJ := $(addprefix $(B)/lib/guestedit/,textedit.o guest.o report.o) $(LIB_OBJ)
+UNIT_OBJ_extents  := $(B)/lib/imgfmt/extents.o
+UNIT_OBJ_hostname := $(B)/tools/clone/hostname.o
+UNIT_OBJ_ops      := $(B)/tools/clone/ops.o
+UNIT_OBJ_hmap     := $(B)/tools/common/hmap.o
+UNIT_OBJ_report   := $(B)/lib/guestedit/report.o
+UNIT_OBJ_devref   := $(B)/lib/guestedit/devref.o $(GE_TEXT_OBJ)
+UNIT_OBJ_textedit := $(B)/lib/guestedit/netcfg.o $(GE_TEXT_OBJ)
+$(B)/tests/unit/%.o: INC = $(TOOL_INC) -Itools/clone
+define UNIT_RULE
+$(B)/tests/unit/$(1): $(B)/tests/unit/$(1).o $(UNIT_OBJ_$(1))
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach u,$(UNIT_SRC:tests/unit/%.c=%),$(eval $(call UNIT_RULE,$(u))))
+units: $(UNITS)
+# ---- end unit tests ----
+
 $(B)/bin/imgfmt-tool: $(B)/tests/helpers/imgfmt-tool.o $(COMMON_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -125,9 +147,9 @@ check-boot:
 	RAWKIT_BIN=$(abspath $(B)/bin) prove --timer tests/boot/
 
 check: deps
-	@$(MAKE) --no-print-directory WERROR=1 all fuzzers
+	@$(MAKE) --no-print-directory WERROR=1 all fuzzers units
 	RAWKIT_BIN=$(abspath $(B)/bin) RAWKIT_FUZZ_BIN=$(abspath $(FUZZ_B)) SANITIZE=$(SANITIZE) \
-		prove -j2 --timer tests/
+		prove -j2 --timer tests/ $(UNITS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
