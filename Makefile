@@ -121,6 +121,7 @@ UNIT_OBJ_extents  := $(B)/lib/imgfmt/extents.o
 UNIT_OBJ_hostname := $(B)/tools/clone/hostname.o
 UNIT_OBJ_ops      := $(B)/tools/clone/ops.o
 UNIT_OBJ_hmap     := $(B)/tools/common/hmap.o
+UNIT_OBJ_tmpdir   := $(B)/tools/common/run.o
 UNIT_OBJ_report   := $(B)/lib/guestedit/report.o
 UNIT_OBJ_devref   := $(B)/lib/guestedit/devref.o $(GE_TEXT_OBJ)
 UNIT_OBJ_textedit := $(B)/lib/guestedit/netcfg.o $(GE_TEXT_OBJ)
