@@ -44,7 +44,7 @@ endif
 
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 -DRAWKIT_VERSION=\"$(VERSION)\" -fPIC -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) $(SANFLAGS) $(CFLAGS) \
-              -Ilib/imgfmt -Itools/common -Itools/convert $(PKG_CFLAGS)
+              $(PKG_CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC   := $(wildcard lib/imgfmt/*.c)
@@ -53,19 +53,31 @@ LIB_A     := $(B)/lib/libimgfmt.a
 LIB_SO    := $(B)/lib/libimgfmt.so.0
 COMMON_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tools/common/*.c))
 
+# ---- lib/guestedit: guest file editing and the P2V/V2P conversion steps ----
+# A second internal library, a static archive linked by the tools that edit
+# guests.  Include paths: a library sees only library headers (imgfmt.h and
+# its own); the tools see tools/common too.
+GE_SRC := $(wildcard lib/guestedit/*.c)
+GE_OBJ := $(GE_SRC:%.c=$(B)/%.o)
+GE_A   := $(B)/lib/libguestedit.a
+TOOL_INC := -Ilib/imgfmt -Ilib/guestedit -Itools/common
+INC = $(TOOL_INC)
+$(B)/lib/imgfmt/%.o: INC = -Ilib/imgfmt
+$(B)/lib/guestedit/%.o: INC = -Ilib/imgfmt -Ilib/guestedit
+TOOL_GE_clone := $(GE_A)
+TOOL_GE_p2v := $(GE_A)
+TOOL_GE_v2p := $(GE_A)
+# ---- end lib/guestedit ----
+
 TOOLS := info lanfree clone p2v v2p
 TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3
-# p2v and v2p share the conversion of a guest (tools/convert)
-CONVERT_SRC := $(wildcard tools/convert/*.c)
-TOOL_EXTRA_p2v := $(CONVERT_SRC)
-TOOL_EXTRA_v2p := $(CONVERT_SRC)
 TOOL_LIBS_p2v := -larchive -lguestfs -lzstd -lz
 TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
 HELPERS := $(B)/bin/imgfmt-tool
 
-.PHONY: all check check-boot demo deps fuzz fuzzers bench install clean
-all: $(BINS) $(HELPERS) $(LIB_SO) $(LIB_A)
+.PHONY: all check check-boot demo deps fuzz fuzzers units bench install clean
+all: $(BINS) $(HELPERS) $(LIB_SO) $(LIB_A) $(GE_A)
 
 # Rebuild everything when the flags change (WERROR, SANITIZE, CFLAGS).
 $(B)/.flags: FORCE
@@ -76,7 +88,7 @@ FORCE:
 # -MMD -MP: each object depends on the headers it includes (see the -include below).
 $(B)/%.o: %.c $(B)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(INC) -MMD -MP -c $< -o $@
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
@@ -93,18 +105,46 @@ $(LIB_A): $(LIB_OBJ) $(B)/lib/libimgfmt.keep
 	$(OBJCOPY) --keep-global-symbols=$(B)/lib/libimgfmt.keep $(B)/lib/libimgfmt.o
 	rm -f $@ && ar rcs $@ $(B)/lib/libimgfmt.o
 
+$(GE_A): $(GE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
 $(LIB_SO): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -shared -Wl,-soname,libimgfmt.so.0 -Wl,--version-script=lib/imgfmt/libimgfmt.sym \
 		$(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# A tool is tools/NAME/*.c linked with the common CLI code and libimgfmt.
+# A tool is tools/NAME/*.c linked with the common CLI code, libguestedit
+# when it edits guests, and libimgfmt.
 define TOOL_RULE
-$(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c) $(TOOL_EXTRA_$(1))) $(COMMON_OBJ) $(LIB_A)
+$(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c)) $(COMMON_OBJ) $(TOOL_GE_$(1)) $(LIB_A)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TOOL_LIBS_$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
+
+# ---- unit tests: tests/unit/*.c, TAP programs that prove runs beside tests/*.t ----
+# Each links the objects of what it tests (not the archives: their symbols
+# may be localized).
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+UNITS      := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+GE_TEXT_OBJ := $(addprefix $(B)/lib/guestedit/,textedit.o guest.o report.o) $(LIB_OBJ)
+UNIT_OBJ_extents  := $(B)/lib/imgfmt/extents.o
+UNIT_OBJ_hostname := $(B)/tools/clone/hostname.o
+UNIT_OBJ_ops      := $(B)/tools/clone/ops.o
+UNIT_OBJ_hmap     := $(B)/tools/common/hmap.o
+UNIT_OBJ_tmpdir   := $(B)/tools/common/run.o
+UNIT_OBJ_report   := $(B)/lib/guestedit/report.o
+UNIT_OBJ_devref   := $(B)/lib/guestedit/devref.o $(GE_TEXT_OBJ)
+UNIT_OBJ_textedit := $(B)/lib/guestedit/netcfg.o $(GE_TEXT_OBJ)
+$(B)/tests/unit/%.o: INC = $(TOOL_INC) -Itools/clone
+define UNIT_RULE
+$(B)/tests/unit/$(1): $(B)/tests/unit/$(1).o $(UNIT_OBJ_$(1))
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach u,$(UNIT_SRC:tests/unit/%.c=%),$(eval $(call UNIT_RULE,$(u))))
+units: $(UNITS)
+# ---- end unit tests ----
 
 $(B)/bin/imgfmt-tool: $(B)/tests/helpers/imgfmt-tool.o $(COMMON_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
@@ -120,9 +160,9 @@ check-boot:
 	RAWKIT_BIN=$(abspath $(B)/bin) prove --timer tests/boot/
 
 check: deps
-	@$(MAKE) --no-print-directory WERROR=1 all fuzzers
+	@$(MAKE) --no-print-directory WERROR=1 all fuzzers units
 	RAWKIT_BIN=$(abspath $(B)/bin) RAWKIT_FUZZ_BIN=$(abspath $(FUZZ_B)) SANITIZE=$(SANITIZE) \
-		prove -j2 --timer tests/
+		prove -j2 --timer tests/ $(UNITS)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -131,19 +171,19 @@ demo: deps
 # libFuzzer targets: clang, ASan+UBSan, their own build directory.
 FUZZ_B := build-fuzz
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize=fuzzer,address,undefined \
-               -DRAWKIT_VERSION=\"$(VERSION)\" -Ilib/imgfmt -Itools/common -Itools/lanfree -Itools/convert $(PKG_CFLAGS)
+               -DRAWKIT_VERSION=\"$(VERSION)\" -Ilib/imgfmt -Ilib/guestedit -Itools/common -Itools/lanfree $(PKG_CFLAGS)
 # what a fuzzer needs besides libimgfmt
 FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/catalog.c tools/common/cli.c
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
 FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c
 FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3
-FUZZ_EXTRA_fuzz_clone_text := tools/common/guest.c tools/common/textedit.c tools/common/netcfg.c tools/clone/ids.c \
-                              tools/clone/report.c tools/clone/keys.c tools/common/cli.c tools/convert/devref.c \
-                              tools/common/hmap.c
+FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/textedit.c lib/guestedit/netcfg.c \
+                              lib/guestedit/report.c lib/guestedit/devref.c tools/clone/edits.c tools/clone/ids.c \
+                              tools/common/cli.c
 FUZZ_EXTRA_fuzz_stream := tools/p2v/stream.c tools/common/cli.c
 FUZZ_LIBS_fuzz_stream := -lzstd -lz
 FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/*.c))
-$(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h tools/lanfree/*.[ch] tools/clone/*.[ch] tools/common/*.[ch] tools/convert/*.[ch] tools/p2v/*.[ch])
+$(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h tools/lanfree/*.[ch] tools/clone/*.[ch] tools/common/*.[ch] lib/guestedit/*.[ch] tools/p2v/*.[ch])
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(FUZZ_EXTRA_$*) $(PKG_LIBS) $(FUZZ_LIBS_$*)
 fuzzers: $(FUZZERS)

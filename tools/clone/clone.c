@@ -155,7 +155,7 @@ static int exit_status(struct target_plan *t, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (t[i].failed)
 			return RAWKIT_EXIT_FAILED;
-		if (t[i].rep.nnot)
+		if (t[i].rep.not_done.n)
 			status = RAWKIT_EXIT_WARNINGS;
 	}
 	return status;

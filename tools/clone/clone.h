@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "guest.h"
 #include "imgfmt.h"
+#include "report.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,26 +36,24 @@ const char *op_meaning(enum clone_op op);
 int ops_parse(const char *list, bool enabled[OP_COUNT], char *err, size_t errlen);
 void ops_defaults(bool enabled[OP_COUNT]);
 
-/* ---- what a run reports (report.c) ---- */
-
-struct change {
-	enum clone_op op;
-	char *what; /* "/etc/hostname", "p1: UUID 1234... -> 5678..." */
-};
+/* ---- what a run reports (lib/guestedit's report lists) ---- */
 
 struct report {
-	struct change *changes;
-	size_t n, cap;
-	char **not_done; /* what could not be done, one line each */
-	size_t nnot;
-	char **notes;    /* what an admin should know */
-	size_t nnotes;
+	struct report_list changes;  /* tag: the operation; "/etc/hostname", "p1: UUID 1234... -> 5678..." */
+	struct report_list not_done; /* what could not be done, one line each */
+	struct report_list notes;    /* what an admin should know */
 };
 
-void report_change(struct report *r, enum clone_op op, const char *fmt, ...) CLI_PRINTF(3, 4);
-void report_not_done(struct report *r, const char *fmt, ...) CLI_PRINTF(2, 3);
-void report_note(struct report *r, const char *fmt, ...) CLI_PRINTF(2, 3);
-void report_free(struct report *r);
+#define report_change(r, op, ...) report_add(&(r)->changes, (int)(op), __VA_ARGS__)
+#define report_not_done(r, ...) report_add(&(r)->not_done, 0, __VA_ARGS__)
+#define report_note(r, ...) report_add(&(r)->notes, 0, __VA_ARGS__)
+
+static inline void report_free(struct report *r)
+{
+	report_list_free(&r->changes);
+	report_list_free(&r->not_done);
+	report_list_free(&r->notes);
+}
 
 /* ---- the golden disk, inspected once (inspect.c) ---- */
 
@@ -116,10 +115,13 @@ void ids_free(struct id_plan *p);
  * kept; returns the number of replacements (the length never changes). */
 size_t ids_rewrite(const struct id_plan *p, char *text, size_t len);
 
-/* ---- guest file access (tools/common/guest.c), reporting to a report ---- */
+/* ---- guest file access (lib/guestedit/guest.c), reporting to a report ---- */
 
 /* A guest handle on FS whose changes go to REP. */
-struct guest guest_for(imgfmt_fs *fs, bool dry, struct report *rep);
+static inline struct guest guest_for(imgfmt_fs *fs, bool dry, struct report *rep)
+{
+	return guest_reporting(fs, dry, &rep->changes);
+}
 
 /* ---- ssh host keys (keys.c) ---- */
 
@@ -160,6 +162,17 @@ struct clone_opts {
  * references (ROOT: paths of a root filesystem; else of a separate /boot). */
 int linux_personalize(struct guest *gu, const struct golden *g, const struct clone_opts *o, struct target_plan *t);
 int linux_rewrite_refs(struct guest *gu, const struct id_plan *ids, bool root);
+
+/* edits.c: the text editors (fuzzed): new text or NULL for no change.  ARG
+ * is a struct hostnames for the host name editors, an id_plan for refs_edit
+ * (whose result has the length of DATA). */
+struct hostnames {
+	const char *old, *new_name;
+};
+char *hosts_edit(const char *data, size_t len, size_t *outlen, const void *arg);
+char *sysconfig_network_edit(const char *data, size_t len, size_t *outlen, const void *arg);
+char *word_edit(const char *data, size_t len, size_t *outlen, const void *arg);
+char *refs_edit(const char *data, size_t len, size_t *outlen, const void *arg);
 
 /* vfat.c: rewrite references on the FAT volume V of the disk image PATH
  * (EFI/<distro>/grub.cfg, loader entries) through mtools. */

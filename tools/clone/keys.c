@@ -10,6 +10,7 @@
  * so that a clone killed by SIGTERM, SIGINT or SIGHUP leaves no key behind.
  */
 #include "clone.h"
+#include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -116,14 +117,13 @@ static int spawn_keygen(struct key *k, const char *comment, char *err, size_t er
 struct keyset *keys_start(const char (*types)[16], size_t ntypes, const char *comment, char *err, size_t errlen)
 {
 	struct keyset *ks = calloc(1, sizeof(*ks));
-	const char *tmp = getenv("TMPDIR");
 
 	if (!ks || !(ks->k = calloc(ntypes ? ntypes : 1, sizeof(*ks->k)))) {
 		free(ks);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	snprintf(ks->dir, sizeof(ks->dir), "%s/rawkit-keys-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+	run_temp_template(ks->dir, sizeof(ks->dir), "rawkit-keys", "/tmp");
 	if (!mkdtemp(ks->dir)) {
 		snprintf(err, errlen, "cannot make a private directory for the new keys: %s", strerror(errno));
 		free(ks->k);

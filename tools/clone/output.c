@@ -8,8 +8,8 @@ void output_text(const struct golden *g, struct target_plan *t, size_t n, const 
 {
 	(void)g;
 	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < t[i].rep.nnot; k++)
-			cli_warning(t[i].path, "not done: %s", t[i].rep.not_done[k]);
+		for (size_t k = 0; k < t[i].rep.not_done.n; k++)
+			cli_warning(t[i].path, "not done: %s", t[i].rep.not_done.v[k].text);
 		if (o->quiet)
 			continue;
 		if (t[i].failed) {
@@ -18,22 +18,22 @@ void output_text(const struct golden *g, struct target_plan *t, size_t n, const 
 		}
 		printf("%s: %s%s%s, %zu change%s%s\n", t[i].path,
 		       o->dry_run ? "would be personalized" : t[i].method ? t[i].method : "done",
-		       t[i].hostname[0] ? ", host name " : "", t[i].hostname, t[i].rep.n, t[i].rep.n == 1 ? "" : "s",
+		       t[i].hostname[0] ? ", host name " : "", t[i].hostname, t[i].rep.changes.n, t[i].rep.changes.n == 1 ? "" : "s",
 		       o->dry_run ? " planned" : "");
-		for (size_t k = 0; k < t[i].rep.n; k++)
-			printf("  %-20s %s\n", op_name(t[i].rep.changes[k].op), t[i].rep.changes[k].what);
-		for (size_t k = 0; k < t[i].rep.nnotes; k++)
-			printf("  note: %s\n", t[i].rep.notes[k]);
+		for (size_t k = 0; k < t[i].rep.changes.n; k++)
+			printf("  %-20s %s\n", op_name(t[i].rep.changes.v[k].tag), t[i].rep.changes.v[k].text);
+		for (size_t k = 0; k < t[i].rep.notes.n; k++)
+			printf("  note: %s\n", t[i].rep.notes.v[k].text);
 	}
 }
 
-static void json_list(const char *key, char **v, size_t n)
+static void json_list(const char *key, const struct report_list *l)
 {
 	printf(",\"%s\":[", key);
-	for (size_t k = 0; k < n; k++) {
+	for (size_t k = 0; k < l->n; k++) {
 		if (k)
 			putchar(',');
-		cli_json_cstr(stdout, v[k]);
+		cli_json_cstr(stdout, l->v[k].text);
 	}
 	putchar(']');
 }
@@ -47,7 +47,7 @@ void output_json(const char *golden, struct target_plan *t, size_t n, const stru
 		const struct target_plan *p = &t[i];
 		printf("%s{\"path\":", i ? "," : "");
 		cli_json_cstr(stdout, p->path);
-		printf(",\"status\":\"%s\"", p->failed ? "failed" : p->rep.nnot ? "warnings" : o->dry_run ? "planned" : "done");
+		printf(",\"status\":\"%s\"", p->failed ? "failed" : p->rep.not_done.n ? "warnings" : o->dry_run ? "planned" : "done");
 		if (p->failed) {
 			printf(",\"error\":");
 			cli_json_cstr(stdout, p->error);
@@ -75,14 +75,14 @@ void output_json(const char *golden, struct target_plan *t, size_t n, const stru
 			putchar('}');
 		}
 		printf("],\"changes\":[");
-		for (size_t k = 0; k < p->rep.n; k++) {
-			printf("%s{\"operation\":\"%s\",\"what\":", k ? "," : "", op_name(p->rep.changes[k].op));
-			cli_json_cstr(stdout, p->rep.changes[k].what);
+		for (size_t k = 0; k < p->rep.changes.n; k++) {
+			printf("%s{\"operation\":\"%s\",\"what\":", k ? "," : "", op_name(p->rep.changes.v[k].tag));
+			cli_json_cstr(stdout, p->rep.changes.v[k].text);
 			putchar('}');
 		}
 		putchar(']');
-		json_list("not_done", p->rep.not_done, p->rep.nnot);
-		json_list("notes", p->rep.notes, p->rep.nnotes);
+		json_list("not_done", &p->rep.not_done);
+		json_list("notes", &p->rep.notes);
 		putchar('}');
 	}
 	printf("]}\n");

@@ -62,11 +62,10 @@ static void list_files(const char *image, const char *dir, const char *suffix, c
 
 static int write_back(const char *image, const char *file, const char *data, size_t len, char *err, size_t errlen)
 {
-	const char *tmpdir = getenv("TMPDIR");
 	char tmp[256];
 	int fd, rc;
 
-	snprintf(tmp, sizeof(tmp), "%s/rawkit-vfat-XXXXXX", tmpdir && strlen(tmpdir) < 200 ? tmpdir : "/tmp");
+	run_temp_template(tmp, sizeof(tmp), "rawkit-vfat", "/tmp");
 	fd = mkstemp(tmp);
 	if (fd < 0 || write(fd, data, len) != (ssize_t)len || close(fd) < 0) {
 		snprintf(err, errlen, "%s: cannot stage the new file: %s", file, strerror(errno));

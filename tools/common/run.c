@@ -1,4 +1,4 @@
-/* run.c --- run a program of this host and collect its output */
+/* run.c --- run a program of this host and collect its output; temp file names */
 #include "run.h"
 
 #include <errno.h>
@@ -87,4 +87,13 @@ void run_one_line(const char *out, char *buf, size_t size)
 		buf[o++] = *p;
 	}
 	buf[o] = '\0';
+}
+
+void run_temp_template(char *buf, size_t size, const char *name, const char *fallback)
+{
+	const char *dir = getenv("TMPDIR");
+
+	if (!dir || !*dir || strlen(dir) + strlen(name) + sizeof("/-XXXXXX") > size)
+		dir = fallback;
+	snprintf(buf, size, "%s/%s-XXXXXX", dir, name);
 }

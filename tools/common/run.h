@@ -14,4 +14,9 @@ int run_program(char *const argv[], char **out, bool with_stderr);
 /* OUT's lines joined by spaces, trimmed to SIZE, for a one-line message. */
 void run_one_line(const char *out, char *buf, size_t size);
 
+/* The template "DIR/NAME-XXXXXX" for mkstemp()/mkdtemp() into BUF (SIZE
+ * bytes): DIR is $TMPDIR when it is set, not empty and leaves the template
+ * room in BUF, else FALLBACK ("/tmp"; "/var/tmp" for disk-sized files). */
+void run_temp_template(char *buf, size_t size, const char *name, const char *fallback);
+
 #endif

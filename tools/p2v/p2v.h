@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "convert.h"
+#include "convert_out.h"
 #include "imgfmt.h"
 
 #include <stdbool.h>

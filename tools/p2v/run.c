@@ -56,8 +56,8 @@ static void report(struct run *r, const char *cmd, const char *source, const cha
 	struct p2v_stats *st = &r->st;
 	char a[16], b[16];
 
-	for (size_t i = 0; i < r->rep.nnot; i++)
-		cli_warning(target ? target : source, "not done: %s", r->rep.not_done[i]);
+	for (size_t i = 0; i < r->rep.not_done.n; i++)
+		cli_warning(target ? target : source, "not done: %s", r->rep.not_done.v[i].text);
 	if (r->o->json) {
 		fprintf(out, "{\"command\":\"%s\",\"source\":", cmd);
 		if (source)
@@ -99,7 +99,7 @@ static void report(struct run *r, const char *cmd, const char *source, const cha
 /* The exit status; the report is freed. */
 static int finish_status(struct run *r, int rc)
 {
-	int st = rc < 0 ? RAWKIT_EXIT_FAILED : r->rep.nnot ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
+	int st = rc < 0 ? RAWKIT_EXIT_FAILED : r->rep.not_done.n ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
 
 	convert_report_free(&r->rep);
 	return st;

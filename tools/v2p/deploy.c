@@ -272,7 +272,6 @@ static int write_swap_header(struct deploy *d, imgfmt_output *out, char *err, si
 static int deploy_smaller(struct deploy *d, const char *target, char *err, size_t errlen)
 {
 	const struct v2p_plan *p = d->p;
-	const char *tmp = getenv("TMPDIR");
 	char dir[256], part[300] = "";
 	imgfmt_copy *c = imgfmt_copy_new();
 	imgfmt_disk *fs = imgfmt_disk_new(), *dst = NULL;
@@ -282,7 +281,7 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 	bool resized = p->new_size != p->last_size;
 	int rc = -1;
 
-	snprintf(dir, sizeof(dir), "%s/rawkit-v2p-XXXXXX", tmp && strlen(tmp) < 200 ? tmp : "/var/tmp");
+	run_temp_template(dir, sizeof(dir), "rawkit-v2p", "/var/tmp");
 	if (!c || !fs || !buf || !mkdtemp(dir)) {
 		snprintf(err, errlen, "cannot make a work directory: %s", strerror(errno));
 		goto out;

@@ -10,8 +10,8 @@ static void report(const char *image, const char *target, const struct v2p_opts 
 {
 	char a[16], b[16], c[16];
 
-	for (size_t i = 0; i < r->rep.nnot; i++)
-		cli_warning(target, "not done: %s", r->rep.not_done[i]);
+	for (size_t i = 0; i < r->rep.not_done.n; i++)
+		cli_warning(target, "not done: %s", r->rep.not_done.v[i].text);
 	if (p->not_grown[0])
 		cli_warning(target, "not grown: %s", p->not_grown);
 	if (o->json) {
@@ -102,7 +102,7 @@ int v2p_run(const char *image_path, const char *target, struct v2p_opts *o)
 		goto out;
 	}
 	report(image_path, target, o, &p, &r);
-	status = r.rep.nnot || p.not_grown[0] ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
+	status = r.rep.not_done.n || p.not_grown[0] ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
 out:
 	convert_report_free(&r.rep);
 	imgfmt_disk_free(image);

@@ -6,9 +6,10 @@
  * --add-drivers.  The appliance sees the disk as /dev/sda, so partition N
  * is /dev/sdaN.
  */
-#include "convert.h"
+#include "rebuild.h"
 
 #include <guestfs.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

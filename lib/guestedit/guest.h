@@ -3,6 +3,7 @@
 #define RAWKIT_GUEST_H
 
 #include "imgfmt.h"
+#include "report.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,6 +18,9 @@ struct guest {
 	void *ctx;
 	char err[512];     /* the first failure */
 };
+
+/* A guest handle on FS whose changes are added to CHANGES (tagged). */
+struct guest guest_reporting(imgfmt_fs *fs, bool dry, struct report_list *changes);
 
 /* Regular file PATH into *DATA (NUL-terminated, LEN bytes).  -ENOENT when
  * missing or not a regular file; other errors set g->err. */

@@ -66,6 +66,16 @@ int guest_read(struct guest *g, const char *path, char **data, size_t *len)
 	return 0;
 }
 
+static void add_change(void *ctx, int tag, const char *what)
+{
+	report_add(ctx, tag, "%s", what);
+}
+
+struct guest guest_reporting(imgfmt_fs *fs, bool dry, struct report_list *changes)
+{
+	return (struct guest){ .fs = fs, .dry = dry, .changed = add_change, .ctx = changes };
+}
+
 static void changed(struct guest *g, int tag, const char *prefix, const char *path)
 {
 	char what[1100];

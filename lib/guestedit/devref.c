@@ -8,7 +8,7 @@
  * disk's partitions (and whose "/" is the filesystem that holds the fstab).
  * Names of other disks, LVM and md devices, labels and UUIDs stay.
  */
-#include "convert.h"
+#include "devref.h"
 #include "textedit.h"
 
 #include <ctype.h>
@@ -156,7 +156,7 @@ struct base_seen {
 	unsigned entries;
 };
 
-void devref_learn(struct devmap *m, const char *fstab, size_t len, size_t root_vol, struct convert_report *r)
+void devref_learn(struct devmap *m, const char *fstab, size_t len, size_t root_vol, struct report_list *checks)
 {
 	struct base_seen seen[MAX_BASES];
 	size_t nseen = 0, pick = MAX_BASES;
@@ -209,9 +209,9 @@ void devref_learn(struct devmap *m, const char *fstab, size_t len, size_t root_v
 	}
 	for (size_t k = 0; k < nseen; k++)
 		if (k != pick)
-			convert_say(&r->checks, &r->nchecks,
-				    "/etc/fstab names /dev/%s%s devices that are not this disk's partitions: left as they are",
-				    seen[k].base, isdigit((unsigned char)seen[k].base[strlen(seen[k].base) - 1]) ? "p*" : "*");
+			report_add(checks, 0,
+				   "/etc/fstab names /dev/%s%s devices that are not this disk's partitions: left as they are",
+				   seen[k].base, isdigit((unsigned char)seen[k].base[strlen(seen[k].base) - 1]) ? "p*" : "*");
 }
 
 /* UUID= for a device of this disk, or NULL. */
@@ -326,7 +326,7 @@ static char *grubenv_edit(const char *data, size_t len, size_t *outlen, const vo
 	return out;
 }
 
-int devref_rewrite(struct guest *gu, const struct devmap *m, bool root, struct convert_report *r)
+int devref_rewrite(struct guest *gu, const struct devmap *m, bool root)
 {
 	static const char *const root_cmdlines[] = { "/etc/default/grub", "/etc/kernel/cmdline",
 						     "/etc/initramfs-tools/conf.d/resume", "/boot/grub/grub.cfg",
@@ -336,7 +336,6 @@ int devref_rewrite(struct guest *gu, const struct devmap *m, bool root, struct c
 	const char *const *files = root ? root_cmdlines : boot_cmdlines;
 	size_t n = root ? sizeof(root_cmdlines) / sizeof(root_cmdlines[0]) : sizeof(boot_cmdlines) / sizeof(boot_cmdlines[0]);
 	int rc = 0;
-	(void)r;
 
 	if (!m->found)
 		return 0;

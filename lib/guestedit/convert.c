@@ -3,12 +3,14 @@
  * the ones that lack drivers, and report
  */
 #include "convert.h"
-#include "cli.h"
+#include "devref.h"
+#include "guest.h"
+#include "initrd.h"
 #include "netcfg.h"
+#include "rebuild.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,46 +18,12 @@
 
 #define MAX_KERNELS 16
 
-void convert_say(char ***list, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL, **grown;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	if (s)
-		cli_sanitize(s); /* guest names go to the terminal */
-	if (!s || !(grown = realloc(*list, (*n + 1) * sizeof(*grown)))) {
-		free(s);
-		return;
-	}
-	*list = grown;
-	(*list)[(*n)++] = s;
-}
-
-static void free_list(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 void convert_report_free(struct convert_report *r)
 {
-	free_list(r->changes, r->nchanges);
-	free_list(r->checks, r->nchecks);
-	free_list(r->not_done, r->nnot);
-	memset(r, 0, sizeof(*r));
-}
-
-static void changed(void *ctx, int tag, const char *what)
-{
-	struct convert_report *r = ctx;
-	(void)tag;
-
-	convert_say(&r->changes, &r->nchanges, "%s", what);
+	report_list_free(&r->changes);
+	report_list_free(&r->checks);
+	report_list_free(&r->not_done);
+	r->linux_found = false;
 }
 
 struct kernel {
@@ -88,8 +56,8 @@ static size_t find_kernels(struct guest *gu, const char *dir, struct kernel *k, 
 		if (strncmp(*p, "vmlinuz-", 8) != 0 || !*v)
 			continue;
 		if (!safe_word(v) || strlen(v) >= sizeof(k[n].version)) {
-			convert_say(&r->not_done, &r->nnot, "%s%s%s: kernel version with unexpected characters: not checked",
-				    dir, slash, *p);
+			report_add(&r->not_done, 0, "%s%s%s: kernel version with unexpected characters: not checked",
+				   dir, slash, *p);
 			continue;
 		}
 		memset(&k[n], 0, sizeof(k[n]));
@@ -106,8 +74,8 @@ static size_t find_kernels(struct guest *gu, const char *dir, struct kernel *k, 
 				snprintf(k[n].initrd, sizeof(k[n].initrd), "%s", path);
 		}
 		if (!k[n].initrd[0]) {
-			convert_say(&r->checks, &r->nchecks, "kernel %s has no initramfs in %s: it must find its root "
-				    "disk by itself", v, dir);
+			report_add(&r->checks, 0, "kernel %s has no initramfs in %s: it must find its root "
+				   "disk by itself", v, dir);
 			continue;
 		}
 		n++;
@@ -157,8 +125,8 @@ static void pinned_names(struct guest *gu, struct convert_report *r)
 	for (char *p = data; (p = strstr(p, "NAME=\"")); p += 6) {
 		char name[32];
 		if (sscanf(p + 6, "%31[^\"]", name) == 1)
-			convert_say(&r->checks, &r->nchecks, "network interface %s was named by its MAC address: on the "
-				    "new hardware it gets the kernel's name; check its configuration", name);
+			report_add(&r->checks, 0, "network interface %s was named by its MAC address: on the "
+				   "new hardware it gets the kernel's name; check its configuration", name);
 	}
 	free(data);
 }
@@ -172,7 +140,7 @@ struct root_info {
 static int edit_root(imgfmt_disk *d, struct devmap *m, const struct convert_opts *o, struct root_info *ri,
 		     struct convert_report *r, char *err, size_t errlen)
 {
-	struct guest gu = { .dry = o->dry_run, .changed = changed, .ctx = r };
+	struct guest gu = guest_reporting(NULL, o->dry_run, &r->changes);
 	char *fstab = NULL;
 	size_t len = 0;
 	int rc;
@@ -185,13 +153,13 @@ static int edit_root(imgfmt_disk *d, struct devmap *m, const struct convert_opts
 		return rc;
 	}
 	if (guest_read(&gu, "/etc/fstab", &fstab, &len) == 0) {
-		devref_learn(m, fstab, len, ri->root, r);
+		devref_learn(m, fstab, len, ri->root, &r->checks);
 		ri->boot = boot_volume(m, fstab, len);
 		if (ri->boot == ri->root)
 			ri->boot = SIZE_MAX;
 	}
 	pinned_names(&gu, r);
-	rc = devref_rewrite(&gu, m, true, r);
+	rc = devref_rewrite(&gu, m, true);
 	if (rc == 0)
 		rc = netcfg_unpin_macs(&gu, 0);
 	if (rc == 0 && S_ISREG(guest_mode(&gu, "/etc/udev/rules.d/70-persistent-net.rules")))
@@ -210,12 +178,12 @@ static int edit_root(imgfmt_disk *d, struct devmap *m, const struct convert_opts
 static int edit_boot(imgfmt_disk *d, struct devmap *m, const struct convert_opts *o, struct root_info *ri,
 		     struct convert_report *r, char *err, size_t errlen)
 {
-	struct guest gu = { .dry = o->dry_run, .changed = changed, .ctx = r };
+	struct guest gu = guest_reporting(NULL, o->dry_run, &r->changes);
 	int rc;
 
 	if (strncmp(m->vols[ri->boot].fstype, "ext", 3) != 0) {
-		convert_say(&r->not_done, &r->nnot, "%s: /boot is %s: its GRUB configuration and initramfs were not "
-			    "checked", m->vols[ri->boot].name, m->vols[ri->boot].fstype);
+		report_add(&r->not_done, 0, "%s: /boot is %s: its GRUB configuration and initramfs were not "
+			   "checked", m->vols[ri->boot].name, m->vols[ri->boot].fstype);
 		return 0;
 	}
 	gu.fs = imgfmt_fs_new();
@@ -225,7 +193,7 @@ static int edit_boot(imgfmt_disk *d, struct devmap *m, const struct convert_opts
 		imgfmt_fs_free(gu.fs);
 		return rc;
 	}
-	rc = devref_rewrite(&gu, m, false, r);
+	rc = devref_rewrite(&gu, m, false);
 	ri->nkernels = find_kernels(&gu, "/", ri->kernels, r);
 	if (rc == 0 && !o->dry_run)
 		rc = imgfmt_fs_commit(gu.fs);
@@ -262,7 +230,7 @@ static int check_initrds(imgfmt_disk *d, const struct convert_opts *o, struct ro
 		char why[512], have[512] = "";
 		if (initrd_check(ri->boot != SIZE_MAX ? &boot : &root, kn->initrd, o->drivers, o->ndrivers, kn->found,
 				 why, sizeof(why)) < 0) {
-			convert_say(&r->not_done, &r->nnot, "kernel %s: %s", kn->version, why);
+			report_add(&r->not_done, 0, "kernel %s: %s", kn->version, why);
 			for (size_t i = 0; i < o->ndrivers; i++)
 				kn->found[i] = true; /* nothing more to do for it */
 			continue;
@@ -273,10 +241,10 @@ static int check_initrds(imgfmt_disk *d, const struct convert_opts *o, struct ro
 				snprintf(have + strlen(have), sizeof(have) - strlen(have), "%s%s", have[0] ? ", " : "",
 					 o->drivers[i]);
 		if (report && have[0])
-			convert_say(&r->checks, &r->nchecks, "%s lacks %s", kn->initrd, have);
+			report_add(&r->checks, 0, "%s lacks %s", kn->initrd, have);
 		else if (report)
-			convert_say(&r->checks, &r->nchecks, "%s has the drivers the %s hardware needs", kn->initrd,
-				    o->to == CONVERT_TO_VIRTUAL ? "virtual" : "physical");
+			report_add(&r->checks, 0, "%s has the drivers the %s hardware needs", kn->initrd,
+				   o->to == CONVERT_TO_VIRTUAL ? "virtual" : "physical");
 	}
 	imgfmt_fs_free(root.fs);
 	imgfmt_fs_free(boot.fs);
@@ -315,8 +283,8 @@ static size_t find_root(imgfmt_disk *d, struct devmap *m, struct convert_report 
 		imgfmt_fs_free(gu.fs);
 	}
 	if (windows)
-		convert_say(&r->not_done, &r->nnot, "Windows guest: not converted (rawkit converts Linux guests; the "
-			    "disk was copied as it is)");
+		report_add(&r->not_done, 0, "Windows guest: not converted (rawkit converts Linux guests; the "
+			   "disk was copied as it is)");
 	else {
 		char others[256] = "";
 		for (size_t i = 0; i < m->nvol; i++)
@@ -324,8 +292,8 @@ static size_t find_root(imgfmt_disk *d, struct devmap *m, struct convert_report 
 			    strcmp(m->vols[i].fstype, "vfat") && strcmp(m->vols[i].fstype, "ntfs"))
 				snprintf(others + strlen(others), sizeof(others) - strlen(others), "%s%s (%s)",
 					 others[0] ? ", " : "", m->vols[i].name, m->vols[i].fstype);
-		convert_say(&r->not_done, &r->nnot, "no Linux root filesystem rawkit can edit%s%s: not converted",
-			    others[0] ? " among " : "", others);
+		report_add(&r->not_done, 0, "no Linux root filesystem rawkit can edit%s%s: not converted",
+			   others[0] ? " among " : "", others);
 	}
 	return SIZE_MAX;
 }
@@ -369,8 +337,8 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 		goto out;
 	}
 	if (!m.found)
-		convert_say(&r->checks, &r->nchecks, "/etc/fstab names no partition of this disk by device: nothing to "
-			    "convert there");
+		report_add(&r->checks, 0, "/etc/fstab names no partition of this disk by device: nothing to "
+			   "convert there");
 	if ((rc = check_initrds(d, o, &ri, true, r, err, errlen)) < 0)
 		goto out;
 	imgfmt_disk_free(d); /* the appliance opens the disk itself */
@@ -387,20 +355,20 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 			versions[nv++] = ri.kernels[k].version;
 		}
 	if (nv && (o->dry_run || o->no_rebuild)) {
-		convert_say(o->dry_run ? &r->checks : &r->not_done, o->dry_run ? &r->nchecks : &r->nnot,
-			    "%u initramfs image%s lack drivers: %s", (unsigned)nv, nv == 1 ? "" : "s",
-			    o->dry_run ? "would be rebuilt with the guest's own tool in a libguestfs appliance"
-				       : "not rebuilt (--no-rebuild)");
+		report_add(o->dry_run ? &r->checks : &r->not_done, 0, "%u initramfs image%s lack drivers: %s", (unsigned)nv,
+			   nv == 1 ? "" : "s",
+			   o->dry_run ? "would be rebuilt with the guest's own tool in a libguestfs appliance"
+				      : "not rebuilt (--no-rebuild)");
 	} else if (nv) {
 		char tool[32], why[1024];
 		if (rebuild_initramfs(path, vols[ri.root].partno, ri.boot != SIZE_MAX ? vols[ri.boot].partno : 0, versions,
 				      initrds, nv, o->drivers, o->ndrivers, tool, sizeof(tool), why, sizeof(why)) < 0) {
-			convert_say(&r->not_done, &r->nnot, "initramfs not rebuilt (%s); the guest may not find its disk: %s",
-				    tool[0] ? tool : "no tool", why);
+			report_add(&r->not_done, 0, "initramfs not rebuilt (%s); the guest may not find its disk: %s",
+				   tool[0] ? tool : "no tool", why);
 		} else {
 			for (size_t k = 0; k < nv; k++)
-				convert_say(&r->changes, &r->nchanges, "initramfs of kernel %s rebuilt in the guest with %s",
-					    versions[k], tool);
+				report_add(&r->changes, 0, "initramfs of kernel %s rebuilt in the guest with %s",
+					   versions[k], tool);
 			/* and checked again */
 			d = imgfmt_disk_new();
 			if (!d || imgfmt_disk_open(d, path, 0) < 0) {
@@ -412,43 +380,12 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 				goto out;
 			for (size_t k = 0; k < ri.nkernels; k++)
 				if (kernel_missing(&ri.kernels[k], o->ndrivers))
-					convert_say(&r->not_done, &r->nnot, "kernel %s: the rebuilt initramfs still lacks "
-						    "drivers (does the kernel have them as modules?)", ri.kernels[k].version);
+					report_add(&r->not_done, 0, "kernel %s: the rebuilt initramfs still lacks "
+						   "drivers (does the kernel have them as modules?)", ri.kernels[k].version);
 		}
 	}
 out:
 	imgfmt_disk_free(d);
 	free(vols);
 	return rc;
-}
-
-static void text_list(FILE *out, const char *object, const char *what, char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		fprintf(out, "%s: %s: %s\n", object, what, v[i]);
-}
-
-void convert_report_text(FILE *out, const char *object, const struct convert_report *r)
-{
-	text_list(out, object, "changed", r->changes, r->nchanges);
-	text_list(out, object, "check", r->checks, r->nchecks);
-}
-
-static void json_list(FILE *out, const char *key, char **v, size_t n, bool comma)
-{
-	fprintf(out, "%s\"%s\":[", comma ? "," : "", key);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			fputc(',', out);
-		cli_json_cstr(out, v[i]);
-	}
-	fputc(']', out);
-}
-
-void convert_report_json(FILE *out, const struct convert_report *r)
-{
-	fprintf(out, "\"linux\":%s", r->linux_found ? "true" : "false");
-	json_list(out, "changes", r->changes, r->nchanges, true);
-	json_list(out, "checks", r->checks, r->nchecks, true);
-	json_list(out, "not_done", r->not_done, r->nnot, true);
 }

@@ -8,7 +8,7 @@
  * position; a compressed one is the last.  The file is read straight from
  * the guest filesystem, never copied out.
  */
-#include "convert.h"
+#include "initrd.h"
 
 #include <archive.h>
 #include <archive_entry.h>
