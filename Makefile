@@ -59,7 +59,7 @@ TOOL_EXTRA_v2p := $(CONVERT_SRC)
 TOOL_LIBS_p2v := -larchive -lguestfs -lzstd -lz
 TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
-HELPERS := $(B)/bin/imgfmt-tool
+HELPERS := $(B)/bin/imgfmt-tool $(B)/bin/jbd2-replay
 
 .PHONY: all check check-boot demo deps fuzz fuzzers bench install clean
 all: $(BINS) $(HELPERS) $(LIB_SO) $(LIB_A)
@@ -93,6 +93,11 @@ $(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c) $(TOOL_
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TOOL_LIBS_$(1))
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
+
+# jbd2.c alone against kernel-written journals (tests/87-journal-replay.t)
+$(B)/bin/jbd2-replay: $(B)/tests/helpers/jbd2-replay.o $(B)/lib/imgfmt/jbd2.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/bin/imgfmt-tool: $(B)/tests/helpers/imgfmt-tool.o $(COMMON_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)

@@ -73,6 +73,22 @@ int imgfmt_fs_dirty(const imgfmt_fs *fs)
 	return fs->dirty;
 }
 
+void imgfmt_fs_consistency(const imgfmt_fs *fs, struct imgfmt_consistency_info *info)
+{
+	*info = fs->consistency;
+}
+
+const char *imgfmt_consistency_name(enum imgfmt_consistency state)
+{
+	switch (state) {
+	case IMGFMT_CLEAN: return "clean";
+	case IMGFMT_REPLAYED: return "replayed";
+	case IMGFMT_UNREPLAYABLE: return "unreplayable";
+	case IMGFMT_NTFS_UNCLEAN: return "ntfs-unclean";
+	}
+	return "unknown";
+}
+
 void imgfmt_fs_sizes(const imgfmt_fs *fs, unsigned *block_size, uint64_t *total, uint64_t *free_bytes)
 {
 	if (block_size)

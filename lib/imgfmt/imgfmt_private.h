@@ -98,6 +98,7 @@ struct imgfmt_fs {
 	char type[16];
 	bool writable;                 /* opened with IMGFMT_FS_WRITE */
 	bool dirty;
+	struct imgfmt_consistency_info consistency;
 	unsigned block_size;
 	uint64_t total_bytes, free_bytes;
 	uint64_t files;                /* inodes in use, 0 if unknown */
