@@ -40,6 +40,7 @@ int imgfmt_fs_open(imgfmt_disk *disk, size_t index, unsigned flags, imgfmt_fs **
 	fs->disk = disk;
 	fs->vol = *vol;
 	fs->writable = (flags & IMGFMT_FS_WRITE) != 0;
+	fs->recover_only = (flags & IMGFMT_FS_RECOVER_ONLY) != 0;
 	rc = ops->open(fs);
 	if (rc < 0) {
 		disk_fail(disk, rc, "%s: %s", vol->name, fs->error);
@@ -48,6 +49,33 @@ int imgfmt_fs_open(imgfmt_disk *disk, size_t index, unsigned flags, imgfmt_fs **
 	}
 	*out = fs;
 	return 0;
+}
+
+int imgfmt_disk_recover(imgfmt_disk *disk)
+{
+	int replayed = 0;
+
+	if (!disk->writable)
+		return disk_fail(disk, -EROFS, "the disk is open read-only");
+	for (size_t i = 0; i < disk->nvolumes; i++) {
+		struct imgfmt_consistency_info c;
+		imgfmt_fs *fs;
+		int rc;
+
+		if (!imgfmt_fs_ext_ops.match(disk->volumes[i].fstype))
+			continue;
+		rc = imgfmt_fs_open(disk, i, IMGFMT_FS_WRITE | IMGFMT_FS_RECOVER_ONLY, &fs);
+		if (rc < 0) {
+			if (rc == -ENOMEM || rc == -EIO)
+				return rc; /* (a volume that cannot be opened is left as it is) */
+			continue;
+		}
+		imgfmt_fs_consistency(fs, &c);
+		replayed += c.state == IMGFMT_REPLAYED;
+		imgfmt_fs_close(fs);
+	}
+	disk->error[0] = 0;
+	return replayed;
 }
 
 void imgfmt_fs_close(imgfmt_fs *fs)

@@ -83,6 +83,10 @@ static int ext_mark_recovered(imgfmt_fs *fs, ext2_filsys efs)
 	uint64_t blocks, inodes;
 	errcode_t err;
 
+	int rc = ext_release_orphans(fs, efs);
+
+	if (rc < 0)
+		return rc;
 	ext_group_free(efs, &blocks, &inodes);
 	if (blocks <= ext2fs_blocks_count(efs->super) && inodes <= efs->super->s_inodes_count) {
 		ext2fs_free_blocks_count_set(efs->super, blocks);
@@ -91,7 +95,7 @@ static int ext_mark_recovered(imgfmt_fs *fs, ext2_filsys efs)
 	ext2fs_clear_feature_journal_needs_recovery(efs->super);
 	ext2fs_mark_super_dirty(efs);
 	err = ext2fs_flush(efs);
-	return err ? ext_fail(fs, err, "cannot write the recovered superblock") : 0;
+	return err ? ext_fail(fs, err, "cannot write the recovered filesystem") : 0;
 }
 
 /* A filesystem that needs recovery (a crash-consistent snapshot): a source
@@ -199,7 +203,7 @@ static int ext_open(imgfmt_fs *fs)
 	fs->free_bytes = free_blocks * efs->blocksize;
 	fs->files = efs->super->s_inodes_count > free_inodes ? efs->super->s_inodes_count - free_inodes : 0;
 	fs->root = EXT2_ROOT_INO;
-	if (fs->writable) {
+	if (fs->writable && !fs->recover_only) {
 		rc = ext_edit_prepare(fs);
 		if (rc < 0) {
 			ext_close(fs);

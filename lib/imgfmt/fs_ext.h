@@ -48,6 +48,9 @@ const struct jbd2_stats *ext_overlay_stats(const struct ext_overlay *ov);
 size_t ext_overlay_blocks(const struct ext_overlay *ov);
 /* Write the replay into EFS's own volume (a target) and empty its log. */
 int ext_overlay_apply(imgfmt_fs *fs, const struct ext_overlay *ov, ext2_filsys efs);
+/* Free the inodes (or the blocks past i_size) on EFS's orphan list, as the
+ * kernel does after a recovery; marks what it changed dirty. */
+int ext_release_orphans(imgfmt_fs *fs, ext2_filsys efs);
 
 /* fs_ext_edit.c: the editing operations (IMGFMT_FS_WRITE). */
 int ext_edit_prepare(imgfmt_fs *fs);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define JBD2_MAGIC_BYTES "\xc0\x3b\x39\x98"
 
@@ -233,4 +234,72 @@ int ext_overlay_apply(imgfmt_fs *fs, const struct ext_overlay *ov, ext2_filsys e
 	if (rc == 0 && (err = io_channel_flush(efs->io)))
 		rc = ext_fail(fs, err, "cannot flush the replay");
 	return rc;
+}
+
+/* One orphan: deleted while open (links 0: freed), or truncated while the
+ * truncate was in flight (its blocks past i_size freed), as the kernel's
+ * mount after recovery and e2fsck's release_orphan_inodes() do. */
+static int release_orphan(imgfmt_fs *fs, ext2_filsys efs, ext2_ino_t ino, struct ext2_inode_large *in)
+{
+	bool gone = in->i_links_count == 0;
+	blk64_t start = gone ? 0 : (EXT2_I_SIZE(in) + efs->blocksize - 1) / efs->blocksize;
+	errcode_t err = 0;
+
+	if (ext2fs_inode_has_valid_blocks2(efs, (struct ext2_inode *)in) ||
+	    (in->i_flags & EXT4_INLINE_DATA_FL))
+		err = ext2fs_punch(efs, ino, (struct ext2_inode *)in, NULL, start, ~0ULL);
+	if (!err && gone && ext2fs_file_acl_block(efs, (struct ext2_inode *)in)) {
+		blk64_t acl = ext2fs_file_acl_block(efs, (struct ext2_inode *)in);
+		__u32 count = 0;
+		if (acl >= ext2fs_blocks_count(efs->super))
+			return fs_fail(fs, -EUCLEAN, "orphan inode %u: extended attribute block out of range", ino);
+		err = ext2fs_adjust_ea_refcount3(efs, acl, NULL, -1, &count, ino);
+		if (!err && count == 0)
+			ext2fs_block_alloc_stats2(efs, acl, -1);
+		ext2fs_file_acl_block_set(efs, (struct ext2_inode *)in, 0);
+	}
+	if (err)
+		return ext_fail(fs, err, "cannot release an orphan inode");
+	in->i_dtime = gone ? efs->now ? efs->now : (uint32_t)time(NULL) : 0;
+	err = ext2fs_write_inode_full(efs, ino, (struct ext2_inode *)in, sizeof(*in));
+	if (err)
+		return ext_fail(fs, err, "cannot write an orphan inode");
+	if (gone)
+		ext2fs_inode_alloc_stats2(efs, ino, -1, LINUX_S_ISDIR(in->i_mode));
+	return 0;
+}
+
+int ext_release_orphans(imgfmt_fs *fs, ext2_filsys efs)
+{
+	ext2_ino_t ino = efs->super->s_last_orphan;
+	uint32_t seen = 0;
+	errcode_t err;
+	int rc;
+
+	if (!ino)
+		return 0;
+	err = ext2fs_read_bitmaps(efs);
+	if (err)
+		return ext_fail(fs, err, "cannot read the allocation bitmaps");
+	while (ino) {
+		struct ext2_inode_large in;
+		ext2_ino_t next;
+
+		if (ino < EXT2_FIRST_INODE(efs->super) || ino > efs->super->s_inodes_count ||
+		    ++seen > efs->super->s_inodes_count)
+			return fs_fail(fs, -EUCLEAN, "the orphan list is damaged (inode %u)", ino);
+		memset(&in, 0, sizeof(in));
+		err = ext2fs_read_inode_full(efs, ino, (struct ext2_inode *)&in, sizeof(in));
+		if (err)
+			return ext_fail(fs, err, "cannot read an orphan inode");
+		next = in.i_dtime; /* the list is chained through i_dtime */
+		if ((rc = release_orphan(fs, efs, ino, &in)) < 0)
+			return rc;
+		ino = next;
+	}
+	efs->super->s_last_orphan = 0;
+	ext2fs_mark_super_dirty(efs);
+	ext2fs_mark_bb_dirty(efs);
+	ext2fs_mark_ib_dirty(efs);
+	return 0;
 }

@@ -169,6 +169,13 @@ struct imgfmt_consistency_info {
 	char note[200];          /* why UNREPLAYABLE, or why the log ended early; "" if none */
 };
 void imgfmt_fs_consistency(const imgfmt_fs *fs, struct imgfmt_consistency_info *info);
+/* Write the journal replay of every ext3/ext4 volume of DISK that needs
+ * recovery into it (DISK opened with IMGFMT_OPEN_WRITE: a target copied from
+ * a crash-consistent snapshot), its orphans released: it ends as e2fsck's
+ * recovery leaves it.  Volumes that cannot be replayed are left as they
+ * are.  Returns how many volumes were replayed, or a negative errno with the
+ * message on DISK. */
+int imgfmt_disk_recover(imgfmt_disk *disk);
 /* "clean", "replayed", "unreplayable", "ntfs-unclean". */
 const char *imgfmt_consistency_name(enum imgfmt_consistency state);
 
