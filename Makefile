@@ -74,7 +74,7 @@ TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3
 TOOL_LIBS_p2v := -larchive -lguestfs -lzstd -lz
 TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
-HELPERS := $(B)/bin/imgfmt-tool
+HELPERS := $(B)/bin/imgfmt-tool $(B)/bin/jbd2-replay
 
 .PHONY: all check check-boot demo deps fuzz fuzzers units bench install clean
 all: $(BINS) $(HELPERS) $(LIB_SO) $(LIB_A) $(GE_A)
@@ -145,6 +145,11 @@ endef
 $(foreach u,$(UNIT_SRC:tests/unit/%.c=%),$(eval $(call UNIT_RULE,$(u))))
 units: $(UNITS)
 # ---- end unit tests ----
+
+# jbd2.c alone against kernel-written journals (tests/87-journal-replay.t)
+$(B)/bin/jbd2-replay: $(B)/tests/helpers/jbd2-replay.o $(B)/lib/imgfmt/jbd2.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(B)/bin/imgfmt-tool: $(B)/tests/helpers/imgfmt-tool.o $(COMMON_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)

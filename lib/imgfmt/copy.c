@@ -540,21 +540,43 @@ static int fill_targets(imgfmt_copy *c, imgfmt_extents *fs_used, EVP_MD_CTX **ha
 	return rc;
 }
 
-/* The caller's last word on a target (rawkit-clone personalizes it), then
- * the commit.  A block device is handed over closed, so that the caller can
- * open it O_EXCL in turn. */
+/* A copy of a crash-consistent snapshot: the journal replay of each of its
+ * ext3/ext4 volumes is written into the copy (never into the source), so
+ * that the target ends clean with the journaled work in place. */
+static int recover_target(struct copy_target *ct, const char *path)
+{
+	imgfmt_disk *d = imgfmt_disk_new();
+	int rc = d ? imgfmt_disk_open(d, path, IMGFMT_OPEN_WRITE) : -ENOMEM;
+
+	if (rc == 0)
+		rc = imgfmt_disk_recover(d);
+	if (rc < 0)
+		imgfmt_fail(ct->error, rc, "cannot write the journal replay into the copy: %s",
+			    d ? imgfmt_disk_error(d) : "out of memory");
+	imgfmt_disk_free(d);
+	return rc < 0 ? rc : 0;
+}
+
+/* The journal replay, the caller's last word on a target (rawkit-clone
+ * personalizes it), then the commit.  A block device is handed over
+ * closed, so that the caller can open it O_EXCL in turn. */
 static int finish_target(imgfmt_copy *c, struct copy_target *ct, size_t index)
 {
+	bool recover = c->src->replayed;
 	int rc = 0;
 
-	if (c->finish) {
-		if (ct->t.blockdev) {
+	if (c->finish || recover) {
+		if (ct->t.blockdev && ct->t.fd >= 0) {
 			if (fsync(ct->t.fd) < 0)
 				return imgfmt_fail(ct->error, -errno, "cannot flush to stable storage: %s",
 						   strerror(errno));
 			close(ct->t.fd);
 			ct->t.fd = -1;
 		}
+	}
+	if (recover)
+		rc = recover_target(ct, ct->t.tmp ? ct->t.tmp : ct->path);
+	if (c->finish && rc == 0) {
 		rc = c->finish(index, ct->t.tmp ? ct->t.tmp : ct->path, ct->error, sizeof(ct->error), c->finish_arg);
 		if (rc < 0 && !ct->error[0])
 			snprintf(ct->error, sizeof(ct->error), "failed (%s)", strerror(-rc));

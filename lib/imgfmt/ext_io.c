@@ -18,16 +18,18 @@
 struct ext_io {
 	imgfmt_disk *disk;
 	uint64_t offset, size;
+	const struct ext_overlay *overlay;
 	struct struct_io_stats stats;
 };
 
 static _Thread_local struct ext_io pending;
 
-void imgfmt_ext_io_prepare(imgfmt_disk *disk, uint64_t offset, uint64_t size)
+void imgfmt_ext_io_prepare(imgfmt_disk *disk, uint64_t offset, uint64_t size, const struct ext_overlay *overlay)
 {
 	pending.disk = disk;
 	pending.offset = offset;
 	pending.size = size;
+	pending.overlay = overlay;
 }
 
 static errcode_t eio_open(const char *name, int flags, io_channel *channel)
@@ -38,7 +40,7 @@ static errcode_t eio_open(const char *name, int flags, io_channel *channel)
 
 	if (!pending.disk)
 		return EXT2_ET_BAD_DEVICE_NAME;
-	if ((flags & IO_FLAG_RW) && !pending.disk->writable)
+	if ((flags & IO_FLAG_RW) && (!pending.disk->writable || pending.overlay))
 		return EROFS;
 	err = ext2fs_get_memzero(sizeof(*ch), &ch);
 	if (!err)
@@ -104,6 +106,8 @@ static errcode_t eio_read_blk64(io_channel ch, unsigned long long block, int cou
 	errcode_t err = eio_range(ch, block, count, &off, &len);
 
 	if (!err && imgfmt_disk_pread(priv->disk, data, len, priv->offset + off) < 0)
+		err = EXT2_ET_SHORT_READ;
+	if (!err && priv->overlay && imgfmt_ext_overlay_patch(priv->overlay, data, len, off) < 0)
 		err = EXT2_ET_SHORT_READ;
 	if (err) {
 		memset(data, 0, len);

@@ -56,10 +56,42 @@ int imgfmt_fs_open(imgfmt_fs *fs, imgfmt_disk *disk, size_t index, unsigned flag
 	fs->disk = disk;
 	fs->vol = *vol;
 	fs->writable = (flags & IMGFMT_FS_WRITE) != 0;
+	fs->recover_only = (flags & IMGFMT_FS_RECOVER_ONLY) != 0;
 	rc = ops->open(fs);
 	if (rc < 0)
 		return open_failed(fs, vol, rc);
 	return 0;
+}
+
+int imgfmt_disk_recover(imgfmt_disk *disk)
+{
+	int replayed = 0;
+
+	if (!disk->writable)
+		return disk_fail(disk, -EROFS, "the disk is open read-only");
+	for (size_t i = 0; i < disk->nvolumes; i++) {
+		struct imgfmt_consistency_info c;
+		imgfmt_fs *fs;
+		int rc;
+
+		if (!imgfmt_fs_ext_ops.match(disk->volumes[i].fstype))
+			continue;
+		if (!(fs = imgfmt_fs_new()))
+			return disk_fail(disk, -ENOMEM, "out of memory");
+		rc = imgfmt_fs_open(fs, disk, i, IMGFMT_FS_WRITE | IMGFMT_FS_RECOVER_ONLY);
+		if (rc == -ENOMEM || rc == -EIO) {
+			disk_fail(disk, rc, "%s", imgfmt_fs_error(fs));
+			imgfmt_fs_free(fs);
+			return rc;
+		}
+		if (rc == 0) { /* (a volume that cannot be opened is left as it is) */
+			imgfmt_fs_consistency(fs, &c);
+			replayed += c.state == IMGFMT_REPLAYED;
+		}
+		imgfmt_fs_free(fs);
+	}
+	disk->error[0] = 0;
+	return replayed;
 }
 
 void imgfmt_fs_free(imgfmt_fs *fs)
@@ -91,6 +123,22 @@ const char *imgfmt_fs_type(const imgfmt_fs *fs)
 int imgfmt_fs_dirty(const imgfmt_fs *fs)
 {
 	return fs->dirty;
+}
+
+void imgfmt_fs_consistency(const imgfmt_fs *fs, struct imgfmt_consistency_info *info)
+{
+	*info = fs->consistency;
+}
+
+const char *imgfmt_consistency_name(enum imgfmt_consistency state)
+{
+	switch (state) {
+	case IMGFMT_CLEAN: return "clean";
+	case IMGFMT_REPLAYED: return "replayed";
+	case IMGFMT_UNREPLAYABLE: return "unreplayable";
+	case IMGFMT_NTFS_UNCLEAN: return "ntfs-unclean";
+	}
+	return "unknown";
 }
 
 void imgfmt_fs_sizes(const imgfmt_fs *fs, unsigned *block_size, uint64_t *total, uint64_t *free_bytes)

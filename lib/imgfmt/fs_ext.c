@@ -2,6 +2,7 @@
 #include "imgfmt_private.h"
 #include "ext_io.h"
 #include "fs_ext.h"
+#include "jbd2.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,32 +27,136 @@ static void ext_error_table(void)
 
 static void ext_close(imgfmt_fs *fs);
 
+/* *EFS: the filesystem of FS's volume, read through OVERLAY (or not), its
+ * superblock checked before any bitmap or inode is read. */
+static int ext_open_efs(imgfmt_fs *fs, const struct ext_overlay *overlay, ext2_filsys *efs)
+{
+	errcode_t err;
+
+	imgfmt_ext_io_prepare(fs->disk, fs->vol.offset, fs->vol.size, overlay);
+	err = ext2fs_open2(fs->disk->path, NULL,
+			   EXT2_FLAG_64BITS | (fs->writable ? EXT2_FLAG_RW : EXT2_FLAG_SKIP_MMP), 0, 0,
+			   imgfmt_ext_io_manager, efs);
+	imgfmt_ext_io_prepare(NULL, 0, 0, NULL);
+	if (err) {
+		*efs = NULL;
+		return imgfmt_ext_fail(fs, err, "cannot open ext filesystem");
+	}
+	if (imgfmt_ext_check_super(fs, *efs) < 0) {
+		ext2fs_close_free(efs);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
+/* Free clusters and inodes as the group descriptors count them (the
+ * superblock's totals lag behind on a mounted ext4). */
+static void ext_group_free(ext2_filsys efs, uint64_t *blocks, uint64_t *inodes)
+{
+	*blocks = *inodes = 0;
+	for (dgrp_t g = 0; g < efs->group_desc_count; g++) {
+		*blocks += ext2fs_bg_free_blocks_count(efs, g);
+		*inodes += ext2fs_bg_free_inodes_count(efs, g);
+	}
+	*blocks = EXT2FS_C2B(efs, *blocks);
+}
+
+/* A target the replay was written into ends as e2fsck leaves it. */
+static int ext_mark_recovered(imgfmt_fs *fs, ext2_filsys efs)
+{
+	uint64_t blocks, inodes;
+	errcode_t err;
+
+	int rc = imgfmt_ext_release_orphans(fs, efs);
+
+	if (rc < 0)
+		return rc;
+	ext_group_free(efs, &blocks, &inodes);
+	if (blocks <= ext2fs_blocks_count(efs->super) && inodes <= efs->super->s_inodes_count) {
+		ext2fs_free_blocks_count_set(efs->super, blocks);
+		efs->super->s_free_inodes_count = (uint32_t)inodes;
+	}
+	ext2fs_clear_feature_journal_needs_recovery(efs->super);
+	ext2fs_mark_super_dirty(efs);
+	err = ext2fs_flush(efs);
+	return err ? imgfmt_ext_fail(fs, err, "cannot write the recovered filesystem") : 0;
+}
+
+/* A filesystem that needs recovery (a crash-consistent snapshot): a source
+ * is read through its journal, a target gets the journal written into it.
+ * When the journal cannot be replayed the volume is read as it is on disk
+ * and marked.  *EFS is replaced by the filesystem to use. */
+static int ext_recover(imgfmt_fs *fs, ext2_filsys *efs, struct ext_overlay **out)
+{
+	struct imgfmt_consistency_info *c = &fs->consistency;
+	struct ext_overlay *ov = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!ext2fs_has_feature_journal_needs_recovery((*efs)->super))
+		return 0;
+	rc = imgfmt_ext_overlay_load(fs, *efs, &ov);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0 || !ov) {
+		c->state = IMGFMT_UNREPLAYABLE;
+		snprintf(c->note, sizeof(c->note), "%.*s", (int)sizeof(c->note) - 1, rc < 0 ? fs->error : "no journal to replay");
+		fs->error[0] = 0;
+		return 0;
+	}
+	c->state = IMGFMT_REPLAYED;
+	c->transactions = imgfmt_ext_overlay_stats(ov)->transactions;
+	c->blocks = imgfmt_ext_overlay_blocks(ov);
+	snprintf(c->note, sizeof(c->note), "%s", imgfmt_ext_overlay_stats(ov)->stop);
+	if (fs->writable) {
+		rc = imgfmt_ext_overlay_apply(fs, ov, *efs);
+		ext2fs_free(*efs); /* not flushed: its superblock predates the replay */
+		*efs = NULL;
+		imgfmt_ext_overlay_free(ov);
+		if (rc == 0)
+			rc = ext_open_efs(fs, NULL, efs);
+		if (rc == 0 && (rc = ext_mark_recovered(fs, *efs)) < 0)
+			ext2fs_close_free(efs);
+		return rc;
+	}
+	ext2fs_close_free(efs);
+	rc = ext_open_efs(fs, ov, efs);
+	if (rc < 0) {
+		imgfmt_ext_overlay_free(ov);
+		return rc;
+	}
+	*out = ov;
+	return 0;
+}
+
 static int ext_open(imgfmt_fs *fs)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	ext2_filsys efs = NULL;
+	struct ext_overlay *ov = NULL;
 	struct ext_state *st;
-	errcode_t err;
 	const char *name;
+	uint64_t free_blocks, free_inodes;
+	int rc;
 
 	pthread_once(&once, ext_error_table);
-	imgfmt_ext_io_prepare(fs->disk, fs->vol.offset, fs->vol.size);
-	err = ext2fs_open2(fs->disk->path, NULL,
-			   EXT2_FLAG_64BITS | (fs->writable ? EXT2_FLAG_RW : EXT2_FLAG_SKIP_MMP), 0, 0,
-			   imgfmt_ext_io_manager, &efs);
-	imgfmt_ext_io_prepare(NULL, 0, 0);
-	if (err)
-		return imgfmt_ext_fail(fs, err, "cannot open ext filesystem");
-	if (imgfmt_ext_check_super(fs, efs) < 0) { /* before any bitmap or inode is read */
-		ext2fs_close_free(&efs);
-		return -EUCLEAN;
+	rc = ext_open_efs(fs, NULL, &efs);
+	if (rc < 0)
+		return rc;
+	rc = ext_recover(fs, &efs, &ov);
+	if (rc < 0) {
+		if (efs)
+			ext2fs_close_free(&efs);
+		return rc;
 	}
 	st = calloc(1, sizeof(*st));
 	if (!st) {
 		ext2fs_close_free(&efs);
+		imgfmt_ext_overlay_free(ov);
 		return fs_fail(fs, -ENOMEM, "out of memory");
 	}
 	st->efs = efs;
+	st->overlay = ov;
 	fs->priv = st;
 	/* Misplaced group metadata: files are still read, bitmaps not trusted. */
 	if (imgfmt_ext_check_groups(efs, st->bad_groups, sizeof(st->bad_groups)) < 0 && fs->writable) {
@@ -64,23 +169,26 @@ static int ext_open(imgfmt_fs *fs)
 	       ext2fs_has_feature_extents(efs->super) || ext2fs_has_feature_flex_bg(efs->super) ? "ext4" :
 	       ext2fs_has_feature_journal(efs->super) ? "ext3" : "ext2";
 	if (!strcmp(name, "jbd")) {
-		ext2fs_close_free(&efs);
-		free(fs->priv);
+		ext_close(fs);
 		fs->priv = NULL;
 		return fs_fail(fs, -EPROTONOSUPPORT, "an external journal device holds no files");
 	}
 	snprintf(fs->type, sizeof(fs->type), "%s", name);
-	fs->dirty = ext2fs_has_feature_journal_needs_recovery(efs->super) ||
+	fs->dirty = fs->consistency.state == IMGFMT_UNREPLAYABLE ||
 		    (!ext2fs_has_feature_journal(efs->super) && !(efs->super->s_state & EXT2_VALID_FS)) ||
 		    (efs->super->s_state & EXT2_ERROR_FS);
 	fs->block_size = efs->blocksize;
 	fs->total_bytes = ext2fs_blocks_count(efs->super) * efs->blocksize;
-	fs->free_bytes = ext2fs_free_blocks_count(efs->super) * efs->blocksize;
-	fs->files = efs->super->s_inodes_count > efs->super->s_free_inodes_count
-			    ? efs->super->s_inodes_count - efs->super->s_free_inodes_count : 0;
+	ext_group_free(efs, &free_blocks, &free_inodes);
+	if (free_blocks > ext2fs_blocks_count(efs->super) || free_inodes > efs->super->s_inodes_count) {
+		free_blocks = ext2fs_free_blocks_count(efs->super);
+		free_inodes = efs->super->s_free_inodes_count;
+	}
+	fs->free_bytes = free_blocks * efs->blocksize;
+	fs->files = efs->super->s_inodes_count > free_inodes ? efs->super->s_inodes_count - free_inodes : 0;
 	fs->root = EXT2_ROOT_INO;
-	if (fs->writable) {
-		int rc = imgfmt_ext_edit_prepare(fs);
+	if (fs->writable && !fs->recover_only) {
+		rc = imgfmt_ext_edit_prepare(fs);
 		if (rc < 0) {
 			ext_close(fs);
 			fs->priv = NULL;
@@ -98,6 +206,7 @@ static void ext_close(imgfmt_fs *fs)
 		return;
 	if (st->efs)
 		ext2fs_close_free(&st->efs);
+	imgfmt_ext_overlay_free(st->overlay); /* after the channel reading through it */
 	free(st->map);
 	free(st);
 }

@@ -24,6 +24,7 @@ struct ext_state {
 	uint64_t map_budget; /* blocks a map may still claim: no more than the fs holds */
 	int map_err;	     /* why the block iteration stopped (-ENOMEM, -EUCLEAN) */
 	char bad_groups[200]; /* why the bitmaps are not to be trusted, or "" */
+	struct ext_overlay *overlay; /* a dirty source's journal, read through (or NULL) */
 };
 
 #define EXT_FS(fs) (((struct ext_state *)(fs)->priv)->efs)
@@ -40,6 +41,20 @@ int imgfmt_ext_check_super(imgfmt_fs *fs, ext2_filsys efs);
 /* Every group's bitmaps and inode table in their place: 0, or -1 with the
  * reason in WHY. */
 int imgfmt_ext_check_groups(ext2_filsys efs, char *why, size_t size);
+
+/* fs_ext_journal.c: the journal of a filesystem that needs recovery.
+ * imgfmt_ext_overlay_load: *OUT = NULL when there is nothing to replay; -errno with
+ * the reason on FS when the journal cannot be replayed. */
+struct jbd2_stats;
+int imgfmt_ext_overlay_load(imgfmt_fs *fs, ext2_filsys efs, struct ext_overlay **out);
+void imgfmt_ext_overlay_free(struct ext_overlay *ov);
+const struct jbd2_stats *imgfmt_ext_overlay_stats(const struct ext_overlay *ov);
+size_t imgfmt_ext_overlay_blocks(const struct ext_overlay *ov);
+/* Write the replay into EFS's own volume (a target) and empty its log. */
+int imgfmt_ext_overlay_apply(imgfmt_fs *fs, const struct ext_overlay *ov, ext2_filsys efs);
+/* Free the inodes (or the blocks past i_size) on EFS's orphan list, as the
+ * kernel does after a recovery; marks what it changed dirty. */
+int imgfmt_ext_release_orphans(imgfmt_fs *fs, ext2_filsys efs);
 
 /* fs_ext_edit.c: the editing operations (IMGFMT_FS_WRITE). */
 int imgfmt_ext_edit_prepare(imgfmt_fs *fs);

@@ -226,6 +226,8 @@ static int nt_open(imgfmt_fs *fs)
 	fs->priv = p;
 	snprintf(fs->type, sizeof(fs->type), "ntfs");
 	fs->dirty = nt_unclean(p->vol);
+	if (fs->dirty)
+		fs->consistency.state = IMGFMT_NTFS_UNCLEAN;
 	fs->block_size = p->vol->cluster_size;
 	fs->total_bytes = (uint64_t)p->vol->nr_clusters * p->vol->cluster_size;
 	ntfs_volume_get_free_space(p->vol);

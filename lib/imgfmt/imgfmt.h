@@ -176,9 +176,36 @@ const char *imgfmt_fs_error(const imgfmt_fs *fs);
 /* "ext2", "ext3", "ext4" or "ntfs". */
 const char *imgfmt_fs_type(const imgfmt_fs *fs);
 
-/* 1 when the filesystem was not cleanly unmounted: ext3/4 needs journal
- * recovery, NTFS is marked dirty or its $LogFile is not clean. */
+/* 1 when the filesystem cannot be read as a consistent whole: ext3/4
+ * needs a journal recovery rawkit cannot do (see imgfmt_fs_consistency()),
+ * has errors recorded, or NTFS is marked dirty / its $LogFile is not clean. */
 int imgfmt_fs_dirty(const imgfmt_fs *fs);
+
+/* How a crash-consistent snapshot (a running guest's disk) was read. */
+enum imgfmt_consistency {
+	IMGFMT_CLEAN = 0,        /* nothing to replay */
+	IMGFMT_REPLAYED,         /* ext3/4: the journal's committed transactions are read from the
+	                          * journal (a source is never written; a target opened with
+	                          * IMGFMT_FS_WRITE gets them written and ends clean) */
+	IMGFMT_UNREPLAYABLE,     /* ext3/4 needs recovery rawkit cannot do: read as it is on disk */
+	IMGFMT_NTFS_UNCLEAN,     /* NTFS dirty or $LogFile unclean: read as it is (no log replay) */
+};
+struct imgfmt_consistency_info {
+	enum imgfmt_consistency state;
+	uint32_t transactions;   /* REPLAYED: transactions replayed */
+	uint64_t blocks;         /* REPLAYED: filesystem blocks read from the journal */
+	char note[200];          /* why UNREPLAYABLE, or why the log ended early; "" if none */
+};
+void imgfmt_fs_consistency(const imgfmt_fs *fs, struct imgfmt_consistency_info *info);
+/* Write the journal replay of every ext3/ext4 volume of DISK that needs
+ * recovery into it (DISK opened with IMGFMT_OPEN_WRITE: a target copied from
+ * a crash-consistent snapshot), its orphans released: it ends as e2fsck's
+ * recovery leaves it.  Volumes that cannot be replayed are left as they
+ * are.  Returns how many volumes were replayed, or a negative errno with the
+ * message on DISK. */
+int imgfmt_disk_recover(imgfmt_disk *disk);
+/* "clean", "replayed", "unreplayable", "ntfs-unclean". */
+const char *imgfmt_consistency_name(enum imgfmt_consistency state);
 
 /* Tell the kernel that LENGTH bytes at OFFSET inside the volume will be
  * read soon (POSIX_FADV_WILLNEED on the disk), so that reads in disk order

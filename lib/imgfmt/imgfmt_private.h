@@ -28,6 +28,7 @@ struct imgfmt_disk {
 	struct imgfmt_volume *volumes;
 	size_t nvolumes;
 	char **used_notes;             /* per volume, after imgfmt_disk_used() */
+	bool replayed;                 /* a volume was read through its journal (usedmap.c) */
 	char error[IMGFMT_ERRLEN];
 };
 
@@ -102,6 +103,8 @@ struct imgfmt_fs {
 	char type[16];
 	bool writable;                 /* opened with IMGFMT_FS_WRITE */
 	bool dirty;
+	bool recover_only;             /* IMGFMT_FS_RECOVER_ONLY: write the replay, prepare no edit */
+	struct imgfmt_consistency_info consistency;
 	unsigned block_size;
 	uint64_t total_bytes, free_bytes;
 	uint64_t files;                /* inodes in use, 0 if unknown */
@@ -109,6 +112,10 @@ struct imgfmt_fs {
 	void *priv;                    /* the back end's own state */
 	char error[IMGFMT_ERRLEN];
 };
+
+/* imgfmt_fs_open() flag for imgfmt_disk_recover(): with IMGFMT_FS_WRITE,
+ * write a journal replay into the volume and prepare no editing. */
+#define IMGFMT_FS_RECOVER_ONLY 0x100
 
 /* fs_volume.c: read LEN bytes at OFF inside the volume of FS, bounded by the volume. */
 int imgfmt_fs_volume_pread(imgfmt_fs *fs, void *buf, size_t len, uint64_t off);

@@ -65,6 +65,8 @@ static char *volume_free(imgfmt_disk *disk, size_t index, imgfmt_extents *free_r
 		imgfmt_fs_free(fs);
 		return strdup(note);
 	}
+	if (fs->consistency.state == IMGFMT_REPLAYED)
+		disk->replayed = true; /* a copy gets the replay written (copy.c) */
 	mine = imgfmt_extents_new();
 	rc = mine ? fs->ops->free_space(fs, mine) : fs_fail(fs, -ENOMEM, "out of memory");
 	if (rc < 0) {

@@ -46,6 +46,27 @@ if [ "$1" = fuzz_clone_text ]; then
 	printf '\005UUID=a98db674-41ca-49d5-8889-8c4cbe91170e / ext4 0 1\nUUID=06527B9C208924DA /d ntfs 0 0\nPARTUUID=1234abcd-01 /x ext4 0 0\n' >"$dir/fstab"
 	exit 0
 fi
+if [ "$1" = fuzz_jbd2 ]; then
+	# journals the kernel wrote: a 1 KiB-block ext4 (csum v3) and an ext3,
+	# copied while mounted after work since the last sync (block size byte 0)
+	if [ "$(id -u)" -eq 0 ]; then
+		for kind in "ext4 -O metadata_csum" "ext3 -O ^metadata_csum"; do
+			set -- $kind
+			truncate -s 8M "$tmp/fs"
+			mkfs.ext4 -q -F -t "$1" $2 $3 -b 1024 -J size=1 "$tmp/fs" >/dev/null
+			mkdir -p "$tmp/m" && dev=$(losetup -f --show "$tmp/fs")
+			mount -o commit=1 "$dev" "$tmp/m"
+			mkdir "$tmp/m/d" && for i in 1 2 3 4 5 6 7 8; do echo "$i" >"$tmp/m/d/f$i"; done
+			sleep 2; rm -rf "$tmp/m/d"; echo late >"$tmp/m/late"; sleep 2
+			cp "$tmp/fs" "$tmp/snap"
+			umount "$tmp/m"; losetup -d "$dev"
+			debugfs -R "dump <8> $tmp/journal" "$tmp/snap" >/dev/null 2>&1
+			{ printf '\000'; cat "$tmp/journal"; } >"$dir/$1"
+		done
+	fi
+	printf '\000' >"$dir/empty"
+	exit 0
+fi
 if [ "$1" = fuzz_stream ]; then
 	# real streams from rawkit-p2v send of a tiny disk, both compressions
 	p2v=${RAWKIT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}/rawkit-p2v

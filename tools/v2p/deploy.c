@@ -269,6 +269,21 @@ static int write_swap_header(struct deploy *d, imgfmt_output *out, char *err, si
 	return rc;
 }
 
+/* The partitions copied range by range from a crash-consistent image get
+ * their journal replay written, as imgfmt_copy does for a whole copy. */
+static int recover(const char *path, char *err, size_t errlen)
+{
+	imgfmt_disk *disk = imgfmt_disk_new();
+	int rc = disk ? imgfmt_disk_open(disk, path, IMGFMT_OPEN_WRITE) : -ENOMEM;
+
+	if (rc == 0)
+		rc = imgfmt_disk_recover(disk);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot write the journal replay: %s", disk ? imgfmt_disk_error(disk) : "out of memory");
+	imgfmt_disk_free(disk);
+	return rc < 0 ? -1 : 0;
+}
+
 static int deploy_smaller(struct deploy *d, const char *target, char *err, size_t errlen)
 {
 	const struct v2p_plan *p = d->p;
@@ -333,6 +348,8 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 	if (rc == 0)
 		rc = v2p_write_table(d->image, dst, p, err, errlen);
 	imgfmt_disk_free(dst);
+	if (rc == 0)
+		rc = recover(imgfmt_output_path(out), err, errlen);
 	if (rc == 0)
 		rc = verify(d, imgfmt_output_path(out), err, errlen);
 	if (rc == 0)
