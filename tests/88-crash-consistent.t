@@ -41,8 +41,9 @@ crash_disk() {
 	# recent work, fsync'd like a database commit: data home, name only in the journal
 	printf 'late\n' | dd of="$mnt/late.txt" conv=fsync status=none
 	xfs_io -x -c "shutdown -f" "$mnt"   # the crash: log committed, nothing more written
+	cp --sparse=always "$disk" "$disk.crash" # (the unmount writes the journaled blocks home)
 	exec 7>&-
-	umount "$mnt" && losetup -d "$dev"
+	umount "$mnt" && losetup -d "$dev" && mv "$disk.crash" "$disk"
 }
 
 # The tree the kernel shows after e2fsck's replay of a copy of DISK, in DIR.
@@ -62,7 +63,6 @@ for try in 1 2 3 4 5; do
 	crash_disk snap.img || { echo "Bail out! cannot build the crash-consistent disk"; exit 1; }
 	[ "$(debugfs -c -R 'ls -l /' "snap.img?offset=$P1" 2>/dev/null | grep -c ' late.txt')" = 0 ] && break
 	diag "the work reached its home blocks before the crash (try $try)"
-	rm -f snap.img
 done
 snap_sum=$(sum snap.img)
 like "$(dumpe2fs -h "snap.img?offset=$P1" 2>/dev/null | grep '^Filesystem features')" needs_recovery \
