@@ -38,33 +38,43 @@ static void option_word(const struct cli_option *o, char *buf, size_t size)
 	snprintf(buf, size, o->required ? "%s" : "[%s]%s", name, o->type == CLI_OPT_LIST ? "..." : "");
 }
 
-/* The usage lines of CMD: one per line of its args; options in brackets
- * after them unless the args say [OPTIONS] themselves (man page SYNOPSIS). */
+/* Every option of CMD as a word of its usage line. */
+static void option_words(const struct cli_command *cmd, size_t indent, size_t *col)
+{
+	char buf[128];
+
+	for (const struct cli_option *o = cmd->options; o && o->type != CLI_OPT_END; o++) {
+		option_word(o, buf, sizeof(buf));
+		word(buf, indent, col);
+	}
+	if (cmd->common & CLI_DRY_RUN)
+		word("[--dry-run]", indent, col);
+	if (cmd->common & CLI_JSON)
+		word("[--json]", indent, col);
+	if ((cmd->common & CLI_PROGRESS) && (cmd->common & CLI_QUIET))
+		word("[--progress|--quiet]", indent, col);
+	else if (cmd->common & (CLI_PROGRESS | CLI_QUIET))
+		word(cmd->common & CLI_QUIET ? "[--quiet]" : "[--progress]", indent, col);
+}
+
+/* The usage lines of CMD, one per line of its args, as the man page's
+ * SYNOPSIS writes them: a subcommand's options after its arguments, a
+ * tool's own before them, none where the args say [OPTIONS]. */
 static void usage_lines(const struct cli_tool *tool, const struct cli_command *cmd, const char *lead)
 {
 	const char *line = cmd->args;
-	char buf[128];
 
 	do {
 		size_t len = strcspn(line, "\n"), col, indent;
+		bool options = !memmem(line, len, "[OPTIONS]", 9) && !memmem(line, len, "--", 2);
 		col = (size_t)printf("%s%s%s%s", lead, tool->name, cmd->name ? " " : "", cmd->name ? cmd->name : "");
 		indent = col + 1;
+		if (options && !cmd->name)
+			option_words(cmd, indent, &col);
 		if (len)
-			col += (size_t)printf(" %.*s", (int)len, line);
-		if (!memmem(line, len, "[OPTIONS]", 9)) {
-			for (const struct cli_option *o = cmd->options; o && o->type != CLI_OPT_END; o++) {
-				option_word(o, buf, sizeof(buf));
-				word(buf, indent, &col);
-			}
-			if (cmd->common & CLI_DRY_RUN)
-				word("[--dry-run]", indent, &col);
-			if (cmd->common & CLI_JSON)
-				word("[--json]", indent, &col);
-			if ((cmd->common & CLI_PROGRESS) && (cmd->common & CLI_QUIET))
-				word("[--progress|--quiet]", indent, &col);
-			else if (cmd->common & (CLI_PROGRESS | CLI_QUIET))
-				word(cmd->common & CLI_QUIET ? "[--quiet]" : "[--progress]", indent, &col);
-		}
+			word(strndupa(line, len), indent, &col);
+		if (options && cmd->name)
+			option_words(cmd, indent, &col);
 		putchar('\n');
 		lead = "       ";
 		line += len + (line[len] == '\n');

@@ -243,15 +243,18 @@ static int check_exclusive(const struct cli_command *cmd, const struct parsed *p
 static int check_arguments(const struct cli_command *cmd, int nargs, const struct parsed *p)
 {
 	size_t n = count_options(cmd->options);
+	const char *args = cmd->args;
 
+	if (!strncmp(args, "[OPTIONS] ", 10))
+		args += 10;
 	for (size_t i = 0; i < n; i++)
 		if (cmd->options[i].required && !p->seen[i])
 			return cli_command_usage_error("--%s %s is required", cmd->options[i].long_name,
 						       cmd->options[i].arg);
 	if (nargs < cmd->min_args)
-		return cli_command_usage_error(nargs ? "too few arguments (%s)" : "no arguments (%s)", cmd->args);
+		return cli_command_usage_error(nargs ? "too few arguments (%s)" : "no arguments (%s)", args);
 	if (cmd->max_args >= 0 && nargs > cmd->max_args)
-		return cli_command_usage_error("too many arguments (%s)", cmd->args);
+		return cli_command_usage_error("too many arguments (%s)", args);
 	return 0;
 }
 
