@@ -143,23 +143,24 @@ static const struct cli_option options[] = {
 static const char *const exclusive[] = { "in-place overwrite", NULL };
 
 static const struct cli_command commands[] = {
-	{ NULL, "[OPTIONS] GOLDEN TARGET...\n--in-place [OPTIONS] DISK\n--list-operations", 0, -1,
-	  CLI_DRY_RUN | CLI_JSON | CLI_PROGRESS | CLI_QUIET, options, exclusive,
-	  "turn one golden guest disk into many personalized guest disks", run_clone },
-	{ NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL },
+	{ .name = NULL, .args = "[OPTIONS] GOLDEN TARGET...\n--in-place [OPTIONS] DISK\n--list-operations",
+	  .min_args = 0, .max_args = -1, .common = CLI_DRY_RUN | CLI_JSON | CLI_PROGRESS | CLI_QUIET,
+	  .options = options, .exclusive = exclusive,
+	  .summary = "turn one golden guest disk into many personalized guest disks", .run = run_clone },
+	{ .run = NULL },
 };
 
 static const struct cli_tool tool = {
-	"rawkit-clone",
-	"Copy a golden raw guest disk to new guest disks and personalize each one\n"
-	"by editing its filesystems directly (no helper VM): host name, machine-id,\n"
-	"SSH host keys, MAC pinning, logs, and new filesystem and partition\n"
-	"identities with every reference to them updated.  The golden disk is only\n"
-	"read.  A TARGET is a new file (created sparse, reflinked where the\n"
-	"filesystem allows) or an existing block device at least as large.\n",
-	"Exit status: 0 done, 1 failed (failed targets are not created), 2 usage,\n"
-	"3 done with warnings (something could not be personalized).\n",
-	commands,
+	.name = "rawkit-clone",
+	.description = "Copy a golden raw guest disk to new guest disks and personalize each one\n"
+		"by editing its filesystems directly (no helper VM): host name, machine-id,\n"
+		"SSH host keys, MAC pinning, logs, and new filesystem and partition\n"
+		"identities with every reference to them updated.  The golden disk is only\n"
+		"read.  A TARGET is a new file (created sparse, reflinked where the\n"
+		"filesystem allows) or an existing block device at least as large.\n",
+	.footer = "Exit status: 0 done, 1 failed (failed targets are not created), 2 usage,\n"
+		"3 done with warnings (something could not be personalized).\n",
+	.commands = commands,
 };
 
 int main(int argc, char **argv)

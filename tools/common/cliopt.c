@@ -52,9 +52,12 @@ int cli_finish(int rc)
 {
 	int err = 0;
 
-	if (fflush(stdout) != 0 || ferror(stdout))
+	errno = 0;
+	if (fflush(stdout) != 0)
 		err = errno ? errno : EIO;
-	if (fclose(stdout) != 0 && !err && errno != EBADF)
+	else if (ferror(stdout)) /* an earlier write failed; its errno is gone */
+		err = EIO;
+	if (fclose(stdout) != 0 && !err && errno != EBADF) /* stdout closed from the start: no output */
 		err = errno;
 	if (!err)
 		return rc;
@@ -280,6 +283,29 @@ static void free_lists(const struct cli_command *cmd)
 		}
 }
 
+static int print_version(const struct cli_tool *tool)
+{
+	printf("%s %s\n", tool->name, RAWKIT_VERSION);
+	return RAWKIT_EXIT_DONE;
+}
+
+/* After the options: the checks, then the command.  With --json, everything
+ * from here on is one JSON run (the hooks of the JSON writer go here). */
+static int run_parsed(const struct cli_tool *tool, const struct cli_command *cmd, int nargs, char **args,
+		      struct parsed *p)
+{
+	int rc;
+
+	/* json: if (p->common.json) json_mode_begin(cmd->name ? cmd->name : tool->name); */
+	if (!(rc = check_exclusive(cmd, p)) && !(rc = check_arguments(cmd, nargs, p))) {
+		if (p->common.json && !p->explicit_progress)
+			p->common.progress = false;
+		rc = cmd->run(args, nargs, &p->common);
+	}
+	/* json: if (p->common.json) rc = json_mode_end(rc); */
+	return rc;
+}
+
 static int run_command(const struct cli_tool *tool, const struct cli_command *cmd, int argc, char **argv)
 {
 	struct parsed p = { .common.progress = isatty(2) };
@@ -290,21 +316,10 @@ static int run_command(const struct cli_tool *tool, const struct cli_command *cm
 	if (!p.seen || alloc_lists(cmd, argc) < 0) {
 		cli_error(NULL, "%s", strerror(ENOMEM));
 		rc = RAWKIT_EXIT_FAILED;
-		goto out;
-	}
-	rc = parse_options(cmd, argc, argv, &p);
-	if (rc == 0 && p.help)
-		rc = cli_command_help(tool, cmd);
-	else if (rc == 0 && p.version)
-		rc = printf("%s %s\n", tool->name, RAWKIT_VERSION) < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
-	else if (rc == 0 && !(rc = check_exclusive(cmd, &p)) && !(rc = check_arguments(cmd, argc - optind, &p))) {
-		if (p.common.json && !p.explicit_progress)
-			p.common.progress = false;
-		/* json: json_mode_begin(cmd->name) here when p.common.json */
-		rc = cmd->run(argv + optind, argc - optind, &p.common);
-		/* json: rc = json_mode_end(rc) here */
-	}
-out:
+	} else if ((rc = parse_options(cmd, argc, argv, &p)) == 0)
+		rc = p.help ? cli_command_help(tool, cmd)
+		   : p.version ? print_version(tool)
+			       : run_parsed(tool, cmd, argc - optind, argv + optind, &p);
 	free_lists(cmd);
 	free(p.seen);
 	return rc;
@@ -365,7 +380,7 @@ static int dispatch(const struct cli_tool *tool, int argc, char **argv)
 	if (!cmd && own)
 		return run_command(tool, own, argc, argv);
 	if (!cmd && (help || version))
-		return help ? cli_tool_help(tool) : printf("%s %s\n", tool->name, RAWKIT_VERSION) < 0;
+		return help ? cli_tool_help(tool) : print_version(tool);
 	if (!cmd && at < argc && argv[at][0] == '-')
 		return cli_usage_error("%s: not an option before a command", argv[at]);
 	if (!cmd)

@@ -8,16 +8,16 @@ static int run_info(char **args, int nargs, const struct cli_common *c)
 }
 
 static const struct cli_command commands[] = {
-	{ NULL, "DISK", 1, 1, CLI_JSON, NULL, NULL, "show what rawkit sees on a raw disk", run_info },
-	{ NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL },
+	{ .name = NULL, .args = "DISK", .min_args = 1, .max_args = 1, .common = CLI_JSON,
+	  .summary = "show what rawkit sees on a raw disk", .run = run_info },
+	{ .run = NULL },
 };
 
 static const struct cli_tool tool = {
-	"rawkit-info",
-	"Show the partition table, filesystems and used space of a raw disk\n"
-	"(image file, block device, partition or LVM volume), read-only.\n",
-	NULL,
-	commands,
+	.name = "rawkit-info",
+	.description = "Show the partition table, filesystems and used space of a raw disk\n"
+		"(image file, block device, partition or LVM volume), read-only.\n",
+	.commands = commands,
 };
 
 int main(int argc, char **argv)

@@ -122,30 +122,35 @@ static const struct cli_option prune_options[] = {
 };
 
 static const struct cli_command commands[] = {
-	{ "init", "REPO", 1, 1, 0, NULL, NULL, "create an empty repository", run_init },
-	{ "backup", "REPO DISK", 2, 2, CLI_JSON | CLI_PROGRESS | CLI_QUIET, backup_options, NULL,
-	  "back up the filesystems on DISK as a new generation", run_backup },
-	{ "list", "REPO [GUEST]", 1, 2, CLI_JSON, NULL, NULL, "list the guests, or a guest's generations",
-	  run_list },
-	{ "ls", "REPO GUEST[@GEN] [PATH]", 2, 3, CLI_JSON, ls_options, NULL, "list a directory of a generation",
-	  run_ls },
-	{ "find", "REPO GUEST PATTERN", 3, 3, CLI_JSON, NULL, NULL, "find files by name in every generation",
-	  run_find },
-	{ "restore", "REPO GUEST[@GEN] [PATH...]", 2, -1, CLI_JSON | CLI_PROGRESS | CLI_QUIET, restore_options,
-	  NULL, "restore a generation, or some of its files, into a directory", run_restore },
-	{ "verify", "REPO [GUEST[@GEN]]", 1, 2, CLI_JSON | CLI_QUIET, verify_options, NULL,
-	  "check the repository (and a generation against its disk)", run_verify },
-	{ "prune", "REPO GUEST", 2, 2, CLI_JSON | CLI_QUIET | CLI_DRY_RUN, prune_options, NULL,
-	  "remove the generations the retention policy does not keep", run_prune },
-	{ NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL },
+	{ .name = "init", .args = "REPO", .min_args = 1, .max_args = 1, .summary = "create an empty repository",
+	  .run = run_init },
+	{ .name = "backup", .args = "REPO DISK", .min_args = 2, .max_args = 2,
+	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = backup_options,
+	  .summary = "back up the filesystems on DISK as a new generation", .run = run_backup },
+	{ .name = "list", .args = "REPO [GUEST]", .min_args = 1, .max_args = 2, .common = CLI_JSON,
+	  .summary = "list the guests, or a guest's generations", .run = run_list },
+	{ .name = "ls", .args = "REPO GUEST[@GEN] [PATH]", .min_args = 2, .max_args = 3, .common = CLI_JSON,
+	  .options = ls_options, .summary = "list a directory of a generation", .run = run_ls },
+	{ .name = "find", .args = "REPO GUEST PATTERN", .min_args = 3, .max_args = 3, .common = CLI_JSON,
+	  .summary = "find files by name in every generation", .run = run_find },
+	{ .name = "restore", .args = "REPO GUEST[@GEN] [PATH...]", .min_args = 2, .max_args = -1,
+	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = restore_options,
+	  .summary = "restore a generation, or some of its files, into a directory", .run = run_restore },
+	{ .name = "verify", .args = "REPO [GUEST[@GEN]]", .min_args = 1, .max_args = 2,
+	  .common = CLI_JSON | CLI_QUIET, .options = verify_options,
+	  .summary = "check the repository (and a generation against its disk)", .run = run_verify },
+	{ .name = "prune", .args = "REPO GUEST", .min_args = 2, .max_args = 2,
+	  .common = CLI_JSON | CLI_QUIET | CLI_DRY_RUN, .options = prune_options,
+	  .summary = "remove the generations the retention policy does not keep", .run = run_prune },
+	{ .run = NULL },
 };
 
 static const struct cli_tool tool = {
-	"rawkit-lanfree",
-	"File-level backup of the filesystems on a raw guest disk, read directly\n"
-	"(no mount, no agent in the guest), into a deduplicating repository.\n",
-	"Exit status: 0 done, 1 failed (repository as before), 2 usage, 3 done with warnings.\n",
-	commands,
+	.name = "rawkit-lanfree",
+	.description = "File-level backup of the filesystems on a raw guest disk, read directly\n"
+		"(no mount, no agent in the guest), into a deduplicating repository.\n",
+	.footer = "Exit status: 0 done, 1 failed (repository as before), 2 usage, 3 done with warnings.\n",
+	.commands = commands,
 };
 
 int main(int argc, char **argv)

@@ -69,27 +69,31 @@ static const struct cli_option receive_options[] = { NO_CONVERT, NO_REBUILD, OVE
 static const char *const exclusive[] = { "in-place overwrite", NULL };
 
 static const struct cli_command commands[] = {
-	{ NULL, "[OPTIONS] SOURCE TARGET\n--in-place [OPTIONS] DISK", 0, -1,
-	  CLI_DRY_RUN | CLI_JSON | CLI_PROGRESS | CLI_QUIET, capture_options, exclusive,
-	  "capture a physical disk as a raw guest disk and convert it", run_capture },
-	{ "send", "[OPTIONS] SOURCE", 1, 1, CLI_JSON | CLI_PROGRESS | CLI_QUIET, send_options, NULL,
-	  "write SOURCE's used blocks as a stream on stdout (the summary on stderr)", run_send },
-	{ "receive", "[OPTIONS] TARGET", 1, 1, CLI_JSON | CLI_PROGRESS | CLI_QUIET, receive_options, NULL,
-	  "write the stream on stdin to TARGET and convert it", run_receive },
-	{ NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL },
+	{ .name = NULL, .args = "[OPTIONS] SOURCE TARGET\n--in-place [OPTIONS] DISK", .min_args = 0,
+	  .max_args = -1, .common = CLI_DRY_RUN | CLI_JSON | CLI_PROGRESS | CLI_QUIET,
+	  .options = capture_options, .exclusive = exclusive,
+	  .summary = "capture a physical disk as a raw guest disk and convert it", .run = run_capture },
+	{ .name = "send", .args = "[OPTIONS] SOURCE", .min_args = 1, .max_args = 1,
+	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = send_options,
+	  .summary = "write SOURCE's used blocks as a stream on stdout (the summary on stderr)",
+	  .run = run_send },
+	{ .name = "receive", .args = "[OPTIONS] TARGET", .min_args = 1, .max_args = 1,
+	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = receive_options,
+	  .summary = "write the stream on stdin to TARGET and convert it", .run = run_receive },
+	{ .run = NULL },
 };
 
 static const struct cli_tool tool = {
-	"rawkit-p2v",
-	"Capture a physical server's disk as a raw guest disk (only the blocks its\n"
-	"filesystems use; partition table, boot areas and unknown partitions whole)\n"
-	"and convert the Linux on it to boot on virtual hardware: device names\n"
-	"become UUID= references, MAC pinning goes, and an initramfs without the\n"
-	"virtio drivers is rebuilt with the guest's own tool in a libguestfs\n"
-	"appliance.  SOURCE is only read.\n",
-	"Exit status: 0 done, 1 failed (no target created), 2 usage, 3 done but not\n"
-	"everything could be converted (said on stderr).\n",
-	commands,
+	.name = "rawkit-p2v",
+	.description = "Capture a physical server's disk as a raw guest disk (only the blocks its\n"
+		"filesystems use; partition table, boot areas and unknown partitions whole)\n"
+		"and convert the Linux on it to boot on virtual hardware: device names\n"
+		"become UUID= references, MAC pinning goes, and an initramfs without the\n"
+		"virtio drivers is rebuilt with the guest's own tool in a libguestfs\n"
+		"appliance.  SOURCE is only read.\n",
+	.footer = "Exit status: 0 done, 1 failed (no target created), 2 usage, 3 done but not\n"
+		"everything could be converted (said on stderr).\n",
+	.commands = commands,
 };
 
 int main(int argc, char **argv)

@@ -62,21 +62,24 @@ static const struct cli_option options[] = {
 static const char *const exclusive[] = { "fit grow no-resize", NULL };
 
 static const struct cli_command commands[] = {
-	{ NULL, "[OPTIONS] IMAGE TARGET_DISK", 2, 2, CLI_DRY_RUN | CLI_JSON | CLI_PROGRESS | CLI_QUIET, options,
-	  exclusive, "deploy a raw guest disk onto a physical disk and make it boot on bare metal", run_v2p },
-	{ NULL, NULL, 0, 0, 0, NULL, NULL, NULL, NULL },
+	{ .name = NULL, .args = "[OPTIONS] IMAGE TARGET_DISK", .min_args = 2, .max_args = 2,
+	  .common = CLI_DRY_RUN | CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = options,
+	  .exclusive = exclusive,
+	  .summary = "deploy a raw guest disk onto a physical disk and make it boot on bare metal",
+	  .run = run_v2p },
+	{ .run = NULL },
 };
 
 static const struct cli_tool tool = {
-	"rawkit-v2p",
-	"Deploy a raw guest disk onto a physical disk (a block device, or an image\n"
-	"file standing for one) of any size, and convert the Linux on it to boot\n"
-	"on bare metal.  Only the blocks the image's filesystems use are written;\n"
-	"the image is only read.\n",
-	"Exit status: 0 done, 1 failed (refused before writing, or the target is\n"
-	"incomplete: said on stderr), 2 usage, 3 done but not everything could be\n"
-	"converted or grown.\n",
-	commands,
+	.name = "rawkit-v2p",
+	.description = "Deploy a raw guest disk onto a physical disk (a block device, or an image\n"
+		"file standing for one) of any size, and convert the Linux on it to boot\n"
+		"on bare metal.  Only the blocks the image's filesystems use are written;\n"
+		"the image is only read.\n",
+	.footer = "Exit status: 0 done, 1 failed (refused before writing, or the target is\n"
+		"incomplete: said on stderr), 2 usage, 3 done but not everything could be\n"
+		"converted or grown.\n",
+	.commands = commands,
 };
 
 int main(int argc, char **argv)
