@@ -22,6 +22,11 @@ usage "restore without --to" restore repo g
 usage "prune without --keep-last" prune repo g
 usage "--keep-last 0" prune repo g --keep-last 0
 usage "--jobs not a number" backup repo d.img --jobs many
+usage "--jobs 0" backup repo d.img --jobs 0
+usage "--jobs above the one range" backup repo d.img --jobs 1025
+usage "an option of another command" list repo --keep-daily 3
+usage "backup -l" backup repo d.img -l
+usage "-q before an unknown command" -q frobnicate
 usage "verify --against without a guest" verify repo --against d.img
 
 mkdisk d.img 40M <<'S'
@@ -54,6 +59,42 @@ done
 is "$(sqlite3 repo/catalog.db 'SELECT count(*) FROM generations')" 6 "six generations"
 ok "list --json is valid JSON" sh -c "$L list repo --json | python3 -m json.tool >/dev/null"
 ok "ls --json is valid JSON" sh -c "$L ls repo g@3 p1 --json | python3 -m json.tool >/dev/null"
+
+# Each command takes its own options only (issue #11): a foreign one is a
+# usage error, and nothing runs.
+$L list repo --keep-daily 3 --overwrite --allow-dirty >out.txt 2>err.txt
+is "$?" 2 "list with prune's, restore's and backup's options: exit 2"
+is "$(cat err.txt)" "rawkit-lanfree: list: --keep-daily: not an option of this command
+Try 'rawkit-lanfree list --help' for more information." "list --keep-daily: one wording, the command's --help"
+is "$(wc -c <out.txt)" 0 "list with a foreign option lists nothing"
+$L prune repo g --keep-last 1 --overwrite >/dev/null 2>err.txt
+is "$?" 2 "prune --overwrite: exit 2"
+is "$(sqlite3 repo/catalog.db 'SELECT count(*) FROM generations n JOIN guests g ON g.id = n.guest_id WHERE g.name = '"'g'")" 6 \
+	"prune with a foreign option removes nothing"
+$L verify repo g --to x >/dev/null 2>err.txt
+is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: verify: --to: not an option of this command" "verify --to: refused"
+$L init new --json >/dev/null 2>err.txt
+is "$?" 2 "init takes no --json"
+ok "init refused: no repository made" test ! -e new
+$L backup repo d.img --name g --jobs many >/dev/null 2>err.txt
+is "$?:$(head -n1 err.txt)" '2:rawkit-lanfree: backup: --jobs: must be 1..1024, not "many"' "--jobs: one range, one wording"
+$L restore repo g --to >/dev/null 2>err.txt
+is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: restore: --to needs a value" "--to without a value: one wording"
+$L restore repo g >/dev/null 2>err.txt
+is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: restore: --to DIR is required" "restore without --to: says so"
+for c in init backup list ls find restore verify prune; do
+	$L "$c" -h >out.txt 2>err.txt
+	is "$?:$(wc -c <err.txt)" "0:0" "$c -h: exit 0, nothing on stderr"
+	like "$(head -n1 out.txt)" "^Usage: rawkit-lanfree $c " "$c -h: its own usage"
+done
+ok "backup --help shows backup's options only" sh -c "$L backup --help | grep -q -- --jobs && ! $L backup --help | grep -q -e --keep -e --to -e --read-data"
+ok "list --help shows no option of another command" sh -c "! $L list --help | grep -q -e --name -e --keep -e --to -e --overwrite"
+# A full stdout is a failure: exit 1, one line.
+for args in "list repo" "list repo --json" "list repo g" "ls repo g@3 p1" "ls repo g p1 -l" "find repo g p1/file" "verify repo" \
+	"prune repo g --keep-last 100 --dry-run"; do
+	$L $args >/dev/full 2>err.txt
+	is "$?:$(cat err.txt)" "1:rawkit-lanfree: write error: No space left on device" "$args >/dev/full: exit 1, one line"
+done
 $L restore repo g@9 --to x >/dev/null 2>err.txt
 is "$?" 1 "a generation that does not exist: exit 1"
 like "$(cat err.txt)" "^rawkit-lanfree: g@9: no such generation$" "and says so"

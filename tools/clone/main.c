@@ -1,64 +1,27 @@
-/* main.c --- rawkit-clone: parse the command line, dispatch */
+/* main.c --- rawkit-clone: its option table, and dispatch */
 #include "clone.h"
+#include "cliopt.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char usage[] =
-	"Usage: rawkit-clone [OPTIONS] GOLDEN TARGET...\n"
-	"       rawkit-clone --in-place [OPTIONS] DISK\n"
-	"       rawkit-clone --list-operations\n"
-	"Copy a golden raw guest disk to new guest disks and personalize each one\n"
-	"by editing its filesystems directly (no helper VM): host name, machine-id,\n"
-	"SSH host keys, MAC pinning, logs, and new filesystem and partition\n"
-	"identities with every reference to them updated.  The golden disk is only\n"
-	"read.  A TARGET is a new file (created sparse, reflinked where the\n"
-	"filesystem allows) or an existing block device at least as large.\n"
-	"\n"
-	"  --hostname NAME       host name; with several targets a printf-style\n"
-	"                        number: web%02d gives web01, web02, ...\n"
-	"  --operations LIST     operations to run, comma separated: names, -name,\n"
-	"                        defaults, none (default: all of them)\n"
-	"  --list-operations     show the operations and what each one does\n"
-	"  --ssh-key FILE        add the public key in FILE to root's authorized_keys\n"
-	"  --in-place            personalize DISK itself, copy nothing\n"
-	"  --overwrite           replace TARGET files that exist\n"
-	"  --jobs N              targets written from each read of the golden disk\n"
-	"                        (default: all of them)\n"
-	"  --dry-run             say what would be done, write nothing\n"
-	"  --json                machine-readable output\n"
-	"  --progress            progress on stderr (default when stderr is a terminal)\n"
-	"  -q, --quiet           no summary, only warnings and errors\n"
-	"  --help                show this help and exit\n"
-	"  --version             show the version and exit\n"
-	"\n"
-	"Exit status: 0 done, 1 failed (failed targets are not created), 2 usage,\n"
-	"3 done with warnings (something could not be personalized).\n";
+/* What the options set (the table below points here). */
+static struct clone_opts o;
+static const char *hostname;
+static bool list_ops;
 
-enum { O_HOSTNAME = 256, O_OPERATIONS, O_LIST_OPS, O_SSH_KEY, O_IN_PLACE, O_OVERWRITE, O_JOBS, O_DRY_RUN, O_JSON,
-       O_PROGRESS, O_QUIET, O_HELP, O_VERSION };
+static int parse_operations(const char *arg, void *value)
+{
+	char err[256];
 
-static const struct option options[] = {
-	{ "hostname", required_argument, NULL, O_HOSTNAME },
-	{ "operations", required_argument, NULL, O_OPERATIONS },
-	{ "list-operations", no_argument, NULL, O_LIST_OPS },
-	{ "ssh-key", required_argument, NULL, O_SSH_KEY },
-	{ "in-place", no_argument, NULL, O_IN_PLACE },
-	{ "overwrite", no_argument, NULL, O_OVERWRITE },
-	{ "jobs", required_argument, NULL, O_JOBS },
-	{ "dry-run", no_argument, NULL, O_DRY_RUN },
-	{ "json", no_argument, NULL, O_JSON },
-	{ "progress", no_argument, NULL, O_PROGRESS },
-	{ "quiet", no_argument, NULL, O_QUIET },
-	{ "help", no_argument, NULL, O_HELP },
-	{ "version", no_argument, NULL, O_VERSION },
-	{ NULL, 0, NULL, 0 },
-};
+	if (ops_parse(arg, value, err, sizeof(err)) < 0)
+		return cli_command_usage_error("%s", err);
+	return 0;
+}
 
 static void list_operations(void)
 {
@@ -136,65 +99,72 @@ static int check_targets(char **targets, size_t n)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int run_clone(char **args, int nargs, const struct cli_common *c)
 {
-	struct clone_opts o = { .progress = isatty(2) };
-	const char *hostname = NULL;
 	char err[256], name[256];
-	int c, rc;
+	size_t ntargets = o.in_place ? 1 : (size_t)(nargs - 1);
+	int rc;
 
-	cli_set_program("rawkit-clone");
-	ops_defaults(o.ops);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "q", options, NULL)) != -1) {
-		switch (c) {
-		case O_HOSTNAME: hostname = optarg; break;
-		case O_OPERATIONS:
-			if (ops_parse(optarg, o.ops, err, sizeof(err)) < 0)
-				return cli_usage_error("%s", err);
-			break;
-		case O_LIST_OPS: list_operations(); return RAWKIT_EXIT_DONE;
-		case O_SSH_KEY: o.ssh_key = optarg; break;
-		case O_IN_PLACE: o.in_place = true; break;
-		case O_OVERWRITE: o.overwrite = true; break;
-		case O_JOBS: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 1 || v > 1024)
-				return cli_usage_error("--jobs: \"%s\" is not a number from 1 to 1024", optarg);
-			o.jobs = (int)v;
-			break;
-		}
-		case O_DRY_RUN: o.dry_run = true; break;
-		case O_JSON: o.json = true; break;
-		case O_PROGRESS: o.progress = true; break;
-		case 'q':
-		case O_QUIET: o.quiet = true, o.progress = false; break;
-		case O_HELP: fputs(usage, stdout); return RAWKIT_EXIT_DONE;
-		case O_VERSION: puts("rawkit-clone " RAWKIT_VERSION); return RAWKIT_EXIT_DONE;
-		default: return cli_usage_error("%s: unknown option or missing argument", argv[optind - 1]);
-		}
+	if (list_ops) {
+		list_operations();
+		return RAWKIT_EXIT_DONE;
 	}
-	if (o.in_place && argc - optind != 1)
+	if (o.in_place && nargs != 1)
 		return cli_usage_error("--in-place takes one disk");
-	if (!o.in_place && argc - optind < 2)
-		return cli_usage_error(argc == optind ? "no golden disk given" : "no target given");
-	if (!o.in_place && check_targets(argv + optind + 1, (size_t)(argc - optind - 1)))
+	if (!o.in_place && nargs < 2)
+		return cli_usage_error(nargs == 0 ? "no golden disk given" : "no target given");
+	if (!o.in_place && check_targets(args + 1, ntargets))
 		return RAWKIT_EXIT_USAGE;
-	if (o.in_place && o.overwrite)
-		return cli_usage_error("--overwrite has no meaning with --in-place");
-	if (hostname && hostname_format(hostname, 0, o.in_place ? 1 : (size_t)(argc - optind - 1), name, sizeof(name),
-					err, sizeof(err)) < 0)
+	if (hostname && hostname_format(hostname, 0, ntargets, name, sizeof(name), err, sizeof(err)) < 0)
 		return cli_usage_error("%s", err);
-	if (o.json)
-		o.progress = false;
+	o.dry_run = c->dry_run, o.json = c->json, o.progress = c->progress, o.quiet = c->quiet;
 	if (o.ssh_key && read_ssh_key(o.ssh_key, &o.ssh_key_data) < 0)
 		return RAWKIT_EXIT_FAILED;
 	cli_clean_up_on_signals(keys_remove_all);
-	if (o.in_place)
-		rc = clone_run(argv[optind], argv + optind, 1, hostname, &o);
-	else
-		rc = clone_run(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), hostname, &o);
+	rc = clone_run(args[0], o.in_place ? args : args + 1, ntargets, hostname, &o);
 	free(o.ssh_key_data);
 	return rc;
+}
+
+static const struct cli_option options[] = {
+	CLI_STRING("hostname", &hostname, "NAME",
+		   "host name; with several targets a printf-style\nnumber: web%02d gives web01, web02, ..."),
+	CLI_CALL("operations", o.ops, "LIST", parse_operations,
+		 "operations to run, comma separated: names, -name,\ndefaults, none (default: all of them)"),
+	CLI_BOOL(0, "list-operations", &list_ops, "show the operations and what each one does"),
+	CLI_STRING("ssh-key", &o.ssh_key, "FILE", "add the public key in FILE to root's authorized_keys"),
+	CLI_BOOL(0, "in-place", &o.in_place, "personalize DISK itself, copy nothing"),
+	CLI_BOOL(0, "overwrite", &o.overwrite, "replace TARGET files that exist"),
+	CLI_INT("jobs", &o.jobs, "N", 1, CLI_JOBS_MAX,
+		"targets written from each read of the golden disk\n(default: all of them)"),
+	CLI_END,
+};
+
+static const char *const exclusive[] = { "in-place overwrite", NULL };
+
+static const struct cli_command commands[] = {
+	{ .name = NULL, .args = "[OPTIONS] GOLDEN TARGET...\n--in-place [OPTIONS] DISK\n--list-operations",
+	  .min_args = 0, .max_args = -1, .common = CLI_DRY_RUN | CLI_JSON | CLI_PROGRESS | CLI_QUIET,
+	  .options = options, .exclusive = exclusive,
+	  .summary = "turn one golden guest disk into many personalized guest disks", .run = run_clone },
+	{ .run = NULL },
+};
+
+static const struct cli_tool tool = {
+	.name = "rawkit-clone",
+	.description = "Copy a golden raw guest disk to new guest disks and personalize each one\n"
+		"by editing its filesystems directly (no helper VM): host name, machine-id,\n"
+		"SSH host keys, MAC pinning, logs, and new filesystem and partition\n"
+		"identities with every reference to them updated.  The golden disk is only\n"
+		"read.  A TARGET is a new file (created sparse, reflinked where the\n"
+		"filesystem allows) or an existing block device at least as large.\n",
+	.footer = "Exit status: 0 done, 1 failed (failed targets are not created), 2 usage,\n"
+		"3 done with warnings (something could not be personalized).\n",
+	.commands = commands,
+};
+
+int main(int argc, char **argv)
+{
+	ops_defaults(o.ops);
+	return cli_run(&tool, argc, argv);
 }

@@ -1,111 +1,103 @@
-/* main.c --- rawkit-p2v: parse the command line, dispatch */
+/* main.c --- rawkit-p2v: its commands' option tables, and dispatch */
+#include "cliopt.h"
 #include "p2v.h"
 
-#include <getopt.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
-static const char usage[] =
-	"Usage: rawkit-p2v [OPTIONS] SOURCE TARGET\n"
-	"       rawkit-p2v --in-place [OPTIONS] DISK\n"
-	"       rawkit-p2v send [OPTIONS] SOURCE | ssh HOST rawkit-p2v receive [OPTIONS] TARGET\n"
-	"Capture a physical server's disk as a raw guest disk (only the blocks its\n"
-	"filesystems use; partition table, boot areas and unknown partitions whole)\n"
-	"and convert the Linux on it to boot on virtual hardware: device names\n"
-	"become UUID= references, MAC pinning goes, and an initramfs without the\n"
-	"virtio drivers is rebuilt with the guest's own tool in a libguestfs\n"
-	"appliance.  SOURCE is only read.\n"
-	"\n"
-	"  --in-place          convert DISK itself (the LUN given to the VM), copy nothing\n"
-	"  --no-convert        capture (or receive) only\n"
-	"  --no-rebuild        report an initramfs without the drivers, do not rebuild it\n"
-	"  --compress METHOD   send: zstd (default) or zlib\n"
-	"  --overwrite         replace a TARGET file that exists\n"
-	"  --dry-run           say what would be copied and converted, write nothing\n"
-	"  --json              machine-readable summary (send: on stderr)\n"
-	"  --progress          progress on stderr (default when stderr is a terminal)\n"
-	"  -q, --quiet         no summary, only warnings and errors\n"
-	"  --help              show this help and exit\n"
-	"  --version           show the version and exit\n"
-	"\n"
-	"Exit status: 0 done, 1 failed (no target created), 2 usage, 3 done but not\n"
-	"everything could be converted (said on stderr).\n";
+/* What the options set (the tables below point here). */
+static struct p2v_opts o = { .convert = true, .compress = P2V_ZSTD };
+static bool no_convert;
 
-enum { O_IN_PLACE = 256, O_NO_CONVERT, O_NO_REBUILD, O_COMPRESS, O_OVERWRITE, O_DRY_RUN, O_JSON, O_PROGRESS,
-       O_QUIET, O_HELP, O_VERSION };
+static int parse_compress(const char *arg, void *value)
+{
+	if (!strcmp(arg, "zstd"))
+		*(int *)value = P2V_ZSTD;
+	else if (!strcmp(arg, "zlib"))
+		*(int *)value = P2V_ZLIB;
+	else
+		return cli_command_usage_error("--compress: \"%s\": zstd or zlib", arg);
+	return 0;
+}
 
-static const struct option options[] = {
-	{ "in-place", no_argument, NULL, O_IN_PLACE },
-	{ "no-convert", no_argument, NULL, O_NO_CONVERT },
-	{ "no-rebuild", no_argument, NULL, O_NO_REBUILD },
-	{ "compress", required_argument, NULL, O_COMPRESS },
-	{ "overwrite", no_argument, NULL, O_OVERWRITE },
-	{ "dry-run", no_argument, NULL, O_DRY_RUN },
-	{ "json", no_argument, NULL, O_JSON },
-	{ "progress", no_argument, NULL, O_PROGRESS },
-	{ "quiet", no_argument, NULL, O_QUIET },
-	{ "help", no_argument, NULL, O_HELP },
-	{ "version", no_argument, NULL, O_VERSION },
-	{ NULL, 0, NULL, 0 },
+static void common(const struct cli_common *c)
+{
+	o.convert = !no_convert;
+	o.dry_run = c->dry_run, o.json = c->json, o.progress = c->progress, o.quiet = c->quiet;
+}
+
+static int run_capture(char **args, int nargs, const struct cli_common *c)
+{
+	common(c);
+	if (o.in_place) {
+		if (nargs != 1)
+			return cli_usage_error("--in-place takes one disk");
+		if (!o.convert)
+			return cli_usage_error("--in-place --no-convert would do nothing");
+		return p2v_in_place(args[0], &o);
+	}
+	if (nargs != 2)
+		return cli_usage_error(nargs < 2 ? "SOURCE and TARGET needed" : "one SOURCE and one TARGET");
+	return p2v_capture(args[0], args[1], &o);
+}
+
+static int run_send(char **args, int nargs, const struct cli_common *c)
+{
+	common(c);
+	return p2v_send_cmd(args[0], &o);
+}
+
+static int run_receive(char **args, int nargs, const struct cli_common *c)
+{
+	common(c);
+	return p2v_receive_cmd(args[0], &o);
+}
+
+#define NO_CONVERT CLI_BOOL(0, "no-convert", &no_convert, "capture (or receive) only")
+#define NO_REBUILD \
+	CLI_BOOL(0, "no-rebuild", &o.no_rebuild, "report an initramfs without the drivers, do not rebuild it")
+#define OVERWRITE CLI_BOOL(0, "overwrite", &o.overwrite, "replace a TARGET file that exists")
+
+static const struct cli_option capture_options[] = {
+	CLI_BOOL(0, "in-place", &o.in_place, "convert DISK itself (the LUN given to the VM), copy nothing"),
+	NO_CONVERT, NO_REBUILD, OVERWRITE, CLI_END,
+};
+static const struct cli_option send_options[] = {
+	CLI_CALL("compress", &o.compress, "METHOD", parse_compress, "zstd (default) or zlib"),
+	CLI_END,
+};
+static const struct cli_option receive_options[] = { NO_CONVERT, NO_REBUILD, OVERWRITE, CLI_END };
+static const char *const exclusive[] = { "in-place overwrite", NULL };
+
+static const struct cli_command commands[] = {
+	{ .name = NULL, .args = "[OPTIONS] SOURCE TARGET\n--in-place [OPTIONS] DISK", .min_args = 0,
+	  .max_args = -1, .common = CLI_DRY_RUN | CLI_JSON | CLI_PROGRESS | CLI_QUIET,
+	  .options = capture_options, .exclusive = exclusive,
+	  .summary = "capture a physical disk as a raw guest disk and convert it", .run = run_capture },
+	{ .name = "send", .args = "[OPTIONS] SOURCE", .min_args = 1, .max_args = 1,
+	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = send_options,
+	  .summary = "write SOURCE's used blocks as a stream on stdout (the summary on stderr)",
+	  .run = run_send },
+	{ .name = "receive", .args = "[OPTIONS] TARGET", .min_args = 1, .max_args = 1,
+	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = receive_options,
+	  .summary = "write the stream on stdin to TARGET and convert it", .run = run_receive },
+	{ .run = NULL },
+};
+
+static const struct cli_tool tool = {
+	.name = "rawkit-p2v",
+	.description = "Capture a physical server's disk as a raw guest disk (only the blocks its\n"
+		"filesystems use; partition table, boot areas and unknown partitions whole)\n"
+		"and convert the Linux on it to boot on virtual hardware: device names\n"
+		"become UUID= references, MAC pinning goes, and an initramfs without the\n"
+		"virtio drivers is rebuilt with the guest's own tool in a libguestfs\n"
+		"appliance.  SOURCE is only read.\n",
+	.footer = "Exit status: 0 done, 1 failed (no target created), 2 usage, 3 done but not\n"
+		"everything could be converted (said on stderr).\n",
+	.commands = commands,
 };
 
 int main(int argc, char **argv)
 {
-	struct p2v_opts o = { .convert = true, .progress = isatty(2), .compress = P2V_ZSTD };
-	const char *cmd = NULL;
-	int c, n;
-
-	cli_set_program("rawkit-p2v");
 	cli_clean_up_on_signals(NULL);
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "q", options, NULL)) != -1) {
-		switch (c) {
-		case O_IN_PLACE: o.in_place = true; break;
-		case O_NO_CONVERT: o.convert = false; break;
-		case O_NO_REBUILD: o.no_rebuild = true; break;
-		case O_COMPRESS:
-			if (!strcmp(optarg, "zstd"))
-				o.compress = P2V_ZSTD;
-			else if (!strcmp(optarg, "zlib"))
-				o.compress = P2V_ZLIB;
-			else
-				return cli_usage_error("--compress: \"%s\": zstd or zlib", optarg);
-			break;
-		case O_OVERWRITE: o.overwrite = true; break;
-		case O_DRY_RUN: o.dry_run = true; break;
-		case O_JSON: o.json = true; break;
-		case O_PROGRESS: o.progress = true; break;
-		case 'q':
-		case O_QUIET: o.quiet = true, o.progress = false; break;
-		case O_HELP: fputs(usage, stdout); return RAWKIT_EXIT_DONE;
-		case O_VERSION: puts("rawkit-p2v " RAWKIT_VERSION); return RAWKIT_EXIT_DONE;
-		default: return cli_usage_error("%s: unknown option or missing argument", argv[optind - 1]);
-		}
-	}
-	n = argc - optind;
-	if (n >= 1 && (!strcmp(argv[optind], "send") || !strcmp(argv[optind], "receive")))
-		cmd = argv[optind++], n--;
-	if (o.json)
-		o.progress = false;
-	if (cmd && o.in_place)
-		return cli_usage_error("--in-place does not go with %s", cmd);
-	if (cmd && o.dry_run)
-		return cli_usage_error("--dry-run does not go with %s", cmd);
-	if (cmd && n != 1)
-		return cli_usage_error("%s takes one %s", cmd, !strcmp(cmd, "send") ? "source disk" : "target");
-	if (cmd && !strcmp(cmd, "send"))
-		return p2v_send_cmd(argv[optind], &o);
-	if (cmd)
-		return p2v_receive_cmd(argv[optind], &o);
-	if (o.in_place) {
-		if (n != 1)
-			return cli_usage_error("--in-place takes one disk");
-		if (!o.convert)
-			return cli_usage_error("--in-place --no-convert would do nothing");
-		return p2v_in_place(argv[optind], &o);
-	}
-	if (n != 2)
-		return cli_usage_error(n < 2 ? "SOURCE and TARGET needed" : "one SOURCE and one TARGET");
-	return p2v_capture(argv[optind], argv[optind + 1], &o);
+	return cli_run(&tool, argc, argv);
 }

@@ -1,124 +1,92 @@
-/* main.c --- rawkit-v2p: parse the command line, dispatch */
+/* main.c --- rawkit-v2p: its option table, and dispatch */
+#include "cliopt.h"
 #include "v2p.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-static const char usage[] =
-	"Usage: rawkit-v2p [OPTIONS] IMAGE TARGET_DISK\n"
-	"Deploy a raw guest disk onto a physical disk (a block device, or an image\n"
-	"file standing for one) of any size, and convert the Linux on it to boot\n"
-	"on bare metal.  Only the blocks the image's filesystems use are written;\n"
-	"the image is only read.\n"
-	"\n"
-	"  --fit               grow or shrink the last partition and its filesystem\n"
-	"                      to the target (the default); a swap partition last\n"
-	"                      moves to the end, the filesystem before it resized\n"
-	"  --grow              grow only: refuse a smaller target\n"
-	"  --no-resize         keep every size: the target must be at least as large\n"
-	"  --drivers LIST      storage drivers the initramfs must hold (default:\n"
-	"                      ahci,nvme,sd_mod and what this host's disks use)\n"
-	"  --no-rebuild        report an initramfs without them, do not rebuild it\n"
-	"  --force             overwrite a target that holds a partition table or\n"
-	"                      a filesystem (the message names what it holds)\n"
-	"  --verify            read the target back and compare it with the image\n"
-	"  --dry-run           say what would be done, write nothing\n"
-	"  --json              machine-readable summary\n"
-	"  --progress          progress on stderr (default when stderr is a terminal)\n"
-	"  -q, --quiet         no summary, only warnings and errors\n"
-	"  --help              show this help and exit\n"
-	"  --version           show the version and exit\n"
-	"\n"
-	"Exit status: 0 done, 1 failed (refused before writing, or the target is\n"
-	"incomplete: said on stderr), 2 usage, 3 done but not everything could be\n"
-	"converted or grown.\n";
-
-enum { O_FIT = 256, O_GROW, O_NO_RESIZE, O_DRIVERS, O_NO_REBUILD, O_FORCE, O_VERIFY, O_DRY_RUN, O_JSON, O_PROGRESS,
-       O_QUIET, O_HELP, O_VERSION };
-
-static const struct option options[] = {
-	{ "fit", no_argument, NULL, O_FIT },
-	{ "grow", no_argument, NULL, O_GROW },
-	{ "no-resize", no_argument, NULL, O_NO_RESIZE },
-	{ "drivers", required_argument, NULL, O_DRIVERS },
-	{ "no-rebuild", no_argument, NULL, O_NO_REBUILD },
-	{ "force", no_argument, NULL, O_FORCE },
-	{ "verify", no_argument, NULL, O_VERIFY },
-	{ "dry-run", no_argument, NULL, O_DRY_RUN },
-	{ "json", no_argument, NULL, O_JSON },
-	{ "progress", no_argument, NULL, O_PROGRESS },
-	{ "quiet", no_argument, NULL, O_QUIET },
-	{ "help", no_argument, NULL, O_HELP },
-	{ "version", no_argument, NULL, O_VERSION },
-	{ NULL, 0, NULL, 0 },
-};
+/* What the options set (the table below points here). */
+static struct v2p_opts opts = { .resize = V2P_FIT };
 
 /* "ahci,nvme": module names only (they reach a shell in the appliance). */
-static int parse_drivers(struct v2p_opts *o, const char *list)
+static int parse_drivers(const char *list, void *value)
 {
+	struct v2p_opts *o = value;
 	char *copy = strdup(list), *save = NULL;
 
 	if (!copy)
-		return -1;
+		return RAWKIT_EXIT_FAILED;
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
 		for (const char *c = t; *c; c++)
 			if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_' && *c != '-') {
-				int rc = cli_usage_error("--drivers: \"%s\" is not a module name", t);
+				int rc = cli_command_usage_error("--drivers: \"%s\" is not a module name", t);
 				free(copy);
 				return rc;
 			}
 		if (*t && o->ndrivers < V2P_MAX_DRIVERS && !(o->drivers[o->ndrivers++] = strdup(t))) {
 			free(copy);
-			return -1;
+			return RAWKIT_EXIT_FAILED;
 		}
 	}
 	free(copy);
 	if (!o->ndrivers)
-		return cli_usage_error("--drivers: no driver named");
+		return cli_command_usage_error("--drivers: no driver named");
 	return 0;
 }
 
+static int run_v2p(char **args, int nargs, const struct cli_common *c)
+{
+	opts.dry_run = c->dry_run, opts.json = c->json, opts.progress = c->progress, opts.quiet = c->quiet;
+	if (!opts.ndrivers)
+		v2p_default_drivers(&opts);
+	return v2p_run(args[0], args[1], &opts);
+}
+
+static const struct cli_option options[] = {
+	CLI_SET("fit", &opts.resize, V2P_FIT,
+		"grow or shrink the last partition and its filesystem\nto the target (the default); a swap partition last\n"
+		"moves to the end, the filesystem before it resized"),
+	CLI_SET("grow", &opts.resize, V2P_GROW, "grow only: refuse a smaller target"),
+	CLI_SET("no-resize", &opts.resize, V2P_NO_RESIZE, "keep every size: the target must be at least as large"),
+	CLI_CALL("drivers", &opts, "LIST", parse_drivers,
+		 "storage drivers the initramfs must hold (default:\nahci,nvme,sd_mod and what this host's disks use)"),
+	CLI_BOOL(0, "no-rebuild", &opts.no_rebuild, "report an initramfs without them, do not rebuild it"),
+	CLI_BOOL(0, "force", &opts.force,
+		 "overwrite a target that holds a partition table or\na filesystem (the message names what it holds)"),
+	CLI_BOOL(0, "verify", &opts.verify, "read the target back and compare it with the image"),
+	CLI_END,
+};
+
+static const char *const exclusive[] = { "fit grow no-resize", NULL };
+
+static const struct cli_command commands[] = {
+	{ .name = NULL, .args = "[OPTIONS] IMAGE TARGET_DISK", .min_args = 2, .max_args = 2,
+	  .common = CLI_DRY_RUN | CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = options,
+	  .exclusive = exclusive,
+	  .summary = "deploy a raw guest disk onto a physical disk and make it boot on bare metal",
+	  .run = run_v2p },
+	{ .run = NULL },
+};
+
+static const struct cli_tool tool = {
+	.name = "rawkit-v2p",
+	.description = "Deploy a raw guest disk onto a physical disk (a block device, or an image\n"
+		"file standing for one) of any size, and convert the Linux on it to boot\n"
+		"on bare metal.  Only the blocks the image's filesystems use are written;\n"
+		"the image is only read.\n",
+	.footer = "Exit status: 0 done, 1 failed (refused before writing, or the target is\n"
+		"incomplete: said on stderr), 2 usage, 3 done but not everything could be\n"
+		"converted or grown.\n",
+	.commands = commands,
+};
+
 int main(int argc, char **argv)
 {
-	struct v2p_opts o = { .resize = V2P_FIT, .progress = isatty(2) };
-	int c, rc;
+	int rc = cli_run(&tool, argc, argv);
 
-	cli_set_program("rawkit-v2p");
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "q", options, NULL)) != -1) {
-		switch (c) {
-		case O_FIT: o.resize = V2P_FIT; break;
-		case O_GROW: o.resize = V2P_GROW; break;
-		case O_NO_RESIZE: o.resize = V2P_NO_RESIZE; break;
-		case O_DRIVERS:
-			if ((rc = parse_drivers(&o, optarg)) != 0)
-				return rc > 0 ? rc : RAWKIT_EXIT_FAILED;
-			break;
-		case O_NO_REBUILD: o.no_rebuild = true; break;
-		case O_FORCE: o.force = true; break;
-		case O_VERIFY: o.verify = true; break;
-		case O_DRY_RUN: o.dry_run = true; break;
-		case O_JSON: o.json = true; break;
-		case O_PROGRESS: o.progress = true; break;
-		case 'q':
-		case O_QUIET: o.quiet = true, o.progress = false; break;
-		case O_HELP: fputs(usage, stdout); return RAWKIT_EXIT_DONE;
-		case O_VERSION: puts("rawkit-v2p " RAWKIT_VERSION); return RAWKIT_EXIT_DONE;
-		default: return cli_usage_error("%s: unknown option or missing argument", argv[optind - 1]);
-		}
-	}
-	if (argc - optind != 2)
-		return cli_usage_error(argc - optind < 2 ? "IMAGE and TARGET_DISK needed" : "one IMAGE and one TARGET_DISK");
-	if (o.json)
-		o.progress = false;
-	if (!o.ndrivers)
-		v2p_default_drivers(&o);
-	rc = v2p_run(argv[optind], argv[optind + 1], &o);
-	for (size_t i = 0; i < o.ndrivers; i++)
-		free((char *)o.drivers[i]);
+	for (size_t i = 0; i < opts.ndrivers; i++)
+		free((char *)opts.drivers[i]);
 	return rc;
 }
