@@ -29,6 +29,8 @@ endif
 PKGS := ext2fs com_err fdisk blkid libntfs-3g libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+# the tools' --json output (tools/common/json.c); not libimgfmt's
+JSON_LIBS  := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
         -Wno-unused-parameter
@@ -90,13 +92,13 @@ $(LIB_SO): $(LIB_OBJ)
 define TOOL_RULE
 $(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c) $(TOOL_EXTRA_$(1))) $(COMMON_OBJ) $(LIB_A)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TOOL_LIBS_$(1))
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TOOL_LIBS_$(1)) $$(JSON_LIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
 $(B)/bin/imgfmt-tool: $(B)/tests/helpers/imgfmt-tool.o $(COMMON_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS)
 
 deps:
 	@scripts/deps.sh check

@@ -32,7 +32,14 @@ void cli_sanitize(char *s)
 			*c = '?';
 }
 
-static void say(const char *object, const char *fmt, va_list ap)
+static void (*message_hook)(bool warning, const char *object, const char *message);
+
+void cli_set_message_hook(void (*hook)(bool warning, const char *object, const char *message))
+{
+	message_hook = hook;
+}
+
+static void say_kind(bool warning, const char *object, const char *fmt, va_list ap)
 {
 	char msg[1024], obj[512];
 
@@ -41,9 +48,16 @@ static void say(const char *object, const char *fmt, va_list ap)
 	if (object) {
 		snprintf(obj, sizeof(obj), "%s", object);
 		cli_sanitize(obj);
-		fprintf(stderr, "%s: %s: %s\n", program, obj, msg);
-	} else
-		fprintf(stderr, "%s: %s\n", program, msg);
+	}
+	if (message_hook)
+		message_hook(warning, object ? obj : NULL, msg);
+	fprintf(stderr, "%s: %s%s%s%s\n", program, object ? obj : "", object ? ": " : "", warning ? "warning: " : "",
+		msg);
+}
+
+static void say(const char *object, const char *fmt, va_list ap)
+{
+	say_kind(false, object, fmt, ap);
 }
 
 void cli_verror(const char *object, const char *fmt, va_list ap)
@@ -62,10 +76,7 @@ void cli_error(const char *object, const char *fmt, ...)
 
 void cli_vwarning(const char *object, const char *fmt, va_list ap)
 {
-	char buf[1024];
-
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	cli_error(object, "warning: %s", buf);
+	say_kind(true, object, fmt, ap);
 }
 
 void cli_warning(const char *object, const char *fmt, ...)

@@ -31,6 +31,9 @@ void cli_warning(const char *object, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* The same from a va_list, for helpers that also count what they print. */
 void cli_verror(const char *object, const char *fmt, va_list ap) CLI_PRINTF(2, 0);
 void cli_vwarning(const char *object, const char *fmt, va_list ap) CLI_PRINTF(2, 0);
+/* HOOK sees every error and warning as it is printed (sanitized; OBJECT may
+ * be NULL): --json keeps them for its object (json.c).  NULL: none. */
+void cli_set_message_hook(void (*hook)(bool warning, const char *object, const char *message));
 /* "PROG: MESSAGE" and a pointer to --help; returns RAWKIT_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 

@@ -1,6 +1,7 @@
 /* main.c --- rawkit-info: show what rawkit sees on a raw disk */
 #include "cli.h"
 #include "info.h"
+#include "json.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -37,5 +38,7 @@ int main(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage_error(argc == optind ? "no disk given" : "one disk at a time");
-	return info_run(argv[optind], json);
+	if (json)
+		json_mode_begin("info");
+	return json_mode_end(info_run(argv[optind], json));
 }
