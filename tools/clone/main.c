@@ -1,5 +1,6 @@
 /* main.c --- rawkit-clone: parse the command line, dispatch */
 #include "clone.h"
+#include "json.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -188,6 +189,8 @@ int main(int argc, char **argv)
 		return cli_usage_error("%s", err);
 	if (o.json)
 		o.progress = false;
+	if (o.json)
+		json_mode_begin("clone");
 	if (o.ssh_key && read_ssh_key(o.ssh_key, &o.ssh_key_data) < 0)
 		return RAWKIT_EXIT_FAILED;
 	cli_clean_up_on_signals(keys_remove_all);
@@ -196,5 +199,5 @@ int main(int argc, char **argv)
 	else
 		rc = clone_run(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), hostname, &o);
 	free(o.ssh_key_data);
-	return rc;
+	return json_mode_end(rc);
 }

@@ -421,22 +421,3 @@ void convert_report_text(FILE *out, const char *object, const struct convert_rep
 	text_list(out, object, "changed", r->changes, r->nchanges);
 	text_list(out, object, "check", r->checks, r->nchecks);
 }
-
-static void json_list(FILE *out, const char *key, char **v, size_t n, bool comma)
-{
-	fprintf(out, "%s\"%s\":[", comma ? "," : "", key);
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			fputc(',', out);
-		cli_json_cstr(out, v[i]);
-	}
-	fputc(']', out);
-}
-
-void convert_report_json(FILE *out, const struct convert_report *r)
-{
-	fprintf(out, "\"linux\":%s", r->linux_found ? "true" : "false");
-	json_list(out, "changes", r->changes, r->nchanges, true);
-	json_list(out, "checks", r->checks, r->nchecks, true);
-	json_list(out, "not_done", r->not_done, r->nnot, true);
-}

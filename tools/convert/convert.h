@@ -51,8 +51,6 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 		  size_t errlen);
 void convert_report_free(struct convert_report *r);
 void convert_report_text(FILE *out, const char *object, const struct convert_report *r);
-/* The report as JSON members (no braces): "changes":[..],"checks":[..],... */
-void convert_report_json(FILE *out, const struct convert_report *r);
 
 /* ---- internals shared between the files of tools/convert ---- */
 

@@ -216,8 +216,10 @@ int main(int argc, char **argv)
 	/* Names are bytes; UTF-8 ones go into the archives as UTF-8. */
 	setlocale(LC_CTYPE, "C.UTF-8");
 	rc = parse(argc, argv, &a);
+	if (rc == 0 && a.json)
+		json_mode_begin(a.npos ? a.pos[0] : NULL);
 	if (rc == 0)
 		rc = dispatch(&a);
 	free(a.excludes);
-	return rc;
+	return json_mode_end(rc);
 }

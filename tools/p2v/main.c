@@ -1,4 +1,5 @@
 /* main.c --- rawkit-p2v: parse the command line, dispatch */
+#include "json.h"
 #include "p2v.h"
 
 #include <getopt.h>
@@ -88,6 +89,8 @@ int main(int argc, char **argv)
 		cmd = argv[optind++], n--;
 	if (o.json)
 		o.progress = false;
+	if (o.json)
+		json_mode_begin(cmd ? cmd : o.in_place ? "in-place" : "capture");
 	if (cmd && o.in_place)
 		return cli_usage_error("--in-place does not go with %s", cmd);
 	if (cmd && o.dry_run)
@@ -95,17 +98,17 @@ int main(int argc, char **argv)
 	if (cmd && n != 1)
 		return cli_usage_error("%s takes one %s", cmd, !strcmp(cmd, "send") ? "source disk" : "target");
 	if (cmd && !strcmp(cmd, "send"))
-		return p2v_send_cmd(argv[optind], &o);
+		return json_mode_end(p2v_send_cmd(argv[optind], &o));
 	if (cmd)
-		return p2v_receive_cmd(argv[optind], &o);
+		return json_mode_end(p2v_receive_cmd(argv[optind], &o));
 	if (o.in_place) {
 		if (n != 1)
 			return cli_usage_error("--in-place takes one disk");
 		if (!o.convert)
 			return cli_usage_error("--in-place --no-convert would do nothing");
-		return p2v_in_place(argv[optind], &o);
+		return json_mode_end(p2v_in_place(argv[optind], &o));
 	}
 	if (n != 2)
 		return cli_usage_error(n < 2 ? "SOURCE and TARGET needed" : "one SOURCE and one TARGET");
-	return p2v_capture(argv[optind], argv[optind + 1], &o);
+	return json_mode_end(p2v_capture(argv[optind], argv[optind + 1], &o));
 }

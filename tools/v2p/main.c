@@ -1,4 +1,5 @@
 /* main.c --- rawkit-v2p: parse the command line, dispatch */
+#include "json.h"
 #include "v2p.h"
 
 #include <ctype.h>
@@ -115,10 +116,12 @@ int main(int argc, char **argv)
 		return cli_usage_error(argc - optind < 2 ? "IMAGE and TARGET_DISK needed" : "one IMAGE and one TARGET_DISK");
 	if (o.json)
 		o.progress = false;
+	if (o.json)
+		json_mode_begin("v2p");
 	if (!o.ndrivers)
 		v2p_default_drivers(&o);
 	rc = v2p_run(argv[optind], argv[optind + 1], &o);
 	for (size_t i = 0; i < o.ndrivers; i++)
 		free((char *)o.drivers[i]);
-	return rc;
+	return json_mode_end(rc);
 }
