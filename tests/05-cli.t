@@ -68,7 +68,7 @@ like "$(grep '^p1 ' out.txt)" "Linux filesystem +ext4 .* rootfs" "text: p1 line 
 like "$(grep '^p2 ' out.txt)" "swap" "text: p2 is swap"
 like "$(tail -n1 out.txt)" "^used: .* of 40.0 MiB would be copied$" "text: used summary"
 ok "--json is valid JSON" sh -c 'rawkit-info --json d.img | python3 -m json.tool >/dev/null'
-is "$(rawkit-info --json d.img | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["volumes"][1]["copy_bytes"])')" \
+is "$(rawkit-info --json d.img | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["volumes"][1]["used_bytes"])')" \
 	4096 "--json: swap copies only its header page"
 
 done_testing
