@@ -2,6 +2,8 @@
 # json_vocab.py --- check one --json output against doc/json.md's tables
 #
 # usage: json_vocab.py DOC COMMAND OUTPUT [EXPECTED-STATUS]
+#        json_vocab.py DOC --batch LIST  (lines "COMMAND OUTPUT [STATUS]"; prints
+#        "COMMAND OUTPUT<TAB>problems; ..." per line, nothing after the tab if none)
 # OUTPUT must hold exactly one line, one JSON object, whose keys are those
 # doc/json.md lists for COMMAND (every "always" key present, no key the page
 # does not list), following the page's rules: status/warnings/error, _bytes
@@ -130,7 +132,12 @@ def check(doc, command, output, want_status=None):
 
 
 if __name__ == "__main__":
-    problems = check(*sys.argv[1:5])
+    if sys.argv[2] == "--batch":  # one interpreter for every output (python starts slowly)
+        for line in open(sys.argv[3]):
+            args = line.split()
+            print(f"{args[0]} {args[1]}\t" + "; ".join(dict.fromkeys(check(sys.argv[1], *args))))
+        sys.exit(0)
+    problems = list(dict.fromkeys(check(*sys.argv[1:5])))
     for p in problems:
         print(p)
     sys.exit(1 if problems else 0)
