@@ -125,8 +125,9 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize
 # what a fuzzer needs besides libimgfmt
 FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/catalog.c tools/common/cli.c
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
-FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c
-FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3
+FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c \
+                           tools/common/json.c
+FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3 $(JSON_LIBS)
 FUZZ_EXTRA_fuzz_clone_text := tools/common/guest.c tools/common/textedit.c tools/common/netcfg.c tools/clone/ids.c \
                               tools/clone/report.c tools/clone/keys.c tools/common/cli.c tools/convert/devref.c \
                               tools/common/hmap.c

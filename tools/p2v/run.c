@@ -75,7 +75,7 @@ static json_t *run_json(const struct run *r, const char *source, const char *tar
 }
 
 /* The summary: JSON (json_mode_output(): stdout; stderr for send), or text on OUT (stdout; stderr for send). */
-static void report(struct run *r, const char *cmd, const char *source, const char *target, FILE *out)
+static void report(struct run *r, const char *source, const char *target, FILE *out)
 {
 	struct p2v_stats *st = &r->st;
 	char a[16], b[16];
@@ -165,7 +165,7 @@ int p2v_capture(const char *source, const char *target, struct p2v_opts *o)
 									 : imgfmt_copy_error(c));
 out:
 	if (rc == 0)
-		report(&r, "capture", source, o->dry_run ? target : target, stdout);
+		report(&r, source, o->dry_run ? target : target, stdout);
 	imgfmt_copy_free(c);
 	imgfmt_disk_free(disk);
 	return finish_status(&r, rc);
@@ -180,7 +180,7 @@ int p2v_in_place(const char *path, struct p2v_opts *o)
 	if (rc < 0)
 		cli_error(path, "%s", err);
 	else
-		report(&r, "in-place", path, NULL, stdout);
+		report(&r, path, NULL, stdout);
 	return finish_status(&r, rc);
 }
 
@@ -209,7 +209,7 @@ int p2v_send_cmd(const char *source, struct p2v_opts *o)
 	if (rc < 0)
 		cli_error(source, "%s", err);
 	else
-		report(&r, "send", source, NULL, stderr);
+		report(&r, source, NULL, stderr);
 	imgfmt_disk_free(disk);
 	return finish_status(&r, rc);
 }
@@ -250,7 +250,7 @@ int p2v_receive_cmd(const char *target, struct p2v_opts *o)
 		cli_error(target, "%s: %s", err, dev ? "the device holds an incomplete copy" : "the target was not created");
 	}
 	else
-		report(&r, "receive", NULL, target, stdout);
+		report(&r, NULL, target, stdout);
 	imgfmt_output_free(out);
 	return finish_status(&r, rc);
 }
