@@ -2,8 +2,9 @@
 # json_vocab.py --- check one --json output against doc/json.md's tables
 #
 # usage: json_vocab.py DOC COMMAND OUTPUT [EXPECTED-STATUS]
-#        json_vocab.py DOC --batch LIST  (lines "COMMAND OUTPUT [STATUS]"; prints
-#        "COMMAND OUTPUT<TAB>problems; ..." per line, nothing after the tab if none)
+#        json_vocab.py DOC --batch LIST  (lines "COMMAND OUTPUT EXIT-STATUS [STATUS]";
+#        prints "COMMAND OUTPUT<TAB>problems; ..." per line, nothing after the tab
+#        if none; "status" must match the exit status: 0 done, 3 warnings, 1/2 failed)
 # OUTPUT must hold exactly one line, one JSON object, whose keys are those
 # doc/json.md lists for COMMAND (every "always" key present, no key the page
 # does not list), following the page's rules: status/warnings/error, _bytes
@@ -134,8 +135,14 @@ def check(doc, command, output, want_status=None):
 if __name__ == "__main__":
     if sys.argv[2] == "--batch":  # one interpreter for every output (python starts slowly)
         for line in open(sys.argv[3]):
-            args = line.split()
-            print(f"{args[0]} {args[1]}\t" + "; ".join(dict.fromkeys(check(sys.argv[1], *args))))
+            command, output, rc, *want = line.split()
+            problems = check(sys.argv[1], command, output, *want)
+            status = {"0": "done", "3": "warnings", "1": "failed", "2": "failed"}.get(rc, f"exit {rc}")
+            if want == ["failed"] and rc != "1":
+                problems.append(f"exit status {rc}, not 1")
+            if not problems and json.load(open(output))["status"] != status:
+                problems.append(f"exit status {rc} but status {json.load(open(output))['status']!r}")
+            print(f"{command} {output}\t" + "; ".join(dict.fromkeys(problems)))
         sys.exit(0)
     problems = list(dict.fromkeys(check(*sys.argv[1:5])))
     for p in problems:
