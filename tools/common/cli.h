@@ -1,4 +1,4 @@
-/* cli.h --- what every rawkit tool shares: messages, exit codes, progress, JSON */
+/* cli.h --- what every rawkit tool shares: messages, exit codes, progress */
 #ifndef RAWKIT_CLI_H
 #define RAWKIT_CLI_H
 
@@ -64,10 +64,5 @@ void cli_progress_start(struct cli_progress *p, const char *what, bool enabled);
 void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total);
 void cli_progress_end(struct cli_progress *p);
 double cli_now(void);
-
-/* JSON string of LEN bytes, escaped (invalid UTF-8 bytes become \u00XX
- * of their byte value, so any name survives as text). */
-void cli_json_string(FILE *out, const char *s, size_t len);
-void cli_json_cstr(FILE *out, const char *s);
 
 #endif
