@@ -32,6 +32,8 @@ endif
 PKGS := ext2fs com_err fdisk blkid libntfs-3g libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+# the tools' --json output (tools/common/json.c); not libimgfmt's
+JSON_LIBS  := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
         -Wno-unused-parameter
@@ -119,7 +121,7 @@ $(LIB_SO): $(LIB_OBJ)
 define TOOL_RULE
 $(B)/bin/rawkit-$(1): $(patsubst %.c,$(B)/%.o,$(wildcard tools/$(1)/*.c)) $(COMMON_OBJ) $(TOOL_GE_$(1)) $(LIB_A)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TOOL_LIBS_$(1))
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS) $$(TOOL_LIBS_$(1)) $$(JSON_LIBS)
 endef
 $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 
@@ -153,7 +155,7 @@ $(B)/bin/jbd2-replay: $(B)/tests/helpers/jbd2-replay.o $(B)/lib/imgfmt/jbd2.o
 
 $(B)/bin/imgfmt-tool: $(B)/tests/helpers/imgfmt-tool.o $(COMMON_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(JSON_LIBS)
 
 deps:
 	@scripts/deps.sh check
@@ -180,8 +182,9 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize
 # what a fuzzer needs besides libimgfmt
 FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/catalog.c tools/common/cli.c
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
-FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c
-FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3
+FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c \
+                           tools/common/json.c
+FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3 $(JSON_LIBS)
 FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/textedit.c lib/guestedit/netcfg.c \
                               lib/guestedit/report.c lib/guestedit/devref.c tools/clone/edits.c tools/clone/ids.c \
                               tools/common/cli.c

@@ -63,7 +63,7 @@ timed qemu-img "rm -f out-qemu.img" qemu-img convert -f raw -O raw golden.img ou
 # personalization alone: rawkit's own measure, and in place on a copy
 rm -f out-rawkit.img
 rawkit-clone --json --hostname web01 golden.img out-rawkit.img >clone.json
-pers=$(python3 -c 'import json; t=json.load(open("clone.json"))["targets"][0]; print("%.3f %.3f" % (t["personalize_seconds"], t["keys_wait_seconds"]))')
+pers=$(python3 -c 'import json; t=json.load(open("clone.json"))["targets"][0]; print("%.3f %.3f" % (t["personalize_ns"] / 1e9, t["keys_wait_ns"] / 1e9))')
 echo "  personalization inside that clone: ${pers% *} s (of which waiting for ssh-keygen: ${pers#* } s)"
 cp --sparse=always golden.img out-inplace.img
 timed in-place "true" rawkit-clone -q --in-place --hostname web02 --operations=-ssh-hostkeys out-inplace.img
@@ -86,7 +86,7 @@ timed rawkit-reflink-nokeys "rm -f xfs/out.img" rawkit-clone -q --hostname web01
 	xfs/golden.img xfs/out.img
 rm -f xfs/out.img
 rawkit-clone --json --hostname web01 xfs/golden.img xfs/out.img >reflink.json
-read -r method rpers rkeys < <(python3 -c 'import json; t=json.load(open("reflink.json"))["targets"][0]; print(t["method"], t["personalize_seconds"], t["keys_wait_seconds"])')
+read -r method rpers rkeys < <(python3 -c 'import json; t=json.load(open("reflink.json"))["targets"][0]; print(t["method"], t["personalize_ns"] / 1e9, t["keys_wait_ns"] / 1e9)')
 timed cp-reflink "rm -f xfs/cp.img" cp --reflink=always xfs/golden.img xfs/cp.img
 umount xfs && rm -f xfs.bin
 

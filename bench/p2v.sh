@@ -61,7 +61,7 @@ timed qemu-img "rm -f out-qemu.img" qemu-img convert -f raw -O raw "$src" out-qe
 echo "conversion (the initramfs already has virtio):"
 rm -f out-conv.img
 rawkit-p2v --json "$src" out-conv.img >p2v.json 2>p2v.err || true
-conv=$(python3 -c 'import json; d=json.load(open("p2v.json")); print("%.3f %s" % (d["convert_seconds"], d["not_done"]))')
+conv=$(python3 -c 'import json; d=json.load(open("p2v.json")); print("%.3f %s" % (d["convert_ns"] / 1e9, d["not_done"]))')
 ideal=$(echo "scale=3; $used / $bytes_per_s" | bc -l)
 echo
 echo "ratios (other tool's time / rawkit's time; > 1 means rawkit is faster):"

@@ -44,8 +44,8 @@ rawkit-info --json guest.img | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 for v in d["volumes"]:
-    print("  %-4s %-6s copy %10d bytes  %s" % (v["name"], v["fstype"] or "-", v["copy_bytes"], v["note"]))
-print("  total copy %d of %d bytes" % (d["copy_bytes"], d["size"]))'
+    print("  %-4s %-6s copy %10d bytes  %s" % (v["name"], v["fstype"] or "-", v["used_bytes"], v["note"]))
+print("  total copy %d of %d bytes" % (d["used_bytes"], d["disk_bytes"]))'
 
 repo=$dir/repo
 echo

@@ -157,7 +157,7 @@ rawkit-v2p --dry-run --json d.img t.img >/dev/full 2>err.txt
 is "$?:$(tail -n1 err.txt)" "1:rawkit-v2p: write error: No space left on device" "rawkit-v2p --dry-run --json >/dev/full: exit 1"
 rawkit-p2v --dry-run --json d.img never.img >/dev/full 2>err.txt
 is "$?:$(tail -n1 err.txt)" "1:rawkit-p2v: write error: No space left on device" "rawkit-p2v --dry-run --json >/dev/full: exit 1"
-is "$(rawkit-info --json d.img | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["volumes"][1]["copy_bytes"])')" \
+is "$(rawkit-info --json d.img | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["volumes"][1]["used_bytes"])')" \
 	4096 "--json: swap copies only its header page"
 
 done_testing

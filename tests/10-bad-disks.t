@@ -77,7 +77,7 @@ qemu-img create -q -f qcow2 -b /etc/passwd -F raw backed.qcow2 64M
 rawkit-info --json backed.qcow2 >info.json 2>err.txt
 rc=$?
 if [ "$rc" -eq 0 ]; then
-	is "$(python3 -c 'import json; print(json.load(open("info.json"))["size"])')" "$(stat -c %s backed.qcow2)" \
+	is "$(python3 -c 'import json; print(json.load(open("info.json"))["disk_bytes"])')" "$(stat -c %s backed.qcow2)" \
 		"qcow2 file: size is the file's own, not the virtual 64M"
 else
 	like "$(cat err.txt)" "^rawkit-info: backed.qcow2: is a qcow2 image; rawkit reads raw disks" "qcow2 file: refused, named as a qcow2 image"
@@ -96,7 +96,7 @@ with open(sys.argv[1], "r+b") as f:
     f.write(name)
 PY
 ok "raw disk with a qcow2 header in sector 0: readable" sh -c 'rawkit-info --json looks-qcow2.img > info.json'
-is "$(python3 -c 'import json; d=json.load(open("info.json")); print(d["size"], d["label"], d["volumes"][0]["fstype"])')" \
+is "$(python3 -c 'import json; d=json.load(open("info.json")); print(d["disk_bytes"], d["label"], d["volumes"][0]["fstype"])')" \
 	"33554432 dos ext4" "qcow2 header in sector 0: read as the raw MBR disk it is"
 if command -v strace >/dev/null; then
 	strace -f -e trace=open,openat -o trace.txt rawkit-info looks-qcow2.img >/dev/null 2>&1

@@ -32,8 +32,8 @@ is "$(python3 -c 'import json; print(" ".join(v["name"] for v in json.load(open(
 	"p1 p2 p5 p6" "MBR volumes are p1 p2 p5 p6"
 is "$(field p2 container)" "True" "the extended partition is a container"
 for n in 1 2 5 6; do
-	is "$(field p$n offset)" "$(part_start mbr.img $n)" "p$n starts where sfdisk says"
-	is "$(field p$n size)" "$(part_size mbr.img $n)" "p$n has the size sfdisk says"
+	is "$(field p$n offset_bytes)" "$(part_start mbr.img $n)" "p$n starts where sfdisk says"
+	is "$(field p$n size_bytes)" "$(part_size mbr.img $n)" "p$n has the size sfdisk says"
 done
 is "$(field p5 fstype)" "ext4" "logical p5 holds ext4"
 is "$(field p5 fs_uuid)" "$(blkid -p -o value -s UUID -O "$(part_start mbr.img 5)" mbr.img)" "p5 UUID matches blkid"
@@ -57,7 +57,7 @@ is "$(field p1 fs_label)" "rootlabel" "filesystem label from libblkid"
 is "$(python3 -c 'import json; print(json.load(open("info.json"))["id"])')" \
 	"$(sfdisk --disk-id gpt.img)" "GPT disk GUID matches sfdisk"
 for n in 1 2; do
-	is "$(field p$n offset)" "$(part_start gpt.img $n)" "GPT p$n offset"
+	is "$(field p$n offset_bytes)" "$(part_start gpt.img $n)" "GPT p$n offset"
 done
 
 # --- damaged primary GPT header: the backup is used, with a warning
@@ -65,9 +65,9 @@ cp gpt.img gpt-bad-primary.img
 dd if=/dev/zero of=gpt-bad-primary.img bs=512 seek=1 count=1 conv=notrunc status=none
 before=$(sum gpt-bad-primary.img)
 ok "damaged primary GPT: still readable" sh -c 'rawkit-info --json gpt-bad-primary.img > info.json'
-is "$(field p1 offset)" "$(part_start gpt.img 1)" "damaged primary GPT: p1 found from the backup"
+is "$(field p1 offset_bytes)" "$(part_start gpt.img 1)" "damaged primary GPT: p1 found from the backup"
 is "$(field p1 fstype)" "ext4" "damaged primary GPT: p1 still ext4"
-like "$(python3 -c 'import json; print(json.load(open("info.json"))["warnings"])')" "GPT|backup|corrupt" \
+like "$(python3 -c 'import json; print([w["message"] for w in json.load(open("info.json"))["warnings"]])')" "GPT|backup|corrupt" \
 	"damaged primary GPT: a warning says so"
 is "$(sum gpt-bad-primary.img)" "$before" "damaged primary GPT: the disk was not repaired (not written)"
 
@@ -75,7 +75,7 @@ is "$(sum gpt-bad-primary.img)" "$before" "damaged primary GPT: the disk was not
 cp gpt.img gpt-bad-backup.img
 dd if=/dev/zero of=gpt-bad-backup.img bs=512 seek=$(($(stat -c %s gpt.img) / 512 - 1)) count=1 conv=notrunc status=none
 ok "damaged backup GPT: readable" sh -c 'rawkit-info --json gpt-bad-backup.img > info.json'
-is "$(field p2 offset)" "$(part_start gpt.img 2)" "damaged backup GPT: p2 found"
+is "$(field p2 offset_bytes)" "$(part_start gpt.img 2)" "damaged backup GPT: p2 found"
 
 # --- no partition table: the filesystem is the whole disk
 truncate -s 32M whole.img

@@ -58,7 +58,7 @@ ok "root listing hides NTFS metadata files" sh -c "! imgfmt-tool ls disk.img p2 
 ntfsfield() { ntfsinfo -m part.img 2>/dev/null | sed -n "s/^[[:space:]]*$1: *\([0-9]*\).*/\1/p" | head -n1; }
 free_clusters=$(ntfsfield "Free Clusters")
 cluster=$(ntfsfield "Cluster Size")
-is "$(python3 -c 'import json; print(json.load(open("info.json"))["volumes"][1]["fs_free"])')" \
+is "$(python3 -c 'import json; print(json.load(open("info.json"))["volumes"][1]["fs_free_bytes"])')" \
 	"$((free_clusters * cluster))" "free space equals ntfsinfo's"
 used=$(imgfmt-tool used disk.img p2 | awk '/^total/{print $2}')
 ok "used map of NTFS is smaller than the partition" test "$used" -lt "$(part_size disk.img 2)"

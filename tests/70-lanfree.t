@@ -31,7 +31,7 @@ ok "init a repository" $L init repo
 rawkit-lanfree backup repo web01.img --level full --json >b1.json
 is "$?" 0 "full backup: exit 0"
 is "$(sum web01.img)" "$disk_sum" "the source disk was not written"
-is "$(python3 -c 'import json; d=json.load(open("b1.json")); print(d["generation"], d["level"], d["status"], [v["skipped"] for v in d["volumes"]])')" \
+is "$(python3 -c 'import json; d=json.load(open("b1.json")); print(d["generation"], d["level"], d["generation_status"], [v["skipped"] for v in d["volumes"]])')" \
 	"1 full complete [None, 'swap']" "full backup: generation 1, swap skipped with its reason"
 ok "verify after the full backup" $L verify repo --read-data
 ok "restore generation 1" $L restore repo web01.img@1 --to r1 -q
@@ -52,7 +52,7 @@ rawkit-lanfree backup repo web01.img --json >b2.json
 is "$?" 0 "incremental backup: exit 0"
 is "$(python3 -c 'import json; d=json.load(open("b2.json")); print(d["generation"], d["level"])')" "2 incr" \
 	"incremental: generation 2, level incr"
-new=$(python3 -c 'import json; print(json.load(open("b2.json"))["bytes_new"])')
+new=$(python3 -c 'import json; print(json.load(open("b2.json"))["new_bytes"])')
 ok "incremental stored only new content ($new bytes: hostname, new file, added.bin; not the renamed 3 MB)" \
 	test "$new" -ge 100000 -a "$new" -lt 200000
 ok "restore generation 2" $L restore repo web01.img@2 --to r2 -q
@@ -73,18 +73,18 @@ is "$(sqlite3 repo/catalog.db 'SELECT base_seq FROM generations WHERE seq = 3')"
 ok "restore generation 3" $L restore repo web01.img@3 --to r3 -q
 compare_with_source "generation 3 equals the source" r3/p1
 ok "generation 2 is still exactly what it was" sh -c "$L restore repo web01.img@2 --to r2b -q && $CMP r2 r2b"
-ok "an unchanged incremental adds nothing" sh -c "$L backup repo web01.img --json | grep -q '\"bytes_new\":0,'"
+ok "an unchanged incremental adds nothing" sh -c "$L backup repo web01.img --json | grep -q '\"new_bytes\":0,'"
 ok "verify reads every frame and content" $L verify repo --read-data
 ok "verify --against the disk: generation 4 equals the disk" $L verify repo web01.img@4 --against web01.img
 
 # --- queries
 like "$($L list repo web01.img)" "web01.img +1 .* full .*complete" "list shows generation 1 as a complete full"
-is "$($L list repo --json | python3 -c 'import json,sys; print([g["level"] for g in json.load(sys.stdin)])')" \
+is "$($L list repo --json | python3 -c 'import json,sys; print([g["level"] for g in json.load(sys.stdin)["generations"]])')" \
 	"['full', 'incr', 'diff', 'incr']" "list --json: every generation"
 is "$($L ls repo web01.img@1 p1/etc | tr '\n' ' ')" "append hard3 hostname immutable " "ls lists a directory of generation 1"
 like "$($L ls repo web01.img@2 p1/srv/www -l)" "renamed.bin" "ls -l of generation 2 shows the rename"
 like "$($L find repo web01.img 'p1/etc/hostname')" "in 1$" "find: the first hostname is only in generation 1"
-is "$($L find repo web01.img '*/big.bin' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["generations"])')" \
+is "$($L find repo web01.img '*/big.bin' --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["matches"][0]["generations"])')" \
 	"[1]" "find --json: big.bin is in generation 1 only"
 fails "ls of a missing path fails" $L ls repo web01.img@1 p1/nope
 
@@ -124,7 +124,7 @@ ok "bsdtar's copy of the sparse file equals rawkit's restore" \
 # --- a clone of the disk: everything deduplicated
 cp --sparse=always web01.img web02.img
 rawkit-lanfree backup repo web02.img --json >c.json
-is "$(python3 -c 'import json; d=json.load(open("c.json")); print(d["bytes_new"], d["bytes_stored"])')" "0 0" \
+is "$(python3 -c 'import json; d=json.load(open("c.json")); print(d["new_bytes"], d["stored_bytes"])')" "0 0" \
 	"a clone of the disk stores nothing new (dedup across guests)"
 
 # --- a journal that needs recovery

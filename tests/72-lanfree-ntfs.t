@@ -53,7 +53,7 @@ dd if=part.img of=win.img bs=1M seek=1 conv=notrunc status=none
 $L backup repo win.img --json >b2.json
 is "$?" 0 "incremental NTFS backup"
 ok "incremental stored only the changed content" \
-	python3 -c 'import json,sys; sys.exit(not 0 < json.load(open("b2.json"))["bytes_new"] < 1000)'
+	python3 -c 'import json,sys; sys.exit(not 0 < json.load(open("b2.json"))["new_bytes"] < 1000)'
 $L restore repo win.img@2 --to r2 -q 2>/dev/null
 is "$?" 0 "restore generation 2"
 is "$(cat r2/p1/hello.txt)" changed "generation 2: the changed file"

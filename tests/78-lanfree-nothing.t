@@ -89,7 +89,7 @@ like "$(grep p2 err.txt)" "^rawkit-lanfree: mixed.img: warning: p2: not backed u
 like "$(grep p3 err.txt)" "^rawkit-lanfree: mixed.img: warning: p3: not backed up: ext4: the root directory" \
 	"the volume with a file for a root is warned about"
 is "$(grep -c warning err.txt)" 2 "no warning for the swap or the blank partition"
-is "$(python3 -c 'import json; d=json.load(open("out.json")); print(d["status"], d["files"] >= 2, [v["skipped"] is None for v in d["volumes"]])')" \
+is "$(python3 -c 'import json; d=json.load(open("out.json")); print(d["generation_status"], d["files"] >= 2, [v["skipped"] is None for v in d["volumes"]])')" \
 	"partial True [True, False, False, False, False]" "the generation is partial, the good volume backed up"
 ok "the good volume's file restores" sh -c "$L restore repo mixed.img p1/hello --to r -q 2>/dev/null && test \"\$(cat r/p1/hello)\" = hello"
 

@@ -202,11 +202,11 @@ int clone_run(const char *golden, char **targets, size_t ntargets, const char *h
 	for (size_t i = 0; i < ntargets; i++)
 		if (t[i].failed && strncmp(t[i].error, "not written: ", 13) != 0)
 			cli_error(t[i].path, "%s", t[i].error);
+	status = exit_status(t, ntargets);
 	if (o->json)
-		output_json(golden, t, ntargets, o, cli_now() - start);
+		output_json(golden, t, ntargets, o, cli_now() - start, status);
 	else
 		output_text(&g, t, ntargets, o);
-	status = exit_status(t, ntargets);
 out:
 	for (size_t i = 0; i < ntargets; i++) {
 		keys_free(t[i].keys);

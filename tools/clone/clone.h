@@ -191,6 +191,8 @@ int clone_run(const char *golden, char **targets, size_t ntargets, const char *h
 int hostname_format(const char *fmt, size_t index, size_t ntargets, char *out, size_t size, char *err,
 		    size_t errlen);
 void output_text(const struct golden *g, struct target_plan *t, size_t n, const struct clone_opts *o);
-void output_json(const char *golden, struct target_plan *t, size_t n, const struct clone_opts *o, double seconds);
+/* --json: the object for the run (STATUS: its exit status, returned). */
+int output_json(const char *golden, struct target_plan *t, size_t n, const struct clone_opts *o, double seconds,
+		int status);
 
 #endif

@@ -1,4 +1,4 @@
-/* cli.c --- messages, exit codes, progress and JSON for the rawkit tools */
+/* cli.c --- messages, exit codes and progress for the rawkit tools */
 #include "cli.h"
 #include "imgfmt.h"
 
@@ -32,7 +32,14 @@ void cli_sanitize(char *s)
 			*c = '?';
 }
 
-static void say(const char *object, const char *fmt, va_list ap)
+static void (*message_hook)(bool warning, const char *object, const char *message);
+
+void cli_set_message_hook(void (*hook)(bool warning, const char *object, const char *message))
+{
+	message_hook = hook;
+}
+
+static void say_kind(bool warning, const char *object, const char *fmt, va_list ap)
 {
 	char msg[1024], obj[512];
 
@@ -41,9 +48,16 @@ static void say(const char *object, const char *fmt, va_list ap)
 	if (object) {
 		snprintf(obj, sizeof(obj), "%s", object);
 		cli_sanitize(obj);
-		fprintf(stderr, "%s: %s: %s\n", program, obj, msg);
-	} else
-		fprintf(stderr, "%s: %s\n", program, msg);
+	}
+	if (message_hook)
+		message_hook(warning, object ? obj : NULL, msg);
+	fprintf(stderr, "%s: %s%s%s%s\n", program, object ? obj : "", object ? ": " : "", warning ? "warning: " : "",
+		msg);
+}
+
+static void say(const char *object, const char *fmt, va_list ap)
+{
+	say_kind(false, object, fmt, ap);
 }
 
 void cli_verror(const char *object, const char *fmt, va_list ap)
@@ -62,10 +76,7 @@ void cli_error(const char *object, const char *fmt, ...)
 
 void cli_vwarning(const char *object, const char *fmt, va_list ap)
 {
-	char buf[1024];
-
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	cli_error(object, "warning: %s", buf);
+	say_kind(true, object, fmt, ap);
 }
 
 void cli_warning(const char *object, const char *fmt, ...)
@@ -150,65 +161,6 @@ void cli_progress_end(struct cli_progress *p)
 	if (p->enabled && p->drawn)
 		fputc('\n', stderr);
 	p->drawn = false;
-}
-
-/* Length of the valid UTF-8 sequence at S (at most LEN bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t len)
-{
-	size_t n;
-	unsigned cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-void cli_json_string(FILE *out, const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-
-	fputc('"', out);
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_len(u + i, len - i);
-		if (n == 0 || u[i] < 0x20 || u[i] == '"' || u[i] == '\\' || u[i] == 0x7f) {
-			if (u[i] == '"' || u[i] == '\\')
-				fprintf(out, "\\%c", u[i]);
-			else if (u[i] == '\n')
-				fputs("\\n", out);
-			else if (u[i] == '\t')
-				fputs("\\t", out);
-			else
-				fprintf(out, "\\u%04x", u[i]);
-			i++;
-			continue;
-		}
-		fwrite(u + i, 1, n, out);
-		i += n;
-	}
-	fputc('"', out);
-}
-
-void cli_json_cstr(FILE *out, const char *s)
-{
-	cli_json_string(out, s, strlen(s));
 }
 
 int cli_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)

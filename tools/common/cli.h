@@ -1,4 +1,4 @@
-/* cli.h --- what every rawkit tool shares: messages, exit codes, progress, JSON */
+/* cli.h --- what every rawkit tool shares: messages, exit codes, progress */
 #ifndef RAWKIT_CLI_H
 #define RAWKIT_CLI_H
 
@@ -31,6 +31,9 @@ void cli_warning(const char *object, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* The same from a va_list, for helpers that also count what they print. */
 void cli_verror(const char *object, const char *fmt, va_list ap) CLI_PRINTF(2, 0);
 void cli_vwarning(const char *object, const char *fmt, va_list ap) CLI_PRINTF(2, 0);
+/* HOOK sees every error and warning as it is printed (sanitized; OBJECT may
+ * be NULL): --json keeps them for its object (json.c).  NULL: none. */
+void cli_set_message_hook(void (*hook)(bool warning, const char *object, const char *message));
 /* "PROG: MESSAGE" and a pointer to --help; returns RAWKIT_EXIT_USAGE. */
 int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 
@@ -61,10 +64,5 @@ void cli_progress_start(struct cli_progress *p, const char *what, bool enabled);
 void cli_progress_update(struct cli_progress *p, uint64_t done, uint64_t total);
 void cli_progress_end(struct cli_progress *p);
 double cli_now(void);
-
-/* JSON string of LEN bytes, escaped (invalid UTF-8 bytes become \u00XX
- * of their byte value, so any name survives as text). */
-void cli_json_string(FILE *out, const char *s, size_t len);
-void cli_json_cstr(FILE *out, const char *s);
 
 #endif

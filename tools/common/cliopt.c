@@ -1,5 +1,6 @@
 /* cliopt.c --- parse a command's option table with getopt_long, run it */
 #include "cliopt.h"
+#include "json.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -296,14 +297,33 @@ static int run_parsed(const struct cli_tool *tool, const struct cli_command *cmd
 {
 	int rc;
 
-	/* json: if (p->common.json) json_mode_begin(cmd->name ? cmd->name : tool->name); */
 	if (!(rc = check_exclusive(cmd, p)) && !(rc = check_arguments(cmd, nargs, p))) {
 		if (p->common.json && !p->explicit_progress)
 			p->common.progress = false;
 		rc = cmd->run(args, nargs, &p->common);
 	}
-	/* json: if (p->common.json) rc = json_mode_end(rc); */
 	return rc;
+}
+
+/* The command's name in --json's "command": a subcommand's own, else the
+ * tool's (cli_tool.command_name, or its name without "rawkit-"). */
+static const char *json_command(const struct cli_tool *tool, const struct cli_command *cmd)
+{
+	if (cmd->name)
+		return cmd->name;
+	if (tool->command_name)
+		return tool->command_name;
+	return strncmp(tool->name, "rawkit-", 7) ? tool->name : tool->name + 7;
+}
+
+/* --json among the options (before "--"): known before getopt runs, so that
+ * a usage error in the options is a failed JSON object too. */
+static bool wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json"))
+			return true;
+	return false;
 }
 
 static int run_command(const struct cli_tool *tool, const struct cli_command *cmd, int argc, char **argv)
@@ -312,6 +332,8 @@ static int run_command(const struct cli_tool *tool, const struct cli_command *cm
 	int rc;
 
 	current = cmd;
+	if ((cmd->common & CLI_JSON) && wants_json(argc, argv))
+		json_mode_begin(json_command(tool, cmd));
 	p.seen = calloc(count_options(cmd->options) + 1, sizeof(bool));
 	if (!p.seen || alloc_lists(cmd, argc) < 0) {
 		cli_error(NULL, "%s", strerror(ENOMEM));
@@ -396,6 +418,11 @@ static int dispatch(const struct cli_tool *tool, int argc, char **argv)
 
 int cli_run(const struct cli_tool *tool, int argc, char **argv)
 {
+	int rc;
+
 	cli_set_program(tool->name);
-	return cli_finish(dispatch(tool, argc, argv));
+	rc = dispatch(tool, argc, argv);
+	if (json_mode())
+		rc = json_mode_end(rc); /* a failure with nothing printed: the failed object */
+	return cli_finish(rc);
 }

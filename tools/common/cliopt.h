@@ -79,6 +79,7 @@ struct cli_tool {
 	const char *description; /* --help's paragraph after the usage lines */
 	const char *footer;      /* the exit status line(s) */
 	const struct cli_command *commands; /* ended by an entry with run NULL */
+	const char *command_name; /* its own command in --json's "command" (NULL: name without "rawkit-") */
 };
 
 /* Parse ARGV for TOOL's commands and run the chosen one: the whole of a

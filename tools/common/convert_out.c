@@ -1,6 +1,7 @@
 /* convert_out.c --- a conversion's report as text lines or JSON members */
 #include "convert_out.h"
 #include "cli.h"
+#include "json.h"
 
 static void text_list(FILE *out, const char *object, const char *what, const struct report_list *l)
 {
@@ -14,21 +15,19 @@ void convert_report_text(FILE *out, const char *object, const struct convert_rep
 	text_list(out, object, "check", &r->checks);
 }
 
-static void json_list(FILE *out, const char *key, const struct report_list *l, bool comma)
+static json_t *list_json(const struct report_list *l)
 {
-	fprintf(out, "%s\"%s\":[", comma ? "," : "", key);
-	for (size_t i = 0; i < l->n; i++) {
-		if (i)
-			fputc(',', out);
-		cli_json_cstr(out, l->v[i].text);
-	}
-	fputc(']', out);
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < l->n; i++)
+		json_array_append_new(a, json_text(l->v[i].text));
+	return a;
 }
 
-void convert_report_json(FILE *out, const struct convert_report *r)
+void convert_report_put(json_t *obj, const struct convert_report *r)
 {
-	fprintf(out, "\"linux\":%s", r->linux_found ? "true" : "false");
-	json_list(out, "changes", &r->changes, true);
-	json_list(out, "checks", &r->checks, true);
-	json_list(out, "not_done", &r->not_done, true);
+	json_put(obj, "linux", json_boolean(r->linux_found));
+	json_put(obj, "changes", list_json(&r->changes));
+	json_put(obj, "checks", list_json(&r->checks));
+	json_put(obj, "not_done", list_json(&r->not_done));
 }

@@ -2,6 +2,7 @@
 #include "info.h"
 #include "cli.h"
 #include "imgfmt.h"
+#include "json.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,44 +61,48 @@ static void print_text(imgfmt_disk *disk, struct vol_report *r, size_t n, uint64
 	       cli_human(imgfmt_disk_size(disk), b, sizeof(b)));
 }
 
-static void json_field(const char *key, const char *value, bool comma)
+static json_t *volume_json(const struct vol_report *r)
 {
-	printf("\"%s\":", key);
-	cli_json_cstr(stdout, value);
-	if (comma)
-		putchar(',');
+	const struct imgfmt_volume *v = &r->v;
+	json_t *o = json_object();
+
+	json_put(o, "name", json_text(v->name));
+	json_put(o, "partno", json_integer(v->partno));
+	json_put(o, "offset_bytes", json_count(v->offset));
+	json_put(o, "size_bytes", json_count(v->size));
+	json_put(o, "container", json_boolean(v->container));
+	json_put(o, "type", json_text(v->type));
+	json_put(o, "type_name", json_text(v->type_name));
+	json_put(o, "part_uuid", json_text(v->part_uuid));
+	json_put(o, "part_name", json_text(v->part_name));
+	json_put(o, "fstype", json_text(v->fstype));
+	json_put(o, "fs_uuid", json_text(v->fs_uuid));
+	json_put(o, "fs_label", json_text(v->fs_label));
+	json_put(o, "fs_size_bytes", json_count(r->fs_total));
+	json_put(o, "fs_free_bytes", json_count(r->fs_free));
+	json_put(o, "dirty", json_boolean(r->dirty));
+	json_put(o, "used_bytes", json_count(r->copy_bytes));
+	json_put(o, "note", json_text(r->note[0] ? r->note : v->probe_note));
+	return o;
 }
 
 static void print_json(imgfmt_disk *disk, struct vol_report *r, size_t n, uint64_t total_copy)
 {
-	printf("{");
-	json_field("path", imgfmt_disk_path(disk), true);
-	printf("\"size\":%llu,\"sector_size\":%u,\"block_device\":%s,", (unsigned long long)imgfmt_disk_size(disk),
-	       imgfmt_disk_sector_size(disk), imgfmt_disk_is_blockdev(disk) ? "true" : "false");
-	json_field("label", imgfmt_disk_label(disk), true);
-	json_field("id", imgfmt_disk_id(disk), true);
-	json_field("warnings", imgfmt_disk_warnings(disk), true);
-	printf("\"copy_bytes\":%llu,\"volumes\":[", (unsigned long long)total_copy);
-	for (size_t i = 0; i < n; i++) {
-		const struct imgfmt_volume *v = &r[i].v;
-		printf("%s{", i ? "," : "");
-		json_field("name", v->name, true);
-		printf("\"partno\":%u,\"offset\":%llu,\"size\":%llu,\"container\":%s,", v->partno,
-		       (unsigned long long)v->offset, (unsigned long long)v->size, v->container ? "true" : "false");
-		json_field("type", v->type, true);
-		json_field("type_name", v->type_name, true);
-		json_field("part_uuid", v->part_uuid, true);
-		json_field("part_name", v->part_name, true);
-		json_field("fstype", v->fstype, true);
-		json_field("fs_uuid", v->fs_uuid, true);
-		json_field("fs_label", v->fs_label, true);
-		printf("\"fs_size\":%llu,\"fs_free\":%llu,\"dirty\":%s,\"copy_bytes\":%llu,",
-		       (unsigned long long)r[i].fs_total, (unsigned long long)r[i].fs_free, r[i].dirty ? "true" : "false",
-		       (unsigned long long)r[i].copy_bytes);
-		json_field("note", r[i].note[0] ? r[i].note : v->probe_note, false);
-		printf("}");
-	}
-	printf("]}\n");
+	json_t *o = json_object(), *vols = json_array();
+
+	if (imgfmt_disk_warnings(disk)[0])
+		json_warning(imgfmt_disk_path(disk), imgfmt_disk_warnings(disk));
+	json_put(o, "disk", json_text(imgfmt_disk_path(disk)));
+	json_put(o, "disk_bytes", json_count(imgfmt_disk_size(disk)));
+	json_put(o, "sector_bytes", json_integer(imgfmt_disk_sector_size(disk)));
+	json_put(o, "block_device", json_boolean(imgfmt_disk_is_blockdev(disk)));
+	json_put(o, "label", json_text(imgfmt_disk_label(disk)));
+	json_put(o, "id", json_text(imgfmt_disk_id(disk)));
+	json_put(o, "used_bytes", json_count(total_copy));
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(vols, volume_json(&r[i]));
+	json_put(o, "volumes", vols);
+	json_print(o, RAWKIT_EXIT_DONE);
 }
 
 int info_run(const char *path, bool json)

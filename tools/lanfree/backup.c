@@ -434,25 +434,27 @@ static void summary(struct backup *bk, struct vol_state *vols, size_t n, double 
 	int64_t stored = bk->pack ? (int64_t)pack_size(bk->pack) : 0;
 
 	if (o->json) {
-		printf("{\"guest\":");
-		cli_json_cstr(stdout, bk->guest);
-		printf(",\"generation\":%lld,\"level\":\"%s\",\"status\":\"%s\",\"dirty\":%s,\"files\":%lld,"
-		       "\"bytes_total\":%lld,\"bytes_new\":%lld,\"bytes_stored\":%lld,\"seconds\":%.3f,"
-		       "\"warnings\":%u,\"volumes\":[",
-		       (long long)bk->new_seq, bk->level, bk->warnings ? "partial" : "complete", bk->dirty ? "true" : "false",
-		       (long long)bk->files, (long long)bk->bytes_total, (long long)bk->bytes_new, (long long)stored,
-		       seconds, bk->warnings);
+		json_t *obj = json_object(), *vj = json_array();
+		json_put(obj, "guest", json_text(bk->guest));
+		json_put(obj, "disk", json_text(o->disk));
+		json_put(obj, "generation", json_integer(bk->new_seq));
+		json_put(obj, "level", json_text(bk->level));
+		json_put(obj, "generation_status", json_string(bk->warnings ? "partial" : "complete"));
+		json_put(obj, "dirty", json_boolean(bk->dirty));
+		json_put(obj, "files", json_integer(bk->files));
+		json_put(obj, "total_bytes", json_integer(bk->bytes_total));
+		json_put(obj, "new_bytes", json_integer(bk->bytes_new));
+		json_put(obj, "stored_bytes", json_integer(stored));
+		json_put_seconds(obj, "elapsed_ns", seconds);
 		for (size_t i = 0; i < n; i++) {
-			printf("%s{\"name\":\"%s\",\"fstype\":", i ? "," : "", vols[i].v.name);
-			cli_json_cstr(stdout, vols[i].v.fstype);
-			printf(",\"skipped\":");
-			if (vols[i].skipped)
-				cli_json_cstr(stdout, vols[i].skipped);
-			else
-				printf("null");
-			printf("}");
+			json_t *v = json_object();
+			json_put(v, "name", json_text(vols[i].v.name));
+			json_put(v, "fstype", json_text(vols[i].v.fstype));
+			json_put(v, "skipped", json_text(vols[i].skipped));
+			json_array_append_new(vj, v);
 		}
-		printf("]}\n");
+		json_put(obj, "volumes", vj);
+		json_print(obj, bk->warnings ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE);
 		return;
 	}
 	if (o->quiet)

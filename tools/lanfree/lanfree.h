@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "imgfmt.h"
+#include "json.h"
 
 /* ---------------------------------------------------------- repository */
 

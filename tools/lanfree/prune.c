@@ -133,6 +133,21 @@ static int check_archive_paths(struct repo *r)
 	return rc;
 }
 
+/* What prune did (or, a dry run, would do): REMOVED lists the generations. */
+static json_t *prune_json(const struct prune_opts *o, json_t *removed, size_t archives, uint64_t freed,
+			  unsigned leftovers)
+{
+	json_t *obj = json_object();
+
+	json_put(obj, "guest", json_text(o->guest));
+	json_put(obj, "dry_run", json_boolean(o->dry_run));
+	json_put(obj, "generations_removed", json_incref(removed));
+	json_put(obj, "archives_removed", json_count(archives));
+	json_put(obj, "freed_bytes", json_count(freed));
+	json_put(obj, "leftovers_removed", json_integer(leftovers));
+	return obj;
+}
+
 int cmd_prune(const struct prune_opts *o)
 {
 	struct repo r;
@@ -144,10 +159,12 @@ int cmd_prune(const struct prune_opts *o)
 	size_t npaths = 0;
 	uint64_t freed = 0;
 	unsigned orphans = 0;
+	json_t *removed;
 	int status = RAWKIT_EXIT_FAILED;
 
 	if (repo_open(&r, o->repo, o->dry_run ? REPO_READ : REPO_EXCLUSIVE) < 0)
 		return RAWKIT_EXIT_FAILED;
+	removed = json_array();
 	guest_id = catalog_guest_id(r.db, o->guest);
 	if (guest_id <= 0) {
 		if (guest_id == 0)
@@ -178,20 +195,18 @@ int cmd_prune(const struct prune_opts *o)
 	keep_buckets(g, n, o->keep_monthly, MONTH);
 	for (size_t i = 0; i < n; i++)
 		nremove += !g[i].keep;
-	if (o->json)
-		printf("{\"guest\":\"%s\",\"dry_run\":%s,\"remove\":[", o->guest, o->dry_run ? "true" : "false");
-	for (size_t i = 0, k = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (g[i].keep)
 			continue;
 		if (o->json)
-			printf("%s%lld", k++ ? "," : "", (long long)g[i].seq);
+			json_array_append_new(removed, json_integer(g[i].seq));
 		else
 			printf("%s %s@%lld (%s)\n", o->dry_run ? "would remove" : "removing", o->guest,
 			       (long long)g[i].seq, g[i].level);
 	}
 	if (o->dry_run) {
 		if (o->json)
-			printf("]}\n");
+			json_print(prune_json(o, removed, 0, 0, 0), RAWKIT_EXIT_DONE);
 		else
 			printf("%s: %zu of %zu generations would be removed\n", o->guest, nremove, n);
 		status = RAWKIT_EXIT_DONE;
@@ -247,10 +262,7 @@ int cmd_prune(const struct prune_opts *o)
 	repo_sync_dir(&r, "data");
 	db_exec(r.db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	if (o->json) {
-		char a[16];
-		printf("],\"archives_removed\":%zu,\"bytes_freed\":%llu,\"leftovers_removed\":%u}\n", npaths,
-		       (unsigned long long)freed, orphans);
-		(void)a;
+		json_print(prune_json(o, removed, npaths, freed, orphans), RAWKIT_EXIT_DONE);
 	} else {
 		char a[16];
 		printf("%s: removed %zu of %zu generations, %zu archives (%s)%s\n", o->guest, nremove, n, npaths,
@@ -268,6 +280,7 @@ out:
 		free(paths[i]);
 	free(paths);
 	free(g);
+	json_decref(removed);
 	repo_close(&r);
 	return status;
 }

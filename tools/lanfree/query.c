@@ -10,10 +10,17 @@
 
 int cmd_init(const char *repo)
 {
+	json_t *o;
+
 	if (repo_init(repo) < 0)
 		return RAWKIT_EXIT_FAILED;
-	printf("%s: repository created\n", repo);
-	return RAWKIT_EXIT_DONE;
+	if (!json_mode()) {
+		printf("%s: repository created\n", repo);
+		return RAWKIT_EXIT_DONE;
+	}
+	o = json_object();
+	json_put(o, "repo", json_text(repo));
+	return json_print(o, RAWKIT_EXIT_DONE);
 }
 
 static void iso_time(int64_t ns, char *buf, size_t size)
@@ -37,11 +44,48 @@ static void print_name(const unsigned char *s, size_t n)
 	}
 }
 
+static json_t *generation_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	int64_t started = sqlite3_column_int64(st, 2), finished = sqlite3_column_int64(st, 3);
+
+	json_put(o, "guest", json_text((const char *)sqlite3_column_text(st, 0)));
+	json_put(o, "generation", json_integer(sqlite3_column_int64(st, 1)));
+	json_put_time(o, "started", started);
+	json_put(o, "level", json_text((const char *)sqlite3_column_text(st, 4)));
+	json_put(o, "base", json_integer(sqlite3_column_int64(st, 11)));
+	json_put(o, "files", json_integer(sqlite3_column_int64(st, 5)));
+	json_put(o, "new_bytes", json_integer(sqlite3_column_int64(st, 6)));
+	json_put(o, "total_bytes", json_integer(sqlite3_column_int64(st, 7)));
+	json_put(o, "stored_bytes", json_integer(sqlite3_column_int64(st, 8)));
+	json_put(o, "elapsed_ns", json_integer(finished - started));
+	json_put(o, "generation_status", json_text((const char *)sqlite3_column_text(st, 9)));
+	json_put(o, "dirty", json_boolean(sqlite3_column_int(st, 10)));
+	return o;
+}
+
+static void print_generation(sqlite3_stmt *st)
+{
+	char when[32], a[16], b[16];
+	const char *name = (const char *)sqlite3_column_text(st, 0);
+	int64_t started = sqlite3_column_int64(st, 2), finished = sqlite3_column_int64(st, 3);
+	double secs = ((double)finished - (double)started) / 1e9; /* catalog values: no overflow */
+
+	iso_time(started, when, sizeof(when));
+	printf("%-16s %5lld %-20s %-5s %9lld %10s %10s %8.1f  %s%s\n", name, (long long)sqlite3_column_int64(st, 1), when,
+	       sqlite3_column_text(st, 4), (long long)sqlite3_column_int64(st, 5),
+	       cli_human((uint64_t)sqlite3_column_int64(st, 6), a, sizeof(a)),
+	       cli_human((uint64_t)sqlite3_column_int64(st, 7), b, sizeof(b)), secs, sqlite3_column_text(st, 9),
+	       sqlite3_column_int(st, 10) ? ", dirty" : "");
+}
+
 int cmd_list(const char *path, const char *guest, bool json)
 {
 	struct repo r;
 	sqlite3_stmt *st;
+	struct json_stream *js = NULL;
 	bool first = true;
+	int status = RAWKIT_EXIT_DONE;
 
 	if (repo_open(&r, path, REPO_READ) < 0)
 		return RAWKIT_EXIT_FAILED;
@@ -56,46 +100,24 @@ int cmd_list(const char *path, const char *guest, bool json)
 	if (guest)
 		sqlite3_bind_text(st, 1, guest, -1, SQLITE_STATIC);
 	if (json)
-		printf("[");
+		js = json_stream_begin(NULL, "generations");
 	else
 		printf("%-16s %5s %-20s %-5s %9s %10s %10s %8s  %s\n", "GUEST", "GEN", "TIME", "LEVEL", "FILES", "NEW",
 		       "TOTAL", "SECONDS", "STATUS");
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		char when[32], a[16], b[16];
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		int64_t started = sqlite3_column_int64(st, 2), finished = sqlite3_column_int64(st, 3);
-		double secs = ((double)finished - (double)started) / 1e9; /* catalog values: no overflow */
-		iso_time(started, when, sizeof(when));
-		if (json) {
-			printf("%s{\"guest\":", first ? "" : ",");
-			cli_json_cstr(stdout, name);
-			printf(",\"generation\":%lld,\"time\":\"%s\",\"level\":\"%s\",\"base\":%lld,\"files\":%lld,"
-			       "\"bytes_new\":%lld,\"bytes_total\":%lld,\"bytes_stored\":%lld,\"seconds\":%.3f,"
-			       "\"status\":\"%s\",\"dirty\":%s}",
-			       (long long)sqlite3_column_int64(st, 1), when, sqlite3_column_text(st, 4),
-			       (long long)sqlite3_column_int64(st, 11), (long long)sqlite3_column_int64(st, 5),
-			       (long long)sqlite3_column_int64(st, 6), (long long)sqlite3_column_int64(st, 7),
-			       (long long)sqlite3_column_int64(st, 8), secs, sqlite3_column_text(st, 9),
-			       sqlite3_column_int(st, 10) ? "true" : "false");
-		} else {
-			printf("%-16s %5lld %-20s %-5s %9lld %10s %10s %8.1f  %s%s\n", name,
-			       (long long)sqlite3_column_int64(st, 1), when, sqlite3_column_text(st, 4),
-			       (long long)sqlite3_column_int64(st, 5),
-			       cli_human((uint64_t)sqlite3_column_int64(st, 6), a, sizeof(a)),
-			       cli_human((uint64_t)sqlite3_column_int64(st, 7), b, sizeof(b)), secs,
-			       sqlite3_column_text(st, 9), sqlite3_column_int(st, 10) ? ", dirty" : "");
-		}
+		if (json)
+			json_stream_item(js, generation_json(st));
+		else
+			print_generation(st);
 		first = false;
 	}
-	if (json)
-		printf("]\n");
 	sqlite3_finalize(st);
 	repo_close(&r);
 	if (first && guest) {
 		cli_error(guest, "no such guest in the repository");
-		return RAWKIT_EXIT_FAILED;
+		status = RAWKIT_EXIT_FAILED;
 	}
-	return RAWKIT_EXIT_DONE;
+	return json ? json_stream_end(js, NULL, status) : status;
 }
 
 static void mode_string(uint32_t mode, char out[11])
@@ -115,7 +137,24 @@ static void mode_string(uint32_t mode, char out[11])
 	out[10] = '\0';
 }
 
-static void print_entry(sqlite3_stmt *st, bool long_format, bool json, bool *first)
+static json_t *entry_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+	char m[11];
+
+	mode_string((uint32_t)sqlite3_column_int64(st, 1), m);
+	json_put(o, "name", json_text_n(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0)));
+	json_put(o, "mode", json_string(m));
+	json_put(o, "uid", json_integer(sqlite3_column_int64(st, 2)));
+	json_put(o, "gid", json_integer(sqlite3_column_int64(st, 3)));
+	json_put(o, "size_bytes", json_integer(sqlite3_column_int64(st, 4)));
+	json_put_time(o, "mtime", sqlite3_column_int64(st, 5));
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL)
+		json_put(o, "target", json_text_n(sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6)));
+	return o;
+}
+
+static void print_entry(sqlite3_stmt *st, bool long_format, struct json_stream *js, bool *first)
 {
 	const unsigned char *name = sqlite3_column_blob(st, 0);
 	size_t n = (size_t)sqlite3_column_bytes(st, 0);
@@ -125,17 +164,8 @@ static void print_entry(sqlite3_stmt *st, bool long_format, bool json, bool *fir
 
 	iso_time(mtime, when, sizeof(when));
 	mode_string(mode, m);
-	if (json) {
-		printf("%s{\"name\":", *first ? "" : ",");
-		cli_json_string(stdout, (const char *)name, n);
-		printf(",\"mode\":\"%s\",\"uid\":%lld,\"gid\":%lld,\"size\":%lld,\"mtime_ns\":%lld",
-		       m, (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3),
-		       (long long)sqlite3_column_int64(st, 4), (long long)mtime);
-		if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
-			printf(",\"target\":");
-			cli_json_string(stdout, sqlite3_column_blob(st, 6), (size_t)sqlite3_column_bytes(st, 6));
-		}
-		printf("}");
+	if (js) {
+		json_stream_item(js, entry_json(st));
 	} else if (long_format) {
 		printf("%s %6lld %6lld %12lld %s ", m, (long long)sqlite3_column_int64(st, 2),
 		       (long long)sqlite3_column_int64(st, 3), (long long)sqlite3_column_int64(st, 4), when);
@@ -152,12 +182,23 @@ static void print_entry(sqlite3_stmt *st, bool long_format, bool json, bool *fir
 	*first = false;
 }
 
+static json_t *volume_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+
+	json_put(o, "name", json_text((const char *)sqlite3_column_text(st, 0)));
+	json_put(o, "fstype", json_text((const char *)sqlite3_column_text(st, 1)));
+	json_put(o, "skipped", json_text((const char *)sqlite3_column_text(st, 2)));
+	return o;
+}
+
 int cmd_ls(const char *path, const char *spec, const char *where, bool long_format, bool json)
 {
 	struct repo r;
 	struct generation g;
 	sqlite3_stmt *st = NULL;
 	char *guest = NULL, *vol = NULL, *rest;
+	struct json_stream *js = NULL;
 	bool first = true;
 	int status = RAWKIT_EXIT_FAILED;
 
@@ -172,8 +213,12 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 		goto out;
 	for (size_t n = strlen(vol); n && vol[n - 1] == '/';)
 		vol[--n] = '\0';
-	if (json)
-		printf("[");
+	if (json) {
+		json_t *head = json_object();
+		json_put(head, "guest", json_text(guest));
+		json_put(head, "generation", json_integer(g.seq));
+		js = json_stream_begin(head, vol[0] ? "entries" : "volumes");
+	}
 	if (!vol[0]) { /* the volumes of the generation */
 		st = db_prepare(r.db, "SELECT name, fstype, skipped FROM volumes WHERE gen_id = ? ORDER BY name");
 		if (!st)
@@ -181,15 +226,8 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 		sqlite3_bind_int64(st, 1, g.id);
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			const char *skipped = (const char *)sqlite3_column_text(st, 2);
-			if (json) {
-				printf("%s{\"name\":\"%s\",\"fstype\":", first ? "" : ",", sqlite3_column_text(st, 0));
-				cli_json_cstr(stdout, (const char *)sqlite3_column_text(st, 1));
-				printf(",\"skipped\":");
-				if (skipped)
-					cli_json_cstr(stdout, skipped);
-				else
-					printf("null");
-				printf("}");
+			if (js) {
+				json_stream_item(js, volume_json(st));
 			} else {
 				printf("%s%s%s%s\n", sqlite3_column_text(st, 0), long_format ? "  " : "",
 				       long_format ? (const char *)sqlite3_column_text(st, 1) : "",
@@ -213,7 +251,7 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 		sqlite3_bind_blob(st, 3, rest, (int)strlen(rest), SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, g.seq);
 		while (sqlite3_step(st) == SQLITE_ROW)
-			print_entry(st, long_format, json, &first);
+			print_entry(st, long_format, js, &first);
 		if (first && rest[0]) { /* not a directory: the entry itself */
 			char *slash = strrchr(rest, '/');
 			sqlite3_finalize(st);
@@ -227,22 +265,52 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 			sqlite3_bind_int64(st, 4, g.seq);
 			sqlite3_bind_blob(st, 5, slash ? slash + 1 : rest, (int)strlen(slash ? slash + 1 : rest), SQLITE_STATIC);
 			if (sqlite3_step(st) == SQLITE_ROW)
-				print_entry(st, long_format, json, &first);
+				print_entry(st, long_format, js, &first);
 		}
 	}
-	if (json)
-		printf("]\n");
 	if (first && vol[0]) {
 		cli_error(where, "not in %s@%lld", guest, (long long)g.seq);
 		goto out;
 	}
 	status = RAWKIT_EXIT_DONE;
 out:
+	if (js)
+		status = json_stream_end(js, NULL, status);
 	sqlite3_finalize(st);
 	free(vol);
 	free(guest);
 	repo_close(&r);
 	return status;
+}
+
+/* A version matching find's pattern: its path, size, time and generations. */
+static json_t *match_json(sqlite3_stmt *st, const char *full, const int64_t *seqs, size_t nseqs)
+{
+	json_t *o = json_object(), *gens = json_array();
+	int64_t lo = sqlite3_column_int64(st, 3), hi = sqlite3_column_int64(st, 4);
+
+	json_put(o, "path", json_text(full));
+	json_put(o, "size_bytes", json_integer(sqlite3_column_int64(st, 5)));
+	json_put_time(o, "mtime", sqlite3_column_int64(st, 6));
+	for (size_t i = 0; i < nseqs; i++)
+		if (seqs[i] >= lo && seqs[i] <= hi)
+			json_array_append_new(gens, json_integer(seqs[i]));
+	json_put(o, "generations", gens);
+	return o;
+}
+
+static void print_match(sqlite3_stmt *st, const char *full, const int64_t *seqs, size_t nseqs)
+{
+	int64_t lo = sqlite3_column_int64(st, 3), hi = sqlite3_column_int64(st, 4);
+	char when[32];
+
+	iso_time(sqlite3_column_int64(st, 6), when, sizeof(when));
+	print_name((const unsigned char *)full, strlen(full));
+	printf("  %lld bytes  %s  in", (long long)sqlite3_column_int64(st, 5), when);
+	for (size_t i = 0; i < nseqs; i++)
+		if (seqs[i] >= lo && seqs[i] <= hi)
+			printf(" %lld", (long long)seqs[i]);
+	putchar('\n');
 }
 
 int cmd_find(const char *path, const char *guest, const char *pattern, bool json)
@@ -251,6 +319,7 @@ int cmd_find(const char *path, const char *guest, const char *pattern, bool json
 	sqlite3_stmt *st = NULL, *gens = NULL;
 	int64_t guest_id, *seqs = NULL;
 	size_t nseqs = 0;
+	struct json_stream *js = NULL;
 	bool first = true;
 	int status = RAWKIT_EXIT_FAILED;
 
@@ -278,43 +347,31 @@ int cmd_find(const char *path, const char *guest, const char *pattern, bool json
 	if (!st)
 		goto out;
 	sqlite3_bind_int64(st, 1, guest_id);
-	if (json)
-		printf("[");
+	if (json) {
+		json_t *head = json_object();
+		json_put(head, "guest", json_text(guest));
+		json_put(head, "pattern", json_text(pattern));
+		js = json_stream_begin(head, "matches");
+	}
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		char *full = version_path((const char *)sqlite3_column_text(st, 0), sqlite3_column_blob(st, 1),
 					  (size_t)sqlite3_column_bytes(st, 1), sqlite3_column_blob(st, 2),
 					  (size_t)sqlite3_column_bytes(st, 2));
-		int64_t lo = sqlite3_column_int64(st, 3), hi = sqlite3_column_int64(st, 4);
-		bool any = false;
-		char when[32];
-		if (!full || fnmatch(pattern, full, 0) != 0) {
-			free(full);
-			continue;
+		if (full && fnmatch(pattern, full, 0) == 0) {
+			if (js)
+				json_stream_item(js, match_json(st, full, seqs, nseqs));
+			else
+				print_match(st, full, seqs, nseqs);
+			first = false;
 		}
-		iso_time(sqlite3_column_int64(st, 6), when, sizeof(when));
-		if (json) {
-			printf("%s{\"path\":", first ? "" : ",");
-			cli_json_cstr(stdout, full);
-			printf(",\"size\":%lld,\"mtime\":\"%s\",\"generations\":[", (long long)sqlite3_column_int64(st, 5), when);
-		} else {
-			print_name((const unsigned char *)full, strlen(full));
-			printf("  %lld bytes  %s  in", (long long)sqlite3_column_int64(st, 5), when);
-		}
-		for (size_t i = 0; i < nseqs; i++)
-			if (seqs[i] >= lo && seqs[i] <= hi) {
-				printf(json ? "%s%lld" : "%s%lld", json ? (any ? "," : "") : " ", (long long)seqs[i]);
-				any = true;
-			}
-		printf(json ? "]}" : "\n");
-		first = false;
 		free(full);
 	}
-	if (json)
-		printf("]\n");
 	status = first ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
 	if (first)
 		cli_error(pattern, "no version of %s matches", guest);
 out:
+	if (js)
+		status = json_stream_end(js, NULL, status);
 	sqlite3_finalize(st);
 	sqlite3_finalize(gens);
 	free(seqs);

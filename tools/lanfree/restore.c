@@ -728,12 +728,26 @@ static int restore_path(struct restore *r, const struct generation *g, const cha
 	return rc;
 }
 
+static void restore_json(const char *guest, const struct generation *g, const struct restore *r,
+			 const struct restore_opts *o, int status)
+{
+	json_t *obj = json_object();
+
+	json_put(obj, "guest", json_text(guest));
+	json_put(obj, "generation", json_integer(g->seq));
+	json_put(obj, "to", json_text(o->to));
+	json_put(obj, "files", json_count(r->files));
+	json_put(obj, "restored_bytes", json_count(r->bytes));
+	json_print(obj, status);
+}
+
 int cmd_restore(const struct restore_opts *o)
 {
 	struct restore r = { .o = o, .to_fd = -1, .root = geteuid() == 0 };
 	struct repo repo;
 	struct generation g;
 	char *guest = NULL;
+	bool summarize = false; /* --json: the restore ran, its object is due */
 	int status = RAWKIT_EXIT_FAILED;
 
 	if (repo_open(&repo, o->repo, REPO_READ) < 0)
@@ -799,10 +813,8 @@ int cmd_restore(const struct restore_opts *o)
 	cli_progress_end(&r.progress);
 	if (r.skipped_ns_xattrs)
 		rwarn(&r, o->to, "%u trusted./security. attributes not restored (they need root)", r.skipped_ns_xattrs);
-	if (o->json)
-		printf("{\"guest\":\"%s\",\"generation\":%lld,\"files\":%llu,\"bytes\":%llu,\"warnings\":%u}\n", guest,
-		       (long long)g.seq, (unsigned long long)r.files, (unsigned long long)r.bytes, r.warnings);
-	else if (!o->quiet)
+	summarize = true;
+	if (!o->quiet && !o->json)
 		printf("%s@%lld: restored %llu entries, %llu bytes, to %s\n", guest, (long long)g.seq,
 		       (unsigned long long)r.files, (unsigned long long)r.bytes, o->to);
 	if (r.matched == 0 && o->npaths) {
@@ -815,6 +827,8 @@ int cmd_restore(const struct restore_opts *o)
 	}
 	status = r.warnings ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
 out:
+	if (o->json && summarize)
+		restore_json(guest, &g, &r, o, status);
 	for (size_t i = 0; i < r.ndirs; i++) {
 		free(r.dirs[i].rel);
 		entry_free(&r.dirs[i].e);

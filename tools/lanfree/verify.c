@@ -551,11 +551,18 @@ int cmd_verify(const char *repo, const char *spec, bool read_data, const char *a
 	free(sql);
 	if (against)
 		check_against(&v, &g, against);
-	if (json)
-		printf("{\"frames\":%llu,\"contents\":%llu,\"files_compared\":%llu,\"problems\":%u}\n",
-		       (unsigned long long)v.frames, (unsigned long long)v.contents, (unsigned long long)v.files,
-		       v.problems);
-	else
+	if (json) {
+		json_t *o = json_object();
+		json_put(o, "repo", json_text(repo));
+		json_put(o, "guest", json_text(guest));
+		json_put(o, "generation", spec ? json_integer(g.seq) : json_null());
+		json_put(o, "disk", json_text(against));
+		json_put(o, "frames", json_count(v.frames));
+		json_put(o, "contents", json_count(v.contents));
+		json_put(o, "files_compared", json_count(v.files));
+		json_put(o, "problems", json_integer(v.problems));
+		json_print(o, v.problems ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE);
+	} else
 		printf("%s: %llu frames checked%s%s, %u problem%s\n", repo, (unsigned long long)v.frames,
 		       read_data ? ", contents decompressed and checked" : "",
 		       against ? ", compared with the disk" : "", v.problems, v.problems == 1 ? "" : "s");

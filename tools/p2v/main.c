@@ -1,5 +1,6 @@
 /* main.c --- rawkit-p2v: its commands' option tables, and dispatch */
 #include "cliopt.h"
+#include "json.h"
 #include "p2v.h"
 
 #include <string.h>
@@ -29,6 +30,8 @@ static int run_capture(char **args, int nargs, const struct cli_common *c)
 {
 	common(c);
 	if (o.in_place) {
+		if (json_mode())
+			json_mode_begin("in-place"); /* the same options, another command in --json */
 		if (nargs != 1)
 			return cli_usage_error("--in-place takes one disk");
 		if (!o.convert)
@@ -94,6 +97,7 @@ static const struct cli_tool tool = {
 	.footer = "Exit status: 0 done, 1 failed (no target created), 2 usage, 3 done but not\n"
 		"everything could be converted (said on stderr).\n",
 	.commands = commands,
+	.command_name = "capture",
 };
 
 int main(int argc, char **argv)

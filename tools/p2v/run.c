@@ -1,4 +1,5 @@
 /* run.c --- rawkit-p2v's commands: capture, in place, send, receive */
+#include "json.h"
 #include "p2v.h"
 
 #include <errno.h>
@@ -50,8 +51,28 @@ static void on_progress(uint64_t done, uint64_t total, void *arg)
 	cli_progress_update(&((struct run *)arg)->progress, done, total);
 }
 
-/* The summary: JSON on OUT, or text (stdout; stderr for send). */
-static void report(struct run *r, const char *cmd, const char *source, const char *target, FILE *out)
+static json_t *run_json(const struct run *r, const char *source, const char *target)
+{
+	const struct p2v_stats *st = &r->st;
+	json_t *o = json_object();
+
+	json_put(o, "disk", json_text(source));
+	json_put(o, "target", json_text(target));
+	json_put(o, "dry_run", json_boolean(r->o->dry_run));
+	json_put(o, "disk_bytes", json_count(st->disk_bytes));
+	json_put(o, "used_bytes", json_count(st->used_bytes));
+	json_put(o, "written_bytes", json_count(st->written_bytes));
+	json_put(o, "stream_bytes", json_count(st->stream_bytes));
+	json_put(o, "method", json_text(st->method));
+	json_put_seconds(o, "copy_ns", st->copy_seconds);
+	json_put_seconds(o, "convert_ns", st->convert_seconds);
+	json_put(o, "converted", json_boolean(r->converted));
+	convert_report_put(o, &r->rep);
+	return o;
+}
+
+/* The summary: JSON (json_mode_output(): stdout; stderr for send), or text on OUT (stdout; stderr for send). */
+static void report(struct run *r, const char *source, const char *target, FILE *out)
 {
 	struct p2v_stats *st = &r->st;
 	char a[16], b[16];
@@ -59,28 +80,7 @@ static void report(struct run *r, const char *cmd, const char *source, const cha
 	for (size_t i = 0; i < r->rep.not_done.n; i++)
 		cli_warning(target ? target : source, "not done: %s", r->rep.not_done.v[i].text);
 	if (r->o->json) {
-		fprintf(out, "{\"command\":\"%s\",\"source\":", cmd);
-		if (source)
-			cli_json_cstr(out, source);
-		else
-			fputs("null", out);
-		fprintf(out, ",\"target\":");
-		if (target)
-			cli_json_cstr(out, target);
-		else
-			fputs("null", out);
-		fprintf(out, ",\"dry_run\":%s,\"disk_bytes\":%llu,\"used_bytes\":%llu,\"written_bytes\":%llu,"
-			     "\"stream_bytes\":%llu,\"method\":", r->o->dry_run ? "true" : "false",
-			(unsigned long long)st->disk_bytes, (unsigned long long)st->used_bytes,
-			(unsigned long long)st->written_bytes, (unsigned long long)st->stream_bytes);
-		if (st->method)
-			cli_json_cstr(out, st->method);
-		else
-			fputs("null", out);
-		fprintf(out, ",\"copy_seconds\":%.3f,\"convert_seconds\":%.3f,\"converted\":%s,", st->copy_seconds,
-			st->convert_seconds, r->converted ? "true" : "false");
-		convert_report_json(out, &r->rep);
-		fputs("}\n", out);
+		json_print(run_json(r, source, target), r->rep.not_done.n ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE);
 		return;
 	}
 	if (r->o->quiet)
@@ -162,7 +162,7 @@ int p2v_capture(const char *source, const char *target, struct p2v_opts *o)
 									 : imgfmt_copy_error(c));
 out:
 	if (rc == 0)
-		report(&r, "capture", source, o->dry_run ? target : target, stdout);
+		report(&r, source, o->dry_run ? target : target, stdout);
 	imgfmt_copy_free(c);
 	imgfmt_disk_free(disk);
 	return finish_status(&r, rc);
@@ -177,7 +177,7 @@ int p2v_in_place(const char *path, struct p2v_opts *o)
 	if (rc < 0)
 		cli_error(path, "%s", err);
 	else
-		report(&r, "in-place", path, NULL, stdout);
+		report(&r, path, NULL, stdout);
 	return finish_status(&r, rc);
 }
 
@@ -189,6 +189,7 @@ int p2v_send_cmd(const char *source, struct p2v_opts *o)
 	double t0 = cli_now();
 	int rc;
 
+	json_mode_output(stderr); /* stdout is the stream */
 	if (isatty(1)) {
 		cli_error(NULL, "stdout is a terminal: send writes a binary stream (pipe it: ... | ssh HOST rawkit-p2v "
 			  "receive TARGET)");
@@ -205,7 +206,7 @@ int p2v_send_cmd(const char *source, struct p2v_opts *o)
 	if (rc < 0)
 		cli_error(source, "%s", err);
 	else
-		report(&r, "send", source, NULL, stderr);
+		report(&r, source, NULL, stderr);
 	imgfmt_disk_free(disk);
 	return finish_status(&r, rc);
 }
@@ -247,7 +248,7 @@ int p2v_receive_cmd(const char *target, struct p2v_opts *o)
 		cli_error(target, "%s: %s", err, dev ? "the device holds an incomplete copy" : "the target was not created");
 	}
 	else
-		report(&r, "receive", NULL, target, stdout);
+		report(&r, NULL, target, stdout);
 	imgfmt_output_free(out);
 	return finish_status(&r, rc);
 }

@@ -1,12 +1,68 @@
 /* run.c --- one deployment: plan, refuse or write, report */
+#include "json.h"
 #include "v2p.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
+static json_t *resized_json(const struct v2p_plan *p)
+{
+	json_t *o = json_object();
+
+	json_put(o, "partition", json_text(p->last_name));
+	json_put(o, "start_bytes", json_count(p->last_start));
+	json_put(o, "old_size_bytes", json_count(p->last_size));
+	json_put(o, "new_size_bytes", json_count(p->new_size));
+	json_put(o, "fstype", json_text(p->fstype));
+	return o;
+}
+
+static json_t *moved_json(const struct v2p_plan *p)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < p->nmoves; i++) {
+		json_t *o = json_object();
+		json_put(o, "partition", json_text(p->moves[i].name));
+		json_put(o, "content", json_text(p->moves[i].what));
+		json_put(o, "old_start_bytes", json_count(p->moves[i].from));
+		json_put(o, "new_start_bytes", json_count(p->moves[i].to));
+		json_put(o, "size_bytes", json_count(p->moves[i].size));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *plan_json(const char *image, const char *target, const struct v2p_opts *o, const struct v2p_plan *p,
+			 const struct v2p_result *r)
+{
+	json_t *obj = json_object();
+
+	json_put(obj, "disk", json_text(image));
+	json_put(obj, "target", json_text(target));
+	json_put(obj, "dry_run", json_boolean(o->dry_run));
+	json_put(obj, "action", json_text(p->action));
+	json_put(obj, "disk_bytes", json_count(p->image_size));
+	json_put(obj, "target_bytes", json_count(p->target_size));
+	json_put(obj, "used_bytes", json_count(p->used_bytes));
+	json_put(obj, "written_bytes", json_count(r->written));
+	json_put(obj, "resized", p->last != SIZE_MAX && strcmp(p->action, "copy") ? resized_json(p) : json_null());
+	json_put(obj, "moved", moved_json(p));
+	json_put(obj, "not_grown", p->not_grown[0] ? json_text(p->not_grown) : json_null());
+	json_put(obj, "destroyed", p->destroys[0] ? json_text(p->destroys) : json_null());
+	json_put_seconds(obj, "copy_ns", r->copy_seconds);
+	json_put_seconds(obj, "resize_ns", r->resize_seconds);
+	json_put_seconds(obj, "convert_ns", r->convert_seconds);
+	json_put(obj, "verified", json_boolean(r->verified));
+	json_put_seconds(obj, "verify_ns", r->verify_seconds);
+	json_put(obj, "converted", json_boolean(r->converted));
+	convert_report_put(obj, &r->rep);
+	return obj;
+}
+
 static void report(const char *image, const char *target, const struct v2p_opts *o, const struct v2p_plan *p,
-		   struct v2p_result *r)
+		   struct v2p_result *r, int status)
 {
 	char a[16], b[16], c[16];
 
@@ -15,41 +71,7 @@ static void report(const char *image, const char *target, const struct v2p_opts 
 	if (p->not_grown[0])
 		cli_warning(target, "not grown: %s", p->not_grown);
 	if (o->json) {
-		printf("{\"image\":");
-		cli_json_cstr(stdout, image);
-		printf(",\"target\":");
-		cli_json_cstr(stdout, target);
-		printf(",\"dry_run\":%s,\"action\":\"%s\",\"image_bytes\":%llu,\"target_bytes\":%llu,\"used_bytes\":%llu,"
-		       "\"written_bytes\":%llu,\"resized\":", o->dry_run ? "true" : "false", p->action,
-		       (unsigned long long)p->image_size, (unsigned long long)p->target_size,
-		       (unsigned long long)p->used_bytes, (unsigned long long)r->written);
-		if (p->last != SIZE_MAX && strcmp(p->action, "copy"))
-			printf("{\"partition\":\"%s\",\"partition_start\":%llu,\"old_size\":%llu,\"new_size\":%llu,"
-			       "\"fstype\":\"%s\"}", p->last_name, (unsigned long long)p->last_start,
-			       (unsigned long long)p->last_size, (unsigned long long)p->new_size, p->fstype);
-		else
-			printf("null");
-		printf(",\"moved\":[");
-		for (size_t i = 0; i < p->nmoves; i++)
-			printf("%s{\"partition\":\"%s\",\"content\":\"%s\",\"old_start\":%llu,\"new_start\":%llu,"
-			       "\"size\":%llu}", i ? "," : "", p->moves[i].name, p->moves[i].what,
-			       (unsigned long long)p->moves[i].from, (unsigned long long)p->moves[i].to,
-			       (unsigned long long)p->moves[i].size);
-		printf("],\"not_grown\":");
-		if (p->not_grown[0])
-			cli_json_cstr(stdout, p->not_grown);
-		else
-			printf("null");
-		printf(",\"destroyed\":");
-		if (p->destroys[0])
-			cli_json_cstr(stdout, p->destroys);
-		else
-			printf("null");
-		printf(",\"copy_seconds\":%.3f,\"resize_seconds\":%.3f,\"convert_seconds\":%.3f,\"verified\":%s,"
-		       "\"verify_seconds\":%.3f,\"converted\":%s,", r->copy_seconds, r->resize_seconds, r->convert_seconds,
-		       r->verified ? "true" : "false", r->verify_seconds, r->converted ? "true" : "false");
-		convert_report_json(stdout, &r->rep);
-		printf("}\n");
+		json_print(plan_json(image, target, o, p, r), status);
 		return;
 	}
 	if (o->quiet)
@@ -101,8 +123,8 @@ int v2p_run(const char *image_path, const char *target, struct v2p_opts *o)
 		cli_error(target, "%s%s", err, dev ? " (the disk holds an incomplete copy)" : "");
 		goto out;
 	}
-	report(image_path, target, o, &p, &r);
 	status = r.rep.not_done.n || p.not_grown[0] ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
+	report(image_path, target, o, &p, &r, status);
 out:
 	convert_report_free(&r.rep);
 	imgfmt_disk_free(image);
