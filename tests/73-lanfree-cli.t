@@ -73,8 +73,8 @@ is "$(sqlite3 repo/catalog.db 'SELECT count(*) FROM generations n JOIN guests g 
 	"prune with a foreign option removes nothing"
 $L verify repo g --to x >/dev/null 2>err.txt
 is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: verify: --to: not an option of this command" "verify --to: refused"
-$L init new --json >/dev/null 2>err.txt
-is "$?" 2 "init takes no --json"
+$L init new --overwrite >/dev/null 2>err.txt
+is "$?" 2 "init takes no --overwrite"
 ok "init refused: no repository made" test ! -e new
 $L backup repo d.img --name g --jobs many >/dev/null 2>err.txt
 is "$?:$(head -n1 err.txt)" '2:rawkit-lanfree: backup: --jobs: must be 1..1024, not "many"' "--jobs: one range, one wording"

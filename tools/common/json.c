@@ -243,7 +243,8 @@ int json_mode_end(int rc)
 {
 	if (mode.on && !mode.printed && rc != RAWKIT_EXIT_DONE && rc != RAWKIT_EXIT_WARNINGS)
 		json_print(NULL, rc);
-	fflush(output());
+	if (output() != stdout)
+		fflush(output()); /* stdout: cli_finish() flushes it and reports a failure */
 	return rc;
 }
 

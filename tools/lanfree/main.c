@@ -122,8 +122,8 @@ static const struct cli_option prune_options[] = {
 };
 
 static const struct cli_command commands[] = {
-	{ .name = "init", .args = "REPO", .min_args = 1, .max_args = 1, .summary = "create an empty repository",
-	  .run = run_init },
+	{ .name = "init", .args = "REPO", .min_args = 1, .max_args = 1, .common = CLI_JSON,
+	  .summary = "create an empty repository", .run = run_init },
 	{ .name = "backup", .args = "REPO DISK", .min_args = 2, .max_args = 2,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = backup_options,
 	  .summary = "back up the filesystems on DISK as a new generation", .run = run_backup },
