@@ -111,9 +111,20 @@ for variant in "ext2:-t ext2" "ext3:-t ext3" "ext4:-O inline_data -I 256"; do
 	ok "$name: sparse file reads as debugfs dumps it" cmp dbg.out out2/data/sparse
 done
 
-# A journal that needs recovery: reported, and the whole volume counts as used.
-debugfs -w -R "feature needs_recovery" "disk.img?offset=$off" >/dev/null 2>&1
+# needs_recovery over an empty log (the flag alone): nothing to replay,
+# read as it is (a crash-consistent snapshot's replay: tests/87, 88).
+cp --sparse=always disk.img flag.img
+debugfs -w -R "feature needs_recovery" "flag.img?offset=$off" >/dev/null 2>&1
+like "$(rawkit-info --json flag.img)" '"consistency": *"replayed", *"journal_transactions": *0' \
+	"needs_recovery with an empty log: replayed, 0 transactions"
+is "$(imgfmt-tool used flag.img p1 | grep -c 'not cleanly')" 0 "needs_recovery with an empty log: free blocks trusted"
+
+# A journal that needs recovery and cannot be replayed: reported, and the
+# whole volume counts as used.
+unreplayable_journal disk.img "$off"
 like "$(rawkit-info disk.img | grep '^p1 ')" "not cleanly unmounted" "needs_recovery is reported"
+like "$(rawkit-info disk.img | grep '^p1 ')" "journal cannot be replayed: journal superblock: bad magic" \
+	"and why the journal cannot be replayed"
 like "$(imgfmt-tool used disk.img p1)" "note 0 ext4 not cleanly unmounted: copied whole" \
 	"needs_recovery: the volume's free blocks are not trusted"
 allocated=$(python3 - disk.img "$off" "$(part_size disk.img 1)" <<'PY'

@@ -129,7 +129,7 @@ is "$(python3 -c 'import json; d=json.load(open("c.json")); print(d["new_bytes"]
 
 # --- a journal that needs recovery
 cp web01.img dirty.img
-debugfs -w -R "feature needs_recovery" "dirty.img?offset=$(part_start dirty.img 1)" >/dev/null 2>&1
+unreplayable_journal dirty.img "$(part_start dirty.img 1)"
 before=$(sqlite3 repo/catalog.db 'SELECT count(*) FROM generations')
 $L backup repo dirty.img >out.txt 2>err.txt
 is "$?" 1 "needs_recovery: refused (exit 1)"

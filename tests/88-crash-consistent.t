@@ -125,5 +125,24 @@ rc=$?
 is "$rc" 3 "with --allow-dirty: backed up as on disk, exit 3"
 like "$(rawkit-lanfree list --json repo bad)" '"consistency": *"unreplayable"' "and marked unreplayable"
 
+# A running Windows guest's NTFS (marked dirty): read-only as it is, exit 3,
+# one warning, marked; no --allow-dirty needed (there is no log replay)
+mkdisk win.img 64M <<'S' || exit 1
+label: dos
+start=2048, size=60M, type=7
+S
+mkdir -p winsrc/Users && echo hello >winsrc/Users/a.txt
+put_ntfs_tree win.img 1 winsrc || { echo "Bail out! cannot build the NTFS disk"; exit 1; }
+ok "the NTFS is marked dirty (\$Volume's VOLUME_IS_DIRTY)" ntfs_mark_dirty win.img "$(part_start win.img 1)"
+like "$(rawkit-info --json win.img)" '"consistency": *"ntfs-unclean"' "rawkit-info: ntfs-unclean"
+win_sum=$(sum win.img)
+rawkit-lanfree backup -q repo win.img --name win >/dev/null 2>win.err
+is "$?" 3 "backup of a dirty NTFS: exit 3 without --allow-dirty"
+is "$(grep -c 'not cleanly shut down' win.err)" 1 "one clear warning"
+like "$(rawkit-lanfree list --json repo win)" '"consistency": *"ntfs-unclean"' "marked ntfs-unclean in the catalog"
+rawkit-lanfree restore -q repo win --to wout >/dev/null 2>&1
+is "$(cat wout/p1/Users/a.txt 2>/dev/null)" "hello" "its files are restored"
+is "$(sum win.img)" "$win_sum" "the dirty NTFS is not written (its log is not reset)"
+
 umount ref.mnt 2>/dev/null; [ -n "${REF_DEV:-}" ] && losetup -d "$REF_DEV"
 done_testing

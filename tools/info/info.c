@@ -14,6 +14,8 @@ struct vol_report {
 	char fs_type[16];
 	uint64_t fs_total, fs_free;
 	int dirty;
+	struct imgfmt_consistency_info consistency;
+	bool fs_read;
 };
 
 static void collect(imgfmt_disk *disk, size_t i, struct vol_report *r)
@@ -30,8 +32,32 @@ static void collect(imgfmt_disk *disk, size_t i, struct vol_report *r)
 		snprintf(r->fs_type, sizeof(r->fs_type), "%s", imgfmt_fs_type(fs));
 		imgfmt_fs_sizes(fs, NULL, &r->fs_total, &r->fs_free);
 		r->dirty = imgfmt_fs_dirty(fs);
+		imgfmt_fs_consistency(fs, &r->consistency);
+		r->fs_read = true;
 	}
 	imgfmt_fs_free(fs);
+}
+
+/* How a crash-consistent snapshot's filesystem was read, for the NOTE column. */
+static const char *consistency_text(const struct vol_report *r, char *buf, size_t size)
+{
+	const struct imgfmt_consistency_info *c = &r->consistency;
+
+	switch (c->state) {
+	case IMGFMT_REPLAYED:
+		snprintf(buf, size, "journal replayed: %u transaction%s, %llu block%s", c->transactions,
+			 c->transactions == 1 ? "" : "s", (unsigned long long)c->blocks, c->blocks == 1 ? "" : "s");
+		break;
+	case IMGFMT_UNREPLAYABLE:
+		snprintf(buf, size, "journal cannot be replayed: %s", c->note);
+		break;
+	case IMGFMT_NTFS_UNCLEAN:
+		snprintf(buf, size, "NTFS not cleanly shut down (read as it is)");
+		break;
+	default:
+		buf[0] = 0;
+	}
+	return buf;
 }
 
 static void print_text(imgfmt_disk *disk, struct vol_report *r, size_t n, uint64_t total_copy)
@@ -51,11 +77,14 @@ static void print_text(imgfmt_disk *disk, struct vol_report *r, size_t n, uint64
 	for (size_t i = 0; i < n; i++) {
 		const struct imgfmt_volume *v = &r[i].v;
 		const char *note = r[i].note[0] ? r[i].note : v->fs_label;
-		printf("%-5s %10s %10s  %-24.24s %-6s %10s %10s  %s%s\n", v->name, cli_human(v->offset, a, sizeof(a)),
+		char state[300];
+		consistency_text(&r[i], state, sizeof(state));
+		printf("%-5s %10s %10s  %-24.24s %-6s %10s %10s  %s%s%s%s\n", v->name, cli_human(v->offset, a, sizeof(a)),
 		       cli_human(v->size, b, sizeof(b)), v->type_name[0] ? v->type_name : "-",
 		       v->fstype[0] ? v->fstype : "-",
 		       r[i].fs_total ? cli_human(r[i].fs_total - r[i].fs_free, c, sizeof(c)) : "-",
-		       cli_human(r[i].copy_bytes, d, sizeof(d)), note, r[i].dirty ? " (not cleanly unmounted)" : "");
+		       cli_human(r[i].copy_bytes, d, sizeof(d)), note, note[0] && state[0] ? "; " : "", state,
+		       r[i].dirty && !state[0] ? " (not cleanly unmounted)" : "");
 	}
 	printf("used: %s of %s would be copied\n", cli_human(total_copy, a, sizeof(a)),
 	       cli_human(imgfmt_disk_size(disk), b, sizeof(b)));
@@ -81,6 +110,10 @@ static json_t *volume_json(const struct vol_report *r)
 	json_put(o, "fs_size_bytes", json_count(r->fs_total));
 	json_put(o, "fs_free_bytes", json_count(r->fs_free));
 	json_put(o, "dirty", json_boolean(r->dirty));
+	json_put(o, "consistency", json_string(r->fs_read ? imgfmt_consistency_name(r->consistency.state) : ""));
+	json_put(o, "journal_transactions", json_integer(r->consistency.transactions));
+	json_put(o, "journal_blocks", json_count(r->consistency.blocks));
+	json_put(o, "consistency_note", json_text(r->consistency.note));
 	json_put(o, "used_bytes", json_count(r->copy_bytes));
 	json_put(o, "note", json_text(r->note[0] ? r->note : v->probe_note));
 	return o;

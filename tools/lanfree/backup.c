@@ -132,7 +132,14 @@ struct vol_state {
 	const char *skipped;            /* why not backed up, NULL when it is */
 	bool warn;                      /* skipped for a reason the user must hear */
 	char reason[600];
+	struct imgfmt_consistency_info consistency; /* how its filesystem was read */
 };
+
+/* The catalog's word for how volume S was read ("" when it was not). */
+static const char *consistency_word(const struct vol_state *s)
+{
+	return s->fs ? imgfmt_consistency_name(s->consistency.state) : "";
+}
 
 /* Run SQL (no result rows) with integer parameters ARGS[0..N); true if done. */
 static bool exec_ints(sqlite3 *db, const char *sql, const int64_t *args, int n)
@@ -189,7 +196,8 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 	}
 	sqlite3_finalize(st);
 	gen_id = sqlite3_last_insert_rowid(db);
-	st = ok ? db_prepare(db, "INSERT INTO volumes VALUES(?,?,?,?,?,?)") : NULL;
+	st = ok ? db_prepare(db, "INSERT INTO volumes(gen_id, name, fstype, uuid, label, skipped, consistency,"
+				 " journal_transactions, journal_blocks, consistency_note) VALUES(?,?,?,?,?,?,?,?,?,?)") : NULL;
 	for (size_t i = 0; ok && st && i < nvols; i++) {
 		sqlite3_bind_int64(st, 1, gen_id);
 		sqlite3_bind_text(st, 2, vols[i].v.name, -1, SQLITE_STATIC);
@@ -200,6 +208,10 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 			sqlite3_bind_text(st, 6, vols[i].skipped, -1, SQLITE_STATIC);
 		else
 			sqlite3_bind_null(st, 6);
+		sqlite3_bind_text(st, 7, consistency_word(&vols[i]), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 8, vols[i].consistency.transactions);
+		sqlite3_bind_int64(st, 9, (int64_t)vols[i].consistency.blocks);
+		sqlite3_bind_text(st, 10, vols[i].consistency.note, -1, SQLITE_STATIC);
 		ok = sqlite3_step(st) == SQLITE_DONE;
 		sqlite3_reset(st);
 	}
@@ -342,6 +354,7 @@ static void open_volume(struct backup *bk, struct vol_state *s, size_t index)
 		s->fs = NULL;
 		return;
 	}
+	imgfmt_fs_consistency(s->fs, &s->consistency);
 	s->skipped = NULL;
 	s->warn = false;
 }
@@ -373,15 +386,24 @@ static int open_volumes(struct backup *bk, struct vol_state *vols, size_t n)
 		if (!s->fs)
 			continue;
 		opened++;
-		if (imgfmt_fs_dirty(s->fs)) {
+		/* an unclean NTFS is read as it is without being asked (there is
+		 * no other way to read it) and said; an ext3/4 journal that
+		 * cannot be replayed, or recorded errors, need --allow-dirty */
+		if (imgfmt_fs_dirty(s->fs) && s->consistency.state != IMGFMT_NTFS_UNCLEAN) {
 			if (!bk->o->allow_dirty) {
-				cli_error(bk->o->disk, "%s: %s was not cleanly unmounted (needs journal recovery); "
-						       "back up a clean snapshot, or use --allow-dirty",
-					  s->v.name, imgfmt_fs_type(s->fs));
+				if (s->consistency.state == IMGFMT_UNREPLAYABLE)
+					cli_error(bk->o->disk, "%s: %s was not cleanly unmounted and its journal cannot be "
+							       "replayed: %s; back up a clean snapshot, or use --allow-dirty",
+						  s->v.name, imgfmt_fs_type(s->fs), s->consistency.note);
+				else
+					cli_error(bk->o->disk, "%s: %s was not cleanly unmounted (or has errors recorded); "
+							       "back up a clean snapshot, or use --allow-dirty",
+						  s->v.name, imgfmt_fs_type(s->fs));
 				return -1;
 			}
-			bk->dirty = true;
 		}
+		if (imgfmt_fs_dirty(s->fs))
+			bk->dirty = true;
 	}
 	if (opened == 0) {
 		nothing_to_back_up(bk, vols, n);
@@ -390,7 +412,11 @@ static int open_volumes(struct backup *bk, struct vol_state *vols, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (vols[i].warn)
 			backup_warn(bk, bk->o->disk, "%s: not backed up: %s", vols[i].v.name, vols[i].skipped);
-		if (vols[i].fs && imgfmt_fs_dirty(vols[i].fs))
+		if (vols[i].fs && vols[i].consistency.state == IMGFMT_NTFS_UNCLEAN)
+			backup_warn(bk, bk->o->disk, "%s: ntfs was not cleanly shut down (Windows running, hibernated "
+				    "or Fast Startup): backed up read-only as it is, without replaying its log",
+				    vols[i].v.name);
+		else if (vols[i].fs && imgfmt_fs_dirty(vols[i].fs))
 			backup_warn(bk, bk->o->disk, "%s: %s was not cleanly unmounted; backed up as it is (--allow-dirty)",
 				    vols[i].v.name, imgfmt_fs_type(vols[i].fs));
 	}
@@ -451,6 +477,10 @@ static void summary(struct backup *bk, struct vol_state *vols, size_t n, double 
 			json_put(v, "name", json_text(vols[i].v.name));
 			json_put(v, "fstype", json_text(vols[i].v.fstype));
 			json_put(v, "skipped", json_text(vols[i].skipped));
+			json_put(v, "consistency", json_string(consistency_word(&vols[i])));
+			json_put(v, "journal_transactions", json_integer(vols[i].consistency.transactions));
+			json_put(v, "journal_blocks", json_integer((json_int_t)vols[i].consistency.blocks));
+			json_put(v, "consistency_note", json_text(vols[i].consistency.note));
 			json_array_append_new(vj, v);
 		}
 		json_put(obj, "volumes", vj);
@@ -459,9 +489,16 @@ static void summary(struct backup *bk, struct vol_state *vols, size_t n, double 
 	}
 	if (o->quiet)
 		return;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (vols[i].skipped && !vols[i].v.container)
 			printf("%s: skipped: %s\n", vols[i].v.name, vols[i].skipped);
+		if (vols[i].fs && vols[i].consistency.state == IMGFMT_REPLAYED)
+			printf("%s: crash-consistent: journal replayed in memory (%u transaction%s, %llu block%s)%s%s\n",
+			       vols[i].v.name, vols[i].consistency.transactions,
+			       vols[i].consistency.transactions == 1 ? "" : "s",
+			       (unsigned long long)vols[i].consistency.blocks, vols[i].consistency.blocks == 1 ? "" : "s",
+			       vols[i].consistency.note[0] ? "; " : "", vols[i].consistency.note);
+	}
 	printf("%s@%lld %s%s: %lld files, %s total, %s new, %s stored, %.1f s\n", bk->guest, (long long)bk->new_seq,
 	       bk->level, bk->warnings ? " (partial)" : "", (long long)bk->files,
 	       cli_human((uint64_t)bk->bytes_total, a, sizeof(a)), cli_human((uint64_t)bk->bytes_new, b, sizeof(b)),

@@ -31,7 +31,9 @@ static const char schema[] =
 	" UNIQUE(guest_id, seq));"
 	"CREATE TABLE volumes(gen_id INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE,"
 	" name TEXT NOT NULL, fstype TEXT NOT NULL, uuid TEXT NOT NULL, label TEXT NOT NULL,"
-	" skipped TEXT, PRIMARY KEY(gen_id, name));"
+	" skipped TEXT, consistency TEXT NOT NULL DEFAULT '',"
+	" journal_transactions INTEGER NOT NULL DEFAULT 0, journal_blocks INTEGER NOT NULL DEFAULT 0,"
+	" consistency_note TEXT NOT NULL DEFAULT '', PRIMARY KEY(gen_id, name));"
 	"CREATE TABLE archives(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE,"
 	" compression TEXT NOT NULL, size INTEGER NOT NULL);"
 	"CREATE TABLE frames(archive_id INTEGER NOT NULL REFERENCES archives(id) ON DELETE CASCADE,"
@@ -85,26 +87,43 @@ int catalog_create(sqlite3 *db)
 	return db_exec(db, schema);
 }
 
-/* Columns added since schema 1 was first written, added to an older
- * catalog when it is opened for writing.  dirsum: a directory's content
- * checksum (a directory without one counts as changed, once). */
-int catalog_upgrade(sqlite3 *db)
+bool catalog_has_column(sqlite3 *db, const char *table, const char *column)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = db_prepare(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
 	bool has;
 
-	/* IMMEDIATE: two backups opening the same old catalog add it once */
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
+	has = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return has;
+}
+
+/* Columns added since schema 1 was first written, added to an older
+ * catalog when it is opened for writing.  dirsum: a directory's content
+ * checksum (a directory without one counts as changed, once).  The
+ * volumes' consistency ("" in generations written before: unknown). */
+static const struct { const char *table, *column, *sql; } added[] = {
+	{ "versions", "dirsum", "ALTER TABLE versions ADD COLUMN dirsum BLOB" },
+	{ "volumes", "consistency", "ALTER TABLE volumes ADD COLUMN consistency TEXT NOT NULL DEFAULT ''" },
+	{ "volumes", "journal_transactions",
+	  "ALTER TABLE volumes ADD COLUMN journal_transactions INTEGER NOT NULL DEFAULT 0" },
+	{ "volumes", "journal_blocks", "ALTER TABLE volumes ADD COLUMN journal_blocks INTEGER NOT NULL DEFAULT 0" },
+	{ "volumes", "consistency_note", "ALTER TABLE volumes ADD COLUMN consistency_note TEXT NOT NULL DEFAULT ''" },
+};
+
+int catalog_upgrade(sqlite3 *db)
+{
+	/* IMMEDIATE: two backups opening the same old catalog add them once */
 	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
-	st = db_prepare(db, "SELECT 1 FROM pragma_table_info('versions') WHERE name = 'dirsum'");
-	has = st && sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (st && !has && db_exec(db, "ALTER TABLE versions ADD COLUMN dirsum BLOB") < 0)
-		st = NULL;
-	if (!st) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
+	for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++)
+		if (!catalog_has_column(db, added[i].table, added[i].column) && db_exec(db, added[i].sql) < 0) {
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
 	return db_exec(db, "COMMIT");
 }
 

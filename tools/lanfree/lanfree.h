@@ -57,6 +57,8 @@ int catalog_create(sqlite3 *db);
 int catalog_check_schema(sqlite3 *db, const char *repo);
 /* Bring an older schema-1 catalog up to date (new columns); 0 or -1. */
 int catalog_upgrade(sqlite3 *db);
+/* TABLE has COLUMN (a catalog opened read-only may predate it). */
+bool catalog_has_column(sqlite3 *db, const char *table, const char *column);
 /* Run SQL with no result rows; prints on failure, returns 0 or -1. */
 int db_exec(sqlite3 *db, const char *sql);
 /* Prepare, printing on failure. */

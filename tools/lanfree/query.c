@@ -44,6 +44,21 @@ static void print_name(const unsigned char *s, size_t n)
 	}
 }
 
+/* A generation's consistency: the worst of its volumes' (a generation
+ * written before volumes recorded it: unreplayable if it was dirty). */
+#define WORST_SQL \
+	"(SELECT CASE MAX(CASE v.consistency WHEN 'unreplayable' THEN 3 WHEN 'ntfs-unclean' THEN 2" \
+	" WHEN 'replayed' THEN 1 ELSE 0 END) WHEN 3 THEN 'unreplayable' WHEN 2 THEN 'ntfs-unclean'" \
+	" WHEN 1 THEN 'replayed' ELSE CASE n.dirty WHEN 0 THEN 'clean' ELSE 'unreplayable' END END" \
+	" FROM volumes v WHERE v.gen_id = n.id)"
+#define LIST_SQL(consistency) \
+	"SELECT g.name, n.seq, n.started, n.finished, n.level, n.files, n.bytes_new," \
+	" n.bytes_total, n.bytes_stored, n.status, n.dirty, COALESCE(n.base_seq, 0), " consistency \
+	" FROM generations n JOIN guests g ON g.id = n.guest_id" \
+	" WHERE ?1 IS NULL OR g.name = ?1 ORDER BY g.name, n.seq"
+static const char list_sql[] = LIST_SQL(WORST_SQL);
+static const char list_sql_old[] = LIST_SQL("CASE n.dirty WHEN 0 THEN 'clean' ELSE 'unreplayable' END");
+
 static json_t *generation_json(sqlite3_stmt *st)
 {
 	json_t *o = json_object();
@@ -61,6 +76,7 @@ static json_t *generation_json(sqlite3_stmt *st)
 	json_put(o, "elapsed_ns", json_integer(finished - started));
 	json_put(o, "generation_status", json_text((const char *)sqlite3_column_text(st, 9)));
 	json_put(o, "dirty", json_boolean(sqlite3_column_int(st, 10)));
+	json_put(o, "consistency", json_text((const char *)sqlite3_column_text(st, 12)));
 	return o;
 }
 
@@ -72,11 +88,12 @@ static void print_generation(sqlite3_stmt *st)
 	double secs = ((double)finished - (double)started) / 1e9; /* catalog values: no overflow */
 
 	iso_time(started, when, sizeof(when));
-	printf("%-16s %5lld %-20s %-5s %9lld %10s %10s %8.1f  %s%s\n", name, (long long)sqlite3_column_int64(st, 1), when,
+	printf("%-16s %5lld %-20s %-5s %9lld %10s %10s %8.1f  %s%s%s\n", name, (long long)sqlite3_column_int64(st, 1), when,
 	       sqlite3_column_text(st, 4), (long long)sqlite3_column_int64(st, 5),
 	       cli_human((uint64_t)sqlite3_column_int64(st, 6), a, sizeof(a)),
 	       cli_human((uint64_t)sqlite3_column_int64(st, 7), b, sizeof(b)), secs, sqlite3_column_text(st, 9),
-	       sqlite3_column_int(st, 10) ? ", dirty" : "");
+	       strcmp((const char *)sqlite3_column_text(st, 12), "clean") ? ", " : "",
+	       strcmp((const char *)sqlite3_column_text(st, 12), "clean") ? (const char *)sqlite3_column_text(st, 12) : "");
 }
 
 int cmd_list(const char *path, const char *guest, bool json)
@@ -89,10 +106,7 @@ int cmd_list(const char *path, const char *guest, bool json)
 
 	if (repo_open(&r, path, REPO_READ) < 0)
 		return RAWKIT_EXIT_FAILED;
-	st = db_prepare(r.db, "SELECT g.name, n.seq, n.started, n.finished, n.level, n.files, n.bytes_new,"
-			      " n.bytes_total, n.bytes_stored, n.status, n.dirty, COALESCE(n.base_seq, 0)"
-			      " FROM generations n JOIN guests g ON g.id = n.guest_id"
-			      " WHERE ?1 IS NULL OR g.name = ?1 ORDER BY g.name, n.seq");
+	st = db_prepare(r.db, catalog_has_column(r.db, "volumes", "consistency") ? list_sql : list_sql_old);
 	if (!st) {
 		repo_close(&r);
 		return RAWKIT_EXIT_FAILED;
@@ -189,6 +203,7 @@ static json_t *volume_json(sqlite3_stmt *st)
 	json_put(o, "name", json_text((const char *)sqlite3_column_text(st, 0)));
 	json_put(o, "fstype", json_text((const char *)sqlite3_column_text(st, 1)));
 	json_put(o, "skipped", json_text((const char *)sqlite3_column_text(st, 2)));
+	json_put(o, "consistency", json_text((const char *)sqlite3_column_text(st, 3)));
 	return o;
 }
 
@@ -220,7 +235,9 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 		js = json_stream_begin(head, vol[0] ? "entries" : "volumes");
 	}
 	if (!vol[0]) { /* the volumes of the generation */
-		st = db_prepare(r.db, "SELECT name, fstype, skipped FROM volumes WHERE gen_id = ? ORDER BY name");
+		st = db_prepare(r.db, catalog_has_column(r.db, "volumes", "consistency")
+					      ? "SELECT name, fstype, skipped, consistency FROM volumes WHERE gen_id = ? ORDER BY name"
+					      : "SELECT name, fstype, skipped, '' FROM volumes WHERE gen_id = ? ORDER BY name");
 		if (!st)
 			goto out;
 		sqlite3_bind_int64(st, 1, g.id);
