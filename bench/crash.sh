@@ -1,12 +1,12 @@
 #!/bin/bash
 # crash.sh --- a crash-consistent snapshot of a running guest, backed up
 #
-# The guest disk of bench/lanfree.sh (lf-guest.img; made here if missing),
-# mounted, a burst of work done (1% of the files appended to, 5000 new
-# files, a directory tree removed), then the filesystem stopped as a crash
-# stops it (EXT4_IOC_SHUTDOWN after the log is flushed) and the image
-# copied: needs_recovery set, the work only in the journal.  In one run,
-# cold cache:
+# A generated guest disk (GPT, one 2 GiB ext4 with a 128 MiB journal,
+# files copied from this machine's /usr: >= 30k files), mounted, a burst of
+# work done (1% of the files appended to, 5000 new files, 2% touched, a
+# directory tree removed), then the filesystem stopped as a crash stops it
+# (EXT4_IOC_SHUTDOWN after the log is flushed) and the image copied:
+# needs_recovery set, the work only in the journal.  In one run, cold cache:
 #   rawkit-lanfree backup of the crash copy (journal replayed in memory)
 #   vs the same copy after `e2fsck -E journal_only` (the target: <= +10 %)
 #   the replay alone: jbd2-replay on the crash copy's journal (time, memory;
@@ -14,19 +14,38 @@
 . "$(dirname "$0")/lib.sh"
 cd "$BENCH_DIR"
 is_root || { echo "bench/crash.sh: needs root (loop mounts, drop_caches)"; exit 1; }
-OFF=1048576
-[ -f lf-guest.img ] || FILES_MIN=${FILES_MIN:-80000} "$(dirname "$0")/lanfree.sh" >/dev/null
-SIZE=$(( ($(stat -c %s lf-guest.img) - 2 * 1048576) ))
+OFF=1048576 SIZE=$((2048 * 1048576)) FILES_MIN=${FILES_MIN:-30000}
 
+make_disk() {
+	[ -f crash-guest.img ] && [ "$(cat crash-guest.stamp 2>/dev/null)" = "$FILES_MIN" ] && return
+	echo "bench: generating crash-guest.img from /usr (>= $FILES_MIN files)"
+	rm -f crash-guest.img
+	truncate -s $((SIZE + 2 * 1048576)) crash-guest.img
+	printf 'label: gpt\nstart=2048, size=%d, type=linux\n' $((SIZE / 512)) | sfdisk -q crash-guest.img >/dev/null
+	mkfs.ext4 -q -F -b 4096 -J size=128 -E offset=$OFF crash-guest.img $((SIZE / 1024))k
+	mkdir -p mnt && mount -o loop,offset=$OFF crash-guest.img mnt
+	files=0
+	for src in /usr/share/* /usr/include /usr/lib/x86_64-linux-gnu/*; do
+		[ "$files" -ge "$FILES_MIN" ] && break
+		[ -e "mnt$src" ] && continue
+		mkdir -p "mnt$(dirname "$src")"
+		cp -a "$src" "mnt$(dirname "$src")/" 2>/dev/null || true
+		files=$((files + $(find "$src" -type f 2>/dev/null | wc -l)))
+	done
+	umount mnt
+	echo "$FILES_MIN" >crash-guest.stamp
+}
+
+make_disk
 rm -f crash.img crash-ref.img
-cp --sparse=always lf-guest.img crash.img
+cp --sparse=always crash-guest.img crash.img
 loop=$(losetup -f --show -o $OFF --sizelimit $SIZE crash.img)
 mkdir -p mnt && mount "$loop" mnt
 find mnt -type f -printf '%p\n' | awk 'NR % 100 == 7' | while read -r f; do echo "changed" >>"$f"; done
 sync
 mkdir -p mnt/new && for i in $(seq 1 5000); do echo "$i" >"mnt/new/f$i"; done
 find mnt -type f -printf '%p\n' | awk 'NR % 50 == 3' | head -20000 | xargs -r touch
-rm -rf "mnt/$(ls mnt | grep -v -e new -e lost | head -1)"
+rm -rf mnt/usr/include
 xfs_io -x -c "shutdown -f" mnt
 cp --sparse=always crash.img crash.snap
 umount mnt; losetup -d "$loop"
