@@ -217,7 +217,7 @@ static int read_super(struct walk *w, char *why, size_t whylen)
 	w->end = maxlen;
 	if (w->incompat & INCOMPAT_FAST_COMMIT) {
 		nfc = be32(sb + 0x54) ? be32(sb + 0x54) : FC_DEFAULT_BLOCKS;
-		if (nfc >= maxlen - w->first)
+		if (nfc + 1 >= maxlen - w->first)
 			return why_set(why, whylen, -EUCLEAN, "journal superblock: %u fast-commit blocks in %u", nfc, maxlen);
 		w->end = maxlen - nfc;
 	}
@@ -490,7 +490,7 @@ static int check_fast_commits(struct walk *w, char *why, size_t whylen)
 
 	if (!(w->incompat & INCOMPAT_FAST_COMMIT) || !w->start)
 		return 0;
-	rc = read_block(w, w->end, w->buf);
+	rc = read_block(w, w->end + 1, w->buf); /* the kernel's j_fc_first: j_last (= end) + 1 */
 	if (rc < 0)
 		return why_set(why, whylen, rc, "journal: cannot read the fast-commit area");
 	if (le16(w->buf) == FC_TAG_HEAD && le16(w->buf + 2) >= 8 && le32(w->buf + 8) == w->stats->end_tid)
