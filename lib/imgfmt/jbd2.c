@@ -416,13 +416,17 @@ static int tag_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static size_t tag_lower_bound(const struct walk *w, uint64_t block)
+/* The first of N records of SIZE bytes at BASE, sorted by the uint64_t
+ * block number they start with, whose block is >= BLOCK (N: none). */
+static size_t lower_bound(const void *base, size_t n, size_t size, uint64_t block)
 {
-	size_t lo = 0, hi = w->ntags;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (w->tags[mid].fs_block < block)
+		uint64_t b;
+		memcpy(&b, (const char *)base + mid * size, sizeof(b));
+		if (b < block)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -447,7 +451,7 @@ static int apply_revokes(struct walk *w)
 			return -EIO; /* it verified in pass 1: the source changed under us */
 		for (size_t off = 16; off + rec <= count; off += rec) {
 			uint64_t block = rec == 8 ? be64(w->buf + off) : be32(w->buf + off);
-			for (size_t t = tag_lower_bound(w, block); t < w->ntags && w->tags[t].fs_block == block; t++)
+			for (size_t t = lower_bound(w->tags, w->ntags, sizeof(*w->tags), block); t < w->ntags && w->tags[t].fs_block == block; t++)
 				if (tid_geq(w->revokes[i].tid, w->tags[t].tid))
 					w->tags[t].revoked = 1;
 		}
@@ -564,16 +568,7 @@ const struct jbd2_block *imgfmt_jbd2_log_blocks(const struct jbd2_log *log)
 
 size_t imgfmt_jbd2_log_lower_bound(const struct jbd2_log *log, uint64_t block)
 {
-	size_t lo = 0, hi = log->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (log->blocks[mid].fs_block < block)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return lower_bound(log->blocks, log->count, sizeof(*log->blocks), block);
 }
 
 const struct jbd2_stats *imgfmt_jbd2_log_stats(const struct jbd2_log *log)
