@@ -527,7 +527,8 @@ int imgfmt_jbd2_log_scan(const struct jbd2_source *src, struct jbd2_log **out, c
 	}
 	if ((rc = check_fast_commits(&w, why, whylen)) < 0)
 		goto out;
-	qsort(w.tags, w.ntags, sizeof(*w.tags), tag_cmp);
+	if (w.ntags) /* (qsort's array must not be NULL, even empty) */
+		qsort(w.tags, w.ntags, sizeof(*w.tags), tag_cmp);
 	if ((rc = apply_revokes(&w)) < 0) {
 		why_set(why, whylen, rc, "journal: cannot read a revoke block");
 		goto out;
