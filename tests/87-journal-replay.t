@@ -119,9 +119,24 @@ check plain "-O ^metadata_csum" "commit=1" "ext4 without checksums"
 check csum "-O ^metadata_csum,^64bit" "commit=1,journal_checksum" "ext4, journal_checksum, 32-bit"
 check ext3 "-t ext3" "commit=1" "ext3"
 check small "-b 1024 -O metadata_csum" "commit=1" "ext4, 1 KiB blocks"
+check async "-O ^metadata_csum" "commit=1,journal_async_commit,data=writeback" "ext4, async commit (v1 checksums)"
+# fast commits (fsync of an append after a full commit) are not replayed:
+# the volume is unreplayable, said so, rather than read older than it is
+rm -f fc.img && truncate -s 64M fc.img && mkfs.ext4 -q -F -O fast_commit fc.img
+mkdir -p fc.mnt && dev=$(losetup -f --show fc.img) && mount -o commit=30 "$dev" fc.mnt
+echo base >fc.mnt/fc.txt && sync
+python3 -c 'import os; fd = os.open("fc.mnt/fc.txt", os.O_WRONLY | os.O_APPEND); os.write(fd, b"more\n"); os.fsync(fd)'
+xfs_io -x -c "shutdown" fc.mnt
+cp --sparse=always fc.img fc.snap
+umount fc.mnt && losetup -d "$dev"
+like "$("$R" fc.snap 0)" "^unreplayable: fast-commit records of transaction [0-9]+ are pending" \
+	"fast-commit records pending: unreplayable, and why"
+
 torn v3 "csum v3"
 torn csum "journal_checksum"
+torn async "async commit"
 like "$(dumpe2fs -h v3.img 2>/dev/null | grep '^Journal features')" 'journal_64bit.*journal_checksum_v3' "the csum v3 case has a 64-bit v3 journal"
 like "$(dumpe2fs -h csum.img 2>/dev/null | grep '^Journal features')" 'journal_checksum' "the journal_checksum case has journal checksums"
+like "$(dumpe2fs -h async.img 2>/dev/null | grep '^Journal features')" 'journal_async_commit' "the async case has an async-commit journal"
 is "$(dumpe2fs -h ext3.img 2>/dev/null | grep '^Journal features' | grep -c 64bit)" 0 "the ext3 case has a 32-bit journal"
 done_testing

@@ -94,19 +94,21 @@ is "$(sum snap.img)" "$snap_sum" "the snapshot is never written"
 # Targets: the replay is written into them, they end fsck-clean
 for tool in clone p2v; do
 	case $tool in
-	clone) rawkit-clone -q --hostname web1 snap.img t-$tool.img >/dev/null 2>&1 ;;
-	p2v) rawkit-p2v -q --no-convert snap.img t-$tool.img >/dev/null 2>&1 ;;
+	clone) rawkit-clone --json --hostname web1 snap.img t-$tool.img >t-$tool.json 2>/dev/null ;;
+	p2v) rawkit-p2v --json --no-convert snap.img t-$tool.img >t-$tool.json 2>/dev/null ;;
 	esac
 	rc=$?
 	ok "rawkit-$tool: a target from the snapshot (exit $rc)" test "$rc" -eq 0 -o "$rc" -eq 3
+	like "$(cat t-$tool.json)" "journal replay" "rawkit-$tool: the report says the replay was written into the target"
 	ok "rawkit-$tool: e2fsck -fn on the target is clean" e2fsck -fn "t-$tool.img?offset=$P1"
 	is "$(ext_cat t-$tool.img "$P1" /late.txt)" "late" "rawkit-$tool: the journaled work is on the target"
 	is "$(dumpe2fs -h "t-$tool.img?offset=$P1" 2>/dev/null | grep -c needs_recovery)" 0 \
 		"rawkit-$tool: the target needs no recovery"
 done
 truncate -s 200M phys.img
-rawkit-v2p -q --no-rebuild snap.img phys.img >/dev/null 2>&1
+rawkit-v2p --json --no-rebuild snap.img phys.img >v2p.json 2>/dev/null
 rc=$?
+like "$(cat v2p.json)" "journal replay" "rawkit-v2p: the report says the replay was written into the target"
 ok "rawkit-v2p: onto a larger disk (exit $rc)" test "$rc" -eq 0 -o "$rc" -eq 3
 P1V=$(part_start phys.img 1)
 ok "rawkit-v2p: e2fsck -fn on the target is clean" e2fsck -fn "phys.img?offset=$P1V"

@@ -137,6 +137,21 @@ struct root_info {
 	size_t nkernels;
 };
 
+/* *FS: volume INDEX of D, for editing unless DRY; the reason in ERR if not. */
+static int open_fs(imgfmt_fs **fs, imgfmt_disk *d, size_t index, bool dry, char *err, size_t errlen)
+{
+	int rc;
+
+	*fs = imgfmt_fs_new();
+	rc = *fs ? imgfmt_fs_open(*fs, d, index, dry ? 0 : IMGFMT_FS_WRITE) : -ENOMEM;
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", *fs ? imgfmt_fs_error(*fs) : strerror(-rc));
+		imgfmt_fs_free(*fs);
+		*fs = NULL;
+	}
+	return rc;
+}
+
 static int edit_root(imgfmt_disk *d, struct devmap *m, const struct convert_opts *o, struct root_info *ri,
 		     struct convert_report *r, char *err, size_t errlen)
 {
@@ -145,13 +160,8 @@ static int edit_root(imgfmt_disk *d, struct devmap *m, const struct convert_opts
 	size_t len = 0;
 	int rc;
 
-	gu.fs = imgfmt_fs_new();
-	rc = gu.fs ? imgfmt_fs_open(gu.fs, d, ri->root, o->dry_run ? 0 : IMGFMT_FS_WRITE) : -ENOMEM;
-	if (rc < 0) {
-		snprintf(err, errlen, "%s", gu.fs ? imgfmt_fs_error(gu.fs) : strerror(-rc));
-		imgfmt_fs_free(gu.fs);
+	if ((rc = open_fs(&gu.fs, d, ri->root, o->dry_run, err, errlen)) < 0)
 		return rc;
-	}
 	if (guest_read(&gu, "/etc/fstab", &fstab, &len) == 0) {
 		devref_learn(m, fstab, len, ri->root, &r->checks);
 		ri->boot = boot_volume(m, fstab, len);
@@ -186,13 +196,8 @@ static int edit_boot(imgfmt_disk *d, struct devmap *m, const struct convert_opts
 			   "checked", m->vols[ri->boot].name, m->vols[ri->boot].fstype);
 		return 0;
 	}
-	gu.fs = imgfmt_fs_new();
-	rc = gu.fs ? imgfmt_fs_open(gu.fs, d, ri->boot, o->dry_run ? 0 : IMGFMT_FS_WRITE) : -ENOMEM;
-	if (rc < 0) {
-		snprintf(err, errlen, "%s", gu.fs ? imgfmt_fs_error(gu.fs) : strerror(-rc));
-		imgfmt_fs_free(gu.fs);
+	if ((rc = open_fs(&gu.fs, d, ri->boot, o->dry_run, err, errlen)) < 0)
 		return rc;
-	}
 	rc = devref_rewrite(&gu, m, false);
 	ri->nkernels = find_kernels(&gu, "/", ri->kernels, r);
 	if (rc == 0 && !o->dry_run)

@@ -543,13 +543,15 @@ static int fill_targets(imgfmt_copy *c, imgfmt_extents *fs_used, EVP_MD_CTX **ha
 /* A copy of a crash-consistent snapshot: the journal replay of each of its
  * ext3/ext4 volumes is written into the copy (never into the source), so
  * that the target ends clean with the journaled work in place. */
-static int recover_target(struct copy_target *ct, const char *path)
+static int recover_target(imgfmt_copy *c, struct copy_target *ct, const char *path)
 {
 	imgfmt_disk *d = imgfmt_disk_new();
 	int rc = d ? imgfmt_disk_open(d, path, IMGFMT_OPEN_WRITE) : -ENOMEM;
 
 	if (rc == 0)
 		rc = imgfmt_disk_recover(d);
+	if (rc > 0)
+		c->stats.replayed = (unsigned)rc;
 	if (rc < 0)
 		imgfmt_fail(ct->error, rc, "cannot write the journal replay into the copy: %s",
 			    d ? imgfmt_disk_error(d) : "out of memory");
@@ -575,7 +577,7 @@ static int finish_target(imgfmt_copy *c, struct copy_target *ct, size_t index)
 		}
 	}
 	if (recover)
-		rc = recover_target(ct, ct->t.tmp ? ct->t.tmp : ct->path);
+		rc = recover_target(c, ct, ct->t.tmp ? ct->t.tmp : ct->path);
 	if (c->finish && rc == 0) {
 		rc = c->finish(index, ct->t.tmp ? ct->t.tmp : ct->path, ct->error, sizeof(ct->error), c->finish_arg);
 		if (rc < 0 && !ct->error[0])

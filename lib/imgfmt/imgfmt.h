@@ -428,6 +428,8 @@ struct imgfmt_copy_stats {
 	uint64_t zero_bytes;    /* used bytes that were zero and left as holes */
 	double seconds;
 	const char *method;     /* "reflink" or "copy" */
+	unsigned replayed;      /* volumes of a crash-consistent source whose journal replay was
+	                         * written into each target (see imgfmt_disk_recover()) */
 };
 
 imgfmt_copy *imgfmt_copy_new(void);

@@ -217,7 +217,7 @@ static int read_super(struct walk *w, char *why, size_t whylen)
 	w->end = maxlen;
 	if (w->incompat & INCOMPAT_FAST_COMMIT) {
 		nfc = be32(sb + 0x54) ? be32(sb + 0x54) : FC_DEFAULT_BLOCKS;
-		if (nfc >= maxlen - w->first)
+		if (nfc + 1 >= maxlen - w->first)
 			return why_set(why, whylen, -EUCLEAN, "journal superblock: %u fast-commit blocks in %u", nfc, maxlen);
 		w->end = maxlen - nfc;
 	}
@@ -416,13 +416,17 @@ static int tag_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static size_t tag_lower_bound(const struct walk *w, uint64_t block)
+/* The first of N records of SIZE bytes at BASE, sorted by the uint64_t
+ * block number they start with, whose block is >= BLOCK (N: none). */
+static size_t lower_bound(const void *base, size_t n, size_t size, uint64_t block)
 {
-	size_t lo = 0, hi = w->ntags;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (w->tags[mid].fs_block < block)
+		uint64_t b;
+		memcpy(&b, (const char *)base + mid * size, sizeof(b));
+		if (b < block)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -447,7 +451,7 @@ static int apply_revokes(struct walk *w)
 			return -EIO; /* it verified in pass 1: the source changed under us */
 		for (size_t off = 16; off + rec <= count; off += rec) {
 			uint64_t block = rec == 8 ? be64(w->buf + off) : be32(w->buf + off);
-			for (size_t t = tag_lower_bound(w, block); t < w->ntags && w->tags[t].fs_block == block; t++)
+			for (size_t t = lower_bound(w->tags, w->ntags, sizeof(*w->tags), block); t < w->ntags && w->tags[t].fs_block == block; t++)
 				if (tid_geq(w->revokes[i].tid, w->tags[t].tid))
 					w->tags[t].revoked = 1;
 		}
@@ -490,7 +494,7 @@ static int check_fast_commits(struct walk *w, char *why, size_t whylen)
 
 	if (!(w->incompat & INCOMPAT_FAST_COMMIT) || !w->start)
 		return 0;
-	rc = read_block(w, w->end, w->buf);
+	rc = read_block(w, w->end + 1, w->buf); /* the kernel's j_fc_first: j_last (= end) + 1 */
 	if (rc < 0)
 		return why_set(why, whylen, rc, "journal: cannot read the fast-commit area");
 	if (le16(w->buf) == FC_TAG_HEAD && le16(w->buf + 2) >= 8 && le32(w->buf + 8) == w->stats->end_tid)
@@ -523,7 +527,8 @@ int imgfmt_jbd2_log_scan(const struct jbd2_source *src, struct jbd2_log **out, c
 	}
 	if ((rc = check_fast_commits(&w, why, whylen)) < 0)
 		goto out;
-	qsort(w.tags, w.ntags, sizeof(*w.tags), tag_cmp);
+	if (w.ntags) /* (qsort's array must not be NULL, even empty) */
+		qsort(w.tags, w.ntags, sizeof(*w.tags), tag_cmp);
 	if ((rc = apply_revokes(&w)) < 0) {
 		why_set(why, whylen, rc, "journal: cannot read a revoke block");
 		goto out;
@@ -564,16 +569,7 @@ const struct jbd2_block *imgfmt_jbd2_log_blocks(const struct jbd2_log *log)
 
 size_t imgfmt_jbd2_log_lower_bound(const struct jbd2_log *log, uint64_t block)
 {
-	size_t lo = 0, hi = log->count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (log->blocks[mid].fs_block < block)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return lower_bound(log->blocks, log->count, sizeof(*log->blocks), block);
 }
 
 const struct jbd2_stats *imgfmt_jbd2_log_stats(const struct jbd2_log *log)

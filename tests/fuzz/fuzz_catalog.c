@@ -275,7 +275,7 @@ static void build_base(void)
 		     " files, bytes_total, bytes_new, bytes_stored) VALUES"
 		     " (1, 1, 'full', NULL, 1600000000000000000, 1600000000000000000, 'complete', 0, 'd.img', 10, 2300021, 2300021, 0),"
 		     " (1, 2, 'incr', 1, 1700000000000000000, 1700000000000000000, 'partial', 1, 'd.img', 6, 12, 12, 0);"
-		     "INSERT INTO volumes VALUES(1, 'p1', 'ext4', 'u', 'l', NULL), (2, 'p1', 'ext4', 'u', 'l', NULL),"
+		     "INSERT INTO volumes(gen_id, name, fstype, uuid, label, skipped) VALUES(1, 'p1', 'ext4', 'u', 'l', NULL), (2, 'p1', 'ext4', 'u', 'l', NULL),"
 		     " (2, 'p2', 'swap', '', '', 'swap');");
 	write_archive(db, 0, c, 4);
 	write_archive(db, 1, c, 4);

@@ -112,6 +112,7 @@ static void on_progress(uint64_t done, uint64_t total, void *arg)
 static int copy_batch(struct run *r, struct target_plan *t, size_t n)
 {
 	imgfmt_copy *c = imgfmt_copy_new();
+	struct imgfmt_copy_stats st;
 	unsigned flags = r->o->overwrite ? IMGFMT_TARGET_OVERWRITE : 0;
 	int rc = 0;
 
@@ -133,7 +134,12 @@ static int copy_batch(struct run *r, struct target_plan *t, size_t n)
 	cli_progress_start(&r->progress, "copying", r->o->progress);
 	rc = imgfmt_copy_run(c);
 	cli_progress_end(&r->progress);
+	imgfmt_copy_get_stats(c, &st);
 	for (size_t i = 0; i < n; i++) {
+		if (st.replayed)
+			report_note(&t[i].rep, "the golden disk is a crash-consistent snapshot: the journal replay of "
+				    "%u volume%s was written into the copy (never into the golden disk)", st.replayed,
+				    st.replayed == 1 ? "" : "s");
 		const char *e = imgfmt_copy_target_error(c, i);
 		const char *m = imgfmt_copy_target_method(c, i); /* a static string */
 		t[i].method = m[0] ? m : NULL;

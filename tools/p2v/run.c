@@ -153,6 +153,9 @@ int p2v_capture(const char *source, const char *target, struct p2v_opts *o)
 	rc = imgfmt_copy_run(c);
 	cli_progress_end(&r.progress);
 	imgfmt_copy_get_stats(c, &cs);
+	if (cs.replayed)
+		report_add(&r.rep.changes, 0, "%u volume%s of the crash-consistent source: journal replay written "
+			   "into the target", cs.replayed, cs.replayed == 1 ? "" : "s");
 	r.st.used_bytes = cs.used_bytes;
 	r.st.written_bytes = cs.read_bytes;
 	r.st.method = cs.method;

@@ -185,6 +185,14 @@ static int finish(size_t index, const char *path, char *err, size_t errlen, void
 	return rc;
 }
 
+/* A crash-consistent image: say that its journal replay went into the target. */
+static void note_replayed(struct deploy *d, unsigned volumes)
+{
+	if (volumes)
+		report_add(&d->res->rep.changes, 0, "%u volume%s of the crash-consistent image: journal replay "
+			   "written into the target", volumes, volumes == 1 ? "" : "s");
+}
+
 static void on_progress(uint64_t done, uint64_t total, void *arg)
 {
 	cli_progress_update(&((struct deploy *)arg)->progress, done, total);
@@ -208,6 +216,7 @@ static int deploy_larger(struct deploy *d, const char *target, char *err, size_t
 	rc = imgfmt_copy_run(c);
 	cli_progress_end(&d->progress);
 	imgfmt_copy_get_stats(c, &st);
+	note_replayed(d, st.replayed);
 	d->res->written = st.written_bytes;
 	d->res->copy_seconds = st.seconds - d->res->resize_seconds - d->res->convert_seconds;
 	if (rc < 0)
@@ -271,7 +280,7 @@ static int write_swap_header(struct deploy *d, imgfmt_output *out, char *err, si
 
 /* The partitions copied range by range from a crash-consistent image get
  * their journal replay written, as imgfmt_copy does for a whole copy. */
-static int recover(const char *path, char *err, size_t errlen)
+static int recover(struct deploy *d, const char *path, char *err, size_t errlen)
 {
 	imgfmt_disk *disk = imgfmt_disk_new();
 	int rc = disk ? imgfmt_disk_open(disk, path, IMGFMT_OPEN_WRITE) : -ENOMEM;
@@ -280,6 +289,8 @@ static int recover(const char *path, char *err, size_t errlen)
 		rc = imgfmt_disk_recover(disk);
 	if (rc < 0)
 		snprintf(err, errlen, "cannot write the journal replay: %s", disk ? imgfmt_disk_error(disk) : "out of memory");
+	else
+		note_replayed(d, (unsigned)rc);
 	imgfmt_disk_free(disk);
 	return rc < 0 ? -1 : 0;
 }
@@ -310,6 +321,9 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 			snprintf(err, errlen, "cannot copy %s to %s: %s", p->fstype, part, imgfmt_copy_error(c));
 			goto out;
 		}
+		struct imgfmt_copy_stats st;
+		imgfmt_copy_get_stats(c, &st);
+		note_replayed(d, st.replayed);
 		if (p->new_size > p->last_size && truncate(part, (off_t)p->new_size) < 0) {
 			snprintf(err, errlen, "cannot size %s: %s", part, strerror(errno));
 			goto out;
@@ -349,7 +363,7 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 		rc = v2p_write_table(d->image, dst, p, err, errlen);
 	imgfmt_disk_free(dst);
 	if (rc == 0)
-		rc = recover(imgfmt_output_path(out), err, errlen);
+		rc = recover(d, imgfmt_output_path(out), err, errlen);
 	if (rc == 0)
 		rc = verify(d, imgfmt_output_path(out), err, errlen);
 	if (rc == 0)
