@@ -127,6 +127,24 @@ rc=$?
 is "$rc" 3 "with --allow-dirty: backed up as on disk, exit 3"
 like "$(rawkit-lanfree list --json repo bad)" '"consistency": *"unreplayable"' "and marked unreplayable"
 
+# A frozen snapshot (fsfreeze, as a guest agent does before it): clean, no
+# replay work, backed up as before
+mkdisk frozen.img 64M <<'S' || exit 1
+label: dos
+start=2048, size=60M, type=83
+S
+dev=$(losetup -f --show -o "$(part_start frozen.img 1)" --sizelimit $((60 << 20)) frozen.img)
+echo "$dev" >>"$SCRATCH/.loops"
+mkfs.ext4 -q -F "$dev" && mkdir -p frozen.mnt && mount "$dev" frozen.mnt
+echo work >frozen.mnt/work.txt
+fsfreeze -f frozen.mnt && cp --sparse=always frozen.img frozen.snap; fsfreeze -u frozen.mnt
+umount frozen.mnt
+like "$(rawkit-info --json frozen.snap)" '"consistency": *"clean", *"journal_transactions": *0' \
+	"a frozen snapshot is clean: nothing replayed"
+rawkit-lanfree backup -q repo frozen.snap --name frozen >/dev/null 2>&1
+is "$?" 0 "and backs up with exit 0"
+like "$(rawkit-lanfree list --json repo frozen)" '"consistency": *"clean"' "recorded clean"
+
 # A running Windows guest's NTFS (marked dirty): read-only as it is, exit 3,
 # one warning, marked; no --allow-dirty needed (there is no log replay)
 mkdisk win.img 64M <<'S' || exit 1
