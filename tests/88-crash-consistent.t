@@ -106,13 +106,19 @@ for tool in clone p2v; do
 		"rawkit-$tool: the target needs no recovery"
 done
 truncate -s 200M phys.img
-rawkit-v2p --json --no-rebuild snap.img phys.img >v2p.json 2>/dev/null
+rawkit-v2p --json --verify --no-rebuild snap.img phys.img >v2p.json 2>v2p.err
 rc=$?
 like "$(cat v2p.json)" "journal replay" "rawkit-v2p: the report says the replay was written into the target"
 ok "rawkit-v2p: onto a larger disk (exit $rc)" test "$rc" -eq 0 -o "$rc" -eq 3
 P1V=$(part_start phys.img 1)
 ok "rawkit-v2p: e2fsck -fn on the target is clean" e2fsck -fn "phys.img?offset=$P1V"
 is "$(ext_cat phys.img "$P1V" /late.txt)" "late" "rawkit-v2p: the journaled work is on the target"
+truncate -s 200M same.img
+rawkit-v2p -q --verify --no-resize --no-rebuild snap.img same.img >/dev/null 2>v2p-same.err
+rc=$?
+ok "rawkit-v2p --verify --no-resize: the replayed volume verifies (exit $rc: $(head -c 300 v2p-same.err))" \
+	test "$rc" -eq 0 -o "$rc" -eq 3
+ok "rawkit-v2p --no-resize: e2fsck -fn on the target is clean" e2fsck -fn "same.img?offset=$P1"
 is "$(sum snap.img)" "$snap_sum" "no tool wrote the snapshot"
 
 # A journal that cannot be replayed: read as on disk, only with --allow-dirty
