@@ -106,13 +106,19 @@ for tool in clone p2v; do
 		"rawkit-$tool: the target needs no recovery"
 done
 truncate -s 200M phys.img
-rawkit-v2p --json --no-rebuild snap.img phys.img >v2p.json 2>/dev/null
+rawkit-v2p --json --verify --no-rebuild snap.img phys.img >v2p.json 2>v2p.err
 rc=$?
 like "$(cat v2p.json)" "journal replay" "rawkit-v2p: the report says the replay was written into the target"
 ok "rawkit-v2p: onto a larger disk (exit $rc)" test "$rc" -eq 0 -o "$rc" -eq 3
 P1V=$(part_start phys.img 1)
 ok "rawkit-v2p: e2fsck -fn on the target is clean" e2fsck -fn "phys.img?offset=$P1V"
 is "$(ext_cat phys.img "$P1V" /late.txt)" "late" "rawkit-v2p: the journaled work is on the target"
+truncate -s 200M same.img
+rawkit-v2p -q --verify --no-resize --no-rebuild snap.img same.img >/dev/null 2>v2p-same.err
+rc=$?
+ok "rawkit-v2p --verify --no-resize: the replayed volume verifies (exit $rc: $(head -c 300 v2p-same.err))" \
+	test "$rc" -eq 0 -o "$rc" -eq 3
+ok "rawkit-v2p --no-resize: e2fsck -fn on the target is clean" e2fsck -fn "same.img?offset=$P1"
 is "$(sum snap.img)" "$snap_sum" "no tool wrote the snapshot"
 
 # A journal that cannot be replayed: read as on disk, only with --allow-dirty
@@ -126,6 +132,24 @@ rawkit-lanfree backup -q --allow-dirty repo bad.img --name bad >/dev/null 2>&1
 rc=$?
 is "$rc" 3 "with --allow-dirty: backed up as on disk, exit 3"
 like "$(rawkit-lanfree list --json repo bad)" '"consistency": *"unreplayable"' "and marked unreplayable"
+
+# A frozen snapshot (fsfreeze, as a guest agent does before it): clean, no
+# replay work, backed up as before
+mkdisk frozen.img 64M <<'S' || exit 1
+label: dos
+start=2048, size=60M, type=83
+S
+dev=$(losetup -f --show -o "$(part_start frozen.img 1)" --sizelimit $((60 << 20)) frozen.img)
+echo "$dev" >>"$SCRATCH/.loops"
+mkfs.ext4 -q -F "$dev" && mkdir -p frozen.mnt && mount "$dev" frozen.mnt
+echo work >frozen.mnt/work.txt
+fsfreeze -f frozen.mnt && cp --sparse=always frozen.img frozen.snap; fsfreeze -u frozen.mnt
+umount frozen.mnt
+like "$(rawkit-info --json frozen.snap)" '"consistency": *"clean", *"journal_transactions": *0' \
+	"a frozen snapshot is clean: nothing replayed"
+rawkit-lanfree backup -q repo frozen.snap --name frozen >/dev/null 2>&1
+is "$?" 0 "and backs up with exit 0"
+like "$(rawkit-lanfree list --json repo frozen)" '"consistency": *"clean"' "recorded clean"
 
 # A running Windows guest's NTFS (marked dirty): read-only as it is, exit 3,
 # one warning, marked; no --allow-dirty needed (there is no log replay)
