@@ -54,7 +54,7 @@ cp --sparse=always crash.img crash-ref.img
 loop=$(losetup -f --show -o $OFF --sizelimit $SIZE crash-ref.img)
 e2fsck -p -E journal_only "$loop" >/dev/null 2>&1
 losetup -d "$loop"
-echo "crash copy: $(dumpe2fs -h "crash.img?offset=$OFF" 2>/dev/null | grep -o needs_recovery) journal $(dumpe2fs -h "crash.img?offset=$OFF" 2>/dev/null | awk -F': *' '/^Journal size/ {print $2}')"
+echo "crash copy: $(dumpe2fs -h "crash.img?offset=$OFF" 2>/dev/null | grep -o needs_recovery), journal $(dumpe2fs -h "crash.img?offset=$OFF" 2>/dev/null | awk -F": *" "/^Journal size/ {print \$2}")"
 
 echo "the replay alone (jbd2-replay, cold cache):"
 cold
@@ -68,3 +68,17 @@ timed replayed-by-e2fsck "rm -rf repo-e && rawkit-lanfree init repo-e >/dev/null
 	rawkit-lanfree backup repo-e crash-ref.img --name g --level full -q
 echo "  crash copy / after e2fsck: $(ratio crash replayed-by-e2fsck)x (target <= 1.10)"
 rawkit-lanfree list repo-c | tail -n1 | sed 's/^/  /'
+
+# The replay of a full journal: 128 MiB, data=journal so that file data
+# fills it (about 100 MiB written after the last checkpoint), crashed.
+echo "a full 128 MiB journal (data=journal, ~100 MiB written), the replay alone, cold cache:"
+rm -f full.img && truncate -s 512M full.img && mkfs.ext4 -q -F -b 4096 -J size=128 full.img
+loop=$(losetup -f --show full.img)
+mount -o data=journal,commit=60 "$loop" mnt
+dd if=/dev/urandom of=mnt/data bs=1M count=100 status=none
+xfs_io -x -c "shutdown -f" mnt
+cp --sparse=always full.img full.snap
+umount mnt; losetup -d "$loop"
+cold
+jbd2-replay full.snap 0 | sed 's/^/  /'
+/usr/bin/time -f '  rawkit-info on it: %e s, %M KiB peak RSS' rawkit-info full.snap >/dev/null
