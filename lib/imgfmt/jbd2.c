@@ -10,9 +10,11 @@
  *
  * The walk ends at the first block that is not the next expected one (the
  * normal end of the log) or at the first transaction that does not verify
- * (a descriptor, revoke or commit checksum, a data block checksum, a tag
- * naming a block outside the filesystem): what came before is replayed, the
- * reason is kept in stats.stop.  Memory: one entry per journal block at most.
+ * (a descriptor, revoke or commit checksum, a tag naming a block outside
+ * the filesystem): what came before is replayed, the reason is kept in
+ * stats.stop.  A journaled copy whose own checksum fails is skipped and the
+ * rest of its transaction replayed, as the kernel's recovery does.
+ * Memory: one entry per journal block at most.
  */
 #include "jbd2.h"
 
@@ -301,9 +303,16 @@ static int walk_descriptor(struct walk *w, uint32_t tid, uint32_t *at, uint64_t 
 			if (rc < 0)
 				return rc;
 			if (w->csum23 && !tag_csum_ok(w, tag, w->data, tid)) {
-				stop(w, "transaction %u: checksum mismatch in the copy of block %llu", tid,
-				     (unsigned long long)block);
-				return 0;
+				/* as the kernel's recovery: that copy is skipped, the rest replayed */
+				if (!w->stats->stop[0])
+					stop(w, "transaction %u: the journal's copy of block %llu is damaged: skipped",
+					     tid, (unsigned long long)block);
+				w->stats->skipped++;
+				*at = next_block(w, *at);
+				off += w->tag_bytes + (flags & TAG_SAME_UUID ? 0 : 16);
+				if (flags & TAG_LAST)
+					break;
+				continue;
 			}
 			if (w->compat_csum)
 				*crc = ext2fs_crc32_be(*crc, w->data, w->bs);

@@ -27,6 +27,7 @@ struct jbd2_stats {
 	uint32_t transactions;   /* committed transactions replayed */
 	uint64_t blocks;         /* distinct filesystem blocks replayed */
 	uint64_t revoked;        /* journal copies skipped by revoke records */
+	uint64_t skipped;        /* journal copies skipped as damaged (checksum) */
 	uint32_t first_tid, end_tid;
 	char stop[160];          /* why the log ends early (checksum, damage), or "" */
 };
