@@ -146,4 +146,8 @@ for i in 2 3 5 6; do
 	is "$(cat "r$i/p1/file")" "version $i" "generation $i still restores"
 done
 
+# -q: only warnings and errors, for verify and prune too
+is "$($L verify repo -q 2>&1)" "" "verify -q: nothing on a clean repository"
+is "$($L prune repo g --keep-last 100 --dry-run -q 2>&1)" "" "prune -q: nothing when nothing is said to be wrong"
+like "$($L verify repo 2>&1)" "frames checked" "verify without -q: the summary"
 done_testing

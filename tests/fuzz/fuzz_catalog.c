@@ -588,8 +588,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mutate(data + 1, size - 1);
 	cmd_list(work, NULL, data[0] & 1);
 	cmd_ls(work, specs[data[0] % 4], "p1/etc", data[0] & 2, data[0] & 4);
-	cmd_verify(work, NULL, true, NULL, false);
-	cmd_verify(work, specs[data[0] % 4], true, NULL, true);
+	cmd_verify(work, NULL, true, NULL, false, false);
+	cmd_verify(work, specs[data[0] % 4], true, NULL, true, false);
 	ro.spec = specs[data[0] % 4];
 	cmd_restore(&ro);
 	ro.overwrite = true; /* again, over what is there: the replace path */
@@ -601,6 +601,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cmd_prune(&po);
 	po.dry_run = false;
 	cmd_prune(&po);
-	cmd_verify(work, NULL, false, NULL, false);
+	cmd_verify(work, NULL, false, NULL, false, false);
 	return 0;
 }

@@ -211,12 +211,12 @@ int cmd_init(const char *repo);
 int cmd_list(const char *repo, const char *guest, bool json);
 int cmd_ls(const char *repo, const char *spec, const char *path, bool long_format, bool json);
 int cmd_find(const char *repo, const char *guest, const char *pattern, bool json);
-int cmd_verify(const char *repo, const char *spec, bool read_data, const char *against, bool json);
+int cmd_verify(const char *repo, const char *spec, bool read_data, const char *against, bool json, bool quiet);
 
 struct prune_opts {
 	const char *repo, *guest;
 	int keep_last, keep_daily, keep_weekly, keep_monthly;
-	bool dry_run, json;
+	bool dry_run, json, quiet; /* quiet: only warnings and errors */
 };
 int cmd_prune(const struct prune_opts *o);
 

@@ -77,14 +77,14 @@ static int run_verify(char **p, int n, const struct cli_common *c)
 {
 	if (a.against && n != 2)
 		return cli_command_usage_error("--against DISK needs GUEST[@GEN]");
-	return cmd_verify(p[0], n == 2 ? p[1] : NULL, a.read_data, a.against, c->json);
+	return cmd_verify(p[0], n == 2 ? p[1] : NULL, a.read_data, a.against, c->json, c->quiet);
 }
 
 static int run_prune(char **p, int n, const struct cli_common *c)
 {
 	struct prune_opts o = { .repo = p[0], .guest = p[1], .keep_last = a.keep_last, .keep_daily = a.keep_daily,
 				.keep_weekly = a.keep_weekly, .keep_monthly = a.keep_monthly,
-				.dry_run = c->dry_run, .json = c->json };
+				.dry_run = c->dry_run, .json = c->json, .quiet = c->quiet };
 
 	return cmd_prune(&o);
 }

@@ -200,14 +200,14 @@ int cmd_prune(const struct prune_opts *o)
 			continue;
 		if (o->json)
 			json_array_append_new(removed, json_integer(g[i].seq));
-		else
+		else if (!o->quiet)
 			printf("%s %s@%lld (%s)\n", o->dry_run ? "would remove" : "removing", o->guest,
 			       (long long)g[i].seq, g[i].level);
 	}
 	if (o->dry_run) {
 		if (o->json)
 			json_print(prune_json(o, removed, 0, 0, 0), RAWKIT_EXIT_DONE);
-		else
+		else if (!o->quiet)
 			printf("%s: %zu of %zu generations would be removed\n", o->guest, nremove, n);
 		status = RAWKIT_EXIT_DONE;
 		goto out;
@@ -263,7 +263,7 @@ int cmd_prune(const struct prune_opts *o)
 	db_exec(r.db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	if (o->json) {
 		json_print(prune_json(o, removed, npaths, freed, orphans), RAWKIT_EXIT_DONE);
-	} else {
+	} else if (!o->quiet) {
 		char a[16];
 		printf("%s: removed %zu of %zu generations, %zu archives (%s)%s\n", o->guest, nremove, n, npaths,
 		       cli_human(freed, a, sizeof(a)), orphans ? ", and leftovers of interrupted backups" : "");

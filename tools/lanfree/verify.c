@@ -500,7 +500,7 @@ out:
 	imgfmt_disk_free(a.disk);
 }
 
-int cmd_verify(const char *repo, const char *spec, bool read_data, const char *against, bool json)
+int cmd_verify(const char *repo, const char *spec, bool read_data, const char *against, bool json, bool quiet)
 {
 	struct repo r;
 	struct verify v = { .r = &r, .json = json };
@@ -562,7 +562,7 @@ int cmd_verify(const char *repo, const char *spec, bool read_data, const char *a
 		json_put(o, "files_compared", json_count(v.files));
 		json_put(o, "problems", json_integer(v.problems));
 		json_print(o, v.problems ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE);
-	} else
+	} else if (!quiet)
 		printf("%s: %llu frames checked%s%s, %u problem%s\n", repo, (unsigned long long)v.frames,
 		       read_data ? ", contents decompressed and checked" : "",
 		       against ? ", compared with the disk" : "", v.problems, v.problems == 1 ? "" : "s");
