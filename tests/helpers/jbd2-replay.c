@@ -77,8 +77,11 @@ int main(int argc, char **argv)
 	snprintf(name, sizeof(name), "%s?offset=%" PRIu64, argv[1], j.offset);
 	if (ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, unix_io_manager, &fs))
 		return fprintf(stderr, "jbd2-replay: %s: cannot open\n", argv[1]), 1;
-	if (!fs->super->s_journal_inum || ext2fs_read_inode(fs, fs->super->s_journal_inum, &inode))
-		return fprintf(stderr, "jbd2-replay: no internal journal\n"), 1;
+	if (!fs->super->s_journal_inum || ext2fs_read_inode(fs, fs->super->s_journal_inum, &inode)) {
+		fprintf(stderr, "jbd2-replay: no internal journal\n");
+		ext2fs_close_free(&fs);
+		return 1;
+	}
 	j.bs = fs->blocksize;
 	j.n = EXT2_I_SIZE(&inode) / j.bs;
 	j.phys = calloc(j.n ? j.n : 1, sizeof(*j.phys));
@@ -90,8 +93,13 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = imgfmt_jbd2_log_scan(&src, &log, why, sizeof(why));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (rc < 0)
-		return printf("unreplayable: %s (%s)\n", why, strerror(-rc)), 1;
+	if (rc < 0) {
+		printf("unreplayable: %s (%s)\n", why, strerror(-rc));
+		ext2fs_close_free(&fs);
+		free(j.phys);
+		close(j.fd);
+		return 1;
+	}
 	const struct jbd2_stats *st = imgfmt_jbd2_log_stats(log);
 	printf("transactions %u blocks %" PRIu64 " revoked %" PRIu64 " tids %u..%u memory %zu seconds %.3f stop '%s'\n",
 	       st->transactions, st->blocks, st->revoked, st->first_tid, st->end_tid, imgfmt_jbd2_log_memory(log),
