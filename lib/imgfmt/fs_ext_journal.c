@@ -12,7 +12,6 @@
 #include "jbd2.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,22 +65,6 @@ static int overlay_read(const struct ext_overlay *ov, uint64_t n, void *buf)
 static int journal_read(void *ctx, uint64_t n, void *buf)
 {
 	return overlay_read(ctx, n, buf);
-}
-
-/* Journal blocks N..N+COUNT-1 will be read: ask the kernel to read them
- * ahead, one request per physically contiguous run. */
-static void journal_advise(void *ctx, uint64_t n, uint64_t count)
-{
-	const struct ext_overlay *ov = ctx;
-	uint64_t end = n + count < ov->nj ? n + count : ov->nj;
-
-	for (uint64_t i = n, run; i < end; i += run) {
-		for (run = 1; i + run < end && ov->jphys[i + run] == ov->jphys[i] + run; run++)
-			;
-		if (ov->jphys[i] && ov->jphys[i] < ov->size / ov->bs)
-			posix_fadvise(ov->disk->fd, (off_t)(ov->offset + ov->jphys[i] * ov->bs),
-				      (off_t)(run * ov->bs), POSIX_FADV_WILLNEED);
-	}
 }
 
 void imgfmt_ext_overlay_free(struct ext_overlay *ov)
@@ -147,7 +130,7 @@ int imgfmt_ext_overlay_load(imgfmt_fs *fs, ext2_filsys efs, struct ext_overlay *
 	rc = journal_blocks(fs, efs, ov);
 	if (rc < 0)
 		goto fail;
-	struct jbd2_source src = { .read = journal_read, .advise = journal_advise, .ctx = ov, .nblocks = ov->nj, .block_size = ov->bs,
+	struct jbd2_source src = { .read = journal_read, .ctx = ov, .nblocks = ov->nj, .block_size = ov->bs,
 				   .fs_blocks = ext2fs_blocks_count(efs->super) };
 	rc = imgfmt_jbd2_log_scan(&src, &ov->log, why, sizeof(why));
 	if (rc < 0) {

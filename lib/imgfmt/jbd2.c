@@ -285,12 +285,6 @@ static int walk_descriptor(struct walk *w, uint32_t tid, uint32_t *at, uint64_t 
 	}
 	if (w->compat_csum)
 		*crc = ext2fs_crc32_be(*crc, d, w->bs);
-	if (need_data && w->src->advise) { /* at most this many data blocks follow */
-		uint64_t n = (w->bs - w->tail - 12) / w->tag_bytes, first = n < w->end - *at ? n : w->end - *at;
-		w->src->advise(w->src->ctx, *at, first);
-		if (first < n)
-			w->src->advise(w->src->ctx, w->first, n - first);
-	}
 	while (off + w->tag_bytes <= w->bs - w->tail) {
 		const unsigned char *tag = d + off;
 		uint32_t flags = w->v3 ? be32(tag + 4) : be16(tag + 6);

@@ -10,10 +10,6 @@
  * numbering) into BUF of block_size bytes; 0 or a negative errno. */
 struct jbd2_source {
 	int (*read)(void *ctx, uint64_t n, void *buf);
-	/* Optional (NULL: none): blocks N..N+COUNT-1 will be read soon (a hint,
-	 * so that the data of a transaction is read ahead while the walk
-	 * checksums what it has). */
-	void (*advise)(void *ctx, uint64_t n, uint64_t count);
 	void *ctx;
 	uint64_t nblocks;     /* blocks the journal inode holds */
 	uint32_t block_size;  /* the filesystem's block size */

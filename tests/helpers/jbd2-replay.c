@@ -37,21 +37,6 @@ static int journal_read(void *ctx, uint64_t n, void *buf)
 	return 0;
 }
 
-static void journal_advise(void *ctx, uint64_t n, uint64_t count)
-{
-	struct journal *j = ctx;
-
-	if (getenv("JBD2_NO_ADVISE") && *getenv("JBD2_NO_ADVISE"))
-		return;
-	for (uint64_t i = n, run; i < n + count && i < j->n; i += run) {
-		for (run = 1; i + run < n + count && i + run < j->n && j->phys[i + run] == j->phys[i] + run; run++)
-			;
-		if (j->phys[i])
-			posix_fadvise(j->fd, (off_t)(j->offset + j->phys[i] * j->bs), (off_t)(run * j->bs),
-				      POSIX_FADV_WILLNEED);
-	}
-}
-
 static int block_cb(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt, blk64_t ref, int off, void *priv)
 {
 	struct journal *j = priv;
@@ -88,7 +73,7 @@ int main(int argc, char **argv)
 	ext2fs_block_iterate3(fs, fs->super->s_journal_inum, BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, NULL,
 			      block_cb, &j);
 	j.fd = open(argv[1], O_RDONLY);
-	struct jbd2_source src = { .read = journal_read, .advise = journal_advise, .ctx = &j, .nblocks = j.n, .block_size = j.bs,
+	struct jbd2_source src = { .read = journal_read, .ctx = &j, .nblocks = j.n, .block_size = j.bs,
 				   .fs_blocks = ext2fs_blocks_count(fs->super) };
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = imgfmt_jbd2_log_scan(&src, &log, why, sizeof(why));
