@@ -54,7 +54,8 @@ cp --sparse=always crash.img crash-ref.img
 loop=$(losetup -f --show -o $OFF --sizelimit $SIZE crash-ref.img)
 e2fsck -p -E journal_only "$loop" >/dev/null 2>&1
 losetup -d "$loop"
-echo "crash copy: $(dumpe2fs -h "crash.img?offset=$OFF" 2>/dev/null | grep -o needs_recovery), journal $(dumpe2fs -h "crash.img?offset=$OFF" 2>/dev/null | awk -F": *" "/^Journal size/ {print \$2}")"
+info=$(dumpe2fs -h "crash.img?offset=$OFF" 2>/dev/null)
+echo "crash copy: $(grep -o needs_recovery <<<"$info"), journal $(sed -n 's/^Journal size: *//p' <<<"$info")"
 
 echo "the replay alone (jbd2-replay, cold cache):"
 cold
