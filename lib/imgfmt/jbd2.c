@@ -229,32 +229,34 @@ static int read_super(struct walk *w, char *why, size_t whylen)
 	return 0;
 }
 
+/* Room for one more element in *V (N used of *CAP, SIZE bytes each). */
+static int grow(void **v, size_t n, size_t *cap, size_t size)
+{
+	void *bigger;
+
+	if (n < *cap)
+		return 0;
+	bigger = realloc(*v, (*cap ? *cap * 2 : 64) * size);
+	if (!bigger)
+		return -ENOMEM;
+	*v = bigger;
+	*cap = *cap ? *cap * 2 : 64;
+	return 0;
+}
+
 static int push_tag(struct walk *w, const struct tag *t)
 {
-	if (w->ntags == w->tags_cap) {
-		size_t cap = w->tags_cap ? w->tags_cap * 2 : 256;
-		struct tag *n = realloc(w->tags, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		w->tags = n;
-		w->tags_cap = cap;
-	}
+	if (grow((void **)&w->tags, w->ntags, &w->tags_cap, sizeof(*w->tags)) < 0)
+		return -ENOMEM;
 	w->tags[w->ntags++] = *t;
 	return 0;
 }
 
 static int push_revoke(struct walk *w, uint32_t block, uint32_t tid)
 {
-	if (w->nrevokes == w->revokes_cap) {
-		size_t cap = w->revokes_cap ? w->revokes_cap * 2 : 16;
-		struct revoke_block *n = realloc(w->revokes, cap * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		w->revokes = n;
-		w->revokes_cap = cap;
-	}
-	w->revokes[w->nrevokes].journal_block = block;
-	w->revokes[w->nrevokes++].tid = tid;
+	if (grow((void **)&w->revokes, w->nrevokes, &w->revokes_cap, sizeof(*w->revokes)) < 0)
+		return -ENOMEM;
+	w->revokes[w->nrevokes++] = (struct revoke_block){ .journal_block = block, .tid = tid };
 	return 0;
 }
 
