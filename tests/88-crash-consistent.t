@@ -105,6 +105,11 @@ for tool in clone p2v; do
 	is "$(dumpe2fs -h "t-$tool.img?offset=$P1" 2>/dev/null | grep -c needs_recovery)" 0 \
 		"rawkit-$tool: the target needs no recovery"
 done
+# p2v send | receive: the stream carries the journal, receive replays it
+rawkit-p2v send -q snap.img 2>/dev/null | rawkit-p2v receive --json --no-convert recv.img >recv.json 2>/dev/null
+ok "rawkit-p2v send | receive: e2fsck -fn on the target is clean" e2fsck -fn "recv.img?offset=$P1"
+is "$(ext_cat recv.img "$P1" /late.txt)" "late" "rawkit-p2v send | receive: the journaled work is on the target"
+like "$(cat recv.json)" "journal replay" "rawkit-p2v receive: the report says so"
 truncate -s 200M phys.img
 rawkit-v2p --json --verify --no-rebuild snap.img phys.img >v2p.json 2>v2p.err
 rc=$?

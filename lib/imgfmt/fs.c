@@ -78,6 +78,14 @@ int imgfmt_disk_recover(imgfmt_disk *disk)
 			continue;
 		if (!(fs = imgfmt_fs_new()))
 			return disk_fail(disk, -ENOMEM, "out of memory");
+		/* read-only first: a volume with nothing to replay is not opened for writing */
+		rc = imgfmt_fs_open(fs, disk, i, 0);
+		imgfmt_fs_consistency(fs, &c);
+		imgfmt_fs_free(fs);
+		if (rc < 0 || c.state != IMGFMT_REPLAYED)
+			continue;
+		if (!(fs = imgfmt_fs_new()))
+			return disk_fail(disk, -ENOMEM, "out of memory");
 		rc = imgfmt_fs_open(fs, disk, i, IMGFMT_FS_WRITE | IMGFMT_FS_RECOVER_ONLY);
 		if (rc == -ENOMEM || rc == -EIO) {
 			disk_fail(disk, rc, "%s", imgfmt_fs_error(fs));

@@ -1,6 +1,7 @@
 /* run.c --- rawkit-p2v's commands: capture, in place, send, receive */
 #include "json.h"
 #include "p2v.h"
+#include "recover.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -153,9 +154,7 @@ int p2v_capture(const char *source, const char *target, struct p2v_opts *o)
 	rc = imgfmt_copy_run(c);
 	cli_progress_end(&r.progress);
 	imgfmt_copy_get_stats(c, &cs);
-	if (cs.replayed)
-		report_add(&r.rep.changes, 0, "%u volume%s of the crash-consistent source: journal replay written "
-			   "into the target", cs.replayed, cs.replayed == 1 ? "" : "s");
+	guest_recover_note(&r.rep.changes, cs.replayed);
 	r.st.used_bytes = cs.used_bytes;
 	r.st.written_bytes = cs.read_bytes;
 	r.st.method = cs.method;
@@ -241,6 +240,9 @@ int p2v_receive_cmd(const char *target, struct p2v_opts *o)
 	r.st.method = "stream";
 	if (rc == 0 && (rc = imgfmt_output_release(out)) < 0)
 		snprintf(err, sizeof(err), "%s", imgfmt_output_error(out));
+	/* a crash-consistent source: the stream holds its journals, replayed here */
+	if (rc == 0 && guest_recover_disk(imgfmt_output_path(out), &r.rep.changes, err, sizeof(err)) < 0)
+		rc = -1;
 	if (rc == 0 && o->convert)
 		rc = do_convert(&r, imgfmt_output_path(out), false, err, sizeof(err));
 	if (rc == 0 && (rc = imgfmt_output_commit(out)) < 0)

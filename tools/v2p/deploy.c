@@ -12,6 +12,7 @@
  * in either case: its header page is written at the new place and the
  * table written anew with the new places.
  */
+#include "recover.h"
 #include "v2p.h"
 #include "run.h"
 
@@ -185,14 +186,6 @@ static int finish(size_t index, const char *path, char *err, size_t errlen, void
 	return rc;
 }
 
-/* A crash-consistent image: say that its journal replay went into the target. */
-static void note_replayed(struct deploy *d, unsigned volumes)
-{
-	if (volumes)
-		report_add(&d->res->rep.changes, 0, "%u volume%s of the crash-consistent image: journal replay "
-			   "written into the target", volumes, volumes == 1 ? "" : "s");
-}
-
 static void on_progress(uint64_t done, uint64_t total, void *arg)
 {
 	cli_progress_update(&((struct deploy *)arg)->progress, done, total);
@@ -216,7 +209,7 @@ static int deploy_larger(struct deploy *d, const char *target, char *err, size_t
 	rc = imgfmt_copy_run(c);
 	cli_progress_end(&d->progress);
 	imgfmt_copy_get_stats(c, &st);
-	note_replayed(d, st.replayed);
+	guest_recover_note(&d->res->rep.changes, st.replayed);
 	d->res->written = st.written_bytes;
 	d->res->copy_seconds = st.seconds - d->res->resize_seconds - d->res->convert_seconds;
 	if (rc < 0)
@@ -278,23 +271,6 @@ static int write_swap_header(struct deploy *d, imgfmt_output *out, char *err, si
 	return rc;
 }
 
-/* The partitions copied range by range from a crash-consistent image get
- * their journal replay written, as imgfmt_copy does for a whole copy. */
-static int recover(struct deploy *d, const char *path, char *err, size_t errlen)
-{
-	imgfmt_disk *disk = imgfmt_disk_new();
-	int rc = disk ? imgfmt_disk_open(disk, path, IMGFMT_OPEN_WRITE) : -ENOMEM;
-
-	if (rc == 0)
-		rc = imgfmt_disk_recover(disk);
-	if (rc < 0)
-		snprintf(err, errlen, "cannot write the journal replay: %s", disk ? imgfmt_disk_error(disk) : "out of memory");
-	else
-		note_replayed(d, (unsigned)rc);
-	imgfmt_disk_free(disk);
-	return rc < 0 ? -1 : 0;
-}
-
 static int deploy_smaller(struct deploy *d, const char *target, char *err, size_t errlen)
 {
 	const struct v2p_plan *p = d->p;
@@ -323,7 +299,7 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 		}
 		struct imgfmt_copy_stats st;
 		imgfmt_copy_get_stats(c, &st);
-		note_replayed(d, st.replayed);
+		guest_recover_note(&d->res->rep.changes, st.replayed);
 		if (p->new_size > p->last_size && truncate(part, (off_t)p->new_size) < 0) {
 			snprintf(err, errlen, "cannot size %s: %s", part, strerror(errno));
 			goto out;
@@ -362,8 +338,9 @@ static int deploy_smaller(struct deploy *d, const char *target, char *err, size_
 	if (rc == 0)
 		rc = v2p_write_table(d->image, dst, p, err, errlen);
 	imgfmt_disk_free(dst);
-	if (rc == 0)
-		rc = recover(d, imgfmt_output_path(out), err, errlen);
+	/* the partitions copied range by range: their journal replay too */
+	if (rc == 0 && guest_recover_disk(imgfmt_output_path(out), &d->res->rep.changes, err, errlen) < 0)
+		rc = -1;
 	if (rc == 0)
 		rc = verify(d, imgfmt_output_path(out), err, errlen);
 	if (rc == 0)
