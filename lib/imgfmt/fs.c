@@ -78,21 +78,15 @@ int imgfmt_disk_recover(imgfmt_disk *disk)
 			continue;
 		if (!(fs = imgfmt_fs_new()))
 			return disk_fail(disk, -ENOMEM, "out of memory");
-		/* read-only first: a volume with nothing to replay is not opened for writing */
-		rc = imgfmt_fs_open(fs, disk, i, 0);
-		imgfmt_fs_consistency(fs, &c);
-		imgfmt_fs_free(fs);
-		if (rc < 0 || c.state != IMGFMT_REPLAYED)
-			continue;
-		if (!(fs = imgfmt_fs_new()))
-			return disk_fail(disk, -ENOMEM, "out of memory");
 		rc = imgfmt_fs_open(fs, disk, i, IMGFMT_FS_WRITE | IMGFMT_FS_RECOVER_ONLY);
 		if (rc == -ENOMEM || rc == -EIO) {
 			disk_fail(disk, rc, "%s", imgfmt_fs_error(fs));
 			imgfmt_fs_free(fs);
 			return rc;
 		}
-		if (rc == 0) { /* (a volume that cannot be opened is left as it is) */
+		/* (a volume that cannot be opened is left as it is; one with
+		 * nothing to replay is only read: see fs_ext.c) */
+		if (rc == 0) {
 			imgfmt_fs_consistency(fs, &c);
 			replayed += c.state == IMGFMT_REPLAYED;
 		}

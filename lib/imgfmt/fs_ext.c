@@ -27,15 +27,15 @@ static void ext_error_table(void)
 
 static void ext_close(imgfmt_fs *fs);
 
-/* *EFS: the filesystem of FS's volume, read through OVERLAY (or not), its
- * superblock checked before any bitmap or inode is read. */
-static int ext_open_efs(imgfmt_fs *fs, const struct ext_overlay *overlay, ext2_filsys *efs)
+/* *EFS: the filesystem of FS's volume, for writing when RW, read through
+ * OVERLAY (or not), its superblock checked before any bitmap or inode is
+ * read. */
+static int ext_open_efs(imgfmt_fs *fs, bool rw, const struct ext_overlay *overlay, ext2_filsys *efs)
 {
 	errcode_t err;
 
 	imgfmt_ext_io_prepare(fs->disk, fs->vol.offset, fs->vol.size, overlay);
-	err = ext2fs_open2(fs->disk->path, NULL,
-			   EXT2_FLAG_64BITS | (fs->writable ? EXT2_FLAG_RW : EXT2_FLAG_SKIP_MMP), 0, 0,
+	err = ext2fs_open2(fs->disk->path, NULL, EXT2_FLAG_64BITS | (rw ? EXT2_FLAG_RW : EXT2_FLAG_SKIP_MMP), 0, 0,
 			   imgfmt_ext_io_manager, efs);
 	imgfmt_ext_io_prepare(NULL, 0, 0, NULL);
 	if (err) {
@@ -109,18 +109,24 @@ static int ext_recover(imgfmt_fs *fs, ext2_filsys *efs, struct ext_overlay **out
 	c->blocks = imgfmt_ext_overlay_blocks(ov);
 	snprintf(c->note, sizeof(c->note), "%s", imgfmt_ext_overlay_stats(ov)->stop);
 	if (fs->writable) {
-		rc = imgfmt_ext_overlay_apply(fs, ov, *efs);
-		ext2fs_free(*efs); /* not flushed: its superblock predates the replay */
-		*efs = NULL;
+		if (fs->recover_only) { /* looked at read-only: now for writing */
+			ext2fs_close_free(efs);
+			rc = ext_open_efs(fs, true, NULL, efs);
+		}
+		if (rc == 0) {
+			rc = imgfmt_ext_overlay_apply(fs, ov, *efs);
+			ext2fs_free(*efs); /* not flushed: its superblock predates the replay */
+			*efs = NULL;
+		}
 		imgfmt_ext_overlay_free(ov);
 		if (rc == 0)
-			rc = ext_open_efs(fs, NULL, efs);
+			rc = ext_open_efs(fs, true, NULL, efs);
 		if (rc == 0 && (rc = ext_mark_recovered(fs, *efs)) < 0)
 			ext2fs_close_free(efs);
 		return rc;
 	}
 	ext2fs_close_free(efs);
-	rc = ext_open_efs(fs, ov, efs);
+	rc = ext_open_efs(fs, false, ov, efs);
 	if (rc < 0) {
 		imgfmt_ext_overlay_free(ov);
 		return rc;
@@ -140,7 +146,8 @@ static int ext_open(imgfmt_fs *fs)
 	int rc;
 
 	pthread_once(&once, ext_error_table);
-	rc = ext_open_efs(fs, NULL, &efs);
+	/* only asked to recover: opened for writing only if there is a replay */
+	rc = ext_open_efs(fs, fs->writable && !fs->recover_only, NULL, &efs);
 	if (rc < 0)
 		return rc;
 	rc = ext_recover(fs, &efs, &ov);

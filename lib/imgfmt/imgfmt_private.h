@@ -114,7 +114,8 @@ struct imgfmt_fs {
 };
 
 /* imgfmt_fs_open() flag for imgfmt_disk_recover(): with IMGFMT_FS_WRITE,
- * write a journal replay into the volume and prepare no editing. */
+ * write a journal replay into the volume and prepare no editing; a volume
+ * with nothing to replay is opened read-only. */
 #define IMGFMT_FS_RECOVER_ONLY 0x100
 
 /* fs_volume.c: read LEN bytes at OFF inside the volume of FS, bounded by the volume. */
