@@ -116,6 +116,24 @@ static int smap_grow(struct smap *m)
 	return 0;
 }
 
+/* The slot holding KEY (hash H), or the empty slot where it would go
+ * (the table has at least one empty slot). */
+static size_t smap_slot(const struct smap *m, const char *key, size_t len, uint32_t h)
+{
+	size_t i;
+
+	for (i = h & (m->cap - 1); m->slots[i]; i = (i + 1) & (m->cap - 1)) {
+		const char *k;
+		size_t kl;
+		if (m->hashes[i] != h)
+			continue;
+		m->key_of(m->slots[i] - 1, m->ctx, &k, &kl);
+		if (kl == len && !memcmp(k, key, len))
+			break;
+	}
+	return i;
+}
+
 int smap_put(struct smap *m, const char *key, size_t len, uint32_t val)
 {
 	uint32_t h = hash_bytes(key, len);
@@ -123,41 +141,26 @@ int smap_put(struct smap *m, const char *key, size_t len, uint32_t val)
 
 	if ((m->n + 1) * 4 > m->cap * 3 && smap_grow(m) < 0)
 		return -1;
-	for (i = h & (m->cap - 1); m->slots[i]; i = (i + 1) & (m->cap - 1)) {
-		const char *k;
-		size_t kl;
-		if (m->hashes[i] != h)
-			continue;
-		m->key_of(m->slots[i] - 1, m->ctx, &k, &kl);
-		if (kl == len && !memcmp(k, key, len)) {
-			m->slots[i] = val + 1;
-			return 0;
-		}
+	i = smap_slot(m, key, len, h);
+	if (!m->slots[i]) {
+		m->hashes[i] = h;
+		m->n++;
 	}
 	m->slots[i] = val + 1;
-	m->hashes[i] = h;
-	m->n++;
 	return 0;
 }
 
 int smap_get(const struct smap *m, const char *key, size_t len, uint32_t *val)
 {
-	uint32_t h = hash_bytes(key, len);
+	size_t i;
 
 	if (!m->cap)
 		return 0;
-	for (size_t i = h & (m->cap - 1); m->slots[i]; i = (i + 1) & (m->cap - 1)) {
-		const char *k;
-		size_t kl;
-		if (m->hashes[i] != h)
-			continue;
-		m->key_of(m->slots[i] - 1, m->ctx, &k, &kl);
-		if (kl == len && !memcmp(k, key, len)) {
-			*val = m->slots[i] - 1;
-			return 1;
-		}
-	}
-	return 0;
+	i = smap_slot(m, key, len, hash_bytes(key, len));
+	if (!m->slots[i])
+		return 0;
+	*val = m->slots[i] - 1;
+	return 1;
 }
 
 void smap_free(struct smap *m)
