@@ -16,27 +16,8 @@ cd "$BENCH_DIR"
 is_root || { echo "bench/crash.sh: needs root (loop mounts, drop_caches)"; exit 1; }
 OFF=1048576 SIZE=$((2048 * 1048576)) FILES_MIN=${FILES_MIN:-30000}
 
-make_disk() {
-	[ -f crash-guest.img ] && [ "$(cat crash-guest.stamp 2>/dev/null)" = "$FILES_MIN" ] && return
-	echo "bench: generating crash-guest.img from /usr (>= $FILES_MIN files)"
-	rm -f crash-guest.img
-	truncate -s $((SIZE + 2 * 1048576)) crash-guest.img
-	printf 'label: gpt\nstart=2048, size=%d, type=linux\n' $((SIZE / 512)) | sfdisk -q crash-guest.img >/dev/null
-	mkfs.ext4 -q -F -b 4096 -J size=128 -E offset=$OFF crash-guest.img $((SIZE / 1024))k
-	mkdir -p mnt && mount -o loop,offset=$OFF crash-guest.img mnt
-	files=0
-	for src in /usr/share/* /usr/include /usr/lib/x86_64-linux-gnu/*; do
-		[ "$files" -ge "$FILES_MIN" ] && break
-		[ -e "mnt$src" ] && continue
-		mkdir -p "mnt$(dirname "$src")"
-		cp -a "$src" "mnt$(dirname "$src")/" 2>/dev/null || true
-		files=$((files + $(find "$src" -type f 2>/dev/null | wc -l)))
-	done
-	umount mnt
-	echo "$FILES_MIN" >crash-guest.stamp
-}
 
-make_disk
+usr_guest_disk crash-guest.img $SIZE "$FILES_MIN" 0 -J size=128
 rm -f crash.img crash-ref.img
 cp --sparse=always crash-guest.img crash.img
 loop=$(losetup -f --show -o $OFF --sizelimit $SIZE crash.img)
@@ -55,7 +36,7 @@ loop=$(losetup -f --show -o $OFF --sizelimit $SIZE crash-ref.img)
 e2fsck -p -E journal_only "$loop" >/dev/null 2>&1
 losetup -d "$loop"
 info=$(dumpe2fs -h "crash.img?offset=$OFF" 2>/dev/null)
-echo "crash copy: $(grep -o needs_recovery <<<"$info"), journal $(sed -n 's/^Journal size: *//p' <<<"$info")"
+echo "crash copy: $(grep -o needs_recovery <<<"$info"), journal $(sed -n 's/^Total journal size: *//p' <<<"$info")"
 
 echo "the replay alone (jbd2-replay, cold cache):"
 cold

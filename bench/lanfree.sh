@@ -17,27 +17,6 @@ FILES_MIN=${FILES_MIN:-80000} BYTES_MIN=${BYTES_MIN:-1600000000}
 export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR=$BENCH_DIR/restic-cache
 OFF=1048576 SIZE=$((5 * 1024 * 1048576))
 
-make_disk() {
-	[ -f lf-guest.img ] && [ "$(cat lf-guest.stamp 2>/dev/null)" = "$FILES_MIN/$BYTES_MIN" ] && return
-	echo "bench: generating lf-guest.img from /usr (>= $FILES_MIN files, >= $BYTES_MIN bytes)"
-	rm -f lf-guest.img
-	truncate -s $((SIZE + 2 * 1048576)) lf-guest.img
-	printf 'label: gpt\nstart=2048, size=%d, type=linux\n' $((SIZE / 512)) | sfdisk -q lf-guest.img >/dev/null
-	mkfs.ext4 -q -F -b 4096 -E offset=$OFF lf-guest.img $((SIZE / 1024))k
-	mkdir -p mnt && mount -o loop,offset=$OFF lf-guest.img mnt
-	# second-level directories of /usr, until both thresholds are met
-	files=0 bytes=0
-	for src in /usr/share/* /usr/include /usr/lib/x86_64-linux-gnu/* /usr/lib/*; do
-		[ "$files" -ge "$FILES_MIN" ] && [ "$bytes" -ge "$BYTES_MIN" ] && break
-		[ -e "mnt$src" ] && continue
-		mkdir -p "mnt$(dirname "$src")"
-		cp -a "$src" "mnt$(dirname "$src")/" 2>/dev/null || true
-		files=$((files + $(find "$src" -type f 2>/dev/null | wc -l)))
-		bytes=$((bytes + $(du -sb "$src" 2>/dev/null | cut -f1)))
-	done
-	umount mnt
-	echo "$FILES_MIN/$BYTES_MIN" >lf-guest.stamp
-}
 
 # change 1% of the regular files (append a line), as a day of work would
 change_one_percent() {
@@ -46,7 +25,7 @@ change_one_percent() {
 	umount mnt
 }
 
-make_disk
+usr_guest_disk lf-guest.img $SIZE "$FILES_MIN" "$BYTES_MIN"
 rm -rf repo-* dump* tar-* restic-* restore-* snar* mnt-ro
 loop=$(losetup -f --show -o $OFF --sizelimit $SIZE lf-guest.img)
 trap 'umount mnt-ro 2>/dev/null; losetup -d "$loop"' EXIT

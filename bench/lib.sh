@@ -42,3 +42,29 @@ timed() {
 ratio() { echo "scale=2; ${SECONDS_OF[$1]} / ${SECONDS_OF[$2]}" | bc -l; }
 
 human() { numfmt --to=iec-i --suffix=B "$1"; }
+
+# usr_guest_disk IMG SIZE FILES_MIN BYTES_MIN [MKFS_OPTION...]: a guest disk
+# (GPT, one ext4 partition of SIZE bytes at 1 MiB) filled with real files
+# copied from this machine's /usr, second-level directories at a time,
+# until both thresholds are met.  Kept between runs (IMG's .stamp).
+usr_guest_disk() {
+	local img=$1 size=$2 files_min=$3 bytes_min=$4 stamp=${1%.img}.stamp files=0 bytes=0 src
+	shift 4
+	[ -f "$img" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$files_min/$bytes_min/$*" ] && return
+	echo "bench: generating $img from /usr (>= $files_min files, >= $bytes_min bytes)"
+	rm -f "$img"
+	truncate -s $((size + 2 * 1048576)) "$img"
+	printf 'label: gpt\nstart=2048, size=%d, type=linux\n' $((size / 512)) | sfdisk -q "$img" >/dev/null
+	mkfs.ext4 -q -F -b 4096 "$@" -E offset=1048576 "$img" $((size / 1024))k
+	mkdir -p mnt && mount -o loop,offset=1048576 "$img" mnt
+	for src in /usr/share/* /usr/include /usr/lib/x86_64-linux-gnu/* /usr/lib/*; do
+		[ "$files" -ge "$files_min" ] && [ "$bytes" -ge "$bytes_min" ] && break
+		[ -e "mnt$src" ] && continue
+		mkdir -p "mnt$(dirname "$src")"
+		cp -a "$src" "mnt$(dirname "$src")/" 2>/dev/null || true
+		files=$((files + $(find "$src" -type f 2>/dev/null | wc -l)))
+		bytes=$((bytes + $(du -sb "$src" 2>/dev/null | cut -f1)))
+	done
+	umount mnt
+	echo "$files_min/$bytes_min/$*" >"$stamp"
+}
