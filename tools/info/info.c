@@ -11,11 +11,10 @@ struct vol_report {
 	struct imgfmt_volume v;
 	uint64_t copy_bytes;   /* what the copy engine would copy */
 	const char *note;
-	char fs_type[16];
+	char fs_type[16];      /* "" when the filesystem was not read */
 	uint64_t fs_total, fs_free;
 	int dirty;
 	struct imgfmt_consistency_info consistency;
-	bool fs_read;
 };
 
 static void collect(imgfmt_disk *disk, size_t i, struct vol_report *r)
@@ -33,7 +32,6 @@ static void collect(imgfmt_disk *disk, size_t i, struct vol_report *r)
 		imgfmt_fs_sizes(fs, NULL, &r->fs_total, &r->fs_free);
 		r->dirty = imgfmt_fs_dirty(fs);
 		imgfmt_fs_consistency(fs, &r->consistency);
-		r->fs_read = true;
 	}
 	imgfmt_fs_free(fs);
 }
@@ -110,7 +108,7 @@ static json_t *volume_json(const struct vol_report *r)
 	json_put(o, "fs_size_bytes", json_count(r->fs_total));
 	json_put(o, "fs_free_bytes", json_count(r->fs_free));
 	json_put(o, "dirty", json_boolean(r->dirty));
-	json_put(o, "consistency", json_string(r->fs_read ? imgfmt_consistency_name(r->consistency.state) : ""));
+	json_put(o, "consistency", json_string(r->fs_type[0] ? imgfmt_consistency_name(r->consistency.state) : ""));
 	json_put(o, "journal_transactions", json_integer(r->consistency.transactions));
 	json_put(o, "journal_blocks", json_count(r->consistency.blocks));
 	json_put(o, "consistency_note", json_text(r->consistency.note));
