@@ -86,6 +86,10 @@ int imgfmt_copy_set_source(imgfmt_copy *c, imgfmt_disk *source, int volume)
 		return imgfmt_fail(c->error, -EINVAL, "no volume number %d", volume);
 	if (volume >= 0 && source->volumes[volume].container)
 		return imgfmt_fail(c->error, -EINVAL, "%s is an extended partition", source->volumes[volume].name);
+	if (volume >= 0 && !imgfmt_volume_contiguous(source, (size_t)volume))
+		return imgfmt_fail(c->error, -ENOTSUP,
+				   "%s is a logical volume in several runs on the disk: copy the disk, or its physical volume",
+				   source->volumes[volume].name);
 	c->src = source;
 	c->volume = volume;
 	c->base = volume >= 0 ? source->volumes[volume].offset : 0;

@@ -29,6 +29,16 @@ static void disk_reset(imgfmt_disk *disk)
 	disk->path = NULL;
 	free(disk->warnings);
 	disk->warnings = NULL;
+	for (size_t i = 0; i < disk->nvolumes; i++) {
+		if (disk->maps)
+			imgfmt_volmap_free(disk->maps[i]);
+		if (disk->pv_free)
+			imgfmt_extents_free(disk->pv_free[i]);
+	}
+	free(disk->maps);
+	disk->maps = NULL;
+	free(disk->pv_free);
+	disk->pv_free = NULL;
 	free(disk->volumes);
 	disk->volumes = NULL;
 	if (disk->used_notes)
@@ -178,6 +188,8 @@ int imgfmt_disk_open(imgfmt_disk *disk, const char *path, unsigned flags)
 		rc = disk_check_layout(disk);
 	for (size_t i = 0; rc == 0 && i < disk->nvolumes; i++)
 		rc = imgfmt_probe_volume(disk, &disk->volumes[i]);
+	if (rc == 0 && !(flags & IMGFMT_OPEN_NO_TABLE))
+		rc = imgfmt_lvm_add_volumes(disk);
 	if (rc == 0) {
 		disk->used_notes = calloc(disk->nvolumes, sizeof(char *));
 		if (!disk->used_notes)

@@ -17,17 +17,18 @@
 
 struct ext_io {
 	imgfmt_disk *disk;
-	uint64_t offset, size;
+	size_t index;          /* volume of DISK */
+	uint64_t size;
 	const struct ext_overlay *overlay;
 	struct struct_io_stats stats;
 };
 
 static _Thread_local struct ext_io pending;
 
-void imgfmt_ext_io_prepare(imgfmt_disk *disk, uint64_t offset, uint64_t size, const struct ext_overlay *overlay)
+void imgfmt_ext_io_prepare(imgfmt_disk *disk, size_t index, uint64_t size, const struct ext_overlay *overlay)
 {
 	pending.disk = disk;
-	pending.offset = offset;
+	pending.index = index;
 	pending.size = size;
 	pending.overlay = overlay;
 }
@@ -105,7 +106,7 @@ static errcode_t eio_read_blk64(io_channel ch, unsigned long long block, int cou
 	size_t len;
 	errcode_t err = eio_range(ch, block, count, &off, &len);
 
-	if (!err && imgfmt_disk_pread(priv->disk, data, len, priv->offset + off) < 0)
+	if (!err && imgfmt_volume_pread(priv->disk, priv->index, data, len, off) < 0)
 		err = EXT2_ET_SHORT_READ;
 	if (!err && priv->overlay && imgfmt_ext_overlay_patch(priv->overlay, data, len, off) < 0)
 		err = EXT2_ET_SHORT_READ;
@@ -128,26 +129,21 @@ static errcode_t eio_write_blk64(io_channel ch, unsigned long long block, int co
 {
 	struct ext_io *priv = ch->private_data;
 	uint64_t off;
-	size_t len, done = 0;
+	size_t len;
 	errcode_t err;
+	int rc;
 
 	if (!(ch->flags & IO_FLAG_RW))
 		return EROFS;
 	err = eio_range(ch, block, count, &off, &len);
 	if (err)
 		return err == EXT2_ET_SHORT_READ ? EXT2_ET_SHORT_WRITE : err;
-	while (done < len) {
-		ssize_t n = pwrite(priv->disk->fd, (const char *)data + done, len - done,
-				   (off_t)(priv->offset + off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n < 0 ? (errcode_t)errno : EXT2_ET_SHORT_WRITE;
-			if (ch->write_error)
-				return ch->write_error(ch, (unsigned long)block, count, data, len, (int)done, err);
-			return err;
-		}
-		done += (size_t)n;
+	rc = imgfmt_volume_pwrite(priv->disk, priv->index, data, len, off);
+	if (rc < 0) {
+		err = rc == -EIO ? EXT2_ET_SHORT_WRITE : (errcode_t)-rc;
+		if (ch->write_error)
+			return ch->write_error(ch, (unsigned long)block, count, data, len, 0, err);
+		return err;
 	}
 	__atomic_add_fetch(&priv->stats.bytes_written, len, __ATOMIC_RELAXED);
 	return 0;

@@ -12,7 +12,7 @@ extern io_manager imgfmt_ext_io_manager;
 /* Name the volume the next ext2fs_open2(..., imgfmt_ext_io_manager, ...)
  * on this thread will read, and the journal OVERLAY its reads go through
  * (NULL: none; see fs_ext_journal.c; a channel with one is read-only). */
-void imgfmt_ext_io_prepare(struct imgfmt_disk *disk, uint64_t offset, uint64_t size,
+void imgfmt_ext_io_prepare(struct imgfmt_disk *disk, size_t index, uint64_t size,
 			   const struct ext_overlay *overlay);
 
 /* fs_ext_journal.c: BUF holds LEN bytes read at volume offset OFF; replace

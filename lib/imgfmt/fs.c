@@ -54,6 +54,7 @@ int imgfmt_fs_open(imgfmt_fs *fs, imgfmt_disk *disk, size_t index, unsigned flag
 		return fs_fail(fs, -EOPNOTSUPP, "%s: rawkit cannot edit %s filesystems", vol->name, vol->fstype);
 	fs->ops = ops;
 	fs->disk = disk;
+	fs->index = index;
 	fs->vol = *vol;
 	fs->writable = (flags & IMGFMT_FS_WRITE) != 0;
 	fs->recover_only = (flags & IMGFMT_FS_RECOVER_ONLY) != 0;
@@ -170,13 +171,22 @@ int imgfmt_fs_stat(imgfmt_fs *fs, uint64_t ino, struct imgfmt_stat *st)
 	return fs->ops->stat(fs, ino, st);
 }
 
+static int advise_run(uint64_t disk_off, uint64_t len, uint64_t vol_off, void *arg)
+{
+	const imgfmt_disk *disk = arg;
+
+	(void)vol_off;
+	posix_fadvise(disk->fd, (off_t)disk_off, (off_t)len, POSIX_FADV_WILLNEED);
+	return 0;
+}
+
 int imgfmt_fs_advise(imgfmt_fs *fs, uint64_t offset, uint64_t length)
 {
 	if (!fs->ops || offset >= fs->vol.size)
 		return 0;
 	if (length > fs->vol.size - offset)
 		length = fs->vol.size - offset;
-	posix_fadvise(fs->disk->fd, (off_t)(fs->vol.offset + offset), (off_t)length, POSIX_FADV_WILLNEED);
+	imgfmt_volume_map(fs->disk, fs->index, offset, length, advise_run, fs->disk);
 	return 0;
 }
 

@@ -34,7 +34,7 @@ static int ext_open_efs(imgfmt_fs *fs, bool rw, const struct ext_overlay *overla
 {
 	errcode_t err;
 
-	imgfmt_ext_io_prepare(fs->disk, fs->vol.offset, fs->vol.size, overlay);
+	imgfmt_ext_io_prepare(fs->disk, fs->index, fs->vol.size, overlay);
 	err = ext2fs_open2(fs->disk->path, NULL, EXT2_FLAG_64BITS | (rw ? EXT2_FLAG_RW : EXT2_FLAG_SKIP_MMP), 0, 0,
 			   imgfmt_ext_io_manager, efs);
 	imgfmt_ext_io_prepare(NULL, 0, 0, NULL);

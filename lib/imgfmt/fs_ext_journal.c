@@ -21,7 +21,8 @@
 
 struct ext_overlay {
 	imgfmt_disk *disk;
-	uint64_t offset, size;  /* the volume */
+	size_t index;           /* the volume */
+	uint64_t size;
 	unsigned bs;
 	uint64_t *jphys;        /* journal block -> filesystem block */
 	uint64_t nj;
@@ -59,7 +60,7 @@ static int overlay_read(const struct ext_overlay *ov, uint64_t n, void *buf)
 	at = ov->jphys[n] * ov->bs;
 	if (at > ov->size || ov->size - at < ov->bs)
 		return -EUCLEAN;
-	return imgfmt_disk_pread(ov->disk, buf, ov->bs, ov->offset + at);
+	return imgfmt_volume_pread(ov->disk, ov->index, buf, ov->bs, at);
 }
 
 static int journal_read(void *ctx, uint64_t n, void *buf)
@@ -125,7 +126,7 @@ int imgfmt_ext_overlay_load(imgfmt_fs *fs, ext2_filsys efs, struct ext_overlay *
 	ov = calloc(1, sizeof(*ov));
 	if (!ov)
 		return fs_fail(fs, -ENOMEM, "out of memory");
-	*ov = (struct ext_overlay){ .disk = fs->disk, .offset = fs->vol.offset, .size = fs->vol.size,
+	*ov = (struct ext_overlay){ .disk = fs->disk, .index = fs->index, .size = fs->vol.size,
 				    .bs = efs->blocksize };
 	rc = journal_blocks(fs, efs, ov);
 	if (rc < 0)

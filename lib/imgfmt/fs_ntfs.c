@@ -96,7 +96,7 @@ static s64 ndev_pread(struct ntfs_device *dev, void *buf, s64 count, s64 offset)
 		return 0;
 	if ((uint64_t)count > size - (uint64_t)offset)
 		count = (s64)(size - (uint64_t)offset);
-	if (imgfmt_disk_pread(p->fs->disk, buf, (size_t)count, p->fs->vol.offset + (uint64_t)offset) < 0) {
+	if (imgfmt_volume_pread(p->fs->disk, p->fs->index, buf, (size_t)count, (uint64_t)offset) < 0) {
 		errno = EIO;
 		return -1;
 	}

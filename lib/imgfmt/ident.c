@@ -61,23 +61,11 @@ int imgfmt_uuid_random(char out[37])
 	return 0;
 }
 
+/* Write into volume V of DISK (one of its volumes), bounded by it. */
 static int volume_pwrite(imgfmt_disk *disk, const struct imgfmt_volume *v, const void *buf, size_t len,
 			 uint64_t off)
 {
-	size_t done = 0;
-
-	if (off > v->size || len > v->size - off)
-		return disk_fail(disk, -ERANGE, "%s: write outside the volume", v->name);
-	while (done < len) {
-		ssize_t n = pwrite(disk->fd, (const char *)buf + done, len - done, (off_t)(v->offset + off + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return disk_fail(disk, n < 0 ? -errno : -EIO, "%s: write error: %s", v->name,
-					 n < 0 ? strerror(errno) : "no progress");
-		done += (size_t)n;
-	}
-	return 0;
+	return imgfmt_volume_pwrite(disk, (size_t)(v - disk->volumes), buf, len, off);
 }
 
 /* NTFS: the serial is 8 bytes at 0x48 of the boot sector and of its backup
@@ -92,7 +80,7 @@ static int ntfs_set_serial(imgfmt_disk *disk, const struct imgfmt_volume *v, con
 		return disk_fail(disk, -EINVAL, "%s: \"%s\" is not an NTFS serial (16 hex digits)", v->name, id);
 	for (int i = 0; i < 8; i++)
 		serial[i] = serial_be[7 - i]; /* blkid shows it most significant byte first */
-	if ((rc = imgfmt_disk_pread(disk, bs, sizeof(bs), v->offset)) < 0)
+	if ((rc = imgfmt_volume_pread(disk, (size_t)(v - disk->volumes), bs, sizeof(bs), 0)) < 0)
 		return rc;
 	if (memcmp(bs + 3, "NTFS    ", 8) != 0)
 		return disk_fail(disk, -EINVAL, "%s: no NTFS boot sector", v->name);
@@ -108,7 +96,7 @@ static int ntfs_set_serial(imgfmt_disk *disk, const struct imgfmt_volume *v, con
 	/* The backup sits right after the sectors the boot sector counts. */
 	backup = sectors * bytes_per_sector;
 	if (sectors < v->size / bytes_per_sector && backup + sizeof(bs) <= v->size &&
-	    imgfmt_disk_pread(disk, bs, sizeof(bs), v->offset + backup) == 0 && !memcmp(bs + 3, "NTFS    ", 8))
+	    imgfmt_volume_pread(disk, (size_t)(v - disk->volumes), bs, sizeof(bs), backup) == 0 && !memcmp(bs + 3, "NTFS    ", 8))
 		rc = volume_pwrite(disk, v, serial, 8, backup + 0x48);
 	return rc;
 }
@@ -122,7 +110,7 @@ static int swap_set_uuid(imgfmt_disk *disk, const struct imgfmt_volume *v, const
 
 	if (imgfmt_uuid_parse(id, uuid) < 0)
 		return disk_fail(disk, -EINVAL, "%s: \"%s\" is not a UUID", v->name, id);
-	if (imgfmt_swap_probe(disk, v, &page, &version) == 0 && version == 1)
+	if (imgfmt_swap_probe(disk, (size_t)(v - disk->volumes), &page, &version) == 0 && version == 1)
 		return volume_pwrite(disk, v, uuid, sizeof(uuid), 1036);
 	return disk_fail(disk, -EINVAL, "%s: no swap signature (version 1) found", v->name);
 }

@@ -93,13 +93,23 @@ const char *imgfmt_disk_warnings(const imgfmt_disk *disk);
 
 /* ---------------------------------------------------------------- volumes */
 
-/* A volume is a partition, or the whole disk when there is no partition
- * table.  Filled in by imgfmt_disk_volume(); plain data, caller-owned. */
+/* A volume is a partition, the whole disk when there is no partition
+ * table, or a logical volume of an LVM2 volume group whose physical volumes
+ * are on the disk (listed after the partitions; never activated, read
+ * through its segments).  Filled in by imgfmt_disk_volume(); plain data,
+ * caller-owned. */
 struct imgfmt_volume {
-	char name[16];        /* "p1", "p5", or "disk" */
-	unsigned partno;      /* partition number (1-based), 0 for "disk" */
-	uint64_t offset;      /* bytes from the start of the disk */
+	char name[256];       /* "p1", "p5", "disk", or an LV's device-mapper name ("rhel-root") */
+	unsigned partno;      /* partition number (1-based), 0 for "disk" and LVs */
+	uint64_t offset;      /* bytes from the start of the disk (an LV: of its first extent) */
 	uint64_t size;        /* bytes */
+	int parent;           /* an LV: index of the volume holding its first extent (its PV); else -1 */
+	unsigned segments;    /* an LV: runs on the disk (1: contiguous at OFFSET); else 1 */
+	char lv_vg[128];      /* an LV: its volume group's name; an LVM2 PV whose metadata was read:
+	                         the group it belongs to; "" otherwise */
+	char lv_name[128];    /* an LV: its name in the volume group */
+	char lv_uuid[40];     /* an LV: its LVM UUID */
+	char lv_layout[16];   /* an LV: "linear", "striped", "raid1", "mirror", "thin", ... */
 	char type[40];        /* "0x83", a GPT type GUID, or "" */
 	char type_name[64];   /* libfdisk's name for the type ("Linux filesystem") */
 	char part_uuid[40];   /* GPT partition GUID, "" otherwise */
@@ -109,7 +119,7 @@ struct imgfmt_volume {
 	char fstype[32];      /* "ext4", "ntfs", "swap", "LVM2_member", ... or "" */
 	char fs_uuid[64];
 	char fs_label[256];
-	char probe_note[96];  /* why fstype is empty, when there is a reason */
+	char probe_note[160]; /* why fstype is empty, when there is a reason (an LV rawkit cannot read: why) */
 };
 
 /* Number of volumes (never 0 for an open disk). */
@@ -121,6 +131,12 @@ int imgfmt_disk_volume(const imgfmt_disk *disk, size_t index, struct imgfmt_volu
 
 /* Index of the volume named NAME ("p2", "disk"), or -ENOENT. */
 int imgfmt_disk_find_volume(const imgfmt_disk *disk, const char *name);
+
+/* Read LEN bytes at OFFSET inside volume INDEX (an LV through its
+ * segments).  -ERANGE for a read outside the volume, -ENOTSUP for an LV
+ * rawkit cannot read (thin, cache, snapshot: see its probe_note), -EIO as
+ * imgfmt_disk_pread(); the message is on DISK. */
+int imgfmt_volume_pread(imgfmt_disk *disk, size_t index, void *buf, size_t len, uint64_t offset);
 
 /* ---------------------------------------------------------------- extents */
 

@@ -3,6 +3,7 @@
 #define IMGFMT_PRIVATE_H
 
 #include "imgfmt.h"
+#include "lvm.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,11 +27,39 @@ struct imgfmt_disk {
 	char id[48];
 	char *warnings;                /* "\n"-separated, malloc'd, may be NULL */
 	struct imgfmt_volume *volumes;
+	struct imgfmt_volmap **maps;   /* per volume: NULL, or an LV's segments (lvm_disk.c) */
+	imgfmt_extents **pv_free;      /* per volume: NULL, or an LVM PV's extents no LV holds (disk offsets) */
 	size_t nvolumes;
 	char **used_notes;             /* per volume, after imgfmt_disk_used() */
 	bool replayed;                 /* a volume was read through its journal (usedmap.c) */
 	char error[IMGFMT_ERRLEN];
 };
+
+/* An LV's bytes on the disk: its segments in LV order, covering [0, size),
+ * with absolute disk offsets in the areas (area.pv: the PV's volume index).
+ * REFUSED: an LV rawkit cannot read (no segments; reads fail -ENOTSUP). */
+struct imgfmt_volmap {
+	size_t nsegs;
+	struct imgfmt_lvm_seg *segs;
+	bool refused;
+};
+void imgfmt_volmap_free(struct imgfmt_volmap *map);
+
+/* volio.c: reads and writes inside a volume, bounded by it and mapped
+ * through an LV's segments (0 or -errno with the message on DISK). */
+int imgfmt_volume_pwrite(imgfmt_disk *disk, size_t index, const void *buf, size_t len, uint64_t off);
+/* Call CB with each disk range (DISK_OFF, LEN) that holds volume bytes
+ * [OFF, OFF+LEN), in volume order; VOL_OFF is where the range starts in
+ * the volume.  A non-zero return from CB stops and is returned. */
+typedef int (*imgfmt_volmap_fn)(uint64_t disk_off, uint64_t len, uint64_t vol_off, void *arg);
+int imgfmt_volume_map(imgfmt_disk *disk, size_t index, uint64_t off, uint64_t len, imgfmt_volmap_fn cb, void *arg);
+/* Whether volume INDEX is one run at its offset (a partition, a linear
+ * LV in one segment). */
+bool imgfmt_volume_contiguous(const imgfmt_disk *disk, size_t index);
+
+/* lvm_disk.c: append the LVs of every volume group whose PVs are volumes
+ * of DISK (after probing); damaged metadata becomes a warning. */
+int imgfmt_lvm_add_volumes(imgfmt_disk *disk);
 
 /* error.c: format MSG into BUF and return CODE (negative errno). */
 int imgfmt_fail(char *buf, int code, const char *fmt, ...) IMGFMT_PRINTF(3, 4);
@@ -50,10 +79,13 @@ int imgfmt_ptable_read(imgfmt_disk *disk);
 int imgfmt_ptable_none(imgfmt_disk *disk);
 /* probe.c: fill the fstype/fs_uuid/fs_label of VOL through libblkid. */
 int imgfmt_probe_volume(imgfmt_disk *disk, struct imgfmt_volume *vol);
+/* The same for volume INDEX, an LV: one in several runs is probed from a
+ * copy of its first and last MiB.  Negative only when out of memory. */
+int imgfmt_probe_lv(imgfmt_disk *disk, size_t index);
 /* swap.c: the page size (where the signature ends; the header is that
  * page) and the version (0 or 1) of the Linux swap in V; -ENOENT when there
  * is none, -EIO when it cannot be read. */
-int imgfmt_swap_probe(imgfmt_disk *disk, const struct imgfmt_volume *v, unsigned *page_size, int *version);
+int imgfmt_swap_probe(imgfmt_disk *disk, size_t index, unsigned *page_size, int *version);
 /* container.c: "qcow2", "vmdk", "vhd", "vhdx" or "vdi" when the SIZE bytes
  * open on FD are recognisably that image format, else NULL.  Only names it. */
 const char *imgfmt_container_format(int fd, uint64_t size);
@@ -99,6 +131,7 @@ extern const struct imgfmt_fs_ops imgfmt_fs_ntfs_ops;
 struct imgfmt_fs {
 	const struct imgfmt_fs_ops *ops;
 	imgfmt_disk *disk;
+	size_t index;                  /* of the volume on DISK */
 	struct imgfmt_volume vol;
 	char type[16];
 	bool writable;                 /* opened with IMGFMT_FS_WRITE */
@@ -118,8 +151,11 @@ struct imgfmt_fs {
  * with nothing to replay is opened read-only. */
 #define IMGFMT_FS_RECOVER_ONLY 0x100
 
-/* fs_volume.c: read LEN bytes at OFF inside the volume of FS, bounded by the volume. */
+/* fs_volume.c: read LEN bytes at OFF inside the volume of FS, bounded by the volume
+ * (mapped through an LV's segments). */
 int imgfmt_fs_volume_pread(imgfmt_fs *fs, void *buf, size_t len, uint64_t off);
+/* The same for writing (FS opened with IMGFMT_FS_WRITE). */
+int imgfmt_fs_volume_pwrite(imgfmt_fs *fs, const void *buf, size_t len, uint64_t off);
 
 /* usedmap.c: allocated ranges of the image file in [off, off+len). */
 int imgfmt_image_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgfmt_extents *out);

@@ -81,6 +81,13 @@ struct imgfmt_lvm_pvinfo {
 	uint64_t dev_size;  /* bytes (0 when not recorded) */
 };
 
+/* A run of extents some LV holds (visible or hidden: raid/mirror images and
+ * metadata, pool data, snapshot stores...): bytes from the start of PV. */
+struct imgfmt_lvm_alloc {
+	unsigned pv;
+	uint64_t offset, length;
+};
+
 struct imgfmt_lvm_vg {
 	char name[128];
 	char uuid[40];
@@ -90,6 +97,8 @@ struct imgfmt_lvm_vg {
 	struct imgfmt_lvm_pvinfo *pvs;
 	size_t nlvs;
 	struct imgfmt_lvm_lv *lvs; /* the visible LVs (status VISIBLE), in metadata order */
+	size_t nalloc;
+	struct imgfmt_lvm_alloc *alloc; /* every extent run any LV holds */
 };
 
 /* Parse metadata TEXT (LEN bytes) and resolve every visible LV onto the

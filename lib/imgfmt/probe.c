@@ -4,7 +4,10 @@
 #include <blkid/blkid.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static void probe_value(blkid_probe pr, const char *key, char *dst, size_t size)
 {
@@ -14,7 +17,8 @@ static void probe_value(blkid_probe pr, const char *key, char *dst, size_t size)
 		snprintf(dst, size, "%s", val);
 }
 
-int imgfmt_probe_volume(imgfmt_disk *disk, struct imgfmt_volume *vol)
+/* Probe VOL's bytes, which are at OFFSET of FD. */
+static int probe_fd(imgfmt_disk *disk, int fd, uint64_t offset, struct imgfmt_volume *vol)
 {
 	blkid_probe pr;
 	int rc;
@@ -26,7 +30,7 @@ int imgfmt_probe_volume(imgfmt_disk *disk, struct imgfmt_volume *vol)
 	pr = blkid_new_probe();
 	if (!pr)
 		return disk_fail(disk, -ENOMEM, "out of memory");
-	if (blkid_probe_set_device(pr, disk->fd, (blkid_loff_t)vol->offset, (blkid_loff_t)vol->size) != 0) {
+	if (blkid_probe_set_device(pr, fd, (blkid_loff_t)offset, (blkid_loff_t)vol->size) != 0) {
 		blkid_free_probe(pr);
 		return disk_fail(disk, -EIO, "%s: cannot set up probing", vol->name);
 	}
@@ -54,4 +58,43 @@ int imgfmt_probe_volume(imgfmt_disk *disk, struct imgfmt_volume *vol)
 	}
 	blkid_free_probe(pr);
 	return 0;
+}
+
+int imgfmt_probe_volume(imgfmt_disk *disk, struct imgfmt_volume *vol)
+{
+	return probe_fd(disk, disk->fd, vol->offset, vol);
+}
+
+/* An LV in several runs: libblkid reads a file descriptor, so it is given
+ * a sparse memory file of the LV's size holding the LV's first and last MiB
+ * (where signatures live), read through the LV's map. */
+int imgfmt_probe_lv(imgfmt_disk *disk, size_t index)
+{
+	struct imgfmt_volume *v = &disk->volumes[index];
+	enum { EDGE = 1 << 20 };
+	uint64_t head = v->size < EDGE ? v->size : EDGE, tail_at = v->size - (v->size < EDGE ? v->size : EDGE);
+	int fd, rc = 0;
+	char *buf;
+
+	if (imgfmt_volume_contiguous(disk, index))
+		return imgfmt_probe_volume(disk, v);
+	buf = malloc(EDGE);
+	fd = memfd_create("rawkit-lv-probe", MFD_CLOEXEC);
+	if (!buf || fd < 0 || ftruncate(fd, (off_t)v->size) < 0) {
+		snprintf(v->probe_note, sizeof(v->probe_note), "probe failed: %s", !buf ? "out of memory" : strerror(errno));
+		rc = !buf ? disk_fail(disk, -ENOMEM, "out of memory") : 0;
+		goto out;
+	}
+	if (imgfmt_volume_pread(disk, index, buf, (size_t)head, 0) < 0 || pwrite(fd, buf, (size_t)head, 0) != (ssize_t)head ||
+	    imgfmt_volume_pread(disk, index, buf, (size_t)(v->size - tail_at), tail_at) < 0 ||
+	    pwrite(fd, buf, (size_t)(v->size - tail_at), (off_t)tail_at) != (ssize_t)(v->size - tail_at)) {
+		snprintf(v->probe_note, sizeof(v->probe_note), "probe failed (unreadable?)");
+		goto out;
+	}
+	rc = probe_fd(disk, fd, 0, v);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return rc;
 }

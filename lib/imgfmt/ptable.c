@@ -49,6 +49,8 @@ static int ptable_add(imgfmt_disk *disk, struct fdisk_partition *pa, unsigned lo
 	disk->volumes = grown;
 	v = memset(&disk->volumes[disk->nvolumes++], 0, sizeof(*v));
 	v->partno = (unsigned)fdisk_partition_get_partno(pa) + 1;
+	v->parent = -1;
+	v->segments = 1;
 	snprintf(v->name, sizeof(v->name), "p%u", v->partno);
 	v->offset = start * ssz;
 	v->size = size * ssz;
@@ -74,6 +76,8 @@ static int ptable_whole_disk(imgfmt_disk *disk)
 	disk->nvolumes = 1;
 	copy_str(disk->volumes[0].name, sizeof(disk->volumes[0].name), "disk");
 	disk->volumes[0].size = disk->size;
+	disk->volumes[0].parent = -1;
+	disk->volumes[0].segments = 1;
 	return 0;
 }
 

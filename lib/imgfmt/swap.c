@@ -7,15 +7,16 @@
 /* The signature ends the first page, of whatever size the system that made
  * the swap had: "SWAPSPACE2" (version 1, has a UUID at byte 1036) or the
  * old "SWAP-SPACE" (version 0). */
-int imgfmt_swap_probe(imgfmt_disk *disk, const struct imgfmt_volume *v, unsigned *page_size, int *version)
+int imgfmt_swap_probe(imgfmt_disk *disk, size_t index, unsigned *page_size, int *version)
 {
+	const struct imgfmt_volume *v = &disk->volumes[index];
 	static const unsigned pages[] = { 4096, 8192, 16384, 65536 };
 	char magic[10];
 
 	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
 		if (pages[i] > v->size)
 			break;
-		if (imgfmt_disk_pread(disk, magic, sizeof(magic), v->offset + pages[i] - 10) < 0)
+		if (imgfmt_volume_pread(disk, index, magic, sizeof(magic), pages[i] - 10) < 0)
 			return -EIO;
 		if (!memcmp(magic, "SWAPSPACE2", 10) || !memcmp(magic, "SWAP-SPACE", 10)) {
 			*page_size = pages[i];

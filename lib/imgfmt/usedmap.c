@@ -31,9 +31,17 @@ int imgfmt_image_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgf
 	return 0;
 }
 
-/* Add the free ranges of volume INDEX (absolute offsets, clamped to the
- * volume so that a crafted filesystem cannot free its neighbours' bytes)
- * to FREE_RANGES.  Returns a note: NULL when the allocation was read. */
+/* Add volume bytes [OFF, OFF+LEN) of one volume, as disk ranges, to an extents list. */
+static int add_mapped(uint64_t disk_off, uint64_t len, uint64_t vol_off, void *arg)
+{
+	(void)vol_off;
+	return imgfmt_extents_add(arg, disk_off, len) < 0 ? -ENOMEM : 0;
+}
+
+/* Add the free ranges of volume INDEX (absolute offsets, bounded by the
+ * volume and mapped through an LV's segments, so that a crafted filesystem
+ * cannot free its neighbours' bytes) to FREE_RANGES.  Returns a note: NULL
+ * when the allocation was read. */
 static char *volume_free(imgfmt_disk *disk, size_t index, imgfmt_extents *free_ranges)
 {
 	const struct imgfmt_volume *v = &disk->volumes[index];
@@ -45,11 +53,24 @@ static char *volume_free(imgfmt_disk *disk, size_t index, imgfmt_extents *free_r
 
 	if (v->container)
 		return NULL; /* its logical partitions speak for it */
+	if (disk->pv_free && disk->pv_free[index]) {
+		/* an LVM PV: the extents no LV holds; the LVs speak for the rest */
+		for (size_t i = 0; i < imgfmt_extents_count(disk->pv_free[index]); i++) {
+			uint64_t off, len;
+			imgfmt_extents_get(disk->pv_free[index], i, &off, &len);
+			if (imgfmt_extents_add(free_ranges, off, len) < 0)
+				return strdup("out of memory");
+		}
+		return NULL;
+	}
+	if (disk->maps && disk->maps[index] && disk->maps[index]->refused)
+		return strdup(v->probe_note);
 	if (!strcmp(v->fstype, "swap")) {
 		/* Linux swap keeps its header in the first page; the rest is scratch. */
-		if (imgfmt_swap_probe(disk, v, &header, &version) < 0)
+		if (imgfmt_swap_probe(disk, index, &header, &version) < 0)
 			return strdup("swap: no header found, copied whole");
-		imgfmt_extents_add(free_ranges, v->offset + header, v->size - header);
+		if (imgfmt_volume_map(disk, index, header, v->size - header, add_mapped, free_ranges) < 0)
+			return strdup("out of memory");
 		return NULL;
 	}
 	fs = imgfmt_fs_new();
@@ -79,7 +100,7 @@ static char *volume_free(imgfmt_disk *disk, size_t index, imgfmt_extents *free_r
 				continue;
 			if (len > v->size - off)
 				len = v->size - off;
-			if (imgfmt_extents_add(free_ranges, v->offset + off, len) < 0) {
+			if (imgfmt_volume_map(disk, index, off, len, add_mapped, free_ranges) < 0) {
 				rc = -ENOMEM;
 				snprintf(note, sizeof(note), "out of memory");
 				break;
@@ -91,36 +112,66 @@ static char *volume_free(imgfmt_disk *disk, size_t index, imgfmt_extents *free_r
 	return rc < 0 ? strdup(note) : NULL;
 }
 
+/* Whether volume J (an LV) has bytes inside volume I. */
+static bool lv_inside(const imgfmt_disk *disk, size_t j, size_t i)
+{
+	const struct imgfmt_volmap *m = disk->maps ? disk->maps[j] : NULL;
+	const struct imgfmt_volume *v = &disk->volumes[i];
+
+	if (!m || j == i)
+		return false;
+	for (size_t s = 0; s < m->nsegs; s++)
+		for (uint32_t k = 0; k < m->segs[s].stripes; k++)
+			if (m->segs[s].area[k].offset >= v->offset && m->segs[s].area[k].offset - v->offset < v->size)
+				return true;
+	return false;
+}
+
 int imgfmt_used_parts(imgfmt_disk *disk, int volume, imgfmt_extents *fs_used, imgfmt_extents *data)
 {
 	imgfmt_extents *all = imgfmt_extents_new(), *free_ranges = imgfmt_extents_new();
-	uint64_t start = 0, len = disk->size;
 	int rc = -ENOMEM;
 
 	if (!all || !free_ranges) {
 		disk_fail(disk, rc, "out of memory");
 		goto out;
 	}
-	if (volume >= 0) {
-		if ((size_t)volume >= disk->nvolumes) {
-			rc = disk_fail(disk, -EINVAL, "no volume number %d", volume);
-			goto out;
-		}
-		start = disk->volumes[volume].offset;
-		len = disk->volumes[volume].size;
+	if (volume >= 0 && (size_t)volume >= disk->nvolumes) {
+		rc = disk_fail(disk, -EINVAL, "no volume number %d", volume);
+		goto out;
 	}
+	/* the bytes in question: the disk, a partition, or an LV's runs */
+	if (volume < 0)
+		rc = imgfmt_extents_add(all, 0, disk->size) < 0 ? -ENOMEM : 0;
+	else if (disk->maps && disk->maps[volume] && disk->maps[volume]->refused)
+		rc = 0; /* nothing can be read: nothing to copy */
+	else
+		rc = imgfmt_volume_map(disk, (size_t)volume, 0, disk->volumes[volume].size, add_mapped, all);
+	if (rc < 0) {
+		rc = disk_fail(disk, -ENOMEM, "out of memory");
+		goto out;
+	}
+	imgfmt_extents_normalize(all);
+	/* the volumes inside: a PV's free extents and its LVs' free blocks */
 	for (size_t i = 0; i < disk->nvolumes; i++) {
-		if (volume >= 0 && (size_t)volume != i)
+		if (volume >= 0 && (size_t)volume != i && !lv_inside(disk, i, (size_t)volume))
 			continue;
 		free(disk->used_notes[i]);
 		disk->used_notes[i] = volume_free(disk, i, free_ranges);
 	}
 	imgfmt_extents_normalize(free_ranges);
 	imgfmt_extents_clear(data);
-	if (imgfmt_extents_add(all, start, len) < 0 || imgfmt_extents_subtract(all, free_ranges, fs_used) < 0 ||
-	    imgfmt_image_data_ranges(disk, start, len, data) < 0) {
-		disk_fail(disk, rc, "out of memory");
+	if (imgfmt_extents_subtract(all, free_ranges, fs_used) < 0) {
+		rc = disk_fail(disk, -ENOMEM, "out of memory");
 		goto out;
+	}
+	for (size_t i = 0; i < imgfmt_extents_count(all); i++) {
+		uint64_t off, len;
+		imgfmt_extents_get(all, i, &off, &len);
+		if (imgfmt_image_data_ranges(disk, off, len, data) < 0) {
+			rc = disk_fail(disk, -ENOMEM, "out of memory");
+			goto out;
+		}
 	}
 	rc = 0;
 out:

@@ -62,7 +62,11 @@ static void print_text(imgfmt_disk *disk, struct vol_report *r, size_t n, uint64
 {
 	char a[16], b[16], c[16], d[16];
 	const char *label = imgfmt_disk_label(disk), *warn = imgfmt_disk_warnings(disk);
+	int w = 5;
 
+	for (size_t i = 0; i < n; i++)
+		if ((int)strlen(r[i].v.name) > w)
+			w = (int)strlen(r[i].v.name);
 	printf("disk %s: %s, %s, %u-byte sectors\n", imgfmt_disk_path(disk),
 	       imgfmt_disk_is_blockdev(disk) ? "block device" : "image file",
 	       cli_human(imgfmt_disk_size(disk), a, sizeof(a)), imgfmt_disk_sector_size(disk));
@@ -70,31 +74,46 @@ static void print_text(imgfmt_disk *disk, struct vol_report *r, size_t n, uint64
 	       imgfmt_disk_id(disk));
 	if (warn[0])
 		printf("warnings: %s\n", warn);
-	printf("%-5s %10s %10s  %-24s %-6s %10s %10s  %s\n", "NAME", "START", "SIZE", "TYPE", "FS", "FS-USED",
+	printf("%-*s %10s %10s  %-24s %-6s %10s %10s  %s\n", w, "NAME", "START", "SIZE", "TYPE", "FS", "FS-USED",
 	       "TO-COPY", "LABEL/NOTE");
 	for (size_t i = 0; i < n; i++) {
 		const struct imgfmt_volume *v = &r[i].v;
 		const char *note = r[i].note[0] ? r[i].note : v->fs_label;
-		char state[300];
+		char state[300], where[300] = "";
 		consistency_text(&r[i], state, sizeof(state));
-		printf("%-5s %10s %10s  %-24.24s %-6s %10s %10s  %s%s%s%s\n", v->name, cli_human(v->offset, a, sizeof(a)),
+		if (v->lv_name[0] && v->segments > 1)
+			snprintf(where, sizeof(where), "; %s %s in %u runs from %s", v->lv_layout, "LV", v->segments,
+				 v->parent >= 0 ? r[v->parent].v.name : "?");
+		else if (v->lv_name[0] && v->parent >= 0)
+			snprintf(where, sizeof(where), "; %s LV on %s", v->lv_layout, r[v->parent].v.name);
+		else if (!v->lv_name[0] && v->lv_vg[0])
+			snprintf(where, sizeof(where), "; LVM2 volume group %s", v->lv_vg);
+		if (!note[0] && where[0])
+			memmove(where, where + 2, strlen(where + 2) + 1);
+		printf("%-*s %10s %10s  %-24.24s %-6s %10s %10s  %s%s%s%s%s\n", w, v->name, cli_human(v->offset, a, sizeof(a)),
 		       cli_human(v->size, b, sizeof(b)), v->type_name[0] ? v->type_name : "-",
 		       v->fstype[0] ? v->fstype : "-",
 		       r[i].fs_total ? cli_human(r[i].fs_total - r[i].fs_free, c, sizeof(c)) : "-",
-		       cli_human(r[i].copy_bytes, d, sizeof(d)), note, note[0] && state[0] ? "; " : "", state,
+		       cli_human(r[i].copy_bytes, d, sizeof(d)), note, where, (note[0] || where[0]) && state[0] ? "; " : "", state,
 		       r[i].dirty && !state[0] ? " (not cleanly unmounted)" : "");
 	}
 	printf("used: %s of %s would be copied\n", cli_human(total_copy, a, sizeof(a)),
 	       cli_human(imgfmt_disk_size(disk), b, sizeof(b)));
 }
 
-static json_t *volume_json(const struct vol_report *r)
+static json_t *volume_json(const struct vol_report *r, const struct vol_report *all)
 {
 	const struct imgfmt_volume *v = &r->v;
 	json_t *o = json_object();
 
 	json_put(o, "name", json_text(v->name));
 	json_put(o, "partno", json_integer(v->partno));
+	json_put(o, "parent", json_text(v->parent >= 0 ? all[v->parent].v.name : ""));
+	json_put(o, "segments", json_integer(v->segments));
+	json_put(o, "lv_vg", json_text(v->lv_vg));
+	json_put(o, "lv_name", json_text(v->lv_name));
+	json_put(o, "lv_uuid", json_text(v->lv_uuid));
+	json_put(o, "lv_layout", json_text(v->lv_layout));
 	json_put(o, "offset_bytes", json_count(v->offset));
 	json_put(o, "size_bytes", json_count(v->size));
 	json_put(o, "container", json_boolean(v->container));
@@ -131,7 +150,7 @@ static void print_json(imgfmt_disk *disk, struct vol_report *r, size_t n, uint64
 	json_put(o, "id", json_text(imgfmt_disk_id(disk)));
 	json_put(o, "used_bytes", json_count(total_copy));
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(vols, volume_json(&r[i]));
+		json_array_append_new(vols, volume_json(&r[i], r));
 	json_put(o, "volumes", vols);
 	json_print(o, RAWKIT_EXIT_DONE);
 }

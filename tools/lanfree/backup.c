@@ -290,11 +290,11 @@ static bool fileless_partition(const struct imgfmt_volume *v)
 
 /* No filesystem signature: blank (its first MiB all zeros), or something
  * damaged or unknown that a user must hear about. */
-static bool volume_blank(struct backup *bk, const struct imgfmt_volume *v)
+static bool volume_blank(struct backup *bk, const struct imgfmt_volume *v, size_t index)
 {
 	size_t len = v->size < BUF_SIZE ? (size_t)v->size : BUF_SIZE;
 
-	if (imgfmt_disk_pread(bk->disk, bk->buf, len, v->offset) < 0)
+	if (imgfmt_volume_pread(bk->disk, index, bk->buf, len, 0) < 0)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if (bk->buf[i])
@@ -320,8 +320,18 @@ static void open_volume(struct backup *bk, struct vol_state *s, size_t index)
 		snprintf(s->reason, sizeof(s->reason), "swap");
 		return;
 	}
+	if (!strcmp(v->fstype, "LVM2_member") && v->lv_vg[0]) {
+		snprintf(s->reason, sizeof(s->reason), "LVM2 physical volume of volume group %s (its logical volumes are volumes)",
+			 v->lv_vg);
+		return;
+	}
+	if (v->lv_name[0] && !v->fstype[0] && v->probe_note[0]) {
+		snprintf(s->reason, sizeof(s->reason), "LVM2 logical volume: %s", v->probe_note);
+		s->warn = true;
+		return;
+	}
 	if (!v->fstype[0]) {
-		bool quiet = fileless_partition(v) || volume_blank(bk, v);
+		bool quiet = fileless_partition(v) || volume_blank(bk, v, index);
 		snprintf(s->reason, sizeof(s->reason), "%s%s", v->probe_note,
 			 quiet ? "" : ", but not blank (a damaged or unknown filesystem?)");
 		s->warn = !quiet;
