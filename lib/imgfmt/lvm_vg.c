@@ -387,6 +387,7 @@ static int read_segment(struct ctx *c, struct lvinfo *lv, size_t segno, uint32_t
 			return vg_fail(c, -EINVAL, "LV %s segment %zu: snapshot without its origin or COW LV", lv->name,
 				       segno + 1);
 		c->lvs[w].cow_of = c->lvs[o].name;
+		lv->visible = 0; /* "snapshotN": LVM2's internal tie of origin and COW, never listed */
 	}
 	if (!strcmp(type, "thin")) {
 		const char *pool = lvm_find_str(t, sn, "thin_pool");
