@@ -76,7 +76,7 @@ TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3
 TOOL_LIBS_p2v := -larchive -lguestfs -lzstd -lz
 TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
-HELPERS := $(B)/bin/imgfmt-tool $(B)/bin/jbd2-replay
+HELPERS := $(B)/bin/imgfmt-tool $(B)/bin/jbd2-replay $(B)/bin/lvm-dump
 
 .PHONY: all check check-boot demo deps fuzz fuzzers units bench install clean
 all: $(BINS) $(HELPERS) $(LIB_SO) $(LIB_A) $(GE_A)
@@ -152,6 +152,12 @@ units: $(UNITS)
 $(B)/bin/jbd2-replay: $(B)/tests/helpers/jbd2-replay.o $(B)/lib/imgfmt/jbd2.o
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# lvm_*.c alone against PVs made by lvm2's tools (tests/41-lvm.t)
+LVM_OBJ := $(addprefix $(B)/lib/imgfmt/,lvm_label.o lvm_text.o lvm_vg.o error.o)
+$(B)/bin/lvm-dump: $(B)/tests/helpers/lvm-dump.o $(LVM_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(B)/bin/imgfmt-tool: $(B)/tests/helpers/imgfmt-tool.o $(COMMON_OBJ) $(LIB_A)
 	@mkdir -p $(dir $@)
