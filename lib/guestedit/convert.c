@@ -291,12 +291,15 @@ static size_t find_root(imgfmt_disk *d, struct devmap *m, struct convert_report 
 		report_add(&r->not_done, 0, "Windows guest: not converted (rawkit converts Linux guests; the "
 			   "disk was copied as it is)");
 	else {
-		char others[256] = "";
-		for (size_t i = 0; i < m->nvol; i++)
+		char others[512] = "";
+		for (size_t i = 0; i < m->nvol; i++) {
+			size_t used = strlen(others);
 			if (m->vols[i].fstype[0] && strncmp(m->vols[i].fstype, "ext", 3) && strcmp(m->vols[i].fstype, "swap") &&
-			    strcmp(m->vols[i].fstype, "vfat") && strcmp(m->vols[i].fstype, "ntfs"))
-				snprintf(others + strlen(others), sizeof(others) - strlen(others), "%s%s (%s)",
-					 others[0] ? ", " : "", m->vols[i].name, m->vols[i].fstype);
+			    strcmp(m->vols[i].fstype, "vfat") && strcmp(m->vols[i].fstype, "ntfs") &&
+			    strcmp(m->vols[i].fstype, "LVM2_member"))
+				snprintf(others + used, sizeof(others) - used, "%s%.64s (%.31s)", others[0] ? ", " : "",
+					 m->vols[i].name, m->vols[i].fstype);
+		}
 		report_add(&r->not_done, 0, "no Linux root filesystem rawkit can edit%s%s: not converted",
 			   others[0] ? " among " : "", others);
 	}

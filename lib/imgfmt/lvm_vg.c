@@ -451,6 +451,11 @@ static int by_place(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+static uint64_t pv_byte(const struct ctx *c, uint32_t pv, uint64_t extent)
+{
+	return c->vg->pvs[pv].pe_start + extent * c->extent_bytes;
+}
+
 /* Every area inside its PV or LV, and no extent used twice. */
 static int check_areas(struct ctx *c)
 {
@@ -495,6 +500,14 @@ static int check_areas(struct ctx *c)
 			     u[i].is_lv ? c->lvs[u[i].target].name : c->pv_name[u[i].target]);
 		break;
 	}
+	/* every run of extents on a PV, whoever holds it (the used map keeps them) */
+	if (rc == 0 && n && !(c->vg->alloc = calloc(n, sizeof(*c->vg->alloc))))
+		rc = vg_fail(c, -ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		if (!u[i].is_lv)
+			c->vg->alloc[c->vg->nalloc++] = (struct imgfmt_lvm_alloc){
+				(unsigned)u[i].target, pv_byte(c, u[i].target, u[i].start),
+				(u[i].end - u[i].start) * c->extent_bytes };
 out:
 	free(u);
 	return rc;
@@ -520,10 +533,6 @@ static int add_run(struct ctx *c, struct imgfmt_lvm_lv *out, size_t *cap, uint64
 	return 0;
 }
 
-static uint64_t pv_byte(const struct ctx *c, uint32_t pv, uint64_t extent)
-{
-	return c->vg->pvs[pv].pe_start + extent * c->extent_bytes;
-}
 
 /* Map extents [LE, LE+COUNT) of LV onto the PVs as runs of OUT starting at
  * byte AT of OUT's LV.  1: a refusal written into OUT->refused; 0; < 0. */
@@ -730,6 +739,7 @@ void imgfmt_lvm_vg_free(struct imgfmt_lvm_vg *vg)
 	for (size_t i = 0; i < vg->nlvs; i++)
 		free_runs(&vg->lvs[i]);
 	free(vg->lvs);
+	free(vg->alloc);
 	free(vg->pvs);
 	free(vg);
 }

@@ -97,7 +97,7 @@ void golden_close(struct golden *g);
 
 struct id_change {
 	size_t vol;       /* volume index, or SIZE_MAX for the disk */
-	char volume[16];  /* its name ("p2"), "disk" */
+	char volume[256]; /* its name ("p2", "rhel-root"), "disk" */
 	char kind[8];     /* "fs", "part", "disk" */
 	char old[64], new_id[64];
 	/* what text files name: differs from the id for MBR partitions */
