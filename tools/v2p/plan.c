@@ -142,16 +142,16 @@ static uint64_t behind_swap(imgfmt_disk *image, struct imgfmt_volume *last, uint
 			    char *why, size_t whylen)
 {
 	struct imgfmt_volume fs;
-	char reason[400];
+	char reason[300];
 	uint64_t end = v2p_plan_swap(image, last, usable, p, &fs, reason, sizeof(reason));
 
 	if (!end) {
-		snprintf(why, whylen, "%s (swap) was not moved to the end: %s", last->name, reason);
+		snprintf(why, whylen, "%.32s (swap) was not moved to the end: %s", last->name, reason);
 		return usable;
 	}
 	if (!resizable(fs.fstype)) {
 		p->nmoves = 0;
-		snprintf(why, whylen, "%s (swap) was not moved to the end and %s before it not grown: %s holds %s, and "
+		snprintf(why, whylen, "%.32s (swap) was not moved to the end and %.32s before it not grown: %.32s holds %s, and "
 			 "rawkit resizes ext2/3/4 and NTFS only", last->name, fs.name, fs.name,
 			 fs.fstype[0] ? fs.fstype : "no filesystem it knows");
 		return usable;

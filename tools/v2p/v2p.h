@@ -25,7 +25,7 @@ struct v2p_opts {
  * the extended partition holding it (its header page is all a swap keeps). */
 struct v2p_move {
 	size_t index;
-	char name[16], what[16]; /* "p5", "swap" or "extended" */
+	char name[256], what[16]; /* "p5"; "swap" or "extended" */
 	uint64_t from, to, size;
 };
 
@@ -37,7 +37,7 @@ struct v2p_plan {
 	size_t last;             /* the partition resized, SIZE_MAX when none */
 	uint64_t last_start, last_size, new_size;
 	uint64_t used_bytes;
-	char last_name[16];
+	char last_name[256];
 	char fstype[32];
 	struct v2p_move moves[2];
 	size_t nmoves;           /* moves[nmoves - 1] is the swap */
