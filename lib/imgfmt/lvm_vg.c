@@ -386,8 +386,11 @@ static int read_segment(struct ctx *c, struct lvinfo *lv, size_t segno, uint32_t
 		if (o < 0 || w < 0)
 			return vg_fail(c, -EINVAL, "LV %s segment %zu: snapshot without its origin or COW LV", lv->name,
 				       segno + 1);
+		/* LVM2 lists the snapshot under its COW LV's name (hidden in the
+		 * text) and never shows "snapshotN", the tie of origin and COW */
 		c->lvs[w].cow_of = c->lvs[o].name;
-		lv->visible = 0; /* "snapshotN": LVM2's internal tie of origin and COW, never listed */
+		c->lvs[w].visible = 1;
+		lv->visible = 0;
 	}
 	if (!strcmp(type, "thin")) {
 		const char *pool = lvm_find_str(t, sn, "thin_pool");

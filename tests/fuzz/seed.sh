@@ -67,6 +67,156 @@ if [ "$1" = fuzz_jbd2 ]; then
 	printf '\000' >"$dir/empty"
 	exit 0
 fi
+if [ "$1" = fuzz_lvm ]; then
+	# a PV as pvcreate/vgcreate/vgcfgrestore write it (byte 0: even) and
+	# VG metadata texts (byte 0: odd): linear in two pieces, striped, raid1
+	# through hidden images, thin; the lvm2 tools see only our loop device
+	printf '\001contents = "Text Format Volume Group"\nversion = 1\nvg {\nid = "x"\nseqno = 1\nextent_size = 8\n}\n' >"$dir/empty-vg"
+	if [ "$(id -u)" -eq 0 ] && command -v vgcfgrestore >/dev/null; then
+		truncate -s 1M "$tmp/pv"
+		l=$(losetup -f --show "$tmp/pv")
+		mkdir -p "$tmp/etc/lock"
+		printf 'devices { filter = [ "a|^%s$|", "r|.*|" ] global_filter = [ "a|^%s$|", "r|.*|" ] use_devicesfile = 0 obtain_device_list_from_udev = 0 pv_min_size = 512 }\nglobal { locking_dir = "%s" use_lvmlockd = 0 }\nactivation { udev_sync = 0 udev_rules = 0 monitoring = 0 }\nbackup { backup = 0 archive = 0 }\n' \
+			"$l" "$l" "$tmp/etc/lock" >"$tmp/etc/lvm.conf"
+		export LVM_SYSTEM_DIR=$tmp/etc LVM_SUPPRESS_FD_WARNINGS=1
+		if pvcreate -q -y --pvmetadatacopies 2 --metadatasize 32k --dataalignment 64k "$l" >/dev/null 2>&1 &&
+			vgcreate -q -s 32k fz "$l" >/dev/null 2>&1 && vgcfgbackup -q -f "$tmp/vg" fz >/dev/null 2>&1; then
+			cat >"$tmp/lvs" <<-'EOF'
+			root {
+			id = "aaaaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaaa"
+			status = ["READ", "WRITE", "VISIBLE"]
+			segment_count = 2
+			segment1 {
+			start_extent = 0
+			extent_count = 4
+			type = "striped"
+			stripe_count = 1
+			stripes = ["pv0", 0]
+			}
+			segment2 {
+			start_extent = 4
+			extent_count = 2
+			type = "striped"
+			stripe_count = 1
+			stripes = ["pv0", 8]
+			}
+			}
+			home {
+			id = "bbbbbb-bbbb-bbbb-bbbb-bbbb-bbbb-bbbbbb"
+			status = ["READ", "WRITE", "VISIBLE"]
+			segment_count = 1
+			segment1 {
+			start_extent = 0
+			extent_count = 4
+			type = "striped"
+			stripe_count = 1
+			stripes = ["pv0", 4]
+			}
+			}
+			str {
+			id = "cccccc-cccc-cccc-cccc-cccc-cccc-cccccc"
+			status = ["READ", "WRITE", "VISIBLE"]
+			segment_count = 1
+			segment1 {
+			start_extent = 0
+			extent_count = 4
+			type = "striped"
+			stripe_count = 2
+			stripe_size = 16
+			stripes = ["pv0", 10, "pv0", 12]
+			}
+			}
+			r1 {
+			id = "dddddd-dddd-dddd-dddd-dddd-dddd-dddddd"
+			status = ["READ", "WRITE", "VISIBLE"]
+			segment_count = 1
+			segment1 {
+			start_extent = 0
+			extent_count = 2
+			type = "raid1"
+			device_count = 2
+			region_size = 128
+			raids = ["r1_rmeta_0", "r1_rimage_0", "r1_rmeta_1", "r1_rimage_1"]
+			}
+			}
+			r1_rmeta_0 {
+			id = "eeeeee-eeee-eeee-eeee-eeee-eeee-eeeeee"
+			status = ["READ", "WRITE"]
+			segment_count = 1
+			segment1 {
+			start_extent = 0
+			extent_count = 1
+			type = "striped"
+			stripe_count = 1
+			stripes = ["pv0", 14]
+			}
+			}
+			r1_rimage_0 {
+			id = "ffffff-ffff-ffff-ffff-ffff-ffff-ffffff"
+			status = ["READ", "WRITE"]
+			segment_count = 1
+			segment1 {
+			start_extent = 0
+			extent_count = 2
+			type = "striped"
+			stripe_count = 1
+			stripes = ["pv0", 15]
+			}
+			}
+			r1_rmeta_1 {
+			id = "gggggg-gggg-gggg-gggg-gggg-gggg-gggggg"
+			status = ["READ", "WRITE"]
+			segment_count = 1
+			segment1 {
+			start_extent = 0
+			extent_count = 1
+			type = "striped"
+			stripe_count = 1
+			stripes = ["pv0", 17]
+			}
+			}
+			r1_rimage_1 {
+			id = "hhhhhh-hhhh-hhhh-hhhh-hhhh-hhhh-hhhhhh"
+			status = ["READ", "WRITE"]
+			segment_count = 1
+			segment1 {
+			start_extent = 0
+			extent_count = 2
+			type = "striped"
+			stripe_count = 1
+			stripes = ["pv0", 18]
+			}
+			}
+			thin {
+			id = "iiiiii-iiii-iiii-iiii-iiii-iiii-iiiiii"
+			status = ["READ", "WRITE", "VISIBLE"]
+			segment_count = 1
+			segment1 {
+			start_extent = 0
+			extent_count = 8
+			type = "thin"
+			thin_pool = "pool"
+			device_id = 1
+			}
+			}
+			EOF
+			sed '/^thin {/,$d' "$tmp/lvs" >"$tmp/lvs-pv" # no pool for it on the PV
+			for v in lvs lvs-pv; do
+				python3 - "$tmp/vg" "$tmp/$v" "$tmp/meta-$v" <<-'EOF'
+				import sys
+				t = open(sys.argv[1]).read(); e = t.rindex("}")
+				open(sys.argv[3], "w").write(t[:e] + "logical_volumes {\n" + open(sys.argv[2]).read() + "}\n" + t[e:])
+				EOF
+			done
+			{ printf '\001'; cat "$tmp/meta-lvs"; } >"$dir/text-vgcfgbackup"
+			if vgcfgrestore -q --force -f "$tmp/meta-lvs-pv" fz >"$tmp/restore.log" 2>&1 || { cat "$tmp/restore.log" >&2; false; }; then
+				{ printf '\000'; cat "$tmp/pv"; } >"$dir/pv-2mda"
+			fi
+		fi
+		losetup -d "$l"
+	fi
+	exit 0
+fi
 if [ "$1" = fuzz_stream ]; then
 	# real streams from rawkit-p2v send of a tiny disk, both compressions
 	p2v=${RAWKIT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}/rawkit-p2v
