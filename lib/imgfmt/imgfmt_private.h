@@ -67,7 +67,7 @@ int imgfmt_extents_subtract(const imgfmt_extents *a, const imgfmt_extents *b, im
 int imgfmt_extents_intersect(const imgfmt_extents *a, const imgfmt_extents *b, imgfmt_extents *out);
 void imgfmt_extents_clear(imgfmt_extents *ext);
 
-/* Filesystem back ends: one file each (fs_ext.c, fs_ntfs.c). */
+/* Filesystem back ends: one file each (fs_ext.c, fs_ntfs.c; XFS: fs_xfs*.c). */
 struct imgfmt_fs_ops {
 	const char *name;
 	bool (*match)(const char *fstype);
@@ -95,6 +95,7 @@ struct imgfmt_fs_ops {
 
 extern const struct imgfmt_fs_ops imgfmt_fs_ext_ops;
 extern const struct imgfmt_fs_ops imgfmt_fs_ntfs_ops;
+extern const struct imgfmt_fs_ops imgfmt_fs_xfs_ops;
 
 struct imgfmt_fs {
 	const struct imgfmt_fs_ops *ops;
@@ -120,6 +121,8 @@ struct imgfmt_fs {
 
 /* fs_volume.c: read LEN bytes at OFF inside the volume of FS, bounded by the volume. */
 int imgfmt_fs_volume_pread(imgfmt_fs *fs, void *buf, size_t len, uint64_t off);
+/* Write LEN bytes at OFF inside the volume (a filesystem open for writing). */
+int imgfmt_fs_volume_pwrite(imgfmt_fs *fs, const void *buf, size_t len, uint64_t off);
 
 /* usedmap.c: allocated ranges of the image file in [off, off+len). */
 int imgfmt_image_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgfmt_extents *out);
