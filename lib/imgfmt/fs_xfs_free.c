@@ -114,6 +114,40 @@ static int free_rec(imgfmt_fs *fs, uint32_t agno, const unsigned char *rec, void
 	return 0;
 }
 
+/* The AG free list (AGFL, sector 3): blocks kept free for the btrees to
+ * grow into, FLCOUNT of them from slot FLFIRST round to FLLAST.  Free as
+ * xfs_db's freesp counts them: nothing in them is read before written. */
+static int free_list(imgfmt_fs *fs, uint32_t agno, const unsigned char *agf, imgfmt_extents *out)
+{
+	struct xfs_state *xs = XFS_ST(fs);
+	size_t hdr = xs->v5 ? 36 : 0, slots = (xs->sectsize - hdr) / 4;
+	uint32_t first = xfs_be32(agf + 40), last = xfs_be32(agf + 44), count = xfs_be32(agf + 48);
+	uint64_t off = ((((uint64_t)agno * xs->agblocks) << xs->blocklog) + 3ULL * xs->sectsize);
+	unsigned char *fl;
+	int rc;
+
+	if (count == 0)
+		return 0;
+	if (first >= slots || last >= slots || count > slots || (last + slots - first) % slots + 1 != count)
+		return fs_fail(fs, -EUCLEAN, "damaged XFS: AG %u: free list indexes", agno);
+	if (!(fl = malloc(xs->sectsize)))
+		return fs_fail(fs, -ENOMEM, "out of memory");
+	rc = imgfmt_fs_volume_pread(fs, fl, xs->sectsize, off);
+	if (rc == 0 && xs->v5 && (xfs_be32(fl) != 0x5841464cu || xfs_be32(fl + 4) != agno ||
+				  !imgfmt_xfs_crc_ok(fl, xs->sectsize, 32)))
+		rc = fs_fail(fs, -EUCLEAN, "damaged XFS: AG %u: bad free list header", agno);
+	for (uint32_t i = 0; i < count && rc == 0; i++) {
+		uint32_t agbno = xfs_be32(fl + hdr + (size_t)((first + i) % slots) * 4);
+		uint64_t block;
+		if (!imgfmt_xfs_ag_block(fs, agno, agbno, &block))
+			rc = fs_fail(fs, -EUCLEAN, "damaged XFS: AG %u: free list block %u outside the AG", agno, agbno);
+		else if (imgfmt_extents_add(out, block << xs->blocklog, xs->blocksize))
+			rc = fs_fail(fs, -ENOMEM, "out of memory");
+	}
+	free(fl);
+	return rc;
+}
+
 int imgfmt_xfs_free_space(imgfmt_fs *fs, imgfmt_extents *free_ranges)
 {
 	struct xfs_state *xs = XFS_ST(fs);
@@ -132,6 +166,8 @@ int imgfmt_xfs_free_space(imgfmt_fs *fs, imgfmt_extents *free_ranges)
 		if (rc == 0 && f.total != xfs_be32(agf + 52))
 			rc = fs_fail(fs, -EUCLEAN, "damaged XFS: AG %u: free extents sum to %llu blocks, the AGF says %u",
 				     agno, (unsigned long long)f.total, xfs_be32(agf + 52));
+		if (rc == 0)
+			rc = free_list(fs, agno, agf, free_ranges);
 	}
 	free(agf);
 	return rc;
