@@ -10,6 +10,7 @@
 static const struct imgfmt_fs_ops *const backends[] = {
 	&imgfmt_fs_ext_ops,
 	&imgfmt_fs_ntfs_ops,
+	&imgfmt_fs_xfs_ops,
 };
 
 imgfmt_fs *imgfmt_fs_new(void)
@@ -50,7 +51,8 @@ int imgfmt_fs_open(imgfmt_fs *fs, imgfmt_disk *disk, size_t index, unsigned flag
 	if (!ops)
 		return fs_fail(fs, -EPROTONOSUPPORT, "%s: no filesystem rawkit can read (%s)", vol->name,
 			       vol->fstype[0] ? vol->fstype : vol->probe_note);
-	if ((flags & IMGFMT_FS_WRITE) && !ops->write_file)
+	/* (XFS opens for writing to have its UUID set, and for nothing else) */
+	if ((flags & IMGFMT_FS_WRITE) && !ops->write_file && !ops->set_uuid)
 		return fs_fail(fs, -EOPNOTSUPP, "%s: rawkit cannot edit %s filesystems", vol->name, vol->fstype);
 	fs->ops = ops;
 	fs->disk = disk;
@@ -140,6 +142,7 @@ const char *imgfmt_consistency_name(enum imgfmt_consistency state)
 	case IMGFMT_REPLAYED: return "replayed";
 	case IMGFMT_UNREPLAYABLE: return "unreplayable";
 	case IMGFMT_NTFS_UNCLEAN: return "ntfs-unclean";
+	case IMGFMT_XFS_LOG_DIRTY: return "xfs-log-not-replayed";
 	}
 	return "unknown";
 }
@@ -289,6 +292,8 @@ static int edit_parent(imgfmt_fs *fs, const char *path, uint64_t *dir, char name
 	FS_CHECK_OPEN(fs);
 	if (!fs->writable)
 		return fs_fail(fs, -EROFS, "the filesystem is open read-only");
+	if (!fs->ops->write_file || !fs->ops->mkdir || !fs->ops->remove)
+		return fs_fail(fs, -EOPNOTSUPP, "rawkit cannot edit %s filesystems (only set their UUID)", fs->type);
 	if (path[0] != '/' || !slash || !slash[1])
 		return fs_fail(fs, -EINVAL, "\"%s\" is not an absolute path to a file", path);
 	len = strlen(slash + 1);

@@ -1,7 +1,7 @@
 /* fs_volume.c --- bounded reads and writes of a filesystem's volume, for the back ends
  *
  * Its own file so that calls run one way: fs.c dispatches to the back ends
- * (fs_ext.c, fs_ntfs.c, fs_xfs.c), which read their volume through here and
+ * (fs_ext.c, fs_ntfs.c, fs_xfs*.c), which read their volume through here and
  * volio.c (an LVM logical volume through its segments).
  */
 #include "imgfmt_private.h"

@@ -205,6 +205,8 @@ enum imgfmt_consistency {
 	                          * IMGFMT_FS_WRITE gets them written and ends clean) */
 	IMGFMT_UNREPLAYABLE,     /* ext3/4 needs recovery rawkit cannot do: read as it is on disk */
 	IMGFMT_NTFS_UNCLEAN,     /* NTFS dirty or $LogFile unclean: read as it is (no log replay) */
+	IMGFMT_XFS_LOG_DIRTY,    /* XFS log holds changes not written back (no unmount record at its
+	                          * head): read as it is, no replay; the note says how much */
 };
 struct imgfmt_consistency_info {
 	enum imgfmt_consistency state;
@@ -220,7 +222,7 @@ void imgfmt_fs_consistency(const imgfmt_fs *fs, struct imgfmt_consistency_info *
  * are.  Returns how many volumes were replayed, or a negative errno with the
  * message on DISK. */
 int imgfmt_disk_recover(imgfmt_disk *disk);
-/* "clean", "replayed", "unreplayable", "ntfs-unclean". */
+/* "clean", "replayed", "unreplayable", "ntfs-unclean", "xfs-log-not-replayed". */
 const char *imgfmt_consistency_name(enum imgfmt_consistency state);
 
 /* Tell the kernel that LENGTH bytes at OFFSET inside the volume will be

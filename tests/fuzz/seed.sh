@@ -228,6 +228,49 @@ if [ "$1" = fuzz_stream ]; then
 	"$p2v" send -q --compress zlib "$tmp/disk" >"$dir/zlib"
 	exit 0
 fi
+if [ "$1" = fuzz_xfs ]; then
+	# 16 MiB XFS volumes (mkfs.xfs's 300 MB floor is for real use; its test
+	# switch lifts it), populated by a prototype file and, as root, through
+	# a mount for attributes and a btree-format file; packed as fuzz_xfs.c
+	# reads them: the non-zero 4 KiB blocks, each behind its LE16 number
+	mkdir -p "$tmp/src" && echo hello >"$tmp/src/f" && head -c 5000 /dev/zero | tr '\0' x >"$tmp/src/big"
+	{
+		echo dummy; echo 0 0; echo d--755 0 0
+		echo "f ---644 1 2 $tmp/src/f"; echo "big ---600 0 0 $tmp/src/big"
+		echo "sl l--777 0 0 $(printf 'y%.0s' $(seq 1 300))"; echo "nul c--666 0 0 1 3"
+		echo "dir d--755 0 0"
+		for i in $(seq 1 150); do echo " entry-with-a-long-name-$i ---644 0 0 $tmp/src/f"; done
+		echo " \$"; echo "\$"
+	} >"$tmp/proto"
+	pack() { python3 - "$1" "$2" <<'PY'
+import sys
+d = open(sys.argv[1], 'rb').read()
+with open(sys.argv[2], 'wb') as out:
+    for b in range(len(d) // 4096):
+        blk = d[b * 4096:(b + 1) * 4096]
+        if blk.strip(b'\0'):
+            out.write(bytes([b & 255, b >> 8]) + blk)
+PY
+	}
+	for opts in "v5-4k:-b size=4096" "v5-1k:-b size=1024" "v4:-m crc=0 -n ftype=0 -b size=1024"; do
+		rm -f "$tmp/x.img" && truncate -s 16M "$tmp/x.img"
+		# shellcheck disable=SC2086
+		TEST_DEV=1 TEST_DIR=1 QA_CHECK_FS=1 mkfs.xfs -q -f -d agcount=1 ${opts#*:} -p "$tmp/proto" \
+			"$tmp/x.img" >/dev/null 2>&1 || continue
+		if [ "$(id -u)" -eq 0 ] && [ "${opts%%:*}" != v4 ] && mkdir -p "$tmp/m" && mount -o loop "$tmp/x.img" "$tmp/m" 2>/dev/null; then
+			for i in $(seq 1 40); do setfattr -n "user.a$i" -v "$(printf 'v%.0s' $(seq 1 60))" "$tmp/m/f"; done
+			setfattr -n user.s -v small "$tmp/m/big"
+			python3 -c "import os; os.setxattr('$tmp/m/dir', 'user.remote', b'r' * 5000)
+f = open('$tmp/m/frag', 'wb')
+for i in range(60): f.seek(i * 8192); f.write(b'z')"
+			setfacl -m u:7:r "$tmp/m/f" 2>/dev/null || true
+			umount "$tmp/m"
+		fi
+		pack "$tmp/x.img" "$dir/${opts%%:*}"
+	done
+	printf '\000\000XFSB' >"$dir/magic-only"
+	exit 0
+fi
 if [ "$1" = fuzz_ext_edit ]; then
 	# tiny filesystems holding what clone's personalization edits
 	r=$tmp/root

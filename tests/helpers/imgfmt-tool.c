@@ -5,6 +5,9 @@
  *   imgfmt-tool used DISK [VOLUME]          used ranges, then "total N"
  *   imgfmt-tool ls|stat|cat|readlink|xattrs|streams|runs DISK VOLUME PATH [STREAM]
  *   imgfmt-tool extract DISK VOLUME DIR      files, directories and symlinks into DIR
+ *   imgfmt-tool scan DISK VOLUME             one line per file in use (imgfmt_fs_scan)
+ *   imgfmt-tool fsinfo DISK VOLUME           type, sizes, dirty, consistency and its note
+ *   imgfmt-tool set-uuid DISK VOLUME UUID    imgfmt_fs_set_uuid on a writable open
  *
  * Not installed: results are checked against independent tools by tests/.
  */
@@ -14,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +304,69 @@ out:
 	return rc < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
 }
 
+static int print_scanned(const struct imgfmt_stat *st, void *arg)
+{
+	(void)arg;
+	printf("%llu %o %u %u %u %llu %lld.%09ld %lld.%09ld %lld.%09ld %u:%u %x\n", (unsigned long long)st->ino, st->mode,
+	       st->uid, st->gid, st->nlink, (unsigned long long)st->size, (long long)st->mtime.tv_sec, st->mtime.tv_nsec,
+	       (long long)st->atime.tv_sec, st->atime.tv_nsec, (long long)st->ctime.tv_sec, st->ctime.tv_nsec,
+	       st->rdev_major, st->rdev_minor, st->flags);
+	return 0;
+}
+
+/* scan, fsinfo, set-uuid: a whole volume. */
+static int cmd_vol(const char *cmd, int argc, char **argv)
+{
+	bool set = !strcmp(cmd, "set-uuid");
+	imgfmt_disk *disk = imgfmt_disk_new();
+	imgfmt_fs *fs = imgfmt_fs_new();
+	struct imgfmt_consistency_info c;
+	uint64_t total, free_bytes;
+	unsigned bs;
+	int vol, rc = -1;
+
+	if (argc != (set ? 3 : 2)) {
+		imgfmt_disk_free(disk);
+		imgfmt_fs_free(fs);
+		return cli_usage_error("%s: DISK VOLUME%s", cmd, set ? " UUID" : "");
+	}
+	if (imgfmt_disk_open(disk, argv[0], set ? IMGFMT_OPEN_WRITE : 0) < 0) {
+		cli_error(argv[0], "%s", imgfmt_disk_error(disk));
+		goto out;
+	}
+	if ((vol = volume_index(disk, argv[1])) < 0)
+		goto out;
+	if (imgfmt_fs_open(fs, disk, (size_t)vol, set ? IMGFMT_FS_WRITE : 0) < 0)
+		goto fail;
+	if (!strcmp(cmd, "scan")) {
+		rc = imgfmt_fs_scan(fs, print_scanned, NULL);
+	} else if (set) {
+		rc = imgfmt_fs_set_uuid(fs, argv[2]);
+		if (rc == 0)
+			rc = imgfmt_fs_commit(fs);
+		if (rc == 0 && imgfmt_disk_sync(disk) < 0) {
+			cli_error(argv[0], "%s", imgfmt_disk_error(disk));
+			goto out;
+		}
+	} else {
+		imgfmt_fs_sizes(fs, &bs, &total, &free_bytes);
+		imgfmt_fs_consistency(fs, &c);
+		printf("type %s\nblock_size %u\ntotal %llu\nfree %llu\nfiles %llu\nroot %llu\ndirty %d\n"
+		       "consistency %s\nnote %s\n",
+		       imgfmt_fs_type(fs), bs, (unsigned long long)total, (unsigned long long)free_bytes,
+		       (unsigned long long)imgfmt_fs_files(fs), (unsigned long long)imgfmt_fs_root(fs), imgfmt_fs_dirty(fs),
+		       imgfmt_consistency_name(c.state), c.note);
+		rc = 0;
+	}
+fail:
+	if (rc < 0)
+		cli_error(argv[0], "%s", imgfmt_fs_error(fs));
+out:
+	imgfmt_fs_free(fs);
+	imgfmt_disk_free(disk);
+	return rc < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const fs_cmds[] = { "ls", "stat", "cat", "readlink", "xattrs", "streams", "runs", "extract" };
@@ -315,6 +382,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "used"))
 		return cmd_used(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "scan") || !strcmp(argv[1], "fsinfo") || !strcmp(argv[1], "set-uuid"))
+		return cmd_vol(argv[1], argc - 2, argv + 2);
 	for (size_t i = 0; i < sizeof(fs_cmds) / sizeof(fs_cmds[0]); i++)
 		if (!strcmp(argv[1], fs_cmds[i]))
 			return cmd_fs(argv[1], argc - 2, argv + 2);
