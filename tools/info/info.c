@@ -52,6 +52,9 @@ static const char *consistency_text(const struct vol_report *r, char *buf, size_
 	case IMGFMT_NTFS_UNCLEAN:
 		snprintf(buf, size, "NTFS not cleanly shut down (read as it is)");
 		break;
+	case IMGFMT_XFS_LOG_DIRTY:
+		snprintf(buf, size, "XFS log not replayed (read as it is)");
+		break;
 	default:
 		buf[0] = 0;
 	}

@@ -339,7 +339,7 @@ static void open_volume(struct backup *bk, struct vol_state *s, size_t index)
 	}
 	s->warn = true;
 	if (strcmp(v->fstype, "ext2") && strcmp(v->fstype, "ext3") && strcmp(v->fstype, "ext4") &&
-	    strcmp(v->fstype, "ntfs")) {
+	    strcmp(v->fstype, "ntfs") && strcmp(v->fstype, "xfs")) {
 		snprintf(s->reason, sizeof(s->reason), "%s: not a filesystem rawkit reads", v->fstype);
 		return;
 	}
@@ -396,10 +396,12 @@ static int open_volumes(struct backup *bk, struct vol_state *vols, size_t n)
 		if (!s->fs)
 			continue;
 		opened++;
-		/* an unclean NTFS is read as it is without being asked (there is
-		 * no other way to read it) and said; an ext3/4 journal that
-		 * cannot be replayed, or recorded errors, need --allow-dirty */
-		if (imgfmt_fs_dirty(s->fs) && s->consistency.state != IMGFMT_NTFS_UNCLEAN) {
+		/* an unclean NTFS, and an XFS whose log holds changes, are read
+		 * as they are without being asked (there is no other way to
+		 * read them) and said; an ext3/4 journal that cannot be
+		 * replayed, or recorded errors, need --allow-dirty */
+		if (imgfmt_fs_dirty(s->fs) && s->consistency.state != IMGFMT_NTFS_UNCLEAN &&
+		    s->consistency.state != IMGFMT_XFS_LOG_DIRTY) {
 			if (!bk->o->allow_dirty) {
 				if (s->consistency.state == IMGFMT_UNREPLAYABLE)
 					cli_error(bk->o->disk, "%s: %s was not cleanly unmounted and its journal cannot be "
@@ -426,6 +428,9 @@ static int open_volumes(struct backup *bk, struct vol_state *vols, size_t n)
 			backup_warn(bk, bk->o->disk, "%s: ntfs was not cleanly shut down (Windows running, hibernated "
 				    "or Fast Startup): backed up read-only as it is, without replaying its log",
 				    vols[i].v.name);
+		else if (vols[i].fs && vols[i].consistency.state == IMGFMT_XFS_LOG_DIRTY)
+			backup_warn(bk, bk->o->disk, "%s: xfs log not replayed (a running or frozen guest's snapshot): "
+				    "backed up as it is on disk; %s", vols[i].v.name, vols[i].consistency.note);
 		else if (vols[i].fs && imgfmt_fs_dirty(vols[i].fs))
 			backup_warn(bk, bk->o->disk, "%s: %s was not cleanly unmounted; backed up as it is (--allow-dirty)",
 				    vols[i].v.name, imgfmt_fs_type(vols[i].fs));

@@ -47,8 +47,9 @@ static void print_name(const unsigned char *s, size_t n)
 /* A generation's consistency: the worst of its volumes' (a generation
  * written before volumes recorded it: unreplayable if it was dirty). */
 #define WORST_SQL \
-	"(SELECT CASE MAX(CASE v.consistency WHEN 'unreplayable' THEN 3 WHEN 'ntfs-unclean' THEN 2" \
-	" WHEN 'replayed' THEN 1 ELSE 0 END) WHEN 3 THEN 'unreplayable' WHEN 2 THEN 'ntfs-unclean'" \
+	"(SELECT CASE MAX(CASE v.consistency WHEN 'unreplayable' THEN 4 WHEN 'xfs-log-not-replayed' THEN 3" \
+	" WHEN 'ntfs-unclean' THEN 2 WHEN 'replayed' THEN 1 ELSE 0 END) WHEN 4 THEN 'unreplayable'" \
+	" WHEN 3 THEN 'xfs-log-not-replayed' WHEN 2 THEN 'ntfs-unclean'" \
 	" WHEN 1 THEN 'replayed' ELSE CASE n.dirty WHEN 0 THEN 'clean' ELSE 'unreplayable' END END" \
 	" FROM volumes v WHERE v.gen_id = n.id)"
 #define LIST_SQL(consistency) \
