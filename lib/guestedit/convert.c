@@ -313,6 +313,8 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 	struct imgfmt_volume *vols = NULL;
 	struct devmap m = { 0 };
 	struct root_info ri = { .boot = SIZE_MAX };
+	struct convert_opts lvm_opts;
+	const char *lvm_drivers[CONVERT_MAX_DRIVERS + 1];
 	int rc = -ENOMEM;
 
 	if (o->ndrivers > CONVERT_MAX_DRIVERS) {
@@ -336,6 +338,22 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 	if ((ri.root = find_root(d, &m, r)) == SIZE_MAX)
 		goto out;
 	r->linux_found = true;
+	if (vols[ri.root].lv_name[0]) {
+		/* a root on LVM: the initramfs also needs device-mapper (and the
+		 * guest's lvm, which dracut adds with its lvm module) */
+		bool have = false;
+		for (size_t i = 0; i < o->ndrivers; i++) {
+			lvm_drivers[i] = o->drivers[i];
+			have |= !strcmp(o->drivers[i], "dm_mod") || !strcmp(o->drivers[i], "dm-mod");
+		}
+		lvm_opts = *o;
+		if (!have)
+			lvm_drivers[lvm_opts.ndrivers++] = "dm_mod";
+		lvm_opts.drivers = lvm_drivers;
+		o = &lvm_opts;
+		report_add(&r->checks, 0, "root on LVM (%s): /dev/mapper references stay valid; the initramfs needs "
+			   "device-mapper and lvm", vols[ri.root].name);
+	}
 	if ((rc = edit_root(d, &m, o, &ri, r, err, errlen)) < 0)
 		goto out;
 	if (ri.boot != SIZE_MAX && (rc = edit_boot(d, &m, o, &ri, r, err, errlen)) < 0)
@@ -368,9 +386,13 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 			   o->dry_run ? "would be rebuilt with the guest's own tool in a libguestfs appliance"
 				      : "not rebuilt (--no-rebuild)");
 	} else if (nv) {
-		char tool[32], why[1024];
-		if (rebuild_initramfs(path, vols[ri.root].partno, ri.boot != SIZE_MAX ? vols[ri.boot].partno : 0, versions,
-				      initrds, nv, o->drivers, o->ndrivers, tool, sizeof(tool), why, sizeof(why)) < 0) {
+		char tool[32], why[1024], root_dev[300], boot_dev[300];
+		rebuild_device(&vols[ri.root], root_dev, sizeof(root_dev));
+		if (ri.boot != SIZE_MAX)
+			rebuild_device(&vols[ri.boot], boot_dev, sizeof(boot_dev));
+		if (rebuild_initramfs(path, root_dev, ri.boot != SIZE_MAX ? boot_dev : NULL, vols[ri.root].lv_name[0] != 0,
+				      versions, initrds, nv, o->drivers, o->ndrivers, tool, sizeof(tool), why,
+				      sizeof(why)) < 0) {
 			report_add(&r->not_done, 0, "initramfs not rebuilt (%s); the guest may not find its disk: %s",
 				   tool[0] ? tool : "no tool", why);
 		} else {

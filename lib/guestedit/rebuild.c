@@ -3,8 +3,9 @@
  *
  * Debian/Ubuntu: the drivers are added to /etc/initramfs-tools/modules and
  * update-initramfs -u -k VERSION runs; Fedora/RHEL/SUSE: dracut -f
- * --add-drivers.  The appliance sees the disk as /dev/sda, so partition N
- * is /dev/sdaN.
+ * --add-drivers (and --add lvm when the root is on LVM).  The appliance sees
+ * the disk as /dev/sda, so partition N is /dev/sdaN, and activates the
+ * disk's volume groups: an LV is /dev/VG/LV.
  */
 #include "rebuild.h"
 
@@ -71,14 +72,15 @@ static int debian(guestfs_h *g, const char *const *versions, size_t nv, const ch
 }
 
 static int dracut(guestfs_h *g, const char *const *versions, const char *const *initrds, size_t nv,
-		  const char *const *drivers, size_t nd, char *err, size_t errlen)
+		  const char *const *drivers, size_t nd, bool lvm, char *err, size_t errlen)
 {
 	char list[512] = "", cmd[1024];
 
 	for (size_t i = 0; i < nd; i++)
 		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? " " : "", drivers[i]);
 	for (size_t i = 0; i < nv; i++) {
-		snprintf(cmd, sizeof(cmd), "dracut -f --add-drivers '%s' '%s' '%s'", list, initrds[i], versions[i]);
+		snprintf(cmd, sizeof(cmd), "dracut -f %s--add-drivers '%s' '%s' '%s'", lvm ? "--add lvm " : "", list,
+			 initrds[i], versions[i]);
 		if (run(g, cmd, err, errlen) < 0)
 			return -1;
 	}
@@ -87,12 +89,22 @@ static int dracut(guestfs_h *g, const char *const *versions, const char *const *
 
 /* Versions and driver names are checked by the caller: no quote can reach
  * a shell command line. */
-int rebuild_initramfs(const char *path, unsigned root_part, unsigned boot_part, const char *const *versions,
-		      const char *const *initrds, size_t nversions, const char *const *drivers, size_t ndrivers,
-		      char *tool, size_t toolsize, char *err, size_t errlen)
+void rebuild_device(const struct imgfmt_volume *v, char *out, size_t size)
+{
+	if (v->lv_name[0])
+		snprintf(out, size, "/dev/%s/%s", v->lv_vg, v->lv_name);
+	else if (v->partno)
+		snprintf(out, size, "/dev/sda%u", v->partno);
+	else
+		snprintf(out, size, "/dev/sda"); /* no partition table */
+}
+
+int rebuild_initramfs(const char *path, const char *root_dev, const char *boot_dev, bool root_lvm,
+		      const char *const *versions, const char *const *initrds, size_t nversions,
+		      const char *const *drivers, size_t ndrivers, char *tool, size_t toolsize, char *err,
+		      size_t errlen)
 {
 	guestfs_h *g = guestfs_create();
-	char dev[32];
 	int rc = -1;
 
 	tool[0] = '\0';
@@ -103,17 +115,12 @@ int rebuild_initramfs(const char *path, unsigned root_part, unsigned boot_part, 
 		fail(g, err, errlen, "cannot start the appliance");
 		goto out;
 	}
-	if (root_part)
-		snprintf(dev, sizeof(dev), "/dev/sda%u", root_part);
-	else
-		snprintf(dev, sizeof(dev), "/dev/sda"); /* no partition table */
-	if (guestfs_mount(g, dev, "/") < 0) {
+	if (guestfs_mount(g, root_dev, "/") < 0) {
 		fail(g, err, errlen, "cannot mount the root filesystem");
 		goto out;
 	}
-	if (boot_part) {
-		snprintf(dev, sizeof(dev), "/dev/sda%u", boot_part);
-		if (guestfs_mount(g, dev, "/boot") < 0) {
+	if (boot_dev) {
+		if (guestfs_mount(g, boot_dev, "/boot") < 0) {
 			fail(g, err, errlen, "cannot mount /boot");
 			goto out;
 		}
@@ -123,7 +130,7 @@ int rebuild_initramfs(const char *path, unsigned root_part, unsigned boot_part, 
 		rc = debian(g, versions, nversions, drivers, ndrivers, err, errlen);
 	} else if (has_tool(g, "/usr/bin/dracut") || has_tool(g, "/usr/sbin/dracut") || has_tool(g, "/sbin/dracut")) {
 		snprintf(tool, toolsize, "dracut");
-		rc = dracut(g, versions, initrds, nversions, drivers, ndrivers, err, errlen);
+		rc = dracut(g, versions, initrds, nversions, drivers, ndrivers, root_lvm, err, errlen);
 	} else {
 		snprintf(err, errlen, "the guest has neither update-initramfs nor dracut");
 	}
