@@ -197,9 +197,17 @@ FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/textedit.c lib
 FUZZ_EXTRA_fuzz_stream := tools/p2v/stream.c tools/common/cli.c
 FUZZ_LIBS_fuzz_stream := -lzstd -lz
 FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/*.c))
-$(FUZZ_B)/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard lib/imgfmt/*.h tools/lanfree/*.[ch] tools/clone/*.[ch] tools/common/*.[ch] lib/guestedit/*.[ch] tools/p2v/*.[ch])
+# every source compiled once (instrumented, not linked with libFuzzer's main),
+# then each target links the objects it needs
+FUZZ_OBJ = $(patsubst %.c,$(FUZZ_B)/obj/%.o,$(1))
+$(FUZZ_B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(FUZZ_EXTRA_$*) $(PKG_LIBS) $(FUZZ_LIBS_$*)
+	clang $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_CFLAGS)) -MMD -MP -c $< -o $@
+-include $(shell find $(FUZZ_B)/obj -name '*.d' 2>/dev/null)
+.SECONDEXPANSION:
+$(FUZZ_B)/%: $(FUZZ_B)/obj/tests/fuzz/%.o $(call FUZZ_OBJ,$(LIB_SRC)) $$(call FUZZ_OBJ,$$(FUZZ_EXTRA_$$*))
+	@mkdir -p $(dir $@)
+	clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) $(FUZZ_LIBS_$*)
 fuzzers: $(FUZZERS)
 fuzz: deps $(FUZZERS)
 	@for f in $(FUZZERS); do \

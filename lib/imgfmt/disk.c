@@ -29,16 +29,7 @@ static void disk_reset(imgfmt_disk *disk)
 	disk->path = NULL;
 	free(disk->warnings);
 	disk->warnings = NULL;
-	for (size_t i = 0; i < disk->nvolumes; i++) {
-		if (disk->maps)
-			imgfmt_volmap_free(disk->maps[i]);
-		if (disk->pv_free)
-			imgfmt_extents_free(disk->pv_free[i]);
-	}
-	free(disk->maps);
-	disk->maps = NULL;
-	free(disk->pv_free);
-	disk->pv_free = NULL;
+	imgfmt_lvm_free_volumes(disk);
 	free(disk->volumes);
 	disk->volumes = NULL;
 	if (disk->used_notes)

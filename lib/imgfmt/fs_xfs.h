@@ -110,10 +110,12 @@ struct xfs_state {
 
 #define XFS_ST(fs) ((struct xfs_state *)(fs)->priv)
 
-/* fs_xfs.c: CRC32C as XFS stores it (seed ~0, inverted, little-endian at
+/* fs_xfs_util.c: CRC32C as XFS stores it (seed ~0, inverted, little-endian at
  * CRC_OFF, zeros in its place while computing). */
 uint32_t imgfmt_xfs_crc(const unsigned char *buf, size_t len, size_t crc_off);
 bool imgfmt_xfs_crc_ok(const unsigned char *buf, size_t len, size_t crc_off);
+/* Store the CRC of BUF at CRC_OFF (fs_xfs_util.c). */
+void imgfmt_xfs_put_crc(unsigned char *buf, size_t len, size_t crc_off);
 /* Byte offset inside the volume of linear block BLOCK; read LEN bytes there. */
 int imgfmt_xfs_read_blocks(imgfmt_fs *fs, uint64_t block, void *buf, size_t len);
 /* An fsblock number (AG << agblklog | AG block) to a linear block: -EUCLEAN

@@ -43,7 +43,7 @@ struct imgfmt_volmap {
 	struct imgfmt_lvm_seg *segs;
 	bool refused;
 };
-void imgfmt_volmap_free(struct imgfmt_volmap *map);
+void imgfmt_volmap_free(struct imgfmt_volmap *map); /* lvm_disk.c */
 
 /* volio.c: reads and writes inside a volume, bounded by it and mapped
  * through an LV's segments (0 or -errno with the message on DISK). */
@@ -60,6 +60,8 @@ bool imgfmt_volume_contiguous(const imgfmt_disk *disk, size_t index);
 /* lvm_disk.c: append the LVs of every volume group whose PVs are volumes
  * of DISK (after probing); damaged metadata becomes a warning. */
 int imgfmt_lvm_add_volumes(imgfmt_disk *disk);
+/* Free what imgfmt_lvm_add_volumes() made (the maps and PV extents). */
+void imgfmt_lvm_free_volumes(imgfmt_disk *disk);
 
 /* error.c: format MSG into BUF and return CODE (negative errno). */
 int imgfmt_fail(char *buf, int code, const char *fmt, ...) IMGFMT_PRINTF(3, 4);

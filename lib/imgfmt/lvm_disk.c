@@ -15,6 +15,39 @@
 #include <stdlib.h>
 #include <string.h>
 
+void imgfmt_volmap_free(struct imgfmt_volmap *map)
+{
+	if (!map)
+		return;
+	for (size_t i = 0; i < map->nsegs; i++)
+		free(map->segs[i].area);
+	free(map->segs);
+	free(map);
+}
+
+void imgfmt_lvm_free_volumes(imgfmt_disk *disk)
+{
+	for (size_t i = 0; i < disk->nvolumes; i++) {
+		if (disk->maps)
+			imgfmt_volmap_free(disk->maps[i]);
+		if (disk->pv_free)
+			imgfmt_extents_free(disk->pv_free[i]);
+	}
+	free(disk->maps);
+	disk->maps = NULL;
+	free(disk->pv_free);
+	disk->pv_free = NULL;
+}
+
+/* Whether DISK has a volume named NAME already. */
+static bool name_taken(const imgfmt_disk *disk, const char *name)
+{
+	for (size_t i = 0; i < disk->nvolumes; i++)
+		if (!strcmp(disk->volumes[i].name, name))
+			return true;
+	return false;
+}
+
 /* One PV found on the disk. */
 struct pv_found {
 	size_t index;                 /* its volume */
@@ -225,7 +258,7 @@ static int add_vg(imgfmt_disk *disk, const struct imgfmt_lvm_vg *vg, const size_
 			warn(disk, "LVM2 logical volume %s/%s: name too long, left out", vg->name, lv->name);
 			continue;
 		}
-		if (imgfmt_disk_find_volume(disk, name) >= 0) {
+		if (name_taken(disk, name)) {
 			warn(disk, "LVM2 logical volume %s: a second volume of that name (two volume groups named %s?), left out",
 			     name, vg->name);
 			continue;

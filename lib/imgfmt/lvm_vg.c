@@ -490,7 +490,8 @@ static int check_areas(struct ctx *c)
 			}
 		}
 	}
-	qsort(u, n, sizeof(*u), by_place);
+	if (n)
+		qsort(u, n, sizeof(*u), by_place);
 	for (size_t i = 1; i < n; i++) {
 		if (u[i].is_lv != u[i - 1].is_lv || u[i].target != u[i - 1].target || u[i].start >= u[i - 1].end)
 			continue;

@@ -12,16 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-void imgfmt_volmap_free(struct imgfmt_volmap *map)
-{
-	if (!map)
-		return;
-	for (size_t i = 0; i < map->nsegs; i++)
-		free(map->segs[i].area);
-	free(map->segs);
-	free(map);
-}
-
 bool imgfmt_volume_contiguous(const imgfmt_disk *disk, size_t index)
 {
 	const struct imgfmt_volmap *m = disk->maps ? disk->maps[index] : NULL;
