@@ -140,6 +140,47 @@ is "$({ mda two.img $MiB; mda two.img $((97 * MiB)); } | awk '{ print $5, $6 }' 
 is "$(lvm-dump two.img $((97 * MiB)) $((98 * MiB)) | awk '$1 == "seqno" { print $2 }')" \
 	"$(lvm-dump two.img $MiB $((96 * MiB)) | awk '$1 == "seqno" { print $2 }')" "the same seqno on both PVs"
 
+# --- resize_pv: the PV's partition grown with sfdisk, then the PV, as pvresize does it
+grow() { # IMG SECTORS: partition 2 of IMG made SECTORS long (same start)
+	truncate -s 2010M "$1" && sfdisk -q --relocate gpt-bak-std "$1" 2>/dev/null &&
+		echo ",$2" | sfdisk -q --no-reread -N 2 "$1" >/dev/null 2>&1
+}
+cp --sparse=always r.img g.img
+cp --sparse=always r.img real.img
+grow g.img $((1700 * 2048)) && grow real.img $((1700 * 2048))
+G2=$P2OFF:$((1700 * MiB))
+ok "lvm-resize-pv after the partition grew" imgfmt-tool lvm-resize-pv g.img p2
+_pvresize() { pvresize -q "${LVM_DEVS[@]}"; }
+ok "pvresize on a copy (the reference)" lvm_with real.img "$G2" _pvresize
+pvfields="pv_size,pv_pe_count,pv_pe_alloc_count,pv_free,dev_size"
+is "$(field g.img "$G2" pvs --noheadings --units b -o $pvfields)" "$(field real.img "$G2" pvs --noheadings --units b -o $pvfields)" \
+	"pvs: size, extents, free as after pvresize"
+is "$(field g.img "$G2" pvs --noheadings -o pv_pe_count)" $(((1700 - 1) / 4)) "pvs: every whole extent of the grown partition"
+is "$(lvm-dump g.img "$P2OFF" $((1700 * MiB)) | grep '^pv 0' | sed 's/uuid [^ ]*//')" \
+	"$(lvm-dump real.img "$P2OFF" $((1700 * MiB)) | grep '^pv 0' | sed 's/uuid [^ ]*//')" "metadata dev_size and pe_count as pvresize writes them"
+like "$(lvm-dump g.img "$P2OFF" $((1700 * MiB)) | grep '^label')" "dev_size $((1700 * MiB)) " "the label's device size"
+ok "vgck clean" lvm_with g.img "$G2" vgck rhel
+ok "pvck clean" lvm_with g.img "$G2" _pvck
+is "$(lvm_with g.img "$G2" lvs --noheadings -o lv_name,lv_uuid,seg_start_pe,seg_size_pe,seg_pe_ranges --segments rhel |
+	sed 's|/dev/loop[0-9]*||g' | sort)" "$old_lvs" "lvs: the LVs untouched"
+ok "lvm-set-ids after the resize" imgfmt-tool lvm-set-ids g.img rhel
+ok "vgck clean" lvm_with g.img "$G2" vgck rhel
+
+# shrinking: free extents may go, extents in use may not
+cp --sparse=always r.img s.img
+echo ",$((1000 * 2048))" | sfdisk -q --no-reread -N 2 s.img >/dev/null 2>&1
+ok "lvm-resize-pv after the partition shrank over free extents" imgfmt-tool lvm-resize-pv s.img p2
+is "$(field s.img "$P2OFF:$((1000 * MiB))" pvs --noheadings -o pv_pe_count,pv_pe_alloc_count)" "$(((1000 - 1) / 4))216" \
+	"pvs: fewer extents, the same in use"
+ok "vgck clean" lvm_with s.img "$P2OFF:$((1000 * MiB))" vgck rhel
+echo ",$((800 * 2048))" | sfdisk -q --no-reread -N 2 s.img >/dev/null 2>&1
+before=$(sum s.img)
+imgfmt-tool lvm-resize-pv s.img p2 2>err
+is "$?" 1 "shrinking over extents in use: refused"
+like "$(cat err)" "would cut off extents in use" "with the reason"
+is "$(sum s.img)" "$before" "nothing written"
+fails "a partition that is no PV" imgfmt-tool lvm-resize-pv s.img p1
+
 # --- refusals: nothing written
 sfdisk -q --delete two-missing.img 2 >/dev/null 2>&1
 before=$(sum two-missing.img)
