@@ -368,6 +368,32 @@ int imgfmt_volume_set_id(imgfmt_disk *disk, size_t index, const char *id);
  * imgfmt_disk_id() and the volumes' part_uuid show the new values. */
 int imgfmt_disk_set_ids(imgfmt_disk *disk, const char *disk_id, const char *const *part_uuids);
 
+/* LVM2, as vgimportclone does it: every physical volume of volume group VG
+ * on DISK (open with IMGFMT_OPEN_WRITE; a clone) gets a new random PV
+ * uuid, the VG a new uuid and, when NEW_VG_NAME is not NULL, that name, so
+ * that a host seeing many clones of one disk sees no duplicates.  LVs keep
+ * their names and uuids.  The VG's metadata (seqno + 1) is written into
+ * every metadata area of every one of its PVs, and the PV labels updated.
+ * Refused, with nothing written: -EROFS read-only disk; -ENOENT no such VG;
+ * -EINVAL a PV of the VG missing from the disk, two VGs of that name,
+ * invalid names (LVM2's rules: 1-127 of a-z A-Z 0-9 + _ . -, no leading
+ * -), metadata that does not fit its area.  The caller fsyncs
+ * (imgfmt_disk_sync()).  The disk's volume list (LV names, lv_vg) is stale
+ * afterwards: free the disk and open it again to see the new names. */
+int imgfmt_disk_lvm_set_ids(imgfmt_disk *disk, const char *vg, const char *new_vg_name);
+
+/* LVM2, as pvresize does it: volume INDEX is a PV whose partition has just
+ * been resized (imgfmt_disk_resize_volume()); its label's device size, and
+ * its dev_size and pe_count in the VG's metadata (in every metadata area of
+ * every PV of the VG, seqno + 1), become what the partition now holds.  The
+ * LVs are not grown.  Refused, with nothing written: -ENOTSUP when the PV
+ * has a second metadata area at its end (pvcreate --pvmetadatacopies 2:
+ * run pvresize in the guest); -EINVAL when shrinking would cut off
+ * extents in use, the VG is incomplete on DISK, or the metadata does not
+ * fit; -EROFS on a read-only disk.  The caller fsyncs; the volume list is
+ * stale afterwards (re-open the disk). */
+int imgfmt_disk_lvm_resize_pv(imgfmt_disk *disk, size_t index);
+
 /* ---------------------------------------------------------------- output
  *
  * A disk written piece by piece (from a stream), with the copy engine's

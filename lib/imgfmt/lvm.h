@@ -11,6 +11,7 @@
 #ifndef IMGFMT_LVM_H
 #define IMGFMT_LVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,33 @@ int imgfmt_lvm_read_label(imgfmt_lvm_read_fn rd, void *arg, uint64_t pv_size, st
  * area holds valid metadata (message in ERR). */
 int imgfmt_lvm_read_text(imgfmt_lvm_read_fn rd, void *arg, uint64_t pv_size, const struct imgfmt_lvm_label *label,
 			 char **text, size_t *len, uint64_t *seqno, char *err);
+
+/* ------------------------------------------------------------ writing (lvm_label.c) */
+
+/* A metadata area's header (mda_header): the ring's size and where the
+ * committed text (raw_locn slot 0) is. */
+struct imgfmt_lvm_mda {
+	uint64_t size;                    /* of the area, header sector included */
+	uint64_t text_offset, text_size;  /* from the area's start; 0, 0: no text yet */
+	uint32_t text_crc;
+	bool ignored;                     /* pvchange --metadataignore: LVM2 keeps no text there */
+};
+
+/* Parse the header sector H of the area at AOFF (ASIZE bytes, as the label
+ * says): 0, or -EINVAL with the reason in WHY. */
+int imgfmt_lvm_mda_parse(const unsigned char h[512], uint64_t aoff, uint64_t asize, struct imgfmt_lvm_mda *mda,
+			 char *why);
+/* Where LVM2 would put the next text of NEW_SIZE bytes (its terminating
+ * NUL included) into *START (from the area's start; it wraps when START +
+ * NEW_SIZE passes the end).  -ENOSPC (reason in WHY) when it does not fit. */
+int imgfmt_lvm_mda_place(const struct imgfmt_lvm_mda *mda, uint64_t new_size, uint64_t *start, char *why);
+/* Point slot 0 of header H at a new text, clear slot 1, checksum H. */
+void imgfmt_lvm_mda_commit(unsigned char h[512], uint64_t offset, uint64_t size, uint32_t crc);
+/* In label sector S (as read at label_offset): the PV uuid UUID (32
+ * characters, dashes ignored; NULL: kept) and the device size DEV_SIZE
+ * (bytes), then the sector's checksum.  -EINVAL when S is not a valid
+ * label or UUID not a PV uuid. */
+int imgfmt_lvm_label_update(unsigned char s[512], const char *uuid, uint64_t dev_size);
 
 /* ------------------------------------------------------------ the VG */
 
@@ -108,6 +136,34 @@ struct imgfmt_lvm_vg {
  * Thin, cache, snapshot and other unsupported LVs are kept with REFUSED set. */
 int imgfmt_lvm_parse(const char *text, size_t len, struct imgfmt_lvm_vg **vg, char *err);
 void imgfmt_lvm_vg_free(struct imgfmt_lvm_vg *vg);
+
+/* ------------------------------------------------------------ rewriting the text (lvm_rewrite.c) */
+
+/* One PV's changes: the PV whose id is UUID gets NEW_UUID (NULL: kept) and,
+ * with SET_SIZE, dev_size DEV_SIZE (sectors) and pe_count PE_COUNT. */
+struct imgfmt_lvm_pv_edit {
+	const char *uuid, *new_uuid;
+	bool set_size;
+	uint64_t dev_size, pe_count;
+};
+
+/* What changes in a VG's text: its name (NULL: kept), its id (NULL: kept),
+ * its seqno (always), and its PVs'. */
+struct imgfmt_lvm_edit {
+	const char *new_name, *new_uuid;
+	uint64_t seqno;
+	size_t npvs;
+	const struct imgfmt_lvm_pv_edit *pvs;
+};
+
+/* TEXT (LEN bytes, as imgfmt_lvm_read_text gives it) with EDIT made: the
+ * tokens the parser found are replaced where they are and everything else
+ * is kept byte for byte.  *OUT is malloc'd and NUL-terminated, *OUT_LEN
+ * its length without the NUL.  -EINVAL (message in ERR) when the text is
+ * not one VG's metadata, a PV of EDIT is not in it, or a value to replace
+ * is missing, repeated or of the wrong kind. */
+int imgfmt_lvm_rewrite(const char *text, size_t len, const struct imgfmt_lvm_edit *edit, char **out,
+		       size_t *out_len, char *err);
 
 /* The device-mapper name of LV in VG ("rhel-root"; a '-' inside either name
  * is doubled: "my--vg-lv--1") into OUT; -ENAMETOOLONG when it does not fit. */

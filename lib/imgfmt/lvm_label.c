@@ -1,4 +1,4 @@
-/* lvm_label.c --- an LVM2 PV's label (label_header + pv_header) and the metadata text in its areas
+/* lvm_label.c --- an LVM2 PV's label (label_header + pv_header) and the metadata text in its areas, read and updated
  *
  * On disk, little-endian (LVM2 lib/label/label.h, lib/format_text/layout.h):
  *   label_header, in one of sectors 0-3: "LABELONE", sector number (u64),
@@ -19,6 +19,7 @@
 #include "lvm_text.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,15 +145,9 @@ static int text_seqno(const char *text, size_t len, uint64_t *seqno, char *err)
 	return rc < 0 ? imgfmt_fail(err, -EINVAL, "no VG seqno in the text") : 0;
 }
 
-/* The committed text of one metadata area into *TEXT (malloc'd), or a reason in WHY. */
-static int read_area(imgfmt_lvm_read_fn rd, void *arg, uint64_t aoff, uint64_t asize, char **text, size_t *len,
-		     char *why)
+int imgfmt_lvm_mda_parse(const unsigned char h[512], uint64_t aoff, uint64_t asize, struct imgfmt_lvm_mda *mda,
+			 char *why)
 {
-	unsigned char h[SECTOR];
-	int rc;
-
-	if ((rc = rd(arg, h, SECTOR, aoff)) < 0)
-		return imgfmt_fail(why, rc, "cannot read its header");
 	if (lvm_crc(LVM_INITIAL_CRC, h + 4, SECTOR - 4) != le32(h))
 		return imgfmt_fail(why, -EINVAL, "bad header checksum");
 	if (memcmp(h + 4, MDA_MAGIC, 16) || le32(h + 20) != 1)
@@ -162,15 +157,37 @@ static int read_area(imgfmt_lvm_read_fn rd, void *arg, uint64_t aoff, uint64_t a
 		return imgfmt_fail(why, -EINVAL, "header says %llu bytes at %llu", (unsigned long long)size,
 				   (unsigned long long)start);
 	const unsigned char *rl = h + 40;
-	uint64_t roff = le64(rl), rsize = le64(rl + 8);
-	uint32_t rcrc = le32(rl + 16), flags = le32(rl + 20);
-	if (!roff)
-		return imgfmt_fail(why, -ENOENT, "no metadata");
-	if (flags & RAW_LOCN_IGNORED)
-		return imgfmt_fail(why, -ENOENT, "ignored");
-	if (roff < SECTOR || roff >= size || !rsize || rsize > size - SECTOR || rsize > LVM_TEXT_MAX_LEN)
+	mda->size = size;
+	mda->text_offset = le64(rl);
+	mda->text_size = le64(rl + 8);
+	mda->text_crc = le32(rl + 16);
+	mda->ignored = (le32(rl + 20) & RAW_LOCN_IGNORED) != 0;
+	if (!mda->text_offset)
+		return 0; /* no metadata yet */
+	if (mda->text_offset < SECTOR || mda->text_offset >= size || !mda->text_size ||
+	    mda->text_size > size - SECTOR || mda->text_size > LVM_TEXT_MAX_LEN)
 		return imgfmt_fail(why, -EINVAL, "text of %llu bytes at %llu outside the area",
-				   (unsigned long long)rsize, (unsigned long long)roff);
+				   (unsigned long long)mda->text_size, (unsigned long long)mda->text_offset);
+	return 0;
+}
+
+/* The committed text of one metadata area into *TEXT (malloc'd), or a reason in WHY. */
+static int read_area(imgfmt_lvm_read_fn rd, void *arg, uint64_t aoff, uint64_t asize, char **text, size_t *len,
+		     char *why)
+{
+	unsigned char h[SECTOR];
+	struct imgfmt_lvm_mda m;
+	int rc;
+
+	if ((rc = rd(arg, h, SECTOR, aoff)) < 0)
+		return imgfmt_fail(why, rc, "cannot read its header");
+	if ((rc = imgfmt_lvm_mda_parse(h, aoff, asize, &m, why)) < 0)
+		return rc;
+	if (!m.text_offset)
+		return imgfmt_fail(why, -ENOENT, "no metadata");
+	if (m.ignored)
+		return imgfmt_fail(why, -ENOENT, "ignored");
+	uint64_t roff = m.text_offset, rsize = m.text_size, size = m.size;
 	uint64_t wrap = roff + rsize > size ? roff + rsize - size : 0;
 	char *buf = malloc(rsize + 1);
 	if (!buf)
@@ -180,7 +197,7 @@ static int read_area(imgfmt_lvm_read_fn rd, void *arg, uint64_t aoff, uint64_t a
 		free(buf);
 		return imgfmt_fail(why, rc, "cannot read its text");
 	}
-	if (lvm_crc(LVM_INITIAL_CRC, buf, rsize) != rcrc) {
+	if (lvm_crc(LVM_INITIAL_CRC, buf, rsize) != m.text_crc) {
 		free(buf);
 		return imgfmt_fail(why, -EINVAL, "bad text checksum");
 	}
@@ -230,4 +247,110 @@ int imgfmt_lvm_read_text(imgfmt_lvm_read_fn rd, void *arg, uint64_t pv_size, con
 	*len = best_len;
 	*seqno = best_seqno;
 	return 0;
+}
+
+/* ------------------------------------------------------------ writing */
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_le64(unsigned char *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+int imgfmt_lvm_label_update(unsigned char s[512], const char *uuid, uint64_t dev_size)
+{
+	uint32_t off = le32(s + 20);
+	unsigned char id[32];
+	char check[40];
+	size_t n = 0;
+
+	if (memcmp(s, "LABELONE", 8) || lvm_crc(LVM_INITIAL_CRC, s + 20, SECTOR - 20) != le32(s + 16) ||
+	    off < 32 || off > SECTOR - 40)
+		return -EINVAL;
+	if (uuid) {
+		for (const char *p = uuid; *p; p++) {
+			if (*p == '-')
+				continue;
+			if (n == sizeof(id))
+				return -EINVAL;
+			id[n++] = (unsigned char)*p;
+		}
+		if (n != sizeof(id) || format_uuid(id, check) < 0)
+			return -EINVAL;
+		memcpy(s + off, id, sizeof(id));
+	}
+	put_le64(s + off + 32, dev_size);
+	put_le32(s + 16, lvm_crc(LVM_INITIAL_CRC, s + 20, SECTOR - 20));
+	return 0;
+}
+
+/* LVM2's placement of the next copy (lib/format_text/format-text.c,
+ * _next_rlocn_offset and the overlap checks of _vg_write_raw): after the
+ * current text, rounded up to a sector, back to the start of the ring when
+ * that is less than a sector from its end; a text may wrap.  At most half
+ * the ring minus a sector, so that two copies always fit. */
+int imgfmt_lvm_mda_place(const struct imgfmt_lvm_mda *mda, uint64_t new_size, uint64_t *start, char *why)
+{
+	uint64_t size = mda->size, max, old_start, old_last = 0, old_wrap = 0, new_start, new_last, new_wrap;
+	bool has_old = mda->text_offset && !mda->ignored, overlap;
+
+	max = size >= 4 * SECTOR ? (size - SECTOR) / 2 - SECTOR : 0;
+	if (!new_size || new_size > max)
+		return imgfmt_fail(why, -ENOSPC, "%llu bytes of metadata text, more than the %llu this area holds",
+				   (unsigned long long)new_size, (unsigned long long)max);
+	old_start = mda->text_offset;
+	if (has_old) {
+		if (old_start + mda->text_size > size) {
+			old_wrap = old_start + mda->text_size - size;
+			old_last = old_wrap + SECTOR - 1;
+		} else {
+			old_last = old_start + mda->text_size - 1;
+		}
+	}
+	if (!has_old || size - old_last < SECTOR) {
+		new_start = SECTOR;
+	} else {
+		new_start = (old_last + 1 + SECTOR - 1) / SECTOR * SECTOR;
+		if (new_start > size - SECTOR)
+			new_start = SECTOR;
+	}
+	if (new_start + new_size > size) {
+		new_wrap = new_start + new_size - size;
+		new_last = new_wrap + SECTOR - 1;
+	} else {
+		new_wrap = 0;
+		new_last = new_start + new_size - 1;
+	}
+	if (!has_old)
+		overlap = false;
+	else if (new_wrap && old_wrap)
+		overlap = true;
+	else if (!new_wrap && !old_wrap)
+		overlap = !((new_start > old_last && new_last > new_start) || (new_start < old_start && new_last < old_start));
+	else if (old_wrap)
+		overlap = !(old_last < new_start && new_start < new_last && new_last < old_start);
+	else
+		overlap = !(new_last < old_start && old_start < old_last && old_last < new_start);
+	if (overlap)
+		return imgfmt_fail(why, -ENOSPC, "%llu bytes of metadata text do not fit beside the current %llu",
+				   (unsigned long long)new_size, (unsigned long long)mda->text_size);
+	*start = new_start;
+	return 0;
+}
+
+void imgfmt_lvm_mda_commit(unsigned char h[512], uint64_t offset, uint64_t size, uint32_t crc)
+{
+	unsigned char *rl = h + 40;
+
+	put_le64(rl, offset);
+	put_le64(rl + 8, size);
+	put_le32(rl + 16, crc);
+	memset(rl + 24, 0, 24); /* slot 1, the precommitted copy: none */
+	put_le32(h, lvm_crc(LVM_INITIAL_CRC, h + 4, SECTOR - 4));
 }

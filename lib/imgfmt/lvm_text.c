@@ -28,7 +28,7 @@ uint32_t lvm_crc(uint32_t crc, const void *buf, size_t len)
 }
 
 struct lexer {
-	const char *p, *end;
+	const char *text, *p, *end;
 	unsigned line;
 	struct lvm_tree *t;
 	char *err;
@@ -178,7 +178,7 @@ static int integer(struct lexer *lx, const char *s, const char *e, int64_t *out)
 }
 
 /* One scalar value at lx->p into node *OUT (allocated here). */
-static int scalar(struct lexer *lx, uint32_t *out)
+static int scalar_value(struct lexer *lx, uint32_t *out)
 {
 	char c = *lx->p;
 	uint32_t off;
@@ -216,6 +216,19 @@ static int scalar(struct lexer *lx, uint32_t *out)
 		return rc;
 	lx->t->nodes[*out].str = off;
 	return 0;
+}
+
+/* The same, with where it is in the text. */
+static int scalar(struct lexer *lx, uint32_t *out)
+{
+	const char *s = lx->p;
+	int rc = scalar_value(lx, out);
+
+	if (rc == 0) {
+		lx->t->nodes[*out].val_at = (uint32_t)(s - lx->text);
+		lx->t->nodes[*out].val_len = (uint32_t)(lx->p - s);
+	}
+	return rc;
 }
 
 /* '[' scalar* ']' (commas optional, as in libdm) into array node A. */
@@ -280,8 +293,10 @@ static int parse(struct lexer *lx)
 			lx->p++;
 			continue;
 		}
+		const char *key_start = lx->p;
 		if ((rc = key(lx, &k)) < 0)
 			return rc;
+		uint32_t key_at = (uint32_t)(key_start - lx->text), key_len = (uint32_t)(lx->p - key_start);
 		if (!lx->t->arena[k])
 			return syntax(lx, "empty name");
 		skip_space(lx);
@@ -292,6 +307,8 @@ static int parse(struct lexer *lx)
 			if ((rc = node_new(lx, LVM_SECTION, &n)) < 0)
 				return rc;
 			lx->t->nodes[n].key = k;
+			lx->t->nodes[n].key_at = key_at;
+			lx->t->nodes[n].key_len = key_len;
 			link_member(lx->t, &stack[depth], n);
 			stack[++depth] = (struct open_section){ n, 0 };
 			continue;
@@ -303,12 +320,17 @@ static int parse(struct lexer *lx)
 		if (lx->p >= lx->end)
 			return syntax(lx, "expected a value");
 		if (*lx->p == '[') {
+			const char *open = lx->p;
 			if ((rc = node_new(lx, LVM_ARRAY, &n)) < 0 || (rc = array(lx, n)) < 0)
 				return rc;
+			lx->t->nodes[n].val_at = (uint32_t)(open - lx->text);
+			lx->t->nodes[n].val_len = (uint32_t)(lx->p - open);
 		} else if ((rc = scalar(lx, &n)) < 0) {
 			return rc;
 		}
 		lx->t->nodes[n].key = k;
+		lx->t->nodes[n].key_at = key_at;
+		lx->t->nodes[n].key_len = key_len;
 		link_member(lx->t, &stack[depth], n);
 	}
 }
@@ -326,7 +348,7 @@ int lvm_text_parse(const char *text, size_t len, struct lvm_tree *tree, char *er
 	if (len > LVM_TEXT_MAX_LEN)
 		return imgfmt_fail(err, -EINVAL, "metadata text: %zu bytes, more than %u", len, LVM_TEXT_MAX_LEN);
 	const char *nul = memchr(text, '\0', len);
-	struct lexer lx = { .p = text, .end = nul ? nul : text + len, .line = 1, .t = tree, .err = err };
+	struct lexer lx = { .text = text, .p = text, .end = nul ? nul : text + len, .line = 1, .t = tree, .err = err };
 	int rc = parse(&lx);
 	if (rc < 0)
 		lvm_tree_free(tree);

@@ -20,6 +20,10 @@ struct lvm_node {
 	uint32_t child; /* first member (sections) or first element (arrays) */
 	uint32_t str;   /* LVM_STRING: offset of the value in the arena */
 	int64_t num;    /* LVM_INT */
+	/* Where the key and the value are in the parsed text (byte offset and
+	 * length; quotes included): what lvm_rewrite.c splices.  A section's
+	 * value span is empty, an array's runs from '[' to ']'. */
+	uint32_t key_at, key_len, val_at, val_len;
 	uint8_t kind;
 };
 

@@ -191,7 +191,9 @@ static int read_pvs(struct ctx *c, uint32_t vgn)
 		if (__builtin_mul_overflow(pe_count, c->extent_bytes, &end) ||
 		    __builtin_add_overflow(end, pv->pe_start, &end) || end > INT64_MAX)
 			return vg_fail(c, -EINVAL, "PV %s: extents past any device size", name);
-		if (pv->dev_size && end > pv->dev_size)
+		/* vgcreate records the device's size, pvresize the size after
+		 * pe_start: the extents fit in either */
+		if (pv->dev_size && end - pv->pe_start > pv->dev_size)
 			return vg_fail(c, -EINVAL, "PV %s: %llu extents do not fit in its %llu bytes", name,
 				       (unsigned long long)pe_count, (unsigned long long)pv->dev_size);
 	}

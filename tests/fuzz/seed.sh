@@ -217,6 +217,65 @@ if [ "$1" = fuzz_lvm ]; then
 	fi
 	exit 0
 fi
+if [ "$1" = fuzz_lvm_write ]; then
+	# byte 0 even: VG texts as vgcfgbackup writes them (bit 1: rename, bit 2:
+	# resize); odd: metadata area headers, an area size and a new text size
+	cat >"$tmp/vg" <<-'EOF'
+	vg {
+	id = "MioHri-paAy-8YQD-ZGKe-T6dQ-NQfD-4Xp5oT"
+	seqno = 3
+	format = "lvm2"
+	status = ["RESIZEABLE", "READ", "WRITE"]
+	extent_size = 8192
+	physical_volumes {
+	pv0 {
+	id = "vH5Cmc-cIGF-r1Z9-rDnf-3cZu-HhJv-aRktTU"
+	device = "/dev/loop0"
+	dev_size = 131072
+	pe_start = 2048
+	pe_count = 15
+	}
+	pv1 {
+	id = 'SYG3jF-hrjo-Odue-1WUH-xVRl-Trrw-OempZJ'
+	pe_start = 2048
+	pe_count = 15
+	}
+	}
+	logical_volumes {
+	vg {
+	id = "aaaaaa-aaaa-aaaa-aaaa-aaaa-aaaa-aaaaaa"
+	status = ["READ", "WRITE", "VISIBLE"]
+	segment_count = 1
+	segment1 {
+	start_extent = 0
+	extent_count = 4
+	type = "striped"
+	stripe_count = 1
+	stripes = ["pv0", 0]
+	}
+	}
+	}
+	}
+	# vg { id = "MioHri-paAy-8YQD-ZGKe-T6dQ-NQfD-4Xp5oT" }
+	contents = "Text Format Volume Group"
+	version = 1
+	description = "vg seqno = 3"
+	EOF
+	for b in 0 2 4 6; do { printf "\\$(printf %03o $b)"; cat "$tmp/vg"; } >"$dir/vg-$b"; done
+	python3 - "$dir" <<-'EOF'
+	import struct, sys
+	def seed(name, size, off, tsize, asize, new):
+	    h = bytearray(512)
+	    struct.pack_into("<QQQQII", h, 24, 4096, size, off, tsize, 0, 0)
+	    open(sys.argv[1] + "/" + name, "wb").write(b"\x01" + bytes(h) + struct.pack("<Q", asize) + struct.pack("<I", new))
+	seed("mda-first", 1044480, 0, 0, 1044480, 700)
+	seed("mda-next", 1044480, 512, 706, 1044480, 694)
+	seed("mda-wrap", 16384, 16384 - 512 - 900, 900, 16384, 1500)
+	seed("mda-wrapped", 16384, 16384 - 512, 1400, 16384, 1500)
+	seed("mda-full", 8192, 512, 3000, 8192, 3000)
+	EOF
+	exit 0
+fi
 if [ "$1" = fuzz_stream ]; then
 	# real streams from rawkit-p2v send of a tiny disk, both compressions
 	p2v=${RAWKIT_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}/rawkit-p2v

@@ -8,6 +8,8 @@
  *   imgfmt-tool scan DISK VOLUME             one line per file in use (imgfmt_fs_scan)
  *   imgfmt-tool fsinfo DISK VOLUME           type, sizes, dirty, consistency and its note
  *   imgfmt-tool set-uuid DISK VOLUME UUID    imgfmt_fs_set_uuid on a writable open
+ *   imgfmt-tool lvm-set-ids DISK VG [NEWNAME]   imgfmt_disk_lvm_set_ids (read-only open with --read-only)
+ *   imgfmt-tool lvm-resize-pv DISK VOLUME    imgfmt_disk_lvm_resize_pv
  *
  * Not installed: results are checked against independent tools by tests/.
  */
@@ -367,6 +369,37 @@ out:
 	return rc < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
 }
 
+/* lvm-set-ids, lvm-resize-pv: LVM2 metadata written on a writable open, then synced. */
+static int cmd_lvm(const char *cmd, int argc, char **argv)
+{
+	bool set = !strcmp(cmd, "lvm-set-ids"), read_only = argc > 0 && !strcmp(argv[argc - 1], "--read-only");
+	imgfmt_disk *disk;
+	int vol, rc = -1;
+
+	argc -= read_only;
+	if (set ? argc < 2 || argc > 3 : argc != 2)
+		return cli_usage_error("%s: DISK %s", cmd, set ? "VG [NEWNAME] [--read-only]" : "VOLUME");
+	disk = imgfmt_disk_new();
+	if (imgfmt_disk_open(disk, argv[0], read_only ? 0 : IMGFMT_OPEN_WRITE) < 0)
+		goto out;
+	if (set) {
+		rc = imgfmt_disk_lvm_set_ids(disk, argv[1], argc == 3 ? argv[2] : NULL);
+	} else {
+		if ((vol = volume_index(disk, argv[1])) < 0) {
+			imgfmt_disk_free(disk);
+			return RAWKIT_EXIT_FAILED;
+		}
+		rc = imgfmt_disk_lvm_resize_pv(disk, (size_t)vol);
+	}
+	if (rc == 0)
+		rc = imgfmt_disk_sync(disk);
+out:
+	if (rc < 0)
+		cli_error(argv[0], "%s", imgfmt_disk_error(disk));
+	imgfmt_disk_free(disk);
+	return rc < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const fs_cmds[] = { "ls", "stat", "cat", "readlink", "xattrs", "streams", "runs", "extract" };
@@ -384,6 +417,8 @@ int main(int argc, char **argv)
 		return cmd_used(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "scan") || !strcmp(argv[1], "fsinfo") || !strcmp(argv[1], "set-uuid"))
 		return cmd_vol(argv[1], argc - 2, argv + 2);
+	if (!strcmp(argv[1], "lvm-set-ids") || !strcmp(argv[1], "lvm-resize-pv"))
+		return cmd_lvm(argv[1], argc - 2, argv + 2);
 	for (size_t i = 0; i < sizeof(fs_cmds) / sizeof(fs_cmds[0]); i++)
 		if (!strcmp(argv[1], fs_cmds[i]))
 			return cmd_fs(argv[1], argc - 2, argv + 2);
