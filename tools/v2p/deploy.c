@@ -75,6 +75,32 @@ static int loop_grow(const char *fstype, const char *path, uint64_t offset, uint
 }
 
 
+/* An LVM physical volume whose partition grew: its label and its VG's
+ * metadata say the new size (pvresize); the LVs keep theirs. */
+static int pv_grow(const char *path, size_t index, char *err, size_t errlen)
+{
+	imgfmt_disk *disk = imgfmt_disk_new();
+	int rc = -1;
+
+	if (!disk || imgfmt_disk_open(disk, path, IMGFMT_OPEN_WRITE) < 0 ||
+	    imgfmt_disk_lvm_resize_pv(disk, index) < 0 || imgfmt_disk_sync(disk) < 0)
+		snprintf(err, errlen, "cannot grow the LVM physical volume: %s",
+			 disk ? imgfmt_disk_error(disk) : "out of memory");
+	else
+		rc = 0;
+	imgfmt_disk_free(disk);
+	return rc;
+}
+
+/* Grow the filesystem (or PV) of the last partition, number INDEX at OFFSET. */
+static int grow_last(const struct v2p_plan *p, const char *path, size_t index, uint64_t offset, uint64_t size,
+		     char *err, size_t errlen)
+{
+	if (!strcmp(p->fstype, "LVM2_member"))
+		return pv_grow(path, index, err, errlen);
+	return loop_grow(p->fstype, path, offset, size, err, errlen);
+}
+
 /* A swap after the filesystem, on the target the image was copied onto:
  * its header page to the disk's end (the old one wiped first: the
  * filesystem grows over it), then the image's table with the new places. */
@@ -121,7 +147,7 @@ static int grow(struct deploy *d, const char *path, char *err, size_t errlen)
 	if (p->nmoves) {
 		rc = move_swap(d, path, err, errlen);
 		if (rc == 0 && !strcmp(p->action, "grow"))
-			rc = loop_grow(p->fstype, path, p->last_start, p->new_size, err, errlen);
+			rc = grow_last(p, path, p->last, p->last_start, p->new_size, err, errlen);
 		d->res->resize_seconds = cli_now() - t0;
 		return rc;
 	}
@@ -145,7 +171,7 @@ static int grow(struct deploy *d, const char *path, char *err, size_t errlen)
 		rc = imgfmt_disk_sync(disk);
 	imgfmt_disk_free(disk);
 	if (rc == 0 && !strcmp(p->action, "grow"))
-		rc = loop_grow(p->fstype, path, v.offset, v.size, err, errlen);
+		rc = grow_last(p, path, p->last, v.offset, v.size, err, errlen);
 	d->res->resize_seconds = cli_now() - t0;
 	return rc;
 }

@@ -106,7 +106,8 @@ static size_t last_partition(imgfmt_disk *image, struct imgfmt_volume *out)
 
 static bool resizable(const char *fstype)
 {
-	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") || !strcmp(fstype, "ext4") || !strcmp(fstype, "ntfs");
+	return !strcmp(fstype, "ext2") || !strcmp(fstype, "ext3") || !strcmp(fstype, "ext4") || !strcmp(fstype, "ntfs") ||
+	       !strcmp(fstype, "LVM2_member");
 }
 
 /* NTFS's smallest size needs the partition alone: a read-only loop device. */
@@ -275,7 +276,20 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 	}
 	if (p->new_size >= last.size) {
 		p->action = p->new_size > last.size ? "grow" : "copy";
+		if (p->new_size > last.size && !strcmp(last.fstype, "LVM2_member")) {
+			char more[16];
+			cli_human(p->new_size - last.size, more, sizeof(more));
+			snprintf(p->not_grown, sizeof(p->not_grown), "%.32s: the LVM physical volume grows by %s, its "
+				 "logical volumes do not: the free extents are in volume group %.64s (lvextend -r in the "
+				 "guest)", last.name, more, last.lv_vg[0] ? last.lv_vg : "?");
+		}
 		return 0;
+	}
+	if (!strcmp(last.fstype, "LVM2_member")) {
+		snprintf(err, errlen, "too small: %llu bytes; the image needs %llu, and rawkit does not shrink an LVM "
+			 "physical volume (%s)", (unsigned long long)p->target_size,
+			 (unsigned long long)(last.offset + last.size + (p->target_size - end)), last.name);
+		return -1;
 	}
 	uint64_t min;
 	if (min_size(image, &last, &min, err, errlen) < 0)
