@@ -43,6 +43,22 @@ static void plan_limits(const struct golden *g, const struct clone_opts *o, stru
 			report_note(&t->rep, "%s: %s: identity kept", g->vols[i].name, g->vols[i].fstype);
 }
 
+/* XFS files are edited through a kernel mount: refused before the first
+ * write (and before any key is made) when not root. */
+static int check_privileges(const struct golden *g, const struct clone_opts *o, const struct target_plan *t)
+{
+	if (o->dry_run || geteuid() == 0)
+		return 0;
+	for (size_t i = 0; i < g->nvol; i++)
+		if (xfs_needs_mount(g, i, o, t)) {
+			cli_error(imgfmt_disk_path(g->disk), "%s: XFS files are edited through a kernel mount, which needs "
+				  "root (run as root, or leave out the operations that edit files: --operations)",
+				  g->vols[i].name);
+			return -1;
+		}
+	return 0;
+}
+
 static int plan_target(struct run *r, struct target_plan *t, size_t index, size_t n, const char *fmt)
 {
 	struct golden *g = r->g;
@@ -64,6 +80,8 @@ static int plan_target(struct run *r, struct target_plan *t, size_t index, size_
 		cli_error(t->path, "cannot plan new identities: out of memory or no randomness");
 		return -1;
 	}
+	if (check_privileges(g, o, t) < 0)
+		return -1;
 	for (size_t i = 0; i < t->ids.n; i++)
 		if (t->ids.v[i].vol < g->nvol && g->info[t->ids.v[i].vol].kind == VOL_SWAP) {
 			report_note(&t->rep, "initramfs images may still name the old swap UUID for resume: run "
@@ -81,23 +99,6 @@ static int plan_target(struct run *r, struct target_plan *t, size_t index, size_
 			return -1;
 		}
 	}
-	return 0;
-}
-
-/* XFS files are edited through a kernel mount: refused before the first
- * write when not root. */
-static int check_privileges(const struct golden *g, const struct clone_opts *o, struct target_plan *t, size_t n)
-{
-	if (o->dry_run || geteuid() == 0)
-		return 0;
-	for (size_t k = 0; k < n; k++)
-		for (size_t i = 0; i < g->nvol; i++)
-			if (xfs_needs_mount(g, i, o, &t[k])) {
-				cli_error(imgfmt_disk_path(g->disk), "%s: XFS files are edited through a kernel mount, which "
-					  "needs root (run as root, or leave out the operations that edit files: "
-					  "--operations)", g->vols[i].name);
-				return -1;
-			}
 	return 0;
 }
 
@@ -200,8 +201,6 @@ int clone_run(const char *golden, char **targets, size_t ntargets, const char *h
 		if (plan_target(&r, &t[i], i, ntargets, hostname_fmt) < 0)
 			goto out;
 	}
-	if (check_privileges(&g, o, t, ntargets) < 0)
-		goto out;
 	if (o->dry_run || o->in_place) {
 		for (size_t i = 0; i < ntargets; i++) {
 			char err[512] = "";
