@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/loop.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +36,36 @@ struct guest_mount {
 	bool mounted;
 	struct volfile *vf;
 };
+
+/* Mount points for guest_mount_abort_all(): fixed slots, no allocation. */
+#define REGISTRY_SLOTS 16
+static char registry[REGISTRY_SLOTS][256];
+static volatile sig_atomic_t registry_used[REGISTRY_SLOTS];
+
+void guest_mount_register(const char *dir)
+{
+	for (int i = 0; i < REGISTRY_SLOTS; i++)
+		if (!registry_used[i]) {
+			snprintf(registry[i], sizeof(registry[i]), "%s", dir);
+			registry_used[i] = 1;
+			return;
+		}
+}
+
+void guest_mount_unregister(const char *dir)
+{
+	for (int i = 0; i < REGISTRY_SLOTS; i++)
+		if (registry_used[i] && !strcmp(registry[i], dir))
+			registry_used[i] = 0;
+}
+
+void guest_mount_abort_all(void)
+{
+	/* the newest first: an XFS mount before the FUSE mount under it */
+	for (int i = REGISTRY_SLOTS - 1; i >= 0; i--)
+		if (registry_used[i])
+			umount2(registry[i], MNT_DETACH | UMOUNT_NOFOLLOW);
+}
 
 static void sleep_ms(unsigned ms)
 {
@@ -142,6 +173,7 @@ static int mount_it(struct guest_mount *m, const char *fstype, char *err, size_t
 		return rc;
 	}
 	m->mounted = true;
+	guest_mount_register(m->dir);
 	if ((m->root = open(m->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%s: %s", m->dir, strerror(errno));
@@ -249,6 +281,7 @@ static int unmount(struct guest_mount *m, char *err, size_t errlen)
 		waited += 50;
 	}
 	m->mounted = false;
+	guest_mount_unregister(m->dir);
 	return 0;
 }
 

@@ -36,4 +36,13 @@ int guest_mount_root(const struct guest_mount *m);
  * not all be on the disk. */
 int guest_mount_close(struct guest_mount *m, char *err, size_t errlen);
 
+/* Detach (lazily) every mount made here and not yet unmounted: for a
+ * tool's SIGTERM/SIGINT/SIGHUP handler, async-signal-safe, so that no
+ * mount of a removed target is left behind. */
+void guest_mount_abort_all(void);
+/* The registry it walks (volfile.c's FUSE mounts too): DIR mounted, or
+ * unmounted. */
+void guest_mount_register(const char *dir);
+void guest_mount_unregister(const char *dir);
+
 #endif

@@ -9,6 +9,7 @@
  */
 #define FUSE_USE_VERSION 31
 #include "volfile.h"
+#include "mount.h"
 
 #include <errno.h>
 #include <fuse.h>
@@ -164,6 +165,7 @@ static void free_vf(struct volfile *vf)
 	if (vf->fuse) {
 		if (vf->mounted)
 			fuse_unmount(vf->fuse);
+		guest_mount_unregister(vf->dir);
 		fuse_destroy(vf->fuse);
 	}
 	if (vf->dir[0])
@@ -218,6 +220,7 @@ int volfile_start(struct volfile **out, imgfmt_disk *disk, size_t index, const c
 		goto fail;
 	}
 	vf->mounted = true;
+	guest_mount_register(vf->dir);
 	if ((rc = -pthread_create(&vf->thread, NULL, serve, vf)) < 0) {
 		snprintf(err, errlen, "cannot start a thread: %s", strerror(-rc));
 		goto fail;
