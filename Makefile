@@ -69,10 +69,15 @@ $(B)/lib/guestedit/%.o: INC = -Ilib/imgfmt -Ilib/guestedit
 TOOL_GE_clone := $(GE_A)
 TOOL_GE_p2v := $(GE_A)
 TOOL_GE_v2p := $(GE_A)
+# volfile.c serves an LV to the kernel through FUSE (libfuse3)
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS   := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
+$(B)/lib/guestedit/volfile.o: INC = -Ilib/imgfmt -Ilib/guestedit $(FUSE_CFLAGS)
 # ---- end lib/guestedit ----
 
 TOOLS := info lanfree clone p2v v2p
 TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3
+TOOL_LIBS_clone := $(FUSE_LIBS)
 TOOL_LIBS_p2v := -larchive -lguestfs -lzstd -lz
 TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
@@ -130,7 +135,7 @@ $(foreach t,$(TOOLS),$(eval $(call TOOL_RULE,$(t))))
 # may be localized).
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 UNITS      := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
-GE_TEXT_OBJ := $(addprefix $(B)/lib/guestedit/,textedit.o guest.o report.o) $(LIB_OBJ)
+GE_TEXT_OBJ := $(addprefix $(B)/lib/guestedit/,textedit.o guest.o guestroot.o report.o) $(LIB_OBJ)
 UNIT_OBJ_extents  := $(B)/lib/imgfmt/extents.o
 UNIT_OBJ_hostname := $(B)/tools/clone/hostname.o
 UNIT_OBJ_ops      := $(B)/tools/clone/ops.o
@@ -191,7 +196,7 @@ FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
 FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c \
                            tools/common/json.c
 FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3 $(JSON_LIBS)
-FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/textedit.c lib/guestedit/netcfg.c \
+FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/guestroot.c lib/guestedit/textedit.c lib/guestedit/netcfg.c \
                               lib/guestedit/report.c lib/guestedit/devref.c tools/clone/edits.c tools/clone/ids.c \
                               tools/common/cli.c
 FUZZ_EXTRA_fuzz_stream := tools/p2v/stream.c tools/common/cli.c

@@ -105,17 +105,17 @@ label: gpt
 start=2048, size=320M, type=L
 size=40M, type=L
 S
-put_fs xfs x.img 1
+put_fs btrfs x.img 1
 put_ext4 x.img 2 -L data
 x_sum=$(sum x.img)
 $C --hostname web1 x.img xc.img >out 2>err
-is "$?" 3 "an XFS root: exit 3"
-like "$(cat err)" 'p1: rawkit cannot edit xfs: not edited' "an XFS root: the message names the volume"
-like "$(cat err)" 'identities kept' "an XFS root: no identity is changed (the XFS fstab may name them)"
+is "$?" 3 "a btrfs root: exit 3"
+like "$(cat err)" 'p1: rawkit cannot edit btrfs: not edited' "a btrfs root: the message names the volume"
+like "$(cat err)" 'identities kept' "a btrfs root: no identity is changed (its fstab may name them)"
 is "$(blkid -p -o value -s UUID -O "$(part_start x.img 2)" xc.img)" \
-	"$(blkid -p -o value -s UUID -O "$(part_start x.img 2)" x.img)" "an XFS root: the ext4 UUID is kept"
-ok "an XFS root: the target is a complete copy" cmp x.img xc.img
-is "$(sum x.img)" "$x_sum" "an XFS root: the golden disk is untouched"
+	"$(blkid -p -o value -s UUID -O "$(part_start x.img 2)" x.img)" "a btrfs root: the ext4 UUID is kept"
+ok "a btrfs root: the target is a complete copy" cmp x.img xc.img
+is "$(sum x.img)" "$x_sum" "a btrfs root: the golden disk is untouched"
 
 # ---- crafted guest content: symlinks where files are expected
 cp --sparse=always g.img sym.img

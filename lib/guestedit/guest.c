@@ -1,11 +1,12 @@
 /* guest.c --- read, write and remove files inside a guest filesystem
  *
  * Thin helpers over imgfmt_fs_* for the tools that edit guests (rawkit-clone,
- * the conversions of rawkit-p2v and rawkit-v2p): files that do not exist are
- * skipped silently, a dry run only reports, and every change is told to the
- * caller's callback.
+ * the conversions of rawkit-p2v and rawkit-v2p), or over a mounted root
+ * (guestroot.c): files that do not exist are skipped silently, a dry run
+ * only reports, and every change is told to the caller's callback.
  */
 #include "guest.h"
+#include "guestroot.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +19,11 @@
 static int lookup_stat(struct guest *g, const char *path, struct imgfmt_stat *st)
 {
 	uint64_t ino;
-	int rc = imgfmt_fs_lookup(g->fs, path, &ino);
+	int rc;
+
+	if (g->mounted)
+		return root_stat(g->root, path, st);
+	rc = imgfmt_fs_lookup(g->fs, path, &ino);
 
 	if (rc == 0)
 		rc = imgfmt_fs_stat(g->fs, ino, st);
@@ -28,7 +33,8 @@ static int lookup_stat(struct guest *g, const char *path, struct imgfmt_stat *st
 static int fail(struct guest *g, int rc, const char *path, const char *what)
 {
 	if (!g->err[0])
-		snprintf(g->err, sizeof(g->err), "%s: %s: %s", path, what, imgfmt_fs_error(g->fs));
+		snprintf(g->err, sizeof(g->err), "%s: %s: %s", path, what,
+			 g->mounted ? strerror(-rc) : imgfmt_fs_error(g->fs));
 	return rc;
 }
 
@@ -49,6 +55,10 @@ int guest_read(struct guest *g, const char *path, char **data, size_t *len)
 		snprintf(g->err, sizeof(g->err), "%s: larger than %u MiB, not a configuration file", path,
 			 GUEST_FILE_MAX >> 20);
 		return -EFBIG;
+	}
+	if (g->mounted) {
+		rc = root_read(g->root, path, data, len, GUEST_FILE_MAX);
+		return rc == -ENOENT || rc == -EFBIG ? rc : rc < 0 ? fail(g, rc, path, "cannot read") : 0;
 	}
 	if (!(buf = malloc((size_t)st.size + 1)))
 		return -ENOMEM;
@@ -73,7 +83,12 @@ static void add_change(void *ctx, int tag, const char *what)
 
 struct guest guest_reporting(imgfmt_fs *fs, bool dry, struct report_list *changes)
 {
-	return (struct guest){ .fs = fs, .dry = dry, .changed = add_change, .ctx = changes };
+	return (struct guest){ .fs = fs, .root = -1, .dry = dry, .changed = add_change, .ctx = changes };
+}
+
+struct guest guest_reporting_root(int root, bool dry, struct report_list *changes)
+{
+	return (struct guest){ .root = root, .mounted = true, .dry = dry, .changed = add_change, .ctx = changes };
 }
 
 static void changed(struct guest *g, int tag, const char *prefix, const char *path)
@@ -91,7 +106,9 @@ int guest_write(struct guest *g, int tag, const char *path, const char *data, si
 {
 	int rc = 0;
 
-	if (!g->dry && (rc = imgfmt_fs_write_file(g->fs, path, data, len, nf)) < 0)
+	if (!g->dry)
+		rc = g->mounted ? root_write(g->root, path, data, len, nf) : imgfmt_fs_write_file(g->fs, path, data, len, nf);
+	if (rc < 0)
 		return fail(g, rc, path, "cannot write");
 	changed(g, tag, "", path);
 	return 0;
@@ -108,10 +125,21 @@ int guest_remove(struct guest *g, int tag, const char *path, bool recursive)
 		return fail(g, rc, path, "cannot look up");
 	if (S_ISDIR(st.mode) && !recursive)
 		return 0;
-	if (!g->dry && (rc = imgfmt_fs_remove(g->fs, path, recursive)) < 0)
+	if (!g->dry)
+		rc = g->mounted ? root_remove(g->root, path, recursive) : imgfmt_fs_remove(g->fs, path, recursive);
+	if (rc < 0)
 		return fail(g, rc, path, "cannot remove");
 	changed(g, tag, "-", path);
 	return 0;
+}
+
+int guest_mkdir(struct guest *g, const char *path, const struct imgfmt_newfile *nf)
+{
+	int rc = 0;
+
+	if (!g->dry)
+		rc = g->mounted ? root_mkdir(g->root, path, nf) : imgfmt_fs_mkdir(g->fs, path, nf);
+	return rc < 0 ? fail(g, rc, path, "cannot create") : 0;
 }
 
 int guest_stat(struct guest *g, const char *path, struct imgfmt_stat *st)
@@ -181,12 +209,18 @@ char **guest_list(struct guest *g, const char *dir)
 	struct name_list l = { 0 };
 	uint64_t ino;
 
-	if (!guest_is_dir(g, dir) || imgfmt_fs_lookup(g->fs, dir, &ino) < 0)
+	int rc;
+
+	if (!guest_is_dir(g, dir))
 		return NULL;
-	if (imgfmt_fs_readdir(g->fs, ino, add_name, &l) < 0 || l.oom) {
+	if (g->mounted)
+		rc = root_list(g->root, dir, add_name, &l);
+	else if ((rc = imgfmt_fs_lookup(g->fs, dir, &ino)) == 0)
+		rc = imgfmt_fs_readdir(g->fs, ino, add_name, &l);
+	if (rc < 0 || l.oom) {
 		if (!g->err[0])
 			snprintf(g->err, sizeof(g->err), "%s: cannot list: %s", dir,
-				 l.oom ? "out of memory" : imgfmt_fs_error(g->fs));
+				 l.oom ? "out of memory" : g->mounted ? strerror(-rc) : imgfmt_fs_error(g->fs));
 		guest_names_free(l.v);
 		return NULL;
 	}

@@ -138,6 +138,12 @@ int imgfmt_disk_find_volume(const imgfmt_disk *disk, const char *name);
  * imgfmt_disk_pread(); the message is on DISK. */
 int imgfmt_volume_pread(imgfmt_disk *disk, size_t index, void *buf, size_t len, uint64_t offset);
 
+/* Write LEN bytes at OFFSET inside volume INDEX (an LV through its
+ * segments), DISK open with IMGFMT_OPEN_WRITE.  The same errors, and
+ * -EROFS on a read-only disk.  For a volume's contents as a whole (a
+ * filesystem driver serving it); nothing outside the volume is written. */
+int imgfmt_volume_pwrite(imgfmt_disk *disk, size_t index, const void *buf, size_t len, uint64_t offset);
+
 /* ---------------------------------------------------------------- extents */
 
 /* A sorted list of non-overlapping byte ranges on a disk. */

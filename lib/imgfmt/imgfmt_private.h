@@ -46,8 +46,8 @@ struct imgfmt_volmap {
 void imgfmt_volmap_free(struct imgfmt_volmap *map); /* lvm_disk.c */
 
 /* volio.c: reads and writes inside a volume, bounded by it and mapped
- * through an LV's segments (0 or -errno with the message on DISK). */
-int imgfmt_volume_pwrite(imgfmt_disk *disk, size_t index, const void *buf, size_t len, uint64_t off);
+ * through an LV's segments (0 or -errno with the message on DISK):
+ * imgfmt_volume_pread() and imgfmt_volume_pwrite() in imgfmt.h. */
 /* Call CB with each disk range (DISK_OFF, LEN) that holds volume bytes
  * [OFF, OFF+LEN), in volume order; VOL_OFF is where the range starts in
  * the volume.  A non-zero return from CB stops and is returned. */

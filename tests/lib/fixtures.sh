@@ -43,7 +43,7 @@ one_line_error() { # PROG STDERR-FILE
 }
 
 # The builders, one file per kind of thing built.
-for _f in ptable fs ntfs tree golden convert lvm; do
+for _f in ptable fs ntfs tree golden convert lvm rhel; do
 	. "$FIXTURES_DIR/$_f.sh"
 done
 unset _f

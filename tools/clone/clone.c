@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct run {
 	struct golden *g;
@@ -19,12 +20,8 @@ struct run {
 /* What cannot be done on this disk, said once per target. */
 static void plan_limits(const struct golden *g, const struct clone_opts *o, struct target_plan *t)
 {
-	bool linux_ops = false;
+	bool linux_ops = linux_ops_wanted(o, t);
 
-	for (int k = 0; k < OP_COUNT; k++)
-		if (o->ops[k] && k != OP_FS_UUIDS && k != OP_DISK_IDS && (k != OP_HOSTNAME || t->hostname[0]))
-			linux_ops = true;
-	linux_ops |= o->ssh_key_data != NULL;
 	for (size_t i = 0; i < g->nvol; i++)
 		if (g->info[i].kind == VOL_FOREIGN)
 			report_not_done(&t->rep, "%s: %s: not edited", g->vols[i].name, g->info[i].why);
@@ -44,6 +41,22 @@ static void plan_limits(const struct golden *g, const struct clone_opts *o, stru
 	for (size_t i = 0; i < g->nvol; i++)
 		if (g->info[i].kind == VOL_KEPT)
 			report_note(&t->rep, "%s: %s: identity kept", g->vols[i].name, g->vols[i].fstype);
+}
+
+/* XFS files are edited through a kernel mount: refused before the first
+ * write (and before any key is made) when not root. */
+static int check_privileges(const struct golden *g, const struct clone_opts *o, const struct target_plan *t)
+{
+	if (o->dry_run || geteuid() == 0)
+		return 0;
+	for (size_t i = 0; i < g->nvol; i++)
+		if (xfs_needs_mount(g, i, o, t)) {
+			cli_error(imgfmt_disk_path(g->disk), "%s: XFS files are edited through a kernel mount, which needs "
+				  "root (run as root, or leave out the operations that edit files: --operations)",
+				  g->vols[i].name);
+			return -1;
+		}
+	return 0;
 }
 
 static int plan_target(struct run *r, struct target_plan *t, size_t index, size_t n, const char *fmt)
@@ -67,6 +80,8 @@ static int plan_target(struct run *r, struct target_plan *t, size_t index, size_
 		cli_error(t->path, "cannot plan new identities: out of memory or no randomness");
 		return -1;
 	}
+	if (check_privileges(g, o, t) < 0)
+		return -1;
 	for (size_t i = 0; i < t->ids.n; i++)
 		if (t->ids.v[i].vol < g->nvol && g->info[t->ids.v[i].vol].kind == VOL_SWAP) {
 			report_note(&t->rep, "initramfs images may still name the old swap UUID for resume: run "

@@ -60,10 +60,11 @@ static inline void report_free(struct report *r)
 enum vol_kind {
 	VOL_NONE,    /* nothing to edit: empty, extended, BIOS boot... */
 	VOL_EXT,     /* ext2/3/4 rawkit can edit */
+	VOL_XFS,     /* XFS: read by libimgfmt, files edited through a kernel mount (root) */
 	VOL_NTFS,    /* serial only */
 	VOL_SWAP,
 	VOL_KEPT,    /* identity kept on purpose (vfat) */
-	VOL_FOREIGN, /* a filesystem rawkit cannot edit: xfs, btrfs, LVM, LUKS... */
+	VOL_FOREIGN, /* a filesystem rawkit cannot edit: btrfs, LUKS, an LV it cannot read... */
 };
 
 struct vol_info {
@@ -178,6 +179,11 @@ char *refs_edit(const char *data, size_t len, size_t *outlen, const void *arg);
  * (EFI/<distro>/grub.cfg, loader entries) through mtools. */
 int vfat_rewrite_refs(const char *path, const struct imgfmt_volume *v, const struct id_plan *ids, bool dry,
 		      struct report *rep, char *err, size_t errlen);
+
+/* personalize.c: does T want Linux file operations (beyond references)?
+ * Does XFS volume I need its files edited (a kernel mount, root only)? */
+bool linux_ops_wanted(const struct clone_opts *o, const struct target_plan *t);
+bool xfs_needs_mount(const struct golden *g, size_t i, const struct clone_opts *o, const struct target_plan *t);
 
 /* Personalize the disk at PATH (open for writing) following T. */
 int personalize(const struct golden *g, const struct clone_opts *o, struct target_plan *t, const char *path,

@@ -72,6 +72,7 @@ static int plan_fs(const struct golden *g, struct id_plan *p, struct report *r)
 
 		switch (g->info[i].kind) {
 		case VOL_EXT:
+		case VOL_XFS:
 		case VOL_SWAP:
 			if (!is_uuid(v->fs_uuid)) {
 				report_note(r, "%s: %s has no UUID to replace", v->name, v->fstype);

@@ -54,7 +54,8 @@ static void read_key_types(struct golden *g, struct guest *gu)
 	guest_names_free(names);
 }
 
-static int look_ext(struct golden *g, size_t i, struct vol_info *vi)
+/* An ext2/3/4 or XFS volume: a Linux root, a /boot, or data. */
+static int look_linux_fs(struct golden *g, size_t i, struct vol_info *vi, enum vol_kind kind)
 {
 	const struct imgfmt_volume *v = &g->vols[i];
 	struct report scratch = { 0 };
@@ -67,14 +68,14 @@ static int look_ext(struct golden *g, size_t i, struct vol_info *vi)
 		imgfmt_fs_free(fs);
 		return 0;
 	}
-	if (imgfmt_fs_dirty(fs)) {
+	if (kind == VOL_EXT && imgfmt_fs_dirty(fs)) {
 		cli_error(imgfmt_disk_path(g->disk), "%s: %s has errors or needs journal recovery: run e2fsck on the "
 			  "golden disk first", v->name, v->fstype);
 		imgfmt_fs_free(fs);
 		return -1;
 	}
 	struct guest gu = guest_for(fs, true, &scratch);
-	vi->kind = VOL_EXT;
+	vi->kind = kind;
 	vi->linux_root = guest_exists(&gu, "/etc/fstab") || guest_exists(&gu, "/etc/os-release");
 	vi->boot = !vi->linux_root && (guest_is_dir(&gu, "/grub") || guest_is_dir(&gu, "/grub2") ||
 				       guest_is_dir(&gu, "/loader"));
@@ -136,10 +137,17 @@ int golden_open(struct golden *g, const char *path, bool write)
 		struct vol_info *vi = &g->info[i];
 		imgfmt_disk_volume(g->disk, i, v);
 		rc = 0;
-		if (v->container || !v->fstype[0]) {
+		if (v->parent >= 0 && !v->fstype[0] && v->probe_note[0]) {
+			vi->kind = VOL_FOREIGN; /* an LV rawkit cannot read (thin, cache...) */
+			snprintf(vi->why, sizeof(vi->why), "%s", v->probe_note);
+		} else if (v->container || !v->fstype[0]) {
 			vi->kind = VOL_NONE;
 		} else if (!strcmp(v->fstype, "ext2") || !strcmp(v->fstype, "ext3") || !strcmp(v->fstype, "ext4")) {
-			rc = look_ext(g, i, vi);
+			rc = look_linux_fs(g, i, vi, VOL_EXT);
+		} else if (!strcmp(v->fstype, "xfs")) {
+			rc = look_linux_fs(g, i, vi, VOL_XFS);
+		} else if (!strcmp(v->fstype, "LVM2_member") && v->lv_vg[0]) {
+			vi->kind = VOL_NONE; /* a PV whose LVs are volumes of their own */
 		} else if (!strcmp(v->fstype, "ntfs")) {
 			rc = look_ntfs(g, i, vi);
 		} else if (!strcmp(v->fstype, "swap")) {

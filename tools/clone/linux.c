@@ -1,8 +1,9 @@
 /* linux.c --- the personalization operations on a Linux root filesystem
  *
- * Each operation edits files in place through libimgfmt (an edited file
- * keeps its inode, owner, mode and SELinux label); files it would touch
- * that do not exist are skipped silently.
+ * Each operation edits files in place through lib/guestedit's guest calls
+ * (libimgfmt on ext, a kernel mount on XFS; an edited file keeps its
+ * inode, owner, mode and SELinux label); files it would touch that do not
+ * exist are skipped silently.
  */
 #include "clone.h"
 #include "hmap.h"
@@ -277,10 +278,8 @@ static int op_ssh_key(struct guest *gu, const char *key)
 	if (!guest_is_dir(gu, "/root"))
 		return 0;
 	if (!guest_is_dir(gu, "/root/.ssh")) {
-		if (!gu->dry && (rc = imgfmt_fs_mkdir(gu->fs, "/root/.ssh", &root_0700)) < 0) {
-			snprintf(gu->err, sizeof(gu->err), "/root/.ssh: cannot create: %s", imgfmt_fs_error(gu->fs));
+		if ((rc = guest_mkdir(gu, "/root/.ssh", &root_0700)) < 0)
 			return rc;
-		}
 	} else if ((rc = guest_read(gu, path, &data, &len)) < 0 && rc != -ENOENT) {
 		return rc;
 	}

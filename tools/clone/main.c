@@ -1,6 +1,7 @@
 /* main.c --- rawkit-clone: its option table, and dispatch */
 #include "clone.h"
 #include "cliopt.h"
+#include "mount.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -99,6 +100,14 @@ static int check_targets(char **targets, size_t n)
 	return 0;
 }
 
+/* On SIGTERM/SIGINT/SIGHUP: no XFS or FUSE mount of a removed target left
+ * behind, no key generator running. */
+static void clean_up_on_signal(void)
+{
+	guest_mount_abort_all();
+	keys_remove_all();
+}
+
 static int run_clone(char **args, int nargs, const struct cli_common *c)
 {
 	char err[256], name[256];
@@ -120,7 +129,7 @@ static int run_clone(char **args, int nargs, const struct cli_common *c)
 	o.dry_run = c->dry_run, o.json = c->json, o.progress = c->progress, o.quiet = c->quiet;
 	if (o.ssh_key && read_ssh_key(o.ssh_key, &o.ssh_key_data) < 0)
 		return RAWKIT_EXIT_FAILED;
-	cli_clean_up_on_signals(keys_remove_all);
+	cli_clean_up_on_signals(clean_up_on_signal);
 	rc = clone_run(args[0], o.in_place ? args : args + 1, ntargets, hostname, &o);
 	free(o.ssh_key_data);
 	return rc;

@@ -17,7 +17,7 @@ static const struct {
 	[OP_NET_HWADDR] = { "net-hwaddr", "remove MAC pinning: HWADDR=/MACADDR= in ifcfg files, netplan macaddress, "
 					  "NetworkManager mac-address" },
 	[OP_UDEV_NET] = { "udev-persistent-net", "remove /etc/udev/rules.d/70-persistent-net.rules" },
-	[OP_FS_UUIDS] = { "fs-uuids", "new ext2/3/4 UUIDs, NTFS serials and swap UUIDs, and every reference to "
+	[OP_FS_UUIDS] = { "fs-uuids", "new ext2/3/4 and XFS UUIDs, NTFS serials and swap UUIDs, and every reference to "
 				      "them in fstab, crypttab, GRUB, BLS entries and resume settings" },
 	[OP_DISK_IDS] = { "disk-ids", "new GPT disk and partition GUIDs or MBR disk signature, and PARTUUID= "
 				      "references" },

@@ -1,11 +1,14 @@
 /* personalize.c --- personalize one target disk: files, identities, table
  *
  * Order matters: files and references are edited first (the new ids are
- * known from the plan), then each filesystem gets its new UUID, then the
+ * known from the plan; XFS through a kernel mount of the copy, unmounted
+ * before anything else touches it), then each filesystem gets its new
+ * UUID through libimgfmt, then the
  * NTFS serials and swap UUIDs, and the partition table last.  A target
  * that fails anywhere is not committed (a new file is removed).
  */
 #include "clone.h"
+#include "mount.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -21,44 +24,147 @@ static const struct id_change *fs_change(const struct id_plan *p, size_t vol)
 	return NULL;
 }
 
-/* One ext filesystem: the Linux operations on a root, the references on a
- * root or /boot, then its new UUID. */
+/* The Linux operations on a root, the references on a root or /boot:
+ * the same calls whether GU is an imgfmt_fs or a mounted root. */
+static int edit_files(struct guest *gu, const struct vol_info *vi, const struct golden *g,
+		      const struct clone_opts *o, struct target_plan *t, const char *name, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (vi->linux_root)
+		rc = linux_personalize(gu, g, o, t);
+	if (rc == 0 && (vi->linux_root || vi->boot))
+		rc = linux_rewrite_refs(gu, &t->ids, vi->linux_root);
+	if (rc < 0 || gu->err[0]) {
+		snprintf(err, errlen, "%s: %s", name, gu->err[0] ? gu->err : strerror(-rc));
+		rc = rc < 0 ? rc : -EIO;
+	}
+	return rc;
+}
+
+/* The new UUID C of FS (volume I), reported. */
+static int set_fs_uuid(imgfmt_fs *fs, size_t i, const struct id_change *c, const struct golden *g,
+		       struct target_plan *t, bool dry, char *err, size_t errlen)
+{
+	const char *name = g->vols[i].name;
+	int rc = 0;
+
+	if (!dry && (rc = imgfmt_fs_set_uuid(fs, c->new_id)) < 0)
+		snprintf(err, errlen, "%s: cannot set the UUID: %s", name, imgfmt_fs_error(fs));
+	else
+		report_change(&t->rep, OP_FS_UUIDS, "%s: %s UUID %s -> %s", name, g->vols[i].fstype, c->old, c->new_id);
+	return rc;
+}
+
+static imgfmt_fs *open_fs(imgfmt_disk *d, size_t i, bool write, char *err, size_t errlen)
+{
+	imgfmt_fs *fs = imgfmt_fs_new();
+	int rc = fs ? imgfmt_fs_open(fs, d, i, write ? IMGFMT_FS_WRITE : 0) : -ENOMEM;
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", fs ? imgfmt_fs_error(fs) : strerror(-rc));
+		imgfmt_fs_free(fs);
+		return NULL;
+	}
+	return fs;
+}
+
+/* One ext filesystem: its files through libimgfmt, then its new UUID. */
 static int edit_ext(imgfmt_disk *d, size_t i, const struct golden *g, const struct clone_opts *o,
 		    struct target_plan *t, bool dry, char *err, size_t errlen)
 {
 	const struct vol_info *vi = &g->info[i];
 	const struct id_change *c = fs_change(&t->ids, i);
-	struct guest gu = guest_for(NULL, dry, &t->rep);
 	const char *name = g->vols[i].name;
-	int rc;
+	struct guest gu;
+	int rc = 0;
 
 	if (!vi->linux_root && !vi->boot && !c)
 		return 0;
-	gu.fs = imgfmt_fs_new();
-	rc = gu.fs ? imgfmt_fs_open(gu.fs, d, i, dry ? 0 : IMGFMT_FS_WRITE) : -ENOMEM;
-	if (rc < 0) {
-		snprintf(err, errlen, "%s", gu.fs ? imgfmt_fs_error(gu.fs) : strerror(-rc));
-		imgfmt_fs_free(gu.fs);
-		return rc;
-	}
-	if (vi->linux_root)
-		rc = linux_personalize(&gu, g, o, t);
-	if (rc == 0 && (vi->linux_root || vi->boot))
-		rc = linux_rewrite_refs(&gu, &t->ids, vi->linux_root);
-	if (rc < 0 || gu.err[0]) {
-		snprintf(err, errlen, "%s: %s", name, gu.err[0] ? gu.err : strerror(-rc));
-		rc = rc < 0 ? rc : -EIO;
-	}
-	if (rc == 0 && c) {
-		if (!dry && (rc = imgfmt_fs_set_uuid(gu.fs, c->new_id)) < 0)
-			snprintf(err, errlen, "%s: cannot set the UUID: %s", name, imgfmt_fs_error(gu.fs));
-		else
-			report_change(&t->rep, OP_FS_UUIDS, "%s: %s UUID %s -> %s", name, g->vols[i].fstype, c->old,
-				      c->new_id);
-	}
+	if (!(gu = guest_for(open_fs(d, i, !dry, err, errlen), dry, &t->rep)).fs)
+		return -EIO;
+	rc = edit_files(&gu, vi, g, o, t, name, err, errlen);
+	if (rc == 0 && c)
+		rc = set_fs_uuid(gu.fs, i, c, g, t, dry, err, errlen);
 	if (rc == 0 && !dry && (rc = imgfmt_fs_commit(gu.fs)) < 0)
 		snprintf(err, errlen, "%s: %s", name, imgfmt_fs_error(gu.fs));
 	imgfmt_fs_free(gu.fs);
+	return rc;
+}
+
+bool linux_ops_wanted(const struct clone_opts *o, const struct target_plan *t)
+{
+	for (int k = 0; k < OP_COUNT; k++)
+		if (o->ops[k] && k != OP_FS_UUIDS && k != OP_DISK_IDS && (k != OP_HOSTNAME || t->hostname[0]))
+			return true;
+	return o->ssh_key_data != NULL;
+}
+
+bool xfs_needs_mount(const struct golden *g, size_t i, const struct clone_opts *o, const struct target_plan *t)
+{
+	const struct vol_info *vi = &g->info[i];
+
+	return vi->kind == VOL_XFS &&
+	       ((vi->linux_root && linux_ops_wanted(o, t)) || ((vi->linux_root || vi->boot) && t->ids.n));
+}
+
+/* The files of XFS volume I, edited through a kernel mount of the copy at
+ * PATH: a loop device over its byte range when it is one run of the disk,
+ * else (an LV in several segments) over a FUSE file served from D. */
+static int edit_xfs_mounted(imgfmt_disk *d, size_t i, const struct golden *g, const struct clone_opts *o,
+			    struct target_plan *t, const char *path, char *err, size_t errlen)
+{
+	const struct imgfmt_volume *v = &g->vols[i];
+	struct guest_mount *m;
+	struct guest gu;
+	char cerr[512];
+	int rc, crc;
+
+	if (v->segments <= 1)
+		rc = guest_mount_range(&m, path, v->offset, v->size, "xfs", cerr, sizeof(cerr));
+	else
+		rc = guest_mount_volume(&m, d, i, "xfs", cerr, sizeof(cerr));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", v->name, cerr);
+		return rc;
+	}
+	gu = guest_reporting_root(guest_mount_root(m), false, &t->rep.changes);
+	rc = edit_files(&gu, &g->info[i], g, o, t, v->name, err, errlen);
+	if ((crc = guest_mount_close(m, cerr, sizeof(cerr))) < 0 && rc == 0) {
+		snprintf(err, errlen, "%s: %s", v->name, cerr);
+		rc = crc;
+	}
+	if (rc == 0 && v->segments > 1)
+		report_note(&t->rep, "%s: XFS edited through a kernel mount of the LV's %u segments (served by FUSE)",
+			    v->name, v->segments);
+	return rc;
+}
+
+/* One XFS filesystem: its files (mounted; read-only through libimgfmt for
+ * a dry run), then, unmounted and clean, its new UUID through libimgfmt. */
+static int edit_xfs(imgfmt_disk *d, size_t i, const struct golden *g, const struct clone_opts *o,
+		    struct target_plan *t, const char *path, bool dry, char *err, size_t errlen)
+{
+	const struct id_change *c = fs_change(&t->ids, i);
+	bool files = xfs_needs_mount(g, i, o, t);
+	imgfmt_fs *fs;
+	int rc = 0;
+
+	if (!files && !c)
+		return 0;
+	if (files && !dry && (rc = edit_xfs_mounted(d, i, g, o, t, path, err, errlen)) < 0)
+		return rc;
+	if (!(fs = open_fs(d, i, !dry && c, err, errlen)))
+		return -EIO;
+	if (files && dry) {
+		struct guest gu = guest_for(fs, true, &t->rep);
+		rc = edit_files(&gu, &g->info[i], g, o, t, g->vols[i].name, err, errlen);
+	}
+	if (rc == 0 && c)
+		rc = set_fs_uuid(fs, i, c, g, t, dry, err, errlen);
+	if (rc == 0 && !dry && c && (rc = imgfmt_fs_commit(fs)) < 0)
+		snprintf(err, errlen, "%s: %s", g->vols[i].name, imgfmt_fs_error(fs));
+	imgfmt_fs_free(fs);
 	return rc;
 }
 
@@ -67,7 +173,7 @@ static int set_volume_ids(imgfmt_disk *d, const struct golden *g, struct target_
 {
 	for (size_t i = 0; i < g->nvol; i++) {
 		const struct id_change *c = fs_change(&t->ids, i);
-		if (!c || g->info[i].kind == VOL_EXT)
+		if (!c || g->info[i].kind == VOL_EXT || g->info[i].kind == VOL_XFS)
 			continue;
 		if (!dry && imgfmt_volume_set_id(d, i, c->new_id) < 0) {
 			snprintf(err, errlen, "%s", imgfmt_disk_error(d));
@@ -143,6 +249,8 @@ int personalize(const struct golden *g, const struct clone_opts *o, struct targe
 	for (size_t i = 0; i < g->nvol && rc == 0; i++)
 		if (g->info[i].kind == VOL_EXT)
 			rc = edit_ext(d, i, g, o, t, dry, err, errlen);
+		else if (g->info[i].kind == VOL_XFS)
+			rc = edit_xfs(d, i, g, o, t, path, dry, err, errlen);
 	if (rc == 0)
 		rc = set_volume_ids(d, g, t, dry, err, errlen);
 	if (rc == 0)
