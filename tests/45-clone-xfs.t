@@ -97,6 +97,20 @@ is "$(sum two.img)" "$two_sum" "the golden disk is untouched"
 check_clone a1.img two rhel01
 check_clone a2.img two rhel02
 
+# --- LVM identities: new PV and VG UUIDs per clone, as vgimportclone gives them
+lvm_ids() { lvm_with "$1" "$RHEL_P2" sh -c 'pvs --noheadings -o pv_uuid,vg_uuid,vg_name' | tr -s ' ' | sed 's/^ //'; }
+g_ids=$(lvm_ids two.img) a1_ids=$(lvm_ids a1.img) a2_ids=$(lvm_ids a2.img)
+ok "lvm2 reads the clones' VG (pvs: $a1_ids)" test -n "$a1_ids"
+ok "new PV and VG UUIDs, unlike the golden's and each other's" sh -c \
+	'[ "${1% *}" != "${2% *}" ] && [ "${1% *}" != "${3% *}" ] && [ "${2% *}" != "${3% *}" ] &&
+	 [ "${1%% *}" != "${2%% *}" ] && [ "$(echo "$2" | cut -d" " -f2)" != "$(echo "$1" | cut -d" " -f2)" ]' _ "$g_ids" "$a1_ids" "$a2_ids"
+is "${a1_ids##* }" rhel "the VG keeps its name"
+ok "vgck is clean on a clone" lvm_with a1.img "$RHEL_P2" vgck rhel
+is "$(lvm_with a1.img "$RHEL_P2" lvs --noheadings -o lv_name,seg_pe_ranges --segments rhel | tr -s ' ')" \
+	"$(lvm_with two.img "$RHEL_P2" lvs --noheadings -o lv_name,seg_pe_ranges --segments rhel | tr -s ' ')" \
+	"the LVs keep their segments"
+like "$(cat two.json)" "volume group rhel: new VG UUID and PV UUIDs" "the report says so"
+
 # --- the root LV in one segment: the loop path
 RHEL_ROOT_PIECES=1 make_rhel_golden one.img || { echo "Bail out! cannot build the one-segment RHEL golden"; exit 1; }
 golden_facts one.img one || { echo "Bail out! cannot read the golden"; exit 1; }

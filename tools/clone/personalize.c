@@ -220,6 +220,34 @@ static int set_disk_ids(imgfmt_disk *d, const struct golden *g, struct target_pl
 	return rc;
 }
 
+/* Every LVM2 volume group of the disk: new VG and PV UUIDs, as
+ * vgimportclone gives them, so that a host seeing many clones of one golden
+ * disk never sees duplicates (the VG keeps its name: /dev/mapper references
+ * stay valid).  The disk's list of LVs is stale afterwards: last step. */
+static int set_lvm_ids(imgfmt_disk *d, const struct golden *g, const struct clone_opts *o, struct target_plan *t,
+		       bool dry, char *err, size_t errlen)
+{
+	if (!o->ops[OP_DISK_IDS])
+		return 0;
+	for (size_t i = 0; i < g->nvol; i++) {
+		const struct imgfmt_volume *v = &g->vols[i];
+		bool seen = false;
+		if (strcmp(v->fstype, "LVM2_member") || !v->lv_vg[0] || v->lv_name[0])
+			continue;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(g->vols[j].fstype, "LVM2_member") && !strcmp(g->vols[j].lv_vg, v->lv_vg);
+		if (seen)
+			continue;
+		if (!dry && imgfmt_disk_lvm_set_ids(d, v->lv_vg, NULL) < 0) {
+			snprintf(err, errlen, "%s", imgfmt_disk_error(d));
+			return -EIO;
+		}
+		report_change(&t->rep, OP_DISK_IDS, "volume group %s: new VG UUID and PV UUIDs (as vgimportclone "
+			      "gives them; the name stays)", v->lv_vg);
+	}
+	return 0;
+}
+
 int personalize(const struct golden *g, const struct clone_opts *o, struct target_plan *t, const char *path,
 		bool dry, char *err, size_t errlen)
 {
@@ -255,6 +283,8 @@ int personalize(const struct golden *g, const struct clone_opts *o, struct targe
 		rc = set_volume_ids(d, g, t, dry, err, errlen);
 	if (rc == 0)
 		rc = set_disk_ids(d, g, t, dry, err, errlen);
+	if (rc == 0)
+		rc = set_lvm_ids(d, g, o, t, dry, err, errlen);
 	/* A new file is fsynced by the copy engine's commit, right after; a
 	 * block device (handed over closed) and a disk edited in place here. */
 	if (rc == 0 && !dry && (o->in_place || imgfmt_disk_is_blockdev(d)) && imgfmt_disk_sync(d) < 0) {
