@@ -3,6 +3,7 @@
 # two segments): the capture copies only the used blocks of the LVs (free
 # extents of the PV are not copied), /dev/mapper references stay, /dev/sdX
 # ones become UUID=, and the initramfs is checked for device-mapper too.
+# rawkit-v2p of the result onto a larger disk grows the PV, not the LVs.
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/fixtures.sh"
 is_root || skip_all "needs root (loop devices for the LVM fixtures)"
@@ -56,5 +57,23 @@ like "$fstab" "^/dev/mapper/rhel-root / ext4" "fstab: /dev/mapper/rhel-root stay
 like "$fstab" "^UUID=$bu /boot ext4" "fstab: /dev/sda1 becomes the UUID of /boot"
 like "$fstab" "^/dev/mapper/rhel-swap none swap" "fstab: the swap LV stays"
 like "$(ext_cat v.img 1048576 /grub/grub.cfg)" "root=/dev/mapper/rhel-root ro rd.lvm.lv=rhel/root" "grub.cfg: LVM root untouched"
+
+# ---- v2p onto a larger disk: the PV partition and the PV grow, the LVs do not
+truncate -s 2500M big.img
+rawkit-v2p --no-rebuild --drivers ahci v.img big.img >v2p.out 2>v2p.err
+is "$?" 3 "v2p onto a larger disk: exit 3 (the LVs were not grown)"
+like "$(cat v2p.err)" "the LVM physical volume grows by .*its logical volumes do not.*volume group rhel" \
+	"it says the LVs were not grown"
+p2_new=$(( ${P2%%:*} )):$(( $(part_size big.img 2) ))
+is "$(lvm_with big.img "$p2_new" pvs --noheadings --units m --nosuffix -o pv_size | tr -d ' ' | cut -d. -f1)" \
+	"$(( ($(part_size big.img 2) - 1048576) / 1048576 / 4 * 4 ))" "pvs: the PV fills its grown partition (whole extents)"
+ok "vgck is clean" lvm_with big.img "$p2_new" vgck rhel
+is "$(lvm_with big.img "$p2_new" lvs --noheadings --units m --nosuffix -o lv_size rhel/root | tr -d ' ')" "600.00" \
+	"root keeps its size"
+lvm_assemble_lv big.img "$p2_new" rhel root broot.fs
+ok "the deployed root LV is a clean ext4" e2fsck -fn broot.fs
+fails "v2p onto a smaller disk than the PV needs is refused" rawkit-v2p --no-rebuild --drivers ahci v.img \
+	"$(truncate -s 1000M small.img && echo small.img)"
+like "$(rawkit-v2p --no-rebuild --drivers ahci v.img small.img 2>&1)" "does not shrink an LVM physical volume" "and says why"
 
 done_testing
