@@ -561,7 +561,7 @@ static int resolve(struct ctx *c, const struct lvinfo *lv, uint64_t le, uint64_t
 	for (size_t i = lo; i < lv->nsegs && count; i++) {
 		const struct seginfo *s = &c->segs[lv->first_seg + i];
 		uint64_t off = le - s->start, n = s->count - off < count ? s->count - off : count;
-		const struct area *a = &c->areas[s->first_area];
+		const struct area *a = s->nareas ? &c->areas[s->first_area] : NULL; /* (none for SEG_OTHER) */
 		int rc;
 		if (s->kind == SEG_OTHER) {
 			if (!depth)
