@@ -144,6 +144,7 @@ UNIT_OBJ_tmpdir   := $(B)/tools/common/run.o
 UNIT_OBJ_report   := $(B)/lib/guestedit/report.o
 UNIT_OBJ_devref   := $(B)/lib/guestedit/devref.o $(GE_TEXT_OBJ)
 UNIT_OBJ_textedit := $(B)/lib/guestedit/netcfg.o $(GE_TEXT_OBJ)
+UNIT_OBJ_vgname   := $(addprefix $(B)/tools/clone/,vgname.o hostname.o edits.o ids.o) $(B)/tools/common/cli.o $(GE_TEXT_OBJ)
 $(B)/tests/unit/%.o: INC = $(TOOL_INC) -Itools/clone
 define UNIT_RULE
 $(B)/tests/unit/$(1): $(B)/tests/unit/$(1).o $(UNIT_OBJ_$(1))
@@ -198,6 +199,7 @@ FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/la
 FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3 $(JSON_LIBS)
 FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/guestroot.c lib/guestedit/textedit.c lib/guestedit/netcfg.c \
                               lib/guestedit/report.c lib/guestedit/devref.c tools/clone/edits.c tools/clone/ids.c \
+                              tools/clone/vgname.c tools/clone/hostname.c \
                               tools/common/cli.c
 FUZZ_EXTRA_fuzz_stream := tools/p2v/stream.c tools/common/cli.c
 FUZZ_LIBS_fuzz_stream := -lzstd -lz

@@ -44,6 +44,9 @@ if [ "$1" = fuzz_clone_text ]; then
 	printf '\006/dev/sda1 / ext4 defaults 0 1\n/dev/sda2 none swap sw 0 0\n/dev/sdb1 /x ext4 0 0\n' >"$dir/devfstab"
 	printf '\007linux /vmlinuz root=/dev/sda1 ro resume=/dev/sda2 quiet\n' >"$dir/cmdline"
 	printf '\005UUID=a98db674-41ca-49d5-8889-8c4cbe91170e / ext4 0 1\nUUID=06527B9C208924DA /d ntfs 0 0\nPARTUUID=1234abcd-01 /x ext4 0 0\n' >"$dir/fstab"
+	printf '\010/dev/mapper/rhel-root / xfs 0 0\n/dev/rhel/home /home ext4 0 0\nrd.lvm.lv=rhel/root rd.lvm.vg=rhel lvm/rhel-root\n' >"$dir/vgrename"
+	printf '\011root=/dev/mapper/my--vg-root rd.lvm.lv=my-vg/swap /dev/my-vg/x\n' >"$dir/vgshrink"
+	{ printf '\012# GRUB Environment Block\nkernelopts=root=/dev/mapper/rhel-root rd.lvm.lv=rhel/root\n'; head -c 941 /dev/zero | tr '\0' '#'; } >"$dir/grubenv"
 	exit 0
 fi
 if [ "$1" = fuzz_jbd2 ]; then

@@ -59,6 +59,24 @@ static int check_privileges(const struct golden *g, const struct clone_opts *o, 
 	return 0;
 }
 
+/* --vg-name: the new name of the golden disk's volume group on target
+ * INDEX (checked for every target before anything is written). */
+static int plan_vg_name(const struct golden *g, const struct clone_opts *o, struct target_plan *t, size_t index)
+{
+	char err[256];
+
+	if (vg_name_format(o->vg_name, index, t->ids.vg_new, sizeof(t->ids.vg_new), err, sizeof(err)) < 0) {
+		cli_error(NULL, "%s", err);
+		return -1;
+	}
+	snprintf(t->ids.vg_old, sizeof(t->ids.vg_old), "%s", golden_vg_name(g));
+	if (strcmp(t->ids.vg_old, t->ids.vg_new) && g->roots)
+		report_note(&t->rep, "volume group %s renamed %s: initramfs images are not rebuilt; one made by a "
+			    "host-only dracut may name %s (the kernel command line's rd.lvm.lv names the new one): run "
+			    "dracut -f in the guest", t->ids.vg_old, t->ids.vg_new, t->ids.vg_old);
+	return 0;
+}
+
 static int plan_target(struct run *r, struct target_plan *t, size_t index, size_t n, const char *fmt)
 {
 	struct golden *g = r->g;
@@ -80,6 +98,8 @@ static int plan_target(struct run *r, struct target_plan *t, size_t index, size_
 		cli_error(t->path, "cannot plan new identities: out of memory or no randomness");
 		return -1;
 	}
+	if (o->vg_name && plan_vg_name(g, o, t, index) < 0)
+		return -1;
 	if (check_privileges(g, o, t) < 0)
 		return -1;
 	for (size_t i = 0; i < t->ids.n; i++)
@@ -196,6 +216,10 @@ int clone_run(const char *golden, char **targets, size_t ntargets, const char *h
 	}
 	if (golden_open(&g, golden, o->in_place && !o->dry_run) < 0)
 		goto out;
+	if (o->vg_name && golden_vg(&g, o) < 0) {
+		status = RAWKIT_EXIT_USAGE;
+		goto out;
+	}
 	for (size_t i = 0; i < ntargets; i++) {
 		t[i].path = targets[i];
 		if (plan_target(&r, &t[i], i, ntargets, hostname_fmt) < 0)

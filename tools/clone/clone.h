@@ -108,6 +108,8 @@ struct id_change {
 struct id_plan {
 	struct id_change *v;
 	size_t n;
+	/* --vg-name: the volume group's name and its new one ("" for no rename) */
+	char vg_old[128], vg_new[128];
 };
 
 int ids_plan(const struct golden *g, const bool ops[OP_COUNT], struct id_plan *out, struct report *r);
@@ -115,6 +117,26 @@ void ids_free(struct id_plan *p);
 /* Replace every old reference in TEXT (LEN bytes) by the new one, case
  * kept; returns the number of replacements (the length never changes). */
 size_t ids_rewrite(const struct id_plan *p, char *text, size_t len);
+/* Does P change anything that text files may name (an id, the VG name)? */
+bool ids_any(const struct id_plan *p);
+
+/* ---- --vg-name (vgname.c) ---- */
+
+struct clone_opts;
+
+/* LVM2's rule for a volume group name. */
+bool vg_name_valid(const char *s);
+/* vg%02d -> vg01 ...: the name for target INDEX; -1 with a message. */
+int vg_name_format(const char *fmt, size_t index, char *out, size_t size, char *err, size_t errlen);
+/* The name of the golden disk's volume group; NULL when it has none. */
+const char *golden_vg_name(const struct golden *g);
+/* Can the golden disk's VG be renamed (one VG, read, no volume rawkit
+ * cannot edit, disk-ids on)?  -1 with the reason printed. */
+int golden_vg(const struct golden *g, const struct clone_opts *o);
+/* DATA with every reference to volume group OLD (/dev/mapper/OLD-LV with
+ * '-' doubled, lvm/OLD-LV, /dev/OLD/LV, rd.lvm.lv=OLD/LV, rd.lvm.vg=OLD)
+ * naming NEW_NAME instead; NULL when there is none. */
+char *vg_rewrite(const char *old, const char *new_name, const char *data, size_t len, size_t *outlen);
 
 /* ---- guest file access (lib/guestedit/guest.c), reporting to a report ---- */
 
@@ -154,6 +176,7 @@ struct target_plan {
 struct clone_opts {
 	bool ops[OP_COUNT];
 	const char *ssh_key;   /* authorized key file for root, or NULL */
+	const char *vg_name;   /* --vg-name's pattern, or NULL */
 	char *ssh_key_data;
 	bool dry_run, json, progress, quiet, overwrite, in_place;
 	int jobs;
@@ -166,7 +189,9 @@ int linux_rewrite_refs(struct guest *gu, const struct id_plan *ids, bool root);
 
 /* edits.c: the text editors (fuzzed): new text or NULL for no change.  ARG
  * is a struct hostnames for the host name editors, an id_plan for refs_edit
- * (whose result has the length of DATA). */
+ * (whose result has the length of DATA unless the VG is renamed), a struct
+ * grubenv_refs for grubenv_edit (a GRUB environment block stays 1024
+ * bytes: *UNFIT is set, and nothing changed, when the new text is longer). */
 struct hostnames {
 	const char *old, *new_name;
 };
@@ -174,6 +199,11 @@ char *hosts_edit(const char *data, size_t len, size_t *outlen, const void *arg);
 char *sysconfig_network_edit(const char *data, size_t len, size_t *outlen, const void *arg);
 char *word_edit(const char *data, size_t len, size_t *outlen, const void *arg);
 char *refs_edit(const char *data, size_t len, size_t *outlen, const void *arg);
+struct grubenv_refs {
+	const struct id_plan *ids;
+	bool *unfit;
+};
+char *grubenv_edit(const char *data, size_t len, size_t *outlen, const void *arg);
 
 /* vfat.c: rewrite references on the FAT volume V of the disk image PATH
  * (EFI/<distro>/grub.cfg, loader entries) through mtools. */
@@ -193,6 +223,10 @@ int personalize(const struct golden *g, const struct clone_opts *o, struct targe
 
 int clone_run(const char *golden, char **targets, size_t ntargets, const char *hostname_fmt,
 	      struct clone_opts *o);
+/* FMT with its one printf-style number (%d, %02d...) made INDEX + 1 (for
+ * OPTION's messages): the number of numbers (0 or 1), -1 with a message. */
+int name_format(const char *option, const char *fmt, size_t index, char *out, size_t size, char *err,
+		size_t errlen);
 /* web%02d -> web01 ...: check FMT for NTARGETS targets; -1 with message. */
 int hostname_format(const char *fmt, size_t index, size_t ntargets, char *out, size_t size, char *err,
 		    size_t errlen);

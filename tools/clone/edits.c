@@ -88,17 +88,64 @@ char *word_edit(const char *data, size_t len, size_t *outlen, const void *arg)
 	return h->old[0] ? replace_word(data, len, h->old, h->new_name, outlen) : NULL;
 }
 
+/* The ids rewritten in place (same length), then the VG's references
+ * into a new text. */
 char *refs_edit(const char *data, size_t len, size_t *outlen, const void *arg)
 {
-	char *copy = malloc(len + 1);
+	const struct id_plan *p = arg;
+	char *copy = malloc(len + 1), *renamed;
+	size_t count, newlen;
 
 	if (!copy)
 		return NULL;
-	memcpy(copy, data, len + 1);
-	if (ids_rewrite(arg, copy, len) == 0) {
+	memcpy(copy, data, len);
+	copy[len] = '\0';
+	count = ids_rewrite(p, copy, len);
+	if (p->vg_new[0] && (renamed = vg_rewrite(p->vg_old, p->vg_new, copy, len, &newlen))) {
+		free(copy);
+		copy = renamed;
+		len = newlen;
+		count++;
+	}
+	if (count == 0) {
 		free(copy);
 		return NULL;
 	}
 	*outlen = len;
 	return copy;
+}
+
+#define GRUBENV_SIZE 1024
+#define GRUBENV_HEADER "# GRUB Environment Block\n"
+
+/* A GRUB environment block: its header, NAME=VALUE lines, then '#' to
+ * 1024 bytes.  The lines are rewritten and padded again; anything else is
+ * rewritten as any text. */
+char *grubenv_edit(const char *data, size_t len, size_t *outlen, const void *arg)
+{
+	const struct grubenv_refs *g = arg;
+	const char *end = data + len;
+	char *out, *body;
+	size_t body_len, newlen;
+
+	if (len != GRUBENV_SIZE || strncmp(data, GRUBENV_HEADER, strlen(GRUBENV_HEADER)))
+		return refs_edit(data, len, outlen, g->ids);
+	while (end > data && end[-1] == '#')
+		end--;
+	body_len = (size_t)(end - data);
+	body = refs_edit(data, body_len, &newlen, g->ids);
+	if (!body)
+		return NULL;
+	if (newlen > GRUBENV_SIZE || !(out = malloc(GRUBENV_SIZE + 1))) {
+		if (newlen > GRUBENV_SIZE)
+			*g->unfit = true;
+		free(body);
+		return NULL;
+	}
+	memcpy(out, body, newlen);
+	memset(out + newlen, '#', GRUBENV_SIZE - newlen);
+	out[GRUBENV_SIZE] = '\0';
+	free(body);
+	*outlen = GRUBENV_SIZE;
+	return out;
 }

@@ -1,4 +1,5 @@
-/* hostname.c --- --hostname web%02d: one valid host name per target */
+/* hostname.c --- --hostname web%02d: one valid host name per target (and the
+ * numbering that --vg-name shares) */
 #include "clone.h"
 
 #include <ctype.h>
@@ -31,8 +32,8 @@ static bool valid_hostname(const char *s)
 	return true;
 }
 
-int hostname_format(const char *fmt, size_t index, size_t ntargets, char *out, size_t size, char *err,
-		    size_t errlen)
+int name_format(const char *option, const char *fmt, size_t index, char *out, size_t size, char *err,
+		size_t errlen)
 {
 	size_t o = 0;
 	int conversions = 0;
@@ -59,7 +60,7 @@ int hostname_format(const char *fmt, size_t index, size_t ntargets, char *out, s
 		while (isdigit((unsigned char)*q) && width < 100)
 			width = width * 10 + (*q++ - '0');
 		if ((*q != 'd' && *q != 'i' && *q != 'u') || width > 20 || ++conversions > 1) {
-			snprintf(err, errlen, "--hostname: \"%s\": only one %%d (%%02d, %%3d...) number is allowed", fmt);
+			snprintf(err, errlen, "%s: \"%s\": only one %%d (%%02d, %%3d...) number is allowed", option, fmt);
 			return -1;
 		}
 		snprintf(num, sizeof(num), zero ? "%0*zu" : "%*zu", width, index + 1);
@@ -69,6 +70,16 @@ int hostname_format(const char *fmt, size_t index, size_t ntargets, char *out, s
 		p = q;
 	}
 	out[o] = '\0';
+	return conversions;
+}
+
+int hostname_format(const char *fmt, size_t index, size_t ntargets, char *out, size_t size, char *err,
+		    size_t errlen)
+{
+	int conversions = name_format("--hostname", fmt, index, out, size, err, errlen);
+
+	if (conversions < 0)
+		return -1;
 	if (ntargets > 1 && conversions == 0) {
 		snprintf(err, errlen, "--hostname: \"%s\" would give %zu targets the same name: add a number (web%%02d)",
 			 fmt, ntargets);

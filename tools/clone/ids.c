@@ -158,6 +158,11 @@ fail:
 	return -1;
 }
 
+bool ids_any(const struct id_plan *p)
+{
+	return p->n > 0 || p->vg_new[0];
+}
+
 void ids_free(struct id_plan *p)
 {
 	free(p->v);

@@ -306,19 +306,29 @@ int linux_rewrite_refs(struct guest *gu, const struct id_plan *ids, bool root)
 {
 	static const char *const root_files[] = {
 		"/etc/fstab", "/etc/crypttab", "/etc/default/grub", "/etc/initramfs-tools/conf.d/resume",
-		"/etc/kernel/cmdline", "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg", "/boot/grub/grubenv",
-		"/boot/grub2/grubenv",
+		"/etc/kernel/cmdline", "/boot/grub/grub.cfg", "/boot/grub2/grub.cfg",
 	};
-	static const char *const boot_files[] = { "/grub/grub.cfg", "/grub2/grub.cfg", "/grub/grubenv",
-						  "/grub2/grubenv" };
-	const char *const *files = root ? root_files : boot_files;
+	static const char *const root_envs[] = { "/boot/grub/grubenv", "/boot/grub2/grubenv" };
+	static const char *const boot_files[] = { "/grub/grub.cfg", "/grub2/grub.cfg" };
+	static const char *const boot_envs[] = { "/grub/grubenv", "/grub2/grubenv" };
+	const char *const *files = root ? root_files : boot_files, *const *envs = root ? root_envs : boot_envs;
 	size_t n = root ? sizeof(root_files) / sizeof(root_files[0]) : sizeof(boot_files) / sizeof(boot_files[0]);
+	bool unfit = false;
+	struct grubenv_refs env = { ids, &unfit };
 	int rc = 0;
 
-	if (!ids->n)
+	if (!ids_any(ids))
 		return 0;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = guest_edit_file(gu, OP_FS_UUIDS, files[i], refs_edit, ids);
+	for (size_t i = 0; i < 2 && rc == 0; i++) {
+		rc = guest_edit_file(gu, OP_FS_UUIDS, envs[i], grubenv_edit, &env);
+		if (rc == 0 && unfit) {
+			snprintf(gu->err, sizeof(gu->err), "%s: the renamed volume group's references do not fit its "
+				 "1024 bytes", envs[i]);
+			rc = -EFBIG;
+		}
+	}
 	if (rc == 0)
 		rc = guest_edit_dir(gu, OP_FS_UUIDS, root ? "/boot/loader/entries" : "/loader/entries", name_is_conf, refs_edit,
 			      ids);

@@ -126,6 +126,9 @@ static int run_clone(char **args, int nargs, const struct cli_common *c)
 		return RAWKIT_EXIT_USAGE;
 	if (hostname && hostname_format(hostname, 0, ntargets, name, sizeof(name), err, sizeof(err)) < 0)
 		return cli_usage_error("%s", err);
+	for (size_t i = 0; o.vg_name && i < ntargets; i++)
+		if (vg_name_format(o.vg_name, i, name, sizeof(name), err, sizeof(err)) < 0)
+			return cli_usage_error("%s", err);
 	o.dry_run = c->dry_run, o.json = c->json, o.progress = c->progress, o.quiet = c->quiet;
 	if (o.ssh_key && read_ssh_key(o.ssh_key, &o.ssh_key_data) < 0)
 		return RAWKIT_EXIT_FAILED;
@@ -138,6 +141,8 @@ static int run_clone(char **args, int nargs, const struct cli_common *c)
 static const struct cli_option options[] = {
 	CLI_STRING("hostname", &hostname, "NAME",
 		   "host name; with several targets a printf-style\nnumber: web%02d gives web01, web02, ..."),
+	CLI_STRING("vg-name", &o.vg_name, "NAME",
+		   "rename the disk's LVM volume group (new UUIDs too)\nand every reference to it; may hold a number\nas --hostname does: vg%02d"),
 	CLI_CALL("operations", o.ops, "LIST", parse_operations,
 		 "operations to run, comma separated: names, -name,\ndefaults, none (default: all of them)"),
 	CLI_BOOL(0, "list-operations", &list_ops, "show the operations and what each one does"),

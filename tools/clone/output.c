@@ -41,6 +41,14 @@ static json_t *ids_json(const struct id_plan *ids)
 		json_put(o, "new", json_text(c->new_ref));
 		json_array_append_new(a, o);
 	}
+	if (ids->vg_new[0]) {
+		json_t *o = json_object();
+		json_put(o, "kind", json_string("vg"));
+		json_put(o, "volume", json_text(ids->vg_old));
+		json_put(o, "old", json_text(ids->vg_old));
+		json_put(o, "new", json_text(ids->vg_new));
+		json_array_append_new(a, o);
+	}
 	return a;
 }
 

@@ -105,7 +105,7 @@ bool xfs_needs_mount(const struct golden *g, size_t i, const struct clone_opts *
 	const struct vol_info *vi = &g->info[i];
 
 	return vi->kind == VOL_XFS &&
-	       ((vi->linux_root && linux_ops_wanted(o, t)) || ((vi->linux_root || vi->boot) && t->ids.n));
+	       ((vi->linux_root && linux_ops_wanted(o, t)) || ((vi->linux_root || vi->boot) && ids_any(&t->ids)));
 }
 
 /* The files of XFS volume I, edited through a kernel mount of the copy at
@@ -222,8 +222,9 @@ static int set_disk_ids(imgfmt_disk *d, const struct golden *g, struct target_pl
 
 /* Every LVM2 volume group of the disk: new VG and PV UUIDs, as
  * vgimportclone gives them, so that a host seeing many clones of one golden
- * disk never sees duplicates (the VG keeps its name: /dev/mapper references
- * stay valid).  The disk's list of LVs is stale afterwards: last step. */
+ * disk never sees duplicates; the VG keeps its name (/dev/mapper references
+ * stay valid) unless --vg-name renames it (the references were rewritten
+ * with the files).  The disk's list of LVs is stale afterwards: last step. */
 static int set_lvm_ids(imgfmt_disk *d, const struct golden *g, const struct clone_opts *o, struct target_plan *t,
 		       bool dry, char *err, size_t errlen)
 {
@@ -238,12 +239,17 @@ static int set_lvm_ids(imgfmt_disk *d, const struct golden *g, const struct clon
 			seen = !strcmp(g->vols[j].fstype, "LVM2_member") && !strcmp(g->vols[j].lv_vg, v->lv_vg);
 		if (seen)
 			continue;
-		if (!dry && imgfmt_disk_lvm_set_ids(d, v->lv_vg, NULL) < 0) {
+		bool rename = t->ids.vg_new[0] && !strcmp(v->lv_vg, t->ids.vg_old);
+		if (!dry && imgfmt_disk_lvm_set_ids(d, v->lv_vg, rename ? t->ids.vg_new : NULL) < 0) {
 			snprintf(err, errlen, "%s", imgfmt_disk_error(d));
 			return -EIO;
 		}
-		report_change(&t->rep, OP_DISK_IDS, "volume group %s: new VG UUID and PV UUIDs (as vgimportclone "
-			      "gives them; the name stays)", v->lv_vg);
+		if (rename)
+			report_change(&t->rep, OP_DISK_IDS, "volume group %s: renamed %s, new VG UUID and PV UUIDs (as "
+				      "vgimportclone gives them)", v->lv_vg, t->ids.vg_new);
+		else
+			report_change(&t->rep, OP_DISK_IDS, "volume group %s: new VG UUID and PV UUIDs (as vgimportclone "
+				      "gives them; the name stays)", v->lv_vg);
 	}
 	return 0;
 }

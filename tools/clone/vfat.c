@@ -90,7 +90,7 @@ int vfat_rewrite_refs(const char *path, const struct imgfmt_volume *v, const str
 	size_t nfiles = 0, ndirs = 0;
 	int rc = 0;
 
-	if (!ids->n)
+	if (!ids_any(ids))
 		return 0;
 	snprintf(image, sizeof(image), "%s@@%llu", path, (unsigned long long)v->offset);
 	{
@@ -131,14 +131,16 @@ int vfat_rewrite_refs(const char *path, const struct imgfmt_volume *v, const str
 	list_files(image, "::/loader/entries", ".conf", &files, &nfiles);
 	for (size_t i = 0; i < nfiles && rc == 0; i++) {
 		char *argv[] = { "mtype", "-i", image, files[i], NULL };
-		char *data = NULL;
-		size_t len = 0;
-		if (run_mtools(argv, &data, &len) == 0 && data && len < VFAT_FILE_MAX && ids_rewrite(ids, data, len)) {
+		char *data = NULL, *edited = NULL;
+		size_t len = 0, newlen = 0;
+		if (run_mtools(argv, &data, &len) == 0 && data && len < VFAT_FILE_MAX &&
+		    (edited = refs_edit(data, len, &newlen, ids))) {
 			if (!dry)
-				rc = write_back(image, files[i], data, len, err, errlen);
+				rc = write_back(image, files[i], edited, newlen, err, errlen);
 			if (rc == 0)
 				report_change(rep, OP_FS_UUIDS, "%s: %s", v->name, files[i] + 2);
 		}
+		free(edited);
 		free(data);
 	}
 	for (size_t i = 0; i < nfiles; i++)
