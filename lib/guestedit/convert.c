@@ -139,6 +139,13 @@ struct root_info {
 	size_t nkernels;
 };
 
+/* Filesystems whose files a conversion edits: ext2/3/4 through libimgfmt,
+ * XFS through a kernel mount (read through libimgfmt). */
+static bool editable(const char *fstype)
+{
+	return !strncmp(fstype, "ext", 3) || !strcmp(fstype, "xfs");
+}
+
 /* The root's /etc/fstab, read only: which device names are this disk's,
  * and which volume is /boot. */
 static int learn_fstab(imgfmt_disk *d, struct devmap *m, struct root_info *ri, struct convert_report *r, char *err,
@@ -214,7 +221,7 @@ static int edit_boot(imgfmt_disk *d, const char *path, struct devmap *m, const s
 	struct guest_volume gv;
 	int rc;
 
-	if (strncmp(v->fstype, "ext", 3) != 0 && strcmp(v->fstype, "xfs") != 0) {
+	if (!editable(v->fstype)) {
 		report_add(&r->not_done, 0, "%s: /boot is %s: its GRUB configuration and initramfs were not "
 			   "checked", v->name, v->fstype);
 		return 0;
@@ -280,13 +287,6 @@ static bool kernel_missing(const struct kernel *k, size_t ndrivers)
 		if (!k->found[i])
 			return true;
 	return false;
-}
-
-/* Filesystems whose files a conversion edits: ext2/3/4 through libimgfmt,
- * XFS through a kernel mount (read through libimgfmt). */
-static bool editable(const char *fstype)
-{
-	return !strncmp(fstype, "ext", 3) || !strcmp(fstype, "xfs");
 }
 
 /* The root: an ext or XFS filesystem holding /etc/fstab.  What else it
