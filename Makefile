@@ -78,8 +78,8 @@ $(B)/lib/guestedit/volfile.o: INC = -Ilib/imgfmt -Ilib/guestedit $(FUSE_CFLAGS)
 TOOLS := info lanfree clone p2v v2p
 TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3
 TOOL_LIBS_clone := $(FUSE_LIBS)
-TOOL_LIBS_p2v := -larchive -lguestfs -lzstd -lz
-TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz
+TOOL_LIBS_p2v := -larchive -lguestfs -lzstd -lz $(FUSE_LIBS)
+TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz $(FUSE_LIBS)
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)
 HELPERS := $(B)/bin/imgfmt-tool $(B)/bin/jbd2-replay $(B)/bin/lvm-dump
 

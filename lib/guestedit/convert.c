@@ -5,6 +5,7 @@
 #include "convert.h"
 #include "devref.h"
 #include "guest.h"
+#include "guestvol.h"
 #include "initrd.h"
 #include "netcfg.h"
 #include "rebuild.h"
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_KERNELS 16
 
@@ -137,75 +139,98 @@ struct root_info {
 	size_t nkernels;
 };
 
-/* *FS: volume INDEX of D, for editing unless DRY; the reason in ERR if not. */
-static int open_fs(imgfmt_fs **fs, imgfmt_disk *d, size_t index, bool dry, char *err, size_t errlen)
+/* Filesystems whose files a conversion edits: ext2/3/4 through libimgfmt,
+ * XFS through a kernel mount (read through libimgfmt). */
+static bool editable(const char *fstype)
 {
-	int rc;
-
-	*fs = imgfmt_fs_new();
-	rc = *fs ? imgfmt_fs_open(*fs, d, index, dry ? 0 : IMGFMT_FS_WRITE) : -ENOMEM;
-	if (rc < 0) {
-		snprintf(err, errlen, "%s", *fs ? imgfmt_fs_error(*fs) : strerror(-rc));
-		imgfmt_fs_free(*fs);
-		*fs = NULL;
-	}
-	return rc;
+	return !strncmp(fstype, "ext", 3) || !strcmp(fstype, "xfs");
 }
 
-static int edit_root(imgfmt_disk *d, struct devmap *m, const struct convert_opts *o, struct root_info *ri,
-		     struct convert_report *r, char *err, size_t errlen)
+/* The root's /etc/fstab, read only: which device names are this disk's,
+ * and which volume is /boot. */
+static int learn_fstab(imgfmt_disk *d, struct devmap *m, struct root_info *ri, struct convert_report *r, char *err,
+		       size_t errlen)
 {
-	struct guest gu = guest_reporting(NULL, o->dry_run, &r->changes);
+	struct guest gu = { 0 };
 	char *fstab = NULL;
 	size_t len = 0;
 	int rc;
 
-	if ((rc = open_fs(&gu.fs, d, ri->root, o->dry_run, err, errlen)) < 0)
+	gu.fs = imgfmt_fs_new();
+	rc = gu.fs ? imgfmt_fs_open(gu.fs, d, ri->root, 0) : -ENOMEM;
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", m->vols[ri->root].name, gu.fs ? imgfmt_fs_error(gu.fs) : strerror(-rc));
+		imgfmt_fs_free(gu.fs);
 		return rc;
+	}
 	if (guest_read(&gu, "/etc/fstab", &fstab, &len) == 0) {
 		devref_learn(m, fstab, len, ri->root, &r->checks);
 		ri->boot = boot_volume(m, fstab, len);
 		if (ri->boot == ri->root)
 			ri->boot = SIZE_MAX;
+	} else if (gu.err[0]) {
+		snprintf(err, errlen, "%s: %s", m->vols[ri->root].name, gu.err);
+		rc = -EIO;
 	}
-	pinned_names(&gu, r);
-	rc = devref_rewrite(&gu, m, true);
-	if (rc == 0)
-		rc = netcfg_unpin_macs(&gu, 0);
-	if (rc == 0 && S_ISREG(guest_mode(&gu, "/etc/udev/rules.d/70-persistent-net.rules")))
-		rc = guest_remove(&gu, 0, "/etc/udev/rules.d/70-persistent-net.rules", false);
-	if (ri->boot == SIZE_MAX)
-		ri->nkernels = find_kernels(&gu, "/boot", ri->kernels, r);
-	if (rc == 0 && !o->dry_run)
-		rc = imgfmt_fs_commit(gu.fs);
-	if (rc < 0 || gu.err[0])
-		snprintf(err, errlen, "%s: %s", m->vols[ri->root].name, gu.err[0] ? gu.err : imgfmt_fs_error(gu.fs));
 	imgfmt_fs_free(gu.fs);
 	free(fstab);
-	return rc < 0 ? rc : gu.err[0] ? -EIO : 0;
+	return rc;
 }
 
-static int edit_boot(imgfmt_disk *d, struct devmap *m, const struct convert_opts *o, struct root_info *ri,
-		     struct convert_report *r, char *err, size_t errlen)
+/* XFS files are edited through a kernel mount: root only, refused before
+ * the first write. */
+static int check_privileges(const struct devmap *m, const struct root_info *ri, bool dry, char *err, size_t errlen)
 {
-	struct guest gu = guest_reporting(NULL, o->dry_run, &r->changes);
+	const size_t edited[2] = { ri->root, ri->boot };
+
+	if (geteuid() == 0)
+		return 0;
+	for (int i = 0; i < 2; i++)
+		if (edited[i] != SIZE_MAX && guest_volume_needs_mount(&m->vols[edited[i]], dry)) {
+			snprintf(err, errlen, "%s: the guest's XFS files are edited through a kernel mount, which needs "
+				 "root (run as root)", m->vols[edited[i]].name);
+			return -EPERM;
+		}
+	return 0;
+}
+
+static int edit_root(imgfmt_disk *d, const char *path, struct devmap *m, const struct convert_opts *o,
+		     struct root_info *ri, struct convert_report *r, char *err, size_t errlen)
+{
+	struct guest_volume gv;
+	struct guest *gu = &gv.gu;
 	int rc;
 
-	if (strncmp(m->vols[ri->boot].fstype, "ext", 3) != 0) {
+	if ((rc = guest_volume_open(&gv, d, path, ri->root, o->dry_run, &r->changes, err, errlen)) < 0)
+		return rc;
+	pinned_names(gu, r);
+	rc = devref_rewrite(gu, m, true);
+	if (rc == 0)
+		rc = netcfg_unpin_macs(gu, 0);
+	if (rc == 0 && S_ISREG(guest_mode(gu, "/etc/udev/rules.d/70-persistent-net.rules")))
+		rc = guest_remove(gu, 0, "/etc/udev/rules.d/70-persistent-net.rules", false);
+	if (ri->boot == SIZE_MAX)
+		ri->nkernels = find_kernels(gu, "/boot", ri->kernels, r);
+	return guest_volume_close(&gv, rc, m->vols[ri->root].name, err, errlen);
+}
+
+static int edit_boot(imgfmt_disk *d, const char *path, struct devmap *m, const struct convert_opts *o,
+		     struct root_info *ri, struct convert_report *r, char *err, size_t errlen)
+{
+	const struct imgfmt_volume *v = &m->vols[ri->boot];
+	struct guest_volume gv;
+	int rc;
+
+	if (!editable(v->fstype)) {
 		report_add(&r->not_done, 0, "%s: /boot is %s: its GRUB configuration and initramfs were not "
-			   "checked", m->vols[ri->boot].name, m->vols[ri->boot].fstype);
+			   "checked", v->name, v->fstype);
 		return 0;
 	}
-	if ((rc = open_fs(&gu.fs, d, ri->boot, o->dry_run, err, errlen)) < 0)
+	if ((rc = guest_volume_open(&gv, d, path, ri->boot, o->dry_run, &r->changes, err, errlen)) < 0)
 		return rc;
-	rc = devref_rewrite(&gu, m, false);
-	ri->nkernels = find_kernels(&gu, "/", ri->kernels, r);
-	if (rc == 0 && !o->dry_run)
-		rc = imgfmt_fs_commit(gu.fs);
-	if (rc < 0 || gu.err[0])
-		snprintf(err, errlen, "%s: %s", m->vols[ri->boot].name, gu.err[0] ? gu.err : imgfmt_fs_error(gu.fs));
-	imgfmt_fs_free(gu.fs);
-	return rc < 0 ? rc : gu.err[0] ? -EIO : 0;
+	rc = devref_rewrite(&gv.gu, m, false);
+	ri->nkernels = find_kernels(&gv.gu, "/", ri->kernels, r);
+	return guest_volume_close(&gv, rc, v->name, err, errlen);
 }
 
 /* Check every kernel's initramfs; the names still missing go to MISSING. */
@@ -264,8 +289,8 @@ static bool kernel_missing(const struct kernel *k, size_t ndrivers)
 	return false;
 }
 
-/* The root: an ext filesystem holding /etc/fstab.  What else it could be
- * is said in the report. */
+/* The root: an ext or XFS filesystem holding /etc/fstab.  What else it
+ * could be is said in the report. */
 static size_t find_root(imgfmt_disk *d, struct devmap *m, struct convert_report *r)
 {
 	bool windows = false;
@@ -273,7 +298,7 @@ static size_t find_root(imgfmt_disk *d, struct devmap *m, struct convert_report 
 	for (size_t i = 0; i < m->nvol; i++) {
 		struct guest gu = { 0 };
 		const char *t = m->vols[i].fstype;
-		if (strncmp(t, "ext", 3) && strcmp(t, "ntfs"))
+		if (!editable(t) && strcmp(t, "ntfs"))
 			continue;
 		if (!(gu.fs = imgfmt_fs_new()) || imgfmt_fs_open(gu.fs, d, i, 0) < 0) {
 			imgfmt_fs_free(gu.fs);
@@ -294,7 +319,7 @@ static size_t find_root(imgfmt_disk *d, struct devmap *m, struct convert_report 
 		char others[512] = "";
 		for (size_t i = 0; i < m->nvol; i++) {
 			size_t used = strlen(others);
-			if (m->vols[i].fstype[0] && strncmp(m->vols[i].fstype, "ext", 3) && strcmp(m->vols[i].fstype, "swap") &&
+			if (m->vols[i].fstype[0] && !editable(m->vols[i].fstype) && strcmp(m->vols[i].fstype, "swap") &&
 			    strcmp(m->vols[i].fstype, "vfat") && strcmp(m->vols[i].fstype, "ntfs") &&
 			    strcmp(m->vols[i].fstype, "LVM2_member"))
 				snprintf(others + used, sizeof(others) - used, "%s%.64s (%.31s)", others[0] ? ", " : "",
@@ -306,6 +331,42 @@ static size_t find_root(imgfmt_disk *d, struct devmap *m, struct convert_report 
 	return SIZE_MAX;
 }
 
+/* The volumes of D into *VOLS (malloc'd), for M. */
+static int load_volumes(imgfmt_disk *d, struct devmap *m, struct imgfmt_volume **out, char *err, size_t errlen)
+{
+	struct imgfmt_volume *vols;
+
+	m->nvol = imgfmt_disk_volume_count(d);
+	if (!(vols = calloc(m->nvol ? m->nvol : 1, sizeof(*vols)))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->nvol; i++)
+		imgfmt_disk_volume(d, i, &vols[i]);
+	m->vols = *out = vols;
+	return 0;
+}
+
+int convert_check_privileges(imgfmt_disk *disk, const struct convert_opts *o, char *err, size_t errlen)
+{
+	struct devmap m = { 0 };
+	struct root_info ri = { .boot = SIZE_MAX };
+	struct convert_report scratch = { 0 };
+	struct imgfmt_volume *vols = NULL;
+	char ignored[256];
+	int rc = 0;
+
+	if (o->dry_run || geteuid() == 0)
+		return 0;
+	if (load_volumes(disk, &m, &vols, ignored, sizeof(ignored)) == 0 && (ri.root = find_root(disk, &m, &scratch)) != SIZE_MAX) {
+		learn_fstab(disk, &m, &ri, &scratch, ignored, sizeof(ignored)); /* its failures come again later */
+		rc = check_privileges(&m, &ri, false, err, errlen);
+	}
+	convert_report_free(&scratch);
+	free(vols);
+	return rc;
+}
+
 int convert_guest(const char *path, const struct convert_opts *o, struct convert_report *r, char *err,
 		  size_t errlen)
 {
@@ -315,6 +376,7 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 	struct root_info ri = { .boot = SIZE_MAX };
 	struct convert_opts lvm_opts;
 	const char *lvm_drivers[CONVERT_MAX_DRIVERS + 1];
+	bool mounted;
 	int rc = -ENOMEM;
 
 	if (o->ndrivers > CONVERT_MAX_DRIVERS) {
@@ -326,18 +388,16 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 		snprintf(err, errlen, "cannot open the disk: %s", d ? imgfmt_disk_error(d) : "out of memory");
 		goto out;
 	}
-	m.nvol = imgfmt_disk_volume_count(d);
-	if (!(vols = calloc(m.nvol, sizeof(*vols)))) {
-		snprintf(err, errlen, "out of memory");
+	if ((rc = load_volumes(d, &m, &vols, err, errlen)) < 0)
 		goto out;
-	}
-	for (size_t i = 0; i < m.nvol; i++)
-		imgfmt_disk_volume(d, i, &vols[i]);
-	m.vols = vols;
-	rc = 0;
 	if ((ri.root = find_root(d, &m, r)) == SIZE_MAX)
 		goto out;
 	r->linux_found = true;
+	if ((rc = learn_fstab(d, &m, &ri, r, err, errlen)) < 0 ||
+	    (rc = check_privileges(&m, &ri, o->dry_run, err, errlen)) < 0)
+		goto out;
+	mounted = guest_volume_needs_mount(&vols[ri.root], o->dry_run) ||
+		  (ri.boot != SIZE_MAX && guest_volume_needs_mount(&vols[ri.boot], o->dry_run));
 	if (vols[ri.root].lv_name[0]) {
 		/* a root on LVM: the initramfs also needs device-mapper (and the
 		 * guest's lvm, which dracut adds with its lvm module) */
@@ -354,13 +414,23 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 		report_add(&r->checks, 0, "root on LVM (%s): /dev/mapper references stay valid; the initramfs needs "
 			   "device-mapper and lvm", vols[ri.root].name);
 	}
-	if ((rc = edit_root(d, &m, o, &ri, r, err, errlen)) < 0)
+	if ((rc = edit_root(d, path, &m, o, &ri, r, err, errlen)) < 0)
 		goto out;
-	if (ri.boot != SIZE_MAX && (rc = edit_boot(d, &m, o, &ri, r, err, errlen)) < 0)
+	if (ri.boot != SIZE_MAX && (rc = edit_boot(d, path, &m, o, &ri, r, err, errlen)) < 0)
 		goto out;
 	if (!o->dry_run && (rc = imgfmt_disk_sync(d)) < 0) {
 		snprintf(err, errlen, "%s", imgfmt_disk_error(d));
 		goto out;
+	}
+	if (mounted) {
+		/* the kernel wrote through its own mount, now gone: read afresh */
+		imgfmt_disk_free(d);
+		d = imgfmt_disk_new();
+		if (!d || imgfmt_disk_open(d, path, 0) < 0) {
+			snprintf(err, errlen, "cannot open the disk again: %s", d ? imgfmt_disk_error(d) : "out of memory");
+			rc = -EIO;
+			goto out;
+		}
 	}
 	if (!m.found)
 		report_add(&r->checks, 0, "/etc/fstab names no partition of this disk by device: nothing to "

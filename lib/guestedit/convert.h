@@ -6,6 +6,9 @@
  *   references, stable on any hardware.
  * - MAC address pinning and persistent-net udev rules go; the report names
  *   the interfaces whose names may change.
+ * - The files of an ext root or /boot are edited through libimgfmt, those
+ *   of an XFS one through a kernel mount of the disk being converted (root
+ *   only); a dry run reads both through libimgfmt.
  * - Every initramfs is checked (libarchive) for the storage drivers the new
  *   hardware needs; when they are missing it is rebuilt with the guest's own
  *   tool (update-initramfs, dracut) inside a libguestfs appliance, never with
@@ -46,5 +49,12 @@ struct convert_report {
 int convert_guest(const char *path, const struct convert_opts *o, struct convert_report *r, char *err,
 		  size_t errlen);
 void convert_report_free(struct convert_report *r);
+
+/* A guest whose root or /boot is XFS has its files edited through a kernel
+ * mount, which needs root.  For a tool to call on the disk it will convert
+ * (or the one it copies from: the same volumes) before its first write:
+ * -EPERM with one line in ERR when not root and O is not a dry run; 0
+ * otherwise (convert_guest() refuses too, before its first edit). */
+int convert_check_privileges(imgfmt_disk *disk, const struct convert_opts *o, char *err, size_t errlen);
 
 #endif

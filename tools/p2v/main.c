@@ -1,6 +1,7 @@
 /* main.c --- rawkit-p2v: its commands' option tables, and dispatch */
 #include "cliopt.h"
 #include "json.h"
+#include "mount.h"
 #include "p2v.h"
 
 #include <string.h>
@@ -102,6 +103,6 @@ static const struct cli_tool tool = {
 
 int main(int argc, char **argv)
 {
-	cli_clean_up_on_signals(NULL);
+	cli_clean_up_on_signals(guest_mount_abort_all); /* no mount of an XFS guest left behind */
 	return cli_run(&tool, argc, argv);
 }

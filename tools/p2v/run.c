@@ -130,6 +130,13 @@ int p2v_capture(const char *source, const char *target, struct p2v_opts *o)
 	if (open_source(source, &disk) < 0)
 		return RAWKIT_EXIT_FAILED;
 	r.st.disk_bytes = imgfmt_disk_size(disk);
+	if (o->convert && !o->dry_run) {
+		struct convert_opts co = convert_opts(o, false);
+		if ((rc = convert_check_privileges(disk, &co, err, sizeof(err))) < 0) {
+			cli_error(source, "%s", err);
+			goto out;
+		}
+	}
 	if (o->dry_run) {
 		imgfmt_extents *map = NULL;
 		if ((rc = imgfmt_disk_used(disk, -1, &map)) == 0)

@@ -1,5 +1,6 @@
 /* main.c --- rawkit-v2p: its option table, and dispatch */
 #include "cliopt.h"
+#include "mount.h"
 #include "v2p.h"
 
 #include <ctype.h>
@@ -84,7 +85,10 @@ static const struct cli_tool tool = {
 
 int main(int argc, char **argv)
 {
-	int rc = cli_run(&tool, argc, argv);
+	int rc;
+
+	cli_clean_up_on_signals(guest_mount_abort_all); /* no mount of an XFS guest left behind */
+	rc = cli_run(&tool, argc, argv);
 
 	for (size_t i = 0; i < opts.ndrivers; i++)
 		free((char *)opts.drivers[i]);

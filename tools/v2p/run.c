@@ -117,6 +117,10 @@ int v2p_run(const char *image_path, const char *target, struct v2p_opts *o)
 			cli_error(image_path, "%s", err);
 			goto out;
 		}
+	} else if (convert_check_privileges(image, &(struct convert_opts){ .to = CONVERT_TO_PHYSICAL }, err,
+					    sizeof(err)) < 0) {
+		cli_error(image_path, "%s", err);
+		goto out;
 	} else if (v2p_deploy(image, target, o, &p, &r, err, sizeof(err)) < 0) {
 		struct stat st;
 		bool dev = stat(target, &st) == 0 && S_ISBLK(st.st_mode);
