@@ -190,7 +190,7 @@ demo: deps
 # libFuzzer targets: clang, ASan+UBSan, their own build directory.
 FUZZ_B := build-fuzz
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize=fuzzer,address,undefined \
-               -DRAWKIT_VERSION=\"$(VERSION)\" -Ilib/imgfmt -Ilib/guestedit -Itools/common -Itools/lanfree $(PKG_CFLAGS)
+               -DRAWKIT_VERSION=\"$(VERSION)\" -Ilib/imgfmt -Ilib/guestedit -Itools/common -Itools/lanfree -Itests/fuzz/lib $(PKG_CFLAGS)
 # what a fuzzer needs besides libimgfmt
 FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/catalog.c tools/common/cli.c
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
@@ -202,6 +202,8 @@ FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/guestroot.c li
                               tools/clone/vgname.c tools/clone/hostname.c \
                               tools/common/cli.c
 FUZZ_EXTRA_fuzz_stream := tools/p2v/stream.c tools/common/cli.c
+FUZZ_EXTRA_fuzz_disk := tests/fuzz/lib/fswalk.c
+FUZZ_EXTRA_fuzz_xfs := tests/fuzz/lib/fswalk.c
 FUZZ_LIBS_fuzz_stream := -lzstd -lz
 FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/*.c))
 # every source compiled once (instrumented, not linked with libFuzzer's main),

@@ -207,7 +207,8 @@ like "$(cat err.txt)" 'no valid LVM2 metadata \(area 1: bad header checksum; are
 
 # --------------------------------------------------------------- damaged single-copy PVs
 cp ring.img badlabel.img
-printf 'X' | dd of=badlabel.img bs=1 seek=$((MiB + 512 + 40)) conv=notrunc status=none
+# (a byte no PV UUID holds: an 'X' could be what is there already)
+printf '\377' | dd of=badlabel.img bs=1 seek=$((MiB + 512 + 40)) conv=notrunc status=none
 lvm-dump badlabel.img $MiB $((120000 * 512)) 2>err.txt
 like "$(cat err.txt)" 'LVM2 label in sector 1: bad checksum' "bad label CRC: refused"
 lvm-dump --metadata rhel.img "$p2off" "$p2size" >rhel.text
@@ -220,7 +221,7 @@ import struct, sys
 f = open(sys.argv[1], "rb"); f.seek(int(sys.argv[2]) + 4096); h = f.read(512)
 print(struct.unpack_from("<Q", h, 40)[0])' rhel.img "$p2off")
 cp rhel.img badtext.img
-printf 'X' | dd of=badtext.img bs=1 seek=$((p2off + 4096 + textoff + 30)) conv=notrunc status=none
+printf '\377' | dd of=badtext.img bs=1 seek=$((p2off + 4096 + textoff + 30)) conv=notrunc status=none
 lvm-dump badtext.img "$p2off" "$p2size" 2>err.txt
 like "$(cat err.txt)" 'area 1: bad text checksum' "bad text checksum, no other copy: clean error"
 fails "not a PV: refused" lvm-dump rhel.img 0 $((300 * MiB))

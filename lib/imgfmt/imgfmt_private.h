@@ -53,6 +53,13 @@ void imgfmt_volmap_free(struct imgfmt_volmap *map); /* lvm_disk.c */
  * the volume.  A non-zero return from CB stops and is returned. */
 typedef int (*imgfmt_volmap_fn)(uint64_t disk_off, uint64_t len, uint64_t vol_off, void *arg);
 int imgfmt_volume_map(imgfmt_disk *disk, size_t index, uint64_t off, uint64_t len, imgfmt_volmap_fn cb, void *arg);
+/* A volume of a disk as a reader callback (imgfmt_lvm_read_fn and the like):
+ * ARG is a struct imgfmt_volume_ref. */
+struct imgfmt_volume_ref {
+	imgfmt_disk *disk;
+	size_t index;
+};
+int imgfmt_volume_ref_read(void *arg, void *buf, size_t len, uint64_t off);
 /* Whether volume INDEX is one run at its offset (a partition, a linear
  * LV in one segment). */
 bool imgfmt_volume_contiguous(const imgfmt_disk *disk, size_t index);

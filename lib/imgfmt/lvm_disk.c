@@ -56,17 +56,6 @@ struct pv_found {
 	bool used;                    /* its VG has been added */
 };
 
-struct pv_read {
-	imgfmt_disk *disk;
-	size_t index;
-};
-
-static int pv_read(void *arg, void *buf, size_t len, uint64_t off)
-{
-	struct pv_read *r = arg;
-
-	return imgfmt_volume_pread(r->disk, r->index, buf, len, off);
-}
 
 static void warn(imgfmt_disk *disk, const char *fmt, ...) IMGFMT_PRINTF(2, 3);
 static void warn(imgfmt_disk *disk, const char *fmt, ...)
@@ -85,16 +74,16 @@ static void warn(imgfmt_disk *disk, const char *fmt, ...)
 static bool pv_load(imgfmt_disk *disk, struct pv_found *pv)
 {
 	const struct imgfmt_volume *v = &disk->volumes[pv->index];
-	struct pv_read r = { disk, pv->index };
+	struct imgfmt_volume_ref r = { disk, pv->index };
 	char err[IMGFMT_ERRLEN] = "";
 	char *text = NULL;
 	size_t len = 0;
 	uint64_t seqno = 0;
 	int rc;
 
-	rc = imgfmt_lvm_read_label(pv_read, &r, v->size, &pv->label, err);
+	rc = imgfmt_lvm_read_label(imgfmt_volume_ref_read, &r, v->size, &pv->label, err);
 	if (rc == 0)
-		rc = imgfmt_lvm_read_text(pv_read, &r, v->size, &pv->label, &text, &len, &seqno, err);
+		rc = imgfmt_lvm_read_text(imgfmt_volume_ref_read, &r, v->size, &pv->label, &text, &len, &seqno, err);
 	if (rc == 0)
 		rc = imgfmt_lvm_parse(text, len, &pv->vg, err);
 	free(text);

@@ -46,17 +46,6 @@ struct vg_write {
 	struct imgfmt_lvm_vg *vg;          /* parsed from the newest text */
 };
 
-struct pv_read {
-	imgfmt_disk *disk;
-	size_t index;
-};
-
-static int pv_read(void *arg, void *buf, size_t len, uint64_t off)
-{
-	struct pv_read *r = arg;
-
-	return imgfmt_volume_pread(r->disk, r->index, buf, len, off);
-}
 
 static void vg_write_free(struct vg_write *w)
 {
@@ -78,14 +67,14 @@ static int read_pv(imgfmt_disk *disk, struct pv_write *pv, char **text, size_t *
 		   struct imgfmt_lvm_vg **vg)
 {
 	const struct imgfmt_volume *v = &disk->volumes[pv->index];
-	struct pv_read r = { disk, pv->index };
+	struct imgfmt_volume_ref r = { disk, pv->index };
 	char err[IMGFMT_ERRLEN] = "";
 	int rc;
 
 	*text = NULL;
 	*vg = NULL;
-	if ((rc = imgfmt_lvm_read_label(pv_read, &r, v->size, &pv->label, err)) < 0 ||
-	    (rc = imgfmt_lvm_read_text(pv_read, &r, v->size, &pv->label, text, len, seqno, err)) < 0 ||
+	if ((rc = imgfmt_lvm_read_label(imgfmt_volume_ref_read, &r, v->size, &pv->label, err)) < 0 ||
+	    (rc = imgfmt_lvm_read_text(imgfmt_volume_ref_read, &r, v->size, &pv->label, text, len, seqno, err)) < 0 ||
 	    (rc = imgfmt_lvm_parse(*text, *len, vg, err)) < 0) {
 		free(*text);
 		*text = NULL;

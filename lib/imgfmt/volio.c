@@ -122,6 +122,13 @@ int imgfmt_volume_pread(imgfmt_disk *disk, size_t index, void *buf, size_t len, 
 	return imgfmt_volume_map(disk, index, offset, len, rw_run, &rw);
 }
 
+int imgfmt_volume_ref_read(void *arg, void *buf, size_t len, uint64_t off)
+{
+	struct imgfmt_volume_ref *r = arg;
+
+	return imgfmt_volume_pread(r->disk, r->index, buf, len, off);
+}
+
 int imgfmt_volume_pwrite(imgfmt_disk *disk, size_t index, const void *buf, size_t len, uint64_t off)
 {
 	struct rw rw = { disk, (char *)buf, off, true };
