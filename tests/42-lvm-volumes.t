@@ -78,6 +78,7 @@ lvm_backup r.img "$P2" rhel vg.txt
 	lvm_lv home pv0:100:50
 	lvm_lv swap pv0:200:16
 	lvm_lv cow pv0:216:10
+	lvm_lv empty pv0:240:2
 } >lvs.txt
 lvm_vg_text vg.txt lvs.txt meta.txt
 # a snapshot of home (as lvm2 writes one: a visible COW LV, and snapshot0
@@ -110,8 +111,9 @@ if lvm_restore r.img "$P2" rhel meta.txt; then
 	rawkit-lanfree backup repo r.img --name rhel >/dev/null 2>bk.err
 	is "$?" 3 "backup: exit 3 for the snapshot"
 	like "$(cat bk.err)" "rhel-cow: not backed up: LVM2 logical volume: snapshot of home: not supported" "one warning names it"
+	is "$(grep -c warning bk.err)" 1 "a blank LV (all zeros) is skipped quietly, like a blank partition"
 else
-	skip 3 "vgcfgrestore refused the hand-made snapshot metadata"
+	skip 4 "vgcfgrestore refused the hand-made snapshot metadata"
 fi
 
 # --- damaged metadata: a warning, the partitions still read
