@@ -56,6 +56,7 @@ check_clone() { # T G HOSTNAME
 	like "$(cat m/etc/default/grub)" "resume=UUID=$ns " "$t: /etc/default/grub follows the swap"
 	is "$(stat -c %s m/etc/machine-id)" 0 "$t: machine-id emptied"
 	ok "$t: /var/lib/dbus/machine-id removed" test ! -e m/var/lib/dbus/machine-id
+	ok "$t: LVM's devices file (old PVIDs) removed" test ! -e m/etc/lvm/devices/system.devices
 	ok "$t: the new ed25519 host key is valid" ssh-keygen -l -f m/etc/ssh/ssh_host_ed25519_key.pub
 	ok "$t: and new" sh -c "! cmp -s m/etc/ssh/ssh_host_ed25519_key.pub $g.key.pub"
 	cat m/etc/ssh/ssh_host_ed25519_key.pub >>all-keys

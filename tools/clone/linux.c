@@ -265,6 +265,20 @@ static int op_utmp(struct guest *gu)
 	return remove_regular(gu, OP_UTMP, paths, sizeof(paths) / sizeof(paths[0]));
 }
 
+/* RHEL 9's LVM devices file names each PV by its PVID: with the new PV
+ * UUIDs a clone gets (disk-ids), LVM would ignore every PV it lists.
+ * Without the file LVM uses every device (what vgimportclone's
+ * --importdevices and virt-sysprep's lvm-system-devices arrive at). */
+static int op_lvm_devices(struct guest *gu, const struct golden *g)
+{
+	static const char *const paths[] = { "/etc/lvm/devices/system.devices" };
+
+	for (size_t i = 0; i < g->nvol; i++)
+		if (g->vols[i].lv_vg[0] && !g->vols[i].lv_name[0])
+			return remove_regular(gu, OP_DISK_IDS, paths, 1);
+	return 0;
+}
+
 /* ---- an authorized key for root ---- */
 
 static int op_ssh_key(struct guest *gu, const char *key)
@@ -363,6 +377,8 @@ int linux_personalize(struct guest *gu, const struct golden *g, const struct clo
 		rc = op_random_seed(gu);
 	if (rc == 0 && o->ops[OP_UTMP])
 		rc = op_utmp(gu);
+	if (rc == 0 && o->ops[OP_DISK_IDS])
+		rc = op_lvm_devices(gu, g);
 	if (rc == 0 && o->ssh_key_data)
 		rc = op_ssh_key(gu, o->ssh_key_data);
 	if (rc == 0 && gu->err[0])

@@ -20,7 +20,8 @@ static const struct {
 	[OP_FS_UUIDS] = { "fs-uuids", "new ext2/3/4 and XFS UUIDs, NTFS serials and swap UUIDs, and every reference to "
 				      "them in fstab, crypttab, GRUB, BLS entries and resume settings" },
 	[OP_DISK_IDS] = { "disk-ids", "new GPT disk and partition GUIDs or MBR disk signature, and PARTUUID= "
-				      "references; new LVM2 VG and PV UUIDs (the VG name stays)" },
+				      "references; new LVM2 VG and PV UUIDs (the VG name stays), and LVM's devices file "
+				      "(/etc/lvm/devices/system.devices) removed" },
 	[OP_LOGFILES] = { "logfiles", "remove the files under /var/log (directories stay)" },
 	[OP_BASH_HISTORY] = { "bash-history", "remove /root/.bash_history and /home/*/.bash_history" },
 	[OP_TMP_FILES] = { "tmp-files", "empty /tmp and /var/tmp" },
