@@ -213,6 +213,8 @@ $(FUZZ_B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(subst -fsanitize=fuzzer,-fsanitize=fuzzer-no-link,$(FUZZ_CFLAGS)) -MMD -MP -c $< -o $@
 -include $(shell find $(FUZZ_B)/obj -name '*.d' 2>/dev/null)
+# (kept between runs: they are intermediate files make would delete)
+.SECONDARY:
 .SECONDEXPANSION:
 $(FUZZ_B)/%: $(FUZZ_B)/obj/tests/fuzz/%.o $(call FUZZ_OBJ,$(LIB_SRC)) $$(call FUZZ_OBJ,$$(FUZZ_EXTRA_$$*))
 	@mkdir -p $(dir $@)
