@@ -358,40 +358,13 @@ static int nt_scan(imgfmt_fs *fs, imgfmt_scan_fn cb, void *arg)
 	return rc;
 }
 
-struct nt_lookup_ctx {
-	const char *name;
-	size_t len;
-	uint64_t ino;
-	bool found;
-};
-
-static int nt_lookup_one(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
-{
-	struct nt_lookup_ctx *l = arg;
-	(void)type;
-
-	if (len != l->len || memcmp(name, l->name, len) != 0)
-		return 0;
-	l->ino = ino;
-	l->found = true;
-	return 1;
-}
-
 static int nt_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *arg);
 
 /* By exact (case-sensitive) name over the directory's entries: no inode
  * caches needed, as ntfs_inode_lookup_by_mbsname() would want. */
 static int nt_lookup_child(imgfmt_fs *fs, uint64_t dir, const char *name, uint64_t *ino)
 {
-	struct nt_lookup_ctx l = { name, strlen(name), 0, false };
-	int rc = nt_readdir(fs, dir, nt_lookup_one, &l);
-
-	if (rc < 0)
-		return rc;
-	if (!l.found)
-		return fs_fail(fs, -ENOENT, "\"%s\": no such file or directory", name);
-	*ino = l.ino;
-	return 0;
+	return imgfmt_fs_lookup_scan(fs, dir, name, nt_readdir, ino);
 }
 
 struct nt_readdir_ctx {

@@ -190,35 +190,15 @@ int imgfmt_xfs_readdir(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *a
 	return dir_walk(fs, dir, &w);
 }
 
-struct lookup_ctx {
-	const char *name;
-	size_t len;
-	uint64_t ino;
-	bool found;
-};
-
-static int lookup_one(const char *name, size_t len, uint64_t ino, unsigned type, void *arg)
+/* Every entry but "." and "..", for the name search. */
+static int walk_entries(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *arg)
 {
-	struct lookup_ctx *l = arg;
-	(void)type;
+	struct walk w = { cb, arg, false };
 
-	if (len != l->len || memcmp(name, l->name, len) != 0)
-		return 0;
-	l->ino = ino;
-	l->found = true;
-	return 1;
+	return dir_walk(fs, dir, &w);
 }
 
 int imgfmt_xfs_lookup_child(imgfmt_fs *fs, uint64_t dir, const char *name, uint64_t *ino)
 {
-	struct lookup_ctx l = { name, strlen(name), 0, false };
-	struct walk w = { lookup_one, &l, false };
-	int rc = dir_walk(fs, dir, &w);
-
-	if (rc < 0)
-		return rc;
-	if (!l.found)
-		return fs_fail(fs, -ENOENT, "\"%s\": no such file or directory", name);
-	*ino = l.ino;
-	return 0;
+	return imgfmt_fs_lookup_scan(fs, dir, name, walk_entries, ino);
 }

@@ -166,6 +166,11 @@ struct imgfmt_fs {
 int imgfmt_fs_volume_pread(imgfmt_fs *fs, void *buf, size_t len, uint64_t off);
 /* The same for writing (FS opened with IMGFMT_FS_WRITE). */
 int imgfmt_fs_volume_pwrite(imgfmt_fs *fs, const void *buf, size_t len, uint64_t off);
+/* Find NAME in directory DIR among the entries WALK gives (back ends whose
+ * directories are searched entry by entry): 0 with *INO, or -ENOENT with
+ * the message on FS. */
+typedef int (*imgfmt_dir_walk_fn)(imgfmt_fs *fs, uint64_t dir, imgfmt_dirent_fn cb, void *arg);
+int imgfmt_fs_lookup_scan(imgfmt_fs *fs, uint64_t dir, const char *name, imgfmt_dir_walk_fn walk, uint64_t *ino);
 
 /* usedmap.c: allocated ranges of the image file in [off, off+len). */
 int imgfmt_image_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgfmt_extents *out);
