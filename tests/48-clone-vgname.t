@@ -83,8 +83,8 @@ to_web() {
 }
 tree_of w.img wt || { echo "Bail out! cannot read the clone's files"; exit 1; }
 is "$(cd gold && diff -rq . ../wt | sed 's/^Files \.\/\([^ ]*\) .*/\1/' | sort | tr '\n' ' ')" \
-	"boot/grub2/grub.cfg boot/grub2/grubenv boot/loader/entries/0123-5.14.0.conf root/etc/crypttab root/etc/default/grub root/etc/fstab " \
-	"only the files naming the VG differ from the golden's"
+	"Only in ./root/etc/lvm/devices: system.devices boot/grub2/grub.cfg boot/grub2/grubenv boot/loader/entries/0123-5.14.0.conf root/etc/crypttab root/etc/default/grub root/etc/fstab " \
+	"only the files naming the VG differ from the golden's (and LVM's devices file, with the old PVIDs, is gone)"
 for f in root/etc/fstab root/etc/crypttab root/etc/default/grub boot/grub2/grub.cfg boot/loader/entries/0123-5.14.0.conf; do
 	is "$(cat "wt/$f")" "$(to_web "gold/$f")" "$f: every reference renamed, nothing else changed"
 done
