@@ -250,19 +250,29 @@ static int scan_chunk(imgfmt_fs *fs, uint32_t agno, const unsigned char *rec, vo
 	if (startino % 64 || startino + 64ULL > agino_end ||
 	    !imgfmt_xfs_ag_block(fs, agno, startino >> xs->inopblog, &block))
 		return fs_fail(fs, -EUCLEAN, "damaged XFS: inode chunk %u of AG %u is outside it", startino, agno);
-	for (unsigned i = 0; i < 64; i += 4) {
-		uint64_t byte = (block << xs->blocklog) + i * isz;
+	/* One read per run of groups of 4 that are inodes, from the first one
+	 * in use to the last (free ones in between are cheaper read than
+	 * skipped): a chunk is one 16-32 KiB read, not 16 small ones. */
+	for (unsigned i = 0; i < 64;) {
+		unsigned end;
+		uint64_t byte;
 		int rc;
-		if (holemask & (1u << (i / 4)))
+		if ((holemask & (1u << (i / 4))) || (~freemask >> i & 0xf) == 0) {
+			i += 4;
 			continue;
-		if ((~freemask >> i & 0xf) == 0)
-			continue;
-		if (byte + 4 * isz > xs->dblocks << xs->blocklog)
+		}
+		end = i + 4;
+		for (unsigned j = end; j < 64 && !(holemask & (1u << (j / 4))); j += 4)
+			if ((~freemask >> j & 0xf) != 0)
+				end = j + 4;
+		byte = (block << xs->blocklog) + i * isz;
+		if (byte + (end - i) * isz > xs->dblocks << xs->blocklog)
 			return fs_fail(fs, -EUCLEAN, "damaged XFS: inode chunk %u of AG %u is outside it", startino,
 				       agno);
-		rc = imgfmt_fs_volume_pread(fs, s->chunk + i * isz, 4 * isz, byte);
+		rc = imgfmt_fs_volume_pread(fs, s->chunk + i * isz, (end - i) * isz, byte);
 		if (rc < 0)
 			return rc;
+		i = end;
 	}
 	for (unsigned i = 0; i < 64; i++) {
 		uint64_t ino = (uint64_t)agno << (xs->agblklog + xs->inopblog) | (startino + i);
