@@ -32,7 +32,7 @@ trap 'umount "$BENCH_DIR/mnt" "$BENCH_DIR/mnt-ext" 2>/dev/null; while read -r l;
 usr_guest_disk ext-guest.img $EXT_SIZE "$FILES_MIN" "$BYTES_MIN"
 
 rhel_guest() {
-	[ -f rhel-guest.img ] && [ "$(cat rhel-guest.stamp 2>/dev/null)" = "3/$FILES_MIN/$BYTES_MIN" ] && return
+	[ -f rhel-guest.img ] && [ "$(cat rhel-guest.stamp 2>/dev/null)" = "4/$FILES_MIN/$BYTES_MIN" ] && return
 	echo "bench: generating rhel-guest.img (the same files in an XFS root LV)"
 	rm -f rhel-guest.img
 	mkdisk rhel-guest.img 3900M <<-EOF
@@ -51,7 +51,10 @@ rhel_guest() {
 	mount -o loop root.fs mnt && mount -o loop,ro,offset=1048576,sizelimit=$EXT_SIZE ext-guest.img mnt-ext
 	cp -a mnt-ext/. mnt/
 	# enough of a RHEL system for both clone tools (and virt-sysprep's inspection)
-	mkdir -p mnt/etc/ssh mnt/etc/sysconfig mnt/var/log mnt/boot
+	# (libguestfs takes a root for Linux when it has /etc, /bin or a
+	# /bin -> usr/bin link, and /etc/fstab)
+	mkdir -p mnt/etc/ssh mnt/etc/sysconfig mnt/var/log mnt/boot mnt/usr/bin
+	ln -sfn usr/bin mnt/bin
 	printf 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="9.4"\n' >mnt/etc/os-release
 	echo "Red Hat Enterprise Linux release 9.4 (Plow)" >mnt/etc/redhat-release
 	echo golden >mnt/etc/hostname
@@ -67,7 +70,7 @@ rhel_guest() {
 	read -r off len < <(lvm_lv_ranges rhel-guest.img "$P2" rhel swap)
 	truncate -s "$len" swap.fs && mkswap -q swap.fs >/dev/null &&
 		dd if=swap.fs of=rhel-guest.img bs=1M oflag=seek_bytes seek="$off" conv=sparse,notrunc status=none && rm swap.fs
-	echo "3/$FILES_MIN/$BYTES_MIN" >rhel-guest.stamp
+	echo "4/$FILES_MIN/$BYTES_MIN" >rhel-guest.stamp
 }
 rhel_guest
 
