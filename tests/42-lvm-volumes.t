@@ -112,8 +112,15 @@ if lvm_restore r.img "$P2" rhel meta.txt; then
 	is "$?" 3 "backup: exit 3 for the snapshot"
 	like "$(cat bk.err)" "rhel-cow: not backed up: LVM2 logical volume: snapshot of home: not supported" "one warning names it"
 	is "$(grep -c warning bk.err)" 1 "a blank LV (all zeros) is skipped quietly, like a blank partition"
+	# clone: an LV it cannot read may name the filesystems' identities, so they are all kept
+	rawkit-clone r.img cl.img >/dev/null 2>cl.err
+	is "$?" 3 "clone: exit 3 for the snapshot it cannot edit"
+	like "$(cat cl.err)" "rhel-cow: snapshot of home: not supported: not edited" "clone names the snapshot LV"
+	like "$(cat cl.err)" "fs-uuids, disk-ids: identities kept" "and keeps the identities"
+	is "$(blkid -p -o value -s UUID -O "$hoff" cl.img)" "$(blkid -p -o value -s UUID -O "$hoff" r.img)" \
+		"home's filesystem UUID is the golden's"
 else
-	skip 4 "vgcfgrestore refused the hand-made snapshot metadata"
+	skip 8 "vgcfgrestore refused the hand-made snapshot metadata"
 fi
 
 # --- damaged metadata: a warning, the partitions still read

@@ -110,6 +110,8 @@ struct imgfmt_volume {
 	char lv_name[128];    /* an LV: its name in the volume group */
 	char lv_uuid[40];     /* an LV: its LVM UUID */
 	char lv_layout[16];   /* an LV: "linear", "striped", "raid1", "mirror", "thin", ... */
+	int unreadable;       /* an LV rawkit cannot read (thin, cache, snapshot, extents on a PV
+	                         that is not on this disk): probe_note says why; reads give -ENOTSUP */
 	char type[40];        /* "0x83", a GPT type GUID, or "" */
 	char type_name[64];   /* libfdisk's name for the type ("Linux filesystem") */
 	char part_uuid[40];   /* GPT partition GUID, "" otherwise */

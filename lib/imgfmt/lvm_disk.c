@@ -267,6 +267,7 @@ static int add_vg(imgfmt_disk *disk, const struct imgfmt_lvm_vg *vg, const size_
 		v->size = lv->size;
 		v->parent = -1;
 		if (map->refused) {
+			v->unreadable = 1;
 			snprintf(v->probe_note, sizeof(v->probe_note), "%s", why);
 			continue;
 		}

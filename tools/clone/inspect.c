@@ -137,7 +137,7 @@ int golden_open(struct golden *g, const char *path, bool write)
 		struct vol_info *vi = &g->info[i];
 		imgfmt_disk_volume(g->disk, i, v);
 		rc = 0;
-		if (v->parent >= 0 && !v->fstype[0] && v->probe_note[0]) {
+		if (v->unreadable) {
 			vi->kind = VOL_FOREIGN; /* an LV rawkit cannot read (thin, cache...) */
 			snprintf(vi->why, sizeof(vi->why), "%s", v->probe_note);
 		} else if (v->container || !v->fstype[0]) {

@@ -325,7 +325,7 @@ static void open_volume(struct backup *bk, struct vol_state *s, size_t index)
 			 v->lv_vg);
 		return;
 	}
-	if (v->lv_name[0] && !v->fstype[0] && imgfmt_volume_pread(bk->disk, index, bk->buf, 512, 0) == -ENOTSUP) {
+	if (v->unreadable) {
 		snprintf(s->reason, sizeof(s->reason), "LVM2 logical volume: %s", v->probe_note);
 		s->warn = true;
 		return;
