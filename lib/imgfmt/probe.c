@@ -57,6 +57,7 @@ static int probe_fd(imgfmt_disk *disk, int fd, uint64_t offset, struct imgfmt_vo
 		snprintf(vol->probe_note, sizeof(vol->probe_note), "probe failed (unreadable?)");
 	}
 	blkid_free_probe(pr);
+	imgfmt_fd_readahead_on(fd);
 	return 0;
 }
 

@@ -105,6 +105,7 @@ static int ptable_present(imgfmt_disk *disk, bool *present)
 	else if (rc == -2)
 		*present = true; /* several tables: let libfdisk decide and warn */
 	blkid_free_probe(pr);
+	imgfmt_fd_readahead_on(disk->fd);
 	return 0;
 }
 

@@ -112,6 +112,16 @@ int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name,
 	      const unsigned char *sha, const char *error, bool pending, int64_t *rowid);
 /* Read the queued contents in disk order and complete their rows. */
 int read_pending(struct walk *w);
+
+/* prefetch.c: the windows read_pending() reads, asked for from a thread a
+ * few windows ahead of the reader (prefetch_at(): the reader is in WINDOW). */
+struct prefetch_range {
+	uint64_t offset, length; /* in the volume */
+};
+struct prefetch;
+struct prefetch *prefetch_start(imgfmt_fs *fs, const struct prefetch_range *r, size_t n);
+void prefetch_at(struct prefetch *p, size_t window);
+void prefetch_stop(struct prefetch *p);
 int stage_id(struct backup *bk, sqlite3_stmt *st, int64_t id);
 void backup_warn(struct backup *bk, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
 

@@ -150,6 +150,18 @@ typedef int (*unpack_block_fn)(const void *buf, size_t len, uint64_t offset, voi
 int unpack_entry(const char *path, enum compression comp, uint64_t frame_off, uint64_t offset, unpack_block_fn cb,
 		 void *arg, struct unpack_info *info, char *err, size_t errlen);
 
+/* The same through a reader kept open between calls: FRAME_UPOS is where
+ * the frame starts in the archive's uncompressed stream (the sum of the
+ * frames' usize before it), so that the next entry of the same archive,
+ * a little further on, is read by going on rather than starting over at
+ * its frame.  Entries asked for in archive order cost one pass. */
+struct unpacker;
+struct unpacker *unpacker_new(void);
+void unpacker_free(struct unpacker *u);
+int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
+		   uint64_t frame_upos, uint64_t offset, unpack_block_fn cb, void *arg, struct unpack_info *info,
+		   char *err, size_t errlen);
+
 /* ------------------------------------------------------------ contents */
 
 /* A content's id (content.c): SHA-256 of the bytes for a file without

@@ -40,7 +40,7 @@ struct entry {
 	bool has_content, had_error, content_missing;
 	int64_t content_size; /* contents.size: the version's size must be this */
 	unsigned char sha[32];
-	uint64_t frame_off, entry_off;
+	uint64_t frame_off, frame_upos, entry_off;
 	char *archive;
 	char compression[8];
 };
@@ -73,6 +73,12 @@ struct restore {
 	FILE *sidecar;
 	unsigned sidecar_values;
 	struct cli_progress progress;
+	struct unpacker *unp; /* kept open: contents are restored in archive order */
+	/* the directory opened last (files of one directory follow each
+	 * other): its path under --to and an fd of it, or -1 */
+	char *dir_rel;
+	size_t dir_len;
+	int dir_fd;
 };
 
 struct pending_flags {
@@ -100,12 +106,41 @@ static bool component_ok(const char *c, size_t n)
 	       !(n == 2 && c[0] == '.' && c[1] == '.');
 }
 
+static void dir_remember(struct restore *r, const char *rel, size_t len, int fd)
+{
+	char *copy = malloc(len + 1);
+	int keep = copy ? dup(fd) : -1;
+
+	if (r->dir_fd >= 0)
+		close(r->dir_fd);
+	free(r->dir_rel);
+	r->dir_rel = keep >= 0 ? copy : NULL;
+	r->dir_fd = keep;
+	r->dir_len = len;
+	if (keep >= 0)
+		memcpy(copy, rel, len);
+	else
+		free(copy);
+}
+
 /* Open (creating as needed, mode 0700) the directory REL under --to, one
- * component at a time, never following a symbolic link. */
+ * component at a time, never following a symbolic link.  The walk starts
+ * from the directory opened last when REL is that one or below it: a
+ * restore never replaces a directory, so that fd still names it. */
 static int open_dir(struct restore *r, const char *rel, size_t len)
 {
-	int fd = dup(r->to_fd);
+	int fd;
 	size_t at = 0;
+
+	if (r->dir_fd >= 0 && len >= r->dir_len && !memcmp(rel, r->dir_rel, r->dir_len) &&
+	    (len == r->dir_len || (r->dir_len && rel[r->dir_len] == '/'))) {
+		if (len == r->dir_len)
+			return dup(r->dir_fd);
+		fd = dup(r->dir_fd);
+		at = r->dir_len + 1;
+	} else {
+		fd = dup(r->to_fd);
+	}
 
 	while (fd >= 0 && at < len) {
 		const char *c = rel + at, *slash = memchr(c, '/', len - at);
@@ -126,6 +161,8 @@ static int open_dir(struct restore *r, const char *rel, size_t len)
 		fd = next;
 		at += n + (slash ? 1 : 0);
 	}
+	if (fd >= 0)
+		dir_remember(r, rel, len, fd);
 	return fd;
 }
 
@@ -362,7 +399,8 @@ static int write_content(struct restore *r, int fd, const struct entry *e, const
 		cli_error(shown, "unknown compression %s in the catalog", e->compression);
 		goto out;
 	}
-	if (unpack_entry(archive, comp, e->frame_off, e->entry_off, write_block, &w, &w.info, err, sizeof(err)) < 0) {
+	if (unpacker_entry(r->unp, archive, comp, e->frame_off, e->frame_upos, e->entry_off, write_block, &w, &w.info,
+			   err, sizeof(err)) < 0) {
 		cli_error(shown, "%s", w.bad_order ? "archive entry has data out of order or past its size" : err);
 		goto out;
 	}
@@ -665,6 +703,7 @@ static void entry_from_row(sqlite3_stmt *st, struct entry *e)
 			snprintf(e->compression, sizeof(e->compression), "%s", (const char *)sqlite3_column_text(st, 20));
 		e->frame_off = (uint64_t)sqlite3_column_int64(st, 21);
 		e->content_size = sqlite3_column_int64(st, 22);
+		e->frame_upos = (uint64_t)sqlite3_column_int64(st, 24);
 	} else {
 		e->content_missing = sqlite3_column_type(st, 23) != SQLITE_NULL;
 	}
@@ -673,14 +712,19 @@ static void entry_from_row(sqlite3_stmt *st, struct entry *e)
 static const char select_sql[] =
 	"SELECT v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.atime, v.mtime, v.ino, v.nlink,"
 	" v.rdev_major, v.rdev_minor, v.flags, v.symlink, v.xattrs, v.error, c.sha256, c.entry_offset, a.path,"
-	" a.compression, f.offset, c.size, v.content_id"
+	" a.compression, f.offset, c.size, v.content_id, f.upos"
 	" FROM versions v LEFT JOIN contents c ON c.id = v.content_id"
 	" LEFT JOIN archives a ON a.id = c.archive_id"
-	" LEFT JOIN frames f ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
+	" LEFT JOIN (SELECT archive_id, idx, offset,"
+	"  SUM(usize) OVER (PARTITION BY archive_id ORDER BY idx) - usize AS upos FROM frames) f"
+	"  ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
 	" WHERE v.guest_id = ?1 AND v.first_seq <= ?2 AND v.last_seq >= ?2";
 
 /* Restore what matches PATH ("" for everything): the entry itself, what
- * is directly in it and what is below it. */
+ * is directly in it and what is below it.  What has no content comes
+ * first, in path order (every directory exists before anything goes into
+ * it), then the files with content in the order of their archives, which
+ * are then read once each, front to back, as restore -r reads a dump. */
 static int restore_path(struct restore *r, const struct generation *g, const char *path, bool *matched)
 {
 	char *vol = strdup(path), *rest, *sql = NULL;
@@ -695,7 +739,8 @@ static int restore_path(struct restore *r, const struct generation *g, const cha
 		*rest++ = '\0';
 	else
 		rest = "";
-	if (asprintf(&sql, "%s%s ORDER BY v.volume, v.dir, v.name", select_sql,
+	if (asprintf(&sql, "%s%s ORDER BY c.id IS NOT NULL, a.path, f.offset, c.entry_offset, v.volume, v.dir, v.name",
+		     select_sql,
 		     !path[0] ? "" : !rest[0] ? " AND v.volume = ?3" :
 		     " AND v.volume = ?3 AND ((v.dir = ?4 AND v.name = ?5) OR v.dir = ?6 OR (v.dir >= ?7 AND v.dir < ?8))") < 0 ||
 	    !(st = db_prepare(r->repo->db, sql))) {
@@ -755,7 +800,7 @@ static void restore_json(const char *guest, const struct generation *g, const st
 
 int cmd_restore(const struct restore_opts *o)
 {
-	struct restore r = { .o = o, .to_fd = -1, .root = geteuid() == 0 };
+	struct restore r = { .o = o, .to_fd = -1, .root = geteuid() == 0, .dir_fd = -1 };
 	struct repo repo;
 	struct generation g;
 	char *guest = NULL;
@@ -774,6 +819,10 @@ int cmd_restore(const struct restore_opts *o)
 	r.to_fd = open(o->to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r.to_fd < 0) {
 		cli_error(o->to, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (!(r.unp = unpacker_new())) {
+		cli_error(o->to, "out of memory");
 		goto out;
 	}
 	cli_progress_start(&r.progress, "restore", o->progress);
@@ -857,6 +906,10 @@ out:
 	free(r.flags);
 	if (r.sidecar)
 		fclose(r.sidecar);
+	unpacker_free(r.unp);
+	if (r.dir_fd >= 0)
+		close(r.dir_fd);
+	free(r.dir_rel);
 	if (r.to_fd >= 0)
 		close(r.to_fd);
 	free(guest);

@@ -371,16 +371,18 @@ static int by_physical(const void *a, const void *b)
 	return x->physical < y->physical ? -1 : x->physical > y->physical;
 }
 
-/* Advise the kernel of the disk range the queued files from I on cover:
- * up to 32 MiB, gaps under 1 MiB bridged.  Returns the index after it. */
-static size_t advise_window(struct walk *w, size_t i)
+/* The disk range the queued files from I on cover: up to 32 MiB, gaps
+ * under 1 MiB bridged, into *R.  Returns the index after it. */
+static size_t window_of(struct walk *w, size_t i, struct prefetch_range *r)
 {
 	uint64_t start, end;
 	size_t j;
 	uint32_t si;
 
-	if (i >= w->npending || w->pending[i].physical == IMGFMT_NO_PHYSICAL)
+	if (i >= w->npending || w->pending[i].physical == IMGFMT_NO_PHYSICAL) {
+		*r = (struct prefetch_range){ 0, 0 };
 		return w->npending;
+	}
 	start = end = w->pending[i].physical;
 	for (j = i; j < w->npending && w->pending[j].physical != IMGFMT_NO_PHYSICAL; j++) {
 		uint64_t size = imap_get(&w->scan_by_ino, w->pending[j].ino, &si) ? w->scan[si].size : 4096;
@@ -389,32 +391,42 @@ static size_t advise_window(struct walk *w, size_t i)
 		if (w->pending[j].physical + size > end)
 			end = w->pending[j].physical + size;
 	}
-	imgfmt_fs_advise(w->fs, start, end - start);
+	*r = (struct prefetch_range){ start, end - start };
 	return j > i ? j : i + 1;
 }
 
 int read_pending(struct walk *w)
 {
 	struct backup *bk = w->bk;
-	size_t window_start = 0, window_end = 0;
+	struct prefetch_range *win = NULL;
+	size_t *first = NULL, nwin = 0, k = 0;
+	struct prefetch *pf = NULL;
 	int rc = 0;
 
 	if (w->npending == 0)
 		return 0; /* (qsort of NULL is undefined even for 0 elements) */
 	qsort(w->pending, w->npending, sizeof(*w->pending), by_physical);
+	/* the windows, each with the index of its first file; a file's
+	 * reads begin when the reader reaches it */
+	win = malloc(w->npending * sizeof(*win));
+	first = malloc((w->npending + 1) * sizeof(*first));
+	if (!win || !first) {
+		free(win);
+		free(first);
+		cli_error(w->volume, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < w->npending; nwin++) {
+		first[nwin] = i;
+		i = window_of(w, i, &win[nwin]);
+	}
+	first[nwin] = w->npending;
+	pf = prefetch_start(w->fs, win, nwin);
 	for (size_t i = 0; i < w->npending && rc == 0; i++) {
 		struct pending *p = &w->pending[i];
 		uint32_t si;
-		/* keep the next window in flight while this one is read */
-		if (i >= window_end) {
-			window_start = i;
-			window_end = advise_window(w, i);
-		}
-		if (i == (window_start + window_end) / 2 && window_end < w->npending) {
-			size_t next_end = advise_window(w, window_end);
-			window_start = window_end;
-			window_end = next_end;
-		}
+		if (k < nwin && i == first[k])
+			prefetch_at(pf, k++);
 		const struct imgfmt_stat *st;
 		struct blob xattrs = { 0 };
 		unsigned char sha[32];
@@ -445,13 +457,16 @@ int read_pending(struct walk *w)
 		if (!path) {
 			free(xattrs.data);
 			cli_error(w->volume, "out of memory");
-			return -1;
+			rc = -1;
+			break;
 		}
 		src = store_content(w, path, strlen(path), st, &xattrs, sha);
 		free(xattrs.data);
 		free(path);
-		if (src == -2)
-			return -1;
+		if (src == -2) {
+			rc = -1;
+			break;
+		}
 		if (src == 0)
 			sqlite3_bind_blob(bk->upd_pending, 1, sha, 32, SQLITE_STATIC);
 		else
@@ -468,5 +483,8 @@ int read_pending(struct walk *w)
 		}
 		sqlite3_reset(bk->upd_pending);
 	}
+	prefetch_stop(pf);
+	free(win);
+	free(first);
 	return rc;
 }

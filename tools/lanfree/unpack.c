@@ -1,9 +1,11 @@
-/* unpack.c --- read one entry of a framed archive by seeking to its frame
+/* unpack.c --- read entries of a framed archive: by seeking to an entry's
+ * frame, or reading on from the last one
  *
  * Decompression starts at the frame the entry begins in (zstd and gzip
  * both continue across frame boundaries), the bytes before the entry are
  * skipped, and libarchive parses the entry from there: pax headers,
- * xattrs and sparse maps as any tar reader would.
+ * xattrs and sparse maps as any tar reader would.  An unpacker keeps its
+ * reader open, so that entries read in archive order cost one pass.
  */
 #include "lanfree.h"
 
@@ -120,51 +122,167 @@ static la_ssize_t source_read(struct archive *a, void *arg, const void **buf)
 	}
 }
 
-int unpack_entry(const char *path, enum compression comp, uint64_t frame_off, uint64_t offset, unpack_block_fn cb,
-		 void *arg, struct unpack_info *info, char *err, size_t errlen)
-{
-	struct source s = { .fd = -1, .comp = comp, .skip = offset };
-	struct archive *a = NULL;
-	struct archive_entry *e;
-	int rc = -1, r;
+/* A reader kept open between entries: the next entry of the same archive
+ * at most CONTINUE_MAX bytes further on is reached by reading on (what
+ * lies between is decompressed and skipped), not by starting again at its
+ * frame.  A whole restore, in archive order, reads each archive once. */
+#define CONTINUE_MAX (4u << 20)
 
-	s.in = malloc(INBUF);
-	s.out = malloc(OUTBUF);
-	if (!s.in || !s.out) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
+struct unpacker {
+	struct source s;
+	struct archive *a;
+	char *path;
+	uint64_t base; /* position in the archive's tar stream of libarchive's 0 */
+	uint64_t last; /* position of the last header read */
+};
+
+static void reader_close(struct unpacker *u)
+{
+	if (u->a)
+		archive_read_free(u->a);
+	u->a = NULL;
+	if (u->s.fd >= 0)
+		close(u->s.fd);
+	u->s.fd = -1;
+	free(u->path);
+	u->path = NULL;
+}
+
+struct unpacker *unpacker_new(void)
+{
+	struct unpacker *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->s.fd = -1;
+	u->s.in = malloc(INBUF);
+	u->s.out = malloc(OUTBUF);
+	if (!u->s.in || !u->s.out) {
+		unpacker_free(u);
+		return NULL;
 	}
-	s.fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s.fd < 0 || lseek(s.fd, (off_t)frame_off, SEEK_SET) < 0) {
+	return u;
+}
+
+void unpacker_free(struct unpacker *u)
+{
+	if (!u)
+		return;
+	reader_close(u);
+	if (u->s.zd)
+		ZSTD_freeDStream(u->s.zd);
+	if (u->s.zs_ready)
+		inflateEnd(&u->s.zs);
+	free(u->s.in);
+	free(u->s.out);
+	free(u);
+}
+
+/* Start reading PATH at the frame at FRAME_OFF, OFFSET bytes into it. */
+static int reader_open(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
+		       uint64_t offset, char *err, size_t errlen)
+{
+	struct source *s = &u->s;
+
+	reader_close(u);
+	s->comp = comp;
+	s->skip = offset;
+	s->in_pos = s->in_len = 0;
+	s->eof = false;
+	s->err[0] = '\0';
+	if (!(u->path = strdup(path))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0 || lseek(s->fd, (off_t)frame_off, SEEK_SET) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
+		reader_close(u);
+		return -1;
 	}
-	if (comp == COMP_ZSTD && !(s.zd = ZSTD_createDStream())) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
+	if (comp == COMP_ZSTD) {
+		if (!s->zd && !(s->zd = ZSTD_createDStream())) {
+			snprintf(err, errlen, "out of memory");
+			reader_close(u);
+			return -1;
+		}
+		ZSTD_DCtx_reset(s->zd, ZSTD_reset_session_only);
 	}
 	if (comp == COMP_GZIP) {
-		if (inflateInit2(&s.zs, 15 + 16) != Z_OK) {
+		if (s->zs_ready)
+			inflateReset(&s->zs);
+		else if (inflateInit2(&s->zs, 15 + 16) != Z_OK) {
 			snprintf(err, errlen, "out of memory");
-			goto out;
+			reader_close(u);
+			return -1;
 		}
-		s.zs_ready = true;
+		s->zs_ready = true;
 	}
-	a = archive_read_new();
-	if (!a || archive_read_support_format_tar(a) != ARCHIVE_OK ||
-	    archive_read_open(a, &s, NULL, source_read, NULL) != ARCHIVE_OK) {
-		snprintf(err, errlen, "%s: %s", path, a ? archive_error_string(a) : "out of memory");
-		goto out;
+	u->a = archive_read_new();
+	if (!u->a || archive_read_support_format_tar(u->a) != ARCHIVE_OK ||
+	    archive_read_open(u->a, s, NULL, source_read, NULL) != ARCHIVE_OK) {
+		snprintf(err, errlen, "%s: %s", path, u->a ? archive_error_string(u->a) : "out of memory");
+		reader_close(u);
+		return -1;
 	}
-	if (archive_read_next_header(a, &e) != ARCHIVE_OK) {
-		snprintf(err, errlen, "%s: no tar entry at frame offset %llu + %llu: %s", path,
-			 (unsigned long long)frame_off, (unsigned long long)offset, archive_error_string(a));
-		goto out;
+	return 0;
+}
+
+/* The header of the entry at TARGET: on from the open reader when it
+ * can, else from the entry's frame.  1 found, 0 not there, -1 error. */
+static int reach(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off, uint64_t frame_upos,
+		 uint64_t offset, struct archive_entry **e, char *err, size_t errlen)
+{
+	uint64_t target = frame_upos + offset;
+	bool fresh = !(u->a && !strcmp(u->path, path) && comp == u->s.comp && target > u->last &&
+		       target - u->last <= CONTINUE_MAX);
+
+	for (;;) {
+		if (fresh) {
+			if (reader_open(u, path, comp, frame_off, offset, err, errlen) < 0)
+				return -1;
+			u->base = target;
+		}
+		for (;;) {
+			int r = archive_read_next_header(u->a, e);
+			uint64_t at = u->base + (uint64_t)archive_read_header_position(u->a);
+			if (r != ARCHIVE_OK) {
+				snprintf(err, errlen, "%s: no tar entry at frame offset %llu + %llu: %s", path,
+					 (unsigned long long)frame_off, (unsigned long long)offset,
+					 archive_error_string(u->a));
+				break;
+			}
+			u->last = at;
+			if (at == target)
+				return 1;
+			if (at > target || fresh) {
+				snprintf(err, errlen, "%s: no tar entry at frame offset %llu + %llu", path,
+					 (unsigned long long)frame_off, (unsigned long long)offset);
+				break;
+			}
+		}
+		if (fresh) {
+			reader_close(u);
+			return 0;
+		}
+		fresh = true; /* not where reading on led: from its frame, once */
 	}
+}
+
+int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
+		   uint64_t frame_upos, uint64_t offset, unpack_block_fn cb, void *arg, struct unpack_info *info,
+		   char *err, size_t errlen)
+{
+	struct archive_entry *e;
+	int r = reach(u, path, comp, frame_off, frame_upos, offset, &e, err, errlen);
+
+	if (r <= 0)
+		return -1;
 	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) < 0) {
 		snprintf(err, errlen, "%s: the entry at frame offset %llu + %llu is not a regular file", path,
 			 (unsigned long long)frame_off, (unsigned long long)offset);
-		goto out;
+		reader_close(u);
+		return -1;
 	}
 	info->size = (uint64_t)archive_entry_size(e);
 	info->sparse = archive_entry_sparse_count(e) > 0;
@@ -172,29 +290,33 @@ int unpack_entry(const char *path, enum compression comp, uint64_t frame_off, ui
 		const void *buf;
 		size_t len;
 		la_int64_t off;
-		r = archive_read_data_block(a, &buf, &len, &off);
+		r = archive_read_data_block(u->a, &buf, &len, &off);
 		if (r == ARCHIVE_EOF)
-			break;
+			return 0;
 		if (r != ARCHIVE_OK) {
-			snprintf(err, errlen, "%s: %s", path, archive_error_string(a));
-			goto out;
+			snprintf(err, errlen, "%s: %s", path, archive_error_string(u->a));
+			reader_close(u);
+			return -1;
 		}
 		if (len && cb(buf, len, (uint64_t)off, arg)) {
 			snprintf(err, errlen, "cannot write the restored data");
-			goto out;
+			reader_close(u);
+			return -1;
 		}
 	}
-	rc = 0;
-out:
-	if (a)
-		archive_read_free(a);
-	if (s.zd)
-		ZSTD_freeDStream(s.zd);
-	if (s.zs_ready)
-		inflateEnd(&s.zs);
-	if (s.fd >= 0)
-		close(s.fd);
-	free(s.in);
-	free(s.out);
+}
+
+int unpack_entry(const char *path, enum compression comp, uint64_t frame_off, uint64_t offset, unpack_block_fn cb,
+		 void *arg, struct unpack_info *info, char *err, size_t errlen)
+{
+	struct unpacker *u = unpacker_new();
+	int rc;
+
+	if (!u) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = unpacker_entry(u, path, comp, frame_off, 0, offset, cb, arg, info, err, errlen);
+	unpacker_free(u);
 	return rc;
 }
