@@ -127,6 +127,14 @@ static la_ssize_t source_read(struct archive *a, void *arg, const void **buf)
  * lies between is decompressed and skipped), not by starting again at its
  * frame.  A whole restore, in archive order, reads each archive once. */
 #define CONTINUE_MAX (4u << 20)
+/* The last entry read, when it is no larger than this, is kept: files with
+ * the same content (stored once) follow each other in archive order. */
+#define KEEP_MAX (1u << 20)
+
+struct kept_block {
+	uint64_t offset; /* in the file */
+	size_t at, len;  /* in kept */
+};
 
 struct unpacker {
 	struct source s;
@@ -134,7 +142,39 @@ struct unpacker {
 	char *path;
 	uint64_t base; /* position in the archive's tar stream of libarchive's 0 */
 	uint64_t last; /* position of the last header read */
+	/* the last entry read, whole: at KEPT_AT of archive KEPT_PATH */
+	unsigned char *kept;
+	size_t kept_len;
+	struct kept_block *blocks;
+	size_t nblocks, capblocks;
+	struct unpack_info kept_info;
+	char *kept_path;
+	uint64_t kept_at;
+	bool kept_ok;
 };
+
+static void keep_block(struct unpacker *u, const void *buf, size_t len, uint64_t offset)
+{
+	if (!u->kept_ok)
+		return;
+	if (u->nblocks == u->capblocks) {
+		size_t cap = u->capblocks ? 2 * u->capblocks : 16;
+		struct kept_block *grown = realloc(u->blocks, cap * sizeof(*grown));
+		if (!grown) {
+			u->kept_ok = false;
+			return;
+		}
+		u->blocks = grown;
+		u->capblocks = cap;
+	}
+	if (u->kept_len + len > KEEP_MAX) {
+		u->kept_ok = false;
+		return;
+	}
+	memcpy(u->kept + u->kept_len, buf, len);
+	u->blocks[u->nblocks++] = (struct kept_block){ offset, u->kept_len, len };
+	u->kept_len += len;
+}
 
 static void reader_close(struct unpacker *u)
 {
@@ -157,7 +197,8 @@ struct unpacker *unpacker_new(void)
 	u->s.fd = -1;
 	u->s.in = malloc(INBUF);
 	u->s.out = malloc(OUTBUF);
-	if (!u->s.in || !u->s.out) {
+	u->kept = malloc(KEEP_MAX);
+	if (!u->s.in || !u->s.out || !u->kept) {
 		unpacker_free(u);
 		return NULL;
 	}
@@ -175,6 +216,9 @@ void unpacker_free(struct unpacker *u)
 		inflateEnd(&u->s.zs);
 	free(u->s.in);
 	free(u->s.out);
+	free(u->kept);
+	free(u->blocks);
+	free(u->kept_path);
 	free(u);
 }
 
@@ -274,8 +318,20 @@ int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, 
 		   char *err, size_t errlen)
 {
 	struct archive_entry *e;
-	int r = reach(u, path, comp, frame_off, frame_upos, offset, &e, err, errlen);
+	int r;
 
+	if (u->kept_ok && u->kept_at == frame_upos + offset && !strcmp(u->kept_path, path)) {
+		/* the entry read last, again: from memory */
+		*info = u->kept_info;
+		for (size_t i = 0; i < u->nblocks; i++)
+			if (cb(u->kept + u->blocks[i].at, u->blocks[i].len, u->blocks[i].offset, arg)) {
+				snprintf(err, errlen, "cannot write the restored data");
+				return -1;
+			}
+		return 0;
+	}
+	u->kept_ok = false;
+	r = reach(u, path, comp, frame_off, frame_upos, offset, &e, err, errlen);
 	if (r <= 0)
 		return -1;
 	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) < 0) {
@@ -286,20 +342,31 @@ int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, 
 	}
 	info->size = (uint64_t)archive_entry_size(e);
 	info->sparse = archive_entry_sparse_count(e) > 0;
+	free(u->kept_path);
+	u->kept_path = info->size <= KEEP_MAX ? strdup(path) : NULL;
+	u->kept_ok = u->kept_path != NULL;
+	u->kept_len = u->nblocks = 0;
 	for (;;) {
 		const void *buf;
 		size_t len;
 		la_int64_t off;
 		r = archive_read_data_block(u->a, &buf, &len, &off);
-		if (r == ARCHIVE_EOF)
+		if (r == ARCHIVE_EOF) {
+			u->kept_info = *info;
+			u->kept_at = frame_upos + offset;
 			return 0;
+		}
 		if (r != ARCHIVE_OK) {
 			snprintf(err, errlen, "%s: %s", path, archive_error_string(u->a));
+			u->kept_ok = false;
 			reader_close(u);
 			return -1;
 		}
+		if (len)
+			keep_block(u, buf, len, (uint64_t)off);
 		if (len && cb(buf, len, (uint64_t)off, arg)) {
 			snprintf(err, errlen, "cannot write the restored data");
+			u->kept_ok = false;
 			reader_close(u);
 			return -1;
 		}
