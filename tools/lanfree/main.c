@@ -3,6 +3,7 @@
 #include "lanfree.h"
 
 #include <locale.h>
+#include <malloc.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -157,5 +158,11 @@ int main(int argc, char **argv)
 {
 	/* Names are bytes; UTF-8 ones go into the archives as UTF-8. */
 	setlocale(LC_CTYPE, "C.UTF-8");
+	/* The archive's 1 MiB frames and their compressed copies come and go by
+	 * the thousand: from the heap, kept for reuse, rather than each its own
+	 * mmap whose pages are faulted in and zeroed anew (2 s of CPU in a
+	 * 1.7 GB backup). */
+	mallopt(M_MMAP_THRESHOLD, 4 << 20);
+	mallopt(M_TRIM_THRESHOLD, 128 << 20);
 	return cli_run(&tool, argc, argv);
 }
