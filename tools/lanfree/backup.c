@@ -28,7 +28,6 @@
 static const char stage_schema[] =
 	"ATTACH DATABASE '' AS stage;"
 	"PRAGMA stage.journal_mode=OFF; PRAGMA stage.synchronous=OFF;"
-	"PRAGMA main.cache_size=-8192; PRAGMA stage.cache_size=-8192;"
 	"CREATE TABLE stage.newv(volume TEXT, dir BLOB, name BLOB, mode INTEGER, uid INTEGER, gid INTEGER,"
 	" size INTEGER, atime INTEGER, mtime INTEGER, ctime INTEGER, btime INTEGER, ino INTEGER, igen INTEGER,"
 	" nlink INTEGER, rdev_major INTEGER, rdev_minor INTEGER, flags INTEGER, symlink BLOB, xattrs BLOB,"
