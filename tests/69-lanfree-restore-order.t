@@ -57,4 +57,13 @@ lies=$(strace -f -e trace=lseek -o trace.txt $RAWKIT_BIN/rawkit-lanfree restore 
 ok "restore with lying frame sizes: done, from the frames ($lies seeks)" test "$lies" -gt "$seeks"
 ok "the same tree as the honest catalog's" $CMP r1 r3
 
+# a path is found through the directory index; a catalog without it still
+# answers (more slowly)
+cp -r repo noidx
+sqlite3 noidx/catalog.db 'DROP INDEX versions_dir'
+ok "one path from a catalog without the directory index" $L restore noidx d p1/dir3/sparse --to r4 -q
+ok "the same file" cmp r1/p1/dir3/sparse r4/p1/dir3/sparse
+reads=$(strace -f -e trace=pread64 -o trace.txt $RAWKIT_BIN/rawkit-lanfree restore repo d p1/dir3/sparse --to r5 -q && grep -c 'pread64(' trace.txt)
+walk=$(strace -f -e trace=pread64 -o trace.txt $RAWKIT_BIN/rawkit-lanfree restore noidx d p1/dir3/sparse --to r6 -q && grep -c 'pread64(' trace.txt)
+ok "one path: fewer catalog reads through the index ($reads) than walking the versions ($walk)" test "$reads" -lt "$walk"
 done_testing
