@@ -75,7 +75,7 @@ umount mnt-ro
 # the whole newest generation, each run onto a new ext4 filesystem (a
 # filesystem whose inodes were just freed makes ext4's allocator slow)
 truncate -s 8G rt.img
-fresh_target() { umount rt 2>/dev/null || true; rm -rf rt; mkdir rt && mkfs.ext4 -q -F rt.img && mount -o loop rt.img rt; }
+fresh_target() { umount rt 2>/dev/null || true; rm -rf rt; mkdir rt && mkfs.ext4 -q -F -i 4096 rt.img && mount -o loop rt.img rt; }
 echo "restore the whole newest generation:"
 timed rawkit-restore "fresh_target" rawkit-lanfree restore repo-r g --to rt/r -q
 timed restic-restore "fresh_target" restic restore -q -r restic-repo latest --target rt/r
