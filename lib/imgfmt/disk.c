@@ -239,8 +239,3 @@ int imgfmt_disk_find_volume(const imgfmt_disk *disk, const char *name)
 			return (int)i;
 	return -ENOENT;
 }
-
-void imgfmt_fd_readahead_on(int fd)
-{
-	posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
-}

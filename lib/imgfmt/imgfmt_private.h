@@ -5,6 +5,7 @@
 #include "imgfmt.h"
 #include "lvm.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 
@@ -70,11 +71,14 @@ int imgfmt_lvm_add_volumes(imgfmt_disk *disk);
 /* Free what imgfmt_lvm_add_volumes() made (the maps and PV extents). */
 void imgfmt_lvm_free_volumes(imgfmt_disk *disk);
 
-/* disk.c: libblkid marks the file it probes POSIX_FADV_RANDOM, which turns
- * the kernel's readahead off for every later read of that file (each miss
+/* libblkid marks the file it probes POSIX_FADV_RANDOM, which turns the
+ * kernel's readahead off for every later read of that file (each miss
  * becomes a synchronous request of just its own size): back to normal
- * after every probe. */
-void imgfmt_fd_readahead_on(int fd);
+ * after every probe (probe.c, ptable.c). */
+static inline void imgfmt_fd_readahead_on(int fd)
+{
+	posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
+}
 
 /* error.c: format MSG into BUF and return CODE (negative errno). */
 int imgfmt_fail(char *buf, int code, const char *fmt, ...) IMGFMT_PRINTF(3, 4);
