@@ -10,6 +10,13 @@
 is_root && losetup -f >/dev/null 2>&1 || skip_all "needs root and loop devices (the fixture is built on a mounted ext4)"
 CMP="python3 $TESTS_DIR/lib/treecmp.py"
 L=rawkit-lanfree
+# strace SYSCALL CMD...: run CMD traced into trace.txt (LeakSanitizer does
+# not run under ptrace: off for these runs of a SANITIZE=1 build)
+traced() {
+	local call=$1
+	shift
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -e trace="$call" -o trace.txt "$@"
+}
 
 mkdisk d.img 96M <<'S'
 label: gpt
@@ -44,7 +51,7 @@ ok "restore everything" $L restore repo d --to r1 -q
 mount_part d.img 1 src ro
 ok "restored tree equals the source (content, modes, times, links, holes)" $CMP src r1/p1
 umount src
-seeks=$(strace -f -e trace=lseek -o trace.txt $RAWKIT_BIN/rawkit-lanfree restore repo d --to r2 -q && grep -c 'lseek(' trace.txt)
+seeks=$(traced lseek $RAWKIT_BIN/rawkit-lanfree restore repo d --to r2 -q && grep -c 'lseek(' trace.txt)
 # once, and once more for each further name of the 3 MB content (more than
 # the reader keeps in memory); not once per file (~320)
 ok "the archive is opened at a frame 3 times, not once per file ($seeks seeks)" test "$seeks" -le 3
@@ -53,7 +60,7 @@ ok "the archive is opened at a frame 3 times, not once per file ($seeks seeks)" 
 # where the catalog says; each such entry is read from its frame instead
 cp -r repo lie
 sqlite3 lie/catalog.db 'UPDATE frames SET usize = usize + 4096 WHERE idx % 2 = 0'
-lies=$(strace -f -e trace=lseek -o trace.txt $RAWKIT_BIN/rawkit-lanfree restore lie d --to r3 -q && grep -c 'lseek(' trace.txt)
+lies=$(traced lseek $RAWKIT_BIN/rawkit-lanfree restore lie d --to r3 -q && grep -c 'lseek(' trace.txt)
 ok "restore with lying frame sizes: done, from the frames ($lies seeks)" test "$lies" -gt "$seeks"
 ok "the same tree as the honest catalog's" $CMP r1 r3
 
@@ -63,7 +70,7 @@ cp -r repo noidx
 sqlite3 noidx/catalog.db 'DROP INDEX versions_dir'
 ok "one path from a catalog without the directory index" $L restore noidx d p1/dir3/sparse --to r4 -q
 ok "the same file" cmp r1/p1/dir3/sparse r4/p1/dir3/sparse
-reads=$(strace -f -e trace=pread64 -o trace.txt $RAWKIT_BIN/rawkit-lanfree restore repo d p1/dir3/sparse --to r5 -q && grep -c 'pread64(' trace.txt)
-walk=$(strace -f -e trace=pread64 -o trace.txt $RAWKIT_BIN/rawkit-lanfree restore noidx d p1/dir3/sparse --to r6 -q && grep -c 'pread64(' trace.txt)
+reads=$(traced pread64 $RAWKIT_BIN/rawkit-lanfree restore repo d p1/dir3/sparse --to r5 -q && grep -c 'pread64(' trace.txt)
+walk=$(traced pread64 $RAWKIT_BIN/rawkit-lanfree restore noidx d p1/dir3/sparse --to r6 -q && grep -c 'pread64(' trace.txt)
 ok "one path: fewer catalog reads through the index ($reads) than walking the versions ($walk)" test "$reads" -lt "$walk"
 done_testing
