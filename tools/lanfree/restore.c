@@ -718,7 +718,25 @@ static const char select_sql[] =
 	" LEFT JOIN (SELECT archive_id, idx, offset,"
 	"  SUM(usize) OVER (PARTITION BY archive_id ORDER BY idx) - usize AS upos FROM frames) f"
 	"  ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
-	" WHERE v.guest_id = ?1 AND v.first_seq <= ?2 AND v.last_seq >= ?2";
+	" WHERE v.guest_id = ?1 AND v.first_seq <= ?2 AND v.last_seq >= ?2%s"
+	" ORDER BY c.id IS NOT NULL, a.path, f.offset, c.entry_offset, v.volume, v.dir, v.name";
+
+/* The select with HINT after "versions v" and COND added to its WHERE;
+ * QUIET: a failure is not reported (the caller has another way). */
+static sqlite3_stmt *prepare_select(sqlite3 *db, const char *hint, const char *cond, bool quiet)
+{
+	sqlite3_stmt *st = NULL;
+	char *sql = NULL;
+
+	if (asprintf(&sql, select_sql, hint, cond) < 0)
+		return NULL;
+	if (quiet)
+		sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	else
+		st = db_prepare(db, sql);
+	free(sql);
+	return st;
+}
 
 /* Restore what matches PATH ("" for everything): the entry itself, what
  * is directly in it and what is below it.  What has no content comes
@@ -727,7 +745,7 @@ static const char select_sql[] =
  * are then read once each, front to back, as restore -r reads a dump. */
 static int restore_path(struct restore *r, const struct generation *g, const char *path, bool *matched)
 {
-	char *vol = strdup(path), *rest, *sql = NULL;
+	char *vol = strdup(path), *rest;
 	const char *slash_at, *cond;
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
@@ -744,26 +762,12 @@ static int restore_path(struct restore *r, const struct generation *g, const cha
 	/* A path is found through the directory index, one search per term
 	 * (left alone, SQLite walks every open version of the guest: 27 MB
 	 * read cold for one file); a catalog without that index still works. */
-	for (int hinted = path[0] ? 1 : 0; hinted >= 0 && !st; hinted--) {
-		char *head = NULL;
-		free(sql);
-		sql = NULL;
-		if (asprintf(&head, select_sql, hinted ? " INDEXED BY versions_dir" : "") < 0 ||
-		    asprintf(&sql, "%s%s ORDER BY c.id IS NOT NULL, a.path, f.offset, c.entry_offset, v.volume, v.dir, v.name",
-			     head, cond) < 0) {
-			free(head);
-			sql = NULL;
-			break;
-		}
-		free(head);
-		if (hinted)
-			sqlite3_prepare_v2(r->repo->db, sql, -1, &st, NULL);
-		else
-			st = db_prepare(r->repo->db, sql);
-	}
+	if (path[0])
+		st = prepare_select(r->repo->db, " INDEXED BY versions_dir", cond, true);
+	if (!st)
+		st = prepare_select(r->repo->db, "", cond, false);
 	if (!st) {
 		free(vol);
-		free(sql);
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, g->guest_id);
@@ -799,7 +803,6 @@ static int restore_path(struct restore *r, const struct generation *g, const cha
 	}
 	sqlite3_finalize(st);
 	free(vol);
-	free(sql);
 	return rc;
 }
 

@@ -142,13 +142,13 @@ struct unpacker {
 	char *path;
 	uint64_t base; /* position in the archive's tar stream of libarchive's 0 */
 	uint64_t last; /* position of the last header read */
-	/* the last entry read, whole: at KEPT_AT of archive KEPT_PATH */
+	/* the last entry read, whole: at KEPT_AT of the archive at PATH (a
+	 * reader opened elsewhere, or closed, has dropped it first) */
 	unsigned char *kept;
 	size_t kept_len;
 	struct kept_block *blocks;
 	size_t nblocks, capblocks;
 	struct unpack_info kept_info;
-	char *kept_path;
 	uint64_t kept_at;
 	bool kept_ok;
 };
@@ -218,7 +218,6 @@ void unpacker_free(struct unpacker *u)
 	free(u->s.out);
 	free(u->kept);
 	free(u->blocks);
-	free(u->kept_path);
 	free(u);
 }
 
@@ -320,7 +319,7 @@ int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, 
 	struct archive_entry *e;
 	int r;
 
-	if (u->kept_ok && u->kept_at == frame_upos + offset && !strcmp(u->kept_path, path)) {
+	if (u->kept_ok && u->kept_at == frame_upos + offset && u->path && !strcmp(u->path, path)) {
 		/* the entry read last, again: from memory */
 		*info = u->kept_info;
 		for (size_t i = 0; i < u->nblocks; i++)
@@ -342,9 +341,7 @@ int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, 
 	}
 	info->size = (uint64_t)archive_entry_size(e);
 	info->sparse = archive_entry_sparse_count(e) > 0;
-	free(u->kept_path);
-	u->kept_path = info->size <= KEEP_MAX ? strdup(path) : NULL;
-	u->kept_ok = u->kept_path != NULL;
+	u->kept_ok = info->size <= KEEP_MAX;
 	u->kept_len = u->nblocks = 0;
 	for (;;) {
 		const void *buf;
