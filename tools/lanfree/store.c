@@ -406,17 +406,23 @@ int read_pending(struct walk *w)
 	if (w->npending == 0)
 		return 0; /* (qsort of NULL is undefined even for 0 elements) */
 	qsort(w->pending, w->npending, sizeof(*w->pending), by_physical);
-	/* the windows, each with the index of its first file; a file's
-	 * reads begin when the reader reaches it */
-	win = malloc(w->npending * sizeof(*win));
-	first = malloc((w->npending + 1) * sizeof(*first));
-	if (!win || !first) {
-		free(win);
-		free(first);
-		cli_error(w->volume, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < w->npending; nwin++) {
+	/* the windows, each with the index of its first file (one more: the
+	 * end): as many as the files' layout makes, not one per file */
+	for (size_t i = 0, cap = 0; i < w->npending; nwin++) {
+		if (nwin + 1 >= cap) {
+			cap = cap ? 2 * cap : 64;
+			struct prefetch_range *wg = realloc(win, cap * sizeof(*win));
+			if (wg)
+				win = wg;
+			size_t *fg = wg ? realloc(first, cap * sizeof(*first)) : NULL;
+			if (!fg) {
+				free(win);
+				free(first);
+				cli_error(w->volume, "out of memory");
+				return -1;
+			}
+			first = fg;
+		}
 		first[nwin] = i;
 		i = window_of(w, i, &win[nwin]);
 	}
