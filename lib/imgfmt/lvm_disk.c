@@ -56,7 +56,6 @@ struct pv_found {
 	bool used;                    /* its VG has been added */
 };
 
-
 static void warn(imgfmt_disk *disk, const char *fmt, ...) IMGFMT_PRINTF(2, 3);
 static void warn(imgfmt_disk *disk, const char *fmt, ...)
 {

@@ -46,7 +46,6 @@ struct vg_write {
 	struct imgfmt_lvm_vg *vg;          /* parsed from the newest text */
 };
 
-
 static void vg_write_free(struct vg_write *w)
 {
 	free(w->pvs);
