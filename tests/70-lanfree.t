@@ -47,6 +47,9 @@ rm -r src/acl                                           # a directory gone
 mkdir -p src/new/dir && echo fresh >src/new/dir/file    # new subtree
 setfattr -n user.added -v yes src/srv/link 2>/dev/null || setfattr -n user.added -v yes src/srv/owned
 head -c 100000 /dev/urandom >src/srv/www/added.bin
+# one inode with more links than the walk follows by inode (64): found
+# again in generation 4 all the same
+mkdir src/links && echo linked >src/links/0 && for i in $(seq 1 99); do ln src/links/0 src/links/$i; done
 umount src
 rawkit-lanfree backup repo web01.img --json >b2.json
 is "$?" 0 "incremental backup: exit 0"
@@ -76,6 +79,14 @@ ok "generation 2 is still exactly what it was" sh -c "$L restore repo web01.img@
 ok "an unchanged incremental adds nothing" sh -c "$L backup repo web01.img --json | grep -q '\"new_bytes\":0,'"
 ok "verify reads every frame and content" $L verify repo --read-data
 ok "verify --against the disk: generation 4 equals the disk" $L verify repo web01.img@4 --against web01.img
+# every generation holds each path once: what ended, ended (the versions
+# only in generation 2 end there, not in the differential after it)
+dups=$(for g in 1 2 3 4; do sqlite3 repo/catalog.db "SELECT count(*) - count(DISTINCT volume || '/' || hex(dir) || '/' || hex(name))
+	FROM versions WHERE first_seq <= $g AND last_seq >= $g"; done | tr '\n' ' ')
+is "$dups" "0 0 0 0 " "no path twice in a generation (generations 1 to 4)"
+is "$(sqlite3 repo/catalog.db "SELECT last_seq FROM versions WHERE name = CAST('added.bin' AS BLOB)")" 2 \
+	"added.bin, new in the incremental and gone by the differential, ends in generation 2"
+is "$($L ls repo web01.img@4 p1/links | wc -l)" 100 "generation 4 lists the 100 links of one inode"
 
 # --- queries
 like "$($L list repo web01.img)" "web01.img +1 .* full .*complete" "list shows generation 1 as a complete full"

@@ -33,7 +33,10 @@ static const char stage_schema[] =
 	" nlink INTEGER, rdev_major INTEGER, rdev_minor INTEGER, flags INTEGER, symlink BLOB, xattrs BLOB,"
 	" sha BLOB, error TEXT, pending INTEGER);"
 	"CREATE INDEX stage.newv_pending ON newv(ino) WHERE pending = 1;"
-	"CREATE TABLE stage.cont(id INTEGER PRIMARY KEY);"
+	/* open versions of a compared volume that end; the open versions of
+	 * a volume not compared with the base all end */
+	"CREATE TABLE stage.ended(id INTEGER PRIMARY KEY);"
+	"CREATE TABLE stage.compared(volume TEXT PRIMARY KEY);"
 	"CREATE TABLE stage.copyv(id INTEGER PRIMARY KEY);"
 	"CREATE TABLE stage.dirsum(id INTEGER PRIMARY KEY, sum BLOB);" /* newv rowid -> checksum */
 	"CREATE TABLE stage.newc(sha BLOB PRIMARY KEY, size INTEGER, frame INTEGER, off INTEGER);"
@@ -61,7 +64,7 @@ static int stage_open(struct backup *bk)
 	bk->q_pending = db_prepare(bk->db, "SELECT dir, name, xattrs FROM stage.newv WHERE rowid = ?");
 	bk->upd_pending = db_prepare(bk->db, "UPDATE stage.newv SET sha = ?1, error = ?2, pending = 0"
 					     " WHERE ino = ?3 AND volume = ?4 AND pending = 1");
-	bk->ins_cont = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.cont VALUES(?)");
+	bk->ins_ended = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.ended VALUES(?)");
 	bk->ins_copyv = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.copyv VALUES(?)");
 	bk->ins_newc = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.newc VALUES(?,?,?,?)");
 	bk->q_size = db_prepare(bk->db, "SELECT 1 FROM main.contents WHERE size = ?1 "
@@ -69,7 +72,7 @@ static int stage_open(struct backup *bk)
 	bk->q_sha = db_prepare(bk->db, "SELECT 1 FROM main.contents WHERE sha256 = ?1 "
 				       "UNION ALL SELECT 1 FROM stage.newc WHERE sha = ?1 LIMIT 1");
 	bk->q_cid = db_prepare(bk->db, "SELECT sha256 FROM main.contents WHERE id = ?1");
-	if (!bk->ins_newv || !bk->ins_cont || !bk->ins_copyv || !bk->ins_newc || !bk->q_size || !bk->q_sha ||
+	if (!bk->ins_newv || !bk->ins_ended || !bk->ins_copyv || !bk->ins_newc || !bk->q_size || !bk->q_sha ||
 	    !bk->q_cid || !bk->q_pending || !bk->upd_pending)
 		return -1;
 	return db_exec(bk->db, "BEGIN");
@@ -77,7 +80,7 @@ static int stage_open(struct backup *bk)
 
 static void stage_close(struct backup *bk)
 {
-	sqlite3_stmt *all[] = { bk->ins_newv, bk->ins_cont, bk->ins_copyv, bk->ins_newc, bk->q_size,
+	sqlite3_stmt *all[] = { bk->ins_newv, bk->ins_ended, bk->ins_copyv, bk->ins_newc, bk->q_size,
 				bk->q_sha,    bk->q_cid,    bk->q_pending, bk->upd_pending };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
@@ -247,11 +250,16 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 	/* Versions of the newest generation that do not go on end with it;
 	 * first, before the new ones are added open. */
 	{
-		const int64_t close_args[] = { bk->newest_seq, bk->guest_id, SEQ_OPEN };
+		const int64_t close_args[] = { bk->newest_seq, bk->guest_id, SEQ_OPEN, bk->base_seq };
 		const int64_t new_args[] = { bk->guest_id, bk->new_seq, SEQ_OPEN };
 		const int64_t copy_args[] = { bk->new_seq, SEQ_OPEN };
+		/* the walk compared every open version of a compared volume
+		 * that the base holds; the rest of the open ones end here */
+		ok = ok && exec_ints(db, "UPDATE main.versions SET last_seq = ?1 WHERE id IN (SELECT id FROM stage.ended)",
+				     close_args, 1);
 		ok = ok && exec_ints(db, "UPDATE main.versions SET last_seq = ?1 WHERE guest_id = ?2 AND last_seq = ?3"
-					 " AND id NOT IN (SELECT id FROM stage.cont)", close_args, 3);
+					 " AND (first_seq > ?4 OR volume NOT IN (SELECT volume FROM stage.compared))",
+				     close_args, 4);
 		ok = ok && exec_ints(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
 					 ", content_id, error, dirsum) SELECT ?1, volume, dir, name, ?2, ?3, " VCOLS
 					 ", (SELECT id FROM main.contents c WHERE c.sha256 = n.sha), error,"

@@ -7,16 +7,19 @@
 #include "lanfree.h"
 
 /* A file version present in the base generation, kept in memory for
- * comparison.  Paths are relative to the volume ("" is its root). */
+ * comparison.  Paths are relative to the volume ("" is its root).  The
+ * walk finds a version by its inode, then its path among the inode's
+ * versions (hard links): an inode's versions chain through next_of_ino. */
 struct base_version {
 	int64_t id, last_seq, content_id;
 	uint64_t ino, size;
 	int64_t mtime, ctime;
 	uint32_t igen, mode;
-	uint32_t path_off, path_len, dir_len;
-	uint32_t next_sibling; /* index + 1 of the next entry of the same directory */
+	uint32_t path_off, path_len;
+	uint32_t next_of_ino;  /* index + 1 of another version of the same inode */
 	uint32_t sum_idx;      /* directories: index + 1 of its content checksum, 0 if none */
 	bool has_error;
+	bool continued;        /* the new generation goes on with it */
 };
 
 struct base_state {
@@ -26,16 +29,16 @@ struct base_state {
 	size_t slen, scap;
 	unsigned char (*sums)[32]; /* directory content checksums */
 	size_t nsums, capsums;
-	struct smap by_path;  /* full path -> index */
-	struct smap first_of; /* directory path -> index of its first entry */
-	struct imap by_ino;   /* inode -> index (any path) */
+	struct imap by_ino;   /* inode -> index of its first version */
 };
 
-int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *volume, int64_t seq);
+/* Load the versions of VOLUME in generation SEQ (none when SEQ is 0);
+ * HINT: about how many there are. */
+int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *volume, int64_t seq, size_t hint);
 void base_free(struct base_state *b);
-const char *base_path(const struct base_state *b, uint32_t i, size_t *len);
-/* Index of the version at PATH, or -1. */
-int64_t base_find(const struct base_state *b, const char *path, size_t len);
+/* Index of the version of inode INO at PATH, or -1; *ANY (if not NULL)
+ * gets the index of some version of INO, or -1 (a rename). */
+int64_t base_find(const struct base_state *b, uint64_t ino, const char *path, size_t len, int64_t *any);
 /* The content checksum of directory V (V->sum_idx must not be 0). */
 const unsigned char *base_dirsum(const struct base_state *b, const struct base_version *v);
 
@@ -55,7 +58,7 @@ struct backup {
 	struct pack *pack;
 	char *pack_tmp, *pack_rel;
 	/* staging database (attached as "stage"): rows for the commit */
-	sqlite3_stmt *ins_newv, *ins_cont, *ins_copyv, *ins_newc;
+	sqlite3_stmt *ins_newv, *ins_ended, *ins_copyv, *ins_newc;
 	sqlite3_stmt *q_pending, *upd_pending;
 	sqlite3_stmt *q_size, *q_sha, *q_cid;
 	size_t staged;

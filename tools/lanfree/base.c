@@ -5,33 +5,30 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void key_path(uint32_t i, const void *ctx, const char **key, size_t *len)
-{
-	const struct base_state *b = ctx;
+#define CHAIN_MAX 64
 
-	*key = b->strings + b->v[i].path_off;
-	*len = b->v[i].path_len;
-}
-
-static void key_dir(uint32_t i, const void *ctx, const char **key, size_t *len)
-{
-	const struct base_state *b = ctx;
-
-	*key = b->strings + b->v[i].path_off;
-	*len = b->v[i].dir_len;
-}
-
-const char *base_path(const struct base_state *b, uint32_t i, size_t *len)
-{
-	*len = b->v[i].path_len;
-	return b->strings + b->v[i].path_off;
-}
-
-int64_t base_find(const struct base_state *b, const char *path, size_t len)
+int64_t base_find(const struct base_state *b, uint64_t ino, const char *path, size_t len, int64_t *any)
 {
 	uint32_t i;
 
-	return smap_get(&b->by_path, path, len, &i) ? (int64_t)i : -1;
+	if (any)
+		*any = -1;
+	if (!imap_get(&b->by_ino, ino, &i))
+		return -1;
+	if (any)
+		*any = i;
+	/* A chain points back only (no loop), but a crafted guest can give
+	 * an inode 65000 links: past CHAIN_MAX a link counts as not found
+	 * (a new version row; its content is still taken from *ANY). */
+	for (size_t steps = 0; steps < CHAIN_MAX; steps++) {
+		const struct base_version *v = &b->v[i];
+		if (v->path_len == len && !memcmp(b->strings + v->path_off, path, len))
+			return i;
+		if (!v->next_of_ino)
+			break;
+		i = v->next_of_ino - 1;
+	}
+	return -1;
 }
 
 const unsigned char *base_dirsum(const struct base_state *b, const struct base_version *v)
@@ -84,20 +81,22 @@ static int base_add_string(struct base_state *b, const void *dir, size_t dl, con
 		memcpy(b->strings + b->slen, name, nl);
 	b->slen += nl;
 	v->path_len = (uint32_t)(b->slen - v->path_off);
-	v->dir_len = (uint32_t)dl;
 	return 0;
 }
 
-int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *volume, int64_t seq)
+int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *volume, int64_t seq, size_t hint)
 {
 	sqlite3_stmt *st;
 	int rc = 0;
 
 	memset(b, 0, sizeof(*b));
-	smap_init(&b->by_path, key_path, b);
-	smap_init(&b->first_of, key_dir, b);
 	if (seq <= 0)
 		return 0;
+	/* sized once for the volume's inodes: no copies while growing */
+	if (hint > 0 && hint < (1u << 26)) {
+		b->v = malloc(hint * sizeof(*b->v));
+		b->cap = b->v ? hint : 0;
+	}
 	st = db_prepare(db, "SELECT id, last_seq, COALESCE(content_id, 0), ino, size, mtime, ctime, igen, mode, "
 			    "error IS NOT NULL, dir, name, dirsum FROM versions "
 			    "WHERE guest_id = ? AND volume = ? AND first_seq <= ?3 AND last_seq >= ?3");
@@ -139,20 +138,11 @@ int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *v
 		b->n++;
 	}
 	sqlite3_finalize(st);
-	/* Index only once the strings stop moving. */
 	for (size_t i = 0; rc == 0 && i < b->n; i++) {
-		struct base_version *v = &b->v[i];
 		uint32_t first;
-		if (smap_put(&b->by_path, b->strings + v->path_off, v->path_len, (uint32_t)i) < 0 ||
-		    imap_put(&b->by_ino, v->ino, (uint32_t)i) < 0) {
-			rc = -1;
-			break;
-		}
-		if (v->path_len == 0)
-			continue; /* the root is nobody's entry */
-		if (smap_get(&b->first_of, b->strings + v->path_off, v->dir_len, &first))
-			v->next_sibling = first + 1;
-		if (smap_put(&b->first_of, b->strings + v->path_off, v->dir_len, (uint32_t)i) < 0)
+		if (imap_get(&b->by_ino, b->v[i].ino, &first))
+			b->v[i].next_of_ino = first + 1;
+		if (imap_put(&b->by_ino, b->v[i].ino, (uint32_t)i) < 0)
 			rc = -1;
 	}
 	if (rc < 0)
@@ -162,8 +152,6 @@ int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *v
 
 void base_free(struct base_state *b)
 {
-	smap_free(&b->by_path);
-	smap_free(&b->first_of);
 	imap_free(&b->by_ino);
 	free(b->v);
 	free(b->strings);

@@ -357,7 +357,7 @@ static int visit(struct walk *w, size_t dir_len, const char *name, size_t name_l
 	struct children cs = { 0 };
 	unsigned char sum[32];
 	size_t path_len;
-	int64_t bi, rowid = 0;
+	int64_t bi, any, rowid = 0;
 	int listed = 0, rc;
 	bool same;
 
@@ -383,14 +383,11 @@ static int visit(struct walk *w, size_t dir_len, const char *name, size_t name_l
 			    (unsigned long long)ino);
 		return 0;
 	}
-	bi = base_find(&w->base, w->path, path_len);
+	bi = base_find(&w->base, ino, w->path, path_len, &any);
 	if (bi >= 0)
 		prev = &w->base.v[bi];
-	else if (w->base_usable) {
-		uint32_t j; /* a rename: the same inode elsewhere in the base */
-		if (imap_get(&w->base.by_ino, ino, &j))
-			prev = &w->base.v[j];
-	}
+	else if (any >= 0) /* a rename: the same inode elsewhere in the base */
+		prev = &w->base.v[any];
 	same = w->base_usable && bi >= 0 && unchanged(w, prev, st);
 	/* A directory is read every time: its entries decide whether it
 	 * changed, whatever its times say (none stored: changed, once). */
@@ -405,9 +402,12 @@ static int visit(struct walk *w, size_t dir_len, const char *name, size_t name_l
 	if (S_ISREG(st->mode))
 		bk->bytes_total = st->size > (uint64_t)(INT64_MAX - bk->bytes_total) ? INT64_MAX
 									: bk->bytes_total + (int64_t)st->size;
-	if (same)
-		rc = stage_id(bk, prev->last_seq == SEQ_OPEN ? bk->ins_cont : bk->ins_copyv, prev->id);
-	else
+	if (same) {
+		/* an open version goes on by itself; one of an older generation
+		 * (a differential's base) is copied */
+		w->base.v[bi].continued = true;
+		rc = prev->last_seq == SEQ_OPEN ? 0 : stage_id(bk, bk->ins_copyv, prev->id);
+	} else
 		rc = record_new(w, dir_len, path_len, st, prev, &rowid);
 	if (rc == 0 && !same && listed > 0)
 		rc = stage_dirsum(w, rowid, sum);
@@ -452,6 +452,30 @@ static bool same_filesystem(struct backup *bk, const char *volume, const char *f
 	return same;
 }
 
+/* The base's open versions the walk did not go on with end in the new
+ * generation; the volume counts as compared (its other open versions are
+ * left to the walk, not ended wholesale at the commit). */
+static int stage_ended(struct walk *w)
+{
+	struct backup *bk = w->bk;
+	sqlite3_stmt *st;
+	int rc;
+
+	for (size_t i = 0; i < w->base.n; i++)
+		if (w->base.v[i].last_seq == SEQ_OPEN && !w->base.v[i].continued &&
+		    stage_id(bk, bk->ins_ended, w->base.v[i].id) < 0)
+			return -1;
+	st = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.compared VALUES(?)");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, w->volume, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	if (rc < 0)
+		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char *fs_uuid)
 {
 	struct walk w = { .bk = bk, .fs = fs, .volume = volume };
@@ -464,7 +488,8 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 	w.path_cap = 4096;
 	w.path = calloc(1, w.path_cap);
 	/* A full backup compares with nothing: no base to load. */
-	if (!w.path || base_load(&w.base, bk->db, bk->guest_id, volume, w.base_usable ? bk->base_seq : 0) < 0) {
+	if (!w.path || base_load(&w.base, bk->db, bk->guest_id, volume, w.base_usable ? bk->base_seq : 0,
+				   (size_t)imgfmt_fs_files(fs)) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -491,6 +516,8 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 	rc = visit(&w, 0, "", 0, imgfmt_fs_root(fs), 0);
 	if (rc == 0)
 		rc = read_pending(&w);
+	if (rc == 0 && w.base_usable)
+		rc = stage_ended(&w);
 out:
 	sqlite3_finalize(w.ins_dirsum);
 	free(w.sum_buf.data);
