@@ -17,6 +17,12 @@ usage "unknown command" frobnicate repo
 usage "unknown option" list repo --frob
 usage "bad level" backup repo d.img --level weekly
 usage "bad compression" backup repo d.img --compress lz4
+usage "zstd level 0" backup repo d.img --compress zstd:0
+usage "zstd level 20" backup repo d.img --compress zstd:20
+usage "gzip level 10" backup repo d.img --compress gzip:10
+usage "a level that is not a number" backup repo d.img --compress zstd:fast
+usage "an empty level" backup repo d.img --compress zstd:
+usage "none with a level" backup repo d.img --compress none:1
 usage "backup without a disk" backup repo
 usage "restore without --to" restore repo g
 usage "prune without --keep-last" prune repo g
@@ -50,6 +56,24 @@ $L backup repo missing.img >/dev/null 2>err.txt
 is "$?" 1 "a missing disk: exit 1"
 like "$(cat err.txt)" "^rawkit-lanfree: missing.img: cannot open: No such file or directory$" "a missing disk: one line"
 is "$(sqlite3 repo/catalog.db 'SELECT count(*) FROM generations')" 0 "failed backups added nothing"
+
+# --compress METHOD:LEVEL: each archive restores; the level is the one asked for
+mkdisk lv.img 40M <<'S'
+label: dos
+start=2048, size=30M, type=83
+S
+mkdir lvsrc && seq 1 400000 >lvsrc/numbers && put_ext4 lv.img 1 -d lvsrc
+for c in zstd:1 zstd:19 gzip:1 gzip:9 none; do
+	$L init "lv-$c" >/dev/null && $L backup "lv-$c" lv.img -q --compress $c &&
+		$L restore "lv-$c" lv.img --to "lvr-$c" -q
+	ok "--compress $c: backup and restore" cmp lvsrc/numbers "lvr-$c/p1/numbers"
+done
+asize() { stat -c %s "lv-$1"/data/lv.img/*; }
+ok "zstd:19 writes a smaller archive than zstd:1 ($(asize zstd:19) < $(asize zstd:1))" test "$(asize zstd:19)" -lt "$(asize zstd:1)"
+ok "gzip:9 writes a smaller archive than gzip:1 ($(asize gzip:9) < $(asize gzip:1))" test "$(asize gzip:9)" -lt "$(asize gzip:1)"
+ok "gzip archives are gzip (gzip -t)" gzip -t "lv-gzip:9"/data/lv.img/*.tar.gz
+$L backup repo d.img --compress zstd:0 >/dev/null 2>err.txt
+is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: backup: --compress: zstd's level must be 1..19, not \"0\"" "--compress: the level range, in --jobs' wording"
 
 # six generations, a file changed in each
 for i in 1 2 3 4 5 6; do

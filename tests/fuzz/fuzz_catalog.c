@@ -98,7 +98,7 @@ static void write_archive(sqlite3 *db, int a, struct content *c, size_t nc)
 	snprintf(tmp, sizeof(tmp), "%s/tmp/a%d", base, a);
 	if (asprintf(&archive_names[a], "data/g/%d-%08x.tar.zst", a + 1, 0x1234abcd + a) < 0)
 		die("asprintf");
-	p = pack_open(tmp, COMP_ZSTD, 1, err, sizeof(err));
+	p = pack_open(tmp, COMP_ZSTD, 0, 1, err, sizeof(err));
 	if (!p)
 		die(err);
 	for (size_t i = 0; i < nc; i++) {

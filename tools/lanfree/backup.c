@@ -239,14 +239,8 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 		}
 		sqlite3_finalize(st);
 		ok = ok && exec_ints(db, "INSERT OR IGNORE INTO contents(sha256, size, archive_id, frame_idx, entry_offset)"
-					 " SELECT sha, size, ?1, frame, off FROM stage.newc", &archive_id, 1);
+					 " SELECT sha, size, ?1, frame, off FROM stage.newc ORDER BY sha", &archive_id, 1);
 	}
-	/* every staged content must be in the catalog now */
-	st = ok ? db_prepare(db, "SELECT count(*) FROM stage.newv n WHERE n.sha IS NOT NULL AND NOT EXISTS "
-				 "(SELECT 1 FROM main.contents c WHERE c.sha256 = n.sha)")
-		: NULL;
-	ok = st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) == 0;
-	sqlite3_finalize(st);
 	/* Versions of the newest generation that do not go on end with it;
 	 * first, before the new ones are added open. */
 	{
@@ -262,7 +256,11 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 				     close_args, 4);
 		ok = ok && exec_ints(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
 					 ", content_id, error, dirsum) SELECT ?1, volume, dir, name, ?2, ?3, " VCOLS
-					 ", (SELECT id FROM main.contents c WHERE c.sha256 = n.sha), error,"
+					 /* every staged content must be in the catalog now: a
+					  * missing one is content_id -1, which the foreign key
+					  * refuses (and the generation is not added) */
+					 ", COALESCE((SELECT id FROM main.contents c WHERE c.sha256 = n.sha),"
+					 " CASE WHEN n.sha IS NOT NULL THEN -1 END), error,"
 					 " (SELECT sum FROM stage.dirsum d WHERE d.id = n.rowid) FROM stage.newv n",
 				     new_args, 3);
 		ok = ok && exec_ints(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS

@@ -98,6 +98,11 @@ enum compression { COMP_ZSTD, COMP_GZIP, COMP_NONE };
 const char *compression_name(enum compression c);
 const char *compression_suffix(enum compression c);
 int compression_parse(const char *s, enum compression *c);
+/* The level a backup compresses at unless told: it depends on how many
+ * compression threads there are (JOBS). */
+int compression_default_level(enum compression c, int jobs);
+/* The highest level --compress takes for C (0: none takes a level). */
+int compression_max_level(enum compression c);
 
 /* A frame holds at most 1 MiB of tar stream (pack.c's FRAME_MAX); compressed,
  * zstd and gzip add a few bytes to incompressible data.  A catalog frame
@@ -114,8 +119,9 @@ struct frame_info {
 struct pack;
 struct archive_entry;
 
-/* Create the archive at PATH (a new file); JOBS compression threads. */
-struct pack *pack_open(const char *path, enum compression comp, int jobs, char *err, size_t errlen);
+/* Create the archive at PATH (a new file); JOBS compression threads;
+ * LEVEL 0: compression_default_level(). */
+struct pack *pack_open(const char *path, enum compression comp, int level, int jobs, char *err, size_t errlen);
 /* Start an entry; *FRAME and *OFFSET tell where its header starts
  * (uncompressed offset inside that frame). */
 int pack_begin_entry(struct pack *p, struct archive_entry *e, uint32_t *frame, uint64_t *offset);
@@ -206,6 +212,7 @@ struct backup_opts {
 	const char **excludes;
 	size_t nexcludes;
 	enum compression comp;
+	int comp_level; /* 0: the default for comp and jobs */
 	int jobs;
 	bool allow_dirty, json, progress, quiet;
 };

@@ -2,19 +2,27 @@
 #include "cliopt.h"
 #include "lanfree.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+struct compress_choice {
+	enum compression method;
+	int level; /* 0: the default */
+};
 
 /* What the options set (the tables below point here). */
 static struct {
 	const char *name, *level, *to, *against;
 	struct cli_list excludes;
-	enum compression comp;
+	struct compress_choice comp;
 	int jobs, keep_last, keep_daily, keep_weekly, keep_monthly;
 	bool allow_dirty, overwrite, read_data, long_format;
-} a = { .level = "incr", .comp = COMP_ZSTD };
+} a = { .level = "incr", .comp = { COMP_ZSTD, 0 } };
 
 static int parse_level(const char *arg, void *value)
 {
@@ -24,10 +32,28 @@ static int parse_level(const char *arg, void *value)
 	return 0;
 }
 
+/* METHOD or METHOD:LEVEL */
 static int parse_compress(const char *arg, void *value)
 {
-	if (compression_parse(arg, value) < 0)
-		return cli_command_usage_error("--compress: zstd, gzip or none, not %s", arg);
+	struct compress_choice *c = value;
+	char method[16], *end;
+	const char *colon = strchr(arg, ':');
+	size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+	long level = 0;
+
+	snprintf(method, sizeof(method), "%.*s", (int)(len < sizeof(method) ? len : sizeof(method) - 1), arg);
+	if (len >= sizeof(method) || compression_parse(method, &c->method) < 0)
+		return cli_command_usage_error("--compress: zstd, gzip or none (zstd:LEVEL, gzip:LEVEL), not %s", arg);
+	if (colon) {
+		int max = compression_max_level(c->method);
+		errno = 0;
+		level = strtol(colon + 1, &end, 10);
+		if (!max)
+			return cli_command_usage_error("--compress: %s takes no level", method);
+		if (errno || end == colon + 1 || *end || level < 1 || level > max)
+			return cli_command_usage_error("--compress: %s's level must be 1..%d, not \"%s\"", method, max, colon + 1);
+	}
+	c->level = (int)level;
 	return 0;
 }
 
@@ -39,7 +65,8 @@ static int run_init(char **p, int n, const struct cli_common *c)
 static int run_backup(char **p, int n, const struct cli_common *c)
 {
 	struct backup_opts o = { .repo = p[0], .disk = p[1], .guest = a.name, .level = a.level,
-				 .excludes = a.excludes.items, .nexcludes = a.excludes.n, .comp = a.comp,
+				 .excludes = a.excludes.items, .nexcludes = a.excludes.n, .comp = a.comp.method,
+				 .comp_level = a.comp.level,
 				 .jobs = a.jobs, .allow_dirty = a.allow_dirty, .json = c->json,
 				 .progress = c->progress, .quiet = c->quiet };
 
@@ -95,7 +122,7 @@ static const struct cli_option backup_options[] = {
 	CLI_CALL("level", &a.level, "LEVEL", parse_level,
 		 "full, incr (default: against the newest generation)\nor diff (against the newest full)"),
 	CLI_LIST("exclude", &a.excludes, "GLOB", "leave out matching paths (p1/var/tmp, *.o); repeatable"),
-	CLI_CALL("compress", &a.comp, "METHOD", parse_compress, "zstd (default), gzip or none"),
+	CLI_CALL("compress", &a.comp, "METHOD", parse_compress, "zstd (default), gzip or none; METHOD:LEVEL sets\nthe level: zstd 1-19 (default 1, 3 with --jobs 4\nor more), gzip 1-9 (default 6)"),
 	CLI_INT("jobs", &a.jobs, "N", 1, CLI_JOBS_MAX, "compression threads (default: the number of CPUs)"),
 	CLI_BOOL(0, "allow-dirty", &a.allow_dirty, "back up a filesystem that needs journal recovery"),
 	CLI_END,

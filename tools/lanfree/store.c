@@ -186,7 +186,7 @@ static int open_pack(struct backup *bk)
 	if (asprintf(&bk->pack_tmp, "%s/tmp/%s-%lld-%d%s", bk->repo->path, bk->guest, (long long)bk->new_seq,
 		     (int)getpid(), compression_suffix(bk->o->comp)) < 0)
 		return -1;
-	bk->pack = pack_open(bk->pack_tmp, bk->o->comp, bk->o->jobs, err, sizeof(err));
+	bk->pack = pack_open(bk->pack_tmp, bk->o->comp, bk->o->comp_level, bk->o->jobs, err, sizeof(err));
 	if (!bk->pack) {
 		cli_error(bk->repo->path, "%s", err);
 		return -1;

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <openssl/sha.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -476,6 +477,24 @@ static int stage_ended(struct walk *w)
 	return rc;
 }
 
+struct base_job {
+	struct base_state *b;
+	sqlite3 *db;
+	int64_t guest_id;
+	const char *volume;
+	int64_t seq;
+	size_t hint;
+	int rc;
+};
+
+static void *base_thread(void *arg)
+{
+	struct base_job *j = arg;
+
+	j->rc = base_load(j->b, j->db, j->guest_id, j->volume, j->seq, j->hint);
+	return NULL;
+}
+
 int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char *fs_uuid)
 {
 	struct walk w = { .bk = bk, .fs = fs, .volume = volume };
@@ -487,23 +506,31 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 	w.racy_after = bk->base_started - bk->base_started % 1000000000;
 	w.path_cap = 4096;
 	w.path = calloc(1, w.path_cap);
-	/* A full backup compares with nothing: no base to load. */
-	if (!w.path || base_load(&w.base, bk->db, bk->guest_id, volume, w.base_usable ? bk->base_seq : 0,
-				   (size_t)imgfmt_fs_files(fs)) < 0) {
-		rc = -1;
-		goto out;
-	}
 	/* sized once: doubling would hold twice the inodes at the peak */
 	w.capscan = (size_t)imgfmt_fs_files(fs) + 64;
 	w.scan = malloc(w.capscan * sizeof(*w.scan));
-	if (!w.scan) {
+	if (!w.path || !w.scan) {
 		cli_error(volume, "out of memory");
 		rc = -1;
 		goto out;
 	}
+	/* The base comes from the catalog while the inode tables come from
+	 * the disk: two reads, two cores.  (A full backup loads nothing.) */
+	struct base_job job = { &w.base, bk->db, bk->guest_id, volume, w.base_usable ? bk->base_seq : 0,
+				(size_t)imgfmt_fs_files(fs), 0 };
+	pthread_t loader;
+	bool threaded = pthread_create(&loader, NULL, base_thread, &job) == 0;
+	if (!threaded)
+		base_thread(&job);
 	rc = imgfmt_fs_scan(fs, scan_one, &w);
+	if (threaded)
+		pthread_join(loader, NULL);
 	if (rc < 0) {
 		cli_error(volume, "%s", rc == -ENOMEM ? "out of memory" : imgfmt_fs_error(fs));
+		rc = -1;
+		goto out;
+	}
+	if (job.rc < 0) {
 		rc = -1;
 		goto out;
 	}
