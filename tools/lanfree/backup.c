@@ -31,8 +31,9 @@ static const char stage_schema[] =
 	"CREATE TABLE stage.newv(volume TEXT, dir BLOB, name BLOB, mode INTEGER, uid INTEGER, gid INTEGER,"
 	" size INTEGER, atime INTEGER, mtime INTEGER, ctime INTEGER, btime INTEGER, ino INTEGER, igen INTEGER,"
 	" nlink INTEGER, rdev_major INTEGER, rdev_minor INTEGER, flags INTEGER, symlink BLOB, xattrs BLOB,"
-	" sha BLOB, error TEXT, pending INTEGER);"
+	" sha BLOB, error TEXT, pending INTEGER, physical INTEGER);"
 	"CREATE INDEX stage.newv_pending ON newv(ino) WHERE pending = 1;"
+	"CREATE INDEX stage.newv_queued ON newv(ino) WHERE physical IS NOT NULL;"
 	/* open versions of a compared volume that end; the open versions of
 	 * a volume not compared with the base all end */
 	"CREATE TABLE stage.ended(id INTEGER PRIMARY KEY);"
@@ -60,10 +61,9 @@ static int stage_open(struct backup *bk)
 {
 	if (db_exec(bk->db, stage_schema) < 0)
 		return -1;
-	bk->ins_newv = db_prepare(bk->db, "INSERT INTO stage.newv VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+	bk->ins_newv = db_prepare(bk->db, "INSERT INTO stage.newv VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
 	bk->q_pending = db_prepare(bk->db, "SELECT dir, name, xattrs FROM stage.newv WHERE rowid = ?");
-	bk->upd_pending = db_prepare(bk->db, "UPDATE stage.newv SET sha = ?1, error = ?2, pending = 0"
-					     " WHERE ino = ?3 AND volume = ?4 AND pending = 1");
+	bk->upd_done = db_prepare(bk->db, "UPDATE stage.newv SET sha = ?1, error = ?2, pending = 0 WHERE rowid = ?3");
 	bk->ins_ended = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.ended VALUES(?)");
 	bk->ins_copyv = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.copyv VALUES(?)");
 	bk->ins_newc = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.newc VALUES(?,?,?,?)");
@@ -73,7 +73,7 @@ static int stage_open(struct backup *bk)
 				       "UNION ALL SELECT 1 FROM stage.newc WHERE sha = ?1 LIMIT 1");
 	bk->q_cid = db_prepare(bk->db, "SELECT sha256 FROM main.contents WHERE id = ?1");
 	if (!bk->ins_newv || !bk->ins_ended || !bk->ins_copyv || !bk->ins_newc || !bk->q_size || !bk->q_sha ||
-	    !bk->q_cid || !bk->q_pending || !bk->upd_pending)
+	    !bk->q_cid || !bk->q_pending || !bk->upd_done)
 		return -1;
 	return db_exec(bk->db, "BEGIN");
 }
@@ -81,7 +81,7 @@ static int stage_open(struct backup *bk)
 static void stage_close(struct backup *bk)
 {
 	sqlite3_stmt *all[] = { bk->ins_newv, bk->ins_ended, bk->ins_copyv, bk->ins_newc, bk->q_size,
-				bk->q_sha,    bk->q_cid,    bk->q_pending, bk->upd_pending };
+				bk->q_sha,    bk->q_cid,    bk->q_pending, bk->upd_done };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		sqlite3_finalize(all[i]);

@@ -59,7 +59,7 @@ struct backup {
 	char *pack_tmp, *pack_rel;
 	/* staging database (attached as "stage"): rows for the commit */
 	sqlite3_stmt *ins_newv, *ins_ended, *ins_copyv, *ins_newc;
-	sqlite3_stmt *q_pending, *upd_pending;
+	sqlite3_stmt *q_pending, *upd_done;
 	sqlite3_stmt *q_size, *q_sha, *q_cid;
 	size_t staged;
 	/* accounting */
@@ -98,7 +98,15 @@ struct walk {
 struct pending {
 	uint64_t physical, ino;
 	int64_t rowid;                  /* its first row in stage.newv */
+	unsigned char sha[32];          /* read_pending(): its content id */
+	enum { PENDING_QUEUED, PENDING_STORED, PENDING_UNREADABLE } result;
 };
+/* The order of the queue (stage.newv.physical): where on the disk, with
+ * data kept in the inode last. */
+static inline int64_t pending_key(uint64_t physical)
+{
+	return physical > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)physical;
+}
 
 /* Back up one volume; FS_UUID is its filesystem's UUID now. */
 int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char *fs_uuid);
@@ -109,10 +117,12 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 int store_content(struct walk *w, const char *path, size_t path_len, const struct imgfmt_stat *st,
 		  const struct blob *xattrs, unsigned char sha[32]);
 /* Stage a row (stage.newv); SHA may be NULL; PENDING: its content is read
- * later (read_pending()).  *ROWID (if not NULL) gets the row's id. */
+ * later (read_pending()); QUEUED: this row is the one of its inode in the
+ * queue, at pending_key() QUEUED (-1: not).  *ROWID (if not NULL) gets the
+ * row's id. */
 int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name, size_t name_len,
 	      const struct imgfmt_stat *st, const char *symlink, const struct blob *xattrs,
-	      const unsigned char *sha, const char *error, bool pending, int64_t *rowid);
+	      const unsigned char *sha, const char *error, bool pending, int64_t queued, int64_t *rowid);
 /* Read the queued contents in disk order and complete their rows. */
 int read_pending(struct walk *w);
 
@@ -125,6 +135,28 @@ struct prefetch;
 struct prefetch *prefetch_start(imgfmt_fs *fs, const struct prefetch_range *r, size_t n);
 void prefetch_at(struct prefetch *p, size_t window);
 void prefetch_stop(struct prefetch *p);
+
+/* reader.c: the small files of read_pending() mapped, read and hashed a
+ * few ahead on a thread; each pending file I is taken once, in order, and
+ * given back with reader_done().  A READ_LARGE item is read by the
+ * caller (store_content()); the thread waits until it is done. */
+enum read_status { READ_OK, READ_LARGE, READ_SKIP, READ_UNMAPPED, READ_UNREADABLE, READ_NOMEM };
+struct read_item {
+	enum read_status status;
+	struct content_runs runs;
+	unsigned char *data; /* the file, holes as zeros */
+	unsigned char sha[32];
+	char why[256];       /* READ_UNMAPPED, READ_UNREADABLE */
+};
+struct reader;
+/* NULL when no thread can be started (read inline then). */
+struct reader *reader_start(struct walk *w, struct prefetch *pf, const size_t *first, size_t nwin);
+struct read_item *reader_take(struct reader *r, size_t i);
+void reader_done(struct reader *r, size_t i);
+void reader_stop(struct reader *r);
+/* The scanned inode of pending file I, or NULL. */
+const struct imgfmt_stat *reader_stat(const struct walk *w, size_t i);
+
 int stage_id(struct backup *bk, sqlite3_stmt *st, int64_t id);
 void backup_warn(struct backup *bk, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
 

@@ -49,7 +49,7 @@ int stage_id(struct backup *bk, sqlite3_stmt *st, int64_t id)
 
 int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name, size_t name_len,
 	      const struct imgfmt_stat *st, const char *symlink, const struct blob *xattrs,
-	      const unsigned char *sha, const char *error, bool pending, int64_t *rowid)
+	      const unsigned char *sha, const char *error, bool pending, int64_t queued, int64_t *rowid)
 {
 	struct backup *bk = w->bk;
 	sqlite3_stmt *s = bk->ins_newv;
@@ -92,6 +92,10 @@ int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name,
 	else
 		sqlite3_bind_null(s, i++);
 	sqlite3_bind_int(s, i++, pending);
+	if (queued >= 0)
+		sqlite3_bind_int64(s, i++, queued);
+	else
+		sqlite3_bind_null(s, i++);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
@@ -244,6 +248,65 @@ static struct archive_entry *file_entry(struct walk *w, const char *path, const 
 	return e;
 }
 
+/* Archive the small file ST whose bytes (holes as zeros) are DATA and whose
+ * id is SHA, unless the repository has it.  0, or -2 (archive or catalog
+ * failure, reported). */
+static int archive_memory(struct walk *w, const char *path, const struct imgfmt_stat *st, const struct blob *xattrs,
+			  const struct content_runs *runs, const unsigned char *data, const unsigned char sha[32])
+{
+	struct backup *bk = w->bk;
+	struct archive_entry *e;
+	uint32_t frame;
+	uint64_t off;
+	int rc = -2;
+
+	if (known(bk, bk->q_sha, sha, 0))
+		return 0;
+	if (open_pack(bk) < 0)
+		return -2;
+	e = file_entry(w, path, st, xattrs, runs);
+	if (!e) {
+		cli_error(path, "out of memory");
+		return -2;
+	}
+	if (pack_begin_entry(bk->pack, e, &frame, &off) < 0 || pack_write(bk->pack, data, st->size) < 0 ||
+	    pack_end_entry(bk->pack) < 0)
+		cli_error(bk->repo->path, "%s", pack_error(bk->pack));
+	else if (stage_content(bk, sha, st->size, frame, off) < 0)
+		cli_error("catalog", "cannot stage a content: %s", sqlite3_errmsg(bk->db));
+	else
+		rc = 0;
+	if (rc == 0)
+		bk->bytes_new += (int64_t)st->size;
+	archive_entry_free(e);
+	return rc;
+}
+
+/* store_content() for a file reader.c has read: IT. */
+static int store_item(struct walk *w, const char *path, const struct imgfmt_stat *st, const struct blob *xattrs,
+		      const struct read_item *it, unsigned char sha[32])
+{
+	struct backup *bk = w->bk;
+
+	switch (it->status) {
+	case READ_OK:
+		break;
+	case READ_UNMAPPED:
+		backup_warn(bk, path, "cannot map the file: %s", it->why);
+		return -1;
+	case READ_UNREADABLE:
+		backup_warn(bk, path, "cannot read: %s", it->why);
+		return -1;
+	default:
+		cli_error(path, "out of memory");
+		return -2;
+	}
+	bk->bytes_done += st->size;
+	cli_progress_update(&bk->progress, bk->bytes_done, bk->bytes_todo);
+	memcpy(sha, it->sha, 32);
+	return archive_memory(w, path, st, xattrs, &it->runs, it->data, sha);
+}
+
 /* A file's apparent size beyond this is not backed up: no filesystem rawkit
  * reads holds a file this large, and each GiB of hole is one call. */
 #define MAX_FILE_SIZE (UINT64_C(1) << 50)
@@ -258,7 +321,6 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 	uint32_t frame;
 	uint64_t off;
 	const char *why;
-	bool small = false;
 	int rc = -1, fed;
 
 	(void)path_len;
@@ -284,11 +346,8 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 		}
 		if (content_hash_final(&h, sha) < 0)
 			goto out;
-		if (known(bk, bk->q_sha, sha, 0)) {
-			rc = 0;
-			goto out;
-		}
-		small = true;
+		rc = archive_memory(w, path, st, xattrs, &runs, bk->buf, sha);
+		goto out;
 	} else if (known(bk, bk->q_size, NULL, st->size)) {
 		/* A content of this size exists: hash first, store only if new. */
 		uint64_t before = bk->bytes_done;
@@ -325,23 +384,19 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 		rc = -2;
 		goto out;
 	}
-	if (small) {
-		fed = pack_write(bk->pack, bk->buf, st->size) < 0 ? -2 : 0;
-	} else {
-		fed = feed(w, st, &runs, &h, bk->pack);
-		if (fed == -1) {
-			/* Unreadable half-way: the entry leaves the archive again
-			 * (no zero padding); the file is recorded as unreadable. */
-			backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
-			if (pack_abort_entry(bk->pack) < 0) {
-				cli_error(bk->repo->path, "%s", pack_error(bk->pack));
-				rc = -2;
-			}
-			goto out;
+	fed = feed(w, st, &runs, &h, bk->pack);
+	if (fed == -1) {
+		/* Unreadable half-way: the entry leaves the archive again
+		 * (no zero padding); the file is recorded as unreadable. */
+		backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
+		if (pack_abort_entry(bk->pack) < 0) {
+			cli_error(bk->repo->path, "%s", pack_error(bk->pack));
+			rc = -2;
 		}
-		if (fed == 0 && content_hash_final(&h, sha) < 0)
-			fed = -2;
+		goto out;
 	}
+	if (fed == 0 && content_hash_final(&h, sha) < 0)
+		fed = -2;
 	if (fed < 0 || pack_end_entry(bk->pack) < 0) {
 		cli_error(bk->repo->path, "%s", pack_error(bk->pack));
 		rc = -2;
@@ -364,11 +419,93 @@ out:
 
 /* ---- contents read after the walk, in the order they lie on the disk ---- */
 
+const struct imgfmt_stat *reader_stat(const struct walk *w, size_t i)
+{
+	uint32_t si;
+
+	return imap_get(&w->scan_by_ino, w->pending[i].ino, &si) ? &w->scan[si] : NULL;
+}
+
+/* The queue's order, as stage.newv's (physical, rowid) sorts it. */
 static int by_physical(const void *a, const void *b)
 {
 	const struct pending *x = a, *y = b;
+	int64_t kx = pending_key(x->physical), ky = pending_key(y->physical);
 
-	return x->physical < y->physical ? -1 : x->physical > y->physical;
+	return kx != ky ? (kx < ky ? -1 : 1) : (x->rowid > y->rowid) - (x->rowid < y->rowid);
+}
+
+static int by_rowid(const void *a, const void *b)
+{
+	const struct pending *x = a, *y = b;
+
+	return (x->rowid > y->rowid) - (x->rowid < y->rowid);
+}
+
+/* The path ("dir/name") and xattrs of the row that Q (dir, name, xattrs
+ * from column FROM on) is at.  NULL: out of memory. */
+static char *row_path(sqlite3_stmt *q, int from, struct blob *xattrs)
+{
+	size_t dl = (size_t)sqlite3_column_bytes(q, from), nl = (size_t)sqlite3_column_bytes(q, from + 1);
+	char *path = malloc(dl + nl + 2);
+
+	if (!path)
+		return NULL;
+	if (dl)
+		memcpy(path, sqlite3_column_blob(q, from), dl);
+	if (dl)
+		path[dl++] = '/';
+	if (nl)
+		memcpy(path + dl, sqlite3_column_blob(q, from + 1), nl);
+	path[dl + nl] = '\0';
+	if (sqlite3_column_type(q, from + 2) == SQLITE_BLOB &&
+	    blob_append(xattrs, sqlite3_column_blob(q, from + 2), (size_t)sqlite3_column_bytes(q, from + 2)) < 0) {
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* The rows of the contents read: their ids, or "unreadable"; in rowid
+ * order (the rows' pages in turn), then the other links of each inode. */
+static int stage_results(struct walk *w)
+{
+	struct backup *bk = w->bk;
+	sqlite3_stmt *s = bk->upd_done, *links;
+	int rc = 0;
+
+	qsort(w->pending, w->npending, sizeof(*w->pending), by_rowid);
+	for (size_t i = 0; i < w->npending && rc == 0; i++) {
+		const struct pending *p = &w->pending[i];
+		if (p->result == PENDING_QUEUED)
+			continue;
+		if (p->result == PENDING_STORED) {
+			sqlite3_bind_blob(s, 1, p->sha, 32, SQLITE_STATIC);
+			sqlite3_bind_null(s, 2);
+		} else {
+			sqlite3_bind_null(s, 1);
+			sqlite3_bind_text(s, 2, "unreadable", -1, SQLITE_STATIC);
+		}
+		sqlite3_bind_int64(s, 3, p->rowid);
+		if (sqlite3_step(s) != SQLITE_DONE)
+			rc = -1;
+		sqlite3_reset(s);
+	}
+	links = rc == 0 ? db_prepare(bk->db, "UPDATE stage.newv AS n SET sha = q.sha, error = q.error, pending = 0"
+					     " FROM stage.newv AS q WHERE n.pending = 1 AND n.volume = ?1"
+					     " AND q.ino = n.ino AND q.physical IS NOT NULL AND q.volume = ?1 AND q.pending = 0")
+			: NULL;
+	if (links) {
+		sqlite3_bind_text(links, 1, w->volume, -1, SQLITE_STATIC);
+		if (sqlite3_step(links) != SQLITE_DONE)
+			rc = -1;
+		sqlite3_finalize(links);
+	} else {
+		rc = -1;
+	}
+	if (rc < 0)
+		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
+	return rc;
 }
 
 /* The disk range the queued files from I on cover: up to 32 MiB, gaps
@@ -401,6 +538,8 @@ int read_pending(struct walk *w)
 	struct prefetch_range *win = NULL;
 	size_t *first = NULL, nwin = 0, k = 0;
 	struct prefetch *pf = NULL;
+	struct reader *rd = NULL;
+	sqlite3_stmt *list = NULL;
 	int rc = 0;
 
 	if (w->npending == 0)
@@ -428,69 +567,65 @@ int read_pending(struct walk *w)
 	}
 	first[nwin] = w->npending;
 	pf = prefetch_start(w->fs, win, nwin);
+	/* the small files are read ahead on a thread (which then asks for
+	 * the windows); without one, here */
+	rd = reader_start(w, pf, first, nwin);
+	/* the queued rows in the queue's order: one pass over the stage, not
+	 * a lookup per file (q_pending only if the two orders disagree) */
+	list = db_prepare(bk->db, "SELECT rowid, dir, name, xattrs FROM stage.newv"
+				  " WHERE volume = ?1 AND physical IS NOT NULL ORDER BY physical, rowid");
+	if (list)
+		sqlite3_bind_text(list, 1, w->volume, -1, SQLITE_STATIC);
 	for (size_t i = 0; i < w->npending && rc == 0; i++) {
 		struct pending *p = &w->pending[i];
-		uint32_t si;
-		if (k < nwin && i == first[k])
+		if (!rd && k < nwin && i == first[k])
 			prefetch_at(pf, k++);
-		const struct imgfmt_stat *st;
+		const struct imgfmt_stat *st = reader_stat(w, i);
+		const struct read_item *it = rd ? reader_take(rd, i) : NULL;
 		struct blob xattrs = { 0 };
-		unsigned char sha[32];
 		char *path = NULL;
 		int src;
-		if (!imap_get(&w->scan_by_ino, p->ino, &si))
-			continue;
-		st = &w->scan[si];
-		sqlite3_bind_int64(bk->q_pending, 1, p->rowid);
-		if (sqlite3_step(bk->q_pending) == SQLITE_ROW) {
-			size_t dl = (size_t)sqlite3_column_bytes(bk->q_pending, 0);
-			size_t nl = (size_t)sqlite3_column_bytes(bk->q_pending, 1);
-			path = malloc(dl + nl + 2);
-			if (path) {
-				if (dl)
-					memcpy(path, sqlite3_column_blob(bk->q_pending, 0), dl);
-				if (dl)
-					path[dl++] = '/';
-				if (nl)
-					memcpy(path + dl, sqlite3_column_blob(bk->q_pending, 1), nl);
-				path[dl + nl] = '\0';
-			}
-			if (sqlite3_column_type(bk->q_pending, 2) == SQLITE_BLOB)
-				blob_append(&xattrs, sqlite3_column_blob(bk->q_pending, 2),
-					    (size_t)sqlite3_column_bytes(bk->q_pending, 2));
+		if (list && (sqlite3_step(list) != SQLITE_ROW || sqlite3_column_int64(list, 0) != p->rowid)) {
+			sqlite3_finalize(list);
+			list = NULL;
 		}
-		sqlite3_reset(bk->q_pending);
+		if (!st) {
+			if (rd)
+				reader_done(rd, i);
+			continue;
+		}
+		if (list) {
+			path = row_path(list, 1, &xattrs);
+		} else {
+			sqlite3_bind_int64(bk->q_pending, 1, p->rowid);
+			if (sqlite3_step(bk->q_pending) == SQLITE_ROW)
+				path = row_path(bk->q_pending, 0, &xattrs);
+			sqlite3_reset(bk->q_pending);
+		}
 		if (!path) {
 			free(xattrs.data);
 			cli_error(w->volume, "out of memory");
 			rc = -1;
 			break;
 		}
-		src = store_content(w, path, strlen(path), st, &xattrs, sha);
+		if (it && it->status != READ_LARGE)
+			src = store_item(w, path, st, &xattrs, it, p->sha);
+		else
+			src = store_content(w, path, strlen(path), st, &xattrs, p->sha);
+		if (rd)
+			reader_done(rd, i);
 		free(xattrs.data);
 		free(path);
 		if (src == -2) {
 			rc = -1;
 			break;
 		}
-		if (src == 0)
-			sqlite3_bind_blob(bk->upd_pending, 1, sha, 32, SQLITE_STATIC);
-		else
-			sqlite3_bind_null(bk->upd_pending, 1);
-		if (src == 0)
-			sqlite3_bind_null(bk->upd_pending, 2);
-		else
-			sqlite3_bind_text(bk->upd_pending, 2, "unreadable", -1, SQLITE_STATIC);
-		sqlite3_bind_int64(bk->upd_pending, 3, (int64_t)p->ino);
-		sqlite3_bind_text(bk->upd_pending, 4, w->volume, -1, SQLITE_STATIC);
-		if (sqlite3_step(bk->upd_pending) != SQLITE_DONE) {
-			cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
-			rc = -1;
-		}
-		sqlite3_reset(bk->upd_pending);
+		p->result = src == 0 ? PENDING_STORED : PENDING_UNREADABLE;
 	}
+	sqlite3_finalize(list);
+	reader_stop(rd);
 	prefetch_stop(pf);
 	free(win);
 	free(first);
-	return rc;
+	return rc == 0 ? stage_results(w) : rc;
 }

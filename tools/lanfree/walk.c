@@ -146,15 +146,9 @@ static int first_run(uint64_t logical, uint64_t length, uint64_t physical, void 
 }
 
 /* Queue INO's content for read_pending(), once per inode (hard links share
- * it), keyed by where its data starts on the disk. */
-static int queue_content(struct walk *w, const struct imgfmt_stat *st, int64_t rowid)
+ * it), keyed by where its data starts on the disk (PHYSICAL). */
+static int queue_content(struct walk *w, const struct imgfmt_stat *st, uint64_t physical, int64_t rowid)
 {
-	uint64_t physical = IMGFMT_NO_PHYSICAL;
-	uint32_t seen;
-
-	if (imap_get(&w->pending_ino, st->ino, &seen))
-		return 0;
-	imgfmt_fs_data_runs(w->fs, st->ino, first_run, &physical);
 	if (w->npending == w->cappending) {
 		size_t cap = w->cappending ? w->cappending * 2 : 1024;
 		struct pending *grown = realloc(w->pending, cap * sizeof(*grown));
@@ -163,7 +157,7 @@ static int queue_content(struct walk *w, const struct imgfmt_stat *st, int64_t r
 		w->pending = grown;
 		w->cappending = cap;
 	}
-	w->pending[w->npending] = (struct pending){ physical, st->ino, rowid };
+	w->pending[w->npending] = (struct pending){ .physical = physical, .ino = st->ino, .rowid = rowid };
 	return imap_put(&w->pending_ino, st->ino, (uint32_t)w->npending++);
 }
 
@@ -217,10 +211,17 @@ static int record_new(struct walk *w, size_t dir_len, size_t path_len, const str
 		}
 		pending = !sha_p;
 	}
-	rc = stage_new(w, w->path, dir_len, name, name_len, st, symlink, &xattrs, sha_p, error, pending, &rowid);
+	/* the first link of an inode to read is the one queued */
+	uint64_t physical = IMGFMT_NO_PHYSICAL;
+	uint32_t seen;
+	bool queue = pending && !imap_get(&w->pending_ino, st->ino, &seen);
+	if (queue)
+		imgfmt_fs_data_runs(w->fs, st->ino, first_run, &physical);
+	rc = stage_new(w, w->path, dir_len, name, name_len, st, symlink, &xattrs, sha_p, error, pending,
+		       queue ? pending_key(physical) : -1, &rowid);
 	free(xattrs.data);
-	if (rc == 0 && pending)
-		rc = queue_content(w, st, rowid);
+	if (rc == 0 && queue)
+		rc = queue_content(w, st, physical, rowid);
 	*rowid_out = rowid;
 	return rc;
 }
