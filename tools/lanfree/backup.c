@@ -552,9 +552,10 @@ int cmd_backup(const struct backup_opts *o)
 	bk.repo = &repo;
 	bk.db = repo.db;
 	bk.buf = malloc(BUF_SIZE);
+	bk.buf2 = malloc(BUF_SIZE);
 	bk.excludes_joined = join_excludes(o);
 	bk.disk = imgfmt_disk_new();
-	if (!bk.buf || !bk.excludes_joined || !bk.disk) {
+	if (!bk.buf || !bk.buf2 || !bk.excludes_joined || !bk.disk) {
 		cli_error(o->disk, "out of memory");
 		goto out;
 	}
@@ -624,6 +625,7 @@ out:
 	free(vols);
 	imgfmt_disk_free(bk.disk);
 	free(bk.buf);
+	free(bk.buf2);
 	free(bk.excludes_joined);
 	free(bk.pack_tmp);
 	free(bk.pack_rel);

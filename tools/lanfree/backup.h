@@ -68,7 +68,7 @@ struct backup {
 	bool dirty;
 	struct cli_progress progress;
 	uint64_t bytes_done, bytes_todo;
-	unsigned char *buf;             /* BUF_SIZE bytes */
+	unsigned char *buf, *buf2;      /* BUF_SIZE bytes each */
 };
 
 #define BUF_SIZE (1u << 20)
@@ -90,6 +90,7 @@ struct walk {
 	/* contents to read after the tree walk, in disk order */
 	struct pending *pending;
 	size_t npending, cappending;
+	struct reader *reader;          /* read_pending(): the small files' reader, or NULL */
 	struct imap pending_ino;        /* inodes already queued (hard links) */
 	sqlite3_stmt *ins_dirsum;       /* stage.dirsum: directory content checksums */
 	struct blob sum_buf;            /* a directory's entries, to checksum */
@@ -154,6 +155,11 @@ struct reader *reader_start(struct walk *w, struct prefetch *pf, const size_t *f
 struct read_item *reader_take(struct reader *r, size_t i);
 void reader_done(struct reader *r, size_t i);
 void reader_stop(struct reader *r);
+/* While the thread waits at a READ_LARGE item: hash LEN bytes of BUF at
+ * OFFSET into H there (after the chunk before; BUF stays untouched until
+ * the next reader_hash() or reader_hash_wait() returns). */
+void reader_hash(struct reader *r, struct content_hash *h, const void *buf, size_t len, uint64_t offset);
+void reader_hash_wait(struct reader *r);
 /* The scanned inode of pending file I, or NULL. */
 const struct imgfmt_stat *reader_stat(const struct walk *w, size_t i);
 

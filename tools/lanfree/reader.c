@@ -10,7 +10,9 @@
  * streamed by the other thread as before (hash first when its size is
  * known, read again only if it is new): this thread stops at it and waits
  * until it is done, so that the volume's handle has one user at a time.
- * It also asks for the next windows of the disk (prefetch_at()).
+ * Meanwhile it hashes that file's chunks as the other thread reads and
+ * archives them (reader_hash()).  It also asks for the next windows of the
+ * disk (prefetch_at()).
  */
 #include "backup.h"
 
@@ -34,6 +36,14 @@ struct reader {
 	bool stop;
 	/* who sleeps on cv: a wake-up costs a system call, made only then */
 	bool reader_waits, taker_waits, large_waits;
+	/* a chunk of the large file to hash, while this thread waits for it */
+	struct {
+		struct content_hash *h;
+		const void *buf;
+		size_t len;
+		uint64_t offset;
+	} job;
+	bool job_ready;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t thread;
@@ -120,6 +130,15 @@ static void *run(void *arg)
 			pthread_cond_broadcast(&r->cv);
 		/* a large file is the other thread's to read: wait till it is done */
 		while (!r->stop && it.status == READ_LARGE && r->taken <= i) {
+			if (r->job_ready) {
+				pthread_mutex_unlock(&r->mu);
+				content_hash_data(r->job.h, r->job.buf, r->job.len, r->job.offset);
+				pthread_mutex_lock(&r->mu);
+				r->job_ready = false;
+				if (r->taker_waits)
+					pthread_cond_broadcast(&r->cv);
+				continue;
+			}
 			r->reader_waits = r->large_waits = true;
 			pthread_cond_wait(&r->cv, &r->mu);
 			r->reader_waits = r->large_waits = false;
@@ -182,6 +201,37 @@ void reader_done(struct reader *r, size_t i)
 	if (r->reader_waits &&
 	    (r->large_waits || (r->posted - r->taken <= AHEAD_FILES / 2 && r->bytes <= AHEAD_BYTES / 2)))
 		pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Wait until the chunk handed over last is hashed. */
+static void job_wait(struct reader *r)
+{
+	while (r->job_ready) {
+		r->taker_waits = true;
+		pthread_cond_wait(&r->cv, &r->mu);
+		r->taker_waits = false;
+	}
+}
+
+void reader_hash(struct reader *r, struct content_hash *h, const void *buf, size_t len, uint64_t offset)
+{
+	pthread_mutex_lock(&r->mu);
+	job_wait(r);
+	r->job.h = h;
+	r->job.buf = buf;
+	r->job.len = len;
+	r->job.offset = offset;
+	r->job_ready = true;
+	if (r->reader_waits)
+		pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+void reader_hash_wait(struct reader *r)
+{
+	pthread_mutex_lock(&r->mu);
+	job_wait(r);
 	pthread_mutex_unlock(&r->mu);
 }
 

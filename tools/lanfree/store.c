@@ -128,30 +128,48 @@ static int feed(struct walk *w, const struct imgfmt_stat *st, const struct conte
 		struct content_hash *h, struct pack *pack)
 {
 	struct backup *bk = w->bk;
+	/* with the reader thread, it hashes a chunk while the next is read
+	 * and this one archived: two buffers in turn */
+	unsigned char *bufs[2] = { bk->buf, w->reader ? bk->buf2 : bk->buf };
+	unsigned cur = 0;
 	uint64_t pos = 0;
+	int rc = 0;
 
-	for (size_t r = 0; r <= runs->n; r++) {
+	for (size_t r = 0; r <= runs->n && rc == 0; r++) {
 		uint64_t start = r < runs->n ? runs->run[r].offset : st->size;
 		uint64_t end = r < runs->n ? start + runs->run[r].length : st->size;
 		if (start > pos) { /* a hole: into the sparse map, never read or hashed */
-			if (pack && pack_write_hole(pack, start - pos) < 0)
-				return -2;
+			if (pack && pack_write_hole(pack, start - pos) < 0) {
+				rc = -2;
+				break;
+			}
 			bk->bytes_done += start - pos;
 			pos = start;
 		}
 		while (pos < end) {
 			size_t n = end - pos > BUF_SIZE ? BUF_SIZE : (size_t)(end - pos);
-			if (imgfmt_fs_pread(w->fs, st->ino, NULL, bk->buf, n, pos) != (ssize_t)n)
-				return -1;
-			content_hash_data(h, bk->buf, n, pos);
-			if (pack && pack_write(pack, bk->buf, n) < 0)
-				return -2;
+			unsigned char *b = bufs[cur];
+			if (imgfmt_fs_pread(w->fs, st->ino, NULL, b, n, pos) != (ssize_t)n) {
+				rc = -1;
+				break;
+			}
+			if (w->reader)
+				reader_hash(w->reader, h, b, n, pos);
+			else
+				content_hash_data(h, b, n, pos);
+			if (pack && pack_write(pack, b, n) < 0) {
+				rc = -2;
+				break;
+			}
+			cur ^= 1;
 			bk->bytes_done += n;
 			pos += n;
 			cli_progress_update(&bk->progress, bk->bytes_done, bk->bytes_todo);
 		}
 	}
-	return 0;
+	if (w->reader)
+		reader_hash_wait(w->reader); /* H is whole, the buffers free */
+	return rc;
 }
 
 /* The whole (small) file into bk->buf, holes as zeros; its data hashed. */
@@ -570,6 +588,7 @@ int read_pending(struct walk *w)
 	/* the small files are read ahead on a thread (which then asks for
 	 * the windows); without one, here */
 	rd = reader_start(w, pf, first, nwin);
+	w->reader = rd;
 	/* the queued rows in the queue's order: one pass over the stage, not
 	 * a lookup per file (q_pending only if the two orders disagree) */
 	list = db_prepare(bk->db, "SELECT rowid, dir, name, xattrs FROM stage.newv"
@@ -623,6 +642,7 @@ int read_pending(struct walk *w)
 		p->result = src == 0 ? PENDING_STORED : PENDING_UNREADABLE;
 	}
 	sqlite3_finalize(list);
+	w->reader = NULL;
 	reader_stop(rd);
 	prefetch_stop(pf);
 	free(win);
