@@ -117,4 +117,24 @@ is "$?" 3 "restore: the unreadable file is reported (exit 3)"
 ok "the others restore byte for byte" sh -c "cmp src2/a r3/disk/a && cmp src2/b r3/disk/b && cmp src2/ok r3/disk/ok"
 ok "the unreadable file is not restored as zeros" test ! -e r3/disk/f
 
+# (c) a small file (read ahead on the reader thread) whose blocks the disk
+# no longer has: the same warning and record, the rest of the disk intact
+cp fs.img small.img
+debugfs -w small.img -f - >/dev/null 2>&1 <<'E'
+extent_open a
+last_leaf
+replace_node 0 2 8190
+extent_close
+E
+like "$(debugfs -R 'stat /a' small.img 2>/dev/null)" '8190-8191' "fixture: a's blocks are the volume's last two"
+truncate -s $((8190 * 4096 + 2048)) small.img
+$L init repo4 >/dev/null
+timeout $T $L backup repo4 small.img --name small -q 2>err
+is "$?" 3 "a small file the disk ends inside: backup finishes with a warning (exit 3)"
+like "$(cat err)" '^rawkit-lanfree: a: warning: cannot read' "the warning names the small file"
+is "$(sqlite3 repo4/catalog.db "SELECT error FROM versions WHERE name = CAST('a' AS BLOB)")" unreadable \
+	"the small file is recorded as unreadable"
+timeout $T $L restore repo4 small --to r4 -q 2>/dev/null
+ok "the files after it restore byte for byte" sh -c "cmp src2/b r4/disk/b && cmp src2/ok r4/disk/ok"
+
 done_testing
