@@ -22,7 +22,7 @@
 #include <string.h>
 
 #define AHEAD_FILES 256
-#define AHEAD_BYTES (4u << 20)
+#define AHEAD_BYTES (2u << 20)
 
 struct reader {
 	struct walk *w;
