@@ -159,6 +159,7 @@ if [ "$MANY_FILES" -gt 0 ]; then
 		echo "$MANY_FILES" >many.stamp
 	fi
 	echo "$MANY_FILES small files:"
+	REPEAT=1 # (a growth figure: one run each)
 	timed many-full "rm -rf repo-m && rawkit-lanfree init repo-m >/dev/null" \
 		rawkit-lanfree backup repo-m many.img --name m --level full -q
 	timed many-incr "true" rawkit-lanfree backup repo-m many.img --name m -q
