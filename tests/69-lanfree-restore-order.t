@@ -55,12 +55,6 @@ seeks=$(traced lseek $RAWKIT_BIN/rawkit-lanfree restore repo d --to r2 -q && gre
 # once, and once more for each further name of the 3 MB content (more than
 # the reader keeps in memory); not once per file (~320)
 ok "the archive is opened at a frame 3 times, not once per file ($seeks seeks)" test "$seeks" -le 3
-# durable when it says "restored": files of 256 KiB or more handed to writeback as
-# written, one syncfs of the target at the end
-traced syncfs,sync_file_range $RAWKIT_BIN/rawkit-lanfree restore repo d --to r2b -q
-is "$(grep -c 'syncfs(' trace.txt)" 1 "restore flushes the target filesystem once, at the end"
-is "$(grep -c 'sync_file_range(' trace.txt)" 4 "files of 256 KiB or more (three 3 MB, one 4 MB sparse) go to the disk as soon as written, not the small ones"
-ok "syncfs comes after the last file's writeback" sh -c "tail -n 3 trace.txt | grep -q 'syncfs('"
 
 # frames whose sizes lie: going on from one entry cannot find the next
 # where the catalog says; each such entry is read from its frame instead

@@ -87,6 +87,9 @@ is "$dups" "0 0 0 0 " "no path twice in a generation (generations 1 to 4)"
 is "$(sqlite3 repo/catalog.db "SELECT last_seq FROM versions WHERE name = CAST('added.bin' AS BLOB)")" 2 \
 	"added.bin, new in the incremental and gone by the differential, ends in generation 2"
 is "$($L ls repo web01.img@4 p1/links | wc -l)" 100 "generation 4 lists the 100 links of one inode"
+is "$(sqlite3 repo/catalog.db "SELECT count(*), min(first_seq), max(last_seq) FROM versions WHERE dir = CAST('links' AS BLOB) GROUP BY first_seq" | tr '\n' ' ')" \
+	"100|2|2 100|3|$(sqlite3 repo/catalog.db 'SELECT max(last_seq) FROM versions') " \
+	"the 100 links: new in 2, again in the differential, then continued (none ends in generation 4)"
 
 # --- queries
 like "$($L list repo web01.img)" "web01.img +1 .* full .*complete" "list shows generation 1 as a complete full"

@@ -17,6 +17,7 @@ struct base_version {
 	uint32_t igen, mode;
 	uint32_t path_off, path_len;
 	uint32_t next_of_ino;  /* index + 1 of another version of the same inode */
+	uint32_t links;        /* the first of an inode's chain: its length */
 	uint32_t sum_idx;      /* directories: index + 1 of its content checksum, 0 if none */
 	bool has_error;
 	bool continued;        /* the new generation goes on with it */
@@ -30,6 +31,7 @@ struct base_state {
 	unsigned char (*sums)[32]; /* directory content checksums */
 	size_t nsums, capsums;
 	struct imap by_ino;   /* inode -> index of its first version */
+	struct imap by_link;  /* (inode, path) -> index, for inodes of many links */
 };
 
 /* Load the versions of VOLUME in generation SEQ (none when SEQ is 0);
@@ -147,7 +149,7 @@ struct read_item {
 	struct content_runs runs;
 	unsigned char *data; /* the file, holes as zeros */
 	unsigned char sha[32];
-	char why[256];       /* READ_UNMAPPED, READ_UNREADABLE */
+	char why[512];       /* READ_UNMAPPED, READ_UNREADABLE (imgfmt's messages fit) */
 };
 struct reader;
 /* NULL when no thread can be started (read inline then). */

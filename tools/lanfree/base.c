@@ -5,7 +5,25 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* An inode's links are found by walking its chain up to CHAIN_MAX of them;
+ * an inode with more (a hard-link farm, or a crafted guest's 65000) is
+ * looked up by inode and path hashed together instead. */
 #define CHAIN_MAX 64
+
+static uint64_t link_key(uint64_t ino, const char *path, size_t len)
+{
+	uint64_t h = 14695981039346656037u; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)path[i]) * 1099511628211u;
+	return h ^ (ino * 0x9e3779b97f4a7c15u);
+}
+
+static bool same_link(const struct base_version *v, const struct base_state *b, uint64_t ino, const char *path,
+		      size_t len)
+{
+	return v->ino == ino && v->path_len == len && !memcmp(b->strings + v->path_off, path, len);
+}
 
 int64_t base_find(const struct base_state *b, uint64_t ino, const char *path, size_t len, int64_t *any)
 {
@@ -17,9 +35,12 @@ int64_t base_find(const struct base_state *b, uint64_t ino, const char *path, si
 		return -1;
 	if (any)
 		*any = i;
-	/* A chain points back only (no loop), but a crafted guest can give
-	 * an inode 65000 links: past CHAIN_MAX a link counts as not found
-	 * (a new version row; its content is still taken from *ANY). */
+	if (b->v[i].links > CHAIN_MAX) {
+		if (imap_get(&b->by_link, link_key(ino, path, len), &i) && same_link(&b->v[i], b, ino, path, len))
+			return i;
+		return -1;
+	}
+	/* a chain points back only: no loop */
 	for (size_t steps = 0; steps < CHAIN_MAX; steps++) {
 		const struct base_version *v = &b->v[i];
 		if (v->path_len == len && !memcmp(b->strings + v->path_off, path, len))
@@ -140,9 +161,19 @@ int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *v
 	sqlite3_finalize(st);
 	for (size_t i = 0; rc == 0 && i < b->n; i++) {
 		uint32_t first;
-		if (imap_get(&b->by_ino, b->v[i].ino, &first))
+		b->v[i].links = 1;
+		if (imap_get(&b->by_ino, b->v[i].ino, &first)) {
 			b->v[i].next_of_ino = first + 1;
+			b->v[i].links = b->v[first].links + 1;
+		}
 		if (imap_put(&b->by_ino, b->v[i].ino, (uint32_t)i) < 0)
+			rc = -1;
+	}
+	for (size_t i = 0; rc == 0 && i < b->n; i++) {
+		const struct base_version *v = &b->v[i];
+		uint32_t head;
+		if (imap_get(&b->by_ino, v->ino, &head) && b->v[head].links > CHAIN_MAX &&
+		    imap_put(&b->by_link, link_key(v->ino, b->strings + v->path_off, v->path_len), (uint32_t)i) < 0)
 			rc = -1;
 	}
 	if (rc < 0)
@@ -153,6 +184,7 @@ int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *v
 void base_free(struct base_state *b)
 {
 	imap_free(&b->by_ino);
+	imap_free(&b->by_link);
 	free(b->v);
 	free(b->strings);
 	free(b->sums);

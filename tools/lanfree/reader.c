@@ -36,6 +36,7 @@ struct reader {
 	bool stop;
 	/* who sleeps on cv: a wake-up costs a system call, made only then */
 	bool reader_waits, taker_waits, large_waits;
+	size_t large_at;     /* the large file's item the reader waits at */
 	/* a chunk of the large file to hash, while this thread waits for it */
 	struct {
 		struct content_hash *h;
@@ -71,6 +72,7 @@ static void read_small(struct walk *w, size_t i, struct read_item *it)
 	}
 	it->data = calloc(1, st->size ? st->size : 1);
 	if (!it->data || content_hash_init(&h, it->runs.sparse, st->size) < 0) {
+		content_hash_free(&h);
 		it->status = READ_NOMEM;
 		return;
 	}
@@ -129,6 +131,7 @@ static void *run(void *arg)
 		if (r->taker_waits)
 			pthread_cond_broadcast(&r->cv);
 		/* a large file is the other thread's to read: wait till it is done */
+		r->large_at = i;
 		while (!r->stop && it.status == READ_LARGE && r->taken <= i) {
 			if (r->job_ready) {
 				pthread_mutex_unlock(&r->mu);
@@ -198,8 +201,8 @@ void reader_done(struct reader *r, size_t i)
 	r->bytes -= size;
 	r->taken = i + 1;
 	/* a full queue waits till it is half empty: not a wake-up per file */
-	if (r->reader_waits &&
-	    (r->large_waits || (r->posted - r->taken <= AHEAD_FILES / 2 && r->bytes <= AHEAD_BYTES / 2)))
+	if (r->reader_waits && (r->large_waits ? r->taken > r->large_at
+					       : r->posted - r->taken <= AHEAD_FILES / 2 && r->bytes <= AHEAD_BYTES / 2))
 		pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 }

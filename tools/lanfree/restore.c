@@ -24,9 +24,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-/* Files from this size on are handed to writeback as soon as written. */
-#define WRITEBACK_MIN (256u << 10)
-
 /* Inode flags a restore sets (chattr's user-visible ones). */
 #define SETTABLE_FLAGS                                                                                         \
 	(FS_SECRM_FL | FS_UNRM_FL | FS_COMPR_FL | FS_SYNC_FL | FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | \
@@ -425,10 +422,6 @@ static int write_content(struct restore *r, int fd, const struct entry *e, const
 		cli_error(shown, "restored content does not match its checksum (damaged archive?)");
 		goto out;
 	}
-	/* a large file goes to the disk now, while the next ones are
-	 * unpacked: the syncfs() at the end waits for little */
-	if (e->size >= WRITEBACK_MIN)
-		sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	r->bytes += e->size;
 	rc = 0;
 out:
@@ -899,12 +892,6 @@ int cmd_restore(const struct restore_opts *o)
 	if (r.sidecar && fclose(r.sidecar) != 0)
 		rwarn(&r, o->to, "cannot write %s: %s", XATTR_SIDECAR, strerror(errno));
 	r.sidecar = NULL;
-	/* "restored" means on the disk, as an archive is before the catalog
-	 * names it */
-	if (syncfs(r.to_fd) < 0) {
-		cli_error(o->to, "cannot flush the restored files to the disk: %s", strerror(errno));
-		goto out;
-	}
 	cli_progress_end(&r.progress);
 	if (r.skipped_ns_xattrs)
 		rwarn(&r, o->to, "%u trusted./security. attributes not restored (they need root)", r.skipped_ns_xattrs);
