@@ -96,7 +96,9 @@ chmod +x fakebin/ssh-keygen
 killed() {
 	local sig=$1 target=$2 pid i
 	rm -f keygen.umask
-	PATH="$SCRATCH/fakebin:$PATH" $C -q g.img "$target" >out 2>err &
+	# (default dispositions: a runner under nohup passes SIGHUP on ignored,
+	# and rawkit keeps an ignored signal ignored, as nohup asks)
+	PATH="$SCRATCH/fakebin:$PATH" env --default-signal=HUP,TERM $C -q g.img "$target" >out 2>err &
 	pid=$!
 	for i in $(seq 1 100); do
 		[ -n "$(ls -A | grep -F ".$target.rawkit-")" ] && [ -n "$(find keytmp -type f -name '*.pub')" ] && break

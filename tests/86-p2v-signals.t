@@ -17,7 +17,9 @@ half=$(($(stat -c %s s.stream) / 2))
 
 for sig in TERM HUP; do
 	mkdir "out-$sig" && rm -f fifo && mkfifo fifo
-	$P receive --no-convert -q "out-$sig/v.img" <fifo 2>"err-$sig" &
+	# (default dispositions: a runner under nohup passes SIGHUP on ignored,
+	# and rawkit keeps an ignored signal ignored, as nohup asks)
+	env --default-signal=HUP,TERM $P receive --no-convert -q "out-$sig/v.img" <fifo 2>"err-$sig" &
 	pid=$!
 	exec 3>fifo
 	head -c "$half" s.stream >&3
