@@ -82,6 +82,16 @@ fresh r "UPDATE contents SET size = -5 WHERE id = (SELECT content_id FROM versio
 run $L verify r
 is "$rc" 1 "a negative content size: verify fails (without --read-data)"
 
+# --- a content id that is not its archive entry's: each file is checked as
+# it is written (the small ones on the writer thread, the large one inline)
+fresh r "UPDATE contents SET sha256 = randomblob(32) WHERE size IN (6, 300000)"
+run $L restore r g --to t4 -q
+is "$rc" 1 "content ids that do not match: restore fails (exit 1)"
+is "$(grep -c 'does not match its checksum' err.txt)" 2 "a small and a large file: each reported"
+ok "neither is left behind, the others are restored" \
+	sh -c "test ! -e t4/p1/d/small && test ! -e t4/p1/d/big.bin && cmp src/plain t4/p1/plain"
+like "$(tail -n1 err.txt)" "2 files could not be restored" "the count of files not restored"
+
 # --- 3. frame offsets and sizes (defect 5)
 for edit in "csize = -1" "csize = -1000000" "offset = -4096" "csize = 1099511627776" "offset = 1099511627776"; do
 	fresh r "UPDATE frames SET $edit WHERE idx = 0"

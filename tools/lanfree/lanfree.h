@@ -257,6 +257,34 @@ struct children {
 int children_add(const char *name, size_t len, uint64_t ino, unsigned type, void *arg);
 void children_free(struct children *cs);
 
+/* writer.c: files a restore has unpacked into memory, written and checked
+ * on a thread; taken back in the order given (writer_take()). */
+enum job_result { JOB_OK, JOB_DAMAGED, JOB_IO, JOB_SIZE, JOB_NOMEM };
+struct file_job {
+	int fd;
+	uint64_t size;
+	bool sparse;
+	unsigned char sha[32];     /* the content id to check */
+	unsigned char *data;       /* SIZE bytes; only the runs are written */
+	struct content_run *runs;  /* data runs, in order */
+	size_t nruns, capruns;
+	enum job_result result;
+	int err;                   /* JOB_IO, JOB_SIZE: errno */
+	bool done;
+	struct file_job *next;
+};
+struct writer;
+/* NULL when no thread can be started (write with file_job_run()). */
+struct writer *writer_start(void);
+/* Too many files or bytes in flight: take one back first. */
+bool writer_full(struct writer *w);
+void writer_give(struct writer *w, struct file_job *j);
+/* The oldest job given, once written (WAIT: wait for it); NULL: none (left). */
+struct file_job *writer_take(struct writer *w, bool wait);
+/* Every job given must have been taken back. */
+void writer_stop(struct writer *w);
+void file_job_run(struct file_job *j);
+
 int64_t ts_ns(int64_t sec, long nsec);
 int64_t now_ns(void);
 void hex(const unsigned char *bytes, size_t n, char *out);

@@ -74,6 +74,7 @@ struct restore {
 	unsigned sidecar_values;
 	struct cli_progress progress;
 	struct unpacker *unp; /* kept open: contents are restored in archive order */
+	struct writer *wr;    /* small files' data written on a thread, or NULL */
 	/* the directory opened last (files of one directory follow each
 	 * other): its path under --to and an fd of it, or -1 */
 	char *dir_rel;
@@ -459,6 +460,173 @@ static void link_add(struct restore *r, const char *key, const char *rel)
 		r->nlinks++;
 }
 
+static void entry_free(struct entry *e);
+
+/* A file of at most ASYNC_MAX bytes is unpacked into memory and written by
+ * the writer thread (writer.c) while the next ones are unpacked. */
+#define ASYNC_MAX (1u << 20)
+
+/* A file handed to the writer: what it takes to finish it here. */
+struct async_file {
+	struct file_job job; /* first: the writer's jobs are these */
+	int parent;
+	char *name, *rel;
+	struct entry e;
+};
+
+static void async_free(struct async_file *f)
+{
+	if (f->parent >= 0)
+		close(f->parent);
+	free(f->job.data);
+	free(f->job.runs);
+	free(f->name);
+	free(f->rel);
+	entry_free(&f->e);
+	free(f);
+}
+
+/* A file the writer is done with: report, or set its attributes and
+ * close it, as restore_file() does for the others. */
+static void async_finish(struct restore *r, struct async_file *f)
+{
+	const struct entry *e = &f->e;
+
+	switch (f->job.result) {
+	case JOB_OK:
+		r->bytes += e->size;
+		apply_meta(r, f->parent, f->name, f->job.fd, e, f->rel);
+		close(f->job.fd);
+		if (e->nlink > 1) {
+			char key[64];
+			snprintf(key, sizeof(key), "%s/%llu", e->volume, (unsigned long long)e->ino);
+			link_add(r, key, f->rel);
+		}
+		r->files++;
+		break;
+	default:
+		if (f->job.result == JOB_DAMAGED)
+			cli_error(f->rel, "restored content does not match its checksum (damaged archive?)");
+		else if (f->job.result == JOB_NOMEM)
+			cli_error(f->rel, "out of memory");
+		else
+			cli_error(f->rel, "cannot %s: %s", f->job.result == JOB_SIZE ? "size" : "write",
+				  strerror(f->job.err));
+		close(f->job.fd);
+		unlinkat(f->parent, f->name, 0);
+		r->failed++;
+	}
+	cli_progress_update(&r->progress, r->bytes, r->total);
+	async_free(f);
+}
+
+/* Finish the files the writer is done with (ALL: every file given). */
+static void async_drain(struct restore *r, bool all)
+{
+	struct file_job *j;
+
+	if (!r->wr)
+		return;
+	while ((j = writer_take(r->wr, all)))
+		async_finish(r, (struct async_file *)j);
+}
+
+/* A data block of an entry unpacked into memory: it must come in order
+ * and within the entry's size (the archive is input). */
+static int collect_block(const void *buf, size_t len, uint64_t offset, void *arg)
+{
+	struct file_job *j = arg;
+	struct content_run *last = j->nruns ? &j->runs[j->nruns - 1] : NULL;
+
+	if (!len)
+		return 0;
+	if (offset > j->size || len > j->size - offset || (last && offset < last->offset + last->length)) {
+		j->result = JOB_DAMAGED;
+		return -1;
+	}
+	memcpy(j->data + offset, buf, len);
+	if (last && last->offset + last->length == offset) {
+		last->length += len;
+		return 0;
+	}
+	if (j->nruns == j->capruns) {
+		size_t cap = j->capruns ? 2 * j->capruns : 4;
+		struct content_run *grown = realloc(j->runs, cap * sizeof(*grown));
+		if (!grown) {
+			j->result = JOB_NOMEM;
+			return -1;
+		}
+		j->runs = grown;
+		j->capruns = cap;
+	}
+	j->runs[j->nruns++] = (struct content_run){ offset, len };
+	return 0;
+}
+
+/* Unpack E into a job for the writer and hand it over; FD and PARENT are
+ * the job's then (and E's buffers).  0, or -1 (reported, FD closed and
+ * the file removed). */
+static int restore_async(struct restore *r, int parent, const char *name, int fd, struct entry *e, const char *rel)
+{
+	struct async_file *f = calloc(1, sizeof(*f));
+	struct unpack_info info = { 0 };
+	char err[400], *archive = NULL;
+	enum compression comp;
+	const char *why = NULL;
+
+	if (!f || !(f->job.data = malloc(e->size ? e->size : 1)) || asprintf(&archive, "%s/%s", r->repo->path, e->archive) < 0)
+		why = "out of memory";
+	else if (compression_parse(e->compression, &comp) < 0)
+		why = "unknown compression in the catalog";
+	if (!why) {
+		f->job.fd = fd;
+		f->job.size = e->size;
+		memcpy(f->job.sha, e->sha, 32);
+		if (unpacker_entry(r->unp, archive, comp, e->frame_off, e->frame_upos, e->entry_off, collect_block,
+				   &f->job, &info, err, sizeof(err)) < 0)
+			why = f->job.result == JOB_DAMAGED ? "archive entry has data out of order or past its size"
+			    : f->job.result == JOB_NOMEM   ? "out of memory"
+							   : err;
+		else if (info.size != e->size)
+			why = err, snprintf(err, sizeof(err), "archive entry has %llu bytes, the catalog says %llu",
+					    (unsigned long long)info.size, (unsigned long long)e->size);
+		f->job.sparse = info.sparse;
+		f->job.result = JOB_OK;
+	}
+	free(archive);
+	if (why) {
+		cli_error(rel, "%s", why);
+		close(fd);
+		unlinkat(parent, name, 0);
+		r->failed++;
+		if (f) {
+			f->parent = -1;
+			async_free(f);
+		}
+		return -1;
+	}
+	f->parent = dup(parent);
+	f->name = strdup(name);
+	f->rel = strdup(rel);
+	if (f->parent < 0 || !f->name || !f->rel) {
+		cli_error(rel, "out of memory");
+		close(fd);
+		unlinkat(parent, name, 0);
+		r->failed++;
+		async_free(f);
+		return -1;
+	}
+	f->e = *e;
+	memset(e, 0, sizeof(*e)); /* its buffers are the job's now */
+	while (writer_full(r->wr)) {
+		struct file_job *j = writer_take(r->wr, true);
+		if (j)
+			async_finish(r, (struct async_file *)j);
+	}
+	writer_give(r->wr, &f->job);
+	return 0;
+}
+
 /* The catalog is input: before a file is created or a loop runs, the
  * version's size is its content's and its archive has a name backup
  * writes.  False (reported) when the entry must not be restored. */
@@ -483,7 +651,7 @@ static bool entry_sane(const struct entry *e, const char *rel)
 }
 
 /* Create a regular file: new, or (--overwrite) a temp file renamed over. */
-static int restore_file(struct restore *r, int parent, const char *name, const struct entry *e, const char *rel)
+static int restore_file(struct restore *r, int parent, const char *name, struct entry *e, const char *rel)
 {
 	char key[64], tmp[300];
 	const char *first;
@@ -501,6 +669,8 @@ static int restore_file(struct restore *r, int parent, const char *name, const s
 		return 0;
 	}
 	snprintf(key, sizeof(key), "%s/%llu", e->volume, (unsigned long long)e->ino);
+	if (e->nlink > 1)
+		async_drain(r, true); /* the links restored so far are known */
 	if (e->nlink > 1 && (first = link_find(r, key))) {
 		if (exists && !r->o->overwrite) {
 			rwarn(r, rel, "exists: not overwritten (use --overwrite)");
@@ -524,6 +694,10 @@ static int restore_file(struct restore *r, int parent, const char *name, const s
 	fd = openat(parent, target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		rwarn(r, rel, "cannot create: %s", strerror(errno));
+		return 0;
+	}
+	if (r->wr && e->has_content && !exists && e->size <= ASYNC_MAX) {
+		restore_async(r, parent, name, fd, e, rel); /* finished, or reported, later */
 		return 0;
 	}
 	if (e->has_content && write_content(r, fd, e, rel) < 0) {
@@ -800,6 +974,7 @@ static int restore_path(struct restore *r, const struct generation *g, const cha
 		r->matched++;
 		rc = restore_entry(r, &e);
 		entry_free(&e);
+		async_drain(r, false); /* the files the writer is done with */
 	}
 	sqlite3_finalize(st);
 	free(vol);
@@ -846,6 +1021,7 @@ int cmd_restore(const struct restore_opts *o)
 		cli_error(o->to, "out of memory");
 		goto out;
 	}
+	r.wr = writer_start(); /* (none: each file written as it is unpacked) */
 	cli_progress_start(&r.progress, "restore", o->progress);
 	if (o->npaths == 0)
 		r.total = (uint64_t)g.bytes_total;
@@ -873,6 +1049,7 @@ int cmd_restore(const struct restore_opts *o)
 			rwarn(&r, o->paths[i], "not in %s@%lld", guest, (long long)g.seq);
 		free(p);
 	}
+	async_drain(&r, true);
 	/* Directories last, deepest first: their times must survive their entries. */
 	for (size_t i = r.ndirs; i-- > 0;) {
 		struct deferred_dir *d = &r.dirs[i];
@@ -909,6 +1086,8 @@ int cmd_restore(const struct restore_opts *o)
 	}
 	status = r.warnings ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
 out:
+	async_drain(&r, true);
+	writer_stop(r.wr);
 	if (o->json && summarize)
 		restore_json(guest, &g, &r, o, status);
 	for (size_t i = 0; i < r.ndirs; i++) {
