@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib/fixtures.sh"
 
 L=rawkit-lanfree
-mkdir -p src/d && echo hello >src/d/small && head -c 300000 /dev/urandom >src/d/big.bin && echo x >src/plain
+mkdir -p src/d && echo hello >src/d/small && head -c 1100000 /dev/urandom >src/d/big.bin && echo x >src/plain
 mkdisk d.img 40M <<'S'
 label: dos
 start=2048, size=30M, type=83
@@ -83,8 +83,8 @@ run $L verify r
 is "$rc" 1 "a negative content size: verify fails (without --read-data)"
 
 # --- a content id that is not its archive entry's: each file is checked as
-# it is written (the small ones on the writer thread, the large one inline)
-fresh r "UPDATE contents SET sha256 = randomblob(32) WHERE size IN (6, 300000)"
+# it is written (6 bytes on the writer thread, 1.1 MB inline)
+fresh r "UPDATE contents SET sha256 = randomblob(32) WHERE size IN (6, 1100000)"
 run $L restore r g --to t4 -q
 is "$rc" 1 "content ids that do not match: restore fails (exit 1)"
 is "$(grep -c 'does not match its checksum' err.txt)" 2 "a small and a large file: each reported"

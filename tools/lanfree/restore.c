@@ -357,7 +357,7 @@ static void apply_meta(struct restore *r, int parent, const char *name, int fd, 
 		flags_defer(r, shown, e->flags);
 }
 
-struct writer {
+struct block_writer {
 	int fd;
 	struct unpack_info info;
 	struct content_hash c;
@@ -368,7 +368,7 @@ struct writer {
  * left to ftruncate(): nothing is written or hashed for them. */
 static int write_block(const void *buf, size_t len, uint64_t offset, void *arg)
 {
-	struct writer *w = arg;
+	struct block_writer *w = arg;
 
 	if (!w->started) {
 		if (content_hash_init(&w->c, w->info.sparse, w->info.size) < 0)
@@ -386,7 +386,7 @@ static int write_block(const void *buf, size_t len, uint64_t offset, void *arg)
 /* Write the content of E into FD; check its id. */
 static int write_content(struct restore *r, int fd, const struct entry *e, const char *shown)
 {
-	struct writer w = { .fd = fd };
+	struct block_writer w = { .fd = fd };
 	unsigned char md[32];
 	char err[400], *archive = NULL;
 	enum compression comp;
@@ -1041,6 +1041,7 @@ int cmd_restore(const struct restore_opts *o)
 		n = strlen(p);
 		while (n && p[n - 1] == '/')
 			p[--n] = '\0';
+		async_drain(&r, true); /* paths may overlap: the last one's files are done */
 		if (restore_path(&r, &g, p, &matched) < 0) {
 			free(p);
 			goto out;
