@@ -81,6 +81,18 @@ tail_extent() { debugfs -R "stat /f" fs.img 2>/dev/null | sed -n 's/.*(16776960-
 pblk=$(tail_extent)
 ok "fixture: f's last extent is on the disk (block $pblk)" test -n "$pblk"
 
+# unreadable_backup REPO IMG FILE WHY DESC: IMG backs up with a warning
+# (exit 3) that names FILE and WHY, and FILE is recorded as unreadable
+unreadable_backup() {
+	local repo=$1 img=$2 file=$3 why=$4 desc=$5
+	$L init "$repo" >/dev/null
+	timeout $T $L backup "$repo" "$img" --name "${img%.img}" -q 2>err
+	is "$?" 3 "$desc: backup finishes within ${T}s with a warning (exit 3)"
+	like "$(cat err)" "^rawkit-lanfree: $file: warning: $why" "$desc: the warning names the file and why"
+	is "$(sqlite3 "$repo/catalog.db" "SELECT error FROM versions WHERE name = CAST('$file' AS BLOB)")" unreadable \
+		"$desc: the file is recorded as unreadable"
+}
+
 # (a) the extent after a 64 GiB hole points past the volume's end
 cp fs.img past.img
 debugfs -w past.img -f - >/dev/null 2>&1 <<'E'
@@ -90,23 +102,13 @@ replace_node 16776960 25 40000000
 extent_close
 E
 like "$(debugfs -R 'stat /f' past.img 2>/dev/null)" '40000000-40000024' "fixture: the extent points past the end"
-$L init repo2 >/dev/null
-timeout $T $L backup repo2 past.img --name past -q 2>err
-is "$?" 3 "an extent past the volume's end: backup finishes within ${T}s with a warning (exit 3)"
-like "$(cat err)" '^rawkit-lanfree: f: warning: .*outside the volume' "the warning names the file and why"
-is "$(sqlite3 repo2/catalog.db "SELECT error FROM versions WHERE name = CAST('f' AS BLOB)")" unreadable \
-	"the file is recorded as unreadable"
+unreadable_backup repo2 past.img f '.*outside the volume' "an extent past the volume's end"
 ok "the repository verifies" timeout $T $L verify repo2 --read-data
 
 # (b) the disk ends inside f's last extent: a read error half-way through
 cp fs.img short.img
 truncate -s $((pblk * 4096 + 2048)) short.img
-$L init repo3 >/dev/null
-timeout $T $L backup repo3 short.img --name short -q 2>err
-is "$?" 3 "a disk that ends inside a file: backup finishes within ${T}s with a warning (exit 3)"
-like "$(cat err)" '^rawkit-lanfree: f: warning: cannot read' "the warning names the file"
-is "$(sqlite3 repo3/catalog.db "SELECT error FROM versions WHERE name = CAST('f' AS BLOB)")" unreadable \
-	"the file is recorded as unreadable"
+unreadable_backup repo3 short.img f 'cannot read' "a disk that ends inside a file"
 list=$(tar_list repo3)
 ok "the unreadable file is not in the archive (no zero padding)" sh -c "! printf '%s' '$list' | grep -q 'disk/f\$'"
 like "$list" 'disk/b' "the files read before it are"
@@ -128,12 +130,7 @@ extent_close
 E
 like "$(debugfs -R 'stat /a' small.img 2>/dev/null)" '8190-8191' "fixture: a's blocks are the volume's last two"
 truncate -s $((8190 * 4096 + 2048)) small.img
-$L init repo4 >/dev/null
-timeout $T $L backup repo4 small.img --name small -q 2>err
-is "$?" 3 "a small file the disk ends inside: backup finishes with a warning (exit 3)"
-like "$(cat err)" '^rawkit-lanfree: a: warning: cannot read' "the warning names the small file"
-is "$(sqlite3 repo4/catalog.db "SELECT error FROM versions WHERE name = CAST('a' AS BLOB)")" unreadable \
-	"the small file is recorded as unreadable"
+unreadable_backup repo4 small.img a 'cannot read' "a small file the disk ends inside"
 timeout $T $L restore repo4 small --to r4 -q 2>/dev/null
 ok "the files after it restore byte for byte" sh -c "cmp src2/b r4/disk/b && cmp src2/ok r4/disk/ok"
 
