@@ -126,6 +126,11 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name, size_t name_len,
 	      const struct imgfmt_stat *st, const char *symlink, const struct blob *xattrs,
 	      const unsigned char *sha, const char *error, bool pending, int64_t queued, int64_t *rowid);
+/* Read ST's data runs RUNS into BUF at their offsets (holes left as BUF
+ * has them) and hash them into H; -1 when a run cannot be read (the
+ * volume's error says why). */
+int read_runs(imgfmt_fs *fs, const struct imgfmt_stat *st, const struct content_runs *runs, unsigned char *buf,
+	      struct content_hash *h);
 /* Read the queued contents in disk order and complete their rows. */
 int read_pending(struct walk *w);
 

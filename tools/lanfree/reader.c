@@ -77,14 +77,9 @@ static void read_small(struct walk *w, size_t i, struct read_item *it)
 		return;
 	}
 	it->status = READ_OK;
-	for (size_t r = 0; r < it->runs.n; r++) {
-		uint64_t at = it->runs.run[r].offset, len = it->runs.run[r].length;
-		if (imgfmt_fs_pread(w->fs, st->ino, NULL, it->data + at, len, at) != (ssize_t)len) {
-			it->status = READ_UNREADABLE;
-			snprintf(it->why, sizeof(it->why), "%s", imgfmt_fs_error(w->fs));
-			break;
-		}
-		content_hash_data(&h, it->data + at, len, at);
+	if (read_runs(w->fs, st, &it->runs, it->data, &h) < 0) {
+		it->status = READ_UNREADABLE;
+		snprintf(it->why, sizeof(it->why), "%s", imgfmt_fs_error(w->fs));
 	}
 	if (it->status == READ_OK && content_hash_final(&h, it->sha) < 0) {
 		it->status = READ_UNREADABLE;

@@ -173,18 +173,26 @@ static int feed(struct walk *w, const struct imgfmt_stat *st, const struct conte
 }
 
 /* The whole (small) file into bk->buf, holes as zeros; its data hashed. */
+int read_runs(imgfmt_fs *fs, const struct imgfmt_stat *st, const struct content_runs *runs, unsigned char *buf,
+	      struct content_hash *h)
+{
+	for (size_t r = 0; r < runs->n; r++) {
+		uint64_t at = runs->run[r].offset, len = runs->run[r].length;
+		if (imgfmt_fs_pread(fs, st->ino, NULL, buf + at, len, at) != (ssize_t)len)
+			return -1;
+		content_hash_data(h, buf + at, len, at);
+	}
+	return 0;
+}
+
 static int read_whole(struct walk *w, const struct imgfmt_stat *st, const struct content_runs *runs,
 		      struct content_hash *h)
 {
 	struct backup *bk = w->bk;
 
 	memset(bk->buf, 0, st->size);
-	for (size_t r = 0; r < runs->n; r++) {
-		uint64_t at = runs->run[r].offset, len = runs->run[r].length;
-		if (imgfmt_fs_pread(w->fs, st->ino, NULL, bk->buf + at, len, at) != (ssize_t)len)
-			return -1;
-		content_hash_data(h, bk->buf + at, len, at);
-	}
+	if (read_runs(w->fs, st, runs, bk->buf, h) < 0)
+		return -1;
 	bk->bytes_done += st->size;
 	cli_progress_update(&bk->progress, bk->bytes_done, bk->bytes_todo);
 	return 0;
