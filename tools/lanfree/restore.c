@@ -361,8 +361,35 @@ struct block_writer {
 	int fd;
 	struct unpack_info info;
 	struct content_hash c;
-	bool started, bad_order;
+	bool started;
+	const char *why; /* the block refused, and why */
 };
+
+/* Unpack E's entry from its archive, each data block to BLOCK(ARG), its
+ * header into *INFO; the entry must have E's size.  0, or -1 reported
+ * under SHOWN: *WHY when BLOCK refused a block, else the unpacker's error. */
+static int unpack_content(struct restore *r, const struct entry *e, const char *shown, unpack_block_fn block,
+			  void *arg, const char *const *why, struct unpack_info *info)
+{
+	char err[400], *archive = NULL;
+	enum compression comp;
+	int rc = -1;
+
+	if (asprintf(&archive, "%s/%s", r->repo->path, e->archive) < 0)
+		cli_error(shown, "out of memory");
+	else if (compression_parse(e->compression, &comp) < 0)
+		cli_error(shown, "unknown compression %s in the catalog", e->compression);
+	else if (unpacker_entry(r->unp, archive, comp, e->frame_off, e->frame_upos, e->entry_off, block, arg, info,
+				err, sizeof(err)) < 0)
+		cli_error(shown, "%s", *why ? *why : err);
+	else if (info->size != e->size)
+		cli_error(shown, "archive entry has %llu bytes, the catalog says %llu", (unsigned long long)info->size,
+			  (unsigned long long)e->size);
+	else
+		rc = 0;
+	free(archive);
+	return rc;
+}
 
 /* A data block of the entry: hash it, write it at its offset.  Holes are
  * left to ftruncate(): nothing is written or hashed for them. */
@@ -377,7 +404,7 @@ static int write_block(const void *buf, size_t len, uint64_t offset, void *arg)
 	}
 	/* out of order or past the entry's size: the archive is damaged */
 	if (content_hash_data(&w->c, buf, len, offset) < 0) {
-		w->bad_order = true;
+		w->why = "archive entry has data out of order or past its size";
 		return -1;
 	}
 	return cli_pwrite_all(w->fd, buf, len, offset);
@@ -388,28 +415,10 @@ static int write_content(struct restore *r, int fd, const struct entry *e, const
 {
 	struct block_writer w = { .fd = fd };
 	unsigned char md[32];
-	char err[400], *archive = NULL;
-	enum compression comp;
 	int rc = -1;
 
-	if (asprintf(&archive, "%s/%s", r->repo->path, e->archive) < 0) {
-		cli_error(shown, "out of memory");
+	if (unpack_content(r, e, shown, write_block, &w, &w.why, &w.info) < 0)
 		goto out;
-	}
-	if (compression_parse(e->compression, &comp) < 0) {
-		cli_error(shown, "unknown compression %s in the catalog", e->compression);
-		goto out;
-	}
-	if (unpacker_entry(r->unp, archive, comp, e->frame_off, e->frame_upos, e->entry_off, write_block, &w, &w.info,
-			   err, sizeof(err)) < 0) {
-		cli_error(shown, "%s", w.bad_order ? "archive entry has data out of order or past its size" : err);
-		goto out;
-	}
-	if (w.info.size != e->size) {
-		cli_error(shown, "archive entry has %llu bytes, the catalog says %llu", (unsigned long long)w.info.size,
-			  (unsigned long long)e->size);
-		goto out;
-	}
 	if (!w.started && content_hash_init(&w.c, w.info.sparse, w.info.size) < 0) {
 		cli_error(shown, "out of memory");
 		goto out;
@@ -428,7 +437,6 @@ static int write_content(struct restore *r, int fd, const struct entry *e, const
 out:
 	if (w.started)
 		content_hash_free(&w.c);
-	free(archive);
 	return rc;
 }
 
@@ -472,6 +480,7 @@ struct async_file {
 	int parent;
 	char *name, *rel;
 	struct entry e;
+	const char *why;     /* collect_block() refused a block, and why */
 };
 
 static void async_free(struct async_file *f)
@@ -535,13 +544,14 @@ static void async_drain(struct restore *r, bool all)
  * and within the entry's size (the archive is input). */
 static int collect_block(const void *buf, size_t len, uint64_t offset, void *arg)
 {
-	struct file_job *j = arg;
+	struct async_file *f = arg;
+	struct file_job *j = &f->job;
 	struct content_run *last = j->nruns ? &j->runs[j->nruns - 1] : NULL;
 
 	if (!len)
 		return 0;
 	if (offset > j->size || len > j->size - offset || (last && offset < last->offset + last->length)) {
-		j->result = JOB_DAMAGED;
+		f->why = "archive entry has data out of order or past its size";
 		return -1;
 	}
 	memcpy(j->data + offset, buf, len);
@@ -553,7 +563,7 @@ static int collect_block(const void *buf, size_t len, uint64_t offset, void *arg
 		size_t cap = j->capruns ? 2 * j->capruns : 4;
 		struct content_run *grown = realloc(j->runs, cap * sizeof(*grown));
 		if (!grown) {
-			j->result = JOB_NOMEM;
+			f->why = "out of memory";
 			return -1;
 		}
 		j->runs = grown;
@@ -570,50 +580,34 @@ static int restore_async(struct restore *r, int parent, const char *name, int fd
 {
 	struct async_file *f = calloc(1, sizeof(*f));
 	struct unpack_info info = { 0 };
-	char err[400], *archive = NULL;
-	enum compression comp;
-	const char *why = NULL;
+	bool unpacked = false;
 
-	if (!f || !(f->job.data = malloc(e->size ? e->size : 1)) || asprintf(&archive, "%s/%s", r->repo->path, e->archive) < 0)
-		why = "out of memory";
-	else if (compression_parse(e->compression, &comp) < 0)
-		why = "unknown compression in the catalog";
-	if (!why) {
+	if (f)
+		f->parent = -1;
+	if (!f || !(f->job.data = malloc(e->size ? e->size : 1))) {
+		cli_error(rel, "out of memory");
+	} else {
 		f->job.fd = fd;
 		f->job.size = e->size;
 		memcpy(f->job.sha, e->sha, 32);
-		if (unpacker_entry(r->unp, archive, comp, e->frame_off, e->frame_upos, e->entry_off, collect_block,
-				   &f->job, &info, err, sizeof(err)) < 0)
-			why = f->job.result == JOB_DAMAGED ? "archive entry has data out of order or past its size"
-			    : f->job.result == JOB_NOMEM   ? "out of memory"
-							   : err;
-		else if (info.size != e->size)
-			why = err, snprintf(err, sizeof(err), "archive entry has %llu bytes, the catalog says %llu",
-					    (unsigned long long)info.size, (unsigned long long)e->size);
+		unpacked = unpack_content(r, e, rel, collect_block, f, &f->why, &info) == 0;
 		f->job.sparse = info.sparse;
-		f->job.result = JOB_OK;
 	}
-	free(archive);
-	if (why) {
-		cli_error(rel, "%s", why);
-		close(fd);
-		unlinkat(parent, name, 0);
-		r->failed++;
-		if (f) {
-			f->parent = -1;
-			async_free(f);
+	if (unpacked) {
+		f->parent = dup(parent);
+		f->name = strdup(name);
+		f->rel = strdup(rel);
+		if (f->parent < 0 || !f->name || !f->rel) {
+			cli_error(rel, "out of memory");
+			unpacked = false;
 		}
-		return -1;
 	}
-	f->parent = dup(parent);
-	f->name = strdup(name);
-	f->rel = strdup(rel);
-	if (f->parent < 0 || !f->name || !f->rel) {
-		cli_error(rel, "out of memory");
+	if (!unpacked) {
 		close(fd);
 		unlinkat(parent, name, 0);
 		r->failed++;
-		async_free(f);
+		if (f)
+			async_free(f);
 		return -1;
 	}
 	f->e = *e;
