@@ -118,7 +118,14 @@ static int run_add(uint64_t logical, uint64_t length, uint64_t physical, void *a
 		return -1;
 	}
 	r->on_disk += length;
-	if (last && last->offset + last->length == logical) {
+	return content_runs_append(r, logical, length);
+}
+
+int content_runs_append(struct content_runs *r, uint64_t offset, uint64_t length)
+{
+	struct content_run *last = r->n ? &r->run[r->n - 1] : NULL;
+
+	if (last && last->offset + last->length == offset) {
 		last->length += length;
 		return 0;
 	}
@@ -132,7 +139,7 @@ static int run_add(uint64_t logical, uint64_t length, uint64_t physical, void *a
 		r->run = grown;
 		r->cap = cap;
 	}
-	r->run[r->n].offset = logical;
+	r->run[r->n].offset = offset;
 	r->run[r->n++].length = length;
 	return 0;
 }

@@ -200,6 +200,9 @@ struct content_runs {
  * (a run outside the volume, overlapping runs, more data than the volume). */
 int content_runs_get(imgfmt_fs *fs, const struct imgfmt_stat *st, struct content_runs *r, const char **why);
 void content_runs_free(struct content_runs *r);
+/* Add a run after the last (joined to it when it follows on); -1 (and
+ * R->oom) when out of memory. */
+int content_runs_append(struct content_runs *r, uint64_t offset, uint64_t length);
 /* The id of ST's content as it is on the disk now, reading its data runs
  * only; BUF (BUF_SIZE bytes) is scratch. */
 int content_id_of_file(imgfmt_fs *fs, const struct imgfmt_stat *st, void *buf, size_t buf_size, unsigned char id[32],
@@ -266,8 +269,7 @@ struct file_job {
 	bool sparse;
 	unsigned char sha[32];     /* the content id to check */
 	unsigned char *data;       /* SIZE bytes; only the runs are written */
-	struct content_run *runs;  /* data runs, in order */
-	size_t nruns, capruns;
+	struct content_runs runs;  /* its data runs, in order */
 	enum job_result result;
 	int err;                   /* JOB_IO, JOB_SIZE: errno */
 	bool done;

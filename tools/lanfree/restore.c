@@ -488,7 +488,7 @@ static void async_free(struct async_file *f)
 	if (f->parent >= 0)
 		close(f->parent);
 	free(f->job.data);
-	free(f->job.runs);
+	content_runs_free(&f->job.runs);
 	free(f->name);
 	free(f->rel);
 	entry_free(&f->e);
@@ -546,7 +546,7 @@ static int collect_block(const void *buf, size_t len, uint64_t offset, void *arg
 {
 	struct async_file *f = arg;
 	struct file_job *j = &f->job;
-	struct content_run *last = j->nruns ? &j->runs[j->nruns - 1] : NULL;
+	struct content_run *last = j->runs.n ? &j->runs.run[j->runs.n - 1] : NULL;
 
 	if (!len)
 		return 0;
@@ -555,21 +555,10 @@ static int collect_block(const void *buf, size_t len, uint64_t offset, void *arg
 		return -1;
 	}
 	memcpy(j->data + offset, buf, len);
-	if (last && last->offset + last->length == offset) {
-		last->length += len;
-		return 0;
+	if (content_runs_append(&j->runs, offset, len) < 0) {
+		f->why = "out of memory";
+		return -1;
 	}
-	if (j->nruns == j->capruns) {
-		size_t cap = j->capruns ? 2 * j->capruns : 4;
-		struct content_run *grown = realloc(j->runs, cap * sizeof(*grown));
-		if (!grown) {
-			f->why = "out of memory";
-			return -1;
-		}
-		j->runs = grown;
-		j->capruns = cap;
-	}
-	j->runs[j->nruns++] = (struct content_run){ offset, len };
 	return 0;
 }
 

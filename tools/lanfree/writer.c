@@ -43,11 +43,12 @@ static void job_run(struct file_job *j)
 		return;
 	}
 	j->result = JOB_OK;
-	for (size_t i = 0; i < j->nruns && j->result == JOB_OK; i++) {
-		const unsigned char *p = j->data + j->runs[i].offset;
-		if (content_hash_data(&h, p, j->runs[i].length, j->runs[i].offset) < 0)
+	for (size_t i = 0; i < j->runs.n && j->result == JOB_OK; i++) {
+		const struct content_run *run = &j->runs.run[i];
+		const unsigned char *p = j->data + run->offset;
+		if (content_hash_data(&h, p, run->length, run->offset) < 0)
 			j->result = JOB_DAMAGED;
-		else if (cli_pwrite_all(j->fd, p, j->runs[i].length, j->runs[i].offset) < 0)
+		else if (cli_pwrite_all(j->fd, p, run->length, run->offset) < 0)
 			j->result = JOB_IO, j->err = errno;
 	}
 	if (j->result == JOB_OK && ftruncate(j->fd, (off_t)j->size) < 0)
