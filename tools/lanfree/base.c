@@ -42,12 +42,11 @@ int64_t base_find(const struct base_state *b, uint64_t ino, const char *path, si
 	}
 	/* a chain points back only: no loop */
 	for (size_t steps = 0; steps < CHAIN_MAX; steps++) {
-		const struct base_version *v = &b->v[i];
-		if (v->path_len == len && !memcmp(b->strings + v->path_off, path, len))
+		if (same_link(&b->v[i], b, ino, path, len))
 			return i;
-		if (!v->next_of_ino)
+		if (!b->v[i].next_of_ino)
 			break;
-		i = v->next_of_ino - 1;
+		i = b->v[i].next_of_ino - 1;
 	}
 	return -1;
 }
