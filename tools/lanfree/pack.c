@@ -146,6 +146,8 @@ static int compress_job(struct job *j, enum compression comp, int level, ZSTD_CC
 		j->out = malloc(bound);
 		if (!j->out)
 			return -1;
+		/* set per frame: a context can outlive its pack (submit()'s) */
+		ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, level);
 		n = ZSTD_compress2(zc, j->out, bound, j->raw, j->rawlen);
 		if (ZSTD_isError(n))
 			return -1;
@@ -177,21 +179,19 @@ static int compress_job(struct job *j, enum compression comp, int level, ZSTD_CC
 	return 0;
 }
 
-static ZSTD_CCtx *zstd_cctx(int level)
+static ZSTD_CCtx *zstd_cctx(void)
 {
 	ZSTD_CCtx *zc = ZSTD_createCCtx();
 
-	if (zc) {
-		ZSTD_CCtx_setParameter(zc, ZSTD_c_compressionLevel, level);
+	if (zc)
 		ZSTD_CCtx_setParameter(zc, ZSTD_c_checksumFlag, 1);
-	}
 	return zc;
 }
 
 static void *worker_main(void *arg)
 {
 	struct pack *p = arg;
-	ZSTD_CCtx *zc = p->comp == COMP_ZSTD ? zstd_cctx(p->level) : NULL;
+	ZSTD_CCtx *zc = p->comp == COMP_ZSTD ? zstd_cctx() : NULL;
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -326,7 +326,7 @@ static int submit(struct pack *p)
 	if (p->nthreads == 0) {
 		static _Thread_local ZSTD_CCtx *zc;
 		if (p->comp == COMP_ZSTD && !zc)
-			zc = zstd_cctx(p->level);
+			zc = zstd_cctx();
 		j->failed = (p->comp == COMP_ZSTD && !zc) || compress_job(j, p->comp, p->level, zc) < 0;
 		int rc = frame_out(p, j, j->rawlen);
 		job_free(j);
