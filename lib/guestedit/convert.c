@@ -3,6 +3,7 @@
  * the ones that lack drivers, and report
  */
 #include "convert.h"
+#include "convert_inject.h"
 #include "devref.h"
 #include "guest.h"
 #include "guestvol.h"
@@ -367,6 +368,93 @@ int convert_check_privileges(imgfmt_disk *disk, const struct convert_opts *o, ch
 	return rc;
 }
 
+/* Kernels still missing drivers after injection go to the appliance. */
+static int appliance(const char *path, const struct imgfmt_volume *vols, const struct convert_opts *o,
+		     struct root_info *ri, const bool *injected, struct convert_report *r, char *err, size_t errlen)
+{
+	const char *versions[MAX_KERNELS], *initrds[MAX_KERNELS];
+	char paths[MAX_KERNELS][310], tool[32], why[1024], root_dev[300], boot_dev[300];
+	size_t nv = 0;
+
+	for (size_t k = 0; k < ri->nkernels; k++)
+		if (kernel_missing(&ri->kernels[k], o->ndrivers) && !injected[k]) {
+			/* as the appliance sees it: a separate /boot is mounted at /boot */
+			snprintf(paths[nv], sizeof(paths[nv]), "%s%s", ri->boot != SIZE_MAX ? "/boot" : "",
+				 ri->kernels[k].initrd);
+			initrds[nv] = paths[nv];
+			versions[nv++] = ri->kernels[k].version;
+		}
+	if (!nv)
+		return 0;
+	if (o->dry_run || o->rebuild == CONVERT_REBUILD_NONE) {
+		report_add(o->dry_run ? &r->checks : &r->not_done, 0, "%u initramfs image%s lack drivers: %s",
+			   (unsigned)nv, nv == 1 ? "" : "s",
+			   o->dry_run ? "would be rebuilt with the guest's own tool in a libguestfs appliance"
+				      : "not rebuilt (--rebuild=none)");
+		return 0;
+	}
+	rebuild_device(&vols[ri->root], root_dev, sizeof(root_dev));
+	if (ri->boot != SIZE_MAX)
+		rebuild_device(&vols[ri->boot], boot_dev, sizeof(boot_dev));
+	tool[0] = '\0';
+	if (rebuild_initramfs(path, root_dev, ri->boot != SIZE_MAX ? boot_dev : NULL, vols[ri->root].lv_name[0] != 0,
+			      versions, initrds, nv, o->drivers, o->ndrivers, tool, sizeof(tool), why, sizeof(why)) < 0) {
+		report_add(&r->not_done, 0, "initramfs not rebuilt (%s); the guest may not find its disk: %s",
+			   tool[0] ? tool : "no tool", why);
+		return 0;
+	}
+	for (size_t k = 0; k < nv; k++)
+		report_add(&r->changes, 0, "initramfs of kernel %s rebuilt in the guest with %s", versions[k], tool);
+	return 1;
+}
+
+/* Inject the drivers into the initramfs images that lack them, rebuild
+ * the rest in the appliance, and check them all again. */
+static int fix_initrds(const char *path, const struct imgfmt_volume *vols, const struct convert_opts *o,
+		       struct root_info *ri, struct convert_report *r, char *err, size_t errlen)
+{
+	struct inject_kernel ik[MAX_KERNELS];
+	bool injected[MAX_KERNELS] = { false };
+	size_t n = 0, map[MAX_KERNELS];
+	imgfmt_disk *d;
+	int rc, changed = 0;
+
+	for (size_t k = 0; k < ri->nkernels; k++)
+		if (kernel_missing(&ri->kernels[k], o->ndrivers)) {
+			ik[n] = (struct inject_kernel){ .version = ri->kernels[k].version, .initrd = ri->kernels[k].initrd };
+			map[n++] = k;
+		}
+	if (!n)
+		return 0;
+	if (o->rebuild == CONVERT_REBUILD_INJECT) {
+		if ((rc = convert_inject(path, ri->root, ri->boot, ik, n, o, r, err, errlen)) < 0)
+			return rc;
+		for (size_t i = 0; i < n; i++)
+			if (ik[i].done)
+				injected[map[i]] = true, changed = !o->dry_run;
+	}
+	if ((rc = appliance(path, vols, o, ri, injected, r, err, errlen)) < 0)
+		return rc;
+	if (!(changed || rc > 0))
+		return 0;
+	/* checked again, as the guest will boot them */
+	if (!(d = imgfmt_disk_new()) || imgfmt_disk_open(d, path, 0) < 0) {
+		snprintf(err, errlen, "cannot open the disk again: %s", d ? imgfmt_disk_error(d) : "out of memory");
+		imgfmt_disk_free(d);
+		return -EIO;
+	}
+	rc = check_initrds(d, o, ri, false, r, err, errlen);
+	imgfmt_disk_free(d);
+	if (rc < 0)
+		return rc;
+	for (size_t k = 0; k < ri->nkernels; k++)
+		if (kernel_missing(&ri->kernels[k], o->ndrivers))
+			report_add(&r->not_done, 0, "kernel %s: its initramfs still lacks drivers after %s",
+				   ri->kernels[k].version, injected[k] ? "injection" : "the rebuild (does the kernel have "
+				   "them as modules?)");
+	return 0;
+}
+
 int convert_guest(const char *path, const struct convert_opts *o, struct convert_report *r, char *err,
 		  size_t errlen)
 {
@@ -439,51 +527,8 @@ int convert_guest(const char *path, const struct convert_opts *o, struct convert
 		goto out;
 	imgfmt_disk_free(d); /* the appliance opens the disk itself */
 	d = NULL;
-	const char *versions[MAX_KERNELS], *initrds[MAX_KERNELS];
-	char paths[MAX_KERNELS][310];
-	size_t nv = 0;
-	for (size_t k = 0; k < ri.nkernels; k++)
-		if (kernel_missing(&ri.kernels[k], o->ndrivers)) {
-			/* as the appliance sees it: a separate /boot is mounted at /boot */
-			snprintf(paths[nv], sizeof(paths[nv]), "%s%s", ri.boot != SIZE_MAX ? "/boot" : "",
-				 ri.kernels[k].initrd);
-			initrds[nv] = paths[nv];
-			versions[nv++] = ri.kernels[k].version;
-		}
-	if (nv && (o->dry_run || o->no_rebuild)) {
-		report_add(o->dry_run ? &r->checks : &r->not_done, 0, "%u initramfs image%s lack drivers: %s", (unsigned)nv,
-			   nv == 1 ? "" : "s",
-			   o->dry_run ? "would be rebuilt with the guest's own tool in a libguestfs appliance"
-				      : "not rebuilt (--no-rebuild)");
-	} else if (nv) {
-		char tool[32], why[1024], root_dev[300], boot_dev[300];
-		rebuild_device(&vols[ri.root], root_dev, sizeof(root_dev));
-		if (ri.boot != SIZE_MAX)
-			rebuild_device(&vols[ri.boot], boot_dev, sizeof(boot_dev));
-		if (rebuild_initramfs(path, root_dev, ri.boot != SIZE_MAX ? boot_dev : NULL, vols[ri.root].lv_name[0] != 0,
-				      versions, initrds, nv, o->drivers, o->ndrivers, tool, sizeof(tool), why,
-				      sizeof(why)) < 0) {
-			report_add(&r->not_done, 0, "initramfs not rebuilt (%s); the guest may not find its disk: %s",
-				   tool[0] ? tool : "no tool", why);
-		} else {
-			for (size_t k = 0; k < nv; k++)
-				report_add(&r->changes, 0, "initramfs of kernel %s rebuilt in the guest with %s",
-					   versions[k], tool);
-			/* and checked again */
-			d = imgfmt_disk_new();
-			if (!d || imgfmt_disk_open(d, path, 0) < 0) {
-				snprintf(err, errlen, "cannot open the disk again: %s", d ? imgfmt_disk_error(d) : "out of memory");
-				rc = -EIO;
-				goto out;
-			}
-			if ((rc = check_initrds(d, o, &ri, false, r, err, errlen)) < 0)
-				goto out;
-			for (size_t k = 0; k < ri.nkernels; k++)
-				if (kernel_missing(&ri.kernels[k], o->ndrivers))
-					report_add(&r->not_done, 0, "kernel %s: the rebuilt initramfs still lacks "
-						   "drivers (does the kernel have them as modules?)", ri.kernels[k].version);
-		}
-	}
+	if ((rc = fix_initrds(path, vols, o, &ri, r, err, errlen)) < 0)
+		goto out;
 out:
 	imgfmt_disk_free(d);
 	free(vols);

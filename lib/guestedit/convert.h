@@ -10,8 +10,10 @@
  *   of an XFS one through a kernel mount of the disk being converted (root
  *   only); a dry run reads both through libimgfmt.
  * - Every initramfs is checked (libarchive) for the storage drivers the new
- *   hardware needs; when they are missing it is rebuilt with the guest's own
- *   tool (update-initramfs, dracut) inside a libguestfs appliance, never with
+ *   hardware needs; when they are missing the guest's own modules are
+ *   injected (inject.h: one archive appended, no VM), or, when that is
+ *   refused or asked for, the initramfs is rebuilt with the guest's own tool
+ *   (update-initramfs, dracut) inside a libguestfs appliance, never with
  *   this host's programs on the guest's files.
  */
 #ifndef RAWKIT_CONVERT_H
@@ -25,6 +27,13 @@
 
 enum convert_to { CONVERT_TO_VIRTUAL, CONVERT_TO_PHYSICAL };
 
+/* What is done to an initramfs that lacks drivers (--rebuild=). */
+enum convert_rebuild {
+	CONVERT_REBUILD_INJECT,    /* inject; the appliance for what injection refuses */
+	CONVERT_REBUILD_APPLIANCE, /* the guest's own tool in a libguestfs appliance */
+	CONVERT_REBUILD_NONE,      /* report only */
+};
+
 #define CONVERT_MAX_DRIVERS 32 /* drivers checked in an initramfs */
 
 struct convert_opts {
@@ -32,7 +41,9 @@ struct convert_opts {
 	bool dry_run;
 	const char *const *drivers; /* needed in the initramfs (module names) */
 	size_t ndrivers;
-	bool no_rebuild;            /* report missing drivers, do not rebuild */
+	const char *const *extras;  /* injected along when the kernel has them, not required */
+	size_t nextras;
+	enum convert_rebuild rebuild;
 };
 
 struct convert_report {

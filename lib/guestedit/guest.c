@@ -38,7 +38,7 @@ static int fail(struct guest *g, int rc, const char *path, const char *what)
 	return rc;
 }
 
-int guest_read(struct guest *g, const char *path, char **data, size_t *len)
+int guest_read_max(struct guest *g, const char *path, size_t max, char **data, size_t *len)
 {
 	struct imgfmt_stat st;
 	size_t done = 0;
@@ -51,13 +51,12 @@ int guest_read(struct guest *g, const char *path, char **data, size_t *len)
 		return -ENOENT;
 	if (rc < 0)
 		return fail(g, rc, path, "cannot look up");
-	if (st.size > GUEST_FILE_MAX) {
-		snprintf(g->err, sizeof(g->err), "%s: larger than %u MiB, not a configuration file", path,
-			 GUEST_FILE_MAX >> 20);
+	if (st.size > max) {
+		snprintf(g->err, sizeof(g->err), "%s: larger than %zu MiB, not a file rawkit edits", path, max >> 20);
 		return -EFBIG;
 	}
 	if (g->mounted) {
-		rc = root_read(g->root, path, data, len, GUEST_FILE_MAX);
+		rc = root_read(g->root, path, data, len, max);
 		return rc == -ENOENT || rc == -EFBIG ? rc : rc < 0 ? fail(g, rc, path, "cannot read") : 0;
 	}
 	if (!(buf = malloc((size_t)st.size + 1)))
@@ -74,6 +73,11 @@ int guest_read(struct guest *g, const char *path, char **data, size_t *len)
 	*data = buf;
 	*len = done;
 	return 0;
+}
+
+int guest_read(struct guest *g, const char *path, char **data, size_t *len)
+{
+	return guest_read_max(g, path, GUEST_FILE_MAX, data, len);
 }
 
 static void add_change(void *ctx, int tag, const char *what)

@@ -36,6 +36,9 @@ struct guest guest_reporting_root(int root, bool dry, struct report_list *change
 /* Regular file PATH into *DATA (NUL-terminated, LEN bytes).  -ENOENT when
  * missing or not a regular file; other errors set g->err. */
 int guest_read(struct guest *g, const char *path, char **data, size_t *len);
+/* The same for files larger than configuration files (an initramfs): up to
+ * MAX bytes, -EFBIG beyond. */
+int guest_read_max(struct guest *g, const char *path, size_t max, char **data, size_t *len);
 /* Write (or create with NF) PATH. */
 int guest_write(struct guest *g, int tag, const char *path, const char *data, size_t len,
 		const struct imgfmt_newfile *nf);

@@ -104,12 +104,19 @@ int rebuild_initramfs(const char *path, const char *root_dev, const char *boot_d
 		      const char *const *drivers, size_t ndrivers, char *tool, size_t toolsize, char *err,
 		      size_t errlen)
 {
-	guestfs_h *g = guestfs_create();
+	/* errors come back through fail(), one line: libguestfs prints none,
+	 * not even for a bad LIBGUESTFS_* variable */
+	guestfs_h *g = guestfs_create_flags(GUESTFS_CREATE_NO_ENVIRONMENT);
 	int rc = -1;
 
 	tool[0] = '\0';
 	if (!g)
 		return fail(NULL, err, errlen, "cannot create a handle");
+	guestfs_set_error_handler(g, NULL, NULL);
+	if (guestfs_parse_environment(g) < 0) {
+		fail(g, err, errlen, "its environment (LIBGUESTFS_*)");
+		goto out;
+	}
 	if (guestfs_add_drive_opts(g, path, GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw", -1) < 0 ||
 	    guestfs_launch(g) < 0) {
 		fail(g, err, errlen, "cannot start the appliance");

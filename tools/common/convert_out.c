@@ -1,7 +1,10 @@
 /* convert_out.c --- a conversion's report as text lines or JSON members */
 #include "convert_out.h"
 #include "cli.h"
+#include "cliopt.h"
 #include "json.h"
+
+#include <string.h>
 
 static void text_list(FILE *out, const char *object, const char *what, const struct report_list *l)
 {
@@ -30,4 +33,17 @@ void convert_report_put(json_t *obj, const struct convert_report *r)
 	json_put(obj, "changes", list_json(&r->changes));
 	json_put(obj, "checks", list_json(&r->checks));
 	json_put(obj, "not_done", list_json(&r->not_done));
+}
+
+int convert_parse_rebuild(const char *arg, void *value)
+{
+	if (!strcmp(arg, "inject"))
+		*(int *)value = CONVERT_REBUILD_INJECT;
+	else if (!strcmp(arg, "appliance"))
+		*(int *)value = CONVERT_REBUILD_APPLIANCE;
+	else if (!strcmp(arg, "none"))
+		*(int *)value = CONVERT_REBUILD_NONE;
+	else
+		return cli_command_usage_error("--rebuild: \"%s\": inject, appliance or none", arg);
+	return 0;
 }

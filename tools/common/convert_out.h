@@ -12,4 +12,10 @@ void convert_report_text(FILE *out, const char *object, const struct convert_rep
 /* The report's members of a JSON object: linux, changes, checks, not_done. */
 void convert_report_put(json_t *obj, const struct convert_report *r);
 
+/* --rebuild=HOW (a CLI_CALL parser): inject, appliance or none into the
+ * int VALUE (enum convert_rebuild). */
+int convert_parse_rebuild(const char *arg, void *value);
+
+#define CONVERT_REBUILD_HELP "what to do with an initramfs that lacks the drivers:\ninject (default): add them without a VM (the\nappliance when that is refused); appliance: rebuild\nit with the guest's own tool in a libguestfs\nappliance; none: only report it"
+
 #endif

@@ -58,7 +58,8 @@ static int run_receive(char **args, int nargs, const struct cli_common *c)
 
 #define NO_CONVERT CLI_BOOL(0, "no-convert", &no_convert, "capture (or receive) only")
 #define NO_REBUILD \
-	CLI_BOOL(0, "no-rebuild", &o.no_rebuild, "report an initramfs without the drivers, do not rebuild it")
+	CLI_CALL("rebuild", &o.rebuild, "HOW", convert_parse_rebuild, CONVERT_REBUILD_HELP), \
+	CLI_SET("no-rebuild", &o.rebuild, CONVERT_REBUILD_NONE, "the same as --rebuild=none")
 #define OVERWRITE CLI_BOOL(0, "overwrite", &o.overwrite, "replace a TARGET file that exists")
 
 static const struct cli_option capture_options[] = {
@@ -92,9 +93,10 @@ static const struct cli_tool tool = {
 	.description = "Capture a physical server's disk as a raw guest disk (only the blocks its\n"
 		"filesystems use; partition table, boot areas and unknown partitions whole)\n"
 		"and convert the Linux on it to boot on virtual hardware: device names\n"
-		"become UUID= references, MAC pinning goes, and an initramfs without the\n"
-		"virtio drivers is rebuilt with the guest's own tool in a libguestfs\n"
-		"appliance.  SOURCE is only read.\n",
+		"become UUID= references, MAC pinning goes, and the guest's own virtio\n"
+		"modules are added to an initramfs that lacks them (no VM; or it is\n"
+		"rebuilt with the guest's own tool in a libguestfs appliance).\n"
+		"SOURCE is only read.\n",
 	.footer = "Exit status: 0 done, 1 failed (no target created), 2 usage, 3 done but not\n"
 		"everything could be converted (said on stderr).\n",
 	.commands = commands,

@@ -13,7 +13,8 @@
 enum { P2V_ZSTD = 1, P2V_ZLIB = 2 };
 
 struct p2v_opts {
-	bool convert, dry_run, json, progress, quiet, overwrite, in_place, no_rebuild;
+	bool convert, dry_run, json, progress, quiet, overwrite, in_place;
+	int rebuild; /* enum convert_rebuild */
 	int compress; /* P2V_ZSTD or P2V_ZLIB */
 };
 

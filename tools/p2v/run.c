@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 static const char *const virtual_drivers[] = { "virtio_blk", "virtio_scsi", "virtio_pci" };
+static const char *const virtual_extras[] = { "virtio_net" }; /* injected along, not required */
 
 struct run {
 	struct p2v_opts *o;
@@ -24,7 +25,7 @@ static struct convert_opts convert_opts(const struct p2v_opts *o, bool dry)
 {
 	return (struct convert_opts){ .to = CONVERT_TO_VIRTUAL, .dry_run = dry, .drivers = virtual_drivers,
 				      .ndrivers = sizeof(virtual_drivers) / sizeof(virtual_drivers[0]),
-				      .no_rebuild = o->no_rebuild };
+				      .extras = virtual_extras, .nextras = 1, .rebuild = (enum convert_rebuild)o->rebuild };
 }
 
 static int do_convert(struct run *r, const char *path, bool dry, char *err, size_t errlen)

@@ -36,7 +36,7 @@ struct deploy {
 static struct convert_opts convert_opts(const struct v2p_opts *o)
 {
 	return (struct convert_opts){ .to = CONVERT_TO_PHYSICAL, .drivers = o->drivers, .ndrivers = o->ndrivers,
-				      .no_rebuild = o->no_rebuild };
+				      .rebuild = (enum convert_rebuild)o->rebuild };
 }
 
 static int convert(struct deploy *d, const char *path, char *err, size_t errlen)

@@ -112,7 +112,7 @@ int v2p_run(const char *image_path, const char *target, struct v2p_opts *o)
 	}
 	if (o->dry_run) {
 		struct convert_opts co = { .to = CONVERT_TO_PHYSICAL, .dry_run = true, .drivers = o->drivers,
-					   .ndrivers = o->ndrivers };
+					   .ndrivers = o->ndrivers, .rebuild = (enum convert_rebuild)o->rebuild };
 		if (convert_guest(image_path, &co, &r.rep, err, sizeof(err)) < 0) {
 			cli_error(image_path, "%s", err);
 			goto out;

@@ -16,7 +16,8 @@ enum v2p_resize { V2P_FIT, V2P_GROW, V2P_NO_RESIZE };
 
 struct v2p_opts {
 	enum v2p_resize resize;
-	bool force, dry_run, json, progress, quiet, verify, no_rebuild;
+	bool force, dry_run, json, progress, quiet, verify;
+	int rebuild; /* enum convert_rebuild */
 	const char *drivers[V2P_MAX_DRIVERS];
 	size_t ndrivers;
 };
