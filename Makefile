@@ -205,6 +205,9 @@ FUZZ_EXTRA_fuzz_stream := tools/p2v/stream.c tools/common/cli.c
 FUZZ_EXTRA_fuzz_disk := tests/fuzz/lib/fswalk.c
 FUZZ_EXTRA_fuzz_xfs := tests/fuzz/lib/fswalk.c
 FUZZ_LIBS_fuzz_stream := -lzstd -lz
+FUZZ_EXTRA_fuzz_initrd := lib/guestedit/initrd.c lib/guestedit/initrd_frame.c lib/guestedit/moddep.c lib/guestedit/guest.c lib/guestedit/guestroot.c \
+                          lib/guestedit/report.c
+FUZZ_LIBS_fuzz_initrd := -larchive
 FUZZERS := $(patsubst tests/fuzz/%.c,$(FUZZ_B)/%,$(wildcard tests/fuzz/*.c))
 # every source compiled once (instrumented, not linked with libFuzzer's main),
 # then each target links the objects it needs

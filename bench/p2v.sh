@@ -70,3 +70,51 @@ echo "  dd conv=sparse                      $(ratio dd-sparse rawkit)"
 echo "  qemu-img convert                    $(ratio qemu-img rawkit)"
 echo "rawkit vs reading the used bytes once at $(human "$bytes_per_s")/s (${ideal} s): $(echo "scale=2; ${SECONDS_OF[rawkit]} / $ideal" | bc -l)x (target <= 1.2)"
 echo "conversion: ${conv% *} s (target < 1 s when the initramfs has the drivers); not done: ${conv#* }"
+
+# ---- driver injection (issue #15): the same disk, its initramfs without
+# virtio (and without ahci/nvme), this machine's full module tree in the
+# guest: p2v and then v2p converting it, injection vs the appliance, vs
+# qemu-img convert of the same disk.
+if [ "$(cat phys-nv.stamp 2>/dev/null)" != "1/$(cat phys.stamp)" ]; then
+	echo "bench: making phys-nv.img (mkinitramfs MODULES=list: ext4 only; /usr/lib/modules/$KVER whole)"
+	cp --sparse=always phys.img phys-nv.img
+	mkdir -p mnt-nv && mount -o loop,offset=1048576 phys-nv.img mnt-nv
+	mkdir -p mnt-nv/usr/lib/modules && cp -a "/usr/lib/modules/$KVER" mnt-nv/usr/lib/modules/
+	rm -rf conf-nv && cp -a /etc/initramfs-tools conf-nv && sed -i 's/^MODULES=.*/MODULES=list/' conf-nv/initramfs.conf
+	printf 'ext4\n' >conf-nv/modules
+	PATH=$PATH:/usr/sbin mkinitramfs -d conf-nv -o "mnt-nv/boot/initrd.img-$KVER" "$KVER" >/dev/null 2>&1
+	umount mnt-nv && rm -rf conf-nv
+	echo "1/$(cat phys.stamp)" >phys-nv.stamp
+fi
+nv=$(losetup -r -f --show phys-nv.img)
+trap 'losetup -d "$src" "$part" "$part_out" "$nv"; rm -f "$BENCH_DIR"/out-*.img' EXIT
+echo
+echo "driver injection: $nv (initramfs without virtio, ahci, nvme), capture + conversion (${REPEAT} runs each):"
+timed p2v-inject "rm -f out-inj.img" rawkit-p2v -q "$nv" out-inj.img
+timed qemu-img-nv "rm -f out-qemu.img" qemu-img convert -f raw -O raw "$nv" out-qemu.img
+rm -f out-inj.img
+rawkit-p2v --json "$nv" out-inj.img >inj.json 2>inj.err || true
+inj=$(python3 -c 'import json; d=json.load(open("inj.json")); print("%.3f" % (d["convert_ns"] / 1e9)); print([c for c in d["changes"] if "injected" in c])')
+saved=$REPEAT
+REPEAT=1 timed p2v-appliance "rm -f out-app.img" rawkit-p2v -q --rebuild=appliance "$nv" out-app.img
+REPEAT=$saved
+rm -f out-app.img out-qemu.img
+echo "v2p of that guest onto an 8 GiB disk (a file), ahci, sd_mod, nvme injected (${REPEAT} runs each):"
+timed v2p-inject "rm -f out-metal.img && truncate -s 8G out-metal.img" \
+	rawkit-v2p -q --drivers ahci,sd_mod,nvme out-inj.img out-metal.img
+timed qemu-img-v2p "rm -f out-metal.img && truncate -s 8G out-metal.img" \
+	qemu-img convert -n -f raw -O raw out-inj.img out-metal.img
+rm -f out-metal.img && truncate -s 8G out-metal.img
+rawkit-v2p --json --drivers ahci,sd_mod,nvme out-inj.img out-metal.img >v2p-inj.json 2>/dev/null || true
+v2pconv=$(python3 -c 'import json; d=json.load(open("v2p-inj.json")); print("%.3f" % (d.get("convert_ns", 0) / 1e9))')
+REPEAT=1 timed v2p-appliance "rm -f out-metal.img && truncate -s 8G out-metal.img" \
+	rawkit-v2p -q --rebuild=appliance --drivers ahci,sd_mod,nvme out-inj.img out-metal.img
+REPEAT=$saved
+rm -f out-metal.img
+echo
+echo "p2v: qemu-img convert / rawkit-p2v (capture + injection): $(ratio qemu-img-nv p2v-inject) (target >= 1.0, i.e. rawkit <= 1.0x qemu-img)"
+echo "p2v: conversion phase with injection: ${inj%%$'\n'*} s (target < 1 s); injected: ${inj#*$'\n'}"
+echo "p2v: --rebuild=appliance / inject: $(ratio p2v-appliance p2v-inject)"
+echo "v2p: qemu-img convert -n / rawkit-v2p (deploy + grow + injection): $(ratio qemu-img-v2p v2p-inject)"
+echo "v2p: conversion phase with injection: $v2pconv s (target < 1 s)"
+echo "v2p: --rebuild=appliance / inject: $(ratio v2p-appliance v2p-inject)"

@@ -16,10 +16,10 @@ libguestfs-dev libjansson-dev libfuse3-dev"
 CHECK="perl e2fsprogs fdisk util-linux ntfs-3g clang libclang-rt-14-dev
 sqlite3 zstd gzip tar bsdextrautils coreutils acl attr cpio python3 qemu-utils
 xfsprogs e2fsprogs man-db groff-base strace dosfstools btrfs-progs lvm2 libarchive-tools
-openssh-client mtools linux-image-amd64"
+openssh-client mtools linux-image-amd64 kmod initramfs-tools-core"
 # virt-sysprep (libguestfs-tools) needs a kernel to build its appliance from
 # the boot tests: qemu, and libguestfs' appliance for initramfs rebuilds
-BOOT="qemu-system-x86 libguestfs-tools supermin"
+BOOT="qemu-system-x86 libguestfs-tools supermin dracut-core"
 BENCH="partclone dump restic time bc openssl libguestfs-tools qemu-system-x86"
 
 # e2fsprogs' own corrupted test images (tests/f_*/image.gz, tests/j_*/image.gz)

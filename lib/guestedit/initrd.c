@@ -12,6 +12,7 @@
  * The file is read through the caller's pread, never copied out.
  */
 #include "initrd.h"
+#include "initrd_frame.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -177,15 +178,33 @@ static struct archive *cpio_reader(void)
 }
 
 /* The uncompressed archive at S->pos; S->pos goes to its end. */
+/* The file from S->pos, for initrd_frames(). */
+static ssize_t file_more(void *ctx, char *buf, size_t len)
+{
+	struct file_source *s = ctx;
+	ssize_t n;
+
+	if (s->pos >= s->size)
+		return 0;
+	if (len > s->size - s->pos)
+		len = (size_t)(s->size - s->pos);
+	if ((n = s->pread(s->src, buf, len, s->pos)) > 0)
+		s->pos += (uint64_t)n;
+	return n;
+}
+
 static int walk_plain(struct file_source *s, unsigned index, initrd_entry_fn fn, void *arg, char *err,
 		      size_t errlen)
 {
-	struct archive *a = cpio_reader();
-	uint64_t start = s->pos, end = 0;
+	struct archive *a;
+	uint64_t start = s->pos, end = 0, framed = 0;
 	unsigned entries;
-	int rc;
+	int rc = initrd_frames(file_more, s, true, &framed, err, errlen);
 
-	if (!a)
+	s->pos = start;
+	if (rc < 0)
+		return rc;
+	if (!(a = cpio_reader()))
 		return snprintf(err, errlen, "out of memory"), -ENOMEM;
 	if (archive_read_open(a, s, NULL, file_read, NULL) != ARCHIVE_OK) {
 		snprintf(err, errlen, "not an initramfs at byte %llu: %s", (unsigned long long)start,
@@ -195,8 +214,33 @@ static int walk_plain(struct file_source *s, unsigned index, initrd_entry_fn fn,
 	}
 	rc = read_archive(a, index, fn, arg, &end, &entries, err, errlen);
 	archive_read_free(a);
-	s->pos = start + end;
+	s->pos = start + framed;
 	return rc;
+}
+
+/* A decompressing reader of the file from START to its end. */
+static struct archive *open_raw(struct file_source *s, uint64_t start)
+{
+	struct archive *raw = archive_read_new();
+	struct archive_entry *e;
+
+	if (!raw)
+		return NULL;
+	s->pos = start;
+	archive_read_support_filter_all(raw);
+	archive_read_support_format_raw(raw);
+	if (archive_read_open(raw, s, NULL, file_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(raw, &e) != ARCHIVE_OK || archive_filter_count(raw) < 2) {
+		archive_read_free(raw);
+		return NULL;
+	}
+	return raw;
+}
+
+static ssize_t raw_more(void *ctx, char *buf, size_t len)
+{
+	la_ssize_t n = archive_read_data(ctx, buf, len);
+	return n < 0 ? -1 : n;
 }
 
 /* The compressed part from S->pos to the end of the file. */
@@ -204,25 +248,38 @@ static int walk_compressed(struct file_source *s, unsigned index, initrd_entry_f
 			   struct initrd_layout *lay, char *err, size_t errlen)
 {
 	struct stream_source st = { .cur = 0 };
-	struct archive_entry *e;
-	uint64_t start = s->pos;
+	uint64_t start = s->pos, ignored;
 	int rc = 0;
+	char why[300];
 
-	st.raw = archive_read_new();
+	/* first the framing of the whole decompressed stream */
+	if (!(st.raw = open_raw(s, start))) {
+		snprintf(err, errlen, "not an initramfs at byte %llu: neither a cpio archive nor compressed",
+			 (unsigned long long)start);
+		return -EILSEQ;
+	}
+	rc = initrd_frames(raw_more, st.raw, false, &ignored, why, sizeof(why));
+	if (rc == 0 || (rc < 0 && rc != -ENOMEM)) {
+		snprintf(err, errlen, "%s data at byte %llu: %s", archive_filter_name(st.raw, 0),
+			 (unsigned long long)start, rc == 0 ? "no cpio archive in it" :
+			 rc == -EIO && archive_error_string(st.raw) ? archive_error_string(st.raw) : why);
+		archive_read_free(st.raw);
+		return -EILSEQ;
+	}
+	archive_read_free(st.raw);
+	if (rc < 0)
+		return snprintf(err, errlen, "out of memory"), rc;
+	if (rc > INITRD_MAX_ARCHIVES) {
+		snprintf(err, errlen, "more than %d archives in one initramfs", INITRD_MAX_ARCHIVES);
+		return -EILSEQ;
+	}
+	rc = 0;
+	st.raw = open_raw(s, start);
 	st.blk[0] = malloc(INITRD_BLOCK);
 	st.blk[1] = malloc(INITRD_BLOCK);
 	if (!st.raw || !st.blk[0] || !st.blk[1]) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;
-		goto out;
-	}
-	archive_read_support_filter_all(st.raw);
-	archive_read_support_format_raw(st.raw);
-	if (archive_read_open(st.raw, s, NULL, file_read, NULL) != ARCHIVE_OK ||
-	    archive_read_next_header(st.raw, &e) != ARCHIVE_OK || archive_filter_count(st.raw) < 2) {
-		snprintf(err, errlen, "not an initramfs at byte %llu: neither a cpio archive nor compressed",
-			 (unsigned long long)start);
-		rc = -EILSEQ;
 		goto out;
 	}
 	lay->compression = archive_filter_code(st.raw, 0);

@@ -98,43 +98,57 @@ static int parse_dep(struct moddep *m)
 	return 0;
 }
 
+int moddep_parse(char *dep, char *builtin, const char *dir, struct moddep **out)
+{
+	struct moddep *m = calloc(1, sizeof(*m));
+	int rc;
+
+	*out = NULL;
+	if (!m) {
+		free(dep);
+		free(builtin);
+		return -ENOMEM;
+	}
+	m->text = dep;
+	m->builtin = builtin;
+	snprintf(m->dir, sizeof(m->dir), "%s", dir);
+	if ((rc = parse_dep(m)) < 0) {
+		moddep_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
 int moddep_load(struct guest *gu, const char *version, struct moddep **out, char *err, size_t errlen)
 {
 	static const char *const bases[] = { "/usr/lib/modules", "/lib/modules" };
-	struct moddep *m = calloc(1, sizeof(*m));
-	char path[340];
+	char dir[300], path[340], *dep = NULL, *builtin = NULL;
 	size_t len;
 	int rc = -ENOENT;
 
 	*out = NULL;
-	if (!m)
-		return snprintf(err, errlen, "out of memory"), -ENOMEM;
 	for (size_t b = 0; b < 2 && rc == -ENOENT; b++) {
-		snprintf(m->dir, sizeof(m->dir), "%s/%s", bases[b], version);
-		snprintf(path, sizeof(path), "%s/modules.dep", m->dir);
-		rc = guest_read(gu, path, &m->text, &len);
+		snprintf(dir, sizeof(dir), "%s/%s", bases[b], version);
+		snprintf(path, sizeof(path), "%s/modules.dep", dir);
+		rc = guest_read(gu, path, &dep, &len);
 	}
 	if (rc < 0) {
 		if (rc == -ENOENT)
 			snprintf(err, errlen, "no /lib/modules/%s/modules.dep in the guest", version);
 		else
 			snprintf(err, errlen, "%s", gu->err[0] ? gu->err : strerror(-rc));
-		moddep_free(m);
 		return rc;
 	}
-	snprintf(path, sizeof(path), "%s/modules.builtin", m->dir);
-	if ((rc = guest_read(gu, path, &m->builtin, &len)) < 0 && rc != -ENOENT) {
+	snprintf(path, sizeof(path), "%s/modules.builtin", dir);
+	if ((rc = guest_read(gu, path, &builtin, &len)) < 0 && rc != -ENOENT) {
 		snprintf(err, errlen, "%s", gu->err[0] ? gu->err : strerror(-rc));
-		moddep_free(m);
+		free(dep);
 		return rc;
 	}
-	if ((rc = parse_dep(m)) < 0) {
+	if ((rc = moddep_parse(dep, builtin, dir, out)) < 0)
 		snprintf(err, errlen, "out of memory");
-		moddep_free(m);
-		return rc;
-	}
-	*out = m;
-	return 0;
+	return rc;
 }
 
 void moddep_free(struct moddep *m)

@@ -15,6 +15,10 @@ struct moddep;
  * or /lib/modules).  0, -ENOENT when the guest has no modules.dep for it,
  * other < 0 with ERR. */
 int moddep_load(struct guest *gu, const char *version, struct moddep **out, char *err, size_t errlen);
+/* The same from the texts of modules.dep DEP and modules.builtin BUILTIN
+ * (NUL-terminated, malloc'd, NULL for none: owned by the index from here
+ * on, freed even on failure), read from directory DIR. */
+int moddep_parse(char *dep, char *builtin, const char *dir, struct moddep **out);
 void moddep_free(struct moddep *m);
 
 /* The directory the index was read from ("/usr/lib/modules/VERSION"). */

@@ -68,3 +68,19 @@ boot_requirements() {
 	export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
 	export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
 }
+
+# make_guest_initrd DIR [dracut]: the guest's initramfs in DIR/boot, made
+# by this machine's mkinitramfs from the guest's own initramfs-tools
+# configuration (MODULES=list: ext4 alone, so neither the virtio nor the
+# AHCI drivers): what update-initramfs makes on a physical server whose
+# configuration lists its modules.  With "dracut": by this machine's
+# dracut (dracut-core), every storage driver but virtio's.
+make_guest_initrd() {
+	local dir=$1 out="$1/boot/initrd.img-$KVER"
+	if [ "${2:-}" = dracut ]; then
+		dracut -N -f --kver "$KVER" -m "base rootfs-block kernel-modules" \
+			--omit-drivers "virtio_blk virtio_scsi virtio_pci virtio_net" "$out" >/dev/null 2>&1
+	else
+		PATH=$PATH:/usr/sbin:/sbin mkinitramfs -d "$dir/etc/initramfs-tools" -o "$out" "$KVER" >/dev/null 2>&1
+	fi
+}

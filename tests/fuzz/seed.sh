@@ -34,6 +34,21 @@ if [ "$1" = fuzz_catalog ]; then
 	printf '\000\026\001\010\000\003\023' >"$dir/copy-version"  # a version twice
 	exit 0
 fi
+if [ "$1" = fuzz_initrd ]; then
+	# an initramfs as distributions make them (early microcode cpio, then a
+	# compressed one), and modules.dep lines
+	mkdir -p "$tmp/e/kernel/x86/microcode" "$tmp/m/usr/lib/modules/6.1.0/kernel/drivers/block" "$tmp/m/conf"
+	echo microcode >"$tmp/e/kernel/x86/microcode/GenuineIntel.bin"
+	echo ELF >"$tmp/m/usr/lib/modules/6.1.0/kernel/drivers/block/virtio_blk.ko"
+	echo ext4 >"$tmp/m/conf/modules"
+	(cd "$tmp/e" && find . | cpio -o -H newc --quiet) >"$tmp/early"
+	(cd "$tmp/m" && find . | cpio -o -H newc --quiet) >"$tmp/main"
+	{ printf '\000'; cat "$tmp/early"; zstd -q -c "$tmp/main"; zstd -q -c "$tmp/main"; } >"$dir/zstd-twice"
+	{ printf '\000'; cat "$tmp/early"; gzip -n -c "$tmp/main"; } >"$dir/gzip"
+	{ printf '\000'; cat "$tmp/early" "$tmp/main"; } >"$dir/plain"
+	printf '\001kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\nkernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko\nkernel/drivers/virtio/virtio_ring.ko:\nkernel/drivers/scsi/virtio_scsi.ko.zst: kernel/drivers/virtio/virtio.ko\n' >"$dir/moddep"
+	exit 0
+fi
 if [ "$1" = fuzz_clone_text ]; then
 	# the editor's number (first byte), then a file it edits
 	printf '\000127.0.0.1 localhost\n127.0.1.1 golden.example.com golden\n' >"$dir/hosts"
