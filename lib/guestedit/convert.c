@@ -417,7 +417,7 @@ static int fix_initrds(const char *path, const struct imgfmt_volume *vols, const
 	bool injected[MAX_KERNELS] = { false };
 	size_t n = 0, map[MAX_KERNELS];
 	imgfmt_disk *d;
-	int rc, changed = 0;
+	int rc;
 
 	for (size_t k = 0; k < ri->nkernels; k++)
 		if (kernel_missing(&ri->kernels[k], o->ndrivers)) {
@@ -431,12 +431,10 @@ static int fix_initrds(const char *path, const struct imgfmt_volume *vols, const
 			return rc;
 		for (size_t i = 0; i < n; i++)
 			if (ik[i].done)
-				injected[map[i]] = true, changed = !o->dry_run;
+				injected[map[i]] = true;
 	}
-	if ((rc = appliance(path, vols, o, ri, injected, r, err, errlen)) < 0)
-		return rc;
-	if (!(changed || rc > 0))
-		return 0;
+	if ((rc = appliance(path, vols, o, ri, injected, r, err, errlen)) <= 0)
+		return rc; /* (what was injected was read back by the injection itself) */
 	/* checked again, as the guest will boot them */
 	if (!(d = imgfmt_disk_new()) || imgfmt_disk_open(d, path, 0) < 0) {
 		snprintf(err, errlen, "cannot open the disk again: %s", d ? imgfmt_disk_error(d) : "out of memory");

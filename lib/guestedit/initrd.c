@@ -62,6 +62,7 @@ struct stream_source {
 	int cur;                /* the newer block */
 	uint64_t pos;           /* the next byte a reader gets */
 	bool eof;
+	struct frame_walk frames; /* every block checked before a reader gets it */
 	char err[256];
 };
 
@@ -86,9 +87,13 @@ static int stream_fill(struct stream_source *s)
 			return -EILSEQ;
 		}
 		if (n == 0) {
+			if (frame_end(&s->frames, s->err, sizeof(s->err)) < 0)
+				return -EILSEQ;
 			s->eof = true;
 			continue;
 		}
+		if (frame_feed(&s->frames, s->blk[!s->cur], (size_t)n, s->err, sizeof(s->err)) < 0)
+			return -EILSEQ;
 		s->cur = !s->cur;
 		s->start[s->cur] = next;
 		s->len[s->cur] = (size_t)n;
@@ -178,19 +183,32 @@ static struct archive *cpio_reader(void)
 }
 
 /* The uncompressed archive at S->pos; S->pos goes to its end. */
-/* The file from S->pos, for initrd_frames(). */
-static ssize_t file_more(void *ctx, char *buf, size_t len)
+/* The framing of the archive at S->pos: its size into *SIZE. */
+static int frame_plain(struct file_source *s, uint64_t *size, char *err, size_t errlen)
 {
-	struct file_source *s = ctx;
-	ssize_t n;
+	struct frame_walk w;
+	uint64_t pos = s->pos;
+	int rc = 0;
 
-	if (s->pos >= s->size)
-		return 0;
-	if (len > s->size - s->pos)
-		len = (size_t)(s->size - s->pos);
-	if ((n = s->pread(s->src, buf, len, s->pos)) > 0)
-		s->pos += (uint64_t)n;
-	return n;
+	frame_init(&w, true);
+	while (rc == 0) {
+		size_t want = s->size - pos < INITRD_BLOCK ? (size_t)(s->size - pos) : INITRD_BLOCK;
+		ssize_t n = want ? s->pread(s->src, s->buf, want, pos) : 0;
+		if (n < 0)
+			return snprintf(err, errlen, "read error at byte %llu", (unsigned long long)pos), -EIO;
+		if (n == 0) {
+			if ((rc = frame_end(&w, err, errlen)) == 0 && w.archives == 0) {
+				snprintf(err, errlen, "no cpio trailer");
+				rc = -EILSEQ;
+			}
+			rc = rc < 0 ? rc : 1;
+			break;
+		}
+		pos += (uint64_t)n;
+		rc = frame_feed(&w, s->buf, (size_t)n, err, errlen);
+	}
+	*size = w.end;
+	return rc < 0 ? rc : 0;
 }
 
 static int walk_plain(struct file_source *s, unsigned index, initrd_entry_fn fn, void *arg, char *err,
@@ -199,9 +217,8 @@ static int walk_plain(struct file_source *s, unsigned index, initrd_entry_fn fn,
 	struct archive *a;
 	uint64_t start = s->pos, end = 0, framed = 0;
 	unsigned entries;
-	int rc = initrd_frames(file_more, s, true, &framed, err, errlen);
+	int rc = frame_plain(s, &framed, err, errlen);
 
-	s->pos = start;
 	if (rc < 0)
 		return rc;
 	if (!(a = cpio_reader()))
@@ -237,49 +254,25 @@ static struct archive *open_raw(struct file_source *s, uint64_t start)
 	return raw;
 }
 
-static ssize_t raw_more(void *ctx, char *buf, size_t len)
-{
-	la_ssize_t n = archive_read_data(ctx, buf, len);
-	return n < 0 ? -1 : n;
-}
-
 /* The compressed part from S->pos to the end of the file. */
 static int walk_compressed(struct file_source *s, unsigned index, initrd_entry_fn fn, void *arg,
 			   struct initrd_layout *lay, char *err, size_t errlen)
 {
 	struct stream_source st = { .cur = 0 };
-	uint64_t start = s->pos, ignored;
+	uint64_t start = s->pos;
 	int rc = 0;
-	char why[300];
 
-	/* first the framing of the whole decompressed stream */
-	if (!(st.raw = open_raw(s, start))) {
-		snprintf(err, errlen, "not an initramfs at byte %llu: neither a cpio archive nor compressed",
-			 (unsigned long long)start);
-		return -EILSEQ;
-	}
-	rc = initrd_frames(raw_more, st.raw, false, &ignored, why, sizeof(why));
-	if (rc == 0 || (rc < 0 && rc != -ENOMEM)) {
-		snprintf(err, errlen, "%s data at byte %llu: %s", archive_filter_name(st.raw, 0),
-			 (unsigned long long)start, rc == 0 ? "no cpio archive in it" :
-			 rc == -EIO && archive_error_string(st.raw) ? archive_error_string(st.raw) : why);
-		archive_read_free(st.raw);
-		return -EILSEQ;
-	}
-	archive_read_free(st.raw);
-	if (rc < 0)
-		return snprintf(err, errlen, "out of memory"), rc;
-	if (rc > INITRD_MAX_ARCHIVES) {
-		snprintf(err, errlen, "more than %d archives in one initramfs", INITRD_MAX_ARCHIVES);
-		return -EILSEQ;
-	}
-	rc = 0;
+	frame_init(&st.frames, false);
 	st.raw = open_raw(s, start);
 	st.blk[0] = malloc(INITRD_BLOCK);
 	st.blk[1] = malloc(INITRD_BLOCK);
 	if (!st.raw || !st.blk[0] || !st.blk[1]) {
-		snprintf(err, errlen, "out of memory");
-		rc = -ENOMEM;
+		if (!st.raw)
+			snprintf(err, errlen, "not an initramfs at byte %llu: neither a cpio archive nor compressed",
+				 (unsigned long long)start);
+		else
+			snprintf(err, errlen, "out of memory");
+		rc = st.raw ? -ENOMEM : -EILSEQ;
 		goto out;
 	}
 	lay->compression = archive_filter_code(st.raw, 0);

@@ -8,18 +8,34 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The next bytes of the stream into BUF (up to LEN): the count, 0 at its
- * end, < 0 on an error. */
-typedef ssize_t (*frame_more_fn)(void *ctx, char *buf, size_t len);
-
 #define FRAME_NAME_MAX 4096 /* the kernel's PATH_MAX: it refuses longer names */
+#define FRAME_HEADER 110
 
-/* Walk the newc cpio archives of a byte stream as the kernel does: zero
- * padding, then headers with the right magic and hex fields and a name of
- * 1..FRAME_NAME_MAX bytes, each archive ending at its TRAILER!!!.  ONE:
- * stop after the first archive, its end (from the stream's start) in *END.
- * Returns the archives met, or < 0 with ERR (-EILSEQ: malformed, with its
+/* A walk of newc cpio archives as the kernel does it, fed the bytes of a
+ * stream in order: zero padding, then headers with the right magic and hex
+ * fields, a name of 1..FRAME_NAME_MAX bytes and a symbolic link's target
+ * no longer, each archive ending at its TRAILER!!!. */
+struct frame_walk {
+	int state;
+	bool one;             /* stop after the first archive */
+	bool trailer;         /* the entry being skipped is a trailer */
+	char hdr[FRAME_HEADER + 11];
+	size_t have;
+	uint32_t namesize, filesize;
+	uint64_t skip;        /* bytes left to skip */
+	uint64_t pos;         /* bytes fed */
+	uint64_t at;          /* where the current header started */
+	uint64_t end;         /* ONE: where the first archive ended */
+	unsigned archives;    /* complete archives */
+};
+
+/* Start a walk (ONE: stop at the first archive's end). */
+void frame_init(struct frame_walk *w, bool one);
+/* Feed the next LEN bytes: 0 to go on, 1 when ONE and the first archive
+ * ended (W->end: its size), < 0 with ERR on malformed input (with its
  * offset). */
-int initrd_frames(frame_more_fn more, void *ctx, bool one, uint64_t *end, char *err, size_t errlen);
+int frame_feed(struct frame_walk *w, const char *buf, size_t len, char *err, size_t errlen);
+/* The stream ended: 0, or -EILSEQ with ERR when inside an archive. */
+int frame_end(struct frame_walk *w, char *err, size_t errlen);
 
 #endif

@@ -672,6 +672,41 @@ static int read_initrd(struct job *j, const char *data, size_t len, char *err, s
 	return 0;
 }
 
+struct verify {
+	const struct job *j;
+	bool *seen;
+};
+
+static int verify_entry(void *arg, struct archive *a, const struct initrd_entry *e)
+{
+	struct verify *v = arg;
+	size_t plen = strlen(v->j->s.prefix);
+
+	(void)a;
+	if (S_ISREG(e->mode) && !strncmp(e->path, v->j->s.prefix, plen))
+		for (size_t i = 0; i < v->j->nadded; i++)
+			if (!strcmp(e->path + plen, v->j->added[i]))
+				v->seen[i] = true;
+	return 0;
+}
+
+/* The archive built reads back (as the kernel will read it, through the
+ * same walk as every initramfs) with every module added in it. */
+static int verify_archive(const struct job *j, const struct out *o, char *err, size_t errlen)
+{
+	bool seen[sizeof(j->added) / sizeof(j->added[0])] = { false };
+	struct verify v = { j, seen };
+	struct mem m = { o->data, o->len };
+	char why[400];
+
+	if (initrd_walk(mem_pread, &m, o->len, verify_entry, &v, NULL, why, sizeof(why)) < 0)
+		return fail(err, errlen, -ENOTSUP, "the archive built does not read back: %s", why);
+	for (size_t i = 0; i < j->nadded; i++)
+		if (!seen[i])
+			return fail(err, errlen, -ENOTSUP, "the archive built lacks %s", j->added[i]);
+	return 0;
+}
+
 static void describe(const struct job *j, struct inject_result *r)
 {
 	size_t used = 0;
@@ -754,6 +789,8 @@ int initrd_inject(const struct inject_request *rq, struct inject_result *r, char
 		rc = -ENOTSUP;
 		goto out;
 	}
+	if ((rc = verify_archive(&j, &o, err, errlen)) < 0)
+		goto out;
 	/* an uncompressed archive starts on a 4-byte boundary; zero padding
 	 * after a compressed one would upset lsinitramfs, so none there */
 	size_t pad = j.lay.compression == ARCHIVE_FILTER_NONE ? (4 - len % 4) % 4 : 0;
