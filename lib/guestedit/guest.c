@@ -118,6 +118,18 @@ int guest_write(struct guest *g, int tag, const char *path, const char *data, si
 	return 0;
 }
 
+int guest_append(struct guest *g, int tag, const char *path, const char *data, size_t len)
+{
+	int rc = 0;
+
+	if (!g->dry)
+		rc = g->mounted ? root_append(g->root, path, data, len) : imgfmt_fs_append_file(g->fs, path, data, len);
+	if (rc < 0)
+		return fail(g, rc, path, "cannot append to it");
+	changed(g, tag, "", path);
+	return 0;
+}
+
 int guest_remove(struct guest *g, int tag, const char *path, bool recursive)
 {
 	struct imgfmt_stat st;

@@ -42,6 +42,8 @@ int guest_read_max(struct guest *g, const char *path, size_t max, char **data, s
 /* Write (or create with NF) PATH. */
 int guest_write(struct guest *g, int tag, const char *path, const char *data, size_t len,
 		const struct imgfmt_newfile *nf);
+/* Append LEN bytes of DATA to regular file PATH (which must exist). */
+int guest_append(struct guest *g, int tag, const char *path, const char *data, size_t len);
 /* Create directory PATH with NF (not reported as a change); -EEXIST when
  * it exists. */
 int guest_mkdir(struct guest *g, const char *path, const struct imgfmt_newfile *nf);

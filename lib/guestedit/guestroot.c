@@ -272,6 +272,23 @@ int root_write(int root, const char *path, const void *data, size_t len, const s
 	return rc;
 }
 
+int root_append(int root, const char *path, const void *data, size_t len)
+{
+	struct stat s;
+	int fd, rc = peek(root, path, &s);
+
+	if (rc < 0)
+		return rc;
+	if (!S_ISREG(s.st_mode))
+		return -EEXIST;
+	if ((fd = open_regular(root, path, O_WRONLY | O_APPEND, &s)) < 0)
+		return fd;
+	rc = write_all(fd, data, len);
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	return rc;
+}
+
 int root_mkdir(int root, const char *path, const struct imgfmt_newfile *nf)
 {
 	const char *name;

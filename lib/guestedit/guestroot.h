@@ -22,6 +22,9 @@ int root_read(int root, const char *path, char **data, size_t *len, size_t max);
  * and moded as NF says and labelled like a regular file beside it.
  * -EEXIST when PATH is there but not a regular file. */
 int root_write(int root, const char *path, const void *data, size_t len, const struct imgfmt_newfile *nf);
+/* Append to regular file PATH (-ENOENT when missing, -EEXIST when not a
+ * regular file). */
+int root_append(int root, const char *path, const void *data, size_t len);
 /* Create directory PATH with NF, labelled like a directory beside it. */
 int root_mkdir(int root, const char *path, const struct imgfmt_newfile *nf);
 /* Remove PATH; a directory only when RECURSIVE, with everything in it (at

@@ -794,17 +794,19 @@ int initrd_inject(const struct inject_request *rq, struct inject_result *r, char
 	/* an uncompressed archive starts on a 4-byte boundary; zero padding
 	 * after a compressed one would upset lsinitramfs, so none there */
 	size_t pad = j.lay.compression == ARCHIVE_FILTER_NONE ? (4 - len % 4) % 4 : 0;
-	char *whole = realloc(data, len + pad + o.len);
-	if (!whole) {
+	char *seg = malloc(pad + o.len);
+	if (!seg) {
 		rc = fail(err, errlen, -ENOTSUP, "out of memory");
 		goto out;
 	}
-	data = whole;
-	memset(data + len, 0, pad);
-	memcpy(data + len + pad, o.data, o.len);
+	memset(seg, 0, pad);
+	memcpy(seg + pad, o.data, o.len);
 	r->bytes = pad + o.len;
-	if ((rc = guest_write(rq->boot, 0, rq->initrd, data, len + pad + o.len, NULL)) < 0)
+	/* appended in place: the file's own blocks are not rewritten, and a
+	 * crash leaves it as it was or with the whole archive */
+	if ((rc = guest_append(rq->boot, 0, rq->initrd, seg, pad + o.len)) < 0)
 		snprintf(err, errlen, "%s", rq->boot->err);
+	free(seg);
 out:
 	free(data);
 	free(o.data);

@@ -326,6 +326,17 @@ int imgfmt_fs_write_file(imgfmt_fs *fs, const char *path, const void *data, size
 	return rc < 0 ? rc : fs->ops->write_file(fs, dir, name, data, len, nf);
 }
 
+int imgfmt_fs_append_file(imgfmt_fs *fs, const char *path, const void *data, size_t len)
+{
+	char name[256];
+	uint64_t dir;
+	int rc = edit_parent(fs, path, &dir, name);
+
+	if (rc == 0 && !fs->ops->append_file)
+		rc = fs_fail(fs, -EOPNOTSUPP, "rawkit cannot append to files of %s filesystems", fs->type);
+	return rc < 0 ? rc : fs->ops->append_file(fs, dir, name, data, len);
+}
+
 int imgfmt_fs_mkdir(imgfmt_fs *fs, const char *path, const struct imgfmt_newfile *nf)
 {
 	char name[256];

@@ -780,6 +780,7 @@ const struct imgfmt_fs_ops imgfmt_fs_ext_ops = {
 	.data_runs = ext_data_runs,
 	.free_space = ext_free_space,
 	.write_file = imgfmt_ext_write_file,
+	.append_file = imgfmt_ext_append_file,
 	.mkdir = imgfmt_ext_mkdir,
 	.remove = imgfmt_ext_remove,
 	.set_uuid = imgfmt_ext_set_uuid,

@@ -58,6 +58,7 @@ int imgfmt_ext_release_orphans(imgfmt_fs *fs, ext2_filsys efs);
 
 /* fs_ext_edit.c: the editing operations (IMGFMT_FS_WRITE). */
 int imgfmt_ext_edit_prepare(imgfmt_fs *fs);
+int imgfmt_ext_append_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len);
 int imgfmt_ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
 			  const struct imgfmt_newfile *nf);
 int imgfmt_ext_mkdir(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt_newfile *nf);

@@ -294,6 +294,51 @@ int imgfmt_ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const v
 	return write_inode(fs, ino, &in);
 }
 
+int imgfmt_ext_append_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len)
+{
+	ext2_filsys efs = EXT_FS(fs);
+	struct ext2_inode_large in;
+	ext2_file_t file = NULL;
+	ext2_ino_t ino;
+	errcode_t err;
+	__u64 size;
+	size_t done = 0;
+	int rc;
+
+	forget_map(fs);
+	if ((rc = lookup(fs, (ext2_ino_t)dir, name, &ino)) < 0)
+		return rc == -ENOENT ? fs_fail(fs, -ENOENT, "no such file") : rc;
+	if ((rc = imgfmt_ext_read_inode(fs, ino, &in)) < 0)
+		return rc;
+	if (!LINUX_S_ISREG(in.i_mode))
+		return fs_fail(fs, -EEXIST, "not a regular file");
+	if (in.i_flags & EXT2_IMMUTABLE_FL)
+		return fs_fail(fs, -EPERM, "the file is immutable");
+	err = ext2fs_file_open2(efs, ino, (struct ext2_inode *)&in, EXT2_FILE_WRITE, &file);
+	if (!err)
+		err = ext2fs_file_get_lsize(file, &size);
+	if (!err)
+		err = ext2fs_file_llseek(file, size, EXT2_SEEK_SET, NULL);
+	while (!err && done < len) {
+		unsigned int chunk = len - done > (1u << 20) ? (1u << 20) : (unsigned int)(len - done), got = 0;
+		err = ext2fs_file_write(file, (const char *)data + done, chunk, &got);
+		if (!err && got == 0)
+			err = EXT2_ET_SHORT_WRITE;
+		done += got;
+	}
+	if (file) {
+		errcode_t cerr = ext2fs_file_close(file);
+		if (!err)
+			err = cerr;
+	}
+	if (err)
+		return imgfmt_ext_fail(fs, err, "cannot append to the file");
+	if ((rc = imgfmt_ext_read_inode(fs, ino, &in)) < 0)
+		return rc;
+	inode_set_now(efs, &in, true);
+	return write_inode(fs, ino, &in);
+}
+
 /* ---- directories ---- */
 
 int imgfmt_ext_mkdir(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt_newfile *nf)

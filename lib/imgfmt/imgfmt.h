@@ -339,6 +339,12 @@ struct imgfmt_newfile {
 int imgfmt_fs_write_file(imgfmt_fs *fs, const char *path, const void *data, size_t len,
 			 const struct imgfmt_newfile *nf);
 
+/* Append LEN bytes of DATA to regular file PATH (which must exist): only
+ * the new blocks and the inode are written, so that a crash leaves the
+ * file as it was or with the whole addition.  -EEXIST when PATH is not a
+ * regular file, -EPERM when it is immutable. */
+int imgfmt_fs_append_file(imgfmt_fs *fs, const char *path, const void *data, size_t len);
+
 /* Create directory PATH with NF (labelled like a directory beside it);
  * -EEXIST when it exists. */
 int imgfmt_fs_mkdir(imgfmt_fs *fs, const char *path, const struct imgfmt_newfile *nf);

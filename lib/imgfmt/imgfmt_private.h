@@ -138,6 +138,7 @@ struct imgfmt_fs_ops {
 	/* Editing (NULL where the back end is read-only). */
 	int (*write_file)(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
 			  const struct imgfmt_newfile *nf);
+	int (*append_file)(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len);
 	int (*mkdir)(imgfmt_fs *fs, uint64_t dir, const char *name, const struct imgfmt_newfile *nf);
 	int (*remove)(imgfmt_fs *fs, uint64_t dir, const char *name, bool recursive);
 	int (*set_uuid)(imgfmt_fs *fs, const unsigned char uuid[16]);
