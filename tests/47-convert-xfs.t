@@ -165,4 +165,27 @@ is "$(cmp -n $((64 << 20)) nr/t.img /dev/zero >/dev/null && echo zeros)" zeros "
 nobody rawkit-p2v --dry-run phys.img nr/dry.img >nr4.out 2>&1
 is "$?" 0 "a dry run needs no root"
 
+# --- driver injection without a VM: the initramfs on the XFS /boot (edited
+# through a kernel mount, appended to), the modules read from the XFS root LV
+cp phys.img inj.img
+mount -o loop,nouuid,offset=1048576,sizelimit=$((300 << 20)) inj.img m && rm -f "m/initramfs-$KVER.img" &&
+	make_layout_initrd "m/initramfs-$KVER.img" dracut zstd 2>/dev/null && old=$(stat -c %s "m/initramfs-$KVER.img") &&
+	umount m || { echo "Bail out! cannot replace the initramfs"; exit 1; }
+lvm_assemble_lv inj.img "$P2" rhel root root.fs && mount -o loop,nouuid root.fs m && make_module_tree m 2>/dev/null &&
+	umount m && lvm_disassemble_lv inj.img "$P2" rhel root root.fs || { echo "Bail out! cannot add the module tree"; exit 1; }
+rm -f root.fs
+rawkit-p2v --json inj.img vi.img >inj.json 2>inj.err
+is "$?" 0 "XFS /boot, XFS root LV: the drivers injected (no appliance)"
+[ -s inj.err ] && diag "$(cat inj.err)"
+like "$(cat inj.json)" "initramfs-$KVER.img: injected [0-9]+ modules \\([^)]*dm_mod[^)]*\\) for kernel $KVER \\(dracut layout" \
+	"the report says dm_mod and the virtio drivers were injected into the dracut initramfs"
+boot_of vi.img viboot.fs
+ok "xfs_repair -n: /boot is clean after the append" xfs_repair -n viboot.fs
+mount -o ro,loop,nouuid viboot.fs m
+tail -c +$((old + 1)) "m/initramfs-$KVER.img" | zstd -dc | cpio -t --quiet >inj.list 2>/dev/null
+umount m
+ok "cpio -t: the appended archive holds dm-mod.ko" grep -q 'kernel/drivers/md/dm-mod.ko$' inj.list
+ok "and virtio_blk.ko" grep -q 'virtio_blk.ko$' inj.list
+ok "no mount or loop device is left behind" left_behind
+
 done_testing
