@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib/fixtures.sh"
 
 : "${RAWKIT_FUZZ_BIN:?make check sets RAWKIT_FUZZ_BIN}"
-seconds=${RAWKIT_FUZZ_SECONDS:-12}
+seconds=${RAWKIT_FUZZ_SECONDS:-8}
 for target in "$RAWKIT_FUZZ_BIN"/fuzz_*; do
 	[ -x "$target" ] || continue
 	name=$(basename "$target")
