@@ -77,7 +77,9 @@ $(B)/lib/guestedit/volfile.o: INC = -Ilib/imgfmt -Ilib/guestedit $(FUSE_CFLAGS)
 
 TOOLS := info lanfree clone p2v v2p
 TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3
-TOOL_LIBS_clone := $(FUSE_LIBS)
+# hive.c edits a Windows SYSTEM hive through hivex
+HIVEX_LIBS := $(shell pkg-config --libs hivex 2>/dev/null || echo -lhivex)
+TOOL_LIBS_clone := $(FUSE_LIBS) $(HIVEX_LIBS)
 TOOL_LIBS_p2v := -larchive -lguestfs -lzstd -lz $(FUSE_LIBS)
 TOOL_LIBS_v2p := -larchive -lguestfs -lzstd -lz $(FUSE_LIBS)
 BINS  := $(TOOLS:%=$(B)/bin/rawkit-%)

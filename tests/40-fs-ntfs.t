@@ -77,4 +77,38 @@ ok "damaged \$MFTMirr: one-line error" one_line_error imgfmt-tool err.txt
 like "$(cat err.txt)" "^imgfmt-tool: bad.img: p2: cannot open NTFS: [A-Za-z]" "damaged \$MFTMirr: says what failed and why"
 like "$(imgfmt-tool used bad.img p2)" "note 1 p2: cannot open NTFS" "damaged \$MFTMirr: its free space is not trusted"
 
+# ---- editing (IMGFMT_FS_WRITE): a file's contents replaced through
+# libntfs-3g, checked with ntfscat, ntfsls, ntfsfix; nothing else changes
+disk_sum=$(sum disk.img)
+cp disk.img w.img
+imgfmt-tool xattrs disk.img p2 /Windows/System32/big.dll >big-xa.txt
+head -c 2000000 /dev/urandom >grown.bin
+echo small >small.txt
+ok "write: a small (resident) file grows to 2 MB" imgfmt-tool write w.img p2 '/Program Files/readme.txt' grown.bin
+ok "write: a 1.2 MB file shrinks to 6 bytes" imgfmt-tool write w.img p2 /Windows/System32/big.dll small.txt
+dd if=w.img of=wpart.img bs=1M skip=$((off / 1048576)) count=60 status=none
+ok "write: ntfsfix -n accepts the volume" ntfsfix -n wpart.img
+ok "write: the grown file reads back (ntfscat)" sh -c 'ntfscat wpart.img "/Program Files/readme.txt" | cmp - grown.bin'
+ok "write: the shrunk file reads back (ntfscat)" sh -c 'ntfscat wpart.img /Windows/System32/big.dll | cmp - small.txt'
+like "$(ntfsls -l -p /Windows/System32 wpart.img)" "^ +6 .* big\.dll" "write: the directory entry has the new size"
+is "$(imgfmt-tool xattrs w.img p2 /Windows/System32/big.dll)" "$(cat big-xa.txt)" \
+	"write: security descriptor and DOS attributes stay"
+is "$(ntfscat wpart.img /hello.txt)" "hello ntfs" "write: another file is untouched"
+w_sum=$(sum w.img)
+like "$(imgfmt-tool write w.img p2 /hello.txt small.txt 2>&1)" "read-only" "write: a read-only file (DOS attribute) is refused"
+fails "write: a missing file is not created" imgfmt-tool write w.img p2 /new.txt small.txt
+fails "write: a directory is not a file" imgfmt-tool write w.img p2 /Windows small.txt
+like "$(imgfmt-tool write w.img p2 /WINDOWS/System32/big.dll small.txt 2>&1)" "no such file" \
+	"write: names are matched exactly"
+like "$(imgfmt-tool write w.img p2 /Windows/System32/big.dll grown.bin --read-only 2>&1)" "open read-only" \
+	"write: refused on a filesystem opened read-only"
+is "$(sum w.img)" "$w_sum" "write: nothing written by the refused writes"
+cp disk.img dirty.img
+ntfs_mark_dirty dirty.img "$off"
+dirty_sum=$(sum dirty.img)
+like "$(imgfmt-tool write dirty.img p2 /Windows/System32/big.dll small.txt 2>&1)" "marked dirty" \
+	"write: an NTFS marked dirty is not written"
+is "$(sum dirty.img)" "$dirty_sum" "write: the dirty volume is left as it was"
+is "$(sum disk.img)" "$disk_sum" "write: the disk copied from is untouched"
+
 done_testing

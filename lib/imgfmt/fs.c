@@ -51,7 +51,8 @@ int imgfmt_fs_open(imgfmt_fs *fs, imgfmt_disk *disk, size_t index, unsigned flag
 	if (!ops)
 		return fs_fail(fs, -EPROTONOSUPPORT, "%s: no filesystem rawkit can read (%s)", vol->name,
 			       vol->fstype[0] ? vol->fstype : vol->probe_note);
-	/* (XFS opens for writing to have its UUID set, and for nothing else) */
+	/* (XFS opens for writing to have its UUID set, NTFS to have a file's
+	 * contents replaced, and for nothing else) */
 	if ((flags & IMGFMT_FS_WRITE) && !ops->write_file && !ops->set_uuid)
 		return fs_fail(fs, -EOPNOTSUPP, "%s: rawkit cannot edit %s filesystems", vol->name, vol->fstype);
 	fs->ops = ops;
@@ -281,8 +282,10 @@ int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg
 
 /* ---- editing ---- */
 
-/* Split PATH into its directory's inode and the last component (into NAME). */
-static int edit_parent(imgfmt_fs *fs, const char *path, uint64_t *dir, char name[256])
+/* Split PATH into its directory's inode and the last component (into NAME),
+ * for an edit the back end offers (CAN: its function is not NULL; WHAT
+ * names it in the message when it does not). */
+static int edit_parent(imgfmt_fs *fs, const char *path, bool can, const char *what, uint64_t *dir, char name[256])
 {
 	const char *slash = strrchr(path, '/');
 	char *parent;
@@ -292,8 +295,8 @@ static int edit_parent(imgfmt_fs *fs, const char *path, uint64_t *dir, char name
 	FS_CHECK_OPEN(fs);
 	if (!fs->writable)
 		return fs_fail(fs, -EROFS, "the filesystem is open read-only");
-	if (!fs->ops->write_file || !fs->ops->mkdir || !fs->ops->remove)
-		return fs_fail(fs, -EOPNOTSUPP, "rawkit cannot edit %s filesystems (only set their UUID)", fs->type);
+	if (!can)
+		return fs_fail(fs, -EOPNOTSUPP, "rawkit cannot %s on %s filesystems", what, fs->type);
 	if (path[0] != '/' || !slash || !slash[1])
 		return fs_fail(fs, -EINVAL, "\"%s\" is not an absolute path to a file", path);
 	len = strlen(slash + 1);
@@ -321,7 +324,7 @@ int imgfmt_fs_write_file(imgfmt_fs *fs, const char *path, const void *data, size
 {
 	char name[256];
 	uint64_t dir;
-	int rc = edit_parent(fs, path, &dir, name);
+	int rc = edit_parent(fs, path, fs->ops && fs->ops->write_file, "write files", &dir, name);
 
 	return rc < 0 ? rc : fs->ops->write_file(fs, dir, name, data, len, nf);
 }
@@ -341,7 +344,7 @@ int imgfmt_fs_mkdir(imgfmt_fs *fs, const char *path, const struct imgfmt_newfile
 {
 	char name[256];
 	uint64_t dir;
-	int rc = edit_parent(fs, path, &dir, name);
+	int rc = edit_parent(fs, path, fs->ops && fs->ops->mkdir, "make directories", &dir, name);
 
 	return rc < 0 ? rc : fs->ops->mkdir(fs, dir, name, nf);
 }
@@ -350,7 +353,7 @@ int imgfmt_fs_remove(imgfmt_fs *fs, const char *path, int recursive)
 {
 	char name[256];
 	uint64_t dir;
-	int rc = edit_parent(fs, path, &dir, name);
+	int rc = edit_parent(fs, path, fs->ops && fs->ops->remove, "remove files", &dir, name);
 
 	return rc < 0 ? rc : fs->ops->remove(fs, dir, name, recursive != 0);
 }
@@ -362,6 +365,8 @@ int imgfmt_fs_set_uuid(imgfmt_fs *fs, const char *uuid)
 	FS_CHECK_OPEN(fs);
 	if (!fs->writable)
 		return fs_fail(fs, -EROFS, "the filesystem is open read-only");
+	if (!fs->ops->set_uuid)
+		return fs_fail(fs, -EOPNOTSUPP, "rawkit cannot set the UUID of %s filesystems", fs->type);
 	if (imgfmt_uuid_parse(uuid, bytes) < 0)
 		return fs_fail(fs, -EINVAL, "\"%s\" is not a UUID", uuid);
 	return fs->ops->set_uuid(fs, bytes);

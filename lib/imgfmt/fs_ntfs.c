@@ -1,8 +1,11 @@
 /* fs_ntfs.c --- NTFS back end through libntfs-3g
  *
- * The volume is served to libntfs-3g through ntfs_device operations that
- * read the volume's byte range of an imgfmt disk and refuse every write,
- * so nothing ntfs-3g decides to do can touch the source.
+ * The volume is served to libntfs-3g through ntfs_device operations bounded
+ * to the volume's byte range of an imgfmt disk.  Opened for reading (every
+ * source), they refuse every write, so nothing ntfs-3g decides to do can
+ * touch it.  Opened with IMGFMT_FS_WRITE (a copy being personalized), the
+ * volume is mounted read-write and one edit is offered: replacing the
+ * contents of a file that exists (nt_write_file()).
  */
 #include "imgfmt_private.h"
 
@@ -64,16 +67,21 @@ static bool nt_match(const char *fstype)
 	return !strcmp(fstype, "ntfs");
 }
 
-/* ---- device operations: read-only, bounded to the volume ---- */
+/* ---- device operations: bounded to the volume, writing only when the
+ * filesystem was opened with IMGFMT_FS_WRITE ---- */
 
 static int ndev_open(struct ntfs_device *dev, int flags)
 {
-	if ((flags & O_ACCMODE) != O_RDONLY) {
+	struct nt_priv *p = dev->d_private;
+	bool read_only = (flags & O_ACCMODE) == O_RDONLY;
+
+	if (!read_only && !p->fs->writable) {
 		errno = EROFS;
 		return -1;
 	}
 	NDevSetOpen(dev);
-	NDevSetReadOnly(dev);
+	if (read_only)
+		NDevSetReadOnly(dev);
 	return 0;
 }
 
@@ -126,19 +134,41 @@ static s64 ndev_read(struct ntfs_device *dev, void *buf, s64 count)
 	return n;
 }
 
-static s64 ndev_write(struct ntfs_device *dev, const void *buf, s64 count)
-{
-	(void)dev, (void)buf, (void)count;
-	errno = EROFS;
-	return -1;
-}
-
+/* Through imgfmt_fs_volume_pwrite(), which refuses a filesystem opened
+ * read-only (and a read-only disk) whatever ntfs-3g asks. */
 static s64 ndev_pwrite(struct ntfs_device *dev, const void *buf, s64 count, s64 offset)
 {
-	(void)offset;
-	return ndev_write(dev, buf, count);
+	struct nt_priv *p = dev->d_private;
+	uint64_t size = p->fs->vol.size;
+	int rc;
+
+	if (count < 0 || offset < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((uint64_t)offset > size || (uint64_t)count > size - (uint64_t)offset) {
+		errno = ENOSPC;
+		return -1;
+	}
+	rc = imgfmt_fs_volume_pwrite(p->fs, buf, (size_t)count, (uint64_t)offset);
+	if (rc < 0) {
+		errno = rc == -EROFS ? EROFS : EIO;
+		return -1;
+	}
+	return count;
 }
 
+static s64 ndev_write(struct ntfs_device *dev, const void *buf, s64 count)
+{
+	struct nt_priv *p = dev->d_private;
+	s64 n = ndev_pwrite(dev, buf, count, p->pos);
+
+	if (n > 0)
+		p->pos += n;
+	return n;
+}
+
+/* (the caller makes writes durable: imgfmt_disk_sync()) */
 static int ndev_sync(struct ntfs_device *dev)
 {
 	(void)dev;
@@ -150,7 +180,7 @@ static int ndev_stat(struct ntfs_device *dev, struct stat *st)
 	struct nt_priv *p = dev->d_private;
 
 	memset(st, 0, sizeof(*st));
-	st->st_mode = S_IFREG | 0400;
+	st->st_mode = S_IFREG | (p->fs->writable ? 0600 : 0400);
 	st->st_size = (off_t)p->fs->vol.size;
 	return 0;
 }
@@ -198,6 +228,8 @@ static bool nt_unclean(ntfs_volume *vol)
 	return unclean;
 }
 
+static void nt_close(imgfmt_fs *fs);
+
 static int nt_open(imgfmt_fs *fs)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -215,7 +247,9 @@ static int nt_open(imgfmt_fs *fs)
 	}
 	nt_last_log[0] = '\0';
 	errno = 0;
-	p->vol = ntfs_device_mount(dev, NTFS_MNT_RDONLY);
+	/* read-write: ntfs-3g itself refuses a hibernated Windows and an
+	 * unclean $LogFile */
+	p->vol = ntfs_device_mount(dev, fs->writable ? 0 : NTFS_MNT_RDONLY);
 	if (!p->vol) {
 		int err = errno ? errno : EIO;
 		ntfs_device_free(dev);
@@ -228,6 +262,12 @@ static int nt_open(imgfmt_fs *fs)
 	fs->dirty = nt_unclean(p->vol);
 	if (fs->dirty)
 		fs->consistency.state = IMGFMT_NTFS_UNCLEAN;
+	if (fs->dirty && fs->writable) {
+		nt_close(fs);
+		fs->priv = NULL;
+		return fs_fail(fs, -EUCLEAN, "NTFS is marked dirty or its $LogFile is not clean: not written (run "
+			       "chkdsk in the guest)");
+	}
 	fs->block_size = p->vol->cluster_size;
 	fs->total_bytes = (uint64_t)p->vol->nr_clusters * p->vol->cluster_size;
 	ntfs_volume_get_free_space(p->vol);
@@ -636,6 +676,77 @@ static int nt_free_space(imgfmt_fs *fs, imgfmt_extents *free_ranges)
 	return rc;
 }
 
+/* ---- editing: a file's contents replaced ---- */
+
+/* NTFS opened with IMGFMT_FS_WRITE: NAME in directory DIR, a regular file
+ * that exists, gets the LEN bytes of DATA as its unnamed $DATA (grown or
+ * truncated through libntfs-3g); its MFT record keeps its security
+ * descriptor, DOS attributes, hard links and streams.  Files are not
+ * created (-ENOENT without NF, -EOPNOTSUPP with one).  Written as it goes:
+ * a copy being built is the only thing ever opened for writing. */
+static int nt_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
+			 const struct imgfmt_newfile *nf)
+{
+	ntfs_inode *ni;
+	ntfs_attr *na;
+	uint64_t ino;
+	s64 done = 0;
+	int rc = nt_lookup_child(fs, dir, name, &ino);
+
+	if (rc == -ENOENT && nf)
+		return fs_fail(fs, -EOPNOTSUPP, "%s: rawkit does not create files on NTFS", name);
+	if (rc < 0 || (rc = nt_get(fs, ino, &ni)) < 0)
+		return rc;
+	if ((ni->mrec->flags & MFT_RECORD_IS_DIRECTORY) || (ni->flags & FILE_ATTR_REPARSE_POINT))
+		rc = fs_fail(fs, -EEXIST, "%s: not a regular file", name);
+	else if (ni->flags & FILE_ATTR_READONLY)
+		rc = fs_fail(fs, -EPERM, "%s: the file is read-only", name);
+	else if (ni->flags & (FILE_ATTR_ENCRYPTED | FILE_ATTR_COMPRESSED))
+		rc = fs_fail(fs, -EOPNOTSUPP, "%s: rawkit does not write %s files", name,
+			     (ni->flags & FILE_ATTR_ENCRYPTED) ? "encrypted" : "compressed");
+	if (rc < 0) {
+		ntfs_inode_close(ni);
+		return rc;
+	}
+	if (!(na = nt_data(fs, ni, NULL))) {
+		ntfs_inode_close(ni);
+		return -EUCLEAN;
+	}
+	nt_last_log[0] = '\0';
+	errno = 0;
+	while (done < (s64)len) {
+		s64 n = ntfs_attr_pwrite(na, done, (s64)len - done, (const char *)data + done);
+		if (n <= 0)
+			break;
+		done += n;
+	}
+	if (done < (s64)len || (na->data_size > (s64)len && ntfs_attr_truncate(na, (s64)len)))
+		rc = fs_fail(fs, errno == ENOSPC ? -ENOSPC : -EIO, "%s: cannot write MFT record %llu: %s", name,
+			     (unsigned long long)ino, nt_last_log[0] ? nt_last_log : strerror(errno ? errno : EIO));
+	ntfs_attr_close(na);
+	if (rc == 0)
+		ntfs_inode_update_times(ni, NTFS_UPDATE_MCTIME);
+	if (rc == 0 && ntfs_inode_sync(ni))
+		rc = fs_fail(fs, -EIO, "%s: cannot write MFT record %llu: %s", name, (unsigned long long)ino,
+			     strerror(errno ? errno : EIO));
+	ntfs_inode_close(ni);
+	return rc;
+}
+
+/* What ntfs_umount() would write, written now (the cluster and MFT
+ * bitmaps' inodes, $MFT and its mirror); the volume stays mounted. */
+static int nt_commit(imgfmt_fs *fs)
+{
+	ntfs_volume *vol = NTFS_VOL(fs);
+	ntfs_inode *sys[] = { vol->lcnbmp_ni, vol->mft_ni, vol->mftmirr_ni };
+
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++)
+		if (sys[i] && NInoDirty(sys[i]) && ntfs_inode_sync(sys[i]))
+			return fs_fail(fs, -EIO, "cannot write MFT record %llu: %s", (unsigned long long)sys[i]->mft_no,
+				       strerror(errno ? errno : EIO));
+	return 0;
+}
+
 const struct imgfmt_fs_ops imgfmt_fs_ntfs_ops = {
 	.name = "ntfs",
 	.match = nt_match,
@@ -651,4 +762,8 @@ const struct imgfmt_fs_ops imgfmt_fs_ntfs_ops = {
 	.streams = nt_streams,
 	.data_runs = nt_data_runs,
 	.free_space = nt_free_space,
+	/* no mkdir, remove, set_uuid (the serial is a boot sector field:
+	 * imgfmt_volume_set_id()) */
+	.write_file = nt_write_file,
+	.commit = nt_commit,
 };

@@ -178,7 +178,7 @@ const char *imgfmt_disk_used_note(const imgfmt_disk *disk, size_t volume);
 typedef struct imgfmt_fs imgfmt_fs;
 
 /* imgfmt_fs_open() flags */
-#define IMGFMT_FS_WRITE 0x1 /* edit: ext2/3/4 only, on a disk opened with IMGFMT_OPEN_WRITE */
+#define IMGFMT_FS_WRITE 0x1 /* edit (see "editing"), on a disk opened with IMGFMT_OPEN_WRITE */
 
 /* A new, unopened filesystem handle; NULL when out of memory. */
 imgfmt_fs *imgfmt_fs_new(void);
@@ -317,12 +317,18 @@ int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg
 
 /* ---------------------------------------------------------------- editing
  *
- * A filesystem opened with IMGFMT_FS_WRITE (ext2/3/4; refused when it has
- * errors or needs journal recovery) can be edited.  PATHs are absolute
- * inside the filesystem; their directories must exist and no symlink is
- * followed.  Edits reach the disk at the latest in imgfmt_fs_commit(), which
- * returns what went wrong in writing them; call it before imgfmt_fs_free(),
- * and imgfmt_disk_sync() after it.
+ * A filesystem opened with IMGFMT_FS_WRITE (refused when it has errors or
+ * needs journal recovery, or an NTFS is dirty, unclean or hibernated) can
+ * be edited: ext2/3/4 with every call below; NTFS (through libntfs-3g)
+ * only by imgfmt_fs_write_file() on a file that exists, the other calls
+ * failing with -EOPNOTSUPP; XFS only by imgfmt_fs_set_uuid().  PATHs are
+ * absolute inside the filesystem, their names matched exactly (NTFS
+ * too: case counts); their directories must exist and no symlink is
+ * followed.  Edits reach the disk at the latest in imgfmt_fs_commit(),
+ * which returns what went wrong in writing them; call it before
+ * imgfmt_fs_free(), and imgfmt_disk_sync() after it.  (NTFS writes each
+ * edit as it is made: a handle freed without a commit has still written
+ * them.)
  */
 
 /* Mode (permission bits) and owner of a file or directory an edit creates. */
@@ -333,9 +339,13 @@ struct imgfmt_newfile {
 
 /* Make PATH a regular file holding LEN bytes of DATA.  An existing file
  * keeps its inode, owner, mode, ACLs and SELinux label (its contents are
- * replaced); a missing one is created with NF (-ENOENT when NF is NULL) and
+ * replaced; NTFS: its unnamed data stream, the MFT record keeping its
+ * security descriptor, attributes, names and other streams); a missing one
+ * is created with NF (-ENOENT when NF is NULL; NTFS: -EOPNOTSUPP) and
  * labelled like a regular file beside it.  -EEXIST when PATH is not a
- * regular file, -EPERM when it is immutable or append-only. */
+ * regular file (NTFS: a reparse point neither), -EPERM when it is
+ * immutable or append-only (NTFS: read-only), -EOPNOTSUPP for an NTFS file
+ * that is compressed or encrypted. */
 int imgfmt_fs_write_file(imgfmt_fs *fs, const char *path, const void *data, size_t len,
 			 const struct imgfmt_newfile *nf);
 

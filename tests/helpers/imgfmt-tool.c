@@ -8,6 +8,10 @@
  *   imgfmt-tool scan DISK VOLUME             one line per file in use (imgfmt_fs_scan)
  *   imgfmt-tool fsinfo DISK VOLUME           type, sizes, dirty, consistency and its note
  *   imgfmt-tool set-uuid DISK VOLUME UUID    imgfmt_fs_set_uuid on a writable open
+ *   imgfmt-tool write DISK VOLUME PATH FILE [--read-only]
+ *                                            imgfmt_fs_write_file (NULL newfile) with FILE's
+ *                                            bytes, committed and synced; --read-only: the
+ *                                            filesystem opened without IMGFMT_FS_WRITE
  *   imgfmt-tool lvm-set-ids DISK VG [NEWNAME]   imgfmt_disk_lvm_set_ids (read-only open with --read-only)
  *   imgfmt-tool lvm-resize-pv DISK VOLUME    imgfmt_disk_lvm_resize_pv
  *
@@ -400,6 +404,56 @@ out:
 	return rc < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
 }
 
+/* write: one file's contents replaced through imgfmt_fs_write_file(). */
+static int cmd_write(int argc, char **argv)
+{
+	bool read_only = argc == 5 && !strcmp(argv[4], "--read-only");
+	imgfmt_disk *disk = NULL;
+	imgfmt_fs *fs = NULL;
+	char *data = NULL;
+	size_t len = 0;
+	FILE *f;
+	int vol, rc = -1;
+
+	if (argc != 4 && !read_only)
+		return cli_usage_error("write: DISK VOLUME PATH FILE [--read-only]");
+	if (!(f = fopen(argv[3], "rb"))) {
+		cli_error(argv[3], "%s", strerror(errno));
+		return RAWKIT_EXIT_FAILED;
+	}
+	for (size_t n; (data = realloc(data, len + 65536)) && (n = fread(data + len, 1, 65536, f)) > 0;)
+		len += n;
+	fclose(f);
+	disk = imgfmt_disk_new();
+	fs = imgfmt_fs_new();
+	if (!data || !disk || !fs) {
+		cli_error(NULL, "out of memory");
+		goto out;
+	}
+	if (imgfmt_disk_open(disk, argv[0], IMGFMT_OPEN_WRITE) < 0) {
+		cli_error(argv[0], "%s", imgfmt_disk_error(disk));
+		goto out;
+	}
+	if ((vol = volume_index(disk, argv[1])) < 0)
+		goto out;
+	rc = imgfmt_fs_open(fs, disk, (size_t)vol, read_only ? 0 : IMGFMT_FS_WRITE);
+	if (rc == 0)
+		rc = imgfmt_fs_write_file(fs, argv[2], data, len, NULL);
+	if (rc == 0)
+		rc = imgfmt_fs_commit(fs);
+	if (rc < 0)
+		cli_error(argv[0], "%s: %s", argv[2], imgfmt_fs_error(fs));
+	imgfmt_fs_free(fs);
+	fs = NULL;
+	if (rc == 0 && (rc = imgfmt_disk_sync(disk)) < 0)
+		cli_error(argv[0], "%s", imgfmt_disk_error(disk));
+out:
+	imgfmt_fs_free(fs);
+	imgfmt_disk_free(disk);
+	free(data);
+	return rc < 0 ? RAWKIT_EXIT_FAILED : RAWKIT_EXIT_DONE;
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const fs_cmds[] = { "ls", "stat", "cat", "readlink", "xattrs", "streams", "runs", "extract" };
@@ -419,6 +473,8 @@ int main(int argc, char **argv)
 		return cmd_vol(argv[1], argc - 2, argv + 2);
 	if (!strcmp(argv[1], "lvm-set-ids") || !strcmp(argv[1], "lvm-resize-pv"))
 		return cmd_lvm(argv[1], argc - 2, argv + 2);
+	if (!strcmp(argv[1], "write"))
+		return cmd_write(argc - 2, argv + 2);
 	for (size_t i = 0; i < sizeof(fs_cmds) / sizeof(fs_cmds[0]); i++)
 		if (!strcmp(argv[1], fs_cmds[i]))
 			return cmd_fs(argv[1], argc - 2, argv + 2);

@@ -8,7 +8,8 @@
 # This file sets up the scratch directory and the environment; the builders
 # are in fixtures/, one file per kind of thing built: ptable.sh (disk images),
 # fs.sh (filesystems in partitions), ntfs.sh, tree.sh (directory trees),
-# golden.sh (rawkit-clone's guest), convert.sh (P2V/V2P guests, initramfs).
+# golden.sh (rawkit-clone's guest), convert.sh (P2V/V2P guests, initramfs),
+# windows.sh (a Windows system disk and its SYSTEM hive).
 
 : "${RAWKIT_BIN:?RAWKIT_BIN must point at the built binaries (make check sets it)}"
 export PATH="$RAWKIT_BIN:$PATH"
@@ -43,7 +44,7 @@ one_line_error() { # PROG STDERR-FILE
 }
 
 # The builders, one file per kind of thing built.
-for _f in ptable fs ntfs tree golden convert lvm rhel; do
+for _f in ptable fs ntfs tree golden convert lvm rhel windows; do
 	. "$FIXTURES_DIR/$_f.sh"
 done
 unset _f

@@ -31,8 +31,9 @@ static void plan_limits(const struct golden *g, const struct clone_opts *o, stru
 	if (g->roots == 0 && linux_ops && !g->windows)
 		report_not_done(&t->rep, "no Linux root filesystem rawkit can edit: hostname, machine-id, SSH keys, "
 			       "network and log operations not done");
-	if (g->windows && t->hostname[0] && o->ops[OP_HOSTNAME])
-		report_not_done(&t->rep, "Windows: the computer name is not changed (run sysprep in the guest)");
+	if (g->windows && strchr(t->hostname, '.') && o->ops[OP_HOSTNAME])
+		report_note(&t->rep, "Windows: the computer name and host name are the first label of %s; the DNS "
+			    "domain is not changed", t->hostname);
 	if (g->windows && o->ops[OP_DISK_IDS])
 		report_note(&t->rep, "Windows: disk signature and partition GUIDs kept (the boot configuration "
 			    "names the disk by them)");
@@ -74,6 +75,23 @@ static int plan_vg_name(const struct golden *g, const struct clone_opts *o, stru
 		report_note(&t->rep, "volume group %s renamed %s: initramfs images are not rebuilt; one made by a "
 			    "host-only dracut may name %s (the kernel command line's rd.lvm.lv names the new one): run "
 			    "dracut -f in the guest", t->ids.vg_old, t->ids.vg_new, t->ids.vg_old);
+	return 0;
+}
+
+/* A Windows computer name is at most 15 characters and not only digits:
+ * checked for every target before anything is written (exit 2). */
+static int check_windows_names(const struct golden *g, const struct clone_opts *o, const char *fmt, size_t n)
+{
+	char name[256], err[256];
+
+	if (!g->windows || !fmt || !o->ops[OP_HOSTNAME])
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (hostname_format(fmt, i, n, name, sizeof(name), err, sizeof(err)) < 0 ||
+		    windows_check_hostname(name, err, sizeof(err)) < 0) {
+			cli_error(imgfmt_disk_path(g->disk), "%s", err);
+			return -1;
+		}
 	return 0;
 }
 
@@ -216,7 +234,7 @@ int clone_run(const char *golden, char **targets, size_t ntargets, const char *h
 	}
 	if (golden_open(&g, golden, o->in_place && !o->dry_run) < 0)
 		goto out;
-	if (o->vg_name && golden_vg(&g, o) < 0) {
+	if ((o->vg_name && golden_vg(&g, o) < 0) || check_windows_names(&g, o, hostname_fmt, ntargets) < 0) {
 		status = RAWKIT_EXIT_USAGE;
 		goto out;
 	}

@@ -210,6 +210,41 @@ char *grubenv_edit(const char *data, size_t len, size_t *outlen, const void *arg
 int vfat_rewrite_refs(const char *path, const struct imgfmt_volume *v, const struct id_plan *ids, bool dry,
 		      struct report *rep, char *err, size_t errlen);
 
+/* ---- Windows system volumes (windows.c, hive.c) ---- */
+
+/* PATH resolved in FS with names matched as Windows matches them (ASCII
+ * case ignored; an exact match wins): the path as the filesystem spells it
+ * into OUT, its stat into *ST.  -ENOENT, or another negative errno. */
+int windows_find(imgfmt_fs *fs, const char *path, char *out, size_t size, struct imgfmt_stat *st);
+/* Can NAME's first label be a Windows computer name (at most 15
+ * characters, not only digits)?  -1 with the --hostname message. */
+int windows_check_hostname(const char *name, char *err, size_t errlen);
+/* The computer name of the Windows volume open as FS (named VOLUME in
+ * messages) made HOSTNAME's first label: its SYSTEM hive edited, written
+ * back unless DRY, the change reported in REP.  A hive that is missing,
+ * unreadable or lacks a key is reported as not done (returns 0); -errno
+ * with ERR when writing fails (the target is then not to be used). */
+int windows_set_computer_name(imgfmt_fs *fs, const char *volume, const char *hostname, bool dry, struct report *rep,
+			      char *err, size_t errlen);
+
+/* What hive_set_computer_name() made. */
+struct hive_edit {
+	char *data;            /* the edited hive, malloc'd (hive_edit_free()) */
+	size_t len;
+	char control_set[16];  /* the one Select\Current names: "ControlSet001" */
+	bool active;           /* its ComputerName\ActiveComputerName was set too */
+};
+/* In the SYSTEM hive DATA (LEN bytes, untrusted), the control set that
+ * Select\Current names gets NETBIOS as Control\ComputerName\ComputerName
+ * (and ActiveComputerName where that key exists) and HOST as Tcpip's
+ * Hostname and NV Hostname (REG_SZ).  0 with *OUT; 1 when the hive cannot
+ * be edited (not a hive hivex opens, a key missing, changes left in its
+ * logs), WHY saying why; -errno when this host fails (a temporary file,
+ * memory), WHY saying how. */
+int hive_set_computer_name(const void *data, size_t len, const char *netbios, const char *host, struct hive_edit *out,
+			   char *why, size_t whylen);
+void hive_edit_free(struct hive_edit *e);
+
 /* personalize.c: does T want Linux file operations (beyond references)?
  * Does XFS volume I need its files edited (a kernel mount, root only)? */
 bool linux_ops_wanted(const struct clone_opts *o, const struct target_plan *t);

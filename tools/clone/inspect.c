@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Types whose identity is kept on purpose, and holds no Linux config. */
 static bool kept_type(const char *fstype)
@@ -90,7 +91,6 @@ static int look_linux_fs(struct golden *g, size_t i, struct vol_info *vi, enum v
 
 static int look_ntfs(struct golden *g, size_t i, struct vol_info *vi)
 {
-	struct report scratch = { 0 };
 	imgfmt_fs *fs = imgfmt_fs_new();
 
 	vi->kind = VOL_NTFS;
@@ -104,11 +104,12 @@ static int look_ntfs(struct golden *g, size_t i, struct vol_info *vi)
 		imgfmt_fs_free(fs);
 		return -1;
 	}
-	struct guest gu = guest_for(fs, true, &scratch);
-	vi->windows = guest_is_dir(&gu, "/Windows/System32");
+	char path[256];
+	struct imgfmt_stat st;
+	/* (as Windows matches names: C:\WINDOWS\system32 on older systems) */
+	vi->windows = windows_find(fs, "/Windows/System32", path, sizeof(path), &st) == 0 && S_ISDIR(st.mode);
 	g->windows |= vi->windows;
 	imgfmt_fs_free(fs);
-	report_free(&scratch);
 	return 0;
 }
 

@@ -9,7 +9,8 @@ static const struct {
 	const char *meaning;
 } table[OP_COUNT] = {
 	[OP_HOSTNAME] = { "hostname", "set the host name (--hostname): /etc/hostname, /etc/hosts, /etc/HOSTNAME, "
-				      "/etc/sysconfig/network, /etc/mailname" },
+				      "/etc/sysconfig/network, /etc/mailname; Windows: the computer name in the SYSTEM "
+				      "hive" },
 	[OP_MACHINE_ID] = { "machine-id", "empty /etc/machine-id (systemd makes a new one at first boot), remove "
 					  "/var/lib/dbus/machine-id" },
 	[OP_SSH_HOSTKEYS] = { "ssh-hostkeys", "new SSH host keys of the types the guest has, made on this host with "

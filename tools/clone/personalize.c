@@ -2,7 +2,8 @@
  *
  * Order matters: files and references are edited first (the new ids are
  * known from the plan; XFS through a kernel mount of the copy, unmounted
- * before anything else touches it), then each filesystem gets its new
+ * before anything else touches it; a Windows volume's SYSTEM hive through
+ * libimgfmt's NTFS, closed again), then each filesystem gets its new
  * UUID through libimgfmt, then the
  * NTFS serials and swap UUIDs, and the partition table last.  A target
  * that fails anywhere is not committed (a new file is removed).
@@ -168,6 +169,31 @@ static int edit_xfs(imgfmt_disk *d, size_t i, const struct golden *g, const stru
 	return rc;
 }
 
+/* A Windows system volume: its computer name, when --hostname gives one
+ * (the NTFS opened for writing on a copy only; read-only for a dry run). */
+static int edit_windows(imgfmt_disk *d, size_t i, const struct golden *g, const struct clone_opts *o,
+			struct target_plan *t, bool dry, char *err, size_t errlen)
+{
+	const char *name = g->vols[i].name;
+	char why[512];
+	imgfmt_fs *fs;
+	int rc;
+
+	if (!g->info[i].windows || !o->ops[OP_HOSTNAME] || !t->hostname[0])
+		return 0;
+	if (!(fs = open_fs(d, i, !dry, why, sizeof(why)))) { /* (a hibernated Windows: ntfs-3g's refusal) */
+		size_t n = strlen(name);
+		bool named = !strncmp(why, name, n) && !strncmp(why + n, ": ", 2);
+		report_not_done(&t->rep, "%s: Windows: the computer name is not changed: %s", name, why + (named ? n + 2 : 0));
+		return 0;
+	}
+	rc = windows_set_computer_name(fs, name, t->hostname, dry, &t->rep, err, errlen);
+	if (rc == 0 && !dry && (rc = imgfmt_fs_commit(fs)) < 0)
+		snprintf(err, errlen, "%s: %s", name, imgfmt_fs_error(fs));
+	imgfmt_fs_free(fs);
+	return rc;
+}
+
 static int set_volume_ids(imgfmt_disk *d, const struct golden *g, struct target_plan *t, bool dry, char *err,
 			  size_t errlen)
 {
@@ -285,6 +311,8 @@ int personalize(const struct golden *g, const struct clone_opts *o, struct targe
 			rc = edit_ext(d, i, g, o, t, dry, err, errlen);
 		else if (g->info[i].kind == VOL_XFS)
 			rc = edit_xfs(d, i, g, o, t, path, dry, err, errlen);
+		else if (g->info[i].kind == VOL_NTFS)
+			rc = edit_windows(d, i, g, o, t, dry, err, errlen);
 	if (rc == 0)
 		rc = set_volume_ids(d, g, t, dry, err, errlen);
 	if (rc == 0)
