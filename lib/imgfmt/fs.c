@@ -333,10 +333,8 @@ int imgfmt_fs_append_file(imgfmt_fs *fs, const char *path, const void *data, siz
 {
 	char name[256];
 	uint64_t dir;
-	int rc = edit_parent(fs, path, &dir, name);
+	int rc = edit_parent(fs, path, fs->ops && fs->ops->append_file, "append to files", &dir, name);
 
-	if (rc == 0 && !fs->ops->append_file)
-		rc = fs_fail(fs, -EOPNOTSUPP, "rawkit cannot append to files of %s filesystems", fs->type);
 	return rc < 0 ? rc : fs->ops->append_file(fs, dir, name, data, len);
 }
 
