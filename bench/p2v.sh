@@ -6,11 +6,12 @@
 # The disk is clone.sh's golden disk (5 GiB GPT, 2.2 GB used in ext4 with
 # 1.2 GB freed-but-allocated, 256 MiB swap), made "physical": fstab and
 # grub.cfg name /dev/sda1, /boot holds this machine's kernel and initramfs.
-. "$(dirname "$0")/lib.sh"
+BENCH_SCRIPTS=$(cd "$(dirname "$0")" && pwd)
+. "$BENCH_SCRIPTS/lib.sh"
 cd "$BENCH_DIR"
 
 is_root || { echo "bench/p2v.sh: needs root (loop devices, drop_caches)"; exit 1; }
-[ -f golden.img ] || RAWKIT_BIN=$RAWKIT_BIN "$(dirname "$0")/clone.sh" >/dev/null
+[ -f golden.img ] || RAWKIT_BIN=$RAWKIT_BIN "$BENCH_SCRIPTS/clone.sh" >/dev/null
 KVER=$(ls /lib/modules | sort -V | tail -n1)
 if [ "$(cat phys.stamp 2>/dev/null)" != "1/$(cat golden.stamp)" ]; then
 	echo "bench: making phys.img from golden.img"

@@ -6,11 +6,12 @@
 # The image is copy.sh's disk (5 GiB GPT, one ext4 partition, 2.2 GB used,
 # 1.2 GB freed-but-allocated); every tool ends with the partition grown to
 # the disk's end and ext4 grown with it (qemu-img cannot: it only copies).
-. "$(dirname "$0")/lib.sh"
+BENCH_SCRIPTS=$(cd "$(dirname "$0")" && pwd)
+. "$BENCH_SCRIPTS/lib.sh"
 cd "$BENCH_DIR"
 
 is_root || { echo "bench/v2p.sh: needs root (loop devices, drop_caches)"; exit 1; }
-[ -f copy-src.img ] || RAWKIT_BIN=$RAWKIT_BIN REPEAT=1 "$(dirname "$0")/copy.sh" >/dev/null
+[ -f copy-src.img ] || RAWKIT_BIN=$RAWKIT_BIN REPEAT=1 "$BENCH_SCRIPTS/copy.sh" >/dev/null
 used=$(imgfmt-tool used copy-src.img | awk '/^total/ { print $2 }')
 rm -f metal.bin && truncate -s 8G metal.bin
 dev=$(losetup -P -f --show metal.bin)

@@ -394,9 +394,13 @@ static void boot_names(const struct job *j, const char **names, size_t *n)
 	*n = 0;
 	for (size_t i = 0; i < j->rq->ndrivers && *n < 64; i++)
 		names[(*n)++] = j->rq->drivers[i];
-	for (size_t i = 0; i < j->rq->nextras && *n < 64; i++)
-		if (!moddep_closure(j->dep, &j->rq->extras[i], 1, &(const char **){ NULL }, (char[8]){ 0 }, 8))
+	for (size_t i = 0; i < j->rq->nextras && *n < 64; i++) {
+		const char **files = NULL;
+		char ignored[8];
+		if (moddep_closure(j->dep, &j->rq->extras[i], 1, &files, ignored, sizeof(ignored)) == 0)
 			names[(*n)++] = j->rq->extras[i];
+		free(files);
+	}
 }
 
 /* Is NAME a line of conf/modules already? */
@@ -715,11 +719,13 @@ static void describe(const struct job *j, struct inject_result *r)
 	snprintf(r->compression, sizeof(r->compression), "%s",
 		 j->lay.compression == ARCHIVE_FILTER_NONE ? "none" : j->lay.compression_name);
 	r->nmodules = j->nadded;
-	for (size_t i = 0; i < j->nadded; i++) {
+	for (size_t i = 0; i < j->nadded && used + 1 < sizeof(r->modules); i++) {
 		char name[64];
-		if (initrd_module_name(j->added[i], name, sizeof(name)))
-			used += (size_t)snprintf(r->modules + used, used < sizeof(r->modules) ? sizeof(r->modules) - used : 0,
-						 "%s%s", used ? ", " : "", name);
+		int n;
+		if (!initrd_module_name(j->added[i], name, sizeof(name)))
+			continue;
+		n = snprintf(r->modules + used, sizeof(r->modules) - used, "%s%s", used ? ", " : "", name);
+		used = n < 0 || (size_t)n >= sizeof(r->modules) - used ? sizeof(r->modules) : used + (size_t)n;
 	}
 }
 
