@@ -46,6 +46,7 @@ truncate -s $((4600 * 1048576)) out-part.img
 part_out=$(losetup -f --show out-part.img)
 trap 'losetup -d "$src" "$part" "$part_out"; rm -f "$BENCH_DIR"/out-*.img' EXIT
 echo "source: $src, $(human "$size") disk, $(human "$used") used"
+if [ -z "${P2V_INJECTION_ONLY:-}" ]; then
 
 cold
 bytes_per_s=$(dd if="$src" of=/dev/null bs=8M skip=1 count=256 2>&1 | tail -n1 | awk '{ print int($1 / $(NF - 3)) }')
@@ -71,6 +72,7 @@ echo "  dd conv=sparse                      $(ratio dd-sparse rawkit)"
 echo "  qemu-img convert                    $(ratio qemu-img rawkit)"
 echo "rawkit vs reading the used bytes once at $(human "$bytes_per_s")/s (${ideal} s): $(echo "scale=2; ${SECONDS_OF[rawkit]} / $ideal" | bc -l)x (target <= 1.2)"
 echo "conversion: ${conv% *} s (target < 1 s when the initramfs has the drivers); not done: ${conv#* }"
+fi # P2V_INJECTION_ONLY
 
 # ---- driver injection (issue #15): a Debian guest that boots (the boot
 # tests' tree: initramfs-tools and what it needs, this machine's kernel and
@@ -88,6 +90,8 @@ export LIBGUESTFS_BACKEND=${LIBGUESTFS_BACKEND:-direct}
 export LIBGUESTFS_BACKEND_SETTINGS=${LIBGUESTFS_BACKEND_SETTINGS:-force_tcg}
 if [ "$(cat deb-guest.stamp 2>/dev/null)" != "1/$KVER" ]; then
 	echo "bench: making deb-guest.img (a bootable Debian tree, mkinitramfs MODULES=list: ext4 only)"
+	( # the test fixtures' functions, with the shell options the tests run them under
+	set +euo pipefail
 	rm -rf deb-root deb-guest.img && make_guest_tree deb-root
 	printf '/dev/sda1 / ext4 errors=remount-ro 0 1\n/dev/sda2 none swap sw 0 0\n' >deb-root/etc/fstab
 	mkdir -p deb-root/boot/grub
@@ -96,7 +100,10 @@ if [ "$(cat deb-guest.stamp 2>/dev/null)" != "1/$KVER" ]; then
 	make_guest_initrd deb-root
 	printf 'label: dos\nstart=2048, size=3500M, type=83, bootable\nsize=256M, type=82\n' | mkdisk deb-guest.img 4G
 	put_ext4 deb-guest.img 1 -d deb-root && put_fs swap deb-guest.img 2
+	)
 	rm -rf deb-root
+	debugfs -R "stat /boot/initrd.img-$KVER" "deb-guest.img?offset=1048576" 2>/dev/null | grep -q Size ||
+		{ echo "bench/p2v.sh: cannot build deb-guest.img" >&2; exit 1; }
 	echo "1/$KVER" >deb-guest.stamp
 fi
 nv=$(losetup -r -f --show deb-guest.img)
