@@ -382,6 +382,31 @@ int initrd_walk(initrd_pread_fn pread, void *src, uint64_t size, initrd_entry_fn
 	return rc;
 }
 
+struct memory {
+	const char *data;
+	size_t len;
+};
+
+static ssize_t memory_pread(void *arg, void *buf, size_t len, uint64_t offset)
+{
+	const struct memory *m = arg;
+
+	if (offset >= m->len)
+		return 0;
+	if (len > m->len - offset)
+		len = (size_t)(m->len - offset);
+	memcpy(buf, m->data + offset, len);
+	return (ssize_t)len;
+}
+
+int initrd_walk_memory(const void *data, size_t len, initrd_entry_fn fn, void *arg, struct initrd_layout *layout,
+		       char *err, size_t errlen)
+{
+	struct memory m = { data, len };
+
+	return initrd_walk(memory_pread, &m, len, fn, arg, layout, err, errlen);
+}
+
 bool initrd_module_name(const char *path, char *out, size_t size)
 {
 	const char *base = strrchr(path, '/'), *ko;

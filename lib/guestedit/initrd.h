@@ -46,6 +46,10 @@ struct initrd_layout {
 int initrd_walk(initrd_pread_fn pread, void *src, uint64_t size, initrd_entry_fn fn, void *arg,
 		struct initrd_layout *layout, char *err, size_t errlen);
 
+/* The same for an initramfs held in memory (DATA, LEN bytes). */
+int initrd_walk_memory(const void *data, size_t len, initrd_entry_fn fn, void *arg, struct initrd_layout *layout,
+		       char *err, size_t errlen);
+
 /* "kernel/drivers/block/virtio_blk.ko.zst" -> "virtio_blk" ('-' read as
  * '_'); false when PATH is not a module file. */
 bool initrd_module_name(const char *path, char *out, size_t size);

@@ -267,23 +267,6 @@ static bool had_dir(const struct seen *s, const char *path)
 	return bsearch(&path, s->dirs, s->ndirs, sizeof(*s->dirs), cmp_str) != NULL;
 }
 
-struct mem {
-	const char *data;
-	uint64_t size;
-};
-
-static ssize_t mem_pread(void *arg, void *buf, size_t len, uint64_t off)
-{
-	const struct mem *m = arg;
-
-	if (off >= m->size)
-		return 0;
-	if (len > m->size - off)
-		len = (size_t)(m->size - off);
-	memcpy(buf, m->data + off, len);
-	return (ssize_t)len;
-}
-
 /* "CONFIG_MODULE_SIG_FORCE=y" in the kernel's config (in /boot). */
 static bool signatures_enforced(const struct inject_request *rq)
 {
@@ -646,7 +629,6 @@ static void job_free(struct job *j)
 /* Read the initramfs, stage its modules, learn its layout. */
 static int read_initrd(struct job *j, const char *data, size_t len, char *err, size_t errlen)
 {
-	struct mem m = { data, len };
 	char why[400];
 	int rc;
 
@@ -658,7 +640,7 @@ static int read_initrd(struct job *j, const char *data, size_t len, char *err, s
 	snprintf(j->s.stage, sizeof(j->s.stage), "%s/lib/modules/%s", j->topdir, j->rq->version);
 	if ((rc = mkdirs(j->topdir, "lib/modules/x")) < 0 || (mkdir(j->s.stage, 0755) < 0 && errno != EEXIST))
 		return fail(err, errlen, -ENOTSUP, "cannot make a private directory: %s", strerror(rc < 0 ? -rc : errno));
-	rc = initrd_walk(mem_pread, &m, len, seen_entry, &j->s, &j->lay, why, sizeof(why));
+	rc = initrd_walk_memory(data, len, seen_entry, &j->s, &j->lay, why, sizeof(why));
 	if (rc < 0)
 		return fail(err, errlen, -ENOTSUP, "%s", j->s.err[0] ? j->s.err : why);
 	qsort(j->s.dirs, j->s.ndirs, sizeof(*j->s.dirs), cmp_str);
@@ -700,10 +682,9 @@ static int verify_archive(const struct job *j, const struct out *o, char *err, s
 {
 	bool seen[sizeof(j->added) / sizeof(j->added[0])] = { false };
 	struct verify v = { j, seen };
-	struct mem m = { o->data, o->len };
 	char why[400];
 
-	if (initrd_walk(mem_pread, &m, o->len, verify_entry, &v, NULL, why, sizeof(why)) < 0)
+	if (initrd_walk_memory(o->data, o->len, verify_entry, &v, NULL, why, sizeof(why)) < 0)
 		return fail(err, errlen, -ENOTSUP, "the archive built does not read back: %s", why);
 	for (size_t i = 0; i < j->nadded; i++)
 		if (!seen[i])

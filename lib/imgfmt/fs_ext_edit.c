@@ -245,6 +245,22 @@ static int create_file(imgfmt_fs *fs, ext2_ino_t dir, const char *name, const st
 
 /* ---- write a whole file ---- */
 
+/* LEN bytes of DATA at FILE's position, in pieces libext2fs takes. */
+static errcode_t file_write_all(ext2_file_t file, const void *data, size_t len)
+{
+	size_t done = 0;
+	errcode_t err = 0;
+
+	while (!err && done < len) {
+		unsigned int chunk = len - done > (1u << 20) ? (1u << 20) : (unsigned int)(len - done), got = 0;
+		err = ext2fs_file_write(file, (const char *)data + done, chunk, &got);
+		if (!err && got == 0)
+			err = EXT2_ET_SHORT_WRITE;
+		done += got;
+	}
+	return err;
+}
+
 int imgfmt_ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
 			  const struct imgfmt_newfile *nf)
 {
@@ -253,7 +269,6 @@ int imgfmt_ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const v
 	ext2_file_t file = NULL;
 	ext2_ino_t ino;
 	errcode_t err;
-	size_t done = 0;
 	int rc;
 
 	forget_map(fs);
@@ -272,13 +287,8 @@ int imgfmt_ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const v
 	err = ext2fs_file_open2(efs, ino, (struct ext2_inode *)&in, EXT2_FILE_WRITE, &file);
 	if (!err)
 		err = ext2fs_file_set_size2(file, 0);
-	while (!err && done < len) {
-		unsigned int chunk = len - done > (1u << 20) ? (1u << 20) : (unsigned int)(len - done), got = 0;
-		err = ext2fs_file_write(file, (const char *)data + done, chunk, &got);
-		if (!err && got == 0)
-			err = EXT2_ET_SHORT_WRITE;
-		done += got;
-	}
+	if (!err)
+		err = file_write_all(file, data, len);
 	if (!err)
 		err = ext2fs_file_set_size2(file, len);
 	if (file) {
@@ -302,7 +312,6 @@ int imgfmt_ext_append_file(imgfmt_fs *fs, uint64_t dir, const char *name, const 
 	ext2_ino_t ino;
 	errcode_t err;
 	__u64 size;
-	size_t done = 0;
 	int rc;
 
 	forget_map(fs);
@@ -319,13 +328,8 @@ int imgfmt_ext_append_file(imgfmt_fs *fs, uint64_t dir, const char *name, const 
 		err = ext2fs_file_get_lsize(file, &size);
 	if (!err)
 		err = ext2fs_file_llseek(file, size, EXT2_SEEK_SET, NULL);
-	while (!err && done < len) {
-		unsigned int chunk = len - done > (1u << 20) ? (1u << 20) : (unsigned int)(len - done), got = 0;
-		err = ext2fs_file_write(file, (const char *)data + done, chunk, &got);
-		if (!err && got == 0)
-			err = EXT2_ET_SHORT_WRITE;
-		done += got;
-	}
+	if (!err)
+		err = file_write_all(file, data, len);
 	if (file) {
 		errcode_t cerr = ext2fs_file_close(file);
 		if (!err)

@@ -14,23 +14,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct mem {
-	const uint8_t *data;
-	size_t size;
-};
-
-static ssize_t mem_pread(void *arg, void *buf, size_t len, uint64_t off)
-{
-	const struct mem *m = arg;
-
-	if (off >= m->size)
-		return 0;
-	if (len > m->size - off)
-		len = (size_t)(m->size - off);
-	memcpy(buf, m->data + off, len);
-	return (ssize_t)len;
-}
-
 static int read_all(void *arg, struct archive *a, const struct initrd_entry *e)
 {
 	char buf[4096], name[64];
@@ -47,10 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	if (data[0] == 0) {
-		struct mem m = { data + 1, size - 1 };
 		struct initrd_layout lay;
 		char err[400];
-		(void)initrd_walk(mem_pread, &m, m.size, read_all, NULL, &lay, err, sizeof(err));
+		(void)initrd_walk_memory(data + 1, size - 1, read_all, NULL, &lay, err, sizeof(err));
 	} else if (data[0] == 1) {
 		static const char *const names[] = { "virtio_blk", "virtio-scsi", "virtio_pci", "ahci", "nvme" };
 		char *dep = malloc(size), *builtin = strdup("kernel/drivers/nvme/host/nvme.ko\n");
