@@ -181,6 +181,27 @@ rawkit-p2v --json --in-place bad.img >r.json 2>r.err
 is "$?" 3 "random bytes for an initramfs: exit 3"
 like "$(cat r.json)" "kernel $KVER: $I: not an initramfs" "and says it is not an initramfs"
 
+# a header claiming a 3.5 GiB name, and a symbolic link claiming a 3.5 GiB
+# target: libarchive would allocate what they claim; the framing check
+# refuses them first (fuzz_initrd found these)
+for what in name link; do
+	python3 - "$what" >huge.cpio <<'PY'
+import sys
+out = sys.stdout.buffer
+name = b"usr/x\0"
+if sys.argv[1] == "name":
+    h = b"070701" + b"".join(b"%08X" % v for v in (1, 0o100644, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xE0000000, 0))
+else:
+    h = b"070701" + b"".join(b"%08X" % v for v in (1, 0o120777, 0, 0, 1, 0, 0xE0000000, 0, 0, 0, 0, len(name), 0))
+out.write(h + name + b"\0" * 4096)
+PY
+	with_initrd phys.img "huge-$what.img" huge.cpio
+	rawkit-p2v --json --in-place "huge-$what.img" >r.json 2>r.err
+	is "$?" 3 "an initramfs whose header claims a 3.5 GiB $what: exit 3, no crash"
+	like "$(cat r.json)" "damaged cpio archive at byte 0: a (name|symbolic link's target) longer than the kernel takes" \
+		"and the framing check says why"
+done
+
 cp phys.img climb.img
 { ext_cat phys.img "$RO" "/lib/modules/$KVER/modules.dep" | grep -v '^kernel/drivers/block/virtio_blk.ko:'
   echo "kernel/../../../../etc/virtio_blk.ko: kernel/drivers/virtio/virtio.ko"; } >climb.txt
