@@ -261,6 +261,26 @@ static errcode_t file_write_all(ext2_file_t file, const void *data, size_t len)
 	return err;
 }
 
+/* Close FILE (opened or not: NULL), then, when nothing failed (ERR, WHAT
+ * says what if it did), give inode INO its new change and modify times. */
+static int file_done(imgfmt_fs *fs, ext2_ino_t ino, ext2_file_t file, errcode_t err, const char *what)
+{
+	struct ext2_inode_large in;
+	int rc;
+
+	if (file) {
+		errcode_t cerr = ext2fs_file_close(file);
+		if (!err)
+			err = cerr;
+	}
+	if (err)
+		return imgfmt_ext_fail(fs, err, what);
+	if ((rc = imgfmt_ext_read_inode(fs, ino, &in)) < 0)
+		return rc;
+	inode_set_now(EXT_FS(fs), &in, true);
+	return write_inode(fs, ino, &in);
+}
+
 int imgfmt_ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len,
 			  const struct imgfmt_newfile *nf)
 {
@@ -291,17 +311,7 @@ int imgfmt_ext_write_file(imgfmt_fs *fs, uint64_t dir, const char *name, const v
 		err = file_write_all(file, data, len);
 	if (!err)
 		err = ext2fs_file_set_size2(file, len);
-	if (file) {
-		errcode_t cerr = ext2fs_file_close(file);
-		if (!err)
-			err = cerr;
-	}
-	if (err)
-		return imgfmt_ext_fail(fs, err, "cannot write the file");
-	if ((rc = imgfmt_ext_read_inode(fs, ino, &in)) < 0)
-		return rc;
-	inode_set_now(efs, &in, true);
-	return write_inode(fs, ino, &in);
+	return file_done(fs, ino, file, err, "cannot write the file");
 }
 
 int imgfmt_ext_append_file(imgfmt_fs *fs, uint64_t dir, const char *name, const void *data, size_t len)
@@ -330,17 +340,7 @@ int imgfmt_ext_append_file(imgfmt_fs *fs, uint64_t dir, const char *name, const 
 		err = ext2fs_file_llseek(file, size, EXT2_SEEK_SET, NULL);
 	if (!err)
 		err = file_write_all(file, data, len);
-	if (file) {
-		errcode_t cerr = ext2fs_file_close(file);
-		if (!err)
-			err = cerr;
-	}
-	if (err)
-		return imgfmt_ext_fail(fs, err, "cannot append to the file");
-	if ((rc = imgfmt_ext_read_inode(fs, ino, &in)) < 0)
-		return rc;
-	inode_set_now(efs, &in, true);
-	return write_inode(fs, ino, &in);
+	return file_done(fs, ino, file, err, "cannot append to the file");
 }
 
 /* ---- directories ---- */
