@@ -18,13 +18,13 @@
  * -ENOTSUP before the first write.
  */
 #include "inject.h"
+#include "guestroot.h"
 #include "initrd.h"
 #include "moddep.h"
 #include "run.h"
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -42,7 +42,7 @@
 /* What the walk of the initramfs found. */
 struct seen {
 	const struct inject_request *rq;
-	char stage[500];      /* the private directory's lib/modules/VERSION */
+	int stage;            /* O_PATH fd of the private directory's lib/modules/VERSION */
 	char prefix[320];     /* where the initramfs keeps its modules: "usr/lib/modules/V/" */
 	bool tools, dracut;   /* layout markers */
 	char *conf_modules;   /* initramfs-tools' conf/modules, the last one met */
@@ -64,86 +64,47 @@ static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* mkdir -p of the directories of REL (relative, checked) under BASE. */
-static int mkdirs(const char *base, const char *rel)
+/* The files of the private directory (its lib/modules/VERSION, as an
+ * O_PATH fd) go through guestroot.c's confined calls: openat2() under it,
+ * no symlink followed.  RELs are relative paths checked by the caller. */
+static int stage_path(const char *rel, char *path, size_t size)
 {
-	char path[700];
-	int n = snprintf(path, sizeof(path), "%s/%s", base, rel);
+	int n = snprintf(path, size, "/%s", rel);
 
-	if (n < 0 || (size_t)n >= sizeof(path))
-		return -ENAMETOOLONG;
-	for (char *p = path + strlen(base) + 1; (p = strchr(p, '/')); p++) {
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* REL with the directories it needs, owned by whoever runs rawkit. */
+static int write_file(int stage, const char *rel, const void *data, size_t len)
+{
+	const struct imgfmt_newfile file = { 0644, getuid(), getgid() }, dir = { 0755, getuid(), getgid() };
+	char path[600];
+	int rc = stage_path(rel, path, sizeof(path));
+
+	for (char *p = path + 1; rc == 0 && (p = strchr(p, '/')); p++) {
 		*p = '\0';
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -errno;
+		if ((rc = root_mkdir(stage, path, &dir)) == -EEXIST)
+			rc = 0;
 		*p = '/';
 	}
-	return 0;
+	return rc < 0 ? rc : root_write(stage, path, data, len, &file);
 }
 
-static int write_file(const char *base, const char *rel, const void *data, size_t len)
+/* The whole of REL into *DATA (malloc'd). */
+static int read_file(int stage, const char *rel, char **data, size_t *len)
 {
-	char path[700];
-	const char *p = data;
-	int fd, rc = mkdirs(base, rel);
+	char path[600];
+	int rc = stage_path(rel, path, sizeof(path));
 
-	if (rc < 0)
-		return rc;
-	snprintf(path, sizeof(path), "%s/%s", base, rel);
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0)
-		return -errno;
-	while (len) {
-		ssize_t w = write(fd, p, len);
-		if (w <= 0) {
-			rc = w < 0 ? -errno : -EIO;
-			break;
-		}
-		p += w;
-		len -= (size_t)w;
-	}
-	if (close(fd) < 0 && rc == 0)
-		rc = -errno;
-	return rc;
+	return rc < 0 ? rc : root_read(stage, path, data, len, STAGED_MAX);
 }
 
-/* The whole of file REL under BASE into *DATA (malloc'd). */
-static int read_file(const char *base, const char *rel, char **data, size_t *len)
+static bool exists(int stage, const char *rel)
 {
-	char path[700];
-	struct stat st;
-	size_t done = 0;
-	int fd, rc = 0;
+	struct imgfmt_stat st;
+	char path[600];
 
-	*data = NULL;
-	snprintf(path, sizeof(path), "%s/%s", base, rel);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(*data = malloc((size_t)st.st_size + 1)))
-		rc = -EIO;
-	while (rc == 0 && done < (size_t)st.st_size) {
-		ssize_t n = read(fd, *data + done, (size_t)st.st_size - done);
-		if (n <= 0)
-			rc = n < 0 ? -errno : -EIO;
-		else
-			done += (size_t)n;
-	}
-	close(fd);
-	if (rc < 0) {
-		free(*data);
-		*data = NULL;
-		return rc;
-	}
-	*len = done;
-	return 0;
-}
-
-static bool exists(const char *base, const char *rel)
-{
-	char path[700];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/%s", base, rel);
-	return lstat(path, &st) == 0;
+	return stage_path(rel, path, sizeof(path)) == 0 && root_stat(stage, path, &st) == 0;
 }
 
 /* The part of PATH under "lib/modules/VERSION/" or "usr/lib/modules/VERSION/";
@@ -616,6 +577,8 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 static void job_free(struct job *j)
 {
+	if (j->s.stage >= 0)
+		close(j->s.stage);
 	if (j->topdir[0])
 		nftw(j->topdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(j->s.conf_modules);
@@ -629,7 +592,7 @@ static void job_free(struct job *j)
 /* Read the initramfs, stage its modules, learn its layout. */
 static int read_initrd(struct job *j, const char *data, size_t len, char *err, size_t errlen)
 {
-	char why[400];
+	char why[400], stage[500], lib[400];
 	int rc;
 
 	run_temp_template(j->topdir, sizeof(j->topdir), "rawkit-inject", "/tmp");
@@ -637,9 +600,11 @@ static int read_initrd(struct job *j, const char *data, size_t len, char *err, s
 		j->topdir[0] = '\0';
 		return fail(err, errlen, -ENOTSUP, "cannot make a private directory: %s", strerror(errno));
 	}
-	snprintf(j->s.stage, sizeof(j->s.stage), "%s/lib/modules/%s", j->topdir, j->rq->version);
-	if ((rc = mkdirs(j->topdir, "lib/modules/x")) < 0 || (mkdir(j->s.stage, 0755) < 0 && errno != EEXIST))
-		return fail(err, errlen, -ENOTSUP, "cannot make a private directory: %s", strerror(rc < 0 ? -rc : errno));
+	snprintf(stage, sizeof(stage), "%s/lib/modules/%s", j->topdir, j->rq->version);
+	if (snprintf(lib, sizeof(lib), "%s/lib", j->topdir) >= (int)sizeof(lib) || mkdir(lib, 0755) < 0 ||
+	    snprintf(lib, sizeof(lib), "%s/lib/modules", j->topdir) >= (int)sizeof(lib) || mkdir(lib, 0755) < 0 ||
+	    mkdir(stage, 0755) < 0 || (j->s.stage = open(stage, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return fail(err, errlen, -ENOTSUP, "cannot make a private directory: %s", strerror(errno));
 	rc = initrd_walk_memory(data, len, seen_entry, &j->s, &j->lay, why, sizeof(why));
 	if (rc < 0)
 		return fail(err, errlen, -ENOTSUP, "%s", j->s.err[0] ? j->s.err : why);
@@ -712,7 +677,7 @@ static void describe(const struct job *j, struct inject_result *r)
 
 int initrd_inject(const struct inject_request *rq, struct inject_result *r, char *err, size_t errlen)
 {
-	struct job j = { .rq = rq, .s = { .rq = rq } };
+	struct job j = { .rq = rq, .s = { .rq = rq, .stage = -1 } };
 	struct out o = { 0 };
 	char *data = NULL;
 	size_t len = 0;
