@@ -13,6 +13,8 @@ BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/rawkit
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 CC      ?= cc
 OBJCOPY ?= objcopy
@@ -76,7 +78,7 @@ $(B)/lib/guestedit/volfile.o: INC = -Ilib/imgfmt -Ilib/guestedit $(FUSE_CFLAGS)
 # ---- end lib/guestedit ----
 
 TOOLS := info lanfree clone p2v v2p
-TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3
+TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3 -linih
 # hive.c edits a Windows SYSTEM hive through hivex
 HIVEX_LIBS := $(shell pkg-config --libs hivex 2>/dev/null || echo -lhivex)
 TOOL_LIBS_clone := $(FUSE_LIBS) $(HIVEX_LIBS)
@@ -198,7 +200,10 @@ FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/catalog.c tools/
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
 FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c \
                            tools/common/json.c
-FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3 $(JSON_LIBS)
+FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3 -linih $(JSON_LIBS)
+FUZZ_EXTRA_fuzz_conf := tools/lanfree/config.c tools/lanfree/retention.c tools/lanfree/repo.c tools/lanfree/catalog.c tools/lanfree/pack.c \
+                        tools/common/cli.c
+FUZZ_LIBS_fuzz_conf := -linih -lsqlite3 -larchive -lzstd -lz
 FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/guestroot.c lib/guestedit/textedit.c lib/guestedit/netcfg.c \
                               lib/guestedit/report.c lib/guestedit/devref.c tools/clone/edits.c tools/clone/ids.c \
                               tools/clone/vgname.c tools/clone/hostname.c \
@@ -254,6 +259,9 @@ install: all
 		sed 's|@VERSION@|$(VERSION)|' $$m > $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} && \
 		chmod 644 $(DESTDIR)$(MANDIR)/man$$s/$${m##*/} || exit 1; \
 	done
+	install -d $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 doc/lanfree.conf.example $(DESTDIR)$(DOCDIR)/
+	for t in $(TOOLS); do install -m 644 completion/rawkit.bash $(DESTDIR)$(BASHCOMPDIR)/rawkit-$$t || exit 1; done
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -8,7 +8,8 @@
  * corpus, so that a crash input reproduces on its own.
  *
  * Each input is a list of edits to a fresh copy of that catalog:
- *   byte 0      keep-last for prune (1 + b % 3), and which generation to restore
+ *   byte 0      keep-last for prune (1 + b % 3), and which generation to restore;
+ *               bits 3-5: prune's --keep-daily 2, --keep-within 1d, --all
  *   then records of [column][row][kind][value...]:
  *     column    (table, column) from the list below
  *     row       the row's rank in rowid order (modulo the row count)
@@ -596,7 +597,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ro.paths = paths;
 	ro.npaths = 1;
 	cmd_restore(&ro);
-	po.keep_last = 1 + data[0] % 3;
+	po.keep.last = 1 + data[0] % 3;
+	po.keep.daily = data[0] & 8 ? 2 : 0;
+	po.keep.has_within = data[0] & 16;
+	po.keep.within.days = 1;
+	po.guest = data[0] & 32 ? NULL : "g"; /* --all */
 	po.dry_run = true;
 	cmd_prune(&po);
 	po.dry_run = false;

@@ -34,6 +34,15 @@ if [ "$1" = fuzz_catalog ]; then
 	printf '\000\026\001\010\000\003\023' >"$dir/copy-version"  # a version twice
 	exit 0
 fi
+if [ "$1" = fuzz_conf ]; then
+	# the shipped example, a minimal file, and the mistakes of rawkit-lanfree.conf(5)
+	cp "$(dirname "$0")/../../doc/lanfree.conf.example" "$dir/example"
+	printf '[guest a]\ndisk = /a.img\n' >"$dir/minimal"
+	printf '[repository]\npath = /r\njobs = 99\n[guest a]\ndisk = x\n' >"$dir/jobs"
+	printf '[defaults]\nkeep-within = 1y2m3w4d5h\nexclude = a\n  b\n[guest a]\ndisk = x\nkeep-last = 0\n' >"$dir/keep"
+	printf '[guest ../x]\ndisk = y\n[bogus]\nk = v\n' >"$dir/bad-sections"
+	exit 0
+fi
 if [ "$1" = fuzz_initrd ]; then
 	# an initramfs as distributions make them (early microcode cpio, then a
 	# compressed one), and modules.dep lines

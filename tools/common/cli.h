@@ -13,6 +13,7 @@ enum {
 	RAWKIT_EXIT_FAILED = 1,   /* failed; nothing was changed */
 	RAWKIT_EXIT_USAGE = 2,    /* usage error */
 	RAWKIT_EXIT_WARNINGS = 3, /* done, with warnings */
+	RAWKIT_EXIT_BUSY = 4,     /* a lock is held by another run: nothing done */
 };
 
 #if defined(__GNUC__)

@@ -290,18 +290,43 @@ static int print_version(const struct cli_tool *tool)
 	return RAWKIT_EXIT_DONE;
 }
 
+/* The repository from the environment in front of ARGS, when the command
+ * takes one and the command line does not give it (cli_tool.repo_env);
+ * NULL: ARGS as they are. */
+static char **repo_from_env(const struct cli_tool *tool, const struct cli_command *cmd, int *nargs, char **args)
+{
+	const char *repo = tool->repo_env ? getenv(tool->repo_env) : NULL;
+	char **v;
+
+	if (!repo || !*repo || strncmp(cmd->args, "REPO", 4) || (cmd->max_args >= 0 && *nargs >= cmd->max_args))
+		return NULL;
+	/* with as many arguments as the command needs, the first may be REPO */
+	if (*nargs >= cmd->min_args && *nargs > 0 && tool->repo_given && tool->repo_given(args[0]))
+		return NULL;
+	if (!(v = calloc((size_t)*nargs + 2, sizeof(char *))))
+		return NULL;
+	v[0] = (char *)repo;
+	memcpy(v + 1, args, (size_t)*nargs * sizeof(char *));
+	(*nargs)++;
+	return v;
+}
+
 /* After the options: the checks, then the command.  With --json, everything
  * from here on is one JSON run (the hooks of the JSON writer go here). */
 static int run_parsed(const struct cli_tool *tool, const struct cli_command *cmd, int nargs, char **args,
 		      struct parsed *p)
 {
+	char **with_repo = repo_from_env(tool, cmd, &nargs, args);
 	int rc;
 
+	if (with_repo)
+		args = with_repo;
 	if (!(rc = check_exclusive(cmd, p)) && !(rc = check_arguments(cmd, nargs, p))) {
 		if (p->common.json && !p->explicit_progress)
 			p->common.progress = false;
 		rc = cmd->run(args, nargs, &p->common);
 	}
+	free(with_repo);
 	return rc;
 }
 

@@ -80,6 +80,14 @@ struct cli_tool {
 	const char *footer;      /* the exit status line(s) */
 	const struct cli_command *commands; /* ended by an entry with run NULL */
 	const char *command_name; /* its own command in --json's "command" (NULL: name without "rawkit-") */
+	/* An environment variable that stands for the first argument of the
+	 * commands whose arguments start with REPO (RAWKIT_REPOSITORY), as
+	 * RESTIC_REPOSITORY does; the command line's wins: the variable is put
+	 * in front when an argument is missing, and not when the arguments are
+	 * as many as the command takes; in between, unless REPO_GIVEN says the
+	 * first argument is a repository. */
+	const char *repo_env;
+	bool (*repo_given)(const char *arg);
 };
 
 /* Parse ARGV for TOOL's commands and run the chosen one: the whole of a

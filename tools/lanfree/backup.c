@@ -545,9 +545,9 @@ int cmd_backup(const struct backup_opts *o)
 		free(name_copy);
 		return RAWKIT_EXIT_USAGE;
 	}
-	if (repo_open(&repo, o->repo, REPO_SHARED) < 0) {
+	if ((rc = repo_open(&repo, o->repo, REPO_SHARED)) != 0) {
 		free(name_copy);
-		return RAWKIT_EXIT_FAILED;
+		return rc;
 	}
 	bk.repo = &repo;
 	bk.db = repo.db;
@@ -559,8 +559,10 @@ int cmd_backup(const struct backup_opts *o)
 		cli_error(o->disk, "out of memory");
 		goto out;
 	}
-	if (repo_lock_guest(&repo, bk.guest) < 0)
+	if ((rc = repo_lock_guest(&repo, bk.guest)) != 0) {
+		status = rc;
 		goto out;
+	}
 	if (imgfmt_disk_open(bk.disk, o->disk, 0) < 0) {
 		cli_error(o->disk, "%s", imgfmt_disk_error(bk.disk));
 		goto out;

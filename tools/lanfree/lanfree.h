@@ -28,10 +28,14 @@ enum repo_lock { REPO_READ, REPO_SHARED, REPO_EXCLUSIVE };
 
 /* Create REPO (a new or empty directory) with an empty catalog. */
 int repo_init(const char *path);
-/* Open REPO and take its lock; messages printed, returns 0 or -1. */
+/* How long repo_open() and repo_lock_guest() wait for a lock another run
+ * holds, in seconds (--wait-lock; 0: not at all). */
+extern int repo_lock_wait;
+/* Open REPO and take its lock; messages printed, returns 0 or the exit
+ * status to end with (RAWKIT_EXIT_BUSY: the lock is held elsewhere). */
 int repo_open(struct repo *r, const char *path, enum repo_lock lock);
 void repo_close(struct repo *r);
-/* Take the per-guest lock without waiting; -1 (message printed) if held. */
+/* Take the per-guest lock; 0, or the exit status (message printed). */
 int repo_lock_guest(struct repo *r, const char *guest);
 /* A guest name is [A-Za-z0-9._+-], 1..128 bytes, not starting with '.'. */
 bool guest_name_ok(const char *name);
@@ -235,12 +239,81 @@ int cmd_ls(const char *repo, const char *spec, const char *path, bool long_forma
 int cmd_find(const char *repo, const char *guest, const char *pattern, bool json);
 int cmd_verify(const char *repo, const char *spec, bool read_data, const char *against, bool json, bool quiet);
 
+/* ----------------------------------------------------------- retention */
+
+/* A retention policy (retention.c): restic forget's rules; 0 = not used. */
+struct retention {
+	int last, hourly, daily, weekly, monthly, yearly;
+	struct {
+		int years, months, weeks, days, hours;
+	} within;
+	bool has_within;
+};
+enum keep_reason {
+	KEEP_LAST = 1 << 0, KEEP_HOURLY = 1 << 1, KEEP_DAILY = 1 << 2, KEEP_WEEKLY = 1 << 3,
+	KEEP_MONTHLY = 1 << 4, KEEP_YEARLY = 1 << 5, KEEP_WITHIN = 1 << 6,
+};
+/* One generation as the policy sees it; retention_apply() sets REASONS
+ * (0: not kept). */
+struct retained {
+	int64_t seq, time; /* time: when it finished, ns */
+	unsigned reasons;
+};
+/* Does P have any rule? */
+bool retention_any(const struct retention *p);
+/* DURATION as --keep-within takes it (1y6m2w3d12h) into P; 0 or -1. */
+int retention_parse_within(const char *duration, struct retention *p);
+/* Mark what P keeps among the N generations G, newest first. */
+void retention_apply(const struct retention *p, struct retained *g, size_t n);
+/* "daily" for KEEP_DAILY. */
+const char *retention_reason_name(unsigned bit);
+
 struct prune_opts {
-	const char *repo, *guest;
-	int keep_last, keep_daily, keep_weekly, keep_monthly;
+	const char *repo, *guest; /* guest NULL: every guest (--all) */
+	struct retention keep;
 	bool dry_run, json, quiet; /* quiet: only warnings and errors */
 };
 int cmd_prune(const struct prune_opts *o);
+/* For rawkit-lanfree run, on a repository opened REPO_SHARED with GUEST's
+ * lock held: remove the generations P does not keep, and their versions,
+ * in one transaction; *GENERATIONS (caller frees) judges each.  0 or -1. */
+int prune_forget(struct repo *r, const char *guest, const struct retention *p, json_t **generations,
+		 size_t *removed);
+/* On a repository opened REPO_EXCLUSIVE: contents and archives nothing
+ * holds any more leave the catalog, then the disk.  0 or -1. */
+int prune_sweep(struct repo *r, uint64_t *archives, uint64_t *freed);
+
+/* ---------------------------------------------------------------- fleet */
+
+/* One [guest NAME] of rawkit-lanfree.conf(5), the defaults merged in. */
+struct guest_conf {
+	char *name, *disk, *level, *compress; /* level, compress: NULL = backup's default */
+	char **excludes, **before, **after;   /* NULL-ended */
+	size_t nexcludes, nbefore, nafter;
+	struct retention keep;
+	bool keep_given;
+	int allow_dirty; /* -1: not given */
+	unsigned line;   /* where its section starts */
+};
+struct fleet_conf {
+	char *path, *repo; /* repo: NULL when [repository] has no path */
+	int jobs;          /* guests at once */
+	struct guest_conf defaults;
+	struct guest_conf *guests;
+	size_t nguests;
+};
+/* Read PATH: 0; -1 when it cannot be read, -2 when it is not right, with
+ * "FILE[:LINE]: what" in ERR.  C is freed with fleet_conf_free() either way. */
+int fleet_conf_load(const char *path, struct fleet_conf *c, char *err, size_t errlen);
+void fleet_conf_free(struct fleet_conf *c);
+
+struct run_opts {
+	const char *config;
+	char **guests; /* only these (NULL: every guest of the file) */
+	size_t nguests;
+	bool dry_run, json, quiet, syslog;
+};
+int cmd_run(const struct run_opts *o);
 
 /* ---------------------------------------------------------------- misc */
 

@@ -10,6 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifndef RUN_CONFIG
+#define RUN_CONFIG "/etc/rawkit/lanfree.conf"
+#endif
+
 struct compress_choice {
 	enum compression method;
 	int level; /* 0: the default */
@@ -17,11 +21,12 @@ struct compress_choice {
 
 /* What the options set (the tables below point here). */
 static struct {
-	const char *name, *level, *to, *against;
+	const char *name, *level, *to, *against, *config;
 	struct cli_list excludes;
 	struct compress_choice comp;
-	int jobs, keep_last, keep_daily, keep_weekly, keep_monthly;
-	bool allow_dirty, overwrite, read_data, long_format;
+	int jobs;
+	struct retention keep;
+	bool allow_dirty, overwrite, read_data, long_format, all, syslog;
 } a = { .level = "incr", .comp = { COMP_ZSTD, 0 } };
 
 static int parse_level(const char *arg, void *value)
@@ -54,6 +59,14 @@ static int parse_compress(const char *arg, void *value)
 			return cli_command_usage_error("--compress: %s's level must be 1..%d, not \"%s\"", method, max, colon + 1);
 	}
 	c->level = (int)level;
+	return 0;
+}
+
+static int parse_within(const char *arg, void *value)
+{
+	if (retention_parse_within(arg, value) < 0)
+		return cli_command_usage_error("--keep-within: a duration such as 7d, 2w, 6m, 1y6m or 36h "
+					       "(y, m, w, d, h in that order), not \"%s\"", arg);
 	return 0;
 }
 
@@ -110,13 +123,33 @@ static int run_verify(char **p, int n, const struct cli_common *c)
 
 static int run_prune(char **p, int n, const struct cli_common *c)
 {
-	struct prune_opts o = { .repo = p[0], .guest = p[1], .keep_last = a.keep_last, .keep_daily = a.keep_daily,
-				.keep_weekly = a.keep_weekly, .keep_monthly = a.keep_monthly,
+	struct prune_opts o = { .repo = p[0], .guest = n == 2 ? p[1] : NULL, .keep = a.keep,
 				.dry_run = c->dry_run, .json = c->json, .quiet = c->quiet };
 
+	if ((n == 2) == a.all)
+		return cli_command_usage_error(a.all ? "GUEST and --all are mutually exclusive"
+						     : "which guest? (GUEST, or --all for every guest)");
+	if (!retention_any(&a.keep))
+		return cli_command_usage_error("no retention rule: give --keep-last, --keep-hourly, --keep-daily, "
+					       "--keep-weekly, --keep-monthly, --keep-yearly or --keep-within");
 	return cmd_prune(&o);
 }
 
+/* Every command that opens the repository takes it. */
+#define WAIT_LOCK_OPTION                                                                               \
+	CLI_INT("wait-lock", &repo_lock_wait, "SECONDS", 0, 86400,                                     \
+		"wait up to SECONDS for a lock another run holds\n(default: 0, exit 4 at once)")
+
+static const struct cli_option lock_options[] = {
+	WAIT_LOCK_OPTION,
+	CLI_END,
+};
+static const struct cli_option run_options[] = {
+	CLI_STRING("config", &a.config, "FILE", "the fleet's file (default: " RUN_CONFIG ")"),
+	CLI_BOOL(0, "syslog", &a.syslog, "each result to syslog also on a terminal"),
+	WAIT_LOCK_OPTION,
+	CLI_END,
+};
 static const struct cli_option backup_options[] = {
 	CLI_STRING("name", &a.name, "GUEST", "guest name (default: the disk's file name)"),
 	CLI_CALL("level", &a.level, "LEVEL", parse_level,
@@ -125,29 +158,46 @@ static const struct cli_option backup_options[] = {
 	CLI_CALL("compress", &a.comp, "METHOD", parse_compress, "zstd (default), gzip or none; METHOD:LEVEL sets\nthe level: zstd 1-19 (default 1, 3 with --jobs 4\nor more), gzip 1-9 (default 6)"),
 	CLI_INT("jobs", &a.jobs, "N", 1, CLI_JOBS_MAX, "compression threads (default: the number of CPUs)"),
 	CLI_BOOL(0, "allow-dirty", &a.allow_dirty, "back up a filesystem that needs journal recovery"),
+	WAIT_LOCK_OPTION,
 	CLI_END,
 };
 static const struct cli_option ls_options[] = {
 	CLI_BOOL('l', NULL, &a.long_format, "long listing: mode, uid, gid, size, mtime, name, link target"),
+	WAIT_LOCK_OPTION,
 	CLI_END,
 };
 static const struct cli_option restore_options[] = {
 	CLI_STRING_REQUIRED("to", &a.to, "DIR", "where to write (created if missing)"),
 	CLI_BOOL(0, "overwrite", &a.overwrite, "replace existing files"),
+	WAIT_LOCK_OPTION,
 	CLI_END,
 };
 static const struct cli_option verify_options[] = {
 	CLI_BOOL(0, "read-data", &a.read_data, "decompress every file and check its checksum"),
 	CLI_STRING("against", &a.against, "DISK", "compare the generation with what DISK holds now"),
+	WAIT_LOCK_OPTION,
 	CLI_END,
 };
 static const struct cli_option prune_options[] = {
-	CLI_INT_REQUIRED("keep-last", &a.keep_last, "N", 1, 1000000, "keep the N newest generations (and the ones"),
-	CLI_INT("keep-daily", &a.keep_daily, "N", 0, 1000000, "  the newest of each of the last N days,"),
-	CLI_INT("keep-weekly", &a.keep_weekly, "N", 0, 1000000, "  weeks,"),
-	CLI_INT("keep-monthly", &a.keep_monthly, "N", 0, 1000000, "  months)"),
+	CLI_BOOL(0, "all", &a.all, "every guest in the repository, each by itself"),
+	CLI_INT("keep-last", &a.keep.last, "N", 1, 1000000, "keep the N newest generations,"),
+	CLI_INT("keep-hourly", &a.keep.hourly, "N", 1, 1000000, "  the newest of each of the last N hours,"),
+	CLI_INT("keep-daily", &a.keep.daily, "N", 1, 1000000, "  days,"),
+	CLI_INT("keep-weekly", &a.keep.weekly, "N", 1, 1000000, "  ISO weeks,"),
+	CLI_INT("keep-monthly", &a.keep.monthly, "N", 1, 1000000, "  months,"),
+	CLI_INT("keep-yearly", &a.keep.yearly, "N", 1, 1000000, "  years (that have one, local time),"),
+	CLI_CALL("keep-within", &a.keep, "SPAN", parse_within, "  and all less than SPAN older than the newest\n  (SPAN: 1y6m2w3d12h, 7d, 36h...)"),
+	WAIT_LOCK_OPTION,
 	CLI_END,
 };
+
+static int run_run(char **p, int n, const struct cli_common *c)
+{
+	struct run_opts o = { .config = a.config ? a.config : RUN_CONFIG, .guests = p, .nguests = (size_t)n,
+			      .dry_run = c->dry_run, .json = c->json, .quiet = c->quiet, .syslog = a.syslog };
+
+	return cmd_run(&o);
+}
 
 static const struct cli_command commands[] = {
 	{ .name = "init", .args = "REPO", .min_args = 1, .max_args = 1, .common = CLI_JSON,
@@ -156,29 +206,48 @@ static const struct cli_command commands[] = {
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = backup_options,
 	  .summary = "back up the filesystems on DISK as a new generation", .run = run_backup },
 	{ .name = "list", .args = "REPO [GUEST]", .min_args = 1, .max_args = 2, .common = CLI_JSON,
-	  .summary = "list the guests, or a guest's generations", .run = run_list },
+	  .options = lock_options, .summary = "list the guests, or a guest's generations", .run = run_list },
 	{ .name = "ls", .args = "REPO GUEST[@GEN] [PATH]", .min_args = 2, .max_args = 3, .common = CLI_JSON,
 	  .options = ls_options, .summary = "list a directory of a generation", .run = run_ls },
 	{ .name = "find", .args = "REPO GUEST PATTERN", .min_args = 3, .max_args = 3, .common = CLI_JSON,
-	  .summary = "find files by name in every generation", .run = run_find },
+	  .options = lock_options, .summary = "find files by name in every generation", .run = run_find },
 	{ .name = "restore", .args = "REPO GUEST[@GEN] [PATH...]", .min_args = 2, .max_args = -1,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = restore_options,
 	  .summary = "restore a generation, or some of its files, into a directory", .run = run_restore },
 	{ .name = "verify", .args = "REPO [GUEST[@GEN]]", .min_args = 1, .max_args = 2,
 	  .common = CLI_JSON | CLI_QUIET, .options = verify_options,
 	  .summary = "check the repository (and a generation against its disk)", .run = run_verify },
-	{ .name = "prune", .args = "REPO GUEST", .min_args = 2, .max_args = 2,
+	{ .name = "prune", .args = "REPO [GUEST]", .min_args = 1, .max_args = 2,
 	  .common = CLI_JSON | CLI_QUIET | CLI_DRY_RUN, .options = prune_options,
 	  .summary = "remove the generations the retention policy does not keep", .run = run_prune },
+	{ .name = "run", .args = "[GUEST...]", .min_args = 0, .max_args = -1,
+	  .common = CLI_JSON | CLI_QUIET | CLI_DRY_RUN, .options = run_options,
+	  .summary = "back up the guests of the fleet's file, with hooks and retention",
+	  .run = run_run },
 	{ .run = NULL },
 };
+
+/* The first argument names a repository rather than a guest: a guest name
+ * has no '/', and a directory holding a catalog is one. */
+static bool is_repository(const char *arg)
+{
+	char path[4096];
+
+	if (strchr(arg, '/'))
+		return true;
+	snprintf(path, sizeof(path), "%s/catalog.db", arg);
+	return access(path, F_OK) == 0;
+}
 
 static const struct cli_tool tool = {
 	.name = "rawkit-lanfree",
 	.description = "File-level backup of the filesystems on a raw guest disk, read directly\n"
 		"(no mount, no agent in the guest), into a deduplicating repository.\n",
-	.footer = "Exit status: 0 done, 1 failed (repository as before), 2 usage, 3 done with warnings.\n",
+	.footer = "Exit status: 0 done, 1 failed (repository as before), 2 usage, 3 done with warnings,\n"
+		  "4 busy (a lock another run holds; nothing done).\n",
 	.commands = commands,
+	.repo_env = "RAWKIT_REPOSITORY",
+	.repo_given = is_repository,
 };
 
 int main(int argc, char **argv)

@@ -1,12 +1,13 @@
 /* prune.c --- rawkit-lanfree prune: retention, then what nothing needs any more
  *
- * Which generations stay: the N newest (--keep-last), and the newest of
- * each of the last N days, ISO weeks and months that have one (as restic
- * and borg count them).  Then, in one transaction, versions no remaining
- * generation holds, contents no version holds, and archives no content is
- * in leave the catalog; the archive files are removed after the commit.
- * Prune takes the repository's exclusive lock, so it also clears what
- * interrupted backups left behind (REPO/tmp, unreferenced archives).
+ * Which generations stay is retention.c's business.  Forgetting the others
+ * (their rows, and the versions no remaining generation holds) touches only
+ * their guest's rows, so rawkit-lanfree run does it under the shared lock
+ * and the guest's, beside other guests' backups.  Sweeping (contents no
+ * version holds, archives no content is in, the archive files after the
+ * commit, and what interrupted backups left behind in REPO/tmp) needs the
+ * exclusive lock: no backup may be choosing what to deduplicate against.
+ * prune does both in one transaction.
  */
 #include "lanfree.h"
 
@@ -19,46 +20,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-struct gen_row {
-	int64_t seq, time;
-	char level[8];
-	bool keep;
-};
-
-enum bucket { DAY, WEEK, MONTH };
-
-static void bucket_of(int64_t ns, enum bucket b, char *out, size_t size)
-{
-	time_t t = (time_t)(ns / 1000000000);
-	struct tm tm;
-
-	if (!localtime_r(&t, &tm)) /* a time from the catalog no calendar holds */
-		memset(&tm, 0, sizeof(tm));
-	if (b == DAY)
-		strftime(out, size, "%Y-%m-%d", &tm);
-	else if (b == WEEK)
-		strftime(out, size, "%G-W%V", &tm);
-	else
-		strftime(out, size, "%Y-%m", &tm);
-}
-
-/* Keep the newest generation of each of the newest COUNT buckets. */
-static void keep_buckets(struct gen_row *g, size_t n, int count, enum bucket b)
-{
-	char last[32] = "";
-	int kept = 0;
-
-	for (size_t i = 0; i < n && kept < count; i++) { /* newest first */
-		char bucket[32];
-		bucket_of(g[i].time, b, bucket, sizeof(bucket));
-		if (strcmp(bucket, last)) {
-			g[i].keep = true;
-			snprintf(last, sizeof(last), "%s", bucket);
-			kept++;
-		}
-	}
-}
 
 /* Remove files under data/ that no archive row names, and tmp/ leftovers. */
 static unsigned remove_orphans(struct repo *r)
@@ -133,154 +94,378 @@ static int check_archive_paths(struct repo *r)
 	return rc;
 }
 
-/* What prune did (or, a dry run, would do): REMOVED lists the generations. */
-static json_t *prune_json(const struct prune_opts *o, json_t *removed, size_t archives, uint64_t freed,
-			  unsigned leftovers)
-{
-	json_t *obj = json_object();
+struct gen_row {
+	struct retained r;
+	char level[8];
+};
 
-	json_put(obj, "guest", json_text(o->guest));
-	json_put(obj, "dry_run", json_boolean(o->dry_run));
-	json_put(obj, "generations_removed", json_incref(removed));
-	json_put(obj, "archives_removed", json_count(archives));
-	json_put(obj, "freed_bytes", json_count(freed));
-	json_put(obj, "leftovers_removed", json_integer(leftovers));
-	return obj;
+/* GUEST_ID's generations, newest first, into *G; 0 or -1. */
+static int load_generations(struct repo *r, int64_t guest_id, struct gen_row **g, size_t *n)
+{
+	sqlite3_stmt *st = db_prepare(r->db, "SELECT seq, finished, level FROM generations WHERE guest_id = ?"
+					     " ORDER BY seq DESC");
+	int step;
+
+	*g = NULL;
+	*n = 0;
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, guest_id);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		struct gen_row *grown = realloc(*g, (*n + 1) * sizeof(**g));
+		const unsigned char *level = sqlite3_column_text(st, 2);
+		if (!grown) {
+			cli_error(NULL, "out of memory");
+			break;
+		}
+		*g = grown;
+		grown[*n].r = (struct retained){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), 0 };
+		snprintf(grown[*n].level, sizeof(grown[*n].level), "%s", level ? (const char *)level : "?");
+		(*n)++;
+	}
+	if (step != SQLITE_DONE && step != SQLITE_ROW)
+		cli_error("catalog", "cannot read the generations: %s", sqlite3_errmsg(r->db));
+	sqlite3_finalize(st);
+	return step == SQLITE_DONE ? 0 : -1;
+}
+
+static json_t *reasons_json(unsigned reasons)
+{
+	json_t *a = json_array();
+
+	for (unsigned bit = 1; bit <= KEEP_WITHIN; bit <<= 1)
+		if (reasons & bit)
+			json_array_append_new(a, json_string(retention_reason_name(bit)));
+	return a;
+}
+
+/* GUEST's generations as the policy judges them, into GENS (JSON objects),
+ * and the ones it does not keep removed from the catalog (not DRY_RUN:
+ * inside the caller's transaction) or marked in the TEMP table doomed (a
+ * dry run).  *REMOVED counts them. */
+static int forget_guest(struct repo *r, const char *guest, const struct retention *p, bool dry_run, json_t *gens,
+			size_t *removed)
+{
+	int64_t guest_id = catalog_guest_id(r->db, guest);
+	struct gen_row *g = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	*removed = 0;
+	if (guest_id <= 0) {
+		if (guest_id == 0)
+			cli_error(guest, "no such guest in the repository");
+		return -1;
+	}
+	if (load_generations(r, guest_id, &g, &n) < 0)
+		goto out;
+	{
+		struct retained *rs = malloc((n ? n : 1) * sizeof(*rs));
+		if (!rs) {
+			cli_error(NULL, "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			rs[i] = g[i].r;
+		retention_apply(p, rs, n);
+		for (size_t i = 0; i < n; i++)
+			g[i].r.reasons = rs[i].reasons;
+		free(rs);
+	}
+	st = db_prepare(r->db, dry_run ? "INSERT INTO temp.doomed VALUES (?, ?)"
+				       : "DELETE FROM generations WHERE guest_id = ? AND seq = ?");
+	if (!st)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+		json_put(o, "guest", json_text(guest));
+		json_put(o, "generation", json_integer(g[i].r.seq));
+		json_put(o, "level", json_string(g[i].level));
+		json_put_time(o, "finished", g[i].r.time);
+		json_put(o, "keep", json_boolean(g[i].r.reasons != 0));
+		json_put(o, "reasons", reasons_json(g[i].r.reasons));
+		json_array_append_new(gens, o);
+		if (g[i].r.reasons)
+			continue;
+		sqlite3_bind_int64(st, 1, guest_id);
+		sqlite3_bind_int64(st, 2, g[i].r.seq);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			cli_error("catalog", "cannot remove a generation: %s", sqlite3_errmsg(r->db));
+			goto out;
+		}
+		sqlite3_reset(st);
+		(*removed)++;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (!dry_run && *removed) {
+		st = db_prepare(r->db, "DELETE FROM versions WHERE guest_id = ?1 AND NOT EXISTS (SELECT 1 FROM"
+				       " generations g WHERE g.guest_id = ?1 AND g.seq BETWEEN versions.first_seq"
+				       " AND versions.last_seq)");
+		if (!st)
+			goto out;
+		sqlite3_bind_int64(st, 1, guest_id);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			cli_error("catalog", "cannot remove the versions of forgotten generations: %s",
+				  sqlite3_errmsg(r->db));
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	free(g);
+	return rc;
+}
+
+/* What a dry run's doomed generations would free: the archives in which no
+ * content stays that a remaining generation's version holds. */
+static int would_free(struct repo *r, uint64_t *archives, uint64_t *bytes)
+{
+	sqlite3_stmt *st = db_prepare(
+		r->db, "WITH live(id) AS (SELECT DISTINCT v.content_id FROM versions v WHERE v.content_id IS NOT NULL"
+		       " AND EXISTS (SELECT 1 FROM generations g WHERE g.guest_id = v.guest_id AND g.seq BETWEEN"
+		       " v.first_seq AND v.last_seq AND NOT EXISTS (SELECT 1 FROM temp.doomed d WHERE"
+		       " d.guest_id = g.guest_id AND d.seq = g.seq))),"
+		       " live_archives(id) AS (SELECT DISTINCT archive_id FROM contents WHERE id IN live)"
+		       " SELECT COUNT(*), COALESCE(SUM(size), 0) FROM archives WHERE id NOT IN live_archives");
+	int rc = -1;
+
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		*archives = (uint64_t)sqlite3_column_int64(st, 0);
+		*bytes = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = 0;
+	} else if (st)
+		cli_error("catalog", "cannot count what would be freed: %s", sqlite3_errmsg(r->db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+struct sweep {
+	char **paths; /* archives to remove once the catalog no longer names them */
+	size_t npaths;
+	uint64_t freed;
+	unsigned leftovers;
+};
+
+static void sweep_free(struct sweep *w)
+{
+	for (size_t i = 0; i < w->npaths; i++)
+		free(w->paths[i]);
+	free(w->paths);
+}
+
+/* Inside the caller's transaction: contents no version holds and archives
+ * no content is in leave the catalog; their paths are kept for after the
+ * commit.  0 or -1. */
+static int sweep_catalog(struct repo *r, struct sweep *w)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if (db_exec(r->db, "DELETE FROM contents WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE"
+			   " v.content_id = contents.id);"
+			   "CREATE TEMP TABLE swept AS SELECT id, path, size FROM archives WHERE id NOT IN"
+			   " (SELECT DISTINCT archive_id FROM contents);") < 0)
+		return -1;
+	st = db_prepare(r->db, "SELECT path, size FROM temp.swept");
+	while (st && sqlite3_step(st) == SQLITE_ROW) {
+		const char *path = (const char *)sqlite3_column_text(st, 0);
+		char **grown = realloc(w->paths, (w->npaths + 1) * sizeof(*w->paths));
+		if (!grown)
+			goto out;
+		w->paths = grown;
+		if (!archive_path_ok(path) || !(w->paths[w->npaths] = strdup(path))) {
+			cli_error("catalog", "damaged or out of memory: an archive to remove has no path rawkit writes");
+			goto out;
+		}
+		w->npaths++;
+		w->freed += (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (db_exec(r->db, "DELETE FROM archives WHERE id IN (SELECT id FROM temp.swept); DROP TABLE temp.swept;") < 0)
+		goto out;
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* After the commit: the files the catalog no longer names. */
+static void sweep_files(struct repo *r, struct sweep *w)
+{
+	for (size_t i = 0; i < w->npaths; i++)
+		if (repo_unlink_archive(r, w->paths[i]) < 0 && errno != ENOENT)
+			cli_warning(w->paths[i], "cannot remove: %s", strerror(errno));
+	w->leftovers = remove_orphans(r);
+	repo_sync_dir(r, "data");
+	db_exec(r->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+/* The names of every guest (--all), in name order; NULL-ended. */
+static char **all_guests(struct repo *r)
+{
+	sqlite3_stmt *st = db_prepare(r->db, "SELECT name FROM guests ORDER BY name");
+	char **v = calloc(1, sizeof(char *));
+	size_t n = 0;
+
+	while (st && v && sqlite3_step(st) == SQLITE_ROW) {
+		char **grown = realloc(v, (n + 2) * sizeof(char *));
+		if (!grown || !(grown[n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
+			v = grown ? grown : v;
+			v[n] = NULL;
+			goto fail;
+		}
+		v = grown;
+		v[++n] = NULL;
+	}
+	if (st && v) {
+		sqlite3_finalize(st);
+		return v;
+	}
+fail:
+	cli_error(NULL, "cannot list the guests: %s", v ? sqlite3_errmsg(r->db) : "out of memory");
+	sqlite3_finalize(st);
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+	return NULL;
+}
+
+static void print_generations(const json_t *gens, bool dry_run)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(gens, i, o) {
+		const json_t *reasons = json_object_get(o, "reasons");
+		bool keep = json_is_true(json_object_get(o, "keep"));
+		size_t k;
+		json_t *why;
+		printf("%s@%-5lld %s  %-4s  %s", json_string_value(json_object_get(o, "guest")),
+		       (long long)json_integer_value(json_object_get(o, "generation")),
+		       json_string_value(json_object_get(o, "finished_iso")),
+		       json_string_value(json_object_get(o, "level")),
+		       keep ? "keep" : dry_run ? "would remove" : "remove");
+		json_array_foreach(reasons, k, why)
+			printf("%s%s", k ? ", " : " (", json_string_value(why));
+		printf("%s\n", json_array_size(reasons) ? ")" : "");
+	}
 }
 
 int cmd_prune(const struct prune_opts *o)
 {
 	struct repo r;
-	struct gen_row *g = NULL;
-	size_t n = 0, nremove = 0;
-	sqlite3_stmt *st = NULL;
-	int64_t guest_id;
-	char **paths = NULL;
-	size_t npaths = 0;
-	uint64_t freed = 0;
-	unsigned orphans = 0;
-	json_t *removed;
-	int status = RAWKIT_EXIT_FAILED;
+	struct sweep w = { 0 };
+	char **guests = NULL;
+	json_t *gens = json_array();
+	size_t removed = 0, total = 0;
+	uint64_t archives = 0;
+	int status = RAWKIT_EXIT_FAILED, rc;
 
-	if (repo_open(&r, o->repo, o->dry_run ? REPO_READ : REPO_EXCLUSIVE) < 0)
-		return RAWKIT_EXIT_FAILED;
-	removed = json_array();
-	guest_id = catalog_guest_id(r.db, o->guest);
-	if (guest_id <= 0) {
-		if (guest_id == 0)
-			cli_error(o->guest, "no such guest in the repository");
-		goto out;
+	if ((rc = repo_open(&r, o->repo, o->dry_run ? REPO_READ : REPO_EXCLUSIVE)) != 0) {
+		json_decref(gens);
+		return rc;
 	}
 	if (check_archive_paths(&r) < 0)
 		goto out;
-	st = db_prepare(r.db, "SELECT seq, finished, level FROM generations WHERE guest_id = ? ORDER BY seq DESC");
-	if (!st)
-		goto out;
-	sqlite3_bind_int64(st, 1, guest_id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct gen_row *grown = realloc(g, (n + 1) * sizeof(*g));
-		if (!grown)
+	if (o->guest) {
+		guests = calloc(2, sizeof(char *));
+		if (!guests || !(guests[0] = strdup(o->guest))) {
+			cli_error(NULL, "out of memory");
 			goto out;
-		g = grown;
-		g[n].seq = sqlite3_column_int64(st, 0);
-		g[n].time = sqlite3_column_int64(st, 1);
-		snprintf(g[n].level, sizeof(g[n].level), "%s", sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "?");
-		g[n].keep = (int)n < o->keep_last;
-		n++;
+		}
+	} else if (!(guests = all_guests(&r)))
+		goto out;
+	if (db_exec(r.db, o->dry_run ? "CREATE TEMP TABLE doomed(guest_id INTEGER, seq INTEGER,"
+				       " PRIMARY KEY(guest_id, seq))"
+				     : "BEGIN IMMEDIATE") < 0)
+		goto out;
+	for (size_t i = 0; guests[i]; i++) {
+		size_t n;
+		if (forget_guest(&r, guests[i], &o->keep, o->dry_run, gens, &n) < 0)
+			goto rollback;
+		removed += n;
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	keep_buckets(g, n, o->keep_daily, DAY);
-	keep_buckets(g, n, o->keep_weekly, WEEK);
-	keep_buckets(g, n, o->keep_monthly, MONTH);
-	for (size_t i = 0; i < n; i++)
-		nremove += !g[i].keep;
-	for (size_t i = 0; i < n; i++) {
-		if (g[i].keep)
-			continue;
-		if (o->json)
-			json_array_append_new(removed, json_integer(g[i].seq));
-		else if (!o->quiet)
-			printf("%s %s@%lld (%s)\n", o->dry_run ? "would remove" : "removing", o->guest,
-			       (long long)g[i].seq, g[i].level);
-	}
+	total = json_array_size(gens);
 	if (o->dry_run) {
-		if (o->json)
-			json_print(prune_json(o, removed, 0, 0, 0), RAWKIT_EXIT_DONE);
-		else if (!o->quiet)
-			printf("%s: %zu of %zu generations would be removed\n", o->guest, nremove, n);
-		status = RAWKIT_EXIT_DONE;
-		goto out;
-	}
-	if (db_exec(r.db, "BEGIN IMMEDIATE") < 0)
-		goto out;
-	st = db_prepare(r.db, "DELETE FROM generations WHERE guest_id = ? AND seq = ?");
-	if (!st)
-		goto rollback;
-	for (size_t i = 0; i < n; i++) {
-		if (g[i].keep)
-			continue;
-		sqlite3_bind_int64(st, 1, guest_id);
-		sqlite3_bind_int64(st, 2, g[i].seq);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			cli_error("catalog", "cannot remove a generation: %s", sqlite3_errmsg(r.db));
+		if (would_free(&r, &archives, &w.freed) < 0)
+			goto out;
+	} else {
+		if (sweep_catalog(&r, &w) < 0 || db_exec(r.db, "COMMIT") < 0)
 			goto rollback;
-		}
-		sqlite3_reset(st);
+		archives = w.npaths;
+		sweep_files(&r, &w);
 	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_exec(r.db, "DELETE FROM versions WHERE NOT EXISTS (SELECT 1 FROM generations g WHERE"
-			  " g.guest_id = versions.guest_id AND g.seq BETWEEN versions.first_seq AND versions.last_seq);"
-			  "DELETE FROM contents WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE v.content_id = contents.id);") < 0)
-		goto rollback;
-	st = db_prepare(r.db, "SELECT id, path, size FROM archives a WHERE NOT EXISTS"
-			      " (SELECT 1 FROM contents c WHERE c.archive_id = a.id)");
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		char **grown = realloc(paths, (npaths + 1) * sizeof(*paths));
-		if (!grown)
-			goto rollback;
-		paths = grown;
-		const char *path = (const char *)sqlite3_column_text(st, 1);
-		if (!archive_path_ok(path) || !(paths[npaths] = strdup(path))) {
-			cli_error("catalog", "damaged or out of memory: an archive to remove has no path rawkit writes");
-			goto rollback;
-		}
-		npaths++;
-		freed += (uint64_t)sqlite3_column_int64(st, 2);
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (db_exec(r.db, "DELETE FROM archives WHERE NOT EXISTS (SELECT 1 FROM contents c WHERE c.archive_id = archives.id);"
-			  "COMMIT;") < 0)
-		goto rollback;
-	/* The catalog no longer names them: now the files can go. */
-	for (size_t i = 0; i < npaths; i++)
-		if (paths[i] && repo_unlink_archive(&r, paths[i]) < 0 && errno != ENOENT)
-			cli_warning(paths[i], "cannot remove: %s", strerror(errno));
-	orphans = remove_orphans(&r);
-	repo_sync_dir(&r, "data");
-	db_exec(r.db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	if (o->json) {
-		json_print(prune_json(o, removed, npaths, freed, orphans), RAWKIT_EXIT_DONE);
+		json_t *obj = json_object();
+		json_put(obj, "guest", o->guest ? json_text(o->guest) : json_null());
+		json_put(obj, "dry_run", json_boolean(o->dry_run));
+		json_put(obj, "generations", json_incref(gens));
+		json_put(obj, "generations_removed", json_count(removed));
+		json_put(obj, "archives_removed", json_count(archives));
+		json_put(obj, "freed_bytes", json_count(w.freed));
+		json_put(obj, "leftovers_removed", json_integer(w.leftovers));
+		json_print(obj, RAWKIT_EXIT_DONE);
 	} else if (!o->quiet) {
 		char a[16];
-		printf("%s: removed %zu of %zu generations, %zu archives (%s)%s\n", o->guest, nremove, n, npaths,
-		       cli_human(freed, a, sizeof(a)), orphans ? ", and leftovers of interrupted backups" : "");
+		print_generations(gens, o->dry_run);
+		printf("%s: %s %zu of %zu generations, %llu archives (%s)%s\n", o->guest ? o->guest : "all guests",
+		       o->dry_run ? "would remove" : "removed", removed, total, (unsigned long long)archives,
+		       cli_human(w.freed, a, sizeof(a)), w.leftovers ? ", and leftovers of interrupted backups" : "");
 	}
 	status = RAWKIT_EXIT_DONE;
 	goto out;
 rollback:
-	sqlite3_finalize(st); /* a read still stepping would keep the transaction */
-	st = NULL;
-	sqlite3_exec(r.db, "ROLLBACK", NULL, NULL, NULL);
+	if (!o->dry_run)
+		sqlite3_exec(r.db, "ROLLBACK", NULL, NULL, NULL);
 out:
-	sqlite3_finalize(st);
-	for (size_t i = 0; i < npaths; i++)
-		free(paths[i]);
-	free(paths);
-	free(g);
-	json_decref(removed);
+	for (size_t i = 0; guests && guests[i]; i++)
+		free(guests[i]);
+	free(guests);
+	sweep_free(&w);
+	json_decref(gens);
 	repo_close(&r);
 	return status;
+}
+
+int prune_forget(struct repo *r, const char *guest, const struct retention *p, json_t **generations,
+		 size_t *removed)
+{
+	json_t *gens = json_array();
+
+	*generations = NULL;
+	if (db_exec(r->db, "BEGIN IMMEDIATE") < 0) {
+		json_decref(gens);
+		return -1;
+	}
+	if (forget_guest(r, guest, p, false, gens, removed) < 0 || db_exec(r->db, "COMMIT") < 0) {
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+		json_decref(gens);
+		return -1;
+	}
+	*generations = gens;
+	return 0;
+}
+
+int prune_sweep(struct repo *r, uint64_t *archives, uint64_t *freed)
+{
+	struct sweep w = { 0 };
+	int rc = -1;
+
+	if (check_archive_paths(r) < 0 || db_exec(r->db, "BEGIN IMMEDIATE") < 0)
+		goto out;
+	if (sweep_catalog(r, &w) < 0 || db_exec(r->db, "COMMIT") < 0) {
+		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+		goto out;
+	}
+	sweep_files(r, &w);
+	*archives = w.npaths;
+	*freed = w.freed;
+	rc = 0;
+out:
+	sweep_free(&w);
+	return rc;
 }

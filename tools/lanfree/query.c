@@ -99,14 +99,15 @@ static void print_generation(sqlite3_stmt *st)
 
 int cmd_list(const char *path, const char *guest, bool json)
 {
+	int rc;
 	struct repo r;
 	sqlite3_stmt *st;
 	struct json_stream *js = NULL;
 	bool first = true;
 	int status = RAWKIT_EXIT_DONE;
 
-	if (repo_open(&r, path, REPO_READ) < 0)
-		return RAWKIT_EXIT_FAILED;
+	if ((rc = repo_open(&r, path, REPO_READ)) != 0)
+		return rc;
 	st = db_prepare(r.db, catalog_has_column(r.db, "volumes", "consistency") ? list_sql : list_sql_old);
 	if (!st) {
 		repo_close(&r);
@@ -210,6 +211,7 @@ static json_t *volume_json(sqlite3_stmt *st)
 
 int cmd_ls(const char *path, const char *spec, const char *where, bool long_format, bool json)
 {
+	int rc;
 	struct repo r;
 	struct generation g;
 	sqlite3_stmt *st = NULL;
@@ -218,8 +220,8 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 	bool first = true;
 	int status = RAWKIT_EXIT_FAILED;
 
-	if (repo_open(&r, path, REPO_READ) < 0)
-		return RAWKIT_EXIT_FAILED;
+	if ((rc = repo_open(&r, path, REPO_READ)) != 0)
+		return rc;
 	if (catalog_find_generation(r.db, spec, &guest, &g) < 0)
 		goto out;
 	while (*where == '/')
@@ -333,6 +335,7 @@ static void print_match(sqlite3_stmt *st, const char *full, const int64_t *seqs,
 
 int cmd_find(const char *path, const char *guest, const char *pattern, bool json)
 {
+	int rc;
 	struct repo r;
 	sqlite3_stmt *st = NULL, *gens = NULL;
 	int64_t guest_id, *seqs = NULL;
@@ -341,8 +344,8 @@ int cmd_find(const char *path, const char *guest, const char *pattern, bool json
 	bool first = true;
 	int status = RAWKIT_EXIT_FAILED;
 
-	if (repo_open(&r, path, REPO_READ) < 0)
-		return RAWKIT_EXIT_FAILED;
+	if ((rc = repo_open(&r, path, REPO_READ)) != 0)
+		return rc;
 	guest_id = catalog_guest_id(r.db, guest);
 	if (guest_id <= 0) {
 		if (guest_id == 0)

@@ -17,7 +17,26 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+int repo_lock_wait;
+
+/* flock FD as OP, waiting up to repo_lock_wait seconds for a holder to let
+ * go (polling: flock has no timeout); 0, or -1 with errno. */
+static int lock_waiting(int fd, int op)
+{
+	struct timespec pause = { 0, 100 * 1000 * 1000 };
+	double deadline = cli_now() + repo_lock_wait;
+
+	for (;;) {
+		if (flock(fd, op | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK || cli_now() >= deadline)
+			return -1;
+		nanosleep(&pause, NULL);
+	}
+}
 
 bool guest_name_ok(const char *name)
 {
@@ -125,13 +144,14 @@ out:
 int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 {
 	struct stat st;
+	int status = RAWKIT_EXIT_FAILED;
 
 	memset(r, 0, sizeof(*r));
 	r->lock_fd = r->guest_lock_fd = -1;
 	r->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0) {
 		cli_error(path, "cannot open repository: %s", strerror(errno));
-		return -1;
+		return RAWKIT_EXIT_FAILED;
 	}
 	if (fstatat(r->dirfd, "catalog.db", &st, 0) < 0 || fstatat(r->dirfd, "data", &st, 0) < 0) {
 		cli_error(path, "not a rawkit-lanfree repository (no catalog.db; create one with 'rawkit-lanfree init')");
@@ -144,9 +164,14 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 		cli_error(path, "cannot open the repository lock: %s", strerror(errno));
 		goto fail;
 	}
-	if (flock(r->lock_fd, (lock == REPO_EXCLUSIVE ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0) {
+	if (lock_waiting(r->lock_fd, lock == REPO_EXCLUSIVE ? LOCK_EX : LOCK_SH) < 0) {
+		if (errno != EWOULDBLOCK) {
+			cli_error(path, "cannot lock the repository: %s", strerror(errno));
+			goto fail;
+		}
 		cli_error(path, lock == REPO_EXCLUSIVE ? "repository busy: a backup, restore or verify is running"
 						       : "repository busy: a prune is running");
+		status = RAWKIT_EXIT_BUSY;
 		goto fail;
 	}
 	{
@@ -168,7 +193,7 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 	return 0;
 fail:
 	repo_close(r);
-	return -1;
+	return status;
 }
 
 int repo_lock_guest(struct repo *r, const char *guest)
@@ -179,11 +204,15 @@ int repo_lock_guest(struct repo *r, const char *guest)
 	r->guest_lock_fd = openat(r->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (r->guest_lock_fd < 0) {
 		cli_error(r->path, "cannot open the lock of %s: %s", guest, strerror(errno));
-		return -1;
+		return RAWKIT_EXIT_FAILED;
 	}
-	if (flock(r->guest_lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		cli_error(guest, "another backup of this guest is running");
-		return -1;
+	if (lock_waiting(r->guest_lock_fd, LOCK_EX) < 0) {
+		if (errno != EWOULDBLOCK) {
+			cli_error(guest, "cannot lock the guest: %s", strerror(errno));
+			return RAWKIT_EXIT_FAILED;
+		}
+		cli_error(guest, "busy: another backup or prune of this guest is running");
+		return RAWKIT_EXIT_BUSY;
 	}
 	return 0;
 }

@@ -979,6 +979,7 @@ static void restore_json(const char *guest, const struct generation *g, const st
 
 int cmd_restore(const struct restore_opts *o)
 {
+	int rc;
 	struct restore r = { .o = o, .to_fd = -1, .root = geteuid() == 0, .dir_fd = -1 };
 	struct repo repo;
 	struct generation g;
@@ -986,8 +987,8 @@ int cmd_restore(const struct restore_opts *o)
 	bool summarize = false; /* --json: the restore ran, its object is due */
 	int status = RAWKIT_EXIT_FAILED;
 
-	if (repo_open(&repo, o->repo, REPO_READ) < 0)
-		return RAWKIT_EXIT_FAILED;
+	if ((rc = repo_open(&repo, o->repo, REPO_READ)) != 0)
+		return rc;
 	r.repo = &repo;
 	if (catalog_find_generation(repo.db, o->spec, &guest, &g) < 0)
 		goto out;

@@ -502,6 +502,7 @@ out:
 
 int cmd_verify(const char *repo, const char *spec, bool read_data, const char *against, bool json, bool quiet)
 {
+	int rc;
 	struct repo r;
 	struct verify v = { .r = &r, .json = json };
 	struct generation g;
@@ -513,8 +514,8 @@ int cmd_verify(const char *repo, const char *spec, bool read_data, const char *a
 				 : "";
 	char *sql = NULL;
 
-	if (repo_open(&r, repo, REPO_READ) < 0)
-		return RAWKIT_EXIT_FAILED;
+	if ((rc = repo_open(&r, repo, REPO_READ)) != 0)
+		return rc;
 	if (spec && catalog_find_generation(r.db, spec, &guest, &g) < 0) {
 		repo_close(&r);
 		free(guest);
