@@ -106,7 +106,7 @@ $L restore repo g --to >/dev/null 2>err.txt
 is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: restore: --to needs a value" "--to without a value: one wording"
 $L restore repo g >/dev/null 2>err.txt
 is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: restore: --to DIR is required" "restore without --to: says so"
-for c in init backup list ls find restore verify prune; do
+for c in init backup list ls find diff restore verify prune; do
 	$L "$c" -h >out.txt 2>err.txt
 	is "$?:$(wc -c <err.txt)" "0:0" "$c -h: exit 0, nothing on stderr"
 	like "$(head -n1 out.txt)" "^Usage: rawkit-lanfree $c " "$c -h: its own usage"
@@ -114,7 +114,7 @@ done
 ok "backup --help shows backup's options only" sh -c "$L backup --help | grep -q -- --jobs && ! $L backup --help | grep -q -e --keep -e --to -e --read-data"
 ok "list --help shows no option of another command" sh -c "! $L list --help | grep -q -e --name -e --keep -e --to -e --overwrite"
 # A full stdout is a failure: exit 1, one line.
-for args in "list repo" "list repo --json" "list repo g" "ls repo g@3 p1" "ls repo g p1 -l" "find repo g p1/file" "verify repo" \
+for args in "list repo" "list repo --json" "list repo g" "ls repo g@3 p1" "ls repo g p1 -l" "find repo g p1/file" "diff repo g" "verify repo" \
 	"prune repo g --keep-last 100 --dry-run"; do
 	$L $args >/dev/full 2>err.txt
 	is "$?:$(cat err.txt)" "1:rawkit-lanfree: write error: No space left on device" "$args >/dev/full: exit 1, one line"

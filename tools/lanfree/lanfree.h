@@ -235,6 +235,15 @@ int cmd_ls(const char *repo, const char *spec, const char *path, bool long_forma
 int cmd_find(const char *repo, const char *guest, const char *pattern, bool json);
 int cmd_verify(const char *repo, const char *spec, bool read_data, const char *against, bool json, bool quiet);
 
+/* diff.c: what changed from generation A to B of a guest (SPEC_B NULL: A
+ * against the newest complete one; SPEC_A without @GEN too: the two
+ * newest complete ones).  An exit status. */
+int cmd_diff(const char *repo, const char *spec_a, const char *spec_b, bool json, bool quiet);
+/* query.c: a name printed as ls -b does (control bytes and \ as \ooo);
+ * a mode as ls -l shows it ("drwxr-xr-x"). */
+void print_name(const unsigned char *s, size_t n);
+void mode_string(uint32_t mode, char out[11]);
+
 struct prune_opts {
 	const char *repo, *guest;
 	int keep_last, keep_daily, keep_weekly, keep_monthly;

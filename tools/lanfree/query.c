@@ -34,7 +34,7 @@ static void iso_time(int64_t ns, char *buf, size_t size)
 }
 
 /* A name as text: printable bytes as they are, the rest as \ooo (ls -b). */
-static void print_name(const unsigned char *s, size_t n)
+void print_name(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\')
@@ -135,7 +135,7 @@ int cmd_list(const char *path, const char *guest, bool json)
 	return json ? json_stream_end(js, NULL, status) : status;
 }
 
-static void mode_string(uint32_t mode, char out[11])
+void mode_string(uint32_t mode, char out[11])
 {
 	static const char types[] = "?pc?d?b?-?l?s???";
 	const char *rwx = "rwxrwxrwx";
