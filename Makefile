@@ -148,6 +148,8 @@ UNIT_OBJ_tmpdir   := $(B)/lib/guestedit/run.o
 UNIT_OBJ_report   := $(B)/lib/guestedit/report.o
 UNIT_OBJ_devref   := $(B)/lib/guestedit/devref.o $(GE_TEXT_OBJ)
 UNIT_OBJ_textedit := $(B)/lib/guestedit/netcfg.o $(GE_TEXT_OBJ)
+UNIT_OBJ_retention := $(B)/tools/lanfree/retention.o
+$(B)/tests/unit/retention.o: INC = $(TOOL_INC) -Itools/lanfree
 UNIT_OBJ_vgname   := $(addprefix $(B)/tools/clone/,vgname.o hostname.o edits.o ids.o) $(B)/tools/common/cli.o $(GE_TEXT_OBJ)
 $(B)/tests/unit/%.o: INC = $(TOOL_INC) -Itools/clone
 define UNIT_RULE

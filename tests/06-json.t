@@ -56,6 +56,8 @@ print(got == sorted(os.listdir(b"tree/data")))' "$TESTS_DIR/lib")" True \
 	"ls: every name, UTF-8 or not, comes back byte for byte through doc/json.md's rule"
 $L find repo g '*/file.txt' --json >find.json
 vocab find find.json done
+$L diff repo g --json >diff.json
+vocab diff diff.json done
 $L restore repo g@1 p1/etc --to r --json >restore.json 2>/dev/null
 vocab restore restore.json
 $L verify repo --json >verify.json

@@ -53,9 +53,17 @@ ok "the repository verifies with its data" $L verify repo --read-data
 exec 9>repo/locks/g.img.lock
 flock -x 9
 $L backup repo g.img -q >/dev/null 2>err.txt
-is "$?" 1 "a second backup of the same guest: refused"
-like "$(cat err.txt)" "^rawkit-lanfree: g.img: another backup of this guest is running$" "and says so"
+is "$?" 4 "a second backup of the same guest: refused, exit 4 (busy)"
+like "$(cat err.txt)" "^rawkit-lanfree: g.img: busy: another backup or prune of this guest is running$" "and says so"
+start=$(date +%s)
+$L backup repo g.img -q --wait-lock 1 >/dev/null 2>err.txt
+is "$? $(( $(date +%s) - start >= 1 ))" "4 1" "--wait-lock 1 while the lock stays held: waits a second, then exit 4"
+( sleep 2; flock -u 9 ) &
+unlocker=$!
 exec 9>&-
+$L backup repo g.img -q --wait-lock 30 >/dev/null 2>err.txt
+is "$?" 0 "--wait-lock 30: the backup waits until the other one lets go, then runs"
+wait $unlocker
 cp g.img h.img
 $L backup repo g.img --level full -q >/dev/null 2>&1 &
 p1=$!
@@ -68,8 +76,11 @@ ok "after the parallel backups the repository verifies" $L verify repo --read-da
 exec 9<repo/lock
 flock -s 9
 $L prune repo g.img --keep-last 1 -q >/dev/null 2>err.txt
-is "$?" 1 "prune while a backup holds the repository: refused"
+is "$?" 4 "prune while a backup holds the repository: refused, exit 4 (busy)"
 like "$(cat err.txt)" "repository busy" "and says so"
+$L prune repo g.img --keep-last 1 -q --json >busy.json 2>/dev/null
+is "$(python3 -c 'import json; d=json.load(open("busy.json")); print(d["status"], d["error"]["message"])')" \
+	"failed repository busy: a backup, restore or verify is running" "--json: a failed object naming the lock"
 exec 9<&-
 
 # --- no space left on the repository's filesystem

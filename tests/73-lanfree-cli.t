@@ -25,8 +25,15 @@ usage "an empty level" backup repo d.img --compress zstd:
 usage "none with a level" backup repo d.img --compress none:1
 usage "backup without a disk" backup repo
 usage "restore without --to" restore repo g
-usage "prune without --keep-last" prune repo g
+usage "prune without a retention rule" prune repo g
 usage "--keep-last 0" prune repo g --keep-last 0
+usage "prune without GUEST or --all" prune repo --keep-last 1
+usage "prune with GUEST and --all" prune repo g --all --keep-last 1
+usage "--keep-within in seconds" prune repo g --keep-within 30s
+usage "--keep-within out of order" prune repo g --keep-within 1d2y
+usage "--keep-within without a unit" prune repo g --keep-within 7
+usage "an abbreviated option (--all for --allow-dirty)" backup repo d.img --all
+usage "an abbreviated option (--keep-l)" prune repo g --keep-l 1
 usage "--jobs not a number" backup repo d.img --jobs many
 usage "--jobs 0" backup repo d.img --jobs 0
 usage "--jobs above the one range" backup repo d.img --jobs 1025
@@ -106,7 +113,7 @@ $L restore repo g --to >/dev/null 2>err.txt
 is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: restore: --to needs a value" "--to without a value: one wording"
 $L restore repo g >/dev/null 2>err.txt
 is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: restore: --to DIR is required" "restore without --to: says so"
-for c in init backup list ls find restore verify prune; do
+for c in init backup list ls find diff restore verify prune; do
 	$L "$c" -h >out.txt 2>err.txt
 	is "$?:$(wc -c <err.txt)" "0:0" "$c -h: exit 0, nothing on stderr"
 	like "$(head -n1 out.txt)" "^Usage: rawkit-lanfree $c " "$c -h: its own usage"
@@ -114,7 +121,7 @@ done
 ok "backup --help shows backup's options only" sh -c "$L backup --help | grep -q -- --jobs && ! $L backup --help | grep -q -e --keep -e --to -e --read-data"
 ok "list --help shows no option of another command" sh -c "! $L list --help | grep -q -e --name -e --keep -e --to -e --overwrite"
 # A full stdout is a failure: exit 1, one line.
-for args in "list repo" "list repo --json" "list repo g" "ls repo g@3 p1" "ls repo g p1 -l" "find repo g p1/file" "verify repo" \
+for args in "list repo" "list repo --json" "list repo g" "ls repo g@3 p1" "ls repo g p1 -l" "find repo g p1/file" "diff repo g" "verify repo" \
 	"prune repo g --keep-last 100 --dry-run"; do
 	$L $args >/dev/full 2>err.txt
 	is "$?:$(cat err.txt)" "1:rawkit-lanfree: write error: No space left on device" "$args >/dev/full: exit 1, one line"
@@ -156,7 +163,9 @@ day=86400000000000
 sqlite3 repo/catalog.db "UPDATE generations SET finished = finished - CASE seq
 	WHEN 1 THEN 62 WHEN 2 THEN 61 WHEN 3 THEN 30 WHEN 4 THEN 1 WHEN 5 THEN 1 ELSE 0 END * $day"
 before=$(ls repo/data/g | wc -l)
-like "$($L prune repo g --keep-last 1 --keep-daily 2 --dry-run)" "2 generations would be removed|would remove g@1" "dry run says what would go"
+$L prune repo g --keep-last 1 --keep-daily 2 --dry-run >dry.txt
+like "$(grep '^g@1 ' dry.txt)" "full  would remove$" "dry run says what would go"
+like "$(grep '^g@6 ' dry.txt)" "keep \\(last, daily\\)$" "and what stays, and why"
 is "$(sqlite3 repo/catalog.db "SELECT count(*) FROM generations n JOIN guests g ON g.id = n.guest_id WHERE g.name = 'g'")" 6 \
 	"dry run changes nothing"
 is "$(ls repo/data/g | wc -l)" "$before" "dry run removes no archive"

@@ -189,19 +189,43 @@ static const struct cli_option *find_option(const struct cli_command *cmd, int c
 	return NULL;
 }
 
+/* The long option getopt_long just matched was written out in full: the
+ * word it came from (before a value joined with '=') is its name.  If not,
+ * that word (up to '=') into BAD. */
+static bool whole_name(char **argv, const struct option *o, char *bad, size_t size)
+{
+	const char *word = argv[optind - 1];
+
+	if (o->has_arg == required_argument && optarg == argv[optind - 1] && optind >= 2)
+		word = argv[optind - 2]; /* --name VALUE: the value came last */
+	if (strncmp(word, "--", 2))
+		return true; /* not a long option's word (cannot happen) */
+	if (strlen(o->name) == strcspn(word + 2, "=") && !strncmp(word + 2, o->name, strlen(o->name)))
+		return true;
+	snprintf(bad, size, "%.*s", (int)strcspn(word, "="), word);
+	return false;
+}
+
 static int parse_options(const struct cli_command *cmd, int argc, char **argv, struct parsed *p)
 {
 	char shorts[128], bad[128];
 	struct option *lo = getopt_table(cmd, shorts);
-	int c, rc = 0;
+	int c, rc = 0, longindex = -1;
 
 	if (!lo)
 		return RAWKIT_EXIT_FAILED;
 	opterr = 0; /* one message of our own */
 	optind = 0;
-	while (rc == 0 && (c = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+	while (rc == 0 && (c = getopt_long(argc, argv, shorts, lo, &longindex)) != -1) {
 		const struct cli_option *o;
 		size_t i;
+		if (c != ':' && c != '?' && longindex >= 0 && !whole_name(argv, &lo[longindex], bad, sizeof(bad))) {
+			/* getopt takes "--all" for --allow-dirty: a surprise, not a shorthand */
+			rc = cli_command_usage_error("%s: not an option of this command (options are not abbreviated)",
+						     bad);
+			break;
+		}
+		longindex = -1;
 		if (c == ':' || c == '?') {
 			offending(argv, bad, sizeof(bad));
 			if (c == ':')

@@ -309,8 +309,6 @@ int fleet_conf_load(const char *path, struct fleet_conf *c, char *err, size_t er
 	rc = ini_parse_stream(read_line, &p, handler, &p);
 	fclose(p.f);
 	if (p.too_long) {
-		err[0] = '\0';
-		p.line++;
 		fail(&p, "line longer than %d bytes (a long hook belongs in a script)", INI_MAX_LINE - 2);
 	} else if (rc > 0 && !err[0]) {
 		p.line = (unsigned)rc;

@@ -268,6 +268,15 @@ void retention_apply(const struct retention *p, struct retained *g, size_t n);
 /* "daily" for KEEP_DAILY. */
 const char *retention_reason_name(unsigned bit);
 
+/* diff.c: what changed from generation A to B of a guest (SPEC_B NULL: A
+ * against the newest complete one; SPEC_A without @GEN too: the two
+ * newest complete ones).  An exit status. */
+int cmd_diff(const char *repo, const char *spec_a, const char *spec_b, bool json, bool quiet);
+/* query.c: a name printed as ls -b does (control bytes and \ as \ooo);
+ * a mode as ls -l shows it ("drwxr-xr-x"). */
+void print_name(const unsigned char *s, size_t n);
+void mode_string(uint32_t mode, char out[11]);
+
 struct prune_opts {
 	const char *repo, *guest; /* guest NULL: every guest (--all) */
 	struct retention keep;

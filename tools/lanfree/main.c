@@ -105,6 +105,11 @@ static int run_find(char **p, int n, const struct cli_common *c)
 	return cmd_find(p[0], p[1], p[2], c->json);
 }
 
+static int run_diff(char **p, int n, const struct cli_common *c)
+{
+	return cmd_diff(p[0], p[1], n == 3 ? p[2] : NULL, c->json, c->quiet);
+}
+
 static int run_restore(char **p, int n, const struct cli_common *c)
 {
 	struct restore_opts o = { .repo = p[0], .spec = p[1], .to = a.to, .paths = (const char **)p + 2,
@@ -211,6 +216,9 @@ static const struct cli_command commands[] = {
 	  .options = ls_options, .summary = "list a directory of a generation", .run = run_ls },
 	{ .name = "find", .args = "REPO GUEST PATTERN", .min_args = 3, .max_args = 3, .common = CLI_JSON,
 	  .options = lock_options, .summary = "find files by name in every generation", .run = run_find },
+	{ .name = "diff", .args = "REPO GUEST[@GEN] [GUEST@GEN]", .min_args = 2, .max_args = 3,
+	  .common = CLI_JSON | CLI_QUIET, .options = lock_options,
+	  .summary = "what changed between two generations of a guest", .run = run_diff },
 	{ .name = "restore", .args = "REPO GUEST[@GEN] [PATH...]", .min_args = 2, .max_args = -1,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = restore_options,
 	  .summary = "restore a generation, or some of its files, into a directory", .run = run_restore },

@@ -34,7 +34,7 @@ static void iso_time(int64_t ns, char *buf, size_t size)
 }
 
 /* A name as text: printable bytes as they are, the rest as \ooo (ls -b). */
-static void print_name(const unsigned char *s, size_t n)
+void print_name(const unsigned char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] < 0x20 || s[i] == 0x7f || s[i] == '\\')
@@ -136,7 +136,7 @@ int cmd_list(const char *path, const char *guest, bool json)
 	return json ? json_stream_end(js, NULL, status) : status;
 }
 
-static void mode_string(uint32_t mode, char out[11])
+void mode_string(uint32_t mode, char out[11])
 {
 	static const char types[] = "?pc?d?b?-?l?s???";
 	const char *rwx = "rwxrwxrwx";
@@ -284,8 +284,12 @@ int cmd_ls(const char *path, const char *spec, const char *where, bool long_form
 			sqlite3_bind_blob(st, 3, rest, slash ? (int)(slash - rest) : 0, SQLITE_STATIC);
 			sqlite3_bind_int64(st, 4, g.seq);
 			sqlite3_bind_blob(st, 5, slash ? slash + 1 : rest, (int)strlen(slash ? slash + 1 : rest), SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW)
-				print_entry(st, long_format, js, &first);
+			if (sqlite3_step(st) == SQLITE_ROW) {
+				if (S_ISDIR((mode_t)sqlite3_column_int64(st, 1)))
+					first = false; /* an empty directory: there, with nothing to list */
+				else
+					print_entry(st, long_format, js, &first);
+			}
 		}
 	}
 	if (first && vol[0]) {
