@@ -11,7 +11,9 @@ ok "make install DESTDIR=... PREFIX=/usr" \
 	make -s -C "$top" -o all install DESTDIR="$root" PREFIX=/usr SANITIZE="${SANITIZE:-}"
 for f in usr/bin/rawkit-info usr/include/imgfmt.h usr/lib/libimgfmt.so.0 usr/lib/libimgfmt.a \
 	usr/lib/pkgconfig/libimgfmt.pc usr/share/man/man7/rawkit.7 usr/share/man/man1/rawkit-info.1 \
-	usr/share/man/man3/libimgfmt.3; do
+	usr/share/man/man3/libimgfmt.3 usr/share/man/man5/rawkit-lanfree.conf.5 \
+	usr/share/doc/rawkit/lanfree.conf.example usr/share/bash-completion/completions/rawkit-lanfree \
+	usr/share/bash-completion/completions/rawkit-v2p; do
 	ok "installed $f" test -e "$root/$f"
 done
 is "$(nm -D --defined-only "$root/usr/lib/libimgfmt.so.0" | awk '{ print $3 }' | grep -v '^imgfmt_' | grep -vc '^IMGFMT_')" 0 \
@@ -23,6 +25,16 @@ is "$(nm -g --defined-only "$root/usr/lib/libimgfmt.a" | awk 'NF == 3 { print $3
 sed -n 's/.*\<\(imgfmt_[a-z0-9_]*\)(.*/\1/p' "$root/usr/include/imgfmt.h" | sort -u >public
 is "$(nm -g --defined-only "$root/usr/lib/libimgfmt.a" | awk 'NF == 3 { print $3 }' | sort | comm -23 - public)" "" \
 	"and its globals are all declared in imgfmt.h"
+
+# bash completion, as installed, from the installed tools' own --help
+comp() { # WORDS...: what completing the last word offers
+	PATH="$root/usr/bin:$PATH" bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _rawkit "$1"; echo "${COMPREPLY[*]}"' \
+		sh "$root/usr/share/bash-completion/completions/rawkit-lanfree" "$@"
+}
+is "$(comp rawkit-lanfree pr)" "prune" "completion: a command"
+is "$(comp rawkit-lanfree prune --keep-w)" "--keep-weekly --keep-within" "completion: a command's options"
+is "$(comp rawkit-lanfree backup --level "")" "full incr diff" "completion: an option's values"
+is "$(comp rawkit-info --js)" "--json" "completion: a tool without commands"
 
 cat >prog.c <<'C'
 #include <imgfmt.h>

@@ -221,7 +221,7 @@ static int parse_options(const struct cli_command *cmd, int argc, char **argv, s
 		size_t i;
 		if (c != ':' && c != '?' && longindex >= 0 && !whole_name(argv, &lo[longindex], bad, sizeof(bad))) {
 			/* getopt takes "--all" for --allow-dirty: a surprise, not a shorthand */
-			rc = cli_command_usage_error("%s: not an option of this command (options are not abbreviated)",
+			rc = cli_command_usage_error("%s: not an option of this command",
 						     bad);
 			break;
 		}
