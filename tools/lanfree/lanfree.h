@@ -246,6 +246,14 @@ int cmd_prune(const struct prune_opts *o);
 
 /* Path of a version: VOLUME[/DIR]/NAME (DIR and NAME may be empty). */
 char *version_path(const char *volume, const void *dir, size_t dir_len, const void *name, size_t name_len);
+/* A component of such a path as restore and export accept it (the catalog
+ * is input): 1..255 bytes, no '/' or NUL, not "." or "..". */
+bool path_component_ok(const char *c, size_t n);
+/* The inode flags restore sets and export carries (chattr's user-visible
+ * ones, as linux/fs.h numbers them). */
+#define SETTABLE_FLAGS                                                                                         \
+	(FS_SECRM_FL | FS_UNRM_FL | FS_COMPR_FL | FS_SYNC_FL | FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | \
+	 FS_NOATIME_FL | FS_DIRSYNC_FL | FS_NOCOW_FL | FS_PROJINHERIT_FL)
 /* walk.c: a directory's entries as imgfmt_fs_readdir() gives them
  * (children_add is its callback; -ENOMEM when out of memory). */
 struct child {
