@@ -229,6 +229,18 @@ struct restore_opts {
 };
 int cmd_restore(const struct restore_opts *o);
 
+/* export.c: the generation SPEC of REPO as one pax tar stream written to TO
+ * (a file, replaced by rename once complete; a device; "-": stdout) in
+ * records of BLOCK_SIZE bytes. */
+#define EXPORT_BLOCK_DEFAULT 10240     /* tar's 20 blocks of 512 */
+#define EXPORT_BLOCK_MAX (1u << 20)
+struct export_opts {
+	const char *repo, *spec, *to;
+	size_t block_size; /* a multiple of 512, 512..EXPORT_BLOCK_MAX */
+	bool json, progress, quiet;
+};
+int cmd_export(const struct export_opts *o);
+
 int cmd_init(const char *repo);
 int cmd_list(const char *repo, const char *guest, bool json);
 int cmd_ls(const char *repo, const char *spec, const char *path, bool long_format, bool json);
