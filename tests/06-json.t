@@ -60,6 +60,10 @@ $L diff repo g --json >diff.json
 vocab diff diff.json done
 $L restore repo g@1 p1/etc --to r --json >restore.json 2>/dev/null
 vocab restore restore.json
+$L export repo g@1 --to export.tar --json >export.json 2>/dev/null
+vocab export export.json
+$L export repo g@1 --to - --json 2>export-stdout.json >/dev/null
+vocab export export-stdout.json
 $L verify repo --json >verify.json
 vocab verify verify.json done
 $L verify repo g@1 --against d.img --json >verify-against.json 2>/dev/null

@@ -26,6 +26,8 @@ like "$($L find g.img 'p1/etc/*')" "p1/etc/motd" "find GUEST PATTERN"
 like "$($L diff g.img)" "M +p1/etc/motd" "diff GUEST"
 ok "restore GUEST@GEN PATH --to DIR" $L restore g.img@1 p1/etc/motd --to r1 -q
 is "$(cat r1/p1/etc/motd)" "one" "and it is generation 1's"
+ok "export GUEST@GEN --to FILE" $L export g.img@1 --to g1.tar -q
+is "$(tar -xOf g1.tar p1/etc/motd)" "one" "and it is generation 1's"
 ok "verify" $L verify -q
 ok "verify GUEST@GEN" $L verify g.img@2 --read-data -q
 like "$($L prune g.img --keep-last 1 --dry-run)" "would remove 1 of 2" "prune GUEST"

@@ -325,6 +325,12 @@ char *version_path(const char *volume, const void *dir, size_t dir_len, const vo
 	return p;
 }
 
+bool path_component_ok(const char *c, size_t n)
+{
+	return n > 0 && n <= 255 && !memchr(c, '/', n) && !memchr(c, '\0', n) && !(n == 1 && c[0] == '.') &&
+	       !(n == 2 && c[0] == '.' && c[1] == '.');
+}
+
 int64_t ts_ns(int64_t sec, long nsec)
 {
 	return sec * 1000000000LL + nsec;

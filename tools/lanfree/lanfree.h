@@ -233,6 +233,18 @@ struct restore_opts {
 };
 int cmd_restore(const struct restore_opts *o);
 
+/* export.c: the generation SPEC of REPO as one pax tar stream written to TO
+ * (a file, replaced by rename once complete; a device; "-": stdout) in
+ * records of BLOCK_SIZE bytes. */
+#define EXPORT_BLOCK_DEFAULT 10240     /* tar's 20 blocks of 512 */
+#define EXPORT_BLOCK_MAX (1u << 20)
+struct export_opts {
+	const char *repo, *spec, *to;
+	size_t block_size; /* a multiple of 512, 512..EXPORT_BLOCK_MAX */
+	bool json, progress, quiet;
+};
+int cmd_export(const struct export_opts *o);
+
 int cmd_init(const char *repo);
 int cmd_list(const char *repo, const char *guest, bool json);
 int cmd_ls(const char *repo, const char *spec, const char *path, bool long_format, bool json);
@@ -328,6 +340,14 @@ int cmd_run(const struct run_opts *o);
 
 /* Path of a version: VOLUME[/DIR]/NAME (DIR and NAME may be empty). */
 char *version_path(const char *volume, const void *dir, size_t dir_len, const void *name, size_t name_len);
+/* A component of such a path as restore and export accept it (the catalog
+ * is input): 1..255 bytes, no '/' or NUL, not "." or "..". */
+bool path_component_ok(const char *c, size_t n);
+/* The inode flags restore sets and export carries (chattr's user-visible
+ * ones, as linux/fs.h numbers them). */
+#define SETTABLE_FLAGS                                                                                         \
+	(FS_SECRM_FL | FS_UNRM_FL | FS_COMPR_FL | FS_SYNC_FL | FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | \
+	 FS_NOATIME_FL | FS_DIRSYNC_FL | FS_NOCOW_FL | FS_PROJINHERIT_FL)
 /* walk.c: a directory's entries as imgfmt_fs_readdir() gives them
  * (children_add is its callback; -ENOMEM when out of memory). */
 struct child {

@@ -27,7 +27,8 @@ static struct {
 	int jobs;
 	struct retention keep;
 	bool allow_dirty, overwrite, read_data, long_format, all, syslog;
-} a = { .level = "incr", .comp = { COMP_ZSTD, 0 } };
+	size_t block_size;
+} a = { .level = "incr", .comp = { COMP_ZSTD, 0 }, .block_size = EXPORT_BLOCK_DEFAULT };
 
 static int parse_level(const char *arg, void *value)
 {
@@ -67,6 +68,24 @@ static int parse_within(const char *arg, void *value)
 	if (retention_parse_within(arg, value) < 0)
 		return cli_command_usage_error("--keep-within: a duration such as 7d, 2w, 6m, 1y6m or 36h "
 					       "(y, m, w, d, h in that order), not \"%s\"", arg);
+	return 0;
+}
+
+/* BYTES, or a number of KiB (20K) or MiB (1M): a multiple of 512, as tar's records are */
+static int parse_block_size(const char *arg, void *value)
+{
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		n = n > EXPORT_BLOCK_MAX ? 0 : n << 10, end++;
+	else if (*end == 'M')
+		n = n > EXPORT_BLOCK_MAX ? 0 : n << 20, end++;
+	if (errno || arg[0] < '0' || arg[0] > '9' || *end || n < 512 || n > EXPORT_BLOCK_MAX || n % 512)
+		return cli_command_usage_error("--block-size: a multiple of 512 from 512 to 1M (10K, 20480), not \"%s\"", arg);
+	*(size_t *)value = (size_t)n;
 	return 0;
 }
 
@@ -117,6 +136,14 @@ static int run_restore(char **p, int n, const struct cli_common *c)
 				  .progress = c->progress, .quiet = c->quiet };
 
 	return cmd_restore(&o);
+}
+
+static int run_export(char **p, int n, const struct cli_common *c)
+{
+	struct export_opts o = { .repo = p[0], .spec = p[1], .to = a.to, .block_size = a.block_size,
+				 .json = c->json, .progress = c->progress, .quiet = c->quiet };
+
+	return cmd_export(&o);
 }
 
 static int run_verify(char **p, int n, const struct cli_common *c)
@@ -177,6 +204,13 @@ static const struct cli_option restore_options[] = {
 	WAIT_LOCK_OPTION,
 	CLI_END,
 };
+static const struct cli_option export_options[] = {
+	CLI_STRING_REQUIRED("to", &a.to, "FILE|-", "the tar file (replaced once complete), a tape\nor other device, or - for stdout"),
+	CLI_CALL("block-size", &a.block_size, "BYTES", parse_block_size,
+		 "bytes per record, a multiple of 512 up to 1M\n(default 10K, as tar's; 20K: tar -b 40)"),
+	WAIT_LOCK_OPTION,
+	CLI_END,
+};
 static const struct cli_option verify_options[] = {
 	CLI_BOOL(0, "read-data", &a.read_data, "decompress every file and check its checksum"),
 	CLI_STRING("against", &a.against, "DISK", "compare the generation with what DISK holds now"),
@@ -222,6 +256,9 @@ static const struct cli_command commands[] = {
 	{ .name = "restore", .args = "REPO GUEST[@GEN] [PATH...]", .min_args = 2, .max_args = -1,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = restore_options,
 	  .summary = "restore a generation, or some of its files, into a directory", .run = run_restore },
+	{ .name = "export", .args = "REPO GUEST[@GEN]", .min_args = 2, .max_args = 2,
+	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = export_options,
+	  .summary = "write a generation as one tar stream (a file, a tape)", .run = run_export },
 	{ .name = "verify", .args = "REPO [GUEST[@GEN]]", .min_args = 1, .max_args = 2,
 	  .common = CLI_JSON | CLI_QUIET, .options = verify_options,
 	  .summary = "check the repository (and a generation against its disk)", .run = run_verify },

@@ -24,11 +24,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-/* Inode flags a restore sets (chattr's user-visible ones). */
-#define SETTABLE_FLAGS                                                                                         \
-	(FS_SECRM_FL | FS_UNRM_FL | FS_COMPR_FL | FS_SYNC_FL | FS_IMMUTABLE_FL | FS_APPEND_FL | FS_NODUMP_FL | \
-	 FS_NOATIME_FL | FS_DIRSYNC_FL | FS_NOCOW_FL | FS_PROJINHERIT_FL)
-
 struct entry {
 	char *volume, *dir, *name;
 	size_t dir_len, name_len;
@@ -101,12 +96,6 @@ static void rwarn(struct restore *r, const char *object, const char *fmt, ...)
 	r->warnings++;
 }
 
-static bool component_ok(const char *c, size_t n)
-{
-	return n > 0 && n <= 255 && !memchr(c, '/', n) && !memchr(c, '\0', n) && !(n == 1 && c[0] == '.') &&
-	       !(n == 2 && c[0] == '.' && c[1] == '.');
-}
-
 static void dir_remember(struct restore *r, const char *rel, size_t len, int fd)
 {
 	char *copy = malloc(len + 1);
@@ -148,7 +137,7 @@ static int open_dir(struct restore *r, const char *rel, size_t len)
 		size_t n = slash ? (size_t)(slash - c) : len - at;
 		char name[256];
 		int next;
-		if (!component_ok(c, n)) {
+		if (!path_component_ok(c, n)) {
 			close(fd);
 			errno = EINVAL;
 			return -1;
@@ -739,7 +728,7 @@ static int restore_entry(struct restore *r, struct entry *e)
 		end = strchr(c, '/');
 		if (!end)
 			end = c + strlen(c);
-		if (!component_ok(c, (size_t)(end - c)) || memchr(e->dir, '\0', e->dir_len) ||
+		if (!path_component_ok(c, (size_t)(end - c)) || memchr(e->dir, '\0', e->dir_len) ||
 		    memchr(e->name, '\0', e->name_len)) {
 			rwarn(r, "catalog", "an entry with an unsafe path was left out");
 			free(rel);
