@@ -194,6 +194,24 @@ is "$?" 4 "a prune holds the repository: exit 4"
 is "$(ls ./*.started 2>/dev/null | wc -l)" "$before_hooks" "and no hook ran"
 exec 9<&-
 
+# ---- SIGTERM to the run reaches its guests (their hooks, their backups)
+cat >slow.conf <<EOF
+[repository]
+path = $S/repo
+[guest s]
+disk = $S/db01.img
+before = echo \$\$ >$S/hook.pid; exec sleep 60
+EOF
+$L run --config slow.conf >/dev/null 2>&1 &
+runner=$!
+for i in $(seq 100); do [ -s hook.pid ] && break; sleep 0.1; done
+kill -TERM $runner
+wait $runner
+is "$?" 143 "SIGTERM: the run dies of it"
+sleep 0.5
+ok "and the guest's hook died with it" sh -c "! kill -0 $(cat hook.pid) 2>/dev/null"
+is "$(gens s)" 0 "no generation recorded"
+
 # ---- mistakes in the file: exit 2, FILE:LINE, nothing runs
 refuse() { # DESC REGEX CONTENT
 	printf '%s\n' "$3" >bad.conf

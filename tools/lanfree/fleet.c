@@ -301,6 +301,19 @@ static void guest_process(const char *repo, const struct guest_conf *g, int jobs
 
 /* ----------------------------------------------------------- the parent */
 
+/* The guests' process groups, for a signal to the run to reach them: each
+ * guest runs in a group of its own (its hooks and backup with it), so that
+ * a terminal's ^C or cron's SIGTERM goes through run, which passes it on. */
+#define MAX_GUESTS_AT_ONCE 64
+static volatile pid_t guest_groups[MAX_GUESTS_AT_ONCE];
+
+static void signal_guests(void) /* async-signal-safe */
+{
+	for (int i = 0; i < MAX_GUESTS_AT_ONCE; i++)
+		if (guest_groups[i] > 0)
+			kill(-guest_groups[i], SIGTERM);
+}
+
 struct slot {
 	const struct guest_conf *g;
 	pid_t pid;
@@ -315,6 +328,7 @@ struct fleet {
 	const char *repo;
 	bool to_syslog;
 	int backup_jobs;
+	struct slot *slots; /* JOBS of them */
 	json_t *results;
 	unsigned done, warnings, failed;
 	bool unswept; /* the sweep could not run: a warning */
@@ -375,10 +389,16 @@ static int start(struct fleet *f, struct slot *s, const struct guest_conf *g)
 		return -1;
 	}
 	if (s->pid == 0) {
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		setpgid(0, 0);
 		close(pipefd[0]);
 		guest_process(f->repo, g, f->backup_jobs, pipefd[1]);
 		_exit(0);
 	}
+	setpgid(s->pid, s->pid); /* (both sides: whichever runs first) */
+	guest_groups[s - f->slots] = s->pid;
 	close(pipefd[1]);
 	s->fd = pipefd[0];
 	return 0;
@@ -430,12 +450,13 @@ static void finish(struct fleet *f, struct slot *s)
 	free(s->buf);
 	s->buf = NULL;
 	s->pid = 0;
+	guest_groups[s - f->slots] = 0;
 }
 
 static void run_all(struct fleet *f, const struct guest_conf **todo, size_t n)
 {
 	int jobs = f->c->jobs < (int)n ? f->c->jobs : (int)n;
-	struct slot *slots = calloc((size_t)jobs, sizeof(*slots));
+	struct slot *slots = f->slots = calloc((size_t)jobs, sizeof(*slots));
 	struct pollfd *pfd = calloc((size_t)jobs, sizeof(*pfd));
 	size_t next = 0, running = 0;
 
@@ -474,6 +495,7 @@ static void run_all(struct fleet *f, const struct guest_conf **todo, size_t n)
 	}
 out:
 	free(slots);
+	f->slots = NULL;
 	free(pfd);
 }
 
@@ -663,6 +685,7 @@ int cmd_run(const struct run_opts *o)
 	if (f.to_syslog)
 		openlog("rawkit-lanfree", LOG_PID, LOG_DAEMON);
 	f.results = json_array();
+	cli_clean_up_on_signals(signal_guests);
 	run_all(&f, todo, n);
 	{
 		json_t *obj = json_object();
