@@ -21,7 +21,7 @@ static struct {
 	struct cli_list excludes;
 	struct compress_choice comp;
 	int jobs, keep_last, keep_daily, keep_weekly, keep_monthly;
-	bool allow_dirty, overwrite, read_data, long_format;
+	bool allow_dirty, overwrite, read_data, long_format, allow_other, foreground;
 } a = { .level = "incr", .comp = { COMP_ZSTD, 0 } };
 
 static int parse_level(const char *arg, void *value)
@@ -101,6 +101,13 @@ static int run_restore(char **p, int n, const struct cli_common *c)
 	return cmd_restore(&o);
 }
 
+static int run_mount(char **p, int n, const struct cli_common *c)
+{
+	struct mount_opts o = { .repo = p[0], .dir = p[1], .allow_other = a.allow_other, .foreground = a.foreground };
+
+	return cmd_mount(&o);
+}
+
 static int run_verify(char **p, int n, const struct cli_common *c)
 {
 	if (a.against && n != 2)
@@ -136,6 +143,11 @@ static const struct cli_option restore_options[] = {
 	CLI_BOOL(0, "overwrite", &a.overwrite, "replace existing files"),
 	CLI_END,
 };
+static const struct cli_option mount_options[] = {
+	CLI_BOOL(0, "allow-other", &a.allow_other, "let other users in, as the recorded modes allow\n(not root: user_allow_other in /etc/fuse.conf)"),
+	CLI_BOOL(0, "foreground", &a.foreground, "serve in the foreground until unmounted or interrupted"),
+	CLI_END,
+};
 static const struct cli_option verify_options[] = {
 	CLI_BOOL(0, "read-data", &a.read_data, "decompress every file and check its checksum"),
 	CLI_STRING("against", &a.against, "DISK", "compare the generation with what DISK holds now"),
@@ -164,6 +176,8 @@ static const struct cli_command commands[] = {
 	{ .name = "restore", .args = "REPO GUEST[@GEN] [PATH...]", .min_args = 2, .max_args = -1,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = restore_options,
 	  .summary = "restore a generation, or some of its files, into a directory", .run = run_restore },
+	{ .name = "mount", .args = "REPO DIR", .min_args = 2, .max_args = 2, .options = mount_options,
+	  .summary = "every generation as a read-only filesystem on DIR (fusermount3 -u DIR)", .run = run_mount },
 	{ .name = "verify", .args = "REPO [GUEST[@GEN]]", .min_args = 1, .max_args = 2,
 	  .common = CLI_JSON | CLI_QUIET, .options = verify_options,
 	  .summary = "check the repository (and a generation against its disk)", .run = run_verify },

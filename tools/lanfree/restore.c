@@ -101,12 +101,6 @@ static void rwarn(struct restore *r, const char *object, const char *fmt, ...)
 	r->warnings++;
 }
 
-static bool component_ok(const char *c, size_t n)
-{
-	return n > 0 && n <= 255 && !memchr(c, '/', n) && !memchr(c, '\0', n) && !(n == 1 && c[0] == '.') &&
-	       !(n == 2 && c[0] == '.' && c[1] == '.');
-}
-
 static void dir_remember(struct restore *r, const char *rel, size_t len, int fd)
 {
 	char *copy = malloc(len + 1);
@@ -148,7 +142,7 @@ static int open_dir(struct restore *r, const char *rel, size_t len)
 		size_t n = slash ? (size_t)(slash - c) : len - at;
 		char name[256];
 		int next;
-		if (!component_ok(c, n)) {
+		if (!path_component_ok(c, n)) {
 			close(fd);
 			errno = EINVAL;
 			return -1;
@@ -311,19 +305,6 @@ static void flags_apply(struct restore *r)
 		if (parent >= 0)
 			close(parent);
 	}
-}
-
-/* Nanoseconds since the epoch as a timespec: before 1970 too (tv_nsec is
- * never negative; C's division truncates towards zero). */
-static struct timespec ns_timespec(int64_t ns)
-{
-	struct timespec t = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-
-	if (t.tv_nsec < 0) {
-		t.tv_nsec += 1000000000;
-		t.tv_sec--;
-	}
-	return t;
 }
 
 /* Owner, xattrs, mode, times: in that order (chown clears setuid); the
@@ -739,7 +720,7 @@ static int restore_entry(struct restore *r, struct entry *e)
 		end = strchr(c, '/');
 		if (!end)
 			end = c + strlen(c);
-		if (!component_ok(c, (size_t)(end - c)) || memchr(e->dir, '\0', e->dir_len) ||
+		if (!path_component_ok(c, (size_t)(end - c)) || memchr(e->dir, '\0', e->dir_len) ||
 		    memchr(e->name, '\0', e->name_len)) {
 			rwarn(r, "catalog", "an entry with an unsafe path was left out");
 			free(rel);
