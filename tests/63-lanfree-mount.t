@@ -273,7 +273,15 @@ like "$(cat bad.err)" "renamed.bin: (warning: )?content does not match its check
 mkdir mnt2
 ok "mount && ls && fusermount3 -u (the daemon serves once mount returns)" \
 	sh -c "$L mount repo '$SCRATCH/mnt2' && ls '$SCRATCH/mnt2/web01.img/1/p1/etc' | grep -qx hostname && fusermount3 -u '$SCRATCH/mnt2'"
-ok "and the daemon is gone" test -z "$(pgrep -f -- "mount repo $SCRATCH/mnt2\$")"
+no_daemon() { # PATTERN: up to 10 s for every process matching it to end
+	local i
+	for i in $(seq 1 100); do
+		pgrep -f -- "$1" >/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+ok "and the daemon is gone" no_daemon "mount repo $SCRATCH/mnt2\$"
 $L mount repo "$SCRATCH/mnt2"
 pid=$(pgrep -f -- "mount repo $SCRATCH/mnt2\$")
 ok "mounted again: the daemon runs ($pid)" test -n "$pid"

@@ -7,9 +7,10 @@
  * threads.  The repository's shared lock is held while it is mounted, so no
  * prune can take what it shows away.
  *
- * Unless --foreground, the process mounts, then forks: the parent waits
- * until the child has opened the catalog and serves (exit 0), or has
- * failed (exit 1), so that `rawkit-lanfree mount R D && ls D` works.
+ * Unless --foreground, the process forks once the repository is open and
+ * locked; the child mounts, opens the catalog and serves, and the parent
+ * waits until it does (exit 0) or has failed (exit 1, the child printed
+ * why), so that `rawkit-lanfree mount R D && ls D` works.
  * fusermount3 -u ends it.
  */
 #define FUSE_USE_VERSION 35
@@ -345,7 +346,8 @@ static int check_places(const char *dir)
 }
 
 /* Fork: the parent returns 1 once the child says it serves (or has
- * failed: -1); the child returns 0 with *READY the pipe to say so. */
+ * failed: -1); the child returns 0 with *READY the pipe to say so (its
+ * messages still go to the terminal until then). */
 static int fork_daemon(int *ready)
 {
 	int p[2];
@@ -395,14 +397,14 @@ int cmd_mount(const struct mount_opts *o)
 	struct repo repo;
 	struct fuse *fuse = NULL;
 	char *dir = NULL;
-	int status = RAWKIT_EXIT_FAILED, ready = -1, forked = 0;
+	int status = RAWKIT_EXIT_FAILED, ready = -1, forked;
 
 	if (check_places(o->dir) < 0)
 		return RAWKIT_EXIT_FAILED;
 	if (repo_open(&repo, o->repo, REPO_READ) < 0)
 		return RAWKIT_EXIT_FAILED;
-	/* A SQLite connection must not cross fork(): the server opens its own.
-	 * The lock stays, inherited by the daemon. */
+	/* A SQLite connection must not cross fork(): the server opens its
+	 * own.  The lock stays, inherited by the server. */
 	sqlite3_close(repo.db);
 	repo.db = NULL;
 	/* the server runs in / (it keeps no directory busy) */
@@ -410,16 +412,15 @@ int cmd_mount(const struct mount_opts *o)
 		cli_error(v.repo ? o->dir : o->repo, "cannot resolve: %s", strerror(errno));
 		goto out;
 	}
+	/* The server mounts: the parent never touches libfuse (a session
+	 * that is not unmounted keeps its mount point's name allocated). */
+	if (!o->foreground && (forked = fork_daemon(&ready)) != 0) {
+		status = forked > 0 ? RAWKIT_EXIT_DONE : RAWKIT_EXIT_FAILED;
+		goto out;
+	}
 	fuse_set_log_func(fuse_message);
 	if (!(fuse = fuse_start(&v, dir, o->dir, o->allow_other)))
 		goto out;
-	if (!o->foreground && (forked = fork_daemon(&ready)) != 0) {
-		/* the parent: the daemon's copy of the connection serves */
-		status = forked > 0 ? RAWKIT_EXIT_DONE : RAWKIT_EXIT_FAILED;
-		fuse_destroy(fuse);
-		fuse = NULL;
-		goto out;
-	}
 	if (chdir("/") < 0 || view_open(&v, v.repo) < 0)
 		goto unmount;
 	if (ready >= 0)
@@ -433,12 +434,12 @@ int cmd_mount(const struct mount_opts *o)
 	status = fuse_loop(fuse) == 0 ? RAWKIT_EXIT_DONE : RAWKIT_EXIT_FAILED;
 	fuse_remove_signal_handlers(se);
 unmount:
-	if (ready >= 0)
-		close(ready); /* (not ready: the parent fails) */
 	fuse_unmount(fuse);
 	fuse_destroy(fuse);
 	view_close(&v);
 out:
+	if (ready >= 0)
+		close(ready); /* not serving: the parent fails */
 	free(dir);
 	free(v.repo);
 	repo_close(&repo);
