@@ -334,9 +334,10 @@ static int find_volume(struct view *v, const struct where *w, struct node *n)
 	n->kind = NODE_VOLUME;
 	/* the volume's root directory as recorded (dir and name empty) */
 	rc = find_version(v, w, "", 0, "", 0, n);
-	if (rc == -ENOENT) {
+	if (rc == -ENOENT) { /* (a catalog without one) */
 		n->version_id = 0;
 		made_up_dir(v, n, started);
+		n->st.st_ino = made_up_ino(NODE_VOLUME, n->gen_id, (int64_t)bytes_hash(w->part[2], w->len[2]));
 		rc = 0;
 	}
 	if (rc == 0 && !S_ISDIR(n->st.st_mode))
@@ -616,13 +617,17 @@ static int xattr_list_one(const char *name, size_t len, const void *value, size_
 static int xattr_walk(struct view *v, const struct node *n, xattr_blob_fn fn, struct xattr_walk *x)
 {
 	sqlite3_stmt *st;
+	const void *blob;
+	size_t len;
 	int rc;
 
 	if (n->kind != NODE_ENTRY && !(n->kind == NODE_VOLUME && n->version_id))
 		return 0; /* the directories rawkit makes up have none */
 	if (!(st = by_id(v, n, &rc)))
 		return rc;
-	rc = xattr_blob_each(sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), fn, x) < 0 ? -EIO : 0;
+	blob = sqlite3_column_blob(st, 1);
+	len = (size_t)sqlite3_column_bytes(st, 1);
+	rc = blob && len && xattr_blob_each(blob, len, fn, x) < 0 ? -EIO : 0; /* (none: NULL) */
 	sqlite3_reset(st);
 	return rc;
 }
