@@ -78,7 +78,9 @@ $(B)/lib/guestedit/volfile.o: INC = -Ilib/imgfmt -Ilib/guestedit $(FUSE_CFLAGS)
 # ---- end lib/guestedit ----
 
 TOOLS := info lanfree clone p2v v2p
-TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3 -linih
+# fusemount.c: rawkit-lanfree mount (libfuse3)
+TOOL_LIBS_lanfree := -larchive -lzstd -lz -lsqlite3 -linih $(FUSE_LIBS)
+$(B)/tools/lanfree/fusemount.o: INC = $(TOOL_INC) $(FUSE_CFLAGS)
 # hive.c edits a Windows SYSTEM hive through hivex
 HIVEX_LIBS := $(shell pkg-config --libs hivex 2>/dev/null || echo -lhivex)
 TOOL_LIBS_clone := $(FUSE_LIBS) $(HIVEX_LIBS)
@@ -198,9 +200,9 @@ FUZZ_B := build-fuzz
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize=fuzzer,address,undefined \
                -DRAWKIT_VERSION=\"$(VERSION)\" -Ilib/imgfmt -Ilib/guestedit -Itools/common -Itools/lanfree -Itests/fuzz/lib $(PKG_CFLAGS)
 # what a fuzzer needs besides libimgfmt
-FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/catalog.c tools/common/cli.c
+FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/content.c tools/lanfree/catalog.c tools/common/cli.c
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
-FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c \
+FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c tools/lanfree/fusemount.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c \
                            tools/common/json.c
 FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3 -linih $(JSON_LIBS)
 FUZZ_EXTRA_fuzz_conf := tools/lanfree/config.c tools/lanfree/retention.c tools/lanfree/repo.c tools/lanfree/catalog.c tools/lanfree/pack.c \

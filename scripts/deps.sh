@@ -16,7 +16,7 @@ libguestfs-dev libjansson-dev libfuse3-dev libinih-dev"
 CHECK="perl e2fsprogs fdisk util-linux ntfs-3g clang libclang-rt-14-dev
 sqlite3 zstd gzip tar bsdextrautils coreutils acl attr cpio python3 qemu-utils libhivex-bin
 xfsprogs e2fsprogs man-db groff-base strace dosfstools btrfs-progs lvm2 libarchive-tools
-openssh-client mtools linux-image-amd64 kmod initramfs-tools-core tzdata"
+openssh-client mtools linux-image-amd64 kmod initramfs-tools-core tzdata fuse3"
 # virt-sysprep (libguestfs-tools) needs a kernel to build its appliance from
 # the boot tests: qemu, and libguestfs' appliance for initramfs rebuilds
 BOOT="qemu-system-x86 libguestfs-tools supermin dracut-core"

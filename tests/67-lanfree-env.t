@@ -28,6 +28,14 @@ ok "restore GUEST@GEN PATH --to DIR" $L restore g.img@1 p1/etc/motd --to r1 -q
 is "$(cat r1/p1/etc/motd)" "one" "and it is generation 1's"
 ok "export GUEST@GEN --to FILE" $L export g.img@1 --to g1.tar -q
 is "$(tar -xOf g1.tar p1/etc/motd)" "one" "and it is generation 1's"
+if [ -c /dev/fuse ] && command -v fusermount3 >/dev/null; then
+	mkdir mnt
+	ok "mount DIR" $L mount mnt
+	is "$(cat mnt/g.img/1/p1/etc/motd)" "one" "and it shows the variable's repository"
+	fusermount3 -u mnt
+else
+	skip 2 "no /dev/fuse or fusermount3"
+fi
 ok "verify" $L verify -q
 ok "verify GUEST@GEN" $L verify g.img@2 --read-data -q
 like "$($L prune g.img --keep-last 1 --dry-run)" "would remove 1 of 2" "prune GUEST"

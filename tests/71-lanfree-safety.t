@@ -80,7 +80,7 @@ is "$?" 4 "prune while a backup holds the repository: refused, exit 4 (busy)"
 like "$(cat err.txt)" "repository busy" "and says so"
 $L prune repo g.img --keep-last 1 -q --json >busy.json 2>/dev/null
 is "$(python3 -c 'import json; d=json.load(open("busy.json")); print(d["status"], d["error"]["message"])')" \
-	"failed repository busy: a backup, restore or verify is running" "--json: a failed object naming the lock"
+	"failed repository busy: a backup, restore, verify, export or mount is using it" "--json: a failed object naming the lock"
 exec 9<&-
 
 # --- no space left on the repository's filesystem

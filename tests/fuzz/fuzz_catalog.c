@@ -1,4 +1,4 @@
-/* fuzz_catalog.c --- libFuzzer: verify, restore, prune, list and ls driven by a mutated catalog
+/* fuzz_catalog.c --- libFuzzer: verify, restore, prune, list, ls and the mount's view driven by a mutated catalog
  *
  * Once, a base repository is built in a temporary directory with the real
  * writers (catalog_create, pack_open/pack_write): one guest, two
@@ -22,6 +22,7 @@
  * happens under the temporary directory, which is removed at exit.
  */
 #include "lanfree.h"
+#include "fusemount.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -575,6 +576,72 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Every path of the mount's view below PATH, as the FUSE calls would
+ * visit them (mounttree.c, mountfile.c): look-ups, listings, link
+ * targets, attributes, flags, and each file read whole and sought. */
+struct view_walk {
+	struct view *v;
+	char path[4096];
+	unsigned budget; /* paths left to visit */
+};
+
+static int view_walk_child(const char *name, const struct stat *st, void *arg);
+
+static void view_walk_path(struct view_walk *w)
+{
+	struct node n;
+	char buf[4096];
+	uint32_t flags;
+	struct mfile *f;
+
+	if (!w->budget || view_lookup(w->v, w->path, &n) < 0)
+		return;
+	w->budget--;
+	view_readlink(w->v, &n, buf, sizeof(buf));
+	view_listxattr(w->v, &n, buf, sizeof(buf), true);
+	view_listxattr(w->v, &n, NULL, 0, false);
+	view_getxattr(w->v, &n, "user.comment", buf, sizeof(buf), true);
+	view_getxattr(w->v, &n, "user.comment", buf, 1, true);
+	view_flags(w->v, &n, &flags);
+	if (n.kind == NODE_ENTRY && S_ISREG(n.st.st_mode) && mfile_open(w->v, n.version_id, w->path, &f) == 0) {
+		uint64_t off = 0;
+		int got;
+		mfile_seek(w->v, f, 0, SEEK_DATA);
+		while ((got = mfile_read(w->v, f, buf, sizeof(buf), off)) > 0)
+			off += (uint64_t)got;
+		mfile_read(w->v, f, buf, 100, 0); /* behind: from the start again */
+		mfile_seek(w->v, f, 1, SEEK_HOLE);
+		mfile_close(w->v, f);
+	}
+	if (S_ISDIR(n.st.st_mode))
+		view_list(w->v, w->path, &n, view_walk_child, w);
+}
+
+static int view_walk_child(const char *name, const struct stat *st, void *arg)
+{
+	struct view_walk *w = arg;
+	size_t len = strlen(w->path);
+	int room = (int)(sizeof(w->path) - len);
+
+	if (snprintf(w->path + len, (size_t)room, "%s%s", len > 1 ? "/" : "", name) < room)
+		view_walk_path(w);
+	w->path[len] = '\0';
+	return 0;
+}
+
+static void walk_view(void)
+{
+	struct view v = { .uid = 0 };
+	struct view_walk w = { .v = &v, .path = "/", .budget = 200 };
+
+	if (!(v.repo = realpath(work, NULL)))
+		return;
+	if (view_open(&v, v.repo) == 0)
+		view_walk_path(&w);
+	view_close(&v);
+	free(v.repo);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -589,6 +656,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mutate(data + 1, size - 1);
 	cmd_list(work, NULL, data[0] & 1);
 	cmd_ls(work, specs[data[0] % 4], "p1/etc", data[0] & 2, data[0] & 4);
+	walk_view();
 	cmd_verify(work, NULL, true, NULL, false, false);
 	cmd_verify(work, specs[data[0] % 4], true, NULL, true, false);
 	ro.spec = specs[data[0] % 4];

@@ -303,6 +303,24 @@ int xattr_blob_each(const void *data, size_t len, xattr_blob_fn cb, void *arg)
 	return 0;
 }
 
+bool path_component_ok(const char *c, size_t n)
+{
+	return n > 0 && n <= 255 && !memchr(c, '/', n) && !memchr(c, '\0', n) && !(n == 1 && c[0] == '.') &&
+	       !(n == 2 && c[0] == '.' && c[1] == '.');
+}
+
+struct timespec ns_timespec(int64_t ns)
+{
+	/* tv_nsec is never negative; C's division truncates towards zero */
+	struct timespec t = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
+
+	if (t.tv_nsec < 0) {
+		t.tv_nsec += 1000000000;
+		t.tv_sec--;
+	}
+	return t;
+}
+
 char *version_path(const char *volume, const void *dir, size_t dir_len, const void *name, size_t name_len)
 {
 	size_t vl = strlen(volume), n = vl + 1 + dir_len + 1 + name_len + 1, at = vl;
@@ -323,12 +341,6 @@ char *version_path(const char *volume, const void *dir, size_t dir_len, const vo
 	}
 	p[at] = '\0';
 	return p;
-}
-
-bool path_component_ok(const char *c, size_t n)
-{
-	return n > 0 && n <= 255 && !memchr(c, '/', n) && !memchr(c, '\0', n) && !(n == 1 && c[0] == '.') &&
-	       !(n == 2 && c[0] == '.' && c[1] == '.');
 }
 
 int64_t ts_ns(int64_t sec, long nsec)

@@ -334,17 +334,6 @@ static void tar_drop(struct export *x)
 
 /* ------------------------------------------------------------ headers */
 
-static struct timespec ns_timespec(int64_t ns)
-{
-	struct timespec t = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-
-	if (t.tv_nsec < 0) {
-		t.tv_nsec += 1000000000;
-		t.tv_sec--;
-	}
-	return t;
-}
-
 struct attr_ctx {
 	struct export *x;
 	struct archive_entry *e;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "cli.h"
 #include "imgfmt.h"
@@ -166,11 +167,22 @@ int unpack_entry(const char *path, enum compression comp, uint64_t frame_off, ui
  * a little further on, is read by going on rather than starting over at
  * its frame.  Entries asked for in archive order cost one pass. */
 struct unpacker;
+struct content_runs;
 struct unpacker *unpacker_new(void);
 void unpacker_free(struct unpacker *u);
 int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
 		   uint64_t frame_upos, uint64_t offset, unpack_block_fn cb, void *arg, struct unpack_info *info,
 		   char *err, size_t errlen);
+
+/* The same, pulled: unpacker_begin() reads the entry's header (INFO, and
+ * when MAP is not NULL and the entry has holes, its data runs appended to
+ * MAP); then each unpacker_next() gives its next data block, in file order,
+ * pointing into the reader (valid until the next call): 1 a block, 0 the
+ * entry's end, -1 error (the reader is closed).  ERR as above. */
+int unpacker_begin(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
+		   uint64_t frame_upos, uint64_t offset, struct unpack_info *info, struct content_runs *map, char *err,
+		   size_t errlen);
+int unpacker_next(struct unpacker *u, const void **buf, size_t *len, uint64_t *offset, char *err, size_t errlen);
 
 /* ------------------------------------------------------------ contents */
 
@@ -336,13 +348,23 @@ struct run_opts {
 };
 int cmd_run(const struct run_opts *o);
 
+struct mount_opts {
+	const char *repo, *dir;
+	bool allow_other, foreground;
+};
+/* fusemount.c: a read-only FUSE view of every generation; returns when the
+ * view is unmounted (or, not in the foreground, once it is serving). */
+int cmd_mount(const struct mount_opts *o);
+
 /* ---------------------------------------------------------------- misc */
 
+/* A name from the catalog usable as one path component: 1..255 bytes, no
+ * '/' or NUL, not "." or "..". */
+bool path_component_ok(const char *c, size_t n);
+/* Nanoseconds since the epoch as a timespec, before 1970 too. */
+struct timespec ns_timespec(int64_t ns);
 /* Path of a version: VOLUME[/DIR]/NAME (DIR and NAME may be empty). */
 char *version_path(const char *volume, const void *dir, size_t dir_len, const void *name, size_t name_len);
-/* A component of such a path as restore and export accept it (the catalog
- * is input): 1..255 bytes, no '/' or NUL, not "." or "..". */
-bool path_component_ok(const char *c, size_t n);
 /* The inode flags restore sets and export carries (chattr's user-visible
  * ones, as linux/fs.h numbers them). */
 #define SETTABLE_FLAGS                                                                                         \

@@ -26,7 +26,7 @@ static struct {
 	struct compress_choice comp;
 	int jobs;
 	struct retention keep;
-	bool allow_dirty, overwrite, read_data, long_format, all, syslog;
+	bool allow_dirty, overwrite, read_data, long_format, all, syslog, allow_other, foreground;
 	size_t block_size;
 } a = { .level = "incr", .comp = { COMP_ZSTD, 0 }, .block_size = EXPORT_BLOCK_DEFAULT };
 
@@ -146,6 +146,13 @@ static int run_export(char **p, int n, const struct cli_common *c)
 	return cmd_export(&o);
 }
 
+static int run_mount(char **p, int n, const struct cli_common *c)
+{
+	struct mount_opts o = { .repo = p[0], .dir = p[1], .allow_other = a.allow_other, .foreground = a.foreground };
+
+	return cmd_mount(&o);
+}
+
 static int run_verify(char **p, int n, const struct cli_common *c)
 {
 	if (a.against && n != 2)
@@ -211,6 +218,12 @@ static const struct cli_option export_options[] = {
 	WAIT_LOCK_OPTION,
 	CLI_END,
 };
+static const struct cli_option mount_options[] = {
+	CLI_BOOL(0, "allow-other", &a.allow_other, "let other users in, as the recorded modes allow\n(not root: user_allow_other in /etc/fuse.conf)"),
+	CLI_BOOL(0, "foreground", &a.foreground, "serve in the foreground until unmounted or interrupted"),
+	WAIT_LOCK_OPTION,
+	CLI_END,
+};
 static const struct cli_option verify_options[] = {
 	CLI_BOOL(0, "read-data", &a.read_data, "decompress every file and check its checksum"),
 	CLI_STRING("against", &a.against, "DISK", "compare the generation with what DISK holds now"),
@@ -259,6 +272,8 @@ static const struct cli_command commands[] = {
 	{ .name = "export", .args = "REPO GUEST[@GEN]", .min_args = 2, .max_args = 2,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = export_options,
 	  .summary = "write a generation as one tar stream (a file, a tape)", .run = run_export },
+	{ .name = "mount", .args = "REPO DIR", .min_args = 2, .max_args = 2, .options = mount_options,
+	  .summary = "every generation as a read-only filesystem on DIR (fusermount3 -u DIR)", .run = run_mount },
 	{ .name = "verify", .args = "REPO [GUEST[@GEN]]", .min_args = 1, .max_args = 2,
 	  .common = CLI_JSON | CLI_QUIET, .options = verify_options,
 	  .summary = "check the repository (and a generation against its disk)", .run = run_verify },

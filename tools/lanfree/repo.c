@@ -169,7 +169,7 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 			cli_error(path, "cannot lock the repository: %s", strerror(errno));
 			goto fail;
 		}
-		cli_error(path, lock == REPO_EXCLUSIVE ? "repository busy: a backup, restore or verify is running"
+		cli_error(path, lock == REPO_EXCLUSIVE ? "repository busy: a backup, restore, verify, export or mount is using it"
 						       : "repository busy: a prune is running");
 		status = RAWKIT_EXIT_BUSY;
 		goto fail;

@@ -302,19 +302,6 @@ static void flags_apply(struct restore *r)
 	}
 }
 
-/* Nanoseconds since the epoch as a timespec: before 1970 too (tv_nsec is
- * never negative; C's division truncates towards zero). */
-static struct timespec ns_timespec(int64_t ns)
-{
-	struct timespec t = { (time_t)(ns / 1000000000), (long)(ns % 1000000000) };
-
-	if (t.tv_nsec < 0) {
-		t.tv_nsec += 1000000000;
-		t.tv_sec--;
-	}
-	return t;
-}
-
 /* Owner, xattrs, mode, times: in that order (chown clears setuid); the
  * inode flags are deferred to flags_apply(). */
 static void apply_meta(struct restore *r, int parent, const char *name, int fd, const struct entry *e,

@@ -312,13 +312,73 @@ static int reach(struct unpacker *u, const char *path, enum compression comp, ui
 	}
 }
 
+int unpacker_begin(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
+		   uint64_t frame_upos, uint64_t offset, struct unpack_info *info, struct content_runs *map, char *err,
+		   size_t errlen)
+{
+	struct archive_entry *e;
+	la_int64_t run_off, run_len;
+
+	u->kept_ok = false; /* the reader moves on: what was kept is not its last entry any more */
+	if (reach(u, path, comp, frame_off, frame_upos, offset, &e, err, errlen) <= 0)
+		return -1;
+	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) < 0) {
+		snprintf(err, errlen, "%s: the entry at frame offset %llu + %llu is not a regular file", path,
+			 (unsigned long long)frame_off, (unsigned long long)offset);
+		reader_close(u);
+		return -1;
+	}
+	info->size = (uint64_t)archive_entry_size(e);
+	info->sparse = archive_entry_sparse_count(e) > 0;
+	if (map && info->sparse) {
+		archive_entry_sparse_reset(e);
+		while (archive_entry_sparse_next(e, &run_off, &run_len) == ARCHIVE_OK) {
+			/* the map is input: in order, inside the entry, or the archive is damaged */
+			if (run_off < 0 || run_len < 0 || (uint64_t)run_off > info->size ||
+			    (uint64_t)run_len > info->size - (uint64_t)run_off ||
+			    (map->n && (uint64_t)run_off < map->run[map->n - 1].offset + map->run[map->n - 1].length)) {
+				snprintf(err, errlen, "%s: the entry at frame offset %llu + %llu has an impossible sparse map",
+					 path, (unsigned long long)frame_off, (unsigned long long)offset);
+				reader_close(u);
+				return -1;
+			}
+			if (run_len && content_runs_append(map, (uint64_t)run_off, (uint64_t)run_len) < 0) {
+				snprintf(err, errlen, "out of memory");
+				reader_close(u);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int unpacker_next(struct unpacker *u, const void **buf, size_t *len, uint64_t *offset, char *err, size_t errlen)
+{
+	la_int64_t off;
+	int r;
+
+	if (!u->a) {
+		snprintf(err, errlen, "no entry is being read");
+		return -1;
+	}
+	do
+		r = archive_read_data_block(u->a, buf, len, &off);
+	while (r == ARCHIVE_OK && *len == 0);
+	if (r == ARCHIVE_EOF)
+		return 0;
+	if (r != ARCHIVE_OK || off < 0) {
+		snprintf(err, errlen, "%s: %s", u->path, r != ARCHIVE_OK ? archive_error_string(u->a) : "negative offset");
+		reader_close(u);
+		return -1;
+	}
+	*offset = (uint64_t)off;
+	return 1;
+}
+
 int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
 		   uint64_t frame_upos, uint64_t offset, unpack_block_fn cb, void *arg, struct unpack_info *info,
 		   char *err, size_t errlen)
 {
-	struct archive_entry *e;
-	int r;
-
 	if (u->kept_ok && u->kept_at == frame_upos + offset && u->path && !strcmp(u->path, path)) {
 		/* the entry read last, again: from memory */
 		*info = u->kept_info;
@@ -329,39 +389,26 @@ int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, 
 			}
 		return 0;
 	}
-	u->kept_ok = false;
-	r = reach(u, path, comp, frame_off, frame_upos, offset, &e, err, errlen);
-	if (r <= 0)
+	if (unpacker_begin(u, path, comp, frame_off, frame_upos, offset, info, NULL, err, errlen) < 0)
 		return -1;
-	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) < 0) {
-		snprintf(err, errlen, "%s: the entry at frame offset %llu + %llu is not a regular file", path,
-			 (unsigned long long)frame_off, (unsigned long long)offset);
-		reader_close(u);
-		return -1;
-	}
-	info->size = (uint64_t)archive_entry_size(e);
-	info->sparse = archive_entry_sparse_count(e) > 0;
 	u->kept_ok = info->size <= KEEP_MAX;
 	u->kept_len = u->nblocks = 0;
 	for (;;) {
 		const void *buf;
 		size_t len;
-		la_int64_t off;
-		r = archive_read_data_block(u->a, &buf, &len, &off);
-		if (r == ARCHIVE_EOF) {
+		uint64_t off;
+		int r = unpacker_next(u, &buf, &len, &off, err, errlen);
+		if (r == 0) {
 			u->kept_info = *info;
 			u->kept_at = frame_upos + offset;
 			return 0;
 		}
-		if (r != ARCHIVE_OK) {
-			snprintf(err, errlen, "%s: %s", path, archive_error_string(u->a));
+		if (r < 0) {
 			u->kept_ok = false;
-			reader_close(u);
 			return -1;
 		}
-		if (len)
-			keep_block(u, buf, len, (uint64_t)off);
-		if (len && cb(buf, len, (uint64_t)off, arg)) {
+		keep_block(u, buf, len, off);
+		if (cb(buf, len, off, arg)) {
 			snprintf(err, errlen, "cannot write the restored data");
 			u->kept_ok = false;
 			reader_close(u);
