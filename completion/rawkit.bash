@@ -15,6 +15,12 @@ _rawkit_options()
 	"$@" --help 2>/dev/null | grep -o -- '\(^\|[ ,[]\)--\?[a-zA-Z][a-z0-9-]*' | tr -d ' ,[' | sort -u
 }
 
+# The options of TOOL [COMMAND] that take a value ("--name GUEST" in --help).
+_rawkit_valued()
+{
+	"$@" --help 2>/dev/null | grep -o -- '--[a-z][a-z0-9-]* [A-Z][A-Z|=-]*' | cut -d' ' -f1 | sort -u
+}
+
 # Guests of the repository REPO (rawkit-lanfree list).
 _rawkit_guests()
 {
@@ -30,9 +36,13 @@ _rawkit()
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	local cmds
 	cmds=$(_rawkit_commands "$tool")
+	local valued="" skip=0
 	for ((i = 1; i < COMP_CWORD; i++)); do
+		if [ $skip = 1 ]; then skip=0; continue; fi
 		case ${COMP_WORDS[i]} in
-		-*) ;;
+		--*=*) ;;
+		-*) [ -n "$cmd" ] && [ -z "$valued" ] && valued=$(_rawkit_valued "$tool" "$cmd")
+		    grep -qx -- "${COMP_WORDS[i]}" <<<"$valued" && skip=1 ;;
 		*) if [ -z "$cmd" ] && [ -n "$cmds" ] && grep -qx -- "${COMP_WORDS[i]}" <<<"$cmds"; then
 			cmd=${COMP_WORDS[i]}
 		   elif [ -n "$cmd" ]; then

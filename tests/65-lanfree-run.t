@@ -201,6 +201,8 @@ path = $S/repo
 [guest s]
 disk = $S/db01.img
 before = echo \$\$ >$S/hook.pid; exec sleep 60
+after = false
+after = echo "\$RAWKIT_STATUS: \$RAWKIT_MESSAGE" >$S/after-sig.log
 EOF
 $L run --config slow.conf >/dev/null 2>&1 &
 runner=$!
@@ -210,6 +212,8 @@ wait $runner
 is "$?" 143 "SIGTERM: the run dies of it"
 sleep 0.5
 ok "and the guest's hook died with it" sh -c "! kill -0 $(cat hook.pid) 2>/dev/null"
+is "$(cat after-sig.log 2>&1)" "failed: interrupted by signal 15 (Terminated)" \
+	"the after hooks still ran, all of them (one failing does not stop the next), told why"
 is "$(gens s)" 0 "no generation recorded"
 
 # ---- mistakes in the file: exit 2, FILE:LINE, nothing runs
@@ -248,6 +252,9 @@ refuse "a line that is not INI" "bad.conf:4: not a section, a key = value or a c
 just words"
 refuse "a line too long for libinih (never cut short)" "bad.conf:4: line longer than 198 bytes" "$G
 after = echo $(printf 'x%.0s' $(seq 300))"
+refuse "an indented line (libinih: a continuation)" "bad.conf:5: an indented line" "$G
+before = true
+  after = touch $S/ran"
 refuse "disk in [defaults]" "bad.conf:2: disk: belongs in a \\[guest NAME\\] section" "[defaults]
 disk = x
 $G"

@@ -32,6 +32,7 @@ usage "prune with GUEST and --all" prune repo g --all --keep-last 1
 usage "--keep-within in seconds" prune repo g --keep-within 30s
 usage "--keep-within out of order" prune repo g --keep-within 1d2y
 usage "--keep-within without a unit" prune repo g --keep-within 7
+usage "--keep-within of zero (it would keep nothing)" prune repo g --keep-within 0d
 usage "an abbreviated option (--all for --allow-dirty)" backup repo d.img --all
 usage "an abbreviated option (--keep-l)" prune repo g --keep-l 1
 usage "--jobs not a number" backup repo d.img --jobs many

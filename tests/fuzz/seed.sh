@@ -40,6 +40,7 @@ if [ "$1" = fuzz_conf ]; then
 	printf '[guest a]\ndisk = /a.img\n' >"$dir/minimal"
 	printf '[repository]\npath = /r\njobs = 99\n[guest a]\ndisk = x\n' >"$dir/jobs"
 	printf '[defaults]\nkeep-within = 1y2m3w4d5h\nexclude = a\n  b\n[guest a]\ndisk = x\nkeep-last = 0\n' >"$dir/keep"
+	printf '[guest a]\ndisk = x\nkeep-within = 2w\n  ; indented comment\n' >"$dir/indented-comment"
 	printf '[guest ../x]\ndisk = y\n[bogus]\nk = v\n' >"$dir/bad-sections"
 	exit 0
 fi

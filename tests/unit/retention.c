@@ -164,14 +164,21 @@ static void test_local_time(void)
 	tzset();
 	retention_apply(&p, g, 2);
 	is_int(kept(g, 2, 0), 1, "Europe/Berlin: the same two are one day, daily 2 keeps its newest only");
+	/* spring forward: 03:30 CEST less one hour is 02:30, which does not
+	 * exist, and mktime() may bring it back to 03:30: the newest stays */
+	struct retained one = { 1, 1774747800LL * NS, 0 }; /* 2026-03-29 01:30 UTC = 03:30 CEST */
+	p = (struct retention){ 0 };
+	retention_parse_within("1h", &p);
+	retention_apply(&p, &one, 1);
+	ok(one.reasons & KEEP_WITHIN, "within 1h across the spring-forward gap: the newest is kept");
 	setenv("TZ", "UTC", 1);
 	tzset();
 }
 
 static void test_parse(void)
 {
-	static const char *const good[] = { "1y6m2w3d12h", "7d", "2w", "6m", "1y", "36h", "0d" };
-	static const char *const bad[] = { "", "7", "30s", "d", "1d2y", "1y1y", "-1d", "1.5d", "7d ", " 7d", "1000000d" };
+	static const char *const good[] = { "1y6m2w3d12h", "7d", "2w", "6m", "1y", "36h", "0y1h" };
+	static const char *const bad[] = { "0d", "0y0m", "0h", "", "7", "30s", "d", "1d2y", "1y1y", "-1d", "1.5d", "7d ", " 7d", "1000000d" };
 	struct retention p;
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {

@@ -5,8 +5,10 @@
  * key the page does not list, a section it does not know, a value that is
  * not what the key takes: each is an error naming the file and the line,
  * and nothing runs.  libinih cuts lines at INI_MAX_LINE bytes and would
- * read the rest as a line of its own; the reader below refuses such a line
- * instead, so that a long hook is never run cut short.
+ * read the rest as a line of its own, and takes an indented line for the
+ * continuation of the value above; the reader below refuses both instead,
+ * so that a hook is never run cut short, nor a line meant as a key run as
+ * part of another.
  */
 #include "lanfree.h"
 
@@ -23,6 +25,7 @@ struct parse {
 	FILE *f;
 	unsigned line;       /* the line the reader gave last */
 	bool too_long;       /* the reader stopped at a line it could not give whole */
+	bool indented;       /* ... or at an indented line */
 	struct guest_conf *current; /* the section's guest, or &c->defaults */
 	bool in_repository;
 	char *err;
@@ -77,6 +80,12 @@ static char *read_line(char *buf, int size, void *stream)
 	len = strlen(buf);
 	if (len == (size_t)size - 1 && buf[len - 1] != '\n' && !feof(p->f)) {
 		p->too_long = true;
+		return NULL;
+	}
+	if ((buf[0] == ' ' || buf[0] == '\t') && !strchr(";#\r\n", buf[strspn(buf, " \t")])) {
+		/* libinih would take it as the previous value's continuation: a
+		 * mis-indented "after = ..." would run as a before hook */
+		p->indented = true;
 		return NULL;
 	}
 	note_section(p, buf);
@@ -139,7 +148,7 @@ static int guest_key(struct parse *p, struct guest_conf *g, const char *name, co
 		if (!*value) {
 			g->keep.has_within = false;
 		} else if (retention_parse_within(value, &g->keep) < 0)
-			fail(p, "keep-within: a span such as 7d, 2w, 6m, 1y6m or 36h, not \"%s\"", value);
+			fail(p, "keep-within: a span such as 7d, 2w, 6m, 1y6m or 36h (not all zero), not \"%s\"", value);
 		g->keep_given = true;
 	} else if (!strcmp(name, "disk")) {
 		if (g == &p->c->defaults)
@@ -308,7 +317,10 @@ int fleet_conf_load(const char *path, struct fleet_conf *c, char *err, size_t er
 	}
 	rc = ini_parse_stream(read_line, &p, handler, &p);
 	fclose(p.f);
-	if (p.too_long) {
+	if (p.indented) {
+		fail(&p, "an indented line (libinih would read it as the continuation of the value above): "
+			 "start it at the first column");
+	} else if (p.too_long) {
 		fail(&p, "line longer than %d bytes (a long hook belongs in a script)", INI_MAX_LINE - 2);
 	} else if (rc > 0 && !err[0]) {
 		p.line = (unsigned)rc;

@@ -262,14 +262,6 @@ static int pick(sqlite3 *db, const char *spec_a, const char *spec_b, char **gues
 	return 0;
 }
 
-/* The guest's name in SPEC (before its last '@'), LEN bytes. */
-static size_t guest_len(const char *spec)
-{
-	const char *at = strrchr(spec, '@');
-
-	return at ? (size_t)(at - spec) : strlen(spec);
-}
-
 static void print_summary(const struct diff *d, const char *guest, int64_t a, int64_t b)
 {
 	char added[16], removed[16];
@@ -304,8 +296,6 @@ int cmd_diff(const char *path, const char *spec_a, const char *spec_b, bool json
 	int64_t a = 0, b = 0, guest_id = 0;
 	int status;
 
-	if (spec_b && (guest_len(spec_a) != guest_len(spec_b) || memcmp(spec_a, spec_b, guest_len(spec_a))))
-		return cli_command_usage_error("%s and %s: not generations of one guest", spec_a, spec_b);
 	if ((status = repo_open(&r, path, REPO_READ)) != 0)
 		return status;
 	status = pick(r.db, spec_a, spec_b, &guest, &guest_id, &a, &b);

@@ -189,20 +189,44 @@ static void worse(struct outcome *o, int rank, const char *fmt, ...)
 	cli_sanitize(o->message);
 }
 
-static void run_hooks(struct outcome *o, char *const *cmds, size_t n, const char *which, int rank)
+/* A signal to the guest's process group (passed on by the run): the hook
+ * or backup it reached dies of it; the guest records that and goes
+ * straight to its after hooks. */
+static volatile sig_atomic_t guest_stopped;
+
+static void on_guest_stop(int sig)
+{
+	guest_stopped = sig;
+}
+
+static bool interrupted(struct outcome *o)
+{
+	if (guest_stopped)
+		worse(o, 2, "interrupted by signal %d (%s)", (int)guest_stopped, strsignal((int)guest_stopped));
+	return guest_stopped != 0;
+}
+
+/* Run CMDS in order; RANK: what a failure makes of the guest.  STOP: the
+ * first failure ends the list (before hooks; after hooks all run). */
+static void run_hooks(struct outcome *o, char *const *cmds, size_t n, const char *which, int rank, bool stop)
 {
 	for (size_t i = 0; i < n; i++) {
 		char why[128];
 		int ws = run_hook(cmds[i]);
 		if (ws == 0)
 			continue;
+		if (interrupted(o)) { /* it died of the signal: that is the reason */
+			if (stop)
+				return;
+			continue;
+		}
 		if (ws < 0)
 			snprintf(why, sizeof(why), "could not be started: %s", strerror(errno));
 		else
 			describe_wait(ws, why, sizeof(why));
 		worse(o, rank, "%s hook \"%s\" %s", which, cmds[i], why);
-		if (rank == 2)
-			return; /* a failed before hook stops the guest */
+		if (stop)
+			return;
 	}
 }
 
@@ -266,10 +290,12 @@ static void guest_process(const char *repo, const struct guest_conf *g, int jobs
 	json_put(o.obj, "guest", json_text(g->name));
 	json_put(o.obj, "disk", json_text(g->disk));
 	hook_env(repo, g);
-	run_hooks(&o, g->before, g->nbefore, "before", 2);
-	if (o.rank < 2) {
+	if (!interrupted(&o))
+		run_hooks(&o, g->before, g->nbefore, "before", 2, true);
+	if (o.rank < 2 && !interrupted(&o)) {
 		int ws = run_backup(repo, g, jobs, &b);
-		take_backup(&o, ws, b);
+		if (!interrupted(&o))
+			take_backup(&o, ws, b);
 		if (o.rank < 2 && retention_any(&g->keep))
 			forget(&o, repo, g);
 	}
@@ -278,9 +304,9 @@ static void guest_process(const char *repo, const struct guest_conf *g, int jobs
 	snprintf(number, sizeof(number), "%lld",
 		 (long long)json_integer_value(json_object_get(o.obj, "generation")));
 	setenv("RAWKIT_GENERATION", json_object_get(o.obj, "generation") ? number : "", 1);
-	run_hooks(&o, g->after, g->nafter, "after", o.rank == 2 ? 2 : 1);
+	run_hooks(&o, g->after, g->nafter, "after", o.rank == 2 ? 2 : 1, false);
 	json_put(o.obj, "status", json_string(o.rank == 0 ? "done" : o.rank == 1 ? "warnings" : "failed"));
-	json_put(o.obj, "message", o.message[0] ? json_string(o.message) : json_null());
+	json_put(o.obj, "message", o.message[0] ? json_text(o.message) : json_null());
 	json_put_seconds(o.obj, "elapsed_ns", cli_now() - t0);
 	text = json_dumps(o.obj, JSON_COMPACT);
 	if (text) {
@@ -301,17 +327,43 @@ static void guest_process(const char *repo, const struct guest_conf *g, int jobs
 
 /* ----------------------------------------------------------- the parent */
 
-/* The guests' process groups, for a signal to the run to reach them: each
- * guest runs in a group of its own (its hooks and backup with it), so that
- * a terminal's ^C or cron's SIGTERM goes through run, which passes it on. */
+/* Each guest runs in a session of its own (its hooks and backup with it):
+ * no controlling terminal for a hook to stop on, and a terminal's ^C or
+ * cron's SIGTERM goes to the run alone, which passes SIGTERM on to every
+ * guest, lets each run its after hooks, reports, then dies of the signal. */
 #define MAX_GUESTS_AT_ONCE 64
 static volatile pid_t guest_groups[MAX_GUESTS_AT_ONCE];
+static volatile sig_atomic_t stop_signal;
+static const int stop_signals[] = { SIGTERM, SIGINT, SIGHUP };
 
-static void signal_guests(void) /* async-signal-safe */
+static void on_stop(int sig) /* async-signal-safe */
 {
+	if (!stop_signal)
+		stop_signal = sig;
 	for (int i = 0; i < MAX_GUESTS_AT_ONCE; i++)
-		if (guest_groups[i] > 0)
-			kill(-guest_groups[i], SIGTERM);
+		if (guest_groups[i] > 0 && kill(-guest_groups[i], SIGTERM) < 0)
+			kill(guest_groups[i], SIGTERM); /* before its setsid() */
+}
+
+/* HANDLER for the stop signals not ignored from the start (nohup). */
+static void catch_stop_signals(void (*handler)(int))
+{
+	struct sigaction sa = { .sa_handler = handler }, old;
+
+	sigfillset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		if (sigaction(stop_signals[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(stop_signals[i], &sa, NULL);
+}
+
+static void block_stop_signals(int how)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(&set, stop_signals[i]);
+	sigprocmask(how, &set, NULL);
 }
 
 struct slot {
@@ -382,23 +434,24 @@ static int start(struct fleet *f, struct slot *s, const struct guest_conf *g)
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return -1;
 	fflush(NULL);
+	block_stop_signals(SIG_BLOCK); /* until the pid is where on_stop() looks */
 	s->pid = fork();
 	if (s->pid < 0) {
+		block_stop_signals(SIG_UNBLOCK);
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return -1;
 	}
 	if (s->pid == 0) {
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		setpgid(0, 0);
+		setsid();
+		catch_stop_signals(on_guest_stop);
+		block_stop_signals(SIG_UNBLOCK);
 		close(pipefd[0]);
 		guest_process(f->repo, g, f->backup_jobs, pipefd[1]);
 		_exit(0);
 	}
-	setpgid(s->pid, s->pid); /* (both sides: whichever runs first) */
 	guest_groups[s - f->slots] = s->pid;
+	block_stop_signals(SIG_UNBLOCK);
 	close(pipefd[1]);
 	s->fd = pipefd[0];
 	return 0;
@@ -443,7 +496,7 @@ static void finish(struct fleet *f, struct slot *s)
 		json_put(r, "disk", json_text(s->g->disk));
 		json_put(r, "status", json_string("failed"));
 		snprintf(why + strlen(why), sizeof(why) - strlen(why), "%s", " without a result");
-		json_put(r, "message", json_string(why));
+		json_put(r, "message", json_text(why));
 	}
 	report(f, r, s->g->name);
 	json_decref(r);
@@ -468,10 +521,14 @@ static void run_all(struct fleet *f, const struct guest_conf **todo, size_t n)
 	while (next < n || running) {
 		for (int i = 0; i < jobs && next < n; i++)
 			if (!slots[i].pid) {
-				if (start(f, &slots[i], todo[next]) < 0) {
+				if (stop_signal || start(f, &slots[i], todo[next]) < 0) {
 					json_t *r = json_object();
 					char msg[160];
-					snprintf(msg, sizeof(msg), "cannot start: %s", strerror(errno));
+					if (stop_signal)
+						snprintf(msg, sizeof(msg), "not started: the run was interrupted by signal %d",
+							 (int)stop_signal);
+					else
+						snprintf(msg, sizeof(msg), "cannot start: %s", strerror(errno));
 					json_put(r, "guest", json_text(todo[next]->name));
 					json_put(r, "disk", json_text(todo[next]->disk));
 					json_put(r, "status", json_string("failed"));
@@ -483,6 +540,8 @@ static void run_all(struct fleet *f, const struct guest_conf **todo, size_t n)
 					running++;
 				next++;
 			}
+		if (!running)
+			continue; /* every start failed: nothing to wait for */
 		for (int i = 0; i < jobs; i++)
 			pfd[i] = (struct pollfd){ .fd = slots[i].pid ? slots[i].fd : -1, .events = POLLIN };
 		if (poll(pfd, (nfds_t)jobs, -1) < 0 && errno != EINTR)
@@ -628,8 +687,8 @@ static void sweep(struct fleet *f, json_t *obj)
 		forgot |= json_integer_value(json_object_get(g, "generations_removed")) > 0;
 	if (forgot) {
 		if ((rc = repo_open(&r, f->repo, REPO_EXCLUSIVE)) != 0) {
-			cli_warning(f->repo, "archives of removed generations not swept%s: the next run or prune will",
-				    rc == RAWKIT_EXIT_BUSY ? " (busy)" : "");
+			cli_warning(f->repo, "archives of removed generations not swept%s: a prune, or a run that "
+				    "removes generations, will", rc == RAWKIT_EXIT_BUSY ? " (busy)" : "");
 			f->unswept = true;
 		} else {
 			f->unswept = prune_sweep(&r, &archives, &freed) < 0;
@@ -685,7 +744,8 @@ int cmd_run(const struct run_opts *o)
 	if (f.to_syslog)
 		openlog("rawkit-lanfree", LOG_PID, LOG_DAEMON);
 	f.results = json_array();
-	cli_clean_up_on_signals(signal_guests);
+	signal(SIGCHLD, SIG_DFL); /* an inherited SIG_IGN would leave no status to wait for */
+	catch_stop_signals(on_stop);
 	run_all(&f, todo, n);
 	{
 		json_t *obj = json_object();
@@ -695,7 +755,11 @@ int cmd_run(const struct run_opts *o)
 		json_put(obj, "dry_run", json_false());
 		json_put(obj, "jobs", json_integer(c.jobs));
 		json_put(obj, "guests", json_incref(f.results));
-		sweep(&f, obj);
+		if (stop_signal) {
+			json_put(obj, "archives_removed", json_count(0));
+			json_put(obj, "freed_bytes", json_count(0));
+		} else
+			sweep(&f, obj);
 		json_put(obj, "guests_done", json_integer(f.done));
 		json_put(obj, "guests_warnings", json_integer(f.warnings));
 		json_put(obj, "guests_failed", json_integer(f.failed));
@@ -716,6 +780,12 @@ int cmd_run(const struct run_opts *o)
 	}
 	if (f.to_syslog)
 		closelog();
+	if (stop_signal) { /* reported: now die of it, as the caller expects */
+		fflush(NULL);
+		signal((int)stop_signal, SIG_DFL);
+		block_stop_signals(SIG_UNBLOCK);
+		raise((int)stop_signal);
+	}
 out:
 	json_decref(f.results);
 	free(todo);

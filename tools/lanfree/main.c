@@ -66,8 +66,8 @@ static int parse_compress(const char *arg, void *value)
 static int parse_within(const char *arg, void *value)
 {
 	if (retention_parse_within(arg, value) < 0)
-		return cli_command_usage_error("--keep-within: a duration such as 7d, 2w, 6m, 1y6m or 36h "
-					       "(y, m, w, d, h in that order), not \"%s\"", arg);
+		return cli_command_usage_error("--keep-within: a span such as 7d, 2w, 6m, 1y6m or 36h "
+					       "(y, m, w, d, h in that order, not all zero), not \"%s\"", arg);
 	return 0;
 }
 
@@ -126,6 +126,10 @@ static int run_find(char **p, int n, const struct cli_common *c)
 
 static int run_diff(char **p, int n, const struct cli_common *c)
 {
+	size_t la = strcspn(p[1], "@");
+
+	if (n == 3 && (la != strcspn(p[2], "@") || memcmp(p[1], p[2], la)))
+		return cli_command_usage_error("%s and %s: not generations of one guest", p[1], p[2]);
 	return cmd_diff(p[0], p[1], n == 3 ? p[2] : NULL, c->json, c->quiet);
 }
 

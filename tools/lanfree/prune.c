@@ -264,7 +264,11 @@ static int sweep_catalog(struct repo *r, struct sweep *w)
 	sqlite3_stmt *st;
 	int rc = -1;
 
-	if (db_exec(r->db, "DELETE FROM contents WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE"
+	/* versions no generation holds (the forgotten ones' are gone already;
+	 * these are what an older prune or damage left), then what they held */
+	if (db_exec(r->db, "DELETE FROM versions WHERE NOT EXISTS (SELECT 1 FROM generations g WHERE"
+			   " g.guest_id = versions.guest_id AND g.seq BETWEEN versions.first_seq AND versions.last_seq);"
+			   "DELETE FROM contents WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE"
 			   " v.content_id = contents.id);"
 			   "CREATE TEMP TABLE swept AS SELECT id, path, size FROM archives WHERE id NOT IN"
 			   " (SELECT DISTINCT archive_id FROM contents);") < 0)

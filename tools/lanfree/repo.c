@@ -190,6 +190,11 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 	if ((lock != REPO_READ && db_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0) ||
 	    catalog_check_schema(r->db, path) < 0 || (lock != REPO_READ && catalog_upgrade(r->db) < 0))
 		goto fail;
+	/* A reader sees one snapshot of the catalog from its first query to
+	 * its close: rawkit-lanfree run forgets generations under the shared
+	 * lock, and an export or restore must not see one half gone. */
+	if (lock == REPO_READ && db_exec(r->db, "BEGIN") < 0)
+		goto fail;
 	return 0;
 fail:
 	repo_close(r);

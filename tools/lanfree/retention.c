@@ -33,7 +33,8 @@ bool retention_any(const struct retention *p)
 }
 
 /* 1y6m2w3d12h: years, months, weeks, days, hours, each at most once, in
- * that order; at least one; a bare number is refused (days or hours?). */
+ * that order; at least one, not all zero; a bare number is refused (days
+ * or hours?). */
 int retention_parse_within(const char *s, struct retention *p)
 {
 	static const char units[] = "ymwdh";
@@ -58,6 +59,8 @@ int retention_parse_within(const char *s, struct retention *p)
 		next = (size_t)(unit - units) + 1;
 		at = end + 1;
 	}
+	if (!p->within.years && !p->within.months && !p->within.weeks && !p->within.days && !p->within.hours)
+		return -1; /* a span of nothing would keep nothing, not even the newest */
 	p->has_within = true;
 	return 0;
 }
@@ -132,8 +135,10 @@ void retention_apply(const struct retention *p, struct retained *g, size_t n)
 			if (g[i].time > newest)
 				newest = g[i].time;
 		limit = within_limit(p, newest);
+		/* the newest is within any span (also when a clock change
+		 * brings the limit back to it) */
 		for (size_t i = 0; i < n; i++)
-			if (g[i].time > limit)
+			if (g[i].time > limit || g[i].time == newest)
 				g[i].reasons |= KEEP_WITHIN;
 	}
 }
