@@ -13,7 +13,8 @@ is_root || skip_all "needs root (loop devices, XFS mounts)"
 [ -c /dev/fuse ] || skip_all "needs /dev/fuse (an LV in two segments is served through FUSE)"
 
 C=rawkit-clone
-mkdir -p m
+mkdir -p m "$SCRATCH/tmp"
+export TMPDIR=$SCRATCH/tmp # the tools' mount points, ours alone (other tests run beside this one)
 ssh-keygen -q -t ed25519 -N '' -C admin@example -f admin
 label() { getfattr --only-values -n security.selinux "$1" 2>/dev/null | tr -d '\0'; }
 uuid_at() { blkid -p -o value -s UUID ${2:+-O "$2"} "$1"; }
@@ -127,7 +128,7 @@ check_clone b1.img one rhel01
 check_clone b2.img one rhel02
 is "$(tr ' ' '\n' <all-uuids | sort | uniq -d | wc -l)" 0 "no two clones share a volume UUID"
 is "$(sort all-keys | uniq -d | wc -l)" 0 "no two clones share a host key"
-ok "no mount or loop device is left behind" sh -c "! grep -q rawkit- /proc/mounts && ! losetup -a | grep -q -e '/[ab][12].img' -e rawkit-volume"
+ok "no mount or loop device is left behind" sh -c "! grep -q ' $SCRATCH/' /proc/mounts && ! losetup -a | grep -q -e '$SCRATCH/'"
 
 # --- a dry run mounts nothing and writes nothing
 $C --dry-run --hostname dry one.img dry.img >dry.out 2>&1

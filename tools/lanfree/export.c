@@ -572,7 +572,7 @@ static int content_read(struct content_pass *p)
 		return xfail(x, p->path, "out of memory");
 	if (compression_parse(v->compression, &comp) < 0)
 		xfail(x, p->path, "damaged catalog: unknown compression %s", v->compression);
-	else if (unpacker_entry(x->unp, archive, comp, v->frame_off, v->frame_upos, v->entry_off, content_block, p,
+	else if (unpacker_entry(x->unp, archive, comp, v->frame_off, v->frame_upos, v->entry_off, v->size, content_block, p,
 				&p->info, err, sizeof(err)) < 0) {
 		if (!p->refused && !x->failed)
 			xfail(x, p->path, "%s", p->why ? p->why : err);

@@ -170,9 +170,14 @@ struct unpacker;
 struct content_runs;
 struct unpacker *unpacker_new(void);
 void unpacker_free(struct unpacker *u);
+/* SIZE: the entry's size as the catalog gives it (UNPACK_SIZE_UNKNOWN:
+ * none): an entry that reading on reaches with another size is not the one
+ * asked for (a catalog whose frame sizes lie), and it is read from its
+ * frame instead. */
+#define UNPACK_SIZE_UNKNOWN UINT64_MAX
 int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
-		   uint64_t frame_upos, uint64_t offset, unpack_block_fn cb, void *arg, struct unpack_info *info,
-		   char *err, size_t errlen);
+		   uint64_t frame_upos, uint64_t offset, uint64_t size, unpack_block_fn cb, void *arg,
+		   struct unpack_info *info, char *err, size_t errlen);
 
 /* The same, pulled: unpacker_begin() reads the entry's header (INFO, and
  * when MAP is not NULL and the entry has holes, its data runs appended to
@@ -180,8 +185,8 @@ int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, 
  * pointing into the reader (valid until the next call): 1 a block, 0 the
  * entry's end, -1 error (the reader is closed).  ERR as above. */
 int unpacker_begin(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
-		   uint64_t frame_upos, uint64_t offset, struct unpack_info *info, struct content_runs *map, char *err,
-		   size_t errlen);
+		   uint64_t frame_upos, uint64_t offset, uint64_t size, struct unpack_info *info,
+		   struct content_runs *map, char *err, size_t errlen);
 int unpacker_next(struct unpacker *u, const void **buf, size_t *len, uint64_t *offset, char *err, size_t errlen);
 
 /* ------------------------------------------------------------ contents */

@@ -151,7 +151,7 @@ static int stream_start(struct view *v, struct mfile *f)
 	if (!f->u && !(f->u = unpacker_new()))
 		return -ENOMEM;
 	/* the map once: a pass again finds the same header */
-	if (unpacker_begin(f->u, f->archive, f->comp, f->frame_off, 0, f->entry_off, &info,
+	if (unpacker_begin(f->u, f->archive, f->comp, f->frame_off, 0, f->entry_off, f->size, &info,
 			   f->started ? NULL : &f->runs, err, sizeof(err)) < 0)
 		return damaged(v, f, f->runs.oom ? "out of memory" : err);
 	if (info.size != f->size)

@@ -355,7 +355,7 @@ static int unpack_content(struct restore *r, const struct entry *e, const char *
 		cli_error(shown, "out of memory");
 	else if (compression_parse(e->compression, &comp) < 0)
 		cli_error(shown, "unknown compression %s in the catalog", e->compression);
-	else if (unpacker_entry(r->unp, archive, comp, e->frame_off, e->frame_upos, e->entry_off, block, arg, info,
+	else if (unpacker_entry(r->unp, archive, comp, e->frame_off, e->frame_upos, e->entry_off, e->size, block, arg, info,
 				err, sizeof(err)) < 0)
 		cli_error(shown, "%s", *why ? *why : err);
 	else if (info->size != e->size)

@@ -274,7 +274,7 @@ static int reader_open(struct unpacker *u, const char *path, enum compression co
 /* The header of the entry at TARGET: on from the open reader when it
  * can, else from the entry's frame.  1 found, 0 not there, -1 error. */
 static int reach(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off, uint64_t frame_upos,
-		 uint64_t offset, struct archive_entry **e, char *err, size_t errlen)
+		 uint64_t offset, uint64_t size, struct archive_entry **e, char *err, size_t errlen)
 {
 	uint64_t target = frame_upos + offset;
 	bool fresh = !(u->a && !strcmp(u->path, path) && comp == u->s.comp && target > u->last &&
@@ -296,8 +296,14 @@ static int reach(struct unpacker *u, const char *path, enum compression comp, ui
 				break;
 			}
 			u->last = at;
-			if (at == target)
+			if (at == target && (fresh || size == UNPACK_SIZE_UNKNOWN || archive_entry_size(*e) < 0 ||
+					     (uint64_t)archive_entry_size(*e) == size))
 				return 1;
+			if (at == target) { /* another entry where the catalog's frame sizes led */
+				snprintf(err, errlen, "%s: not the entry at frame offset %llu + %llu", path,
+					 (unsigned long long)frame_off, (unsigned long long)offset);
+				break;
+			}
 			if (at > target || fresh) {
 				snprintf(err, errlen, "%s: no tar entry at frame offset %llu + %llu", path,
 					 (unsigned long long)frame_off, (unsigned long long)offset);
@@ -313,14 +319,14 @@ static int reach(struct unpacker *u, const char *path, enum compression comp, ui
 }
 
 int unpacker_begin(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
-		   uint64_t frame_upos, uint64_t offset, struct unpack_info *info, struct content_runs *map, char *err,
-		   size_t errlen)
+		   uint64_t frame_upos, uint64_t offset, uint64_t size, struct unpack_info *info,
+		   struct content_runs *map, char *err, size_t errlen)
 {
 	struct archive_entry *e;
 	la_int64_t run_off, run_len;
 
 	u->kept_ok = false; /* the reader moves on: what was kept is not its last entry any more */
-	if (reach(u, path, comp, frame_off, frame_upos, offset, &e, err, errlen) <= 0)
+	if (reach(u, path, comp, frame_off, frame_upos, offset, size, &e, err, errlen) <= 0)
 		return -1;
 	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_size(e) < 0) {
 		snprintf(err, errlen, "%s: the entry at frame offset %llu + %llu is not a regular file", path,
@@ -376,8 +382,8 @@ int unpacker_next(struct unpacker *u, const void **buf, size_t *len, uint64_t *o
 }
 
 int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, uint64_t frame_off,
-		   uint64_t frame_upos, uint64_t offset, unpack_block_fn cb, void *arg, struct unpack_info *info,
-		   char *err, size_t errlen)
+		   uint64_t frame_upos, uint64_t offset, uint64_t size, unpack_block_fn cb, void *arg,
+		   struct unpack_info *info, char *err, size_t errlen)
 {
 	if (u->kept_ok && u->kept_at == frame_upos + offset && u->path && !strcmp(u->path, path)) {
 		/* the entry read last, again: from memory */
@@ -389,7 +395,7 @@ int unpacker_entry(struct unpacker *u, const char *path, enum compression comp, 
 			}
 		return 0;
 	}
-	if (unpacker_begin(u, path, comp, frame_off, frame_upos, offset, info, NULL, err, errlen) < 0)
+	if (unpacker_begin(u, path, comp, frame_off, frame_upos, offset, size, info, NULL, err, errlen) < 0)
 		return -1;
 	u->kept_ok = info->size <= KEEP_MAX;
 	u->kept_len = u->nblocks = 0;
@@ -427,7 +433,7 @@ int unpack_entry(const char *path, enum compression comp, uint64_t frame_off, ui
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	rc = unpacker_entry(u, path, comp, frame_off, 0, offset, cb, arg, info, err, errlen);
+	rc = unpacker_entry(u, path, comp, frame_off, 0, offset, UNPACK_SIZE_UNKNOWN, cb, arg, info, err, errlen);
 	unpacker_free(u);
 	return rc;
 }
