@@ -393,18 +393,18 @@ out:
 	return rc;
 }
 
-int imgfmt_disk_apply_ptable_dump(imgfmt_disk *disk, const char *dump, unsigned partno, uint64_t size)
+int imgfmt_disk_apply_ptable_dump(imgfmt_disk *disk, const char *dump, const struct imgfmt_part_place *places, size_t n)
 {
 	struct fdisk_context *cxt = NULL;
 	struct fdisk_script *dp = NULL;
-	struct fdisk_partition *pa;
 	FILE *f = NULL;
 	int rc;
 
 	if (!disk->writable)
 		return disk_fail(disk, -EROFS, "the disk is open read-only");
-	if (size % disk->sector_size)
-		return disk_fail(disk, -EINVAL, "a partition size is a whole number of sectors");
+	for (size_t i = 0; i < n; i++)
+		if (places[i].start % disk->sector_size || places[i].size % disk->sector_size || !places[i].size)
+			return disk_fail(disk, -EINVAL, "partition %zu: a place is a whole number of sectors", places[i].index);
 	if ((rc = open_cxt(disk, &cxt, 0)) < 0)
 		return rc;
 	if (!(f = fmemopen((void *)dump, strlen(dump), "r")) || !(dp = fdisk_new_script(cxt)) ||
@@ -415,15 +415,15 @@ int imgfmt_disk_apply_ptable_dump(imgfmt_disk *disk, const char *dump, unsigned 
 	/* the size of this disk is its own; everything else is kept */
 	fdisk_script_set_header(dp, "last-lba", NULL);
 	fdisk_script_set_header(dp, "device", NULL);
-	if (partno) {
-		pa = fdisk_table_get_partition_by_partno(fdisk_script_get_table(dp), partno - 1);
-		if (!pa || (size ? fdisk_partition_set_size(pa, size / disk->sector_size)
-				 : fdisk_partition_end_follow_default(pa, 1)) < 0) {
-			rc = disk_fail(disk, -EINVAL, "no partition %u to resize", partno);
+	for (size_t i = 0; i < n; i++) {
+		struct fdisk_partition *pa =
+			places[i].index ? fdisk_table_get_partition_by_partno(fdisk_script_get_table(dp), places[i].index - 1)
+					: NULL;
+		if (!pa || fdisk_partition_set_start(pa, places[i].start / disk->sector_size) < 0 ||
+		    fdisk_partition_set_size(pa, places[i].size / disk->sector_size) < 0) {
+			rc = disk_fail(disk, -EINVAL, "no partition %zu to place", places[i].index);
 			goto out;
 		}
-		if (!size)
-			fdisk_partition_unset_size(pa);
 	}
 	if ((rc = fdisk_apply_script(cxt, dp)) < 0 || (rc = fdisk_write_disklabel(cxt)) < 0) {
 		rc = disk_fail(disk, rc, "cannot write the partition table: %s", strerror(-rc));

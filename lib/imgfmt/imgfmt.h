@@ -480,10 +480,11 @@ int imgfmt_disk_ptable_dump(imgfmt_disk *disk, char **out);
 /* Through libfdisk: write the table DUMP describes (as
  * imgfmt_disk_ptable_dump() gives it) onto DISK, open for writing, sized
  * for it (a GPT's backup at its end), every id, type, name and attribute
- * kept; partition PARTNO (1-based; 0: none) made SIZE bytes long (0: as
- * long as the disk allows after its start).  The MBR's boot code is not
+ * kept, each of the N partitions in PLACES moved and sized as said (there
+ * INDEX is the partition's number, 1-based).  The MBR's boot code is not
  * written.  The volume list is stale afterwards (open the disk again). */
-int imgfmt_disk_apply_ptable_dump(imgfmt_disk *disk, const char *dump, unsigned partno, uint64_t size);
+int imgfmt_disk_apply_ptable_dump(imgfmt_disk *disk, const char *dump, const struct imgfmt_part_place *places,
+				  size_t n);
 
 /* ------------------------------------------------------------ temp files */
 

@@ -265,6 +265,7 @@ struct restore_opts {
 	const char **paths;
 	size_t npaths;
 	bool overwrite, json, progress, quiet;
+	uint64_t *files_out, *bytes_out; /* when not NULL: entries and bytes restored */
 };
 int cmd_restore(const struct restore_opts *o);
 
