@@ -80,6 +80,18 @@ static uint64_t jnum(json_t *o, const char *key)
 	return n > 0 ? (uint64_t)n : 0;
 }
 
+/* The catalog is input: a volume's name becomes a directory name and its
+ * place a write's; "p1".."p999" or "disk", inside the recorded disk. */
+static bool part_sane(const struct plan *p, const struct part *q)
+{
+	size_t n = strspn(q->name + 1, "0123456789");
+
+	if (strcmp(q->name, "disk") && !(q->name[0] == 'p' && n >= 1 && n <= 3 && !q->name[1 + n]))
+		return false;
+	return q->start % p->sector == 0 && q->size % p->sector == 0 && q->size && q->start <= p->disk_bytes &&
+	       q->size <= p->disk_bytes - q->start && q->partno < 1000;
+}
+
 static bool is_ext(const char *t)
 {
 	return !strcmp(t, "ext2") || !strcmp(t, "ext3") || !strcmp(t, "ext4");
@@ -240,7 +252,7 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 	p->disk_bytes = jnum(shape, "disk_bytes");
 	p->sector = jnum(shape, "sector_bytes");
 	if ((strcmp(p->label, "dos") && strcmp(p->label, "gpt") && p->label[0]) || !p->disk_bytes || !p->sector ||
-	    !json_is_array(parts) || !json_is_array(vols)) {
+	    p->disk_bytes % p->sector || !json_is_array(parts) || !json_is_array(vols)) {
 		cli_error(o->spec, "restore-disk knows dos and gpt partition tables, and a filesystem on the whole disk; "
 				   "this generation's disk has %s", p->label[0] ? p->label : "a damaged shape");
 		return -1;
@@ -265,6 +277,10 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 		q->old_size = q->size = jnum(v, "size_bytes");
 		if (!p->label[0] && strcmp(q->name, "disk"))
 			continue;
+		if (!part_sane(p, q)) {
+			cli_error("catalog", "the generation's disk shape is damaged (volume %zu)", i);
+			return -1;
+		}
 		choose_action(repo->db, g->id, q);
 		if (!q->container && q->start + q->size > end)
 			end = q->start + q->size;
@@ -511,7 +527,8 @@ static int write_boot(const char *path, json_t *shape, const unsigned char *boot
 		for (size_t k = 0; vol[0] && k < p->n; k++)
 			if (!strcmp(p->parts[k].name, vol))
 				off = off - p->parts[k].old_start + p->parts[k].start;
-		if (stored > size || at > boot_len || stored > boot_len - at || off + size > p->target_bytes) {
+		if (stored > size || at > boot_len || stored > boot_len - at || off > p->target_bytes ||
+		    size > p->target_bytes - off) {
 			cli_error("catalog", "a boot area of the recorded shape is damaged");
 			rc = -1;
 			break;
