@@ -160,16 +160,63 @@ ok "restore-disk onto a larger image" $L restore-disk repo gptvm gbig.img -q
 is "$(part_size gbig.img 2)" $((80 * MiB + 128 * MiB)) "the gpt's root grew"
 ok "its backup GPT is at the end: sfdisk -V finds nothing wrong" sfdisk -V gbig.img
 
+# ---- UEFI: an EFI system partition (vfat, whose files rawkit does not read yet)
+mkdisk efi.img 96M <<'S'
+label: gpt
+start=2048, size=34M, type=uefi, name="EFI System Partition"
+size=40M, type=linux, name="root"
+S
+put_fs vfat efi.img 1 -F 32 -i 5EC70A11 -n ESPLABEL
+put_ext4 efi.img 2 -L eroot
+$L backup repo efi.img --name efivm -q 2>/dev/null
+is "$?" 3 "a disk with an ESP: backed up with a warning (vfat is not read)"
+$L restore-disk repo efivm e.img >/dev/null 2>err.txt
+is "$?" 3 "restore-disk: exit 3, the ESP made empty"
+like "$(cat err.txt)" "p1: its files were not backed up .*made empty" "the warning says the ESP is empty"
+is "$(table e.img)" "$(table efi.img)" "sfdisk -d: the same GPT"
+is "$(fsid e.img 1)" "$(fsid efi.img 1)" "the ESP has its serial (UUID) and label back"
+ok "the ESP is a clean FAT32" sh -c "dd if=e.img bs=1M skip=1 count=34 status=none >esp.img && fsck.fat -n esp.img"
+is "$(fsid e.img 2)" "$(fsid efi.img 2)" "the root's UUID and label"
+
 # ---- shapes are kept once, and swept with the last generation having them
 ok "an unchanged backup" $L backup repo gpt.img --name gptvm -q
 is "$(sqlite3 repo/catalog.db 'SELECT COUNT(DISTINCT shape_id) || "/" || COUNT(*) FROM generations g JOIN guests u ON u.id = g.guest_id WHERE u.name = "gptvm"')" \
 	"1/2" "two generations of an unchanged disk share one shape"
 e2label "gpt.img?offset=$(part_start gpt.img 2)" relabelled 2>/dev/null || tune2fs -L relabelled "gpt.img?offset=$(part_start gpt.img 2)" >/dev/null
 ok "a backup after a relabel" $L backup repo gpt.img --name gptvm -q
-is "$(sqlite3 repo/catalog.db 'SELECT COUNT(*) FROM shapes')" 3 "a changed disk: a new shape"
+is "$(sqlite3 repo/catalog.db 'SELECT COUNT(*) FROM shapes')" 4 "a changed disk: a new shape (dosvm, efivm, gptvm twice)"
 ok "prune keeps the newest" $L prune repo gptvm --keep-last 1 -q
-is "$(sqlite3 repo/catalog.db 'SELECT COUNT(*) FROM shapes')" 2 "the shape no generation has is swept"
+is "$(sqlite3 repo/catalog.db 'SELECT COUNT(*) FROM shapes')" 3 "the shape no generation has is swept"
 ok "the newest restores with its label" sh -c "$L restore-disk repo gptvm r.img -q && blkid -p -o value -s LABEL -O $(part_start gpt.img 2) r.img | grep -qx relabelled"
+
+# ---- interrupted while filling: no mount, loop device or temp file left
+mkdisk slow.img 400M <<'S'
+label: dos
+start=2048, size=390M, type=83
+S
+put_ext4 slow.img 1
+mount_part slow.img 1 src
+head -c 300M /dev/urandom >src/big
+umount src
+ok "back up a disk with 300 MB to restore" $L backup repo slow.img --name slowvm --compress none -q
+$L restore-disk repo slowvm int.img >/dev/null 2>&1 &
+pid=$!
+seen=0
+for i in $(seq 1 200); do
+	grep -q ' [^ ]*/rawkit-restore-disk-[^ ]*/p1 ' /proc/mounts && seen=1 && break
+	sleep 0.02
+done
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+rc=$?
+if [ "$seen" = 1 ]; then
+	is "$rc" 143 "SIGTERM while filling: restore-disk dies of it"
+	is "$(grep -c '/rawkit-restore-disk-' /proc/mounts)" 0 "no mount left behind"
+	ok "no image and no temp file left behind" sh -c '! ls | grep -q "int\.img"'
+	is "$(losetup -a | grep -c slow.img)" 0 "no loop device left behind"
+else
+	skip 4 "the fill ended before it could be interrupted"
+fi
 
 # ---- a generation without a shape (an older rawkit's)
 sqlite3 repo/catalog.db 'UPDATE generations SET shape_id = NULL WHERE seq = 1 AND guest_id = (SELECT id FROM guests WHERE name = "dosvm")'

@@ -90,7 +90,8 @@ int catalog_newest(sqlite3 *db, int64_t guest_id, const char *level, struct gene
  * {disk_bytes, sector_bytes, label, id, ptable (libfdisk's script),
  * partitions[], volumes[] (the whole disk, LVs): {name, partno, offset_bytes,
  * size_bytes, container, type, part_uuid, part_name, lv_vg, lv_name, fstype,
- * fs_uuid, fs_label, params (ext: mke2fs's; ntfs: mkntfs's; else null)},
+ * fs_uuid, fs_label, params (ext: mke2fs's; ntfs: mkntfs's; vfat: mkfs.fat's;
+ * else null)},
  * boot_areas[]: {what (mbr_boot_code, table_gap, bios_boot), volume,
  * offset_bytes, size_bytes, stored_bytes, blob_offset_bytes}}; BOOT holds
  * each area's first stored_bytes (the rest are zeros). */

@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,7 +178,7 @@ static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
 		p->action = ACT_BOOT;
 	} else if (!strcmp(p->fstype, "swap")) {
 		p->action = ACT_MKSWAP;
-	} else if (is_ext(p->fstype) && json_is_object(json_object_get(p->v, "params"))) {
+	} else if ((is_ext(p->fstype) || !strcmp(p->fstype, "vfat")) && json_is_object(json_object_get(p->v, "params"))) {
 		p->action = ACT_MKFS;
 		st = db_prepare(db, "SELECT skipped FROM volumes WHERE gen_id = ? AND name = ?");
 		if (st) {
@@ -332,6 +334,27 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 
 /* ---- carrying the plan out ---- */
 
+/* What a signal must not leave behind (no allocation: the handler reads
+ * them): the filesystem being filled, the loop device mkswap writes
+ * through.  The temp file of a new image is the library's to remove. */
+static char signal_mount[4200], signal_scratch[4096], signal_loop[64];
+static volatile sig_atomic_t signal_mounted, signal_looped;
+
+static void undo_on_signal(void)
+{
+	int fd;
+
+	if (signal_mounted) {
+		umount2(signal_mount, MNT_DETACH | UMOUNT_NOFOLLOW);
+		rmdir(signal_mount);
+		rmdir(signal_scratch);
+	}
+	if (signal_looped && (fd = open(signal_loop, O_RDONLY | O_CLOEXEC)) >= 0) {
+		ioctl(fd, LOOP_CLR_FD, 0);
+		close(fd);
+	}
+}
+
 static int run(char *const argv[], const char *object)
 {
 	char *out = NULL, line[400];
@@ -441,6 +464,28 @@ static int make_ext(const char *path, struct part *q, const char *object)
 	return run(argv, object);
 }
 
+/* An EFI system partition: made with its serial and label, empty (rawkit
+ * does not read vfat yet: its files are not in the generation).  No
+ * fake MBR: the table is written already. */
+static int make_vfat(const char *path, struct part *q, uint64_t sector, const char *object)
+{
+	json_t *pa = json_object_get(q->v, "params");
+	char bits[24], ssz[24], spc[24], res[24], fats[24], off[40], size[24];
+
+	snprintf(bits, sizeof(bits), "%llu", (unsigned long long)jnum(pa, "fat_bits"));
+	snprintf(ssz, sizeof(ssz), "%llu", (unsigned long long)jnum(pa, "sector_bytes"));
+	snprintf(spc, sizeof(spc), "%llu", (unsigned long long)jnum(pa, "cluster_sectors"));
+	snprintf(res, sizeof(res), "%llu", (unsigned long long)jnum(pa, "reserved_sectors"));
+	snprintf(fats, sizeof(fats), "%llu", (unsigned long long)jnum(pa, "fats"));
+	snprintf(off, sizeof(off), "--offset=%llu", (unsigned long long)(q->start / sector));
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)(q->size / 1024));
+	char *argv[] = { "mkfs.fat", "--mbr=n", "-F", bits, "-S", ssz, "-s", spc, "-R", res, "-f", fats,
+			 "-i", (char *)jstr(pa, "serial"), off, "-n", (char *)q->label, (char *)path, size, NULL };
+	if (!q->label[0])
+		argv[15] = (char *)path, argv[16] = size, argv[17] = NULL;
+	return run(argv, object);
+}
+
 /* Fill Q's new filesystem: loop-mounted under a scratch directory, the
  * generation's volume restored into it by restore.c. */
 static int fill_ext(const char *path, struct part *q, const char *spec, const struct restore_disk_opts *o,
@@ -463,7 +508,9 @@ static int fill_ext(const char *path, struct part *q, const char *spec, const st
 	char *mount_argv[] = { "mount", "-t", (char *)q->fstype, "-o", opts, (char *)path, mnt, NULL };
 	if (mkdir(mnt, 0700) < 0) {
 		cli_error(object, "cannot make a scratch directory: %s", strerror(errno));
-	} else if (run(mount_argv, object) == 0) {
+	} else if ((snprintf(signal_mount, sizeof(signal_mount), "%s", mnt),
+		    snprintf(signal_scratch, sizeof(signal_scratch), "%s", tmpl), signal_mounted = 1,
+		    run(mount_argv, object) == 0)) {
 		ro.to = tmpl;
 		st = cmd_restore(&ro);
 		if (st == RAWKIT_EXIT_WARNINGS)
@@ -475,6 +522,7 @@ static int fill_ext(const char *path, struct part *q, const char *spec, const st
 			return -1; /* the scratch directory stays with the mount */
 		}
 	}
+	signal_mounted = 0;
 	rmdir(mnt);
 	rmdir(tmpl);
 	return rc;
@@ -496,12 +544,15 @@ static int make_swap(const char *path, struct part *q, const char *object)
 		return -1;
 	}
 	dev[strcspn(dev, "\n")] = '\0';
+	snprintf(signal_loop, sizeof(signal_loop), "%s", dev);
+	signal_looped = 1;
 	char *mkswap[] = { "mkswap", "-q", "-U", (char *)(q->uuid[0] ? q->uuid : "random"), "-L", (char *)q->label, dev, NULL };
 	if (!q->label[0])
 		mkswap[4] = NULL;
 	rc = run(mkswap, object);
 	char *detach[] = { "losetup", "-d", dev, NULL };
 	run_program(detach, NULL, true);
+	signal_looped = 0;
 	free(dev);
 	return rc;
 }
@@ -575,8 +626,10 @@ static int carry_out(struct plan *p, json_t *shape, const unsigned char *boot, s
 		struct part *q = &p->parts[i];
 		char object[300];
 		snprintf(object, sizeof(object), "%s: %s", o->target, q->name);
-		if (q->action == ACT_MKFS && (make_ext(path, q, object) < 0 ||
-					      (!q->note[0] && fill_ext(path, q, spec, o, object, status) < 0)))
+		if (q->action == ACT_MKFS && !strcmp(q->fstype, "vfat") && make_vfat(path, q, p->sector, object) < 0)
+			goto out;
+		if (q->action == ACT_MKFS && is_ext(q->fstype) &&
+		    (make_ext(path, q, object) < 0 || (!q->note[0] && fill_ext(path, q, spec, o, object, status) < 0)))
 			goto out;
 		if (q->action == ACT_MKSWAP && make_swap(path, q, object) < 0)
 			goto out;
@@ -662,7 +715,7 @@ static void print_plan(const char *guest, const struct generation *g, const stru
 		       (unsigned long long)q->size, action_names[q->action]);
 		if (q == p->grown)
 			printf(" (grown from %llu bytes)", (unsigned long long)p->grown_from);
-		if (q->action == ACT_MKFS && !o->dry_run)
+		if (q->action == ACT_MKFS && is_ext(q->fstype) && !q->note[0] && !o->dry_run)
 			printf(", %llu files, %s restored", (unsigned long long)q->files, cli_human(q->bytes, a, sizeof(a)));
 		printf("%s%s\n", q->note[0] ? "; " : "", q->note);
 	}
@@ -716,11 +769,14 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 		cli_error(o->target, "restore-disk needs root: it mounts each new filesystem to fill it");
 		status = RAWKIT_EXIT_FAILED;
 		goto out;
-	} else if (carry_out(&p, shape.json, shape.boot, shape.boot_len, spec, o, &status) < 0) {
-		if (p.blockdev)
-			cli_error(o->target, "left partly written");
-		status = RAWKIT_EXIT_FAILED;
-		goto out;
+	} else {
+		cli_clean_up_on_signals(undo_on_signal); /* a new image's temp file, a mount, a loop device */
+		if (carry_out(&p, shape.json, shape.boot, shape.boot_len, spec, o, &status) < 0) {
+			if (p.blockdev)
+				cli_error(o->target, "left partly written");
+			status = RAWKIT_EXIT_FAILED;
+			goto out;
+		}
 	}
 	print_plan(guest, &g, &p, o, cli_now() - t0, status);
 out:

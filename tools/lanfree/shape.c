@@ -119,6 +119,46 @@ static json_t *ntfs_params(imgfmt_disk *disk, size_t index)
 	return o;
 }
 
+/* vfat (an EFI system partition): what mkfs.fat needs for an equivalent
+ * one, from the boot sector. */
+static json_t *vfat_params(imgfmt_disk *disk, size_t index)
+{
+	unsigned char bs[512];
+	unsigned sector, spc, reserved, fats, root_entries, bits;
+	uint64_t total, fat_size, data, clusters;
+	json_t *o;
+	char serial[9];
+
+	if (imgfmt_volume_pread(disk, index, bs, sizeof(bs), 0) < 0 || bs[510] != 0x55 || bs[511] != 0xaa)
+		return NULL;
+	sector = bs[11] | bs[12] << 8;
+	spc = bs[13];
+	reserved = bs[14] | bs[15] << 8;
+	fats = bs[16];
+	root_entries = bs[17] | bs[18] << 8;
+	total = (uint64_t)(bs[19] | bs[20] << 8);
+	if (!total)
+		total = (uint64_t)bs[32] | (uint64_t)bs[33] << 8 | (uint64_t)bs[34] << 16 | (uint64_t)bs[35] << 24;
+	fat_size = (uint64_t)(bs[22] | bs[23] << 8);
+	if (!fat_size)
+		fat_size = (uint64_t)bs[36] | (uint64_t)bs[37] << 8 | (uint64_t)bs[38] << 16 | (uint64_t)bs[39] << 24;
+	if (sector < 512 || sector > 4096 || (sector & (sector - 1)) || !spc || !fats || !fat_size)
+		return NULL;
+	data = reserved + fats * fat_size + ((uint64_t)root_entries * 32 + sector - 1) / sector;
+	clusters = total > data ? (total - data) / spc : 0;
+	bits = !root_entries && !(bs[22] | bs[23]) ? 32 : clusters < 4085 ? 12 : 16;
+	snprintf(serial, sizeof(serial), "%02X%02X%02X%02X", bs[bits == 32 ? 0x46 : 0x2a], bs[bits == 32 ? 0x45 : 0x29],
+		 bs[bits == 32 ? 0x44 : 0x28], bs[bits == 32 ? 0x43 : 0x27]);
+	o = json_object();
+	json_put(o, "fat_bits", json_integer(bits));
+	json_put(o, "sector_bytes", json_integer(sector));
+	json_put(o, "cluster_sectors", json_integer(spc));
+	json_put(o, "reserved_sectors", json_integer(reserved));
+	json_put(o, "fats", json_integer(fats));
+	json_put(o, "serial", json_string(serial));
+	return o;
+}
+
 static void boot_area(struct shape *s, json_t *areas, const char *what, const char *volume, uint64_t offset,
 		      const unsigned char *data, size_t len, size_t stored_len)
 {
@@ -247,6 +287,8 @@ int shape_describe(imgfmt_disk *disk, struct shape *s)
 			params = ext_params(disk, i);
 		else if (!strcmp(v.fstype, "ntfs"))
 			params = ntfs_params(disk, i);
+		else if (!strcmp(v.fstype, "vfat"))
+			params = vfat_params(disk, i);
 		json_put(o, "params", params ? params : json_null());
 		json_array_append_new(v.partno ? parts : vols, o);
 	}
