@@ -68,6 +68,7 @@ struct plan {
 	char not_grown[300];  /* a larger target, nothing grown: why */
 	char destroys[300];   /* what the target holds now */
 	uint64_t boot_bytes;  /* boot area bytes written (stored and zeros) */
+	unsigned lvs;         /* LVM logical volumes not remade */
 };
 
 static const char *jstr(json_t *o, const char *key)
@@ -189,6 +190,10 @@ static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
 					 (const char *)sqlite3_column_text(st, 0));
 		}
 		sqlite3_finalize(st);
+	} else if (!strcmp(p->fstype, "LVM2_member")) {
+		p->action = ACT_SKIP;
+		snprintf(p->note, sizeof(p->note), "an LVM physical volume: restore-disk does not remake LVM yet (the "
+			 "logical volumes' files: rawkit-lanfree restore)");
 	} else {
 		p->action = ACT_SKIP;
 		snprintf(p->note, sizeof(p->note), "restore-disk does not make %s filesystems yet: left empty (its files: "
@@ -289,9 +294,11 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 		p->n++;
 	}
 	json_array_foreach(vols, i, v)
-		if (jstr(v, "lv_name")[0])
+		if (jstr(v, "lv_name")[0]) {
 			cli_warning(o->spec, "%s: LVM logical volumes are not remade yet (its files: rawkit-lanfree restore)",
 				    jstr(v, "name"));
+			p->lvs++;
+		}
 	tail = !strcmp(p->label, "gpt") ? GPT_TAIL_SECTORS * p->sector : 0;
 	p->need_bytes = end + tail;
 	if (inspect_target(o->target, p) < 0)
@@ -753,7 +760,7 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 	}
 	for (size_t i = 0; i < p.n; i++)
 		needs_root |= p.parts[i].action == ACT_MKFS || p.parts[i].action == ACT_MKSWAP;
-	status = RAWKIT_EXIT_DONE;
+	status = p.lvs ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
 	/* what is not remade, or remade empty, is said first */
 	for (size_t k = 0; k < p.n; k++)
 		if (p.parts[k].note[0]) {
