@@ -57,7 +57,7 @@ _rawkit()
 	--level) COMPREPLY=($(compgen -W "full incr diff" -- "$cur")); return 0 ;;
 	--compress) COMPREPLY=($(compgen -W "zstd gzip none" -- "$cur")); return 0 ;;
 	--rebuild) COMPREPLY=($(compgen -W "inject appliance none" -- "$cur")); return 0 ;;
-	--name|--jobs|--keep-*|--wait-lock|--exclude|--block-size) return 0 ;;
+	--name|--jobs|--keep-*|--wait-lock|--exclude|--block-size|--grow) return 0 ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$(_rawkit_options "$tool" $cmd)" -- "$cur"))
@@ -70,7 +70,7 @@ _rawkit()
 	# rawkit-lanfree: the argument after REPO is a GUEST for most commands
 	if [ "$tool" = rawkit-lanfree ] && [ $nargs -eq 1 ]; then
 		case $cmd in
-		list|ls|find|restore|verify|prune|diff|export)
+		list|ls|find|restore|restore-disk|verify|prune|diff|export)
 			COMPREPLY=($(compgen -W "$(_rawkit_guests "$repo")" -- "$cur"))
 			[ ${#COMPREPLY[@]} -gt 0 ] && return 0 ;;
 		esac

@@ -76,7 +76,7 @@ Try 'rawkit-$t --help' for more information.$" "rawkit-$t --bogus: one wording, 
 	is "$?" 1 "rawkit-$t --help >/dev/full: exit 1"
 	is "$(cat err.txt)" "rawkit-$t: write error: No space left on device" "rawkit-$t --help >/dev/full: one line"
 done
-is "$(sub_commands lanfree | tr '\n' ' ')" "init backup list ls find diff restore export mount verify prune run " "rawkit-lanfree --help lists its commands"
+is "$(sub_commands lanfree | tr '\n' ' ')" "init backup list ls find diff restore restore-disk export mount verify prune run " "rawkit-lanfree --help lists its commands"
 is "$(sub_commands p2v | tr '\n' ' ')" "send receive " "rawkit-p2v --help lists its commands"
 for t in lanfree p2v; do
 	all=$(for c in $(sub_commands $t); do "rawkit-$t" "$c" --help | sed -n 's/^  \(-[a-z], \)\{0,1\}\(--[a-z][a-z0-9-]*\).*/\2/p'; done | sort -u)

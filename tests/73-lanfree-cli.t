@@ -114,7 +114,7 @@ $L restore repo g --to >/dev/null 2>err.txt
 is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: restore: --to needs a value" "--to without a value: one wording"
 $L restore repo g >/dev/null 2>err.txt
 is "$?:$(head -n1 err.txt)" "2:rawkit-lanfree: restore: --to DIR is required" "restore without --to: says so"
-for c in init backup list ls find diff restore export mount verify prune run; do
+for c in init backup list ls find diff restore restore-disk export mount verify prune run; do
 	$L "$c" -h >out.txt 2>err.txt
 	is "$?:$(wc -c <err.txt)" "0:0" "$c -h: exit 0, nothing on stderr"
 	like "$(head -n1 out.txt)" "^Usage: rawkit-lanfree $c " "$c -h: its own usage"

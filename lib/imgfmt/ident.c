@@ -350,3 +350,92 @@ int imgfmt_disk_copy_ptable(imgfmt_disk *src, imgfmt_disk *dst, size_t index, ui
 
 	return imgfmt_disk_write_ptable(src, dst, &pl, 1);
 }
+
+/* ---- a partition table as text: libfdisk's script (sfdisk --dump) ---- */
+
+int imgfmt_disk_ptable_dump(imgfmt_disk *disk, char **out)
+{
+	struct fdisk_context *cxt = NULL;
+	struct fdisk_script *dp = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!disk->label[0])
+		return (*out = strdup("")) ? 0 : disk_fail(disk, -ENOMEM, "out of memory");
+	if ((rc = open_cxt(disk, &cxt, 1)) < 0)
+		return rc;
+	if (!(dp = fdisk_new_script(cxt)) || fdisk_script_read_context(dp, NULL) < 0) {
+		rc = disk_fail(disk, -EIO, "cannot describe the partition table");
+		goto out;
+	}
+	/* partitions named disk1, disk2...: the text does not depend on
+	 * where the disk was (the names carry the partition numbers) */
+	if (fdisk_script_set_header(dp, "device", "disk") < 0 || !(f = open_memstream(&text, &len)) ||
+	    fdisk_script_write_file(dp, f) < 0 || fclose(f) != 0) {
+		f = NULL;
+		rc = disk_fail(disk, -ENOMEM, "cannot describe the partition table");
+		goto out;
+	}
+	f = NULL;
+	*out = text;
+	text = NULL;
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	free(text);
+	fdisk_unref_script(dp);
+	fdisk_deassign_device(cxt, 1);
+	fdisk_unref_context(cxt);
+	return rc;
+}
+
+int imgfmt_disk_apply_ptable_dump(imgfmt_disk *disk, const char *dump, const struct imgfmt_part_place *places, size_t n)
+{
+	struct fdisk_context *cxt = NULL;
+	struct fdisk_script *dp = NULL;
+	FILE *f = NULL;
+	int rc;
+
+	if (!disk->writable)
+		return disk_fail(disk, -EROFS, "the disk is open read-only");
+	for (size_t i = 0; i < n; i++)
+		if (places[i].start % disk->sector_size || places[i].size % disk->sector_size || !places[i].size)
+			return disk_fail(disk, -EINVAL, "partition %zu: a place is a whole number of sectors", places[i].index);
+	if ((rc = open_cxt(disk, &cxt, 0)) < 0)
+		return rc;
+	if (!(f = fmemopen((void *)dump, strlen(dump), "r")) || !(dp = fdisk_new_script(cxt)) ||
+	    fdisk_script_read_file(dp, f) < 0) {
+		rc = disk_fail(disk, -EINVAL, "cannot read the partition table's description");
+		goto out;
+	}
+	/* the size of this disk is its own; everything else is kept */
+	fdisk_script_set_header(dp, "last-lba", NULL);
+	fdisk_script_set_header(dp, "device", NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct fdisk_partition *pa =
+			places[i].index ? fdisk_table_get_partition_by_partno(fdisk_script_get_table(dp), places[i].index - 1)
+					: NULL;
+		if (!pa || fdisk_partition_set_start(pa, places[i].start / disk->sector_size) < 0 ||
+		    fdisk_partition_set_size(pa, places[i].size / disk->sector_size) < 0) {
+			rc = disk_fail(disk, -EINVAL, "no partition %zu to place", places[i].index);
+			goto out;
+		}
+	}
+	if ((rc = fdisk_apply_script(cxt, dp)) < 0 || (rc = fdisk_write_disklabel(cxt)) < 0) {
+		rc = disk_fail(disk, rc, "cannot write the partition table: %s", strerror(-rc));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	fdisk_unref_script(dp);
+	if (fdisk_deassign_device(cxt, rc < 0) < 0 && rc == 0)
+		rc = disk_fail(disk, -EIO, "cannot flush the partition table");
+	fdisk_unref_context(cxt);
+	return rc;
+}

@@ -470,6 +470,22 @@ struct imgfmt_part_place {
  * said (an extended partition and its logical ones may move together). */
 int imgfmt_disk_write_ptable(imgfmt_disk *src, imgfmt_disk *dst, const struct imgfmt_part_place *places, size_t n);
 
+/* Through libfdisk: DISK's partition table described as libfdisk's script
+ * (the text sfdisk --dump prints: label, label-id, first-lba, last-lba,
+ * sector-size; each partition's start, size, type, uuid, name, attrs,
+ * bootable), its partitions named disk1, disk2... whatever DISK's path.
+ * *OUT (the caller frees it) is "" for a disk without a table. */
+int imgfmt_disk_ptable_dump(imgfmt_disk *disk, char **out);
+
+/* Through libfdisk: write the table DUMP describes (as
+ * imgfmt_disk_ptable_dump() gives it) onto DISK, open for writing, sized
+ * for it (a GPT's backup at its end), every id, type, name and attribute
+ * kept, each of the N partitions in PLACES moved and sized as said (there
+ * INDEX is the partition's number, 1-based).  The MBR's boot code is not
+ * written.  The volume list is stale afterwards (open the disk again). */
+int imgfmt_disk_apply_ptable_dump(imgfmt_disk *disk, const char *dump, const struct imgfmt_part_place *places,
+				  size_t n);
+
 /* ------------------------------------------------------------ temp files */
 
 /* Remove every temp file the library has made for a new copy target or

@@ -216,6 +216,46 @@ static void insert_version(sqlite3 *db, const struct file *f)
 	sqlite3_finalize(st);
 }
 
+/* A disk's shape as shape.c records it (a gpt disk: a BIOS boot
+ * partition, ext4, swap), for restore-disk's plan. */
+static const char base_shape[] =
+	"{\"disk_bytes\":104857600,\"sector_bytes\":512,\"label\":\"gpt\",\"id\":\"7E57D15C-0000-4000-8000-00"
+	"0000000001\",\"ptable\":\"label: gpt\\nlabel-id: 7E57D15C-0000-4000-8000-000000000001\\ndevice: disk"
+	"\\nunit: sectors\\nfirst-lba: 2048\\nsector-size: 512\\n\\ndisk1 : start=2048, size=2048, type=21686"
+	"148-6449-6E6F-744E-656564454649\\ndisk2 : start=4096, size=122880, type=0FC63DAF-8483-4772-8E79-3D69"
+	"D8477DE4, name=\\\"root\\\"\\ndisk3 : start=126976, size=32768, type=0657FD6D-A4AB-43C4-84E5-0933C84"
+	"B4F4F\\n\",\"partitions\":[{\"name\":\"p1\",\"partno\":1,\"offset_bytes\":1048576,\"size_bytes\":104"
+	"8576,\"container\":false,\"type\":\"21686148-6449-6E6F-744E-656564454649\",\"part_uuid\":\"\",\"part"
+	"_name\":\"\",\"lv_vg\":\"\",\"lv_name\":\"\",\"fstype\":\"\",\"fs_uuid\":\"\",\"fs_label\":\"\",\"pa"
+	"rams\":null},{\"name\":\"p2\",\"partno\":2,\"offset_bytes\":2097152,\"size_bytes\":62914560,\"contai"
+	"ner\":false,\"type\":\"0FC63DAF-8483-4772-8E79-3D69D8477DE4\",\"part_uuid\":\"\",\"part_name\":\"roo"
+	"t\",\"lv_vg\":\"\",\"lv_name\":\"\",\"fstype\":\"ext4\",\"fs_uuid\":\"6b6b6b6b-1111-4222-8333-444455"
+	"556666\",\"fs_label\":\"r\",\"params\":{\"block_bytes\":4096,\"inode_bytes\":256,\"inodes\":16384,\""
+	"blocks\":15360,\"reserved_blocks\":768,\"blocks_per_group\":32768,\"flex_bg_size\":16,\"journal_byte"
+	"s\":4194304,\"features\":[\"has_journal\",\"extent\"],\"revision\":1,\"hash_seed\":\"5716c825-6312-4"
+	"8f1-a910-4b3d4ee613b3\",\"hash_alg\":\"half_md4\",\"errors_behavior\":1,\"creator_os\":0}},{\"name\""
+	":\"p3\",\"partno\":3,\"offset_bytes\":65011712,\"size_bytes\":16777216,\"container\":false,\"type\":"
+	"\"0657FD6D-A4AB-43C4-84E5-0933C84B4F4F\",\"part_uuid\":\"\",\"part_name\":\"\",\"lv_vg\":\"\",\"lv_n"
+	"ame\":\"\",\"fstype\":\"swap\",\"fs_uuid\":\"7c7c7c7c-1111-4222-8333-444455556666\",\"fs_label\":\"s"
+	"\",\"params\":null}],\"volumes\":[],\"boot_areas\":[{\"what\":\"mbr_boot_code\",\"volume\":null,\"of"
+	"fset_bytes\":0,\"size_bytes\":440,\"stored_bytes\":4,\"blob_offset_bytes\":0},{\"what\":\"bios_boot"
+	"\",\"volume\":\"p1\",\"offset_bytes\":1048576,\"size_bytes\":1048576,\"stored_bytes\":4,\"blob_offse"
+	"t_bytes\":4}]}";
+
+static void insert_shape(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(db, "INSERT INTO shapes(id, sha256, json, boot) VALUES(1, x'00', ?, x'eb63901112345678')",
+			       -1, &st, NULL) != SQLITE_OK)
+		die("prepare the shape");
+	sqlite3_bind_text(st, 1, base_shape, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		die("insert the shape");
+	sqlite3_finalize(st);
+	exec_sql(db, "UPDATE generations SET shape_id = 1;");
+}
+
 static void build_base(void)
 {
 	/* contents 0..2 in archive 1 (generation 1), 3 in archive 2 (generation 2) */
@@ -279,6 +319,7 @@ static void build_base(void)
 		     " (1, 2, 'incr', 1, 1700000000000000000, 1700000000000000000, 'partial', 1, 'd.img', 6, 12, 12, 0);"
 		     "INSERT INTO volumes(gen_id, name, fstype, uuid, label, skipped) VALUES(1, 'p1', 'ext4', 'u', 'l', NULL), (2, 'p1', 'ext4', 'u', 'l', NULL),"
 		     " (2, 'p2', 'swap', '', '', 'swap');");
+	insert_shape(db);
 	write_archive(db, 0, c, 4);
 	write_archive(db, 1, c, 4);
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
@@ -386,7 +427,7 @@ static const struct {
 	{ "generations", "finished" }, { "generations", "base_seq" }, { "generations", "bytes_total" },
 	{ "generations", "guest_id" },
 	{ "guests", "name" }, { "guests", "id" }, { "volumes", "name" }, { "volumes", "skipped" },
-	{ "meta", "value" },
+	{ "meta", "value" }, { "shapes", "json" }, { "shapes", "boot" }, { "generations", "shape_id" },
 };
 
 static const int64_t interesting_ints[] = {
@@ -649,6 +690,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *paths[] = { "p1/etc" };
 	struct restore_opts ro = { .repo = work, .to = out_dir, .quiet = true };
 	struct prune_opts po = { .repo = work, .guest = "g" };
+	struct restore_disk_opts rdo = { .repo = work, .target = out_dir, .dry_run = true };
+	char target[600];
 
 	if (size == 0)
 		return 0;
@@ -665,6 +708,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ro.paths = paths;
 	ro.npaths = 1;
 	cmd_restore(&ro);
+	/* restore-disk's plan from the shape, nothing written (a target that is not there) */
+	snprintf(target, sizeof(target), "%s/none.img", work);
+	rdo.target = target;
+	rdo.spec = specs[data[0] % 4];
+	rdo.json = data[0] & 64;
+	cmd_restore_disk(&rdo);
 	po.keep.last = 1 + data[0] % 3;
 	po.keep.daily = data[0] & 8 ? 2 : 0;
 	po.keep.has_within = data[0] & 16;

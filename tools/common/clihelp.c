@@ -146,10 +146,14 @@ int cli_tool_help(const struct cli_tool *tool)
 	}
 	fputs(tool->description, stdout);
 	if (subcommands) {
+		int width = 10; /* the names in one column, two blanks after the longest at least */
+		for (const struct cli_command *c = tool->commands; c->run; c++)
+			if (c->name && (int)strlen(c->name) + 1 > width)
+				width = (int)strlen(c->name) + 1;
 		puts("\nCommands:");
 		for (const struct cli_command *c = tool->commands; c->run; c++)
 			if (c->name)
-				printf("  %-10s %s\n", c->name, c->summary);
+				printf("  %-*s %s\n", width, c->name, c->summary);
 		printf("Run '%s COMMAND --help' for the options of one command.\n", tool->name);
 	}
 	putchar('\n');

@@ -157,11 +157,12 @@ static bool exec_ints(sqlite3 *db, const char *sql, const int64_t *args, int n)
 	return done;
 }
 
-static int insert_generation(struct backup *bk, struct vol_state *vols, size_t nvols, int64_t started)
+static int insert_generation(struct backup *bk, struct vol_state *vols, size_t nvols, int64_t started,
+			     const struct shape *shape)
 {
 	sqlite3 *db = bk->db;
 	sqlite3_stmt *st;
-	int64_t gen_id, archive_id = 0;
+	int64_t gen_id, archive_id = 0, shape_id = 0;
 	size_t nframes = 0;
 	const struct frame_info *frames = bk->pack ? pack_frames(bk->pack, &nframes) : NULL;
 	int ok = 1;
@@ -174,9 +175,12 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 		sqlite3_finalize(st);
 		bk->guest_id = sqlite3_last_insert_rowid(db);
 	}
+	/* the disk's shape goes in with the generation, or neither does */
+	if (ok && shape->json && (shape_id = shape_store(db, shape)) < 0)
+		ok = 0;
 	st = db_prepare(db, "INSERT INTO generations(guest_id, seq, level, base_seq, started, finished, status, dirty,"
-			    " disk, files, bytes_total, bytes_new, bytes_stored, excludes) "
-			    "VALUES(?,?,?,NULLIF(?,0),?,?,?,?,?,?,?,?,?,?)");
+			    " disk, files, bytes_total, bytes_new, bytes_stored, excludes, shape_id) "
+			    "VALUES(?,?,?,NULLIF(?,0),?,?,?,?,?,?,?,?,?,?,NULLIF(?,0))");
 	if (ok && st) {
 		int i = 1;
 		sqlite3_bind_int64(st, i++, bk->guest_id);
@@ -193,6 +197,7 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 		sqlite3_bind_int64(st, i++, bk->bytes_new);
 		sqlite3_bind_int64(st, i++, bk->pack ? (int64_t)pack_size(bk->pack) : 0);
 		sqlite3_bind_text(st, i++, bk->excludes_joined, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, i++, shape_id);
 		ok = sqlite3_step(st) == SQLITE_DONE;
 	} else {
 		ok = 0;
@@ -532,6 +537,7 @@ int cmd_backup(const struct backup_opts *o)
 	struct repo repo;
 	struct generation newest, base;
 	struct vol_state *vols = NULL;
+	struct shape shape = { 0 };
 	size_t nvols = 0;
 	char *name_copy = NULL;
 	int64_t started = now_ns();
@@ -571,6 +577,13 @@ int cmd_backup(const struct backup_opts *o)
 	vols = calloc(nvols, sizeof(*vols));
 	if (!vols || open_volumes(&bk, vols, nvols) < 0)
 		goto out;
+	/* what restore-disk needs besides the files: a disk that cannot be
+	 * described is still backed up */
+	if (shape_describe(bk.disk, &shape) < 0) {
+		shape_free(&shape);
+		backup_warn(&bk, o->disk, "its partition table and boot areas were not recorded (restore-disk cannot "
+			    "remake it from this generation)");
+	}
 	bk.guest_id = catalog_guest_id(bk.db, bk.guest);
 	if (bk.guest_id < 0)
 		goto out;
@@ -612,7 +625,7 @@ int cmd_backup(const struct backup_opts *o)
 	if (bk.pack && pack_publish(&bk) < 0)
 		goto out;
 	fault_point("archive-published");
-	if (insert_generation(&bk, vols, nvols, started) < 0)
+	if (insert_generation(&bk, vols, nvols, started, &shape) < 0)
 		goto out;
 	summary(&bk, vols, nvols, cli_now() - t0);
 	status = bk.warnings ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
@@ -625,6 +638,7 @@ out:
 	for (size_t i = 0; i < nvols; i++)
 		imgfmt_fs_free(vols[i].fs);
 	free(vols);
+	shape_free(&shape);
 	imgfmt_disk_free(bk.disk);
 	free(bk.buf);
 	free(bk.buf2);

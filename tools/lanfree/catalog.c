@@ -16,11 +16,18 @@
 
 #define SCHEMA_VERSION "1"
 
+/* A disk's shape (shape.c), shared by the generations that have it:
+ * JSON, and the boot areas' bytes it points into. */
+#define SHAPES_TABLE                                                                     \
+	"CREATE TABLE IF NOT EXISTS shapes(id INTEGER PRIMARY KEY, sha256 BLOB NOT NULL UNIQUE," \
+	" json TEXT NOT NULL, boot BLOB)"
+
 static const char schema[] =
 	"PRAGMA journal_mode=WAL;"
 	"BEGIN;"
 	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
 	"CREATE TABLE guests(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+	SHAPES_TABLE ";"
 	"CREATE TABLE generations("
 	" id INTEGER PRIMARY KEY, guest_id INTEGER NOT NULL REFERENCES guests(id),"
 	" seq INTEGER NOT NULL, level TEXT NOT NULL CHECK(level IN ('full','incr','diff')),"
@@ -28,7 +35,7 @@ static const char schema[] =
 	" status TEXT NOT NULL CHECK(status IN ('complete','partial')), dirty INTEGER NOT NULL DEFAULT 0,"
 	" disk TEXT NOT NULL, files INTEGER NOT NULL, bytes_total INTEGER NOT NULL,"
 	" bytes_new INTEGER NOT NULL, bytes_stored INTEGER NOT NULL, excludes TEXT NOT NULL DEFAULT '',"
-	" UNIQUE(guest_id, seq));"
+	" shape_id INTEGER REFERENCES shapes(id), UNIQUE(guest_id, seq));"
 	"CREATE TABLE volumes(gen_id INTEGER NOT NULL REFERENCES generations(id) ON DELETE CASCADE,"
 	" name TEXT NOT NULL, fstype TEXT NOT NULL, uuid TEXT NOT NULL, label TEXT NOT NULL,"
 	" skipped TEXT, consistency TEXT NOT NULL DEFAULT '',"
@@ -104,7 +111,9 @@ bool catalog_has_column(sqlite3 *db, const char *table, const char *column)
 /* Columns added since schema 1 was first written, added to an older
  * catalog when it is opened for writing.  dirsum: a directory's content
  * checksum (a directory without one counts as changed, once).  The
- * volumes' consistency ("" in generations written before: unknown). */
+ * volumes' consistency ("" in generations written before: unknown).  A
+ * generation's disk shape (NULL in generations written before: none); a
+ * table is added as its "id" column is. */
 static const struct { const char *table, *column, *sql; } added[] = {
 	{ "versions", "dirsum", "ALTER TABLE versions ADD COLUMN dirsum BLOB" },
 	{ "volumes", "consistency", "ALTER TABLE volumes ADD COLUMN consistency TEXT NOT NULL DEFAULT ''" },
@@ -112,6 +121,8 @@ static const struct { const char *table, *column, *sql; } added[] = {
 	  "ALTER TABLE volumes ADD COLUMN journal_transactions INTEGER NOT NULL DEFAULT 0" },
 	{ "volumes", "journal_blocks", "ALTER TABLE volumes ADD COLUMN journal_blocks INTEGER NOT NULL DEFAULT 0" },
 	{ "volumes", "consistency_note", "ALTER TABLE volumes ADD COLUMN consistency_note TEXT NOT NULL DEFAULT ''" },
+	{ "shapes", "id", SHAPES_TABLE },
+	{ "generations", "shape_id", "ALTER TABLE generations ADD COLUMN shape_id INTEGER REFERENCES shapes(id)" },
 };
 
 int catalog_upgrade(sqlite3 *db)

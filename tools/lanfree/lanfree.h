@@ -86,6 +86,30 @@ int catalog_find_generation(sqlite3 *db, const char *spec, char **guest, struct 
 /* Newest generation of GUEST_ID (of LEVEL when not NULL); 0 found, 1 none. */
 int catalog_newest(sqlite3 *db, int64_t guest_id, const char *level, struct generation *g);
 
+/* shape.c: a disk's shape as a generation records it (doc/json.md's words):
+ * {disk_bytes, sector_bytes, label, id, ptable (libfdisk's script),
+ * partitions[], volumes[] (the whole disk, LVs): {name, partno, offset_bytes,
+ * size_bytes, container, type, part_uuid, part_name, lv_vg, lv_name, fstype,
+ * fs_uuid, fs_label, params (ext: mke2fs's; ntfs: mkntfs's; vfat: mkfs.fat's;
+ * else null)},
+ * boot_areas[]: {what (mbr_boot_code, table_gap, bios_boot), volume,
+ * offset_bytes, size_bytes, stored_bytes, blob_offset_bytes}}; BOOT holds
+ * each area's first stored_bytes (the rest are zeros). */
+struct shape {
+	json_t *json;
+	unsigned char *boot;
+	size_t boot_len;
+};
+/* Describe DISK; 0, or -1 with a message printed (S freed by the caller). */
+int shape_describe(imgfmt_disk *disk, struct shape *s);
+void shape_free(struct shape *s);
+/* Inside the caller's transaction: S's row of the catalog (added unless it
+ * is there), its id; -1 with a message printed. */
+int64_t shape_store(sqlite3 *db, const struct shape *s);
+/* The shape of generation GEN_ID: 1 into *S, 0 none recorded (a generation
+ * of an older rawkit), -1 with a message printed. */
+int shape_load(sqlite3 *db, int64_t gen_id, struct shape *s);
+
 /* xattrs as stored: repeated [u16 name length][name][u32 value length][value] */
 struct blob {
 	unsigned char *data;
@@ -247,6 +271,7 @@ struct restore_opts {
 	const char **paths;
 	size_t npaths;
 	bool overwrite, json, progress, quiet;
+	uint64_t *files_out, *bytes_out; /* when not NULL: entries and bytes restored */
 };
 int cmd_restore(const struct restore_opts *o);
 
@@ -261,6 +286,17 @@ struct export_opts {
 	bool json, progress, quiet;
 };
 int cmd_export(const struct export_opts *o);
+
+/* restoredisk.c: generation SPEC of REPO made into a whole disk again on
+ * TARGET (an image file or a block device): its partition table, each
+ * filesystem made with its recorded identity and parameters and filled
+ * from the generation, the boot areas written back. */
+struct restore_disk_opts {
+	const char *repo, *spec, *target;
+	const char *grow; /* --grow pN: the partition a larger target grows (NULL: the last) */
+	bool force, dry_run, json, progress, quiet;
+};
+int cmd_restore_disk(const struct restore_disk_opts *o);
 
 int cmd_init(const char *repo);
 int cmd_list(const char *repo, const char *guest, bool json);

@@ -26,7 +26,8 @@ static struct {
 	struct compress_choice comp;
 	int jobs;
 	struct retention keep;
-	bool allow_dirty, overwrite, read_data, long_format, all, syslog, allow_other, foreground;
+	const char *grow;
+	bool allow_dirty, overwrite, read_data, long_format, all, syslog, allow_other, foreground, force;
 	size_t block_size;
 } a = { .level = "incr", .comp = { COMP_ZSTD, 0 }, .block_size = EXPORT_BLOCK_DEFAULT };
 
@@ -142,6 +143,26 @@ static int run_restore(char **p, int n, const struct cli_common *c)
 	return cmd_restore(&o);
 }
 
+/* pN: a partition's volume name */
+static int parse_grow(const char *arg, void *value)
+{
+	size_t n = strspn(arg + (arg[0] == 'p'), "0123456789");
+
+	if (arg[0] != 'p' || n == 0 || n > 3 || arg[1 + n] || arg[1] == '0')
+		return cli_command_usage_error("--grow: a partition such as p2, not \"%s\"", arg);
+	*(const char **)value = arg;
+	return 0;
+}
+
+static int run_restore_disk(char **p, int n, const struct cli_common *c)
+{
+	struct restore_disk_opts o = { .repo = p[0], .spec = p[1], .target = p[2], .grow = a.grow, .force = a.force,
+				       .dry_run = c->dry_run, .json = c->json, .progress = c->progress,
+				       .quiet = c->quiet };
+
+	return cmd_restore_disk(&o);
+}
+
 static int run_export(char **p, int n, const struct cli_common *c)
 {
 	struct export_opts o = { .repo = p[0], .spec = p[1], .to = a.to, .block_size = a.block_size,
@@ -215,6 +236,12 @@ static const struct cli_option restore_options[] = {
 	WAIT_LOCK_OPTION,
 	CLI_END,
 };
+static const struct cli_option restore_disk_options[] = {
+	CLI_CALL("grow", &a.grow, "pN", parse_grow, "the partition a larger TARGET grows (default:\nthe last ext2/3/4); the ones after it move"),
+	CLI_BOOL(0, "force", &a.force, "overwrite a TARGET that holds a partition table\nor a filesystem (all of it is lost)"),
+	WAIT_LOCK_OPTION,
+	CLI_END,
+};
 static const struct cli_option export_options[] = {
 	CLI_STRING_REQUIRED("to", &a.to, "FILE|-", "the tar file (replaced once complete), a tape\nor other device, or - for stdout"),
 	CLI_CALL("block-size", &a.block_size, "BYTES", parse_block_size,
@@ -273,6 +300,10 @@ static const struct cli_command commands[] = {
 	{ .name = "restore", .args = "REPO GUEST[@GEN] [PATH...]", .min_args = 2, .max_args = -1,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = restore_options,
 	  .summary = "restore a generation, or some of its files, into a directory", .run = run_restore },
+	{ .name = "restore-disk", .args = "REPO GUEST[@GEN] TARGET", .min_args = 3, .max_args = 3,
+	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET | CLI_DRY_RUN, .options = restore_disk_options,
+	  .summary = "make a generation a whole disk again: partitions, filesystems, boot areas",
+	  .run = run_restore_disk },
 	{ .name = "export", .args = "REPO GUEST[@GEN]", .min_args = 2, .max_args = 2,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = export_options,
 	  .summary = "write a generation as one tar stream (a file, a tape)", .run = run_export },

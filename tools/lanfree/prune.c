@@ -256,9 +256,9 @@ static void sweep_free(struct sweep *w)
 	free(w->paths);
 }
 
-/* Inside the caller's transaction: contents no version holds and archives
- * no content is in leave the catalog; their paths are kept for after the
- * commit.  0 or -1. */
+/* Inside the caller's transaction: contents no version holds, disk shapes
+ * no generation has and archives no content is in leave the catalog; the
+ * archives' paths are kept for after the commit.  0 or -1. */
 static int sweep_catalog(struct repo *r, struct sweep *w)
 {
 	sqlite3_stmt *st;
@@ -270,6 +270,7 @@ static int sweep_catalog(struct repo *r, struct sweep *w)
 			   " g.guest_id = versions.guest_id AND g.seq BETWEEN versions.first_seq AND versions.last_seq);"
 			   "DELETE FROM contents WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE"
 			   " v.content_id = contents.id);"
+			   "DELETE FROM shapes WHERE NOT EXISTS (SELECT 1 FROM generations g WHERE g.shape_id = shapes.id);"
 			   "CREATE TEMP TABLE swept AS SELECT id, path, size FROM archives WHERE id NOT IN"
 			   " (SELECT DISTINCT archive_id FROM contents);") < 0)
 		return -1;

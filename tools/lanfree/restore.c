@@ -1049,6 +1049,10 @@ int cmd_restore(const struct restore_opts *o)
 out:
 	async_drain(&r, true);
 	writer_stop(r.wr);
+	if (o->files_out)
+		*o->files_out = r.files;
+	if (o->bytes_out)
+		*o->bytes_out = r.bytes;
 	if (o->json && summarize)
 		restore_json(guest, &g, &r, o, status);
 	for (size_t i = 0; i < r.ndirs; i++) {

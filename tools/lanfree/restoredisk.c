@@ -1,0 +1,796 @@
+/* restoredisk.c --- rawkit-lanfree restore-disk: a generation made into a whole disk again
+ *
+ * From the disk shape the generation recorded (shape.c): the partition
+ * table is written through libfdisk with the same ids, types, names and
+ * attributes; each ext2/3/4 is made by mke2fs with its recorded UUID, label
+ * and parameters, then filled by the restore code itself (restore.c) on
+ * the new filesystem loop-mounted, so that every attribute comes back
+ * exactly as `restore` brings it back (owners, modes, ns times, xattrs,
+ * ACLs, inode flags, hard links, holes, devices); swap is made by mkswap
+ * with its UUID and label; the boot areas no file holds are written back
+ * last.  (mke2fs -d from a staging tree was the other way: it needs the
+ * data's room twice, drops inode flags, and the staging tree's immutable
+ * files cannot be removed without chattr; filling through libext2fs
+ * without a mount is left for later.)
+ *
+ * Everything that can refuse does so before the first write: the target in
+ * use or holding something (without --force), too small for the recorded
+ * layout, --grow naming a partition that cannot grow.  An image file is
+ * written as a temp file beside it, renamed into place once complete
+ * (imgfmt_output); a block device is written in place.
+ */
+#include "lanfree.h"
+#include "run.h"
+
+#include <blkid/blkid.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/loop.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MiB (1024ull * 1024)
+#define GPT_TAIL_SECTORS 33 /* backup entries and header at the end */
+#define BIOS_BOOT_GUID "21686148-6449-6E6F-744E-656564454649"
+
+enum action { ACT_NONE, ACT_MKFS, ACT_MKSWAP, ACT_BOOT, ACT_SKIP };
+static const char *const action_names[] = { "none", "mkfs", "mkswap", "boot", "skip" };
+
+/* One partition (or the whole disk) of the recorded shape, and what
+ * becomes of it. */
+struct part {
+	json_t *v; /* the shape's object (borrowed) */
+	const char *name, *fstype, *uuid, *label, *type;
+	unsigned partno;
+	bool container;
+	uint64_t old_start, old_size, start, size;
+	enum action action;
+	char note[300]; /* why skipped, or made empty */
+	uint64_t files, bytes;
+};
+
+struct plan {
+	const char *label;
+	uint64_t disk_bytes, target_bytes, sector, need_bytes;
+	bool blockdev, exists;
+	struct part *parts;
+	size_t n;
+	struct part *grown;   /* NULL: nothing grows */
+	uint64_t grown_from;  /* its recorded size */
+	char not_grown[300];  /* a larger target, nothing grown: why */
+	char destroys[300];   /* what the target holds now */
+	uint64_t boot_bytes;  /* boot area bytes written (stored and zeros) */
+	unsigned lvs;         /* LVM logical volumes not remade */
+};
+
+static const char *jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static uint64_t jnum(json_t *o, const char *key)
+{
+	json_int_t n = json_integer_value(json_object_get(o, key));
+	return n > 0 ? (uint64_t)n : 0;
+}
+
+/* The catalog is input: a volume's name becomes a directory name and its
+ * place a write's; "p1".."p999" or "disk", inside the recorded disk. */
+static bool part_sane(const struct plan *p, const struct part *q)
+{
+	size_t n = strspn(q->name + 1, "0123456789");
+
+	if (strcmp(q->name, "disk") && !(q->name[0] == 'p' && n >= 1 && n <= 3 && !q->name[1 + n]))
+		return false;
+	return q->start % p->sector == 0 && q->size % p->sector == 0 && q->size && q->start <= p->disk_bytes &&
+	       q->size <= p->disk_bytes - q->start && q->partno < 1000;
+}
+
+static bool is_ext(const char *t)
+{
+	return !strcmp(t, "ext2") || !strcmp(t, "ext3") || !strcmp(t, "ext4");
+}
+
+/* What TARGET holds, in words ("a dos partition table", "a ext4
+ * signature"), "" when libblkid sees nothing. */
+static void what_it_holds(const char *target, char *out, size_t size)
+{
+	blkid_probe pr = blkid_new_probe_from_filename(target);
+	const char *type = NULL;
+
+	out[0] = '\0';
+	if (!pr)
+		return;
+	blkid_probe_enable_superblocks(pr, 1);
+	blkid_probe_enable_partitions(pr, 1);
+	if (blkid_do_safeprobe(pr) == 0) {
+		if (blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0)
+			snprintf(out, size, "a %s partition table", type);
+		else if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0)
+			snprintf(out, size, "a %s signature", type);
+	}
+	blkid_free_probe(pr);
+}
+
+/* The target's size and kind; refused when it cannot be written (a block
+ * device in use, another sector size). */
+static int inspect_target(const char *target, struct plan *p)
+{
+	struct stat st;
+	unsigned ssz = 512;
+	int fd;
+
+	if (stat(target, &st) < 0) {
+		if (errno != ENOENT) {
+			cli_error(target, "%s", strerror(errno));
+			return -1;
+		}
+		p->target_bytes = p->disk_bytes;
+		return 0;
+	}
+	p->exists = true;
+	if (S_ISREG(st.st_mode)) {
+		p->target_bytes = st.st_size ? (uint64_t)st.st_size : p->disk_bytes;
+	} else if (S_ISBLK(st.st_mode)) {
+		p->blockdev = true;
+		fd = open(target, O_RDONLY | O_EXCL | O_CLOEXEC);
+		if (fd < 0) {
+			cli_error(target, errno == EBUSY ? "the disk is in use (mounted, or held open)" : "cannot open: %s",
+				  strerror(errno));
+			return -1;
+		}
+		if (ioctl(fd, BLKGETSIZE64, &p->target_bytes) < 0 || ioctl(fd, BLKSSZGET, &ssz) < 0) {
+			cli_error(target, "cannot read its size: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		close(fd);
+	} else {
+		cli_error(target, "neither a block device nor an image file");
+		return -1;
+	}
+	if (ssz != p->sector) {
+		cli_error(target, "its sectors are %u bytes, the recorded disk's %llu", ssz, (unsigned long long)p->sector);
+		return -1;
+	}
+	if (st.st_size || p->blockdev)
+		what_it_holds(target, p->destroys, sizeof(p->destroys));
+	return 0;
+}
+
+/* What becomes of partition P (its volume row in the generation tells
+ * whether its files were backed up). */
+static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
+{
+	sqlite3_stmt *st;
+
+	if (p->container || (!p->fstype[0] && strcasecmp(p->type, BIOS_BOOT_GUID))) {
+		p->action = ACT_NONE;
+	} else if (!strcasecmp(p->type, BIOS_BOOT_GUID)) {
+		p->action = ACT_BOOT;
+	} else if (!strcmp(p->fstype, "swap")) {
+		p->action = ACT_MKSWAP;
+	} else if ((is_ext(p->fstype) || !strcmp(p->fstype, "vfat")) && json_is_object(json_object_get(p->v, "params"))) {
+		p->action = ACT_MKFS;
+		st = db_prepare(db, "SELECT skipped FROM volumes WHERE gen_id = ? AND name = ?");
+		if (st) {
+			sqlite3_bind_int64(st, 1, gen_id);
+			sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+				snprintf(p->note, sizeof(p->note), "its files were not backed up (%s): made empty",
+					 (const char *)sqlite3_column_text(st, 0));
+		}
+		sqlite3_finalize(st);
+	} else if (!strcmp(p->fstype, "LVM2_member")) {
+		p->action = ACT_SKIP;
+		snprintf(p->note, sizeof(p->note), "an LVM physical volume: restore-disk does not remake LVM yet (the "
+			 "logical volumes' files: rawkit-lanfree restore)");
+	} else {
+		p->action = ACT_SKIP;
+		snprintf(p->note, sizeof(p->note), "restore-disk does not make %s filesystems yet: left empty (its files: "
+			 "rawkit-lanfree restore)", p->fstype);
+	}
+}
+
+/* The partition a larger target grows: --grow's, or the last ext2/3/4. */
+static struct part *grow_candidate(struct plan *p, const char *grow)
+{
+	struct part *best = NULL;
+
+	for (size_t i = 0; i < p->n; i++) {
+		struct part *q = &p->parts[i];
+		if (grow && !strcmp(q->name, grow))
+			return q;
+		if (!grow && q->action == ACT_MKFS && (!best || q->old_start > best->old_start))
+			best = q;
+	}
+	return best;
+}
+
+/* Grow G by DELTA: the partitions after it move along. */
+static int grow_by(struct plan *p, struct part *g, uint64_t delta, char *why, size_t whylen)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		struct part *q = &p->parts[i];
+		if (q == g || q->old_start < g->old_start)
+			continue;
+		if (q->container || (!strcmp(p->label, "dos") && q->partno > 4) ||
+		    (!strcmp(p->label, "dos") && g->partno > 4)) {
+			snprintf(why, whylen, "%s would move %s, and rawkit does not move logical or extended partitions yet",
+				 g->name, q->name);
+			return -1;
+		}
+		if (q->action == ACT_BOOT || q->action == ACT_SKIP || q->action == ACT_NONE) {
+			snprintf(why, whylen, "%s would move %s (%s), which rawkit remakes only in place", g->name, q->name,
+				 q->fstype[0] ? q->fstype : "no filesystem");
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < p->n; i++)
+		if (&p->parts[i] != g && p->parts[i].old_start > g->old_start)
+			p->parts[i].start += delta;
+	p->grown = g;
+	p->grown_from = g->size;
+	g->size += delta;
+	return 0;
+}
+
+static int make_plan(struct repo *repo, const struct generation *g, json_t *shape, const struct restore_disk_opts *o,
+		     struct plan *p)
+{
+	json_t *parts = json_object_get(shape, "partitions"), *vols = json_object_get(shape, "volumes");
+	uint64_t end = 0, tail, delta;
+	struct part *grow;
+	char why[300];
+	size_t i;
+	json_t *v;
+
+	memset(p, 0, sizeof(*p));
+	p->label = jstr(shape, "label");
+	p->disk_bytes = jnum(shape, "disk_bytes");
+	p->sector = jnum(shape, "sector_bytes");
+	if ((strcmp(p->label, "dos") && strcmp(p->label, "gpt") && p->label[0]) || !p->disk_bytes || !p->sector ||
+	    p->disk_bytes % p->sector || !json_is_array(parts) || !json_is_array(vols)) {
+		cli_error(o->spec, "restore-disk knows dos and gpt partition tables, and a filesystem on the whole disk; "
+				   "this generation's disk has %s", p->label[0] ? p->label : "a damaged shape");
+		return -1;
+	}
+	p->parts = calloc(json_array_size(parts) + json_array_size(vols) + 1, sizeof(*p->parts));
+	if (!p->parts) {
+		cli_error(o->spec, "out of memory");
+		return -1;
+	}
+	/* the partitions, or the whole disk; LVM logical volumes are not remade yet */
+	json_array_foreach(p->label[0] ? parts : vols, i, v) {
+		struct part *q = &p->parts[p->n];
+		q->v = v;
+		q->name = jstr(v, "name");
+		q->fstype = jstr(v, "fstype");
+		q->uuid = jstr(v, "fs_uuid");
+		q->label = jstr(v, "fs_label");
+		q->type = jstr(v, "type");
+		q->partno = (unsigned)jnum(v, "partno");
+		q->container = json_is_true(json_object_get(v, "container"));
+		q->old_start = q->start = jnum(v, "offset_bytes");
+		q->old_size = q->size = jnum(v, "size_bytes");
+		if (!p->label[0] && strcmp(q->name, "disk"))
+			continue;
+		if (!part_sane(p, q)) {
+			cli_error("catalog", "the generation's disk shape is damaged (volume %zu)", i);
+			return -1;
+		}
+		choose_action(repo->db, g->id, q);
+		if (!q->container && q->start + q->size > end)
+			end = q->start + q->size;
+		p->n++;
+	}
+	json_array_foreach(vols, i, v)
+		if (jstr(v, "lv_name")[0]) {
+			cli_warning(o->spec, "%s: LVM logical volumes are not remade yet (its files: rawkit-lanfree restore)",
+				    jstr(v, "name"));
+			p->lvs++;
+		}
+	tail = !strcmp(p->label, "gpt") ? GPT_TAIL_SECTORS * p->sector : 0;
+	p->need_bytes = end + tail;
+	if (inspect_target(o->target, p) < 0)
+		return -1;
+	if (p->target_bytes < p->need_bytes) {
+		cli_error(o->target, "too small: %llu bytes; the generation's partitions need %llu (shrinking to fit the "
+				     "data is not done yet)", (unsigned long long)p->target_bytes, (unsigned long long)p->need_bytes);
+		return -1;
+	}
+	grow = grow_candidate(p, o->grow);
+	if (o->grow && (!grow || grow->action != ACT_MKFS)) {
+		cli_error(o->grow, grow ? "holds %s: only an ext2/3/4 partition grows" : "no such partition%s",
+			  grow ? (grow->fstype[0] ? grow->fstype : "no filesystem") : "");
+		return -1;
+	}
+	/* what the target has more than the recorded disk (the free space the
+	 * disk had at its end stays free) */
+	delta = p->target_bytes > p->disk_bytes ? p->target_bytes - p->disk_bytes : 0;
+	if (p->label[0])
+		delta -= delta % MiB; /* partitions keep their MiB alignment */
+	else
+		delta -= delta % 4096;
+	if (delta) {
+		if (!grow)
+			snprintf(p->not_grown, sizeof(p->not_grown), "no ext2/3/4 filesystem to grow");
+		else if (grow_by(p, grow, delta, why, sizeof(why)) < 0) {
+			if (o->grow) {
+				cli_error(o->grow, "%s", why);
+				return -1;
+			}
+			snprintf(p->not_grown, sizeof(p->not_grown), "%s", why);
+		}
+	}
+	if (p->destroys[0] && !o->force && !o->dry_run) {
+		cli_error(o->target, "holds %s: --force to overwrite it (all of it is lost)", p->destroys);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- carrying the plan out ---- */
+
+/* What a signal must not leave behind (no allocation: the handler reads
+ * them): the filesystem being filled, the loop device mkswap writes
+ * through.  The temp file of a new image is the library's to remove. */
+static char signal_mount[4200], signal_scratch[4096], signal_loop[64];
+static volatile sig_atomic_t signal_mounted, signal_looped;
+
+static void undo_on_signal(void)
+{
+	int fd;
+
+	if (signal_mounted) {
+		umount2(signal_mount, MNT_DETACH | UMOUNT_NOFOLLOW);
+		rmdir(signal_mount);
+		rmdir(signal_scratch);
+	}
+	if (signal_looped && (fd = open(signal_loop, O_RDONLY | O_CLOEXEC)) >= 0) {
+		ioctl(fd, LOOP_CLR_FD, 0);
+		close(fd);
+	}
+}
+
+static int run(char *const argv[], const char *object)
+{
+	char *out = NULL, line[400];
+	int st = run_program(argv, &out, true);
+
+	if (st != 0) {
+		run_one_line(out, line, sizeof(line));
+		cli_error(object, "%s failed (%s %d): %s", argv[0], st < 0 ? "could not run, or killed:" : "status", st, line);
+	}
+	free(out);
+	return st == 0 ? 0 : -1;
+}
+
+static int write_table(const char *path, json_t *shape, struct plan *p)
+{
+	imgfmt_disk *d = imgfmt_disk_new();
+	struct imgfmt_part_place *places = calloc(p->n + 1, sizeof(*places));
+	size_t n = 0;
+	int rc = -1;
+
+	for (size_t i = 0; places && i < p->n; i++)
+		if (p->parts[i].partno && !p->parts[i].container &&
+		    (p->parts[i].start != p->parts[i].old_start || p->parts[i].size != p->parts[i].old_size))
+			places[n++] = (struct imgfmt_part_place){ p->parts[i].partno, p->parts[i].start, p->parts[i].size };
+	if (!d || !places)
+		cli_error(path, "out of memory");
+	else if (imgfmt_disk_open(d, path, IMGFMT_OPEN_WRITE | IMGFMT_OPEN_NO_TABLE) < 0 ||
+		 imgfmt_disk_apply_ptable_dump(d, jstr(shape, "ptable"), places, n) < 0 || imgfmt_disk_sync(d) < 0)
+		cli_error(path, "%s", imgfmt_disk_error(d));
+	else
+		rc = 0;
+	imgfmt_disk_free(d);
+	free(places);
+	return rc;
+}
+
+static int make_ext(const char *path, struct part *q, const char *object)
+{
+	json_t *pa = json_object_get(q->v, "params"), *f;
+	uint64_t bs = jnum(pa, "block_bytes"), blocks = jnum(pa, "blocks"), inodes = jnum(pa, "inodes");
+	char features[600] = "none", b[24], ino[24], inodes_arg[32], m[32], grp[24], flex[24], journal[32], ext[200],
+	     size[32], errs[16];
+	const char *errnames[] = { "continue", "continue", "remount-ro", "panic" };
+	size_t i;
+	int a = 0;
+	char *argv[48];
+
+	if (!bs || !blocks || !inodes) {
+		cli_error(object, "the recorded parameters of its %s are damaged", q->fstype);
+		return -1;
+	}
+	json_array_foreach(json_object_get(pa, "features"), i, f)
+		if (strlen(features) + strlen(json_string_value(f) ? json_string_value(f) : "") + 2 < sizeof(features))
+			snprintf(features + strlen(features), sizeof(features) - strlen(features), ",%s",
+				 json_string_value(f) ? json_string_value(f) : "");
+	snprintf(b, sizeof(b), "%llu", (unsigned long long)bs);
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)jnum(pa, "inode_bytes"));
+	/* the same inode count, or (grown) the same bytes per inode */
+	if (q->size == q->old_size)
+		snprintf(inodes_arg, sizeof(inodes_arg), "-N%llu", (unsigned long long)inodes);
+	else
+		snprintf(inodes_arg, sizeof(inodes_arg), "-i%llu", (unsigned long long)(blocks * bs / inodes));
+	snprintf(m, sizeof(m), "%.4f", 100.0 * (double)jnum(pa, "reserved_blocks") / (double)blocks);
+	snprintf(grp, sizeof(grp), "%llu", (unsigned long long)jnum(pa, "blocks_per_group"));
+	snprintf(ext, sizeof(ext), "offset=%llu,hash_seed=%s", (unsigned long long)q->start, jstr(pa, "hash_seed"));
+	snprintf(size, sizeof(size), "%lluk", (unsigned long long)(q->size / 1024));
+	snprintf(errs, sizeof(errs), "%s", errnames[jnum(pa, "errors_behavior") < 4 ? jnum(pa, "errors_behavior") : 0]);
+	argv[a++] = "mke2fs";
+	argv[a++] = "-q";
+	argv[a++] = "-F";
+	argv[a++] = "-t";
+	argv[a++] = (char *)q->fstype;
+	argv[a++] = "-O";
+	argv[a++] = features;
+	argv[a++] = "-b";
+	argv[a++] = b;
+	argv[a++] = "-I";
+	argv[a++] = ino;
+	argv[a++] = inodes_arg;
+	argv[a++] = "-m";
+	argv[a++] = m;
+	argv[a++] = "-g";
+	argv[a++] = grp;
+	if (jnum(pa, "flex_bg_size")) {
+		snprintf(flex, sizeof(flex), "%llu", (unsigned long long)jnum(pa, "flex_bg_size"));
+		argv[a++] = "-G";
+		argv[a++] = flex;
+	}
+	if (jnum(pa, "journal_bytes") >= MiB) {
+		snprintf(journal, sizeof(journal), "size=%llu", (unsigned long long)(jnum(pa, "journal_bytes") / MiB));
+		argv[a++] = "-J";
+		argv[a++] = journal;
+	}
+	argv[a++] = "-e";
+	argv[a++] = errs;
+	argv[a++] = "-E";
+	argv[a++] = ext;
+	if (q->uuid[0]) {
+		argv[a++] = "-U";
+		argv[a++] = (char *)q->uuid;
+	}
+	argv[a++] = "-L";
+	argv[a++] = (char *)q->label;
+	argv[a++] = (char *)path;
+	argv[a++] = size;
+	argv[a] = NULL;
+	return run(argv, object);
+}
+
+/* An EFI system partition: made with its serial and label, empty (rawkit
+ * does not read vfat yet: its files are not in the generation).  No
+ * fake MBR: the table is written already. */
+static int make_vfat(const char *path, struct part *q, uint64_t sector, const char *object)
+{
+	json_t *pa = json_object_get(q->v, "params");
+	char bits[24], ssz[24], spc[24], res[24], fats[24], off[40], size[24];
+
+	snprintf(bits, sizeof(bits), "%llu", (unsigned long long)jnum(pa, "fat_bits"));
+	snprintf(ssz, sizeof(ssz), "%llu", (unsigned long long)jnum(pa, "sector_bytes"));
+	snprintf(spc, sizeof(spc), "%llu", (unsigned long long)jnum(pa, "cluster_sectors"));
+	snprintf(res, sizeof(res), "%llu", (unsigned long long)jnum(pa, "reserved_sectors"));
+	snprintf(fats, sizeof(fats), "%llu", (unsigned long long)jnum(pa, "fats"));
+	snprintf(off, sizeof(off), "--offset=%llu", (unsigned long long)(q->start / sector));
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)(q->size / 1024));
+	char *argv[] = { "mkfs.fat", "--mbr=n", "-F", bits, "-S", ssz, "-s", spc, "-R", res, "-f", fats,
+			 "-i", (char *)jstr(pa, "serial"), off, "-n", (char *)q->label, (char *)path, size, NULL };
+	if (!q->label[0])
+		argv[15] = (char *)path, argv[16] = size, argv[17] = NULL;
+	return run(argv, object);
+}
+
+/* Fill Q's new filesystem: loop-mounted under a scratch directory, the
+ * generation's volume restored into it by restore.c. */
+static int fill_ext(const char *path, struct part *q, const char *spec, const struct restore_disk_opts *o,
+		    const char *object, int *status)
+{
+	char tmpl[4096], mnt[4200], opts[200];
+	const char *paths[1] = { q->name };
+	struct restore_opts ro = { .repo = o->repo, .spec = spec, .paths = paths, .npaths = 1, .quiet = true,
+				   .progress = o->progress, .files_out = &q->files, .bytes_out = &q->bytes };
+	int rc = -1, st;
+
+	run_temp_template(tmpl, sizeof(tmpl), "rawkit-restore-disk", "/tmp");
+	if (!mkdtemp(tmpl)) {
+		cli_error(object, "cannot make a scratch directory: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(mnt, sizeof(mnt), "%s/%s", tmpl, q->name);
+	snprintf(opts, sizeof(opts), "loop,offset=%llu,sizelimit=%llu", (unsigned long long)q->start,
+		 (unsigned long long)q->size);
+	char *mount_argv[] = { "mount", "-t", (char *)q->fstype, "-o", opts, (char *)path, mnt, NULL };
+	if (mkdir(mnt, 0700) < 0) {
+		cli_error(object, "cannot make a scratch directory: %s", strerror(errno));
+	} else if ((snprintf(signal_mount, sizeof(signal_mount), "%s", mnt),
+		    snprintf(signal_scratch, sizeof(signal_scratch), "%s", tmpl), signal_mounted = 1,
+		    run(mount_argv, object) == 0)) {
+		ro.to = tmpl;
+		st = cmd_restore(&ro);
+		if (st == RAWKIT_EXIT_WARNINGS)
+			*status = RAWKIT_EXIT_WARNINGS;
+		rc = st == RAWKIT_EXIT_DONE || st == RAWKIT_EXIT_WARNINGS ? 0 : -1;
+		sync();
+		if (umount(mnt) < 0) {
+			cli_error(object, "cannot unmount %s: %s", mnt, strerror(errno));
+			return -1; /* the scratch directory stays with the mount */
+		}
+	}
+	signal_mounted = 0;
+	rmdir(mnt);
+	rmdir(tmpl);
+	return rc;
+}
+
+/* mkswap has no offset: the partition alone through a loop device. */
+static int make_swap(const char *path, struct part *q, const char *object)
+{
+	char off[32], len[32], *dev = NULL, line[256];
+	int rc;
+
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)q->start);
+	snprintf(len, sizeof(len), "%llu", (unsigned long long)q->size);
+	char *losetup[] = { "losetup", "-f", "--show", "-o", off, "--sizelimit", len, (char *)path, NULL };
+	if (run_program(losetup, &dev, true) != 0 || !dev) {
+		run_one_line(dev, line, sizeof(line));
+		cli_error(object, "cannot set up a loop device for mkswap: %s", line);
+		free(dev);
+		return -1;
+	}
+	dev[strcspn(dev, "\n")] = '\0';
+	snprintf(signal_loop, sizeof(signal_loop), "%s", dev);
+	signal_looped = 1;
+	char *mkswap[] = { "mkswap", "-q", "-U", (char *)(q->uuid[0] ? q->uuid : "random"), "-L", (char *)q->label, dev, NULL };
+	if (!q->label[0])
+		mkswap[4] = NULL;
+	rc = run(mkswap, object);
+	char *detach[] = { "losetup", "-d", dev, NULL };
+	run_program(detach, NULL, true);
+	signal_looped = 0;
+	free(dev);
+	return rc;
+}
+
+/* The boot areas back where they were (a BIOS boot partition: where it
+ * is now); the unstored rest of each is zeros, written on a device (a new
+ * file is zeros already). */
+static int write_boot(const char *path, json_t *shape, const unsigned char *boot, size_t boot_len, struct plan *p)
+{
+	json_t *a;
+	size_t i;
+	int fd = open(path, O_WRONLY | O_CLOEXEC), rc = 0;
+	static const unsigned char zeros[65536];
+
+	if (fd < 0) {
+		cli_error(path, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	json_array_foreach(json_object_get(shape, "boot_areas"), i, a) {
+		uint64_t off = jnum(a, "offset_bytes"), size = jnum(a, "size_bytes"), stored = jnum(a, "stored_bytes"),
+			 at = jnum(a, "blob_offset_bytes");
+		const char *vol = jstr(a, "volume");
+		for (size_t k = 0; vol[0] && k < p->n; k++)
+			if (!strcmp(p->parts[k].name, vol))
+				off = off - p->parts[k].old_start + p->parts[k].start;
+		if (stored > size || at > boot_len || stored > boot_len - at || off > p->target_bytes ||
+		    size > p->target_bytes - off) {
+			cli_error("catalog", "a boot area of the recorded shape is damaged");
+			rc = -1;
+			break;
+		}
+		if (stored && cli_pwrite_all(fd, boot + at, stored, off) < 0)
+			rc = -1;
+		for (uint64_t z = stored; rc == 0 && p->blockdev && z < size; z += sizeof(zeros))
+			if (cli_pwrite_all(fd, zeros, size - z < sizeof(zeros) ? size - z : sizeof(zeros), off + z) < 0)
+				rc = -1;
+		if (rc < 0) {
+			cli_error(path, "cannot write the %s: %s", jstr(a, "what"), strerror(errno));
+			break;
+		}
+		p->boot_bytes += size;
+	}
+	if (rc == 0 && fsync(fd) < 0) {
+		cli_error(path, "cannot flush: %s", strerror(errno));
+		rc = -1;
+	}
+	close(fd);
+	return rc;
+}
+
+static int carry_out(struct plan *p, json_t *shape, const unsigned char *boot, size_t boot_len, const char *spec,
+		     const struct restore_disk_opts *o, int *status)
+{
+	imgfmt_output *out = imgfmt_output_new();
+	const char *path;
+	int rc = -1;
+
+	if (!out || imgfmt_output_open(out, o->target, p->target_bytes, p->exists ? IMGFMT_TARGET_OVERWRITE : 0) < 0) {
+		cli_error(o->target, "%s", out ? imgfmt_output_error(out) : "out of memory");
+		goto out;
+	}
+	/* a device is opened again by each tool below */
+	if (imgfmt_output_release(out) < 0) {
+		cli_error(o->target, "%s", imgfmt_output_error(out));
+		goto out;
+	}
+	path = imgfmt_output_path(out);
+	if (p->label[0] && write_table(path, shape, p) < 0)
+		goto out;
+	for (size_t i = 0; i < p->n; i++) {
+		struct part *q = &p->parts[i];
+		char object[300];
+		snprintf(object, sizeof(object), "%s: %s", o->target, q->name);
+		if (q->action == ACT_MKFS && !strcmp(q->fstype, "vfat") && make_vfat(path, q, p->sector, object) < 0)
+			goto out;
+		if (q->action == ACT_MKFS && is_ext(q->fstype) &&
+		    (make_ext(path, q, object) < 0 || (!q->note[0] && fill_ext(path, q, spec, o, object, status) < 0)))
+			goto out;
+		if (q->action == ACT_MKSWAP && make_swap(path, q, object) < 0)
+			goto out;
+	}
+	if (write_boot(path, shape, boot, boot_len, p) < 0)
+		goto out;
+	if (imgfmt_output_commit(out) < 0) {
+		cli_error(o->target, "%s", imgfmt_output_error(out));
+		goto out;
+	}
+	rc = 0;
+out:
+	imgfmt_output_free(out); /* a new file not committed is removed */
+	return rc;
+}
+
+/* ---- output ---- */
+
+static void print_plan(const char *guest, const struct generation *g, const struct plan *p,
+		       const struct restore_disk_opts *o, double seconds, int status)
+{
+	uint64_t files = 0, bytes = 0;
+	char a[16], b[16];
+
+	for (size_t i = 0; i < p->n; i++)
+		files += p->parts[i].files, bytes += p->parts[i].bytes;
+	if (o->json) {
+		json_t *obj = json_object(), *vols = json_array(), *resized = json_null();
+		json_put(obj, "guest", json_text(guest));
+		json_put(obj, "generation", json_integer(g->seq));
+		json_put(obj, "target", json_text(o->target));
+		json_put(obj, "dry_run", json_boolean(o->dry_run));
+		json_put(obj, "block_device", json_boolean(p->blockdev));
+		json_put(obj, "label", json_string(p->label));
+		json_put(obj, "disk_bytes", json_count(p->disk_bytes));
+		json_put(obj, "target_bytes", json_count(p->target_bytes));
+		if (p->grown) {
+			resized = json_object();
+			json_put(resized, "partition", json_text(p->grown->name));
+			json_put(resized, "start_bytes", json_count(p->grown->start));
+			json_put(resized, "old_size_bytes", json_count(p->grown_from));
+			json_put(resized, "new_size_bytes", json_count(p->grown->size));
+			json_put(resized, "fstype", json_text(p->grown->fstype));
+		}
+		json_put(obj, "resized", resized);
+		json_put(obj, "not_grown", p->not_grown[0] ? json_string(p->not_grown) : json_null());
+		json_put(obj, "destroyed", p->destroys[0] ? json_string(p->destroys) : json_null());
+		for (size_t i = 0; i < p->n; i++) {
+			const struct part *q = &p->parts[i];
+			json_t *v = json_object();
+			json_put(v, "name", json_text(q->name));
+			json_put(v, "fstype", json_text(q->fstype));
+			json_put(v, "fs_uuid", json_text(q->uuid));
+			json_put(v, "fs_label", json_text(q->label));
+			json_put(v, "offset_bytes", json_count(q->start));
+			json_put(v, "size_bytes", json_count(q->size));
+			json_put(v, "action", json_string(action_names[q->action]));
+			json_put(v, "note", json_text(q->note));
+			json_put(v, "files", json_count(q->files));
+			json_put(v, "restored_bytes", json_count(q->bytes));
+			json_array_append_new(vols, v);
+		}
+		json_put(obj, "volumes", vols);
+		json_put(obj, "boot_bytes", json_count(p->boot_bytes));
+		json_put(obj, "files", json_count(files));
+		json_put(obj, "restored_bytes", json_count(bytes));
+		json_put_seconds(obj, "elapsed_ns", seconds);
+		json_print(obj, status);
+		return;
+	}
+	if (o->quiet)
+		return;
+	printf("%s@%lld %s %s (%s%s, %s; the recorded disk: %s, %s)\n", guest, (long long)g->seq,
+	       o->dry_run ? "would be restored onto" : "restored onto", o->target, p->exists ? "" : "new ",
+	       p->blockdev ? "block device" : "image file", cli_human(p->target_bytes, a, sizeof(a)),
+	       p->label[0] ? p->label : "no partition table", cli_human(p->disk_bytes, b, sizeof(b)));
+	if (p->destroys[0])
+		printf("  replacing what it held: %s\n", p->destroys);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct part *q = &p->parts[i];
+		printf("  %s: %s%s%s%s at %llu, %llu bytes: %s", q->name, q->fstype[0] ? q->fstype : "-",
+		       q->label[0] ? " \"" : "", q->label, q->label[0] ? "\"" : "", (unsigned long long)q->start,
+		       (unsigned long long)q->size, action_names[q->action]);
+		if (q == p->grown)
+			printf(" (grown from %llu bytes)", (unsigned long long)p->grown_from);
+		if (q->action == ACT_MKFS && is_ext(q->fstype) && !q->note[0] && !o->dry_run)
+			printf(", %llu files, %s restored", (unsigned long long)q->files, cli_human(q->bytes, a, sizeof(a)));
+		printf("%s%s\n", q->note[0] ? "; " : "", q->note);
+	}
+	if (p->not_grown[0])
+		printf("  not grown: %s\n", p->not_grown);
+	printf("  boot areas: %llu bytes%s\n", (unsigned long long)p->boot_bytes, o->dry_run ? " to write" : " written");
+}
+
+int cmd_restore_disk(const struct restore_disk_opts *o)
+{
+	struct repo repo;
+	struct generation g;
+	struct shape shape = { 0 };
+	struct plan p = { 0 };
+	char *guest = NULL, *spec = NULL;
+	double t0 = cli_now();
+	int status = RAWKIT_EXIT_FAILED, rc;
+	bool needs_root = false;
+
+	if ((rc = repo_open(&repo, o->repo, REPO_READ)) != 0)
+		return rc;
+	if (catalog_find_generation(repo.db, o->spec, &guest, &g) < 0)
+		goto out;
+	if ((rc = shape_load(repo.db, g.id, &shape)) <= 0) {
+		if (rc == 0)
+			cli_error(o->spec, "no disk shape recorded with this generation (backed up by an older rawkit): "
+					   "restore its files with rawkit-lanfree restore");
+		goto out;
+	}
+	if (make_plan(&repo, &g, shape.json, o, &p) < 0)
+		goto out;
+	if (asprintf(&spec, "%s@%lld", guest, (long long)g.seq) < 0) {
+		spec = NULL;
+		goto out;
+	}
+	for (size_t i = 0; i < p.n; i++)
+		needs_root |= p.parts[i].action == ACT_MKFS || p.parts[i].action == ACT_MKSWAP;
+	status = p.lvs ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
+	/* what is not remade, or remade empty, is said first */
+	for (size_t k = 0; k < p.n; k++)
+		if (p.parts[k].note[0]) {
+			cli_warning(o->target, "%s: %s", p.parts[k].name, p.parts[k].note);
+			status = RAWKIT_EXIT_WARNINGS;
+		}
+	if (o->dry_run) {
+		json_t *a;
+		size_t i;
+		json_array_foreach(json_object_get(shape.json, "boot_areas"), i, a)
+			p.boot_bytes += jnum(a, "size_bytes");
+	} else if (needs_root && geteuid() != 0) {
+		cli_error(o->target, "restore-disk needs root: it mounts each new filesystem to fill it");
+		status = RAWKIT_EXIT_FAILED;
+		goto out;
+	} else {
+		cli_clean_up_on_signals(undo_on_signal); /* a new image's temp file, a mount, a loop device */
+		if (carry_out(&p, shape.json, shape.boot, shape.boot_len, spec, o, &status) < 0) {
+			if (p.blockdev)
+				cli_error(o->target, "left partly written");
+			status = RAWKIT_EXIT_FAILED;
+			goto out;
+		}
+	}
+	print_plan(guest, &g, &p, o, cli_now() - t0, status);
+out:
+	free(p.parts);
+	shape_free(&shape);
+	free(spec);
+	free(guest);
+	repo_close(&repo);
+	return status;
+}
