@@ -45,23 +45,6 @@
 /* zeros handed to libarchive per call for a hole (it skips them unread) */
 #define HOLE_MAP (1u << 30)
 
-/* A version of the generation, as the catalog has it. */
-struct version {
-	char *volume, *dir, *name;
-	size_t dir_len, name_len;
-	uint32_t mode, uid, gid, nlink, rdev_major, rdev_minor, flags;
-	uint64_t size, ino;
-	int64_t atime, mtime, ctime;
-	void *symlink, *xattrs;
-	size_t symlink_len, xattrs_len;
-	bool has_content, had_error, content_missing;
-	int64_t content_size; /* contents.size: the version's size must be this */
-	unsigned char sha[32];
-	uint64_t frame_off, frame_upos, entry_off;
-	char *archive;
-	char compression[8];
-};
-
 /* Hard links of one volume: inode number -> index in export.link_paths. */
 struct link_volume {
 	char *name;
@@ -401,7 +384,7 @@ static int attr_to_entry(const char *name, size_t name_len, const void *value, s
 
 /* The tar header of V at PATH (a regular file's size and sparse map are
  * the caller's); NULL when out of memory. */
-static struct archive_entry *tar_entry(struct export *x, const struct version *v, const char *path)
+static struct archive_entry *tar_entry(struct export *x, const struct entry *v, const char *path)
 {
 	struct archive_entry *e = archive_entry_new();
 	struct timespec at = ns_timespec(v->atime), mt = ns_timespec(v->mtime), ct = ns_timespec(v->ctime);
@@ -466,7 +449,7 @@ static int tar_end_entry(struct export *x)
  * either kept (and written once checked) or streamed into the entry. */
 struct content_pass {
 	struct export *x;
-	const struct version *v;
+	const struct entry *v;
 	const char *path;
 	struct unpack_info info;
 	struct content_hash hash;
@@ -482,7 +465,7 @@ struct content_pass {
 
 /* Header of regular file V at PATH, with its sparse map when RUNS (the
  * data runs; none: a file of holes only) is not NULL. */
-static int file_header(struct export *x, const struct version *v, const char *path, const struct content_runs *runs)
+static int file_header(struct export *x, const struct entry *v, const char *path, const struct content_runs *runs)
 {
 	struct archive_entry *e = tar_entry(x, v, path);
 	int rc;
@@ -562,7 +545,7 @@ static int content_block(const void *buf, size_t len, uint64_t offset, void *arg
 static int content_read(struct content_pass *p)
 {
 	struct export *x = p->x;
-	const struct version *v = p->v;
+	const struct entry *v = p->v;
 	unsigned char md[32];
 	char err[400], *archive = NULL;
 	enum compression comp;
@@ -609,7 +592,7 @@ static int write_kept(struct export *x, const struct content_pass *p)
 
 /* Regular file V with content, at PATH: 0 written, 1 left out (libarchive
  * refused its header: a warning), -1 failed (reported). */
-static int export_content(struct export *x, const struct version *v, const char *path)
+static int export_content(struct export *x, const struct entry *v, const char *path)
 {
 	struct content_pass p = { .x = x, .v = v, .path = path };
 	int rc;
@@ -656,7 +639,7 @@ static struct link_volume *link_volume(struct export *x, const char *volume, boo
 	return &x->volumes[x->nvolumes++];
 }
 
-static const char *link_find(struct export *x, const struct version *v)
+static const char *link_find(struct export *x, const struct entry *v)
 {
 	struct link_volume *lv = link_volume(x, v->volume, false);
 	uint32_t i;
@@ -666,7 +649,7 @@ static const char *link_find(struct export *x, const struct version *v)
 
 /* Remember PATH as the first of V's inode: later links refer to it (out of
  * memory: they become copies). */
-static void link_add(struct export *x, const struct version *v, const char *path)
+static void link_add(struct export *x, const struct entry *v, const char *path)
 {
 	struct link_volume *lv = link_volume(x, v->volume, true);
 	char *copy;
@@ -692,7 +675,7 @@ static void link_add(struct export *x, const struct version *v, const char *path
 
 /* The catalog is input: before an entry is written, the version's size is
  * its content's and its archive has a name backup writes. */
-static const char *version_damage(const struct version *v)
+static const char *version_damage(const struct entry *v)
 {
 	if ((int64_t)v->size < 0)
 		return "negative size";
@@ -707,7 +690,7 @@ static const char *version_damage(const struct version *v)
 	return NULL;
 }
 
-static int export_file(struct export *x, const struct version *v, const char *path)
+static int export_file(struct export *x, const struct entry *v, const char *path)
 {
 	const char *first, *why;
 	struct archive_entry *e;
@@ -758,7 +741,7 @@ static int export_file(struct export *x, const struct version *v, const char *pa
 }
 
 /* Every component of V's path is one restore accepts (the catalog is input). */
-static bool version_path_ok(const struct version *v, const char *path)
+static bool version_path_ok(const struct entry *v, const char *path)
 {
 	if (memchr(v->dir, '\0', v->dir_len) || memchr(v->name, '\0', v->name_len))
 		return false;
@@ -774,7 +757,7 @@ static bool version_path_ok(const struct version *v, const char *path)
 
 /* V: 0 exported or left out with a warning, -1 failed (reported).  EARLY:
  * the first of a directory's two entries (not counted, no warning twice). */
-static int export_version(struct export *x, const struct version *v, bool early)
+static int export_version(struct export *x, const struct entry *v, bool early)
 {
 	char *path = version_path(v->volume, v->dir, v->dir_len, v->name, v->name_len);
 	struct archive_entry *e;
@@ -812,83 +795,9 @@ static int export_version(struct export *x, const struct version *v, bool early)
 
 /* ------------------------------------------------------------ catalog */
 
-static void version_free(struct version *v)
-{
-	free(v->volume);
-	free(v->dir);
-	free(v->name);
-	free(v->symlink);
-	free(v->xattrs);
-	free(v->archive);
-}
-
-static void *col_dup(sqlite3_stmt *st, int i, size_t *len)
-{
-	size_t n = (size_t)sqlite3_column_bytes(st, i);
-	const void *p = sqlite3_column_blob(st, i);
-	char *d = malloc(n + 1);
-
-	if (d) {
-		if (n)
-			memcpy(d, p, n);
-		d[n] = '\0';
-	}
-	if (len)
-		*len = n;
-	return d;
-}
-
-/* 0, or -1 when out of memory. */
-static int version_from_row(sqlite3_stmt *st, struct version *v)
-{
-	memset(v, 0, sizeof(*v));
-	v->volume = col_dup(st, 0, NULL);
-	v->dir = col_dup(st, 1, &v->dir_len);
-	v->name = col_dup(st, 2, &v->name_len);
-	v->mode = (uint32_t)sqlite3_column_int64(st, 3);
-	v->uid = (uint32_t)sqlite3_column_int64(st, 4);
-	v->gid = (uint32_t)sqlite3_column_int64(st, 5);
-	v->size = (uint64_t)sqlite3_column_int64(st, 6);
-	v->atime = sqlite3_column_int64(st, 7);
-	v->mtime = sqlite3_column_int64(st, 8);
-	v->ino = (uint64_t)sqlite3_column_int64(st, 9);
-	v->nlink = (uint32_t)sqlite3_column_int64(st, 10);
-	v->rdev_major = (uint32_t)sqlite3_column_int64(st, 11);
-	v->rdev_minor = (uint32_t)sqlite3_column_int64(st, 12);
-	v->flags = (uint32_t)sqlite3_column_int64(st, 13);
-	if (sqlite3_column_type(st, 14) != SQLITE_NULL && !(v->symlink = col_dup(st, 14, &v->symlink_len)))
-		return -1;
-	if (sqlite3_column_type(st, 15) != SQLITE_NULL && !(v->xattrs = col_dup(st, 15, &v->xattrs_len)))
-		return -1;
-	v->had_error = sqlite3_column_type(st, 16) != SQLITE_NULL;
-	if (sqlite3_column_type(st, 17) != SQLITE_NULL && sqlite3_column_bytes(st, 17) == 32) {
-		v->has_content = true;
-		memcpy(v->sha, sqlite3_column_blob(st, 17), 32);
-		v->entry_off = (uint64_t)sqlite3_column_int64(st, 18);
-		if (!(v->archive = col_dup(st, 19, NULL)))
-			return -1;
-		if (sqlite3_column_text(st, 20))
-			snprintf(v->compression, sizeof(v->compression), "%s", (const char *)sqlite3_column_text(st, 20));
-		v->frame_off = (uint64_t)sqlite3_column_int64(st, 21);
-		v->content_size = sqlite3_column_int64(st, 22);
-		v->frame_upos = (uint64_t)sqlite3_column_int64(st, 24);
-	} else {
-		v->content_missing = sqlite3_column_type(st, 23) != SQLITE_NULL;
-	}
-	v->ctime = sqlite3_column_int64(st, 25);
-	return v->volume && v->dir && v->name ? 0 : -1;
-}
-
 /* The versions of the generation: COND picks them, ORDER sorts them. */
 static const char select_sql[] =
-	"SELECT v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.atime, v.mtime, v.ino, v.nlink,"
-	" v.rdev_major, v.rdev_minor, v.flags, v.symlink, v.xattrs, v.error, c.sha256, c.entry_offset, a.path,"
-	" a.compression, f.offset, c.size, v.content_id, f.upos, v.ctime"
-	" FROM versions v LEFT JOIN contents c ON c.id = v.content_id"
-	" LEFT JOIN archives a ON a.id = c.archive_id"
-	" LEFT JOIN (SELECT archive_id, idx, offset,"
-	"  SUM(usize) OVER (PARTITION BY archive_id ORDER BY idx) - usize AS upos FROM frames) f"
-	"  ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
+	"SELECT " ENTRY_COLUMNS " FROM versions v" ENTRY_JOINS
 	" WHERE v.guest_id = ?1 AND v.first_seq <= ?2 AND v.last_seq >= ?2 AND %s ORDER BY %s";
 
 static int find_default_acl(const char *name, size_t name_len, const void *value, size_t size, void *arg)
@@ -898,7 +807,7 @@ static int find_default_acl(const char *name, size_t name_len, const void *value
 	return 0;
 }
 
-static bool has_default_acl(const struct version *v)
+static bool has_default_acl(const struct entry *v)
 {
 	bool found = false;
 
@@ -922,12 +831,12 @@ static int export_query(struct export *x, const struct generation *g, const char
 	sqlite3_bind_int64(st, 1, g->guest_id);
 	sqlite3_bind_int64(st, 2, g->seq);
 	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct version v;
-		if (version_from_row(st, &v) < 0)
+		struct entry v;
+		if (entry_from_row(st, &v) < 0)
 			rc = xfail(x, x->o->to, "out of memory");
 		else if (!early || has_default_acl(&v))
 			rc = export_version(x, &v, early);
-		version_free(&v);
+		entry_free(&v);
 	}
 	if (rc == 0 && step != SQLITE_DONE)
 		rc = xfail(x, x->repo->path, "cannot read the catalog: %s", sqlite3_errmsg(x->repo->db));

@@ -357,6 +357,41 @@ int prune_forget(struct repo *r, const char *guest, const struct retention *p, j
  * holds any more leave the catalog, then the disk.  0 or -1. */
 int prune_sweep(struct repo *r, uint64_t *archives, uint64_t *freed);
 
+/* ------------------------------------------------------------- entries */
+
+/* entry.c: a version of a generation and where its content is, as restore
+ * and export read it: SELECT ENTRY_COLUMNS FROM versions v ENTRY_JOINS ...,
+ * one row into a struct entry by entry_from_row(). */
+#define ENTRY_COLUMNS                                                                                          \
+	"v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.atime, v.mtime, v.ino, v.nlink,"            \
+	" v.rdev_major, v.rdev_minor, v.flags, v.symlink, v.xattrs, v.error, c.sha256, c.entry_offset, a.path," \
+	" a.compression, f.offset, c.size, v.content_id, f.upos, v.ctime"
+#define ENTRY_JOINS                                                                                            \
+	" LEFT JOIN contents c ON c.id = v.content_id"                                                         \
+	" LEFT JOIN archives a ON a.id = c.archive_id"                                                         \
+	" LEFT JOIN (SELECT archive_id, idx, offset,"                                                          \
+	"  SUM(usize) OVER (PARTITION BY archive_id ORDER BY idx) - usize AS upos FROM frames) f"               \
+	"  ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
+struct entry {
+	char *volume, *dir, *name;
+	size_t dir_len, name_len;
+	uint32_t mode, uid, gid, nlink, rdev_major, rdev_minor, flags;
+	uint64_t size, ino;
+	int64_t atime, mtime, ctime;
+	void *symlink, *xattrs;
+	size_t symlink_len, xattrs_len;
+	bool has_content, had_error, content_missing;
+	int64_t content_size; /* contents.size: the version's size must be this */
+	unsigned char sha[32];
+	uint64_t frame_off, frame_upos, entry_off;
+	char *archive;
+	char compression[8];
+};
+/* The row ST is on into E (caller frees with entry_free()); 0, or -1 when
+ * out of memory (E is then still safe to free). */
+int entry_from_row(sqlite3_stmt *st, struct entry *e);
+void entry_free(struct entry *e);
+
 /* ---------------------------------------------------------------- fleet */
 
 /* One [guest NAME] of rawkit-lanfree.conf(5), the defaults merged in. */

@@ -24,22 +24,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-struct entry {
-	char *volume, *dir, *name;
-	size_t dir_len, name_len;
-	uint32_t mode, uid, gid, nlink, rdev_major, rdev_minor, flags;
-	uint64_t size, ino;
-	int64_t atime, mtime;
-	void *symlink, *xattrs;
-	size_t symlink_len, xattrs_len;
-	bool has_content, had_error, content_missing;
-	int64_t content_size; /* contents.size: the version's size must be this */
-	unsigned char sha[32];
-	uint64_t frame_off, frame_upos, entry_off;
-	char *archive;
-	char compression[8];
-};
-
 struct deferred_dir {
 	char *rel; /* path under --to */
 	struct entry e;
@@ -444,7 +428,6 @@ static void link_add(struct restore *r, const char *key, const char *rel)
 		r->nlinks++;
 }
 
-static void entry_free(struct entry *e);
 
 /* A file of at most ASYNC_MAX bytes is unpacked into memory and written by
  * the writer thread (writer.c) while the next ones are unpacked. */
@@ -779,78 +762,8 @@ done:
 	return rc;
 }
 
-static void entry_free(struct entry *e)
-{
-	free(e->volume);
-	free(e->dir);
-	free(e->name);
-	free(e->symlink);
-	free(e->xattrs);
-	free(e->archive);
-}
-
-static void *col_dup(sqlite3_stmt *st, int i, size_t *len)
-{
-	size_t n = (size_t)sqlite3_column_bytes(st, i);
-	const void *p = sqlite3_column_blob(st, i);
-	char *d = malloc(n + 1);
-
-	if (d) {
-		if (n)
-			memcpy(d, p, n);
-		d[n] = '\0';
-	}
-	if (len)
-		*len = n;
-	return d;
-}
-
-static void entry_from_row(sqlite3_stmt *st, struct entry *e)
-{
-	memset(e, 0, sizeof(*e));
-	e->volume = col_dup(st, 0, NULL);
-	e->dir = col_dup(st, 1, &e->dir_len);
-	e->name = col_dup(st, 2, &e->name_len);
-	e->mode = (uint32_t)sqlite3_column_int64(st, 3);
-	e->uid = (uint32_t)sqlite3_column_int64(st, 4);
-	e->gid = (uint32_t)sqlite3_column_int64(st, 5);
-	e->size = (uint64_t)sqlite3_column_int64(st, 6);
-	e->atime = sqlite3_column_int64(st, 7);
-	e->mtime = sqlite3_column_int64(st, 8);
-	e->ino = (uint64_t)sqlite3_column_int64(st, 9);
-	e->nlink = (uint32_t)sqlite3_column_int64(st, 10);
-	e->rdev_major = (uint32_t)sqlite3_column_int64(st, 11);
-	e->rdev_minor = (uint32_t)sqlite3_column_int64(st, 12);
-	e->flags = (uint32_t)sqlite3_column_int64(st, 13);
-	if (sqlite3_column_type(st, 14) != SQLITE_NULL)
-		e->symlink = col_dup(st, 14, &e->symlink_len);
-	if (sqlite3_column_type(st, 15) != SQLITE_NULL)
-		e->xattrs = col_dup(st, 15, &e->xattrs_len);
-	e->had_error = sqlite3_column_type(st, 16) != SQLITE_NULL;
-	if (sqlite3_column_type(st, 17) != SQLITE_NULL && sqlite3_column_bytes(st, 17) == 32) {
-		e->has_content = true;
-		memcpy(e->sha, sqlite3_column_blob(st, 17), 32);
-		e->entry_off = (uint64_t)sqlite3_column_int64(st, 18);
-		e->archive = col_dup(st, 19, NULL);
-		if (sqlite3_column_text(st, 20))
-			snprintf(e->compression, sizeof(e->compression), "%s", (const char *)sqlite3_column_text(st, 20));
-		e->frame_off = (uint64_t)sqlite3_column_int64(st, 21);
-		e->content_size = sqlite3_column_int64(st, 22);
-		e->frame_upos = (uint64_t)sqlite3_column_int64(st, 24);
-	} else {
-		e->content_missing = sqlite3_column_type(st, 23) != SQLITE_NULL;
-	}
-}
-
 static const char select_sql[] =
-	"SELECT v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.atime, v.mtime, v.ino, v.nlink,"
-	" v.rdev_major, v.rdev_minor, v.flags, v.symlink, v.xattrs, v.error, c.sha256, c.entry_offset, a.path,"
-	" a.compression, f.offset, c.size, v.content_id, f.upos"
-	" FROM versions v%s LEFT JOIN contents c ON c.id = v.content_id"
-	" LEFT JOIN archives a ON a.id = c.archive_id"
-	" LEFT JOIN (SELECT archive_id, idx, offset,"
-	"  SUM(usize) OVER (PARTITION BY archive_id ORDER BY idx) - usize AS upos FROM frames) f"
-	"  ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
+	"SELECT " ENTRY_COLUMNS " FROM versions v%s" ENTRY_JOINS
 	" WHERE v.guest_id = ?1 AND v.first_seq <= ?2 AND v.last_seq >= ?2%s"
 	" ORDER BY c.id IS NOT NULL, a.path, f.offset, c.entry_offset, v.volume, v.dir, v.name";
 
@@ -928,7 +841,12 @@ static int restore_path(struct restore *r, const struct generation *g, const cha
 	}
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		struct entry e;
-		entry_from_row(st, &e);
+		if (entry_from_row(st, &e) < 0) {
+			cli_error(NULL, "out of memory");
+			entry_free(&e);
+			rc = -1;
+			break;
+		}
 		*matched = true;
 		r->matched++;
 		rc = restore_entry(r, &e);
