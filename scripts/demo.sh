@@ -60,6 +60,9 @@ rawkit-lanfree backup "$repo" guest.img --name web01
 echo
 rawkit-lanfree list "$repo"
 echo
+echo "== what changed between the two generations (rawkit-lanfree diff)"
+rawkit-lanfree diff "$repo" web01
+echo
 echo "== restore /etc/hostname from each generation"
 for gen in 1 2; do
 	rawkit-lanfree restore "$repo" "web01@$gen" p1/etc/hostname --to "restore-$gen" -q
