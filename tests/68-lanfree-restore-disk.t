@@ -95,7 +95,8 @@ is "$($VOCAB restore-disk small.json failed)" "" "--json on a refusal: status fa
 s0=$(sum same.img)
 $L restore-disk repo dosvm same.img 2>err.txt
 is "$?:$(sum same.img)" "1:$s0" "an image holding a partition table: refused without --force, untouched"
-like "$(cat err.txt)" "holds a dos partition table: --force to overwrite it" "the refusal says what it holds"
+like "$(cat err.txt)" "holds a dos partition table \\(p1 ext4 \"rootfs\", p2 swap \"swapper\"\\): --force to overwrite it" \
+	"the refusal says what it holds, partition by partition (as v2p's)"
 truncate -s 300M dry.img
 s0=$(sum dry.img)
 $L restore-disk repo dosvm dry.img --dry-run --json >dry.json

@@ -20,9 +20,9 @@
  * (imgfmt_output); a block device is written in place.
  */
 #include "lanfree.h"
+#include "target_info.h"
 #include "run.h"
 
-#include <blkid/blkid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -66,7 +66,7 @@ struct plan {
 	struct part *grown;   /* NULL: nothing grows */
 	uint64_t grown_from;  /* its recorded size */
 	char not_grown[300];  /* a larger target, nothing grown: why */
-	char destroys[300];   /* what the target holds now */
+	char destroys[512];   /* what the target holds now */
 	uint64_t boot_bytes;  /* boot area bytes written (stored and zeros) */
 	unsigned lvs;         /* LVM logical volumes not remade */
 };
@@ -100,34 +100,13 @@ static bool is_ext(const char *t)
 	return !strcmp(t, "ext2") || !strcmp(t, "ext3") || !strcmp(t, "ext4");
 }
 
-/* What TARGET holds, in words ("a dos partition table", "a ext4
- * signature"), "" when libblkid sees nothing. */
-static void what_it_holds(const char *target, char *out, size_t size)
-{
-	blkid_probe pr = blkid_new_probe_from_filename(target);
-	const char *type = NULL;
-
-	out[0] = '\0';
-	if (!pr)
-		return;
-	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_enable_partitions(pr, 1);
-	if (blkid_do_safeprobe(pr) == 0) {
-		if (blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0)
-			snprintf(out, size, "a %s partition table", type);
-		else if (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0)
-			snprintf(out, size, "a %s signature", type);
-	}
-	blkid_free_probe(pr);
-}
-
 /* The target's size and kind; refused when it cannot be written (a block
  * device in use, another sector size). */
 static int inspect_target(const char *target, struct plan *p)
 {
 	struct stat st;
 	unsigned ssz = 512;
-	int fd;
+	char why[300];
 
 	if (stat(target, &st) < 0) {
 		if (errno != ENOENT) {
@@ -142,18 +121,10 @@ static int inspect_target(const char *target, struct plan *p)
 		p->target_bytes = st.st_size ? (uint64_t)st.st_size : p->disk_bytes;
 	} else if (S_ISBLK(st.st_mode)) {
 		p->blockdev = true;
-		fd = open(target, O_RDONLY | O_EXCL | O_CLOEXEC);
-		if (fd < 0) {
-			cli_error(target, errno == EBUSY ? "the disk is in use (mounted, or held open)" : "cannot open: %s",
-				  strerror(errno));
+		if (target_blockdev_size(target, &p->target_bytes, &ssz, why, sizeof(why)) < 0) {
+			cli_error(target, "%s", why);
 			return -1;
 		}
-		if (ioctl(fd, BLKGETSIZE64, &p->target_bytes) < 0 || ioctl(fd, BLKSSZGET, &ssz) < 0) {
-			cli_error(target, "cannot read its size: %s", strerror(errno));
-			close(fd);
-			return -1;
-		}
-		close(fd);
 	} else {
 		cli_error(target, "neither a block device nor an image file");
 		return -1;
@@ -163,7 +134,7 @@ static int inspect_target(const char *target, struct plan *p)
 		return -1;
 	}
 	if (st.st_size || p->blockdev)
-		what_it_holds(target, p->destroys, sizeof(p->destroys));
+		target_holds(target, p->destroys, sizeof(p->destroys));
 	return 0;
 }
 
@@ -683,7 +654,7 @@ static void print_plan(const char *guest, const struct generation *g, const stru
 		}
 		json_put(obj, "resized", resized);
 		json_put(obj, "not_grown", p->not_grown[0] ? json_string(p->not_grown) : json_null());
-		json_put(obj, "destroyed", p->destroys[0] ? json_string(p->destroys) : json_null());
+		json_put(obj, "destroyed", p->destroys[0] ? json_text(p->destroys) : json_null());
 		for (size_t i = 0; i < p->n; i++) {
 			const struct part *q = &p->parts[i];
 			json_t *v = json_object();

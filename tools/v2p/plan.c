@@ -4,7 +4,7 @@
 #include "v2p.h"
 #include "run.h"
 
-#include <blkid/blkid.h>
+#include "target_info.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -24,7 +24,6 @@
 static int target_size(const char *target, struct v2p_plan *p, char *err, size_t errlen)
 {
 	struct stat st;
-	int fd;
 
 	if (stat(target, &st) < 0) {
 		snprintf(err, errlen, "%s (create an image file of the disk's size first, e.g. truncate -s 500G FILE)",
@@ -40,50 +39,7 @@ static int target_size(const char *target, struct v2p_plan *p, char *err, size_t
 		return -1;
 	}
 	p->target_blockdev = true;
-	fd = open(target, O_RDONLY | O_EXCL | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, errno == EBUSY ? "the disk is in use (mounted, or held open)" : "cannot open: %s",
-			 strerror(errno));
-		return -1;
-	}
-	if (ioctl(fd, BLKGETSIZE64, &p->target_size) < 0) {
-		snprintf(err, errlen, "cannot read its size: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	return 0;
-}
-
-/* What the target holds, in words ("a gpt partition table (p1 ext4
- * "root", p2 swap)"), "" when libblkid sees nothing. */
-static void what_it_holds(const char *target, char *out, size_t size)
-{
-	imgfmt_disk *d = imgfmt_disk_new();
-	blkid_probe pr;
-	const char *type = NULL;
-
-	out[0] = '\0';
-	if (d && imgfmt_disk_open(d, target, 0) == 0 && imgfmt_disk_label(d)[0]) {
-		snprintf(out, size, "a %s partition table (", imgfmt_disk_label(d));
-		for (size_t i = 0; i < imgfmt_disk_volume_count(d); i++) {
-			struct imgfmt_volume v;
-			imgfmt_disk_volume(d, i, &v);
-			snprintf(out + strlen(out), size - strlen(out), "%s%s %s%s%s%s", i ? ", " : "", v.name,
-				 v.fstype[0] ? v.fstype : "unknown", v.fs_label[0] ? " \"" : "", v.fs_label,
-				 v.fs_label[0] ? "\"" : "");
-		}
-		snprintf(out + strlen(out), size - strlen(out), ")");
-	}
-	imgfmt_disk_free(d);
-	if (out[0] || !(pr = blkid_new_probe_from_filename(target)))
-		return;
-	blkid_probe_enable_superblocks(pr, 1);
-	blkid_probe_enable_partitions(pr, 1);
-	if (blkid_do_safeprobe(pr) == 0 && (blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 ||
-					   blkid_probe_lookup_value(pr, "PTTYPE", &type, NULL) == 0))
-		snprintf(out, size, "a %s signature", type);
-	blkid_free_probe(pr);
+	return target_blockdev_size(target, &p->target_size, NULL, err, errlen);
 }
 
 /* The partition that ends last (the one a resize moves). */
@@ -214,7 +170,7 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 		}
 		imgfmt_fs_free(fs);
 	}
-	what_it_holds(target, p->destroys, sizeof(p->destroys));
+	target_holds(target, p->destroys, sizeof(p->destroys));
 	if (p->destroys[0] && !o->force && !o->dry_run) {
 		snprintf(err, errlen, "holds %s: --force to overwrite it (all of it is lost)", p->destroys);
 		return -1;
