@@ -205,7 +205,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize
 FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/content.c tools/lanfree/catalog.c tools/common/cli.c
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
 FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c tools/lanfree/fusemount.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c \
-                           tools/common/json.c tools/common/cliopt.c tools/common/clihelp.c lib/guestedit/run.c
+                           tools/common/json.c tools/common/cliopt.c tools/common/clihelp.c tools/common/target_info.c lib/guestedit/run.c
 FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3 -linih $(JSON_LIBS)
 FUZZ_EXTRA_fuzz_conf := tools/lanfree/config.c tools/lanfree/retention.c tools/lanfree/repo.c tools/lanfree/catalog.c tools/lanfree/pack.c \
                         tools/common/cli.c
