@@ -82,12 +82,31 @@ mount_part big.img 1 m ro
 ok "p1's files equal a plain restore's" $CMP ref/p1 m
 umount m
 
+# ---- onto a smaller image: p1 sized to its files plus slack, the swap moves up
+truncate -s 100M less.img
+$L restore-disk repo dosvm less.img --json >less.json 2>err.txt
+is "$?:$(cat err.txt)" "0:" "restore-disk onto a smaller image (100 MiB, the disk 160 MiB): exit 0"
+p1=$(part_size less.img 1)
+ok "p1 shrank to fit ($p1 bytes < 100 MiB), the swap after it kept its size" \
+	test "$p1" -lt $((100 * MiB)) -a "$(part_size less.img 2)" = $((32 * MiB))
+is "$(part_start less.img 2)" $((MiB + p1)) "p2 moved up behind p1"
+ok "p1: e2fsck -fn clean" e2fsck -fn "less.img?offset=$MiB"
+is "$(( $(dumpe2fs -h "less.img?offset=$MiB" 2>/dev/null | awk -F': *' '/^Block count/ { print $2 }') * 4096 ))" \
+	"$p1" "p1: the ext4 fills its partition"
+is "$(fsid less.img 1)/$(fsid less.img 2)" "$(fsid dos.img 1)/$(fsid dos.img 2)" "UUIDs and labels kept"
+ok "the boot code and gap are back" sh -c "cmp -n 440 dos.img less.img && cmp -i 512 -n $((MiB - 512)) dos.img less.img"
+mount_part less.img 1 m ro
+ok "p1's files equal a plain restore's" $CMP ref/p1 m
+umount m
+is "$(python3 -c 'import json; d=json.load(open("less.json")); v=d["volumes"][0]; print(d["shrunk"], v["recorded_size_bytes"], v["size_bytes"] < v["recorded_size_bytes"])')" \
+	"True $((100 * MiB)) True" "--json: shrunk, with each volume's recorded size"
+
 # ---- refusals: nothing written
-truncate -s 64M small.img
+truncate -s 40M small.img
 s0=$(sum small.img)
 $L restore-disk repo dosvm small.img 2>err.txt
-is "$?" 1 "a target too small for the recorded partitions: exit 1"
-like "$(cat err.txt)" "too small: 67108864 bytes; the generation's partitions need $((MiB + 132 * MiB))" \
+is "$?" 1 "a target too small even for the files: exit 1"
+like "$(cat err.txt)" "too small: 41943040 bytes; the generation's files need [0-9]* \\(each ext filesystem sized to its files plus slack: p1 [0-9]*\\)" \
 	"the message gives the size needed"
 is "$(sum small.img)" "$s0" "the small target is untouched"
 $L restore-disk repo dosvm small.img --json >small.json 2>/dev/null
@@ -106,7 +125,7 @@ is "$(python3 -c 'import json; d=json.load(open("dry.json")); print(d["dry_run"]
 $L restore-disk repo dosvm nothere.img --dry-run -q
 ok "--dry-run does not create a new target" test ! -e nothere.img
 $L restore-disk repo dosvm x.img --grow p2 2>err.txt
-is "$?:$(cat err.txt)" "1:rawkit-lanfree: p2: holds swap: only an ext2/3/4 partition grows" "--grow on a swap: refused"
+is "$?:$(cat err.txt)" "1:rawkit-lanfree: p2: holds swap: only an ext2/3/4 or xfs partition grows" "--grow on a swap: refused"
 ok "nothing left behind by a refusal" test ! -e x.img
 $L restore-disk repo dosvm x.img --grow root >/dev/null 2>&1
 is "$?" 2 "--grow with a name that is not pN: usage error"
@@ -190,19 +209,43 @@ ok "prune keeps the newest" $L prune repo gptvm --keep-last 1 -q
 is "$(sqlite3 repo/catalog.db 'SELECT COUNT(*) FROM shapes')" 3 "the shape no generation has is swept"
 ok "the newest restores with its label" sh -c "$L restore-disk repo gptvm r.img -q && blkid -p -o value -s LABEL -O $(part_start gpt.img 2) r.img | grep -qx relabelled"
 
-# ---- an LVM guest (RHEL's layout: /boot xfs, a PV with root, home, swap):
-# its shape is recorded; restore-disk does not remake LVM or XFS yet and says so
+# ---- an LVM guest (RHEL's layout: /boot xfs, a PV with root xfs, home,
+# swap): /boot is remade (XFS) and filled; the PV is not remade, and each
+# logical volume says so; a logical volume's filesystem comes back alone
+# with --volume
 if rhel_disk rhel.img --fs >/dev/null 2>&1; then
+	mount_part rhel.img 1 src && make_tree src && umount src
+	lvm_assemble_lv rhel.img "$RHEL_P2" rhel root root.fs && mkdir -p lv && mount -o loop root.fs lv &&
+		make_tree lv && umount lv && lvm_disassemble_lv rhel.img "$RHEL_P2" rhel root root.fs
 	ok "back up an LVM guest" $L backup repo rhel.img --name rhelvm -q
+	ok "plain restore (the reference)" $L restore repo rhelvm --to rref -q
 	is "$(sqlite3 repo/catalog.db 'SELECT json_array_length(s.json, "$.volumes") FROM shapes s JOIN generations g ON g.shape_id = s.id JOIN guests u ON u.id = g.guest_id WHERE u.name = "rhelvm"')" \
 		3 "its shape records the logical volumes (root, home, swap)"
 	$L restore-disk repo rhelvm rhel-new.img --dry-run --json >rhel.json 2>/dev/null
 	is "$?" 3 "restore-disk --dry-run: exit 3 (warnings)"
 	is "$(python3 -c 'import json; d=json.load(open("rhel.json")); print([(v["name"], v["action"]) for v in d["volumes"]], len([w for w in d["warnings"] if "LVM" in w["message"]]))')" \
-		"[('p1', 'skip'), ('p2', 'skip')] 4" "the xfs and the PV are not remade; the PV and each LV said so"
+		"[('p1', 'mkfs'), ('p2', 'skip')] 4" "the xfs is remade, the PV not; the PV and each LV said so"
 	is "$($VOCAB restore-disk rhel.json warnings)" "" "--json with warnings: doc/json.md's keys"
+	$L restore-disk repo rhelvm rhel-new.img -q 2>/dev/null
+	is "$?" 3 "restore-disk of the LVM guest: exit 3 (the PV is not remade)"
+	is "$(fsid rhel-new.img 1)" "$(fsid rhel.img 1)" "p1: the same XFS UUID and label"
+	dd if=rhel-new.img of=boot.fs bs=1M skip=1 count=300 status=none
+	ok "p1: xfs_repair -n finds it clean" xfs_repair -n -f boot.fs
+	is "$(xfs_info boot.fs 2>/dev/null | grep -oE '(bsize|isize|crc|finobt|reflink|ftype|sparse|rmapbt|bigtime)=[0-9]+' | tr '\n' ' ')" \
+		"$(dd if=rhel.img bs=1M skip=1 count=300 status=none >orig-boot.fs && xfs_info orig-boot.fs 2>/dev/null | grep -oE '(bsize|isize|crc|finobt|reflink|ftype|sparse|rmapbt|bigtime)=[0-9]+' | tr '\n' ' ')" \
+		"p1: made with the same block and inode size and features"
+	mount -o loop,ro,nouuid boot.fs m
+	ok "p1's files equal a plain restore's" $CMP rref/p1 m
+	umount m
+	root=rhel-root # VG rhel, LV root: the name ls shows
+	ok "--volume $root (the root logical volume) onto an image" $L restore-disk repo rhelvm lvroot.img --volume "$root" -q
+	is "$(blkid -p -o value -s UUID lvroot.img)" "$(blkid -p -o value -s UUID root.fs)" "its XFS UUID is the recorded one"
+	ok "xfs_repair -n finds it clean" xfs_repair -n -f lvroot.img
+	mount -o loop,ro,nouuid lvroot.img m
+	ok "its files equal a plain restore's" $CMP "rref/$root" m
+	umount m
 else
-	skip 5 "cannot build the LVM fixture here"
+	skip 16 "cannot build the LVM fixture here"
 fi
 
 # ---- interrupted while filling: no mount, loop device or temp file left

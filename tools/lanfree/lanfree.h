@@ -293,10 +293,28 @@ int cmd_export(const struct export_opts *o);
  * from the generation, the boot areas written back. */
 struct restore_disk_opts {
 	const char *repo, *spec, *target;
-	const char *grow; /* --grow pN: the partition a larger target grows (NULL: the last) */
+	const char *grow;   /* --grow pN: the partition a larger target grows (NULL: the last) */
+	const char *volume; /* --volume NAME: that volume alone onto TARGET (NULL: the disk) */
+	bool new_ids;       /* fresh ids, references rewritten by rawkit-clone --in-place */
 	bool force, dry_run, json, progress, quiet;
 };
 int cmd_restore_disk(const struct restore_disk_opts *o);
+
+/* The room a volume's files need in a new ext2/3/4 (rdfit.c), from the
+ * generation's versions and the recorded mke2fs parameters. */
+struct restore_disk_fit {
+	uint64_t files, data_bytes;
+	uint64_t need_bytes;      /* data and metadata */
+	uint64_t min_bytes;       /* plus the slack: the smallest size made */
+	uint64_t inodes;          /* the fewest inodes made */
+	uint64_t per_inode_bytes; /* the recorded density */
+};
+/* 0, or -1 when the catalog cannot be read or PARAMS is damaged. */
+int restore_disk_fit(sqlite3 *db, int64_t guest_id, int64_t seq, const char *volume, json_t *params,
+		     struct restore_disk_fit *fit);
+/* The inode count of a filesystem of SIZE bytes: the recorded density,
+ * no more than RECORDED, no fewer than the files need. */
+uint64_t restore_disk_fit_inodes(const struct restore_disk_fit *fit, uint64_t size, uint64_t recorded);
 
 int cmd_init(const char *repo);
 int cmd_list(const char *repo, const char *guest, bool json);

@@ -26,7 +26,8 @@ static struct {
 	struct compress_choice comp;
 	int jobs;
 	struct retention keep;
-	const char *grow;
+	const char *grow, *volume;
+	bool new_ids;
 	bool allow_dirty, overwrite, read_data, long_format, all, syslog, allow_other, foreground, force;
 	size_t block_size;
 } a = { .level = "incr", .comp = { COMP_ZSTD, 0 }, .block_size = EXPORT_BLOCK_DEFAULT };
@@ -157,9 +158,12 @@ static int parse_grow(const char *arg, void *value)
 static int run_restore_disk(char **p, int n, const struct cli_common *c)
 {
 	struct restore_disk_opts o = { .repo = p[0], .spec = p[1], .target = p[2], .grow = a.grow, .force = a.force,
+				       .volume = a.volume, .new_ids = a.new_ids,
 				       .dry_run = c->dry_run, .json = c->json, .progress = c->progress,
 				       .quiet = c->quiet };
 
+	if (a.volume && (a.grow || a.new_ids))
+		return cli_command_usage_error("--volume and %s are mutually exclusive", a.grow ? "--grow" : "--new-ids");
 	return cmd_restore_disk(&o);
 }
 
@@ -238,6 +242,8 @@ static const struct cli_option restore_options[] = {
 };
 static const struct cli_option restore_disk_options[] = {
 	CLI_CALL("grow", &a.grow, "pN", parse_grow, "the partition a larger TARGET grows (default:\nthe last ext2/3/4); the ones after it move"),
+	CLI_STRING("volume", &a.volume, "NAME", "remake and fill one volume (p1, or a logical\nvolume's name) on TARGET, a partition or an image\nof one; no table, no boot areas"),
+	CLI_BOOL(0, "new-ids", &a.new_ids, "new filesystem, swap, disk and partition ids, and\nevery reference to them rewritten (rawkit-clone's\nfs-uuids and disk-ids): a copy beside the original"),
 	CLI_BOOL(0, "force", &a.force, "overwrite a TARGET that holds a partition table\nor a filesystem (all of it is lost)"),
 	WAIT_LOCK_OPTION,
 	CLI_END,

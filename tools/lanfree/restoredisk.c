@@ -53,17 +53,21 @@ struct part {
 	bool container;
 	uint64_t old_start, old_size, start, size;
 	enum action action;
-	char note[300]; /* why skipped, or made empty */
+	uint64_t inodes; /* shrunk: the inodes made (0: as recorded) */
+	char note[300];  /* why skipped, or made empty */
 	uint64_t files, bytes;
 };
 
 struct plan {
-	const char *label;
+	const char *label, *target;
 	uint64_t disk_bytes, target_bytes, sector, need_bytes;
 	bool blockdev, exists;
 	struct part *parts;
 	size_t n;
 	struct part *grown;   /* NULL: nothing grows */
+	bool shrunk;          /* a smaller target: ext filesystems sized to their files */
+	bool one_volume;      /* --volume: one filesystem on the whole target */
+	json_t *ids;          /* --new-ids: what rawkit-clone changed ({kind, volume, old, new}) */
 	uint64_t grown_from;  /* its recorded size */
 	char not_grown[300];  /* a larger target, nothing grown: why */
 	char destroys[512];   /* what the target holds now */
@@ -150,7 +154,8 @@ static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
 		p->action = ACT_BOOT;
 	} else if (!strcmp(p->fstype, "swap")) {
 		p->action = ACT_MKSWAP;
-	} else if ((is_ext(p->fstype) || !strcmp(p->fstype, "vfat")) && json_is_object(json_object_get(p->v, "params"))) {
+	} else if ((is_ext(p->fstype) || !strcmp(p->fstype, "vfat") || !strcmp(p->fstype, "xfs")) &&
+		   json_is_object(json_object_get(p->v, "params"))) {
 		p->action = ACT_MKFS;
 		st = db_prepare(db, "SELECT skipped FROM volumes WHERE gen_id = ? AND name = ?");
 		if (st) {
@@ -181,7 +186,8 @@ static struct part *grow_candidate(struct plan *p, const char *grow)
 		struct part *q = &p->parts[i];
 		if (grow && !strcmp(q->name, grow))
 			return q;
-		if (!grow && q->action == ACT_MKFS && (!best || q->old_start > best->old_start))
+		if (!grow && q->action == ACT_MKFS && (is_ext(q->fstype) || !strcmp(q->fstype, "xfs")) &&
+		    (!best || q->old_start > best->old_start))
 			best = q;
 	}
 	return best;
@@ -212,6 +218,168 @@ static int grow_by(struct plan *p, struct part *g, uint64_t delta, char *why, si
 	p->grown = g;
 	p->grown_from = g->size;
 	g->size += delta;
+	return 0;
+}
+
+/* Can Q move when a partition before it shrinks?  What is remade can; a
+ * partition left as it is, an extended one and its logical ones cannot. */
+static bool movable(const struct plan *p, const struct part *q)
+{
+	return !q->container && !(!strcmp(p->label, "dos") && q->partno > 4) &&
+	       (q->action == ACT_MKFS || q->action == ACT_MKSWAP || q->action == ACT_BOOT);
+}
+
+/* A target smaller than the recorded partitions: every ext2/3/4 after the
+ * last partition that cannot move is sized to its files plus v2p's slack,
+ * what is left over goes to GROW, the rest moves up.  Refused (nothing
+ * written yet) when even that does not fit, with the size it would need. */
+static int shrink_to_fit(sqlite3 *db, const struct generation *g, struct plan *p, struct part *grow)
+{
+	uint64_t align = p->label[0] ? MiB : 4096, fixed_end = 0, saved = 0, need, left;
+	char sizes[300] = "";
+
+	for (size_t i = 0; i < p->n; i++)
+		if (!movable(p, &p->parts[i]) && p->parts[i].old_start + p->parts[i].old_size > fixed_end)
+			fixed_end = p->parts[i].old_start + p->parts[i].old_size;
+	for (size_t i = 0; i < p->n; i++) {
+		struct part *q = &p->parts[i];
+		struct restore_disk_fit fit;
+		json_t *pa = json_object_get(q->v, "params");
+		uint64_t size;
+		if (q->action != ACT_MKFS || !is_ext(q->fstype) || q->old_start < fixed_end)
+			continue;
+		if (restore_disk_fit(db, g->guest_id, g->seq, q->name, pa, &fit) < 0) {
+			cli_error("catalog", "cannot count the files of %s: %s", q->name, sqlite3_errmsg(db));
+			return -1;
+		}
+		size = (fit.min_bytes + align - 1) / align * align;
+		if (size >= q->old_size)
+			continue;
+		q->size = size;
+		q->inodes = restore_disk_fit_inodes(&fit, size, jnum(pa, "inodes"));
+		saved += q->old_size - size;
+		snprintf(sizes + strlen(sizes), sizeof(sizes) - strlen(sizes), "%s%s %llu", sizes[0] ? ", " : "",
+			 q->name, (unsigned long long)size);
+	}
+	need = p->need_bytes - saved;
+	if (!saved || need > p->target_bytes) {
+		if (saved)
+			cli_error(p->target, "too small: %llu bytes; the generation's files need %llu (each ext filesystem "
+					     "sized to its files plus slack: %s)", (unsigned long long)p->target_bytes,
+				  (unsigned long long)need, sizes);
+		else
+			cli_error(p->target, "too small: %llu bytes; the generation's partitions need %llu, and none can "
+					     "shrink (rawkit sizes ext2/3/4 to their files when no partition it cannot "
+					     "move follows)", (unsigned long long)p->target_bytes,
+				  (unsigned long long)p->need_bytes);
+		return -1;
+	}
+	/* what is left over goes to the grown filesystem, if it shrank */
+	left = p->target_bytes - need;
+	left -= left % align;
+	if (grow && grow->size != grow->old_size) {
+		grow->size += left;
+		if (grow->size > grow->old_size)
+			grow->size = grow->old_size; /* it never outgrows its recorded size */
+		p->grown = grow;
+		p->grown_from = grow->old_size;
+		json_t *pa = json_object_get(grow->v, "params");
+		struct restore_disk_fit fit;
+		if (restore_disk_fit(db, g->guest_id, g->seq, grow->name, pa, &fit) == 0)
+			grow->inodes = restore_disk_fit_inodes(&fit, grow->size, jnum(pa, "inodes"));
+	}
+	/* every partition moves up by what shrank before it */
+	for (size_t i = 0; i < p->n; i++) {
+		struct part *q = &p->parts[i];
+		uint64_t shift = 0;
+		for (size_t k = 0; k < p->n; k++)
+			if (p->parts[k].old_start < q->old_start && p->parts[k].size < p->parts[k].old_size)
+				shift += p->parts[k].old_size - p->parts[k].size;
+		q->start = q->old_start - shift;
+	}
+	p->shrunk = true;
+	return 0;
+}
+
+/* --volume NAME: that volume alone, made on the whole of TARGET (an
+ * existing partition, or an image of one) at TARGET's size; smaller than
+ * recorded when its files fit. */
+static int make_volume_plan(struct repo *repo, const struct generation *g, json_t *shape,
+			    const struct restore_disk_opts *o, struct plan *p)
+{
+	json_t *lists[2] = { json_object_get(shape, "partitions"), json_object_get(shape, "volumes") }, *v, *found = NULL;
+	struct restore_disk_fit fit;
+	struct part *q;
+	uint64_t size;
+	size_t i;
+
+	memset(p, 0, sizeof(*p));
+	p->label = "";
+	p->target = o->target;
+	p->one_volume = true;
+	p->sector = jnum(shape, "sector_bytes");
+	for (int l = 0; l < 2 && !found; l++)
+		json_array_foreach(lists[l], i, v)
+			if (!strcmp(jstr(v, "name"), o->volume) && jstr(v, "fstype")[0] &&
+			    !json_is_true(json_object_get(v, "container"))) {
+				found = v;
+				break;
+			}
+	if (!found || !p->sector) {
+		cli_error(o->volume, "no filesystem of that name in the disk %s recorded (rawkit-lanfree ls lists its "
+				     "volumes)", o->spec);
+		return -1;
+	}
+	p->parts = q = calloc(1, sizeof(*q));
+	if (!q) {
+		cli_error(o->volume, "out of memory");
+		return -1;
+	}
+	p->n = 1;
+	q->v = found;
+	q->name = jstr(found, "name");
+	if (strchr(q->name, '/') || !strcmp(q->name, ".") || !strcmp(q->name, "..") || strlen(q->name) > 255) {
+		cli_error("catalog", "the generation's disk shape is damaged (volume name)");
+		return -1;
+	}
+	q->fstype = jstr(found, "fstype");
+	q->uuid = jstr(found, "fs_uuid");
+	q->label = jstr(found, "fs_label");
+	q->type = jstr(found, "type");
+	q->old_size = q->size = jnum(found, "size_bytes");
+	choose_action(repo->db, g->id, q);
+	if ((q->action != ACT_MKFS && q->action != ACT_MKSWAP) || !q->old_size) {
+		cli_error(o->volume, "holds %s: restore-disk --volume makes ext2/3/4, vfat and swap%s%s",
+			  q->fstype, q->note[0] ? "; " : "", q->note);
+		return -1;
+	}
+	p->disk_bytes = q->old_size; /* a new image: the recorded size */
+	if (inspect_target(o->target, p) < 0)
+		return -1;
+	p->disk_bytes = jnum(shape, "disk_bytes");
+	size = p->target_bytes - p->target_bytes % 4096;
+	if (size < q->old_size && is_ext(q->fstype)) {
+		if (restore_disk_fit(repo->db, g->guest_id, g->seq, q->name, json_object_get(q->v, "params"), &fit) < 0) {
+			cli_error("catalog", "cannot count the files of %s: %s", q->name, sqlite3_errmsg(repo->db));
+			return -1;
+		}
+		if (size < fit.min_bytes) {
+			cli_error(o->target, "too small: %llu bytes; %s's files need %llu", (unsigned long long)p->target_bytes,
+				  q->name, (unsigned long long)fit.min_bytes);
+			return -1;
+		}
+		q->inodes = restore_disk_fit_inodes(&fit, size, jnum(json_object_get(q->v, "params"), "inodes"));
+		p->shrunk = true;
+	} else if (size < q->old_size && q->action == ACT_MKFS) {
+		cli_error(o->target, "too small: %llu bytes; %s's %s was %llu and rawkit sizes only ext2/3/4 to their files",
+			  (unsigned long long)p->target_bytes, q->name, q->fstype, (unsigned long long)q->old_size);
+		return -1;
+	}
+	q->size = size;
+	if (p->destroys[0] && !o->force && !o->dry_run) {
+		cli_error(o->target, "holds %s: --force to overwrite it (all of it is lost)", p->destroys);
+		return -1;
+	}
 	return 0;
 }
 
@@ -274,16 +442,17 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 	p->need_bytes = end + tail;
 	if (inspect_target(o->target, p) < 0)
 		return -1;
-	if (p->target_bytes < p->need_bytes) {
-		cli_error(o->target, "too small: %llu bytes; the generation's partitions need %llu (shrinking to fit the "
-				     "data is not done yet)", (unsigned long long)p->target_bytes, (unsigned long long)p->need_bytes);
-		return -1;
-	}
 	grow = grow_candidate(p, o->grow);
-	if (o->grow && (!grow || grow->action != ACT_MKFS)) {
-		cli_error(o->grow, grow ? "holds %s: only an ext2/3/4 partition grows" : "no such partition%s",
+	if (o->grow && (!grow || grow->action != ACT_MKFS || !(is_ext(grow->fstype) || !strcmp(grow->fstype, "xfs")))) {
+		cli_error(o->grow, grow ? "holds %s: only an ext2/3/4 or xfs partition grows" : "no such partition%s",
 			  grow ? (grow->fstype[0] ? grow->fstype : "no filesystem") : "");
 		return -1;
+	}
+	if (p->target_bytes < p->need_bytes) {
+		p->target = o->target;
+		if (shrink_to_fit(repo->db, g, p, grow) < 0)
+			return -1;
+		goto checked;
 	}
 	/* what the target has more than the recorded disk (the free space the
 	 * disk had at its end stays free) */
@@ -303,6 +472,7 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 			snprintf(p->not_grown, sizeof(p->not_grown), "%s", why);
 		}
 	}
+checked:
 	if (p->destroys[0] && !o->force && !o->dry_run) {
 		cli_error(o->target, "holds %s: --force to overwrite it (all of it is lost)", p->destroys);
 		return -1;
@@ -391,7 +561,9 @@ static int make_ext(const char *path, struct part *q, const char *object)
 	snprintf(b, sizeof(b), "%llu", (unsigned long long)bs);
 	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)jnum(pa, "inode_bytes"));
 	/* the same inode count, or (grown) the same bytes per inode */
-	if (q->size == q->old_size)
+	if (q->inodes)
+		snprintf(inodes_arg, sizeof(inodes_arg), "-N%llu", (unsigned long long)q->inodes);
+	else if (q->size == q->old_size)
 		snprintf(inodes_arg, sizeof(inodes_arg), "-N%llu", (unsigned long long)inodes);
 	else
 		snprintf(inodes_arg, sizeof(inodes_arg), "-i%llu", (unsigned long long)(blocks * bs / inodes));
@@ -481,8 +653,8 @@ static int fill_ext(const char *path, struct part *q, const char *spec, const st
 		return -1;
 	}
 	snprintf(mnt, sizeof(mnt), "%s/%s", tmpl, q->name);
-	snprintf(opts, sizeof(opts), "loop,offset=%llu,sizelimit=%llu", (unsigned long long)q->start,
-		 (unsigned long long)q->size);
+	snprintf(opts, sizeof(opts), "loop,offset=%llu,sizelimit=%llu%s", (unsigned long long)q->start,
+		 (unsigned long long)q->size, strcmp(q->fstype, "xfs") ? "" : ",nouuid");
 	char *mount_argv[] = { "mount", "-t", (char *)q->fstype, "-o", opts, (char *)path, mnt, NULL };
 	if (mkdir(mnt, 0700) < 0) {
 		cli_error(object, "cannot make a scratch directory: %s", strerror(errno));
@@ -506,32 +678,109 @@ static int fill_ext(const char *path, struct part *q, const char *spec, const st
 	return rc;
 }
 
-/* mkswap has no offset: the partition alone through a loop device. */
-static int make_swap(const char *path, struct part *q, const char *object)
+/* Q's place in PATH alone as a loop device, for the tools that take no
+ * offset (mkswap, mkfs.xfs); NULL after an error.  loop_detach() frees. */
+static char *loop_attach(const char *path, const struct part *q, const char *object)
 {
 	char off[32], len[32], *dev = NULL, line[256];
-	int rc;
 
 	snprintf(off, sizeof(off), "%llu", (unsigned long long)q->start);
 	snprintf(len, sizeof(len), "%llu", (unsigned long long)q->size);
 	char *losetup[] = { "losetup", "-f", "--show", "-o", off, "--sizelimit", len, (char *)path, NULL };
 	if (run_program(losetup, &dev, true) != 0 || !dev) {
 		run_one_line(dev, line, sizeof(line));
-		cli_error(object, "cannot set up a loop device for mkswap: %s", line);
+		cli_error(object, "cannot set up a loop device: %s", line);
 		free(dev);
-		return -1;
+		return NULL;
 	}
 	dev[strcspn(dev, "\n")] = '\0';
 	snprintf(signal_loop, sizeof(signal_loop), "%s", dev);
 	signal_looped = 1;
-	char *mkswap[] = { "mkswap", "-q", "-U", (char *)(q->uuid[0] ? q->uuid : "random"), "-L", (char *)q->label, dev, NULL };
-	if (!q->label[0])
-		mkswap[4] = NULL;
-	rc = run(mkswap, object);
+	return dev;
+}
+
+static void loop_detach(char *dev)
+{
 	char *detach[] = { "losetup", "-d", dev, NULL };
+
 	run_program(detach, NULL, true);
 	signal_looped = 0;
 	free(dev);
+}
+
+static int make_swap(const char *path, struct part *q, const char *object)
+{
+	char *dev = loop_attach(path, q, object);
+	int rc;
+
+	if (!dev)
+		return -1;
+	char *mkswap[] = { "mkswap", "-q", "-U", (char *)(q->uuid[0] ? q->uuid : "random"), "-L", (char *)q->label, dev, NULL };
+	if (!q->label[0])
+		mkswap[4] = dev, mkswap[5] = NULL;
+	rc = run(mkswap, object);
+	loop_detach(dev);
+	return rc;
+}
+
+/* XFS by mkfs.xfs with the recorded UUID, label, block, sector and inode
+ * sizes and features; the allocation groups and log kept when the size
+ * is (mkfs.xfs's own choice on a resized one). */
+static int make_xfs(const char *path, struct part *q, const char *object)
+{
+	json_t *pa = json_object_get(q->v, "params");
+	char b[32], sect[32], meta[300], ino[80], naming[32], data[40], log[40], *dev, *argv[32];
+	bool same = q->size == q->old_size;
+	int a = 0, rc;
+
+	if (!jnum(pa, "block_bytes") || !jnum(pa, "inode_bytes") || !jnum(pa, "sector_bytes")) {
+		cli_error(object, "the recorded parameters of its xfs are damaged");
+		return -1;
+	}
+	snprintf(b, sizeof(b), "size=%llu", (unsigned long long)jnum(pa, "block_bytes"));
+	snprintf(sect, sizeof(sect), "size=%llu", (unsigned long long)jnum(pa, "sector_bytes"));
+	snprintf(meta, sizeof(meta), "crc=%d%s%s", json_is_true(json_object_get(pa, "crc")), q->uuid[0] ? ",uuid=" : "", q->uuid);
+	if (json_is_true(json_object_get(pa, "crc")))
+		snprintf(meta + strlen(meta), sizeof(meta) - strlen(meta), ",finobt=%d,rmapbt=%d,reflink=%d,bigtime=%d,inobtcount=%d",
+			 json_is_true(json_object_get(pa, "finobt")), json_is_true(json_object_get(pa, "rmapbt")),
+			 json_is_true(json_object_get(pa, "reflink")), json_is_true(json_object_get(pa, "bigtime")),
+			 json_is_true(json_object_get(pa, "inobtcount")));
+	snprintf(ino, sizeof(ino), "size=%llu%s", (unsigned long long)jnum(pa, "inode_bytes"),
+		 json_is_true(json_object_get(pa, "crc")) ? (json_is_true(json_object_get(pa, "sparse_inodes")) ? ",sparse=1" : ",sparse=0") : "");
+	snprintf(naming, sizeof(naming), "ftype=%d", json_is_true(json_object_get(pa, "ftype")));
+	snprintf(data, sizeof(data), "agcount=%llu", (unsigned long long)jnum(pa, "ag_count"));
+	snprintf(log, sizeof(log), "size=%llu", (unsigned long long)jnum(pa, "log_bytes"));
+	argv[a++] = "mkfs.xfs";
+	argv[a++] = "-q";
+	argv[a++] = "-f";
+	argv[a++] = "-b";
+	argv[a++] = b;
+	argv[a++] = "-s";
+	argv[a++] = sect;
+	argv[a++] = "-m";
+	argv[a++] = meta;
+	argv[a++] = "-i";
+	argv[a++] = ino;
+	argv[a++] = "-n";
+	argv[a++] = naming;
+	if (same && jnum(pa, "ag_count")) {
+		argv[a++] = "-d";
+		argv[a++] = data;
+	}
+	if (same && json_is_true(json_object_get(pa, "log_internal")) && jnum(pa, "log_bytes")) {
+		argv[a++] = "-l";
+		argv[a++] = log;
+	}
+	if (q->label[0]) {
+		argv[a++] = "-L";
+		argv[a++] = (char *)q->label;
+	}
+	if (!(dev = loop_attach(path, q, object)))
+		return -1;
+	argv[a++] = dev;
+	argv[a] = NULL;
+	rc = run(argv, object);
+	loop_detach(dev);
 	return rc;
 }
 
@@ -581,6 +830,40 @@ static int write_boot(const char *path, json_t *shape, const unsigned char *boot
 	return rc;
 }
 
+/* --new-ids: rawkit-clone --in-place changes the ids and every reference
+ * to them, exactly as it does for a clone (the tool beside this one). */
+static int new_ids(const char *path, struct plan *p, const char *object)
+{
+	char self[4096], clone[4200], *out = NULL, *slash;
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	json_t *report, *ids;
+	json_error_t jerr;
+	int st;
+
+	if (len <= 0) {
+		cli_error(object, "cannot find rawkit-clone: /proc/self/exe: %s", strerror(errno));
+		return -1;
+	}
+	self[len] = '\0';
+	slash = strrchr(self, '/');
+	snprintf(clone, sizeof(clone), "%.*s/rawkit-clone", slash ? (int)(slash - self) : 1, slash ? self : ".");
+	char *argv[] = { clone, "--in-place", "--operations", "fs-uuids,disk-ids", "--json", (char *)path, NULL };
+	st = run_program(argv, &out, false);
+	report = out ? json_loads(out, 0, &jerr) : NULL;
+	free(out);
+	if (st != 0) {
+		const char *why = json_string_value(json_object_get(json_object_get(report, "error"), "message"));
+		cli_error(object, "new ids: rawkit-clone --in-place failed (%s %d): %s", st < 0 ? "not run, or killed:" : "status",
+			  st, why ? why : "no report");
+		json_decref(report);
+		return -1;
+	}
+	ids = json_object_get(json_array_get(json_object_get(report, "targets"), 0), "ids");
+	p->ids = json_is_array(ids) ? json_incref(ids) : json_array();
+	json_decref(report);
+	return 0;
+}
+
 static int carry_out(struct plan *p, json_t *shape, const unsigned char *boot, size_t boot_len, const char *spec,
 		     const struct restore_disk_opts *o, int *status)
 {
@@ -609,10 +892,15 @@ static int carry_out(struct plan *p, json_t *shape, const unsigned char *boot, s
 		if (q->action == ACT_MKFS && is_ext(q->fstype) &&
 		    (make_ext(path, q, object) < 0 || (!q->note[0] && fill_ext(path, q, spec, o, object, status) < 0)))
 			goto out;
+		if (q->action == ACT_MKFS && !strcmp(q->fstype, "xfs") &&
+		    (make_xfs(path, q, object) < 0 || (!q->note[0] && fill_ext(path, q, spec, o, object, status) < 0)))
+			goto out;
 		if (q->action == ACT_MKSWAP && make_swap(path, q, object) < 0)
 			goto out;
 	}
-	if (write_boot(path, shape, boot, boot_len, p) < 0)
+	if (!p->one_volume && write_boot(path, shape, boot, boot_len, p) < 0)
+		goto out;
+	if (o->new_ids && new_ids(path, p, o->target) < 0)
 		goto out;
 	if (imgfmt_output_commit(out) < 0) {
 		cli_error(o->target, "%s", imgfmt_output_error(out));
@@ -653,6 +941,9 @@ static void print_plan(const char *guest, const struct generation *g, const stru
 			json_put(resized, "fstype", json_text(p->grown->fstype));
 		}
 		json_put(obj, "resized", resized);
+		json_put(obj, "shrunk", json_boolean(p->shrunk));
+		json_put(obj, "volume", p->one_volume ? json_text(p->parts[0].name) : json_null());
+		json_put(obj, "ids", p->ids ? json_incref(p->ids) : json_array());
 		json_put(obj, "not_grown", p->not_grown[0] ? json_string(p->not_grown) : json_null());
 		json_put(obj, "destroyed", p->destroys[0] ? json_text(p->destroys) : json_null());
 		for (size_t i = 0; i < p->n; i++) {
@@ -664,6 +955,8 @@ static void print_plan(const char *guest, const struct generation *g, const stru
 			json_put(v, "fs_label", json_text(q->label));
 			json_put(v, "offset_bytes", json_count(q->start));
 			json_put(v, "size_bytes", json_count(q->size));
+			json_put(v, "recorded_offset_bytes", json_count(q->old_start));
+			json_put(v, "recorded_size_bytes", json_count(q->old_size));
 			json_put(v, "action", json_string(action_names[q->action]));
 			json_put(v, "note", json_text(q->note));
 			json_put(v, "files", json_count(q->files));
@@ -680,10 +973,16 @@ static void print_plan(const char *guest, const struct generation *g, const stru
 	}
 	if (o->quiet)
 		return;
-	printf("%s@%lld %s %s (%s%s, %s; the recorded disk: %s, %s)\n", guest, (long long)g->seq,
-	       o->dry_run ? "would be restored onto" : "restored onto", o->target, p->exists ? "" : "new ",
-	       p->blockdev ? "block device" : "image file", cli_human(p->target_bytes, a, sizeof(a)),
-	       p->label[0] ? p->label : "no partition table", cli_human(p->disk_bytes, b, sizeof(b)));
+	if (p->one_volume)
+		printf("%s@%lld %s %s %s (%s%s, %s; the recorded volume: %s, %s)\n", guest, (long long)g->seq, p->parts[0].name,
+		       o->dry_run ? "would be restored onto" : "restored onto", o->target, p->exists ? "" : "new ",
+		       p->blockdev ? "block device" : "image file", cli_human(p->target_bytes, a, sizeof(a)),
+		       p->parts[0].fstype, cli_human(p->parts[0].old_size, b, sizeof(b)));
+	else
+		printf("%s@%lld %s %s (%s%s, %s; the recorded disk: %s, %s)\n", guest, (long long)g->seq,
+		       o->dry_run ? "would be restored onto" : "restored onto", o->target, p->exists ? "" : "new ",
+		       p->blockdev ? "block device" : "image file", cli_human(p->target_bytes, a, sizeof(a)),
+		       p->label[0] ? p->label : "no partition table", cli_human(p->disk_bytes, b, sizeof(b)));
 	if (p->destroys[0])
 		printf("  replacing what it held: %s\n", p->destroys);
 	for (size_t i = 0; i < p->n; i++) {
@@ -691,15 +990,24 @@ static void print_plan(const char *guest, const struct generation *g, const stru
 		printf("  %s: %s%s%s%s at %llu, %llu bytes: %s", q->name, q->fstype[0] ? q->fstype : "-",
 		       q->label[0] ? " \"" : "", q->label, q->label[0] ? "\"" : "", (unsigned long long)q->start,
 		       (unsigned long long)q->size, action_names[q->action]);
-		if (q == p->grown)
-			printf(" (grown from %llu bytes)", (unsigned long long)p->grown_from);
-		if (q->action == ACT_MKFS && is_ext(q->fstype) && !q->note[0] && !o->dry_run)
+		if (q->size > q->old_size)
+			printf(" (grown from %llu bytes)", (unsigned long long)q->old_size);
+		else if (q->size < q->old_size)
+			printf(" (shrunk from %llu bytes to fit its files)", (unsigned long long)q->old_size);
+		if (q->action == ACT_MKFS && (is_ext(q->fstype) || !strcmp(q->fstype, "xfs")) && !q->note[0] && !o->dry_run)
 			printf(", %llu files, %s restored", (unsigned long long)q->files, cli_human(q->bytes, a, sizeof(a)));
 		printf("%s%s\n", q->note[0] ? "; " : "", q->note);
 	}
 	if (p->not_grown[0])
 		printf("  not grown: %s\n", p->not_grown);
-	printf("  boot areas: %llu bytes%s\n", (unsigned long long)p->boot_bytes, o->dry_run ? " to write" : " written");
+	if (!p->one_volume)
+		printf("  boot areas: %llu bytes%s\n", (unsigned long long)p->boot_bytes, o->dry_run ? " to write" : " written");
+	for (size_t i = 0; p->ids && i < json_array_size(p->ids); i++) {
+		json_t *c = json_array_get(p->ids, i);
+		printf("  new id: %s %s: %s -> %s\n", jstr(c, "volume"), jstr(c, "kind"), jstr(c, "old"), jstr(c, "new"));
+	}
+	if (o->new_ids && o->dry_run)
+		printf("  new ids: rawkit-clone --in-place --operations fs-uuids,disk-ids\n");
 }
 
 int cmd_restore_disk(const struct restore_disk_opts *o)
@@ -723,7 +1031,7 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 					   "restore its files with rawkit-lanfree restore");
 		goto out;
 	}
-	if (make_plan(&repo, &g, shape.json, o, &p) < 0)
+	if ((o->volume ? make_volume_plan(&repo, &g, shape.json, o, &p) : make_plan(&repo, &g, shape.json, o, &p)) < 0)
 		goto out;
 	if (asprintf(&spec, "%s@%lld", guest, (long long)g.seq) < 0) {
 		spec = NULL;
@@ -742,7 +1050,8 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 		json_t *a;
 		size_t i;
 		json_array_foreach(json_object_get(shape.json, "boot_areas"), i, a)
-			p.boot_bytes += jnum(a, "size_bytes");
+			if (!p.one_volume)
+				p.boot_bytes += jnum(a, "size_bytes");
 	} else if (needs_root && geteuid() != 0) {
 		cli_error(o->target, "restore-disk needs root: it mounts each new filesystem to fill it");
 		status = RAWKIT_EXIT_FAILED;
@@ -759,6 +1068,7 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 	print_plan(guest, &g, &p, o, cli_now() - t0, status);
 out:
 	free(p.parts);
+	json_decref(p.ids);
 	shape_free(&shape);
 	free(spec);
 	free(guest);

@@ -119,6 +119,55 @@ static json_t *ntfs_params(imgfmt_disk *disk, size_t index)
 	return o;
 }
 
+static uint32_t be32_at(const unsigned char *b, size_t at)
+{
+	return (uint32_t)b[at] << 24 | (uint32_t)b[at + 1] << 16 | (uint32_t)b[at + 2] << 8 | b[at + 3];
+}
+
+/* XFS: what mkfs.xfs needs for an equivalent one, from the primary
+ * superblock (big-endian; offsets of struct xfs_dsb). */
+static json_t *xfs_params(imgfmt_disk *disk, size_t index)
+{
+	unsigned char sb[512];
+	unsigned block, sector, inode, version;
+	uint32_t features2, ro_compat = 0, incompat = 0;
+	uint64_t dblocks;
+	json_t *o;
+
+	if (imgfmt_volume_pread(disk, index, sb, sizeof(sb), 0) < 0 || memcmp(sb, "XFSB", 4))
+		return NULL;
+	block = be32_at(sb, 4);
+	dblocks = (uint64_t)be32_at(sb, 8) << 32 | be32_at(sb, 12);
+	version = (sb[100] << 8 | sb[101]) & 0xf;
+	sector = sb[102] << 8 | sb[103];
+	inode = sb[104] << 8 | sb[105];
+	features2 = be32_at(sb, 200);
+	if (version == 5) {
+		ro_compat = be32_at(sb, 212);
+		incompat = be32_at(sb, 216);
+	}
+	if (block < 512 || block > 65536 || (block & (block - 1)) || sector < 512 || sector > block || inode < 256 ||
+	    inode > 2048 || (version != 4 && version != 5))
+		return NULL;
+	o = json_object();
+	json_put(o, "block_bytes", json_integer(block));
+	json_put(o, "sector_bytes", json_integer(sector));
+	json_put(o, "inode_bytes", json_integer(inode));
+	json_put(o, "blocks", json_count(dblocks));
+	json_put(o, "ag_count", json_integer(be32_at(sb, 88)));
+	json_put(o, "log_bytes", json_count((uint64_t)be32_at(sb, 96) * block));
+	json_put(o, "log_internal", json_boolean(sb[48] | sb[49] | sb[50] | sb[51] | sb[52] | sb[53] | sb[54] | sb[55]));
+	json_put(o, "crc", json_boolean(version == 5));
+	json_put(o, "ftype", json_boolean(version == 5 ? incompat & 0x1 : features2 & 0x200));
+	json_put(o, "sparse_inodes", json_boolean(incompat & 0x2));
+	json_put(o, "bigtime", json_boolean(incompat & 0x8));
+	json_put(o, "finobt", json_boolean(ro_compat & 0x1));
+	json_put(o, "rmapbt", json_boolean(ro_compat & 0x2));
+	json_put(o, "reflink", json_boolean(ro_compat & 0x4));
+	json_put(o, "inobtcount", json_boolean(ro_compat & 0x8));
+	return o;
+}
+
 /* vfat (an EFI system partition): what mkfs.fat needs for an equivalent
  * one, from the boot sector. */
 static json_t *vfat_params(imgfmt_disk *disk, size_t index)
@@ -289,6 +338,8 @@ int shape_describe(imgfmt_disk *disk, struct shape *s)
 			params = ntfs_params(disk, i);
 		else if (!strcmp(v.fstype, "vfat"))
 			params = vfat_params(disk, i);
+		else if (!strcmp(v.fstype, "xfs"))
+			params = xfs_params(disk, i);
 		json_put(o, "params", params ? params : json_null());
 		json_array_append_new(v.partno ? parts : vols, o);
 	}
