@@ -418,6 +418,12 @@ int imgfmt_disk_lvm_set_ids(imgfmt_disk *disk, const char *vg, const char *new_v
  * stale afterwards (re-open the disk). */
 int imgfmt_disk_lvm_resize_pv(imgfmt_disk *disk, size_t index);
 
+/* Where the data area (the first extent) of PV volume INDEX starts, in
+ * bytes from the start of the PV, as its label says: what lies before it
+ * is the label and the metadata areas.  -EINVAL when INDEX is no PV or its
+ * label is damaged. */
+int imgfmt_disk_lvm_pv_data_offset(imgfmt_disk *disk, size_t index, uint64_t *offset);
+
 /* ---------------------------------------------------------------- output
  *
  * A disk written piece by piece (from a stream), with the copy engine's

@@ -421,3 +421,25 @@ out:
 	vg_write_free(&w);
 	return rc;
 }
+
+int imgfmt_disk_lvm_pv_data_offset(imgfmt_disk *disk, size_t index, uint64_t *offset)
+{
+	struct imgfmt_volume_ref r = { disk, index };
+	struct imgfmt_lvm_label label;
+	char err[IMGFMT_ERRLEN] = "";
+	int rc;
+
+	if (index >= disk->nvolumes)
+		return disk_fail(disk, -EINVAL, "no volume number %zu", index);
+	if (!maybe_pv(disk, index))
+		return disk_fail(disk, -EINVAL, "%s is not an LVM2 physical volume", disk->volumes[index].name);
+	rc = imgfmt_lvm_read_label(imgfmt_volume_ref_read, &r, disk->volumes[index].size, &label, err);
+	if (rc < 0)
+		return disk_fail(disk, rc == -EIO ? rc : -EINVAL, "%s: LVM2 physical volume: %s", disk->volumes[index].name,
+				 err[0] ? err : "no label");
+	if (label.data_offset > disk->volumes[index].size)
+		return disk_fail(disk, -EINVAL, "%s: LVM2 physical volume: its data area starts past its end",
+				 disk->volumes[index].name);
+	*offset = label.data_offset;
+	return 0;
+}

@@ -41,8 +41,8 @@
 #define GPT_TAIL_SECTORS 33 /* backup entries and header at the end */
 #define BIOS_BOOT_GUID "21686148-6449-6E6F-744E-656564454649"
 
-enum action { ACT_NONE, ACT_MKFS, ACT_MKSWAP, ACT_BOOT, ACT_SKIP };
-static const char *const action_names[] = { "none", "mkfs", "mkswap", "boot", "skip" };
+enum action { ACT_NONE, ACT_MKFS, ACT_MKSWAP, ACT_BOOT, ACT_SKIP, ACT_LVM };
+static const char *const action_names[] = { "none", "mkfs", "mkswap", "boot", "skip", "lvm" };
 
 /* One partition (or the whole disk) of the recorded shape, and what
  * becomes of it. */
@@ -51,6 +51,7 @@ struct part {
 	const char *name, *fstype, *uuid, *label, *type;
 	unsigned partno;
 	bool container;
+	bool lv; /* an LVM logical volume: where its PV's metadata puts it */
 	uint64_t old_start, old_size, start, size;
 	enum action action;
 	uint64_t inodes; /* shrunk: the inodes made (0: as recorded) */
@@ -72,7 +73,6 @@ struct plan {
 	char not_grown[300];  /* a larger target, nothing grown: why */
 	char destroys[512];   /* what the target holds now */
 	uint64_t boot_bytes;  /* boot area bytes written (stored and zeros) */
-	unsigned lvs;         /* LVM logical volumes not remade */
 };
 
 static const char *jstr(json_t *o, const char *key)
@@ -184,6 +184,8 @@ static struct part *grow_candidate(struct plan *p, const char *grow)
 
 	for (size_t i = 0; i < p->n; i++) {
 		struct part *q = &p->parts[i];
+		if (q->lv)
+			continue;
 		if (grow && !strcmp(q->name, grow))
 			return q;
 		if (!grow && q->action == ACT_MKFS && (is_ext(q->fstype) || !strcmp(q->fstype, "xfs")) &&
@@ -198,7 +200,7 @@ static int grow_by(struct plan *p, struct part *g, uint64_t delta, char *why, si
 {
 	for (size_t i = 0; i < p->n; i++) {
 		struct part *q = &p->parts[i];
-		if (q == g || q->old_start < g->old_start)
+		if (q == g || q->old_start < g->old_start || q->lv)
 			continue;
 		if (q->container || (!strcmp(p->label, "dos") && q->partno > 4) ||
 		    (!strcmp(p->label, "dos") && g->partno > 4)) {
@@ -206,18 +208,86 @@ static int grow_by(struct plan *p, struct part *g, uint64_t delta, char *why, si
 				 g->name, q->name);
 			return -1;
 		}
-		if (q->action == ACT_BOOT || q->action == ACT_SKIP || q->action == ACT_NONE) {
+		if (q->action == ACT_BOOT || q->action == ACT_SKIP || q->action == ACT_NONE || q->action == ACT_LVM) {
 			snprintf(why, whylen, "%s would move %s (%s), which rawkit remakes only in place", g->name, q->name,
 				 q->fstype[0] ? q->fstype : "no filesystem");
 			return -1;
 		}
 	}
 	for (size_t i = 0; i < p->n; i++)
-		if (&p->parts[i] != g && p->parts[i].old_start > g->old_start)
+		if (&p->parts[i] != g && p->parts[i].old_start > g->old_start && !p->parts[i].lv)
 			p->parts[i].start += delta;
 	p->grown = g;
 	p->grown_from = g->size;
 	g->size += delta;
+	return 0;
+}
+
+/* Has the shape the label and metadata of PV Q (its boot area)? */
+static bool pv_header_recorded(json_t *shape, const struct part *q)
+{
+	json_t *a;
+	size_t i;
+
+	json_array_foreach(json_object_get(shape, "boot_areas"), i, a)
+		if (!strcmp(jstr(a, "what"), "lvm_pv_header") && !strcmp(jstr(a, "volume"), q->name) &&
+		    jnum(a, "stored_bytes") && jnum(a, "size_bytes"))
+			return true;
+	return false;
+}
+
+/* LVM: each PV partition whose label and metadata were recorded is
+ * written back in place (ACT_LVM); then the logical volumes are made
+ * and filled where that metadata puts them, when every PV is. */
+static int add_lvs(sqlite3 *db, const struct generation *g, json_t *shape, struct plan *p)
+{
+	json_t *v;
+	size_t i, pvs = 0, remade = 0;
+
+	for (size_t k = 0; k < p->n; k++)
+		if (!strcmp(p->parts[k].fstype, "LVM2_member")) {
+			pvs++;
+			if (pv_header_recorded(shape, &p->parts[k])) {
+				p->parts[k].action = ACT_LVM;
+				p->parts[k].note[0] = '\0';
+				remade++;
+			} else {
+				snprintf(p->parts[k].note, sizeof(p->parts[k].note), "its LVM label and metadata were not "
+					 "recorded (an older rawkit, or a PV rawkit could not read): left empty");
+			}
+		}
+	json_array_foreach(json_object_get(shape, "volumes"), i, v) {
+		struct part *q = &p->parts[p->n];
+		if (!jstr(v, "lv_name")[0])
+			continue;
+		q->v = v;
+		q->lv = true;
+		q->name = jstr(v, "name");
+		q->fstype = jstr(v, "fstype");
+		q->uuid = jstr(v, "fs_uuid");
+		q->label = jstr(v, "fs_label");
+		q->type = "";
+		q->old_start = q->start = jnum(v, "offset_bytes");
+		q->old_size = q->size = jnum(v, "size_bytes");
+		if (!q->name[0] || strchr(q->name, '/') || !strcmp(q->name, ".") || !strcmp(q->name, "..") ||
+		    strlen(q->name) > 255) {
+			cli_error("catalog", "the generation's disk shape is damaged (volume %zu)", i);
+			return -1;
+		}
+		if (!pvs || remade < pvs) {
+			q->action = ACT_SKIP;
+			snprintf(q->note, sizeof(q->note), "its LVM physical volume is not remade (its files: rawkit-lanfree "
+				 "restore, or --volume %s onto a logical volume made by hand)", q->name);
+		} else {
+			choose_action(db, g->id, q);
+			if (q->action == ACT_BOOT || q->action == ACT_NONE || !strcmp(q->fstype, "LVM2_member")) {
+				q->action = ACT_SKIP;
+				snprintf(q->note, sizeof(q->note), "restore-disk does not make %s logical volumes: left empty",
+					 q->fstype[0] ? q->fstype : "unrecognised");
+			}
+		}
+		p->n++;
+	}
 	return 0;
 }
 
@@ -246,7 +316,7 @@ static int shrink_to_fit(sqlite3 *db, const struct generation *g, struct plan *p
 		struct restore_disk_fit fit;
 		json_t *pa = json_object_get(q->v, "params");
 		uint64_t size;
-		if (q->action != ACT_MKFS || !is_ext(q->fstype) || q->old_start < fixed_end)
+		if (q->action != ACT_MKFS || !is_ext(q->fstype) || q->old_start < fixed_end || q->lv)
 			continue;
 		if (restore_disk_fit(db, g->guest_id, g->seq, q->name, pa, &fit) < 0) {
 			cli_error("catalog", "cannot count the files of %s: %s", q->name, sqlite3_errmsg(db));
@@ -292,6 +362,8 @@ static int shrink_to_fit(sqlite3 *db, const struct generation *g, struct plan *p
 	for (size_t i = 0; i < p->n; i++) {
 		struct part *q = &p->parts[i];
 		uint64_t shift = 0;
+		if (q->lv)
+			continue;
 		for (size_t k = 0; k < p->n; k++)
 			if (p->parts[k].old_start < q->old_start && p->parts[k].size < p->parts[k].old_size)
 				shift += p->parts[k].old_size - p->parts[k].size;
@@ -432,12 +504,8 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 			end = q->start + q->size;
 		p->n++;
 	}
-	json_array_foreach(vols, i, v)
-		if (jstr(v, "lv_name")[0]) {
-			cli_warning(o->spec, "%s: LVM logical volumes are not remade yet (its files: rawkit-lanfree restore)",
-				    jstr(v, "name"));
-			p->lvs++;
-		}
+	if (p->label[0] && add_lvs(repo->db, g, shape, p) < 0)
+		return -1;
 	tail = !strcmp(p->label, "gpt") ? GPT_TAIL_SECTORS * p->sector : 0;
 	p->need_bytes = end + tail;
 	if (inspect_target(o->target, p) < 0)
@@ -485,8 +553,8 @@ checked:
 /* What a signal must not leave behind (no allocation: the handler reads
  * them): the filesystem being filled, the loop device mkswap writes
  * through.  The temp file of a new image is the library's to remove. */
-static char signal_mount[4200], signal_scratch[4096], signal_loop[64];
-static volatile sig_atomic_t signal_mounted, signal_looped;
+static char signal_mount[4200], signal_scratch[4096], signal_loop[64], signal_temp[4096];
+static volatile sig_atomic_t signal_mounted, signal_looped, signal_temped;
 
 static void undo_on_signal(void)
 {
@@ -501,6 +569,8 @@ static void undo_on_signal(void)
 		ioctl(fd, LOOP_CLR_FD, 0);
 		close(fd);
 	}
+	if (signal_temped)
+		unlink(signal_temp);
 }
 
 static int run(char *const argv[], const char *object)
@@ -830,6 +900,130 @@ static int write_boot(const char *path, json_t *shape, const unsigned char *boot
 	return rc;
 }
 
+/* Make Q at its place in PATH, and fill it. */
+static int make_and_fill(const char *path, struct part *q, uint64_t sector, const char *spec,
+			 const struct restore_disk_opts *o, int *status)
+{
+	char object[300];
+	bool filled = is_ext(q->fstype) || !strcmp(q->fstype, "xfs");
+
+	snprintf(object, sizeof(object), "%s: %s", o->target, q->name);
+	if (q->action == ACT_MKSWAP)
+		return make_swap(path, q, object);
+	if (q->action != ACT_MKFS)
+		return 0;
+	if ((!strcmp(q->fstype, "vfat") && make_vfat(path, q, sector, object) < 0) ||
+	    (is_ext(q->fstype) && make_ext(path, q, object) < 0) || (!strcmp(q->fstype, "xfs") && make_xfs(path, q, object) < 0))
+		return -1;
+	return filled && !q->note[0] ? fill_ext(path, q, spec, o, object, status) : 0;
+}
+
+/* Volume NAME of the disk in PATH as it reads now: index, place, runs. */
+static int find_volume(imgfmt_disk *d, const char *name, size_t *index, struct imgfmt_volume *v)
+{
+	for (size_t i = 0; i < imgfmt_disk_volume_count(d); i++)
+		if (imgfmt_disk_volume(d, i, v) == 0 && !strcmp(v->name, name)) {
+			*index = i;
+			return 0;
+		}
+	return -1;
+}
+
+/* A logical volume in several runs: made and filled in a sparse temp file,
+ * then written through the LV's mapping (libimgfmt), its data runs only
+ * (on a block device, the holes as zeros too). */
+static int lv_through_temp(const char *path, struct part *q, bool blockdev, const char *spec,
+			   const struct restore_disk_opts *o, int *status, const char *object)
+{
+	struct part t = *q;
+	imgfmt_disk *d = NULL;
+	struct imgfmt_volume v;
+	unsigned char *buf = malloc(MiB);
+	size_t index;
+	off_t at = 0, data, hole;
+	int fd, rc = -1;
+
+	run_temp_template(signal_temp, sizeof(signal_temp), "rawkit-restore-disk-lv", "/var/tmp");
+	if (!buf || (fd = mkstemp(signal_temp)) < 0) {
+		cli_error(object, "cannot make a temp file: %s", buf ? strerror(errno) : "out of memory");
+		free(buf);
+		return -1;
+	}
+	signal_temped = 1;
+	t.start = 0;
+	t.size = q->old_size;
+	if (ftruncate(fd, (off_t)t.size) < 0) {
+		cli_error(object, "cannot size the temp file %s: %s", signal_temp, strerror(errno));
+		goto out;
+	}
+	if (make_and_fill(signal_temp, &t, 512, spec, o, status) < 0)
+		goto out;
+	q->files = t.files;
+	q->bytes = t.bytes;
+	if (!(d = imgfmt_disk_new()) || imgfmt_disk_open(d, path, IMGFMT_OPEN_WRITE) < 0 ||
+	    find_volume(d, q->name, &index, &v) < 0) {
+		cli_error(object, "the logical volume is not where its metadata puts it: %s",
+			  d ? imgfmt_disk_error(d) : "out of memory");
+		goto out;
+	}
+	while ((uint64_t)at < t.size) {
+		data = lseek(fd, at, SEEK_DATA);
+		if (data < 0)
+			data = (off_t)t.size;
+		hole = data < (off_t)t.size ? lseek(fd, data, SEEK_HOLE) : data;
+		if (hole < 0)
+			hole = (off_t)t.size;
+		memset(buf, 0, MiB);
+		for (off_t z = at; blockdev && z < data; z += MiB)
+			if (imgfmt_volume_pwrite(d, index, buf, (size_t)(data - z < (off_t)MiB ? data - z : (off_t)MiB), (uint64_t)z) < 0)
+				goto io;
+		for (off_t c = data; c < hole; c += MiB) {
+			size_t n = (size_t)(hole - c < (off_t)MiB ? hole - c : (off_t)MiB);
+			if (pread(fd, buf, n, c) != (ssize_t)n || imgfmt_volume_pwrite(d, index, buf, n, (uint64_t)c) < 0)
+				goto io;
+		}
+		at = hole;
+	}
+	if (imgfmt_disk_sync(d) < 0)
+		goto io;
+	rc = 0;
+	goto out;
+io:
+	cli_error(object, "cannot write the logical volume: %s", imgfmt_disk_error(d));
+out:
+	imgfmt_disk_free(d);
+	close(fd);
+	unlink(signal_temp);
+	signal_temped = 0;
+	free(buf);
+	return rc;
+}
+
+/* A logical volume: in one run, made and filled in place; else through a
+ * temp file. */
+static int make_lv(const char *path, struct part *q, bool blockdev, const char *spec, const struct restore_disk_opts *o,
+		   int *status)
+{
+	imgfmt_disk *d = imgfmt_disk_new();
+	struct imgfmt_volume v;
+	char object[300];
+	size_t index;
+
+	snprintf(object, sizeof(object), "%s: %s", o->target, q->name);
+	if (!d || imgfmt_disk_open(d, path, 0) < 0 || find_volume(d, q->name, &index, &v) < 0 || v.size != q->old_size ||
+	    v.unreadable) {
+		cli_error(object, "the logical volume is not where its metadata puts it%s%s", d ? ": " : "",
+			  d ? imgfmt_disk_error(d) : "");
+		imgfmt_disk_free(d);
+		return -1;
+	}
+	imgfmt_disk_free(d);
+	if (v.segments != 1)
+		return lv_through_temp(path, q, blockdev, spec, o, status, object);
+	q->start = v.offset;
+	return make_and_fill(path, q, 512, spec, o, status);
+}
+
 /* --new-ids: rawkit-clone --in-place changes the ids and every reference
  * to them, exactly as it does for a clone (the tool beside this one). */
 static int new_ids(const char *path, struct plan *p, const char *object)
@@ -883,23 +1077,16 @@ static int carry_out(struct plan *p, json_t *shape, const unsigned char *boot, s
 	path = imgfmt_output_path(out);
 	if (p->label[0] && write_table(path, shape, p) < 0)
 		goto out;
-	for (size_t i = 0; i < p->n; i++) {
-		struct part *q = &p->parts[i];
-		char object[300];
-		snprintf(object, sizeof(object), "%s: %s", o->target, q->name);
-		if (q->action == ACT_MKFS && !strcmp(q->fstype, "vfat") && make_vfat(path, q, p->sector, object) < 0)
+	for (size_t i = 0; i < p->n; i++)
+		if (!p->parts[i].lv && make_and_fill(path, &p->parts[i], p->sector, spec, o, status) < 0)
 			goto out;
-		if (q->action == ACT_MKFS && is_ext(q->fstype) &&
-		    (make_ext(path, q, object) < 0 || (!q->note[0] && fill_ext(path, q, spec, o, object, status) < 0)))
-			goto out;
-		if (q->action == ACT_MKFS && !strcmp(q->fstype, "xfs") &&
-		    (make_xfs(path, q, object) < 0 || (!q->note[0] && fill_ext(path, q, spec, o, object, status) < 0)))
-			goto out;
-		if (q->action == ACT_MKSWAP && make_swap(path, q, object) < 0)
-			goto out;
-	}
 	if (!p->one_volume && write_boot(path, shape, boot, boot_len, p) < 0)
 		goto out;
+	/* the logical volumes, where the PVs' metadata written back puts them */
+	for (size_t i = 0; i < p->n; i++)
+		if (p->parts[i].lv && (p->parts[i].action == ACT_MKFS || p->parts[i].action == ACT_MKSWAP) &&
+		    make_lv(path, &p->parts[i], p->blockdev, spec, o, status) < 0)
+			goto out;
 	if (o->new_ids && new_ids(path, p, o->target) < 0)
 		goto out;
 	if (imgfmt_output_commit(out) < 0) {
@@ -1039,7 +1226,7 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 	}
 	for (size_t i = 0; i < p.n; i++)
 		needs_root |= p.parts[i].action == ACT_MKFS || p.parts[i].action == ACT_MKSWAP;
-	status = p.lvs ? RAWKIT_EXIT_WARNINGS : RAWKIT_EXIT_DONE;
+	status = RAWKIT_EXIT_DONE;
 	/* what is not remade, or remade empty, is said first */
 	for (size_t k = 0; k < p.n; k++)
 		if (p.parts[k].note[0]) {

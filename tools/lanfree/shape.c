@@ -291,6 +291,11 @@ static int describe_boot(struct shape *s, imgfmt_disk *disk, json_t *obj)
 			first = v.offset;
 		if (rc == 0 && v.partno && !strcasecmp(v.type, BIOS_BOOT_GUID))
 			rc = boot_read(s, disk, areas, "bios_boot", v.name, v.offset, v.size);
+		/* an LVM2 PV's label and metadata: its VG and LVs, as they were */
+		uint64_t pe_start;
+		if (rc == 0 && v.partno && !strcmp(v.fstype, "LVM2_member") &&
+		    imgfmt_disk_lvm_pv_data_offset(disk, i, &pe_start) == 0 && pe_start <= BOOT_AREA_MAX)
+			rc = boot_read(s, disk, areas, "lvm_pv_header", v.name, v.offset, pe_start);
 	}
 	gap_start = table_end(disk, sector);
 	if (rc == 0 && gap_start && first != UINT64_MAX && first > gap_start)
