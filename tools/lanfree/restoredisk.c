@@ -7,15 +7,19 @@
  * the new filesystem loop-mounted, so that every attribute comes back
  * exactly as `restore` brings it back (owners, modes, ns times, xattrs,
  * ACLs, inode flags, hard links, holes, devices); swap is made by mkswap
- * with its UUID and label; the boot areas no file holds are written back
- * last.  (mke2fs -d from a staging tree was the other way: it needs the
+ * with its UUID and label; XFS by mkfs.xfs the same way; the boot areas no
+ * file holds are written back last, an LVM PV's label and metadata among
+ * them, after which each logical volume is made and filled where that
+ * metadata puts it.  A smaller target sizes ext2/3/4 to their files
+ * (rdfit.c); --volume makes one volume on a partition; --new-ids hands
+ * the finished disk to rawkit-clone --in-place.  (mke2fs -d from a staging tree was the other way: it needs the
  * data's room twice, drops inode flags, and the staging tree's immutable
  * files cannot be removed without chattr; filling through libext2fs
  * without a mount is left for later.)
  *
  * Everything that can refuse does so before the first write: the target in
- * use or holding something (without --force), too small for the recorded
- * layout, --grow naming a partition that cannot grow.  An image file is
+ * use or holding something (without --force), too small for the files,
+ * --grow naming a partition that cannot grow.  An image file is
  * written as a temp file beside it, renamed into place once complete
  * (imgfmt_output); a block device is written in place.
  */
