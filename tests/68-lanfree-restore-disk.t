@@ -125,7 +125,7 @@ is "$(python3 -c 'import json; d=json.load(open("dry.json")); print(d["dry_run"]
 $L restore-disk repo dosvm nothere.img --dry-run -q
 ok "--dry-run does not create a new target" test ! -e nothere.img
 $L restore-disk repo dosvm x.img --grow p2 2>err.txt
-is "$?:$(cat err.txt)" "1:rawkit-lanfree: p2: holds swap: only an ext2/3/4 or xfs partition grows" "--grow on a swap: refused"
+is "$?:$(cat err.txt)" "1:rawkit-lanfree: p2: holds swap: only an ext2/3/4, xfs or LVM partition grows" "--grow on a swap: refused"
 ok "nothing left behind by a refusal" test ! -e x.img
 $L restore-disk repo dosvm x.img --grow root >/dev/null 2>&1
 is "$?" 2 "--grow with a name that is not pN: usage error"
@@ -258,6 +258,20 @@ if rhel_disk rhel.img --fs >/dev/null 2>&1; then
 	lvm_assemble_lv rhel.img "$RHEL_P2" rhel swap swap.fs
 	is "$(blkid -p -o value -s UUID newswap.fs)/$(blkid -p -o value -s LABEL newswap.fs)" \
 		"$(blkid -p -o value -s UUID swap.fs)/swap" "swap: its UUID and label"
+	# a larger target: the PV (the last partition) grows, its LVs stay
+	truncate -s 1710M rhel-big.img
+	$L restore-disk repo rhelvm rhel-big.img --json >rbig.json
+	is "$?" 0 "onto a larger image: exit 0"
+	is "$(part_size rhel-big.img 2)" $((1400 * MiB)) "the PV's partition grew by what the target has more"
+	like "$(python3 -c 'import json; d=json.load(open("rbig.json")); print(d["resized"]["partition"], d["not_grown"])')" \
+		"^p2 p2: the LVM physical volume grows by 200.0 MiB, its logical volumes do not" "--json: p2 resized, the LVs not"
+	vgfree() { lvm_with "$1" "${RHEL_P2%%:*}:$2" vgs --noheadings --units b --nosuffix -o vg_free rhel | tr -d ' '; }
+	is "$(( $(vgfree rhel-big.img $((1400 * MiB))) - $(vgfree rhel.img $((1200 * MiB))) ))" $((200 * MiB)) \
+		"lvm2: the volume group has 200 MiB more free (pvresize's work)"
+	is "$(lvm_lv_ranges rhel-big.img "${RHEL_P2%%:*}:$((1400 * MiB))" rhel root | tr '\n' ' ')" \
+		"$(lvm_lv_ranges rhel.img "$RHEL_P2" rhel root | tr '\n' ' ')" "root's runs have not moved"
+	lvm_assemble_lv rhel-big.img "${RHEL_P2%%:*}:$((1400 * MiB))" rhel root bigroot.fs
+	ok "root: xfs_repair -n finds it clean" xfs_repair -n -f bigroot.fs
 	ok "--volume rhel-root (the root logical volume) onto an image" $L restore-disk repo rhelvm lvroot.img --volume rhel-root -q
 	is "$(blkid -p -o value -s UUID lvroot.img)" "$(blkid -p -o value -s UUID root.fs)" "its XFS UUID is the recorded one"
 	ok "xfs_repair -n finds it clean" xfs_repair -n -f lvroot.img
@@ -265,7 +279,7 @@ if rhel_disk rhel.img --fs >/dev/null 2>&1; then
 	ok "its files equal a plain restore's" $CMP rref/rhel-root m
 	umount m
 else
-	skip 27 "cannot build the LVM fixture here"
+	skip 33 "cannot build the LVM fixture here"
 fi
 
 # ---- interrupted while filling: no mount, loop device or temp file left

@@ -181,7 +181,14 @@ static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
 	}
 }
 
-/* The partition a larger target grows: --grow's, or the last ext2/3/4. */
+/* What grows: an ext2/3/4 or XFS (made at the larger size), or an LVM PV
+ * (its partition, label and metadata; the logical volumes stay). */
+static bool growable(const struct part *q)
+{
+	return !q->lv && ((q->action == ACT_MKFS && (is_ext(q->fstype) || !strcmp(q->fstype, "xfs"))) || q->action == ACT_LVM);
+}
+
+/* The partition a larger target grows: --grow's, or the last that can. */
 static struct part *grow_candidate(struct plan *p, const char *grow)
 {
 	struct part *best = NULL;
@@ -192,8 +199,7 @@ static struct part *grow_candidate(struct plan *p, const char *grow)
 			continue;
 		if (grow && !strcmp(q->name, grow))
 			return q;
-		if (!grow && q->action == ACT_MKFS && (is_ext(q->fstype) || !strcmp(q->fstype, "xfs")) &&
-		    (!best || q->old_start > best->old_start))
+		if (!grow && growable(q) && (!best || q->old_start > best->old_start))
 			best = q;
 	}
 	return best;
@@ -515,8 +521,8 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 	if (inspect_target(o->target, p) < 0)
 		return -1;
 	grow = grow_candidate(p, o->grow);
-	if (o->grow && (!grow || grow->action != ACT_MKFS || !(is_ext(grow->fstype) || !strcmp(grow->fstype, "xfs")))) {
-		cli_error(o->grow, grow ? "holds %s: only an ext2/3/4 or xfs partition grows" : "no such partition%s",
+	if (o->grow && (!grow || !growable(grow))) {
+		cli_error(o->grow, grow ? "holds %s: only an ext2/3/4, xfs or LVM partition grows" : "no such partition%s",
 			  grow ? (grow->fstype[0] ? grow->fstype : "no filesystem") : "");
 		return -1;
 	}
@@ -535,13 +541,18 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 		delta -= delta % 4096;
 	if (delta) {
 		if (!grow)
-			snprintf(p->not_grown, sizeof(p->not_grown), "no ext2/3/4 filesystem to grow");
+			snprintf(p->not_grown, sizeof(p->not_grown), "no ext2/3/4, xfs or LVM partition to grow");
 		else if (grow_by(p, grow, delta, why, sizeof(why)) < 0) {
 			if (o->grow) {
 				cli_error(o->grow, "%s", why);
 				return -1;
 			}
 			snprintf(p->not_grown, sizeof(p->not_grown), "%s", why);
+		} else if (grow->action == ACT_LVM) {
+			char more[16];
+			snprintf(p->not_grown, sizeof(p->not_grown), "%.32s: the LVM physical volume grows by %s, its logical "
+				 "volumes do not: the free extents are in its volume group (lvextend -r in the guest)",
+				 grow->name, cli_human(delta, more, sizeof(more)));
 		}
 	}
 checked:
@@ -904,6 +915,34 @@ static int write_boot(const char *path, json_t *shape, const unsigned char *boot
 	return rc;
 }
 
+/* Volume NAME of the disk in PATH as it reads now: index, place, runs. */
+static int find_volume(imgfmt_disk *d, const char *name, size_t *index, struct imgfmt_volume *v)
+{
+	for (size_t i = 0; i < imgfmt_disk_volume_count(d); i++)
+		if (imgfmt_disk_volume(d, i, v) == 0 && !strcmp(v->name, name)) {
+			*index = i;
+			return 0;
+		}
+	return -1;
+}
+
+/* A grown PV's label and metadata say its new size, as pvresize would. */
+static int grow_pv(const char *path, struct part *q, const char *target)
+{
+	imgfmt_disk *d = imgfmt_disk_new();
+	struct imgfmt_volume v;
+	size_t index;
+	int rc = -1;
+
+	if (d && imgfmt_disk_open(d, path, IMGFMT_OPEN_WRITE) == 0 && find_volume(d, q->name, &index, &v) == 0 &&
+	    imgfmt_disk_lvm_resize_pv(d, index) == 0 && imgfmt_disk_sync(d) == 0)
+		rc = 0;
+	else
+		cli_error(target, "%s: cannot grow the LVM physical volume: %s", q->name, d ? imgfmt_disk_error(d) : "out of memory");
+	imgfmt_disk_free(d);
+	return rc;
+}
+
 /* Make Q at its place in PATH, and fill it. */
 static int make_and_fill(const char *path, struct part *q, uint64_t sector, const char *spec,
 			 const struct restore_disk_opts *o, int *status)
@@ -920,17 +959,6 @@ static int make_and_fill(const char *path, struct part *q, uint64_t sector, cons
 	    (is_ext(q->fstype) && make_ext(path, q, object) < 0) || (!strcmp(q->fstype, "xfs") && make_xfs(path, q, object) < 0))
 		return -1;
 	return filled && !q->note[0] ? fill_ext(path, q, spec, o, object, status) : 0;
-}
-
-/* Volume NAME of the disk in PATH as it reads now: index, place, runs. */
-static int find_volume(imgfmt_disk *d, const char *name, size_t *index, struct imgfmt_volume *v)
-{
-	for (size_t i = 0; i < imgfmt_disk_volume_count(d); i++)
-		if (imgfmt_disk_volume(d, i, v) == 0 && !strcmp(v->name, name)) {
-			*index = i;
-			return 0;
-		}
-	return -1;
 }
 
 /* A logical volume in several runs: made and filled in a sparse temp file,
@@ -1085,6 +1113,8 @@ static int carry_out(struct plan *p, json_t *shape, const unsigned char *boot, s
 		if (!p->parts[i].lv && make_and_fill(path, &p->parts[i], p->sector, spec, o, status) < 0)
 			goto out;
 	if (!p->one_volume && write_boot(path, shape, boot, boot_len, p) < 0)
+		goto out;
+	if (p->grown && p->grown->action == ACT_LVM && grow_pv(path, p->grown, o->target) < 0)
 		goto out;
 	/* the logical volumes, where the PVs' metadata written back puts them */
 	for (size_t i = 0; i < p->n; i++)
