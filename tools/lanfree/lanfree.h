@@ -365,7 +365,7 @@ int prune_sweep(struct repo *r, uint64_t *archives, uint64_t *freed);
 #define ENTRY_COLUMNS                                                                                          \
 	"v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.atime, v.mtime, v.ino, v.nlink,"            \
 	" v.rdev_major, v.rdev_minor, v.flags, v.symlink, v.xattrs, v.error, c.sha256, c.entry_offset, a.path," \
-	" a.compression, f.offset, c.size, v.content_id, f.upos, v.ctime"
+	" a.compression, f.offset, c.size, v.content_id, f.upos, v.ctime, v.btime"
 #define ENTRY_JOINS                                                                                            \
 	" LEFT JOIN contents c ON c.id = v.content_id"                                                         \
 	" LEFT JOIN archives a ON a.id = c.archive_id"                                                         \
@@ -377,7 +377,7 @@ struct entry {
 	size_t dir_len, name_len;
 	uint32_t mode, uid, gid, nlink, rdev_major, rdev_minor, flags;
 	uint64_t size, ino;
-	int64_t atime, mtime, ctime;
+	int64_t atime, mtime, ctime, btime; /* btime: creation, 0 if unknown */
 	void *symlink, *xattrs;
 	size_t symlink_len, xattrs_len;
 	bool has_content, had_error, content_missing;
