@@ -271,6 +271,11 @@ struct restore_opts {
 	const char **paths;
 	size_t npaths;
 	bool overwrite, json, progress, quiet;
+	/* TO is on an ntfs-3g mount (restore-disk's NTFS): the NTFS metadata
+	 * goes back as ntfs-3g's system.ntfs_acl, system.ntfs_attrib,
+	 * system.ntfs_reparse_data and system.ntfs_times (creation, write and
+	 * access times), not as user.ntfs_*; no mode is set */
+	bool ntfs;
 	uint64_t *files_out, *bytes_out; /* when not NULL: entries and bytes restored */
 };
 int cmd_restore(const struct restore_opts *o);
