@@ -6,12 +6,14 @@
  * and parameters, then filled by the restore code itself (restore.c) on
  * the new filesystem loop-mounted, so that every attribute comes back
  * exactly as `restore` brings it back (owners, modes, ns times, xattrs,
- * ACLs, inode flags, hard links, holes, devices); swap is made by mkswap
- * with its UUID and label; the boot areas no file holds are written back
- * last.  (mke2fs -d from a staging tree was the other way: it needs the
- * data's room twice, drops inode flags, and the staging tree's immutable
- * files cannot be removed without chattr; filling through libext2fs
- * without a mount is left for later.)
+ * ACLs, inode flags, hard links, holes, devices); each NTFS is made by
+ * mkntfs with its cluster size, label and serial, its hidden sectors the
+ * partition's start, and filled the same way through ntfs-3g (rdntfs.c);
+ * swap is made by mkswap with its UUID and label; the boot areas no file
+ * holds are written back last.  (mke2fs -d from a staging tree was the
+ * other way: it needs the data's room twice, drops inode flags, and the
+ * staging tree's immutable files cannot be removed without chattr;
+ * filling through libext2fs without a mount is left for later.)
  *
  * Everything that can refuse does so before the first write: the target in
  * use or holding something (without --force), too small for the recorded
@@ -20,6 +22,7 @@
  * (imgfmt_output); a block device is written in place.
  */
 #include "lanfree.h"
+#include "rdntfs.h"
 #include "target_info.h"
 #include "run.h"
 
@@ -150,7 +153,11 @@ static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
 		p->action = ACT_BOOT;
 	} else if (!strcmp(p->fstype, "swap")) {
 		p->action = ACT_MKSWAP;
-	} else if ((is_ext(p->fstype) || !strcmp(p->fstype, "vfat")) && json_is_object(json_object_get(p->v, "params"))) {
+	} else if (!strcmp(p->fstype, "ntfs") && json_is_object(json_object_get(p->v, "params")) &&
+		   rdntfs_check(json_object_get(p->v, "params"), p->note, sizeof(p->note)) < 0) {
+		p->action = ACT_SKIP; /* the note says why */
+	} else if ((is_ext(p->fstype) || !strcmp(p->fstype, "vfat") || !strcmp(p->fstype, "ntfs")) &&
+		   json_is_object(json_object_get(p->v, "params"))) {
 		p->action = ACT_MKFS;
 		st = db_prepare(db, "SELECT skipped FROM volumes WHERE gen_id = ? AND name = ?");
 		if (st) {
@@ -331,6 +338,7 @@ static void undo_on_signal(void)
 		ioctl(fd, LOOP_CLR_FD, 0);
 		close(fd);
 	}
+	rdntfs_undo_on_signal();
 }
 
 static int run(char *const argv[], const char *object)
@@ -611,6 +619,12 @@ static int carry_out(struct plan *p, json_t *shape, const unsigned char *boot, s
 			goto out;
 		if (q->action == ACT_MKSWAP && make_swap(path, q, object) < 0)
 			goto out;
+		if (q->action == ACT_MKFS && !strcmp(q->fstype, "ntfs")) {
+			struct ntfs_part np = { q->name, q->label, json_object_get(q->v, "params"), q->start, q->size, 0, 0 };
+			if (rdntfs_make(path, &np, q->note[0] ? NULL : spec, o, object, status) < 0)
+				goto out;
+			q->files = np.files, q->bytes = np.bytes;
+		}
 	}
 	if (write_boot(path, shape, boot, boot_len, p) < 0)
 		goto out;
@@ -693,7 +707,7 @@ static void print_plan(const char *guest, const struct generation *g, const stru
 		       (unsigned long long)q->size, action_names[q->action]);
 		if (q == p->grown)
 			printf(" (grown from %llu bytes)", (unsigned long long)p->grown_from);
-		if (q->action == ACT_MKFS && is_ext(q->fstype) && !q->note[0] && !o->dry_run)
+		if (q->action == ACT_MKFS && (is_ext(q->fstype) || !strcmp(q->fstype, "ntfs")) && !q->note[0] && !o->dry_run)
 			printf(", %llu files, %s restored", (unsigned long long)q->files, cli_human(q->bytes, a, sizeof(a)));
 		printf("%s%s\n", q->note[0] ? "; " : "", q->note);
 	}
