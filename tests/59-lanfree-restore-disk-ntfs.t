@@ -90,6 +90,16 @@ put_fs vfat win.img 1 -F 16 -i 1A2B3C4D -n ESP
 dev=$(loop win.img 2)
 mkntfs -q -Q -c 2048 -p "$(($(part_start win.img 2) / 512))" -H 255 -S 63 -L WinData "$dev" &&
 	ntfslabel -q --new-serial=0123456789ABCDEF "$dev" >/dev/null || { echo "Bail out! cannot make the NTFS"; exit 1; }
+# Windows' boot code, as format and bootsect leave it: the boot sector's
+# code and its loader in the 15 sectors after it ($Boot)
+python3 - "$dev" <<'PY'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(0x54)
+    f.write((b"WINDOWS-BOOT-SECTOR-CODE " * 20)[:0x1fe - 0x54])
+    f.seek(512)
+    f.write((b"BOOTMGR-LOADER " * 600)[:8192 - 512])
+PY
 mkdir -p src && ntfs-3g "$dev" src || { echo "Bail out! cannot mount the NTFS"; exit 1; }
 mkdir -p "src/Program Files/App" src/Users/Public src/Windows src/Junction
 echo "hello ntfs" >src/hello.txt
@@ -137,6 +147,14 @@ is "$(boot_field same.img 2 11 2):$(boot_field same.img 2 13 1)" "512:4" "512-by
 is "$(boot_field same.img 2 72 8)" "$(boot_field win.img 2 72 8)" "the serial in the boot sector"
 is "$(python3 -c 'import sys; f=open(sys.argv[1],"rb"); f.seek(int(sys.argv[2])-512); print(f.read(512)[72:80].hex())' same.img $(($(part_start same.img 2) + $(part_size same.img 2))))" \
 	"efcdab8967452301" "the serial in the backup boot sector at the partition's end"
+# boot_code_equal IMG: p2 of IMG has win.img's NTFS boot code (the boot sector's, $Boot's loader, the backup boot sector's)
+boot_code_equal() {
+	local a=$(part_start win.img 2) b=$(part_start "$1" 2) end=$(($(part_start "$1" 2) + $(part_size "$1" 2) - 512))
+	cmp -i $((a + 84)):$((b + 84)) -n $((510 - 84)) win.img "$1" &&
+		cmp -i $((a + 512)):$((b + 512)) -n $((8192 - 512)) win.img "$1" &&
+		cmp -i $((a + 84)):$((end + 84)) -n $((510 - 84)) win.img "$1"
+}
+ok "Windows' boot code is back around the new BPB (boot sector, \$Boot, backup boot sector)" boot_code_equal same.img
 dev=$(loop same.img 2)
 ok "ntfsfix -n: the new NTFS is clean" ntfsfix -n "$dev"
 is "$(ntfsinfo -m "$dev" 2>/dev/null | grep -E 'Cluster Size|Volume Version' | tr -s ' \t' ' ')" \
@@ -168,6 +186,7 @@ is "$(part_start big.img 1):$(part_size big.img 1):$(part_start big.img 2)" \
 	"$(part_start win.img 1):$(part_size win.img 1):$(part_start win.img 2)" "p1 and p2's start in place"
 is "$(fsid big.img 2)" "$(fsid win.img 2)" "p2: serial and label kept"
 is "$(boot_field big.img 2 40 8)" $((134 * MiB / 512 - 1)) "the NTFS fills the grown partition (its last sector: the backup boot sector)"
+ok "Windows' boot code is back" boot_code_equal big.img
 dev=$(loop big.img 2)
 ok "ntfsfix -n: clean" ntfsfix -n "$dev"
 unloop "$dev"

@@ -27,6 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#define NTFS_BOOT_BYTES 8192 /* as shape.c records it */
+
 /* What a signal must not leave behind (read by the handler: no
  * allocation): the ntfs-3g mount and the loop device under it. */
 static char signal_mount[4200], signal_scratch[4096], signal_loop[64];
@@ -51,6 +53,12 @@ static uint64_t param(json_t *params, const char *key)
 {
 	json_int_t n = json_integer_value(json_object_get(params, key));
 	return n > 0 ? (uint64_t)n : 0;
+}
+
+static const char *text(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
 }
 
 static bool power_of_two_in(uint64_t n, uint64_t low, uint64_t high)
@@ -181,6 +189,58 @@ static int make_ntfs(const char *dev, const struct ntfs_part *p, const char *obj
 	return run(label, object);
 }
 
+/* The recorded boot code (Windows': the boot sector's code and $Boot's
+ * loader, which reads the BPB to find the MFT) around the BPB mkntfs wrote
+ * for the new volume, in the boot sector and its backup (the volume's last
+ * sector).  Nothing recorded (an older backup's shape): mkntfs's code
+ * stays. */
+static int put_boot_code(const char *dev, const struct ntfs_part *p, const char *object)
+{
+	unsigned char code[NTFS_BOOT_BYTES] = { 0 }, made[512];
+	uint64_t stored = 0, at = 0, sectors, sector;
+	bool found = false;
+	json_t *a;
+	size_t i;
+	int fd, rc = 0;
+
+	json_array_foreach(p->boot_areas, i, a)
+		if (!strcmp(text(a, "what"), "ntfs_boot_code") && !strcmp(text(a, "volume"), p->name)) {
+			stored = param(a, "stored_bytes");
+			at = param(a, "blob_offset_bytes");
+			found = true;
+		}
+	if (!found)
+		return 0;
+	if (stored < 512 || stored > sizeof(code) || at > p->boot_len || stored > p->boot_len - at) {
+		cli_error("catalog", "the recorded NTFS boot code of %s is damaged", p->name);
+		return -1;
+	}
+	memcpy(code, p->boot + at, stored);
+	if ((fd = open(dev, O_RDWR | O_CLOEXEC)) < 0 || pread(fd, made, sizeof(made), 0) != (ssize_t)sizeof(made)) {
+		cli_error(object, "cannot read the new boot sector: %s", strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	/* the jump and OEM id, then the BPB and its extension (serial included)
+	 * are the new volume's; the code and the signature the recorded */
+	memcpy(code, made, 0x54);
+	memcpy(code + 0x1fe, made + 0x1fe, 2);
+	sector = made[0x0b] | made[0x0c] << 8;
+	sectors = 0;
+	for (int k = 7; k >= 0; k--)
+		sectors = sectors << 8 | made[0x28 + k];
+	if (cli_pwrite_all(fd, code, sizeof(code), 0) < 0 ||
+	    cli_pwrite_all(fd, code, sector < sizeof(code) ? sector : sizeof(code), sectors * sector) < 0 ||
+	    fsync(fd) < 0) {
+		cli_error(object, "cannot write the NTFS boot code: %s", strerror(errno));
+		rc = -1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
 /* Fill the new NTFS on DEV: mounted by ntfs-3g under a scratch directory,
  * the generation's volume restored into it by restore.c. */
 static int fill_ntfs(const char *dev, struct ntfs_part *p, const char *spec, const struct restore_disk_opts *o,
@@ -234,6 +294,8 @@ int rdntfs_make(const char *path, struct ntfs_part *p, const char *spec, const s
 	if (loop_attach(path, p, dev, sizeof(dev), object) < 0)
 		return -1;
 	rc = make_ntfs(dev, p, object);
+	if (rc == 0)
+		rc = put_boot_code(dev, p, object);
 	if (rc == 0 && spec)
 		rc = fill_ntfs(dev, p, spec, o, object, status);
 	loop_detach(dev);

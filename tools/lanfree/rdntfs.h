@@ -10,6 +10,10 @@ struct ntfs_part {
 	const char *label;     /* its recorded label ("": none) */
 	json_t *params;        /* the shape's: sector_bytes, cluster_bytes, serial */
 	uint64_t start, size;  /* bytes, on the target */
+	/* the shape's boot areas and their bytes: its "ntfs_boot_code" */
+	json_t *boot_areas;
+	const unsigned char *boot;
+	size_t boot_len;
 	uint64_t files, bytes; /* out: what the fill restored */
 };
 
@@ -21,7 +25,8 @@ int rdntfs_check(json_t *params, char *why, size_t whylen);
 /* Make P's NTFS in the target PATH (an image or a device) through a loop
  * device: mkntfs with the recorded sector and cluster size, label and the
  * partition's start as its hidden sectors, then the recorded serial by
- * ntfslabel.  SPEC not NULL: then fill it with that generation's files of
+ * ntfslabel, then the recorded boot code (when the backup kept it) around
+ * mkntfs's BPB.  SPEC not NULL: then fill it with that generation's files of
  * P->name through an ntfs-3g mount (restore.c's ntfs mode); a restore that
  * warned sets *STATUS to RAWKIT_EXIT_WARNINGS.  0, or -1 reported under
  * OBJECT. */

@@ -561,6 +561,8 @@ static int write_boot(const char *path, json_t *shape, const unsigned char *boot
 		uint64_t off = jnum(a, "offset_bytes"), size = jnum(a, "size_bytes"), stored = jnum(a, "stored_bytes"),
 			 at = jnum(a, "blob_offset_bytes");
 		const char *vol = jstr(a, "volume");
+		if (!strcmp(jstr(a, "what"), "ntfs_boot_code"))
+			continue; /* put around mkntfs's BPB by rdntfs.c, or not at all */
 		for (size_t k = 0; vol[0] && k < p->n; k++)
 			if (!strcmp(p->parts[k].name, vol))
 				off = off - p->parts[k].old_start + p->parts[k].start;
@@ -620,7 +622,8 @@ static int carry_out(struct plan *p, json_t *shape, const unsigned char *boot, s
 		if (q->action == ACT_MKSWAP && make_swap(path, q, object) < 0)
 			goto out;
 		if (q->action == ACT_MKFS && !strcmp(q->fstype, "ntfs")) {
-			struct ntfs_part np = { q->name, q->label, json_object_get(q->v, "params"), q->start, q->size, 0, 0 };
+			struct ntfs_part np = { q->name, q->label, json_object_get(q->v, "params"), q->start, q->size,
+						json_object_get(shape, "boot_areas"), boot, boot_len, 0, 0 };
 			if (rdntfs_make(path, &np, q->note[0] ? NULL : spec, o, object, status) < 0)
 				goto out;
 			q->files = np.files, q->bytes = np.bytes;
@@ -756,7 +759,7 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 		json_t *a;
 		size_t i;
 		json_array_foreach(json_object_get(shape.json, "boot_areas"), i, a)
-			p.boot_bytes += jnum(a, "size_bytes");
+			p.boot_bytes += strcmp(jstr(a, "what"), "ntfs_boot_code") ? jnum(a, "size_bytes") : 0;
 	} else if (needs_root && geteuid() != 0) {
 		cli_error(o->target, "restore-disk needs root: it mounts each new filesystem to fill it");
 		status = RAWKIT_EXIT_FAILED;
