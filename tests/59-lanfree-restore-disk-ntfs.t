@@ -201,6 +201,13 @@ $L restore-disk repo-bad winvm bad.img --dry-run --json >bad.json 2>bad.err
 is "$?" 3 "damaged NTFS parameters: exit 3"
 is "$(python3 -c 'import json; d=json.load(open("bad.json")); print(d["volumes"][1]["action"])')" skip "p2 is not made"
 like "$(cat bad.err)" "p2: its recorded NTFS parameters are damaged: left empty" "the warning says why"
+cp -a repo repo-badboot
+sqlite3 repo-badboot/catalog.db "UPDATE shapes SET json = (SELECT json_set(shapes.json, '\$.boot_areas[' || j.key || '].stored_bytes', 100)
+	FROM json_each(shapes.json, '\$.boot_areas') j WHERE json_extract(j.value, '\$.what') = 'ntfs_boot_code') WHERE json LIKE '%ntfs_boot_code%'"
+$L restore-disk repo-badboot winvm badboot.img 2>badboot.err
+is "$?" 1 "a damaged record of the NTFS boot code: exit 1"
+like "$(cat badboot.err)" "^rawkit-lanfree: catalog: the recorded NTFS boot code of p2 is damaged$" "the error says so"
+ok "no image left behind" test ! -e badboot.img
 mkdir -p nontfs
 for d in $(echo "$PATH" | tr ':' ' '); do
 	for f in "$d"/*; do

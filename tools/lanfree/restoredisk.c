@@ -8,9 +8,10 @@
  * exactly as `restore` brings it back (owners, modes, ns times, xattrs,
  * ACLs, inode flags, hard links, holes, devices); each NTFS is made by
  * mkntfs with its cluster size, label and serial, its hidden sectors the
- * partition's start, and filled the same way through ntfs-3g (rdntfs.c);
- * swap is made by mkswap with its UUID and label; the boot areas no file
- * holds are written back last.  (mke2fs -d from a staging tree was the
+ * partition's start, its recorded boot code around the new BPB, and
+ * filled the same way through ntfs-3g (rdntfs.c); swap is made by mkswap
+ * with its UUID and label; the boot areas no file holds are written back
+ * last.  (mke2fs -d from a staging tree was the
  * other way: it needs the data's room twice, drops inode flags, and the
  * staging tree's immutable files cannot be removed without chattr;
  * filling through libext2fs without a mount is left for later.)
