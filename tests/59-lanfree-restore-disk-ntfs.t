@@ -194,6 +194,27 @@ is "$(contents big.img 2)" "$(cat sums.txt)" "each file's content equals the sou
 meta big.img 2 meta-big.txt
 ok "every entry's metadata equals the source's" sh -c 'test -s meta-big.txt && diff meta-src.txt meta-big.txt'
 
+# ---- a dos disk whose NTFS moves (the ext4 before it grows): its hidden
+# sectors follow it
+mkdisk dos.img 100M <<'S'
+label: dos
+label-id: 0x0badcafe
+start=2048, size=40M, type=83
+size=50M, type=7, bootable
+S
+put_ext4 dos.img 1 -L linux
+dev=$(loop dos.img 2)
+mkntfs -q -Q -p "$(($(part_start dos.img 2) / 512))" -H 255 -S 63 -L Moved "$dev" >/dev/null && mkdir -p m && ntfs-3g "$dev" m &&
+	echo "moved along" >m/moved.txt && umount m
+unloop "$dev"
+ok "back up the dos disk" $L backup repo dos.img --name dosvm -q
+truncate -s 160M dosbig.img
+ok "restore-disk onto a larger image, p1 grown" $L restore-disk repo dosvm dosbig.img --grow p1 -q
+is "$(part_start dosbig.img 2)" $(($(part_start dos.img 2) + 60 * MiB)) "p2 (ntfs) moved along"
+is "$(boot_field dosbig.img 2 28 4)" $(($(part_start dosbig.img 2) / 512)) "its hidden sectors are its new start"
+is "$(fsid dosbig.img 2)" "$(fsid dos.img 2)" "its serial and label kept"
+is "$(d=$(loop dosbig.img 2); ntfscat "$d" moved.txt; unloop "$d")" "moved along" "its file is back"
+
 # ---- what cannot be made is said, and left empty
 cp -a repo repo-bad
 sqlite3 repo-bad/catalog.db "UPDATE shapes SET json = json_set(json, '\$.partitions[1].params.cluster_bytes', 3000)"
