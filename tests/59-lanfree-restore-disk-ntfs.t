@@ -4,9 +4,10 @@
 # with its cluster size, label, serial and hidden sectors, and filled
 # through ntfs-3g with its files' contents, alternate data streams, DOS
 # attributes, security descriptors, creation, write and access times,
-# reparse points and hard links; onto the recorded size and a larger disk
-# (the NTFS grows); what cannot be made is said; a killed restore-disk
-# leaves no mount or loop device.
+# reparse points and hard links, Windows' boot code around the new BPB;
+# onto the recorded size and a larger disk (the NTFS grows); on a dos disk
+# an NTFS that moves gets its new start as hidden sectors; what cannot be
+# made is said; a killed restore-disk leaves no mount or loop device.
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/fixtures.sh"
 
