@@ -125,7 +125,7 @@ is "$(python3 -c 'import json; d=json.load(open("dry.json")); print(d["dry_run"]
 $L restore-disk repo dosvm nothere.img --dry-run -q
 ok "--dry-run does not create a new target" test ! -e nothere.img
 $L restore-disk repo dosvm x.img --grow p2 2>err.txt
-is "$?:$(cat err.txt)" "1:rawkit-lanfree: p2: holds swap: only an ext2/3/4, xfs or LVM partition grows" "--grow on a swap: refused"
+is "$?:$(cat err.txt)" "1:rawkit-lanfree: p2: holds swap: only an ext2/3/4, xfs, ntfs or LVM partition grows" "--grow on a swap: refused"
 ok "nothing left behind by a refusal" test ! -e x.img
 $L restore-disk repo dosvm x.img --grow root >/dev/null 2>&1
 is "$?" 2 "--grow with a name that is not pN: usage error"

@@ -69,5 +69,6 @@ int entry_from_row(sqlite3_stmt *st, struct entry *e)
 		e->content_missing = sqlite3_column_type(st, 23) != SQLITE_NULL;
 	}
 	e->ctime = sqlite3_column_int64(st, 25);
+	e->btime = sqlite3_column_int64(st, 26);
 	return e->volume && e->dir && e->name ? 0 : -1;
 }

@@ -271,6 +271,11 @@ struct restore_opts {
 	const char **paths;
 	size_t npaths;
 	bool overwrite, json, progress, quiet;
+	/* TO is on an ntfs-3g mount (restore-disk's NTFS): the NTFS metadata
+	 * goes back as ntfs-3g's system.ntfs_acl, system.ntfs_attrib,
+	 * system.ntfs_reparse_data and system.ntfs_times (creation, write and
+	 * access times), not as user.ntfs_*; no mode is set */
+	bool ntfs;
 	uint64_t *files_out, *bytes_out; /* when not NULL: entries and bytes restored */
 };
 int cmd_restore(const struct restore_opts *o);
@@ -383,7 +388,7 @@ int prune_sweep(struct repo *r, uint64_t *archives, uint64_t *freed);
 #define ENTRY_COLUMNS                                                                                          \
 	"v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.atime, v.mtime, v.ino, v.nlink,"            \
 	" v.rdev_major, v.rdev_minor, v.flags, v.symlink, v.xattrs, v.error, c.sha256, c.entry_offset, a.path," \
-	" a.compression, f.offset, c.size, v.content_id, f.upos, v.ctime"
+	" a.compression, f.offset, c.size, v.content_id, f.upos, v.ctime, v.btime"
 #define ENTRY_JOINS                                                                                            \
 	" LEFT JOIN contents c ON c.id = v.content_id"                                                         \
 	" LEFT JOIN archives a ON a.id = c.archive_id"                                                         \
@@ -395,7 +400,7 @@ struct entry {
 	size_t dir_len, name_len;
 	uint32_t mode, uid, gid, nlink, rdev_major, rdev_minor, flags;
 	uint64_t size, ino;
-	int64_t atime, mtime, ctime;
+	int64_t atime, mtime, ctime, btime; /* btime: creation, 0 if unknown */
 	void *symlink, *xattrs;
 	size_t symlink_len, xattrs_len;
 	bool has_content, had_error, content_missing;

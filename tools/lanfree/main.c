@@ -241,7 +241,7 @@ static const struct cli_option restore_options[] = {
 	CLI_END,
 };
 static const struct cli_option restore_disk_options[] = {
-	CLI_CALL("grow", &a.grow, "pN", parse_grow, "the partition a larger TARGET grows (default:\nthe last ext2/3/4, xfs or LVM PV); the ones\nafter it move"),
+	CLI_CALL("grow", &a.grow, "pN", parse_grow, "the partition a larger TARGET grows (default:\nthe last ext2/3/4, xfs, ntfs or LVM PV); the\nones after it move"),
 	CLI_STRING("volume", &a.volume, "NAME", "remake and fill one volume (p1, or a logical\nvolume's name) on TARGET, a partition or an image\nof one; no table, no boot areas"),
 	CLI_BOOL(0, "new-ids", &a.new_ids, "new filesystem, swap, disk and partition ids, and\nevery reference to them rewritten (rawkit-clone's\nfs-uuids and disk-ids): a copy beside the original"),
 	CLI_BOOL(0, "force", &a.force, "overwrite a TARGET that holds a partition table\nor a filesystem (all of it is lost)"),

@@ -223,8 +223,12 @@ static int set_one_xattr(const char *name, size_t name_len, const void *value, s
 
 	if (name_len >= sizeof(n) - 8)
 		return 0;
-	/* NTFS metadata cannot go back into system.*: keep it as user.* */
-	if (name_len > 12 && !memcmp(name, "system.ntfs_", 12))
+	/* NTFS metadata goes back into system.* only through ntfs-3g (whose
+	 * name for the security descriptor is system.ntfs_acl); elsewhere it
+	 * is kept as user.* */
+	if (x->r->o->ntfs && name_len == 20 && !memcmp(name, "system.ntfs_security", 20))
+		snprintf(n, sizeof(n), "system.ntfs_acl");
+	else if (name_len > 12 && !memcmp(name, "system.ntfs_", 12) && !x->r->o->ntfs)
 		snprintf(n, sizeof(n), "user.%.*s", (int)(name_len - 7), name + 7);
 	else
 		snprintf(n, sizeof(n), "%.*s", (int)name_len, name);
@@ -286,32 +290,58 @@ static void flags_apply(struct restore *r)
 	}
 }
 
+/* E's creation, write and access times through ntfs-3g's system.ntfs_times
+ * (each in 100 ns units since 1601, little-endian).  Set before the other
+ * attributes: once set so, ntfs-3g keeps them through the writes of streams,
+ * attributes and reparse data, whereas a time set by utimensat() is lost
+ * after a system.ntfs_* one, and a reparse point (a link to ntfs-3g) takes
+ * no utimensat() at all.  0, or -1 (warned). */
+static int ntfs_set_times(struct restore *r, int fd, const struct entry *e, const char *shown)
+{
+	int64_t ns[3] = { e->btime, e->mtime, e->atime };
+	unsigned char v[24];
+
+	for (int k = 0; k < 3; k++) {
+		int64_t t = ns[k] / 100 + 116444736000000000LL;
+		for (int i = 0; i < 8; i++)
+			v[8 * k + i] = (unsigned char)((uint64_t)t >> (8 * i));
+	}
+	if (fsetxattr(fd, "system.ntfs_times", v, sizeof(v), 0) == 0)
+		return 0;
+	rwarn(r, shown, "cannot set times: %s", strerror(errno));
+	return -1;
+}
+
 /* Owner, xattrs, mode, times: in that order (chown clears setuid); the
- * inode flags are deferred to flags_apply(). */
+ * inode flags are deferred to flags_apply().  On ntfs-3g: the times
+ * first (ntfs_set_times()), no mode. */
 static void apply_meta(struct restore *r, int parent, const char *name, int fd, const struct entry *e,
 		       const char *shown)
 {
 	struct timespec ts[2] = { ns_timespec(e->atime), ns_timespec(e->mtime) };
 	char *proc = NULL;
 	struct xattr_ctx x = { r, fd, shown, shown };
-	bool link = S_ISLNK(e->mode);
+	bool link = S_ISLNK(e->mode), times_set;
 
 	if (r->root && fchownat(parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		rwarn(r, shown, "cannot set owner: %s", strerror(errno));
+	times_set = r->o->ntfs && fd >= 0 && e->btime && ntfs_set_times(r, fd, e, shown) == 0;
 	/* No fd (a symlink, a device): lsetxattr() through the parent's fd. */
 	if (e->xattrs_len && fd < 0 && asprintf(&proc, "/proc/self/fd/%d/%s", parent, name) >= 0)
 		x.path = proc;
 	if (e->xattrs_len && (fd >= 0 || proc) && xattr_blob_each(e->xattrs, e->xattrs_len, set_one_xattr, &x) < 0)
 		rwarn(r, shown, "malformed attributes in the catalog");
 	free(proc);
-	if (!link) {
+	/* ntfs-3g (without "permissions") has no modes: an NTFS file's is its
+	 * read-only attribute, set with system.ntfs_attrib */
+	if (!link && !r->o->ntfs) {
 		mode_t mode = e->mode & 07777;
 		if (!r->root)
 			mode &= ~(mode_t)(S_ISUID | S_ISGID);
 		if ((fd >= 0 ? fchmod(fd, mode) : fchmodat(parent, name, mode, 0)) < 0)
 			rwarn(r, shown, "cannot set mode: %s", strerror(errno));
 	}
-	if (utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!times_set && utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		rwarn(r, shown, "cannot set times: %s", strerror(errno));
 	if (fd >= 0 && (e->flags & SETTABLE_FLAGS))
 		flags_defer(r, shown, e->flags);

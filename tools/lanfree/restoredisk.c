@@ -6,16 +6,20 @@
  * and parameters, then filled by the restore code itself (restore.c) on
  * the new filesystem loop-mounted, so that every attribute comes back
  * exactly as `restore` brings it back (owners, modes, ns times, xattrs,
- * ACLs, inode flags, hard links, holes, devices); swap is made by mkswap
- * with its UUID and label; XFS by mkfs.xfs the same way; the boot areas no
- * file holds are written back last, an LVM PV's label and metadata among
- * them, after which each logical volume is made and filled where that
- * metadata puts it.  A smaller target sizes ext2/3/4 to their files
- * (rdfit.c); --volume makes one volume on a partition; --new-ids hands
- * the finished disk to rawkit-clone --in-place.  (mke2fs -d from a staging tree was the other way: it needs the
- * data's room twice, drops inode flags, and the staging tree's immutable
- * files cannot be removed without chattr; filling through libext2fs
- * without a mount is left for later.)
+ * ACLs, inode flags, hard links, holes, devices); each NTFS is made by
+ * mkntfs with its cluster size, label and serial, its hidden sectors the
+ * partition's start, its recorded boot code around the new BPB, and
+ * filled the same way through ntfs-3g (rdntfs.c); swap is made by mkswap
+ * with its UUID and label; XFS by mkfs.xfs the same way as ext; the boot
+ * areas no file holds are written back last, an LVM PV's label and
+ * metadata among them, after which each logical volume is made and filled
+ * where that metadata puts it.  A smaller target sizes ext2/3/4 to their
+ * files (rdfit.c); --volume makes one volume on a partition; --new-ids
+ * hands the finished disk to rawkit-clone --in-place.  (mke2fs -d from a
+ * staging tree was the other way: it needs the data's room twice, drops
+ * inode flags, and the staging tree's immutable files cannot be removed
+ * without chattr; filling through libext2fs without a mount is left for
+ * later.)
  *
  * Everything that can refuse does so before the first write: the target in
  * use or holding something (without --force), too small for the files,
@@ -24,6 +28,7 @@
  * (imgfmt_output); a block device is written in place.
  */
 #include "lanfree.h"
+#include "rdntfs.h"
 #include "target_info.h"
 #include "run.h"
 
@@ -158,7 +163,10 @@ static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
 		p->action = ACT_BOOT;
 	} else if (!strcmp(p->fstype, "swap")) {
 		p->action = ACT_MKSWAP;
-	} else if ((is_ext(p->fstype) || !strcmp(p->fstype, "vfat") || !strcmp(p->fstype, "xfs")) &&
+	} else if (!strcmp(p->fstype, "ntfs") && json_is_object(json_object_get(p->v, "params")) &&
+		   rdntfs_check(json_object_get(p->v, "params"), p->note, sizeof(p->note)) < 0) {
+		p->action = ACT_SKIP; /* the note says why */
+	} else if ((is_ext(p->fstype) || !strcmp(p->fstype, "vfat") || !strcmp(p->fstype, "xfs") || !strcmp(p->fstype, "ntfs")) &&
 		   json_is_object(json_object_get(p->v, "params"))) {
 		p->action = ACT_MKFS;
 		st = db_prepare(db, "SELECT skipped FROM volumes WHERE gen_id = ? AND name = ?");
@@ -185,7 +193,8 @@ static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
  * (its partition, label and metadata; the logical volumes stay). */
 static bool growable(const struct part *q)
 {
-	return !q->lv && ((q->action == ACT_MKFS && (is_ext(q->fstype) || !strcmp(q->fstype, "xfs"))) || q->action == ACT_LVM);
+	return !q->lv && ((q->action == ACT_MKFS && (is_ext(q->fstype) || !strcmp(q->fstype, "xfs") || !strcmp(q->fstype, "ntfs"))) ||
+			  q->action == ACT_LVM);
 }
 
 /* The partition a larger target grows: --grow's, or the last that can. */
@@ -290,7 +299,8 @@ static int add_lvs(sqlite3 *db, const struct generation *g, json_t *shape, struc
 				 "restore, or --volume %s onto a logical volume made by hand)", q->name);
 		} else {
 			choose_action(db, g->id, q);
-			if (q->action == ACT_BOOT || q->action == ACT_NONE || !strcmp(q->fstype, "LVM2_member")) {
+			if (q->action == ACT_BOOT || q->action == ACT_NONE || !strcmp(q->fstype, "LVM2_member") ||
+			    !strcmp(q->fstype, "ntfs")) {
 				q->action = ACT_SKIP;
 				snprintf(q->note, sizeof(q->note), "restore-disk does not make %s logical volumes: left empty",
 					 q->fstype[0] ? q->fstype : "unrecognised");
@@ -430,8 +440,8 @@ static int make_volume_plan(struct repo *repo, const struct generation *g, json_
 	q->type = jstr(found, "type");
 	q->old_size = q->size = jnum(found, "size_bytes");
 	choose_action(repo->db, g->id, q);
-	if ((q->action != ACT_MKFS && q->action != ACT_MKSWAP) || !q->old_size) {
-		cli_error(o->volume, "holds %s: restore-disk --volume makes ext2/3/4, vfat and swap%s%s",
+	if ((q->action != ACT_MKFS && q->action != ACT_MKSWAP) || !strcmp(q->fstype, "ntfs") || !q->old_size) {
+		cli_error(o->volume, "holds %s: restore-disk --volume makes ext2/3/4, xfs, vfat and swap%s%s",
 			  q->fstype, q->note[0] ? "; " : "", q->note);
 		return -1;
 	}
@@ -522,7 +532,7 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 		return -1;
 	grow = grow_candidate(p, o->grow);
 	if (o->grow && (!grow || !growable(grow))) {
-		cli_error(o->grow, grow ? "holds %s: only an ext2/3/4, xfs or LVM partition grows" : "no such partition%s",
+		cli_error(o->grow, grow ? "holds %s: only an ext2/3/4, xfs, ntfs or LVM partition grows" : "no such partition%s",
 			  grow ? (grow->fstype[0] ? grow->fstype : "no filesystem") : "");
 		return -1;
 	}
@@ -541,7 +551,7 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 		delta -= delta % 4096;
 	if (delta) {
 		if (!grow)
-			snprintf(p->not_grown, sizeof(p->not_grown), "no ext2/3/4, xfs or LVM partition to grow");
+			snprintf(p->not_grown, sizeof(p->not_grown), "no ext2/3/4, xfs, ntfs or LVM partition to grow");
 		else if (grow_by(p, grow, delta, why, sizeof(why)) < 0) {
 			if (o->grow) {
 				cli_error(o->grow, "%s", why);
@@ -586,6 +596,7 @@ static void undo_on_signal(void)
 	}
 	if (signal_temped)
 		unlink(signal_temp);
+	rdntfs_undo_on_signal();
 }
 
 static int run(char *const argv[], const char *object)
@@ -887,6 +898,8 @@ static int write_boot(const char *path, json_t *shape, const unsigned char *boot
 		uint64_t off = jnum(a, "offset_bytes"), size = jnum(a, "size_bytes"), stored = jnum(a, "stored_bytes"),
 			 at = jnum(a, "blob_offset_bytes");
 		const char *vol = jstr(a, "volume");
+		if (!strcmp(jstr(a, "what"), "ntfs_boot_code"))
+			continue; /* put around mkntfs's BPB by rdntfs.c, or not at all */
 		for (size_t k = 0; vol[0] && k < p->n; k++)
 			if (!strcmp(p->parts[k].name, vol))
 				off = off - p->parts[k].old_start + p->parts[k].start;
@@ -1109,9 +1122,22 @@ static int carry_out(struct plan *p, json_t *shape, const unsigned char *boot, s
 	path = imgfmt_output_path(out);
 	if (p->label[0] && write_table(path, shape, p) < 0)
 		goto out;
-	for (size_t i = 0; i < p->n; i++)
-		if (!p->parts[i].lv && make_and_fill(path, &p->parts[i], p->sector, spec, o, status) < 0)
+	for (size_t i = 0; i < p->n; i++) {
+		struct part *q = &p->parts[i];
+		char object[300];
+		snprintf(object, sizeof(object), "%s: %s", o->target, q->name);
+		if (q->lv)
+			continue;
+		if (q->action == ACT_MKFS && !strcmp(q->fstype, "ntfs")) {
+			struct ntfs_part np = { q->name, q->label, json_object_get(q->v, "params"), q->start, q->size,
+						json_object_get(shape, "boot_areas"), boot, boot_len, 0, 0 };
+			if (rdntfs_make(path, &np, q->note[0] ? NULL : spec, o, object, status) < 0)
+				goto out;
+			q->files = np.files, q->bytes = np.bytes;
+		} else if (make_and_fill(path, q, p->sector, spec, o, status) < 0) {
 			goto out;
+		}
+	}
 	if (!p->one_volume && write_boot(path, shape, boot, boot_len, p) < 0)
 		goto out;
 	if (p->grown && p->grown->action == ACT_LVM && grow_pv(path, p->grown, o->target) < 0)
@@ -1215,7 +1241,7 @@ static void print_plan(const char *guest, const struct generation *g, const stru
 			printf(" (grown from %llu bytes)", (unsigned long long)q->old_size);
 		else if (q->size < q->old_size)
 			printf(" (shrunk from %llu bytes to fit its files)", (unsigned long long)q->old_size);
-		if (q->action == ACT_MKFS && (is_ext(q->fstype) || !strcmp(q->fstype, "xfs")) && !q->note[0] && !o->dry_run)
+		if (q->action == ACT_MKFS && (is_ext(q->fstype) || !strcmp(q->fstype, "xfs") || !strcmp(q->fstype, "ntfs")) && !q->note[0] && !o->dry_run)
 			printf(", %llu files, %s restored", (unsigned long long)q->files, cli_human(q->bytes, a, sizeof(a)));
 		printf("%s%s\n", q->note[0] ? "; " : "", q->note);
 	}
@@ -1272,7 +1298,7 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 		size_t i;
 		json_array_foreach(json_object_get(shape.json, "boot_areas"), i, a)
 			if (!p.one_volume)
-				p.boot_bytes += jnum(a, "size_bytes");
+				p.boot_bytes += strcmp(jstr(a, "what"), "ntfs_boot_code") ? jnum(a, "size_bytes") : 0;
 	} else if (needs_root && geteuid() != 0) {
 		cli_error(o->target, "restore-disk needs root: it mounts each new filesystem to fill it");
 		status = RAWKIT_EXIT_FAILED;

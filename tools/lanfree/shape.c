@@ -20,6 +20,7 @@
  * 30-200 KiB; a BIOS boot partition is usually 1 MiB). */
 #define BOOT_AREA_MAX (4u << 20)
 #define BIOS_BOOT_GUID "21686148-6449-6E6F-744E-656564454649"
+#define NTFS_BOOT_BYTES 8192 /* $Boot: the boot sector and its boot loader */
 
 static const struct {
 	int where; /* 0 compat, 1 incompat, 2 ro_compat */
@@ -296,6 +297,10 @@ static int describe_boot(struct shape *s, imgfmt_disk *disk, json_t *obj)
 		if (rc == 0 && v.partno && !strcmp(v.fstype, "LVM2_member") &&
 		    imgfmt_disk_lvm_pv_data_offset(disk, i, &pe_start) == 0 && pe_start <= BOOT_AREA_MAX)
 			rc = boot_read(s, disk, areas, "lvm_pv_header", v.name, v.offset, pe_start);
+		/* Windows' boot code in the NTFS boot sector and the 15 after
+		 * it ($Boot): restore-disk puts it back around mkntfs's BPB */
+		if (rc == 0 && v.partno && !strcmp(v.fstype, "ntfs") && v.size >= NTFS_BOOT_BYTES)
+			rc = boot_read(s, disk, areas, "ntfs_boot_code", v.name, v.offset, NTFS_BOOT_BYTES);
 	}
 	gap_start = table_end(disk, sector);
 	if (rc == 0 && gap_start && first != UINT64_MAX && first > gap_start)

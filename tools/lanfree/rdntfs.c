@@ -1,0 +1,303 @@
+/* rdntfs.c --- restore-disk's NTFS partitions: made by mkntfs, filled through ntfs-3g
+ *
+ * mkntfs has no byte offset: the partition is reached through a loop
+ * device (losetup -o, --sizelimit), and mkntfs -p writes its start into the
+ * boot sector's hidden sectors, which Windows' boot code reads to find its
+ * volume.  The recorded serial is put back by ntfslabel --new-serial (the
+ * boot sector and its backup).  The files are restored by restore.c through
+ * an ntfs-3g mount of the same loop device: a block device, so ntfs-3g runs
+ * as fuseblk and its unmount returns once the volume is written and closed.
+ * restore.c's ntfs mode sets ntfs-3g's system.ntfs_acl (the security
+ * descriptor), system.ntfs_attrib (DOS attributes), system.ntfs_reparse_data
+ * and system.ntfs_crtime; alternate data streams go back as the user.*
+ * attributes ntfs-3g maps to streams (streams_interface=xattr).
+ */
+#include "rdntfs.h"
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NTFS_BOOT_BYTES 8192 /* as shape.c records it */
+
+/* What a signal must not leave behind (read by the handler: no
+ * allocation): the ntfs-3g mount and the loop device under it. */
+static char signal_mount[4200], signal_scratch[4096], signal_loop[64];
+static volatile sig_atomic_t signal_mounted, signal_looped;
+
+void rdntfs_undo_on_signal(void)
+{
+	int fd;
+
+	if (signal_mounted) {
+		umount2(signal_mount, MNT_DETACH | UMOUNT_NOFOLLOW);
+		rmdir(signal_mount);
+		rmdir(signal_scratch);
+	}
+	if (signal_looped && (fd = open(signal_loop, O_RDONLY | O_CLOEXEC)) >= 0) {
+		ioctl(fd, LOOP_CLR_FD, 0); /* still held by ntfs-3g: cleared when it lets go */
+		close(fd);
+	}
+}
+
+static uint64_t param(json_t *params, const char *key)
+{
+	json_int_t n = json_integer_value(json_object_get(params, key));
+	return n > 0 ? (uint64_t)n : 0;
+}
+
+static const char *text(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+static bool power_of_two_in(uint64_t n, uint64_t low, uint64_t high)
+{
+	return n >= low && n <= high && !(n & (n - 1));
+}
+
+/* PROGRAM in a directory of $PATH, executable. */
+static bool on_path(const char *program)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	for (const char *p = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n && (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, program) < sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
+int rdntfs_check(json_t *params, char *why, size_t whylen)
+{
+	const char *serial = json_string_value(json_object_get(params, "serial"));
+	uint64_t sector = param(params, "sector_bytes"), cluster = param(params, "cluster_bytes");
+	static const char *const tools[] = { "mkntfs", "ntfslabel", "ntfs-3g" };
+
+	/* mkntfs takes sectors of 256 to 4096 bytes, clusters up to 2 MiB */
+	if (!power_of_two_in(sector, 256, 4096) || !power_of_two_in(cluster, sector, 2u << 20) || !serial ||
+	    strlen(serial) != 16 || strspn(serial, "0123456789abcdefABCDEF") != 16) {
+		snprintf(why, whylen, "its recorded NTFS parameters are damaged: left empty (its files: rawkit-lanfree "
+			 "restore)");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
+		if (!on_path(tools[i])) {
+			snprintf(why, whylen, "%s is not installed (Debian's ntfs-3g package): left empty (its files: "
+				 "rawkit-lanfree restore)", tools[i]);
+			return -1;
+		}
+	if (access("/dev/fuse", R_OK | W_OK) < 0) {
+		snprintf(why, whylen, "/dev/fuse cannot be opened (%s): ntfs-3g cannot fill it: left empty (its files: "
+			 "rawkit-lanfree restore)", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int run(char *const argv[], const char *object)
+{
+	char *out = NULL, line[400];
+	int st = run_program(argv, &out, true);
+
+	if (st != 0) {
+		run_one_line(out, line, sizeof(line));
+		cli_error(object, "%s failed (%s %d): %s", argv[0], st < 0 ? "could not run, or killed:" : "status", st, line);
+	}
+	free(out);
+	return st == 0 ? 0 : -1;
+}
+
+/* P alone as a block device, its name into DEV. */
+static int loop_attach(const char *path, const struct ntfs_part *p, char *dev, size_t devlen, const char *object)
+{
+	char off[32], len[32], *out = NULL, line[256];
+
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)p->start);
+	snprintf(len, sizeof(len), "%llu", (unsigned long long)p->size);
+	char *losetup[] = { "losetup", "-f", "--show", "-o", off, "--sizelimit", len, (char *)path, NULL };
+	if (run_program(losetup, &out, true) != 0 || !out || strncmp(out, "/dev/", 5)) {
+		run_one_line(out, line, sizeof(line));
+		cli_error(object, "cannot set up a loop device for mkntfs: %s", line);
+		free(out);
+		return -1;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	snprintf(dev, devlen, "%s", out);
+	free(out);
+	snprintf(signal_loop, sizeof(signal_loop), "%s", dev);
+	signal_looped = 1;
+	return 0;
+}
+
+static void loop_detach(char *dev)
+{
+	char *detach[] = { "losetup", "-d", dev, NULL };
+
+	run_program(detach, NULL, true);
+	signal_looped = 0;
+}
+
+static int make_ntfs(const char *dev, const struct ntfs_part *p, const char *object)
+{
+	uint64_t sector = param(p->params, "sector_bytes");
+	char ssz[24], csz[24], start[24], serial[40];
+	int a = 0;
+	char *argv[20];
+
+	snprintf(ssz, sizeof(ssz), "%llu", (unsigned long long)sector);
+	snprintf(csz, sizeof(csz), "%llu", (unsigned long long)param(p->params, "cluster_bytes"));
+	/* the hidden sectors: where the partition starts, in its sectors */
+	snprintf(start, sizeof(start), "%llu", (unsigned long long)(p->start / sector));
+	snprintf(serial, sizeof(serial), "--new-serial=%s", json_string_value(json_object_get(p->params, "serial")));
+	argv[a++] = "mkntfs";
+	argv[a++] = "-q";
+	argv[a++] = "-Q";
+	argv[a++] = "-s";
+	argv[a++] = ssz;
+	argv[a++] = "-c";
+	argv[a++] = csz;
+	argv[a++] = "-p";
+	argv[a++] = start;
+	argv[a++] = "-H";
+	argv[a++] = "255";
+	argv[a++] = "-S";
+	argv[a++] = "63";
+	if (p->label[0]) {
+		argv[a++] = "-L";
+		argv[a++] = (char *)p->label;
+	}
+	argv[a++] = (char *)dev;
+	argv[a] = NULL;
+	if (run(argv, object) < 0)
+		return -1;
+	char *label[] = { "ntfslabel", "-q", serial, (char *)dev, NULL };
+	return run(label, object);
+}
+
+/* The recorded boot code (Windows': the boot sector's code and $Boot's
+ * loader, which reads the BPB to find the MFT) around the BPB mkntfs wrote
+ * for the new volume, in the boot sector and its backup (the volume's last
+ * sector).  Nothing recorded (an older backup's shape): mkntfs's code
+ * stays. */
+static int put_boot_code(const char *dev, const struct ntfs_part *p, const char *object)
+{
+	unsigned char code[NTFS_BOOT_BYTES] = { 0 }, made[512];
+	uint64_t stored = 0, at = 0, sectors, sector;
+	bool found = false;
+	json_t *a;
+	size_t i;
+	int fd, rc = 0;
+
+	json_array_foreach(p->boot_areas, i, a)
+		if (!strcmp(text(a, "what"), "ntfs_boot_code") && !strcmp(text(a, "volume"), p->name)) {
+			stored = param(a, "stored_bytes");
+			at = param(a, "blob_offset_bytes");
+			found = true;
+		}
+	if (!found)
+		return 0;
+	if (stored < 512 || stored > sizeof(code) || at > p->boot_len || stored > p->boot_len - at) {
+		cli_error("catalog", "the recorded NTFS boot code of %s is damaged", p->name);
+		return -1;
+	}
+	memcpy(code, p->boot + at, stored);
+	if ((fd = open(dev, O_RDWR | O_CLOEXEC)) < 0 || pread(fd, made, sizeof(made), 0) != (ssize_t)sizeof(made)) {
+		cli_error(object, "cannot read the new boot sector: %s", strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	/* the jump and OEM id, then the BPB and its extension (serial included)
+	 * are the new volume's; the code and the signature the recorded */
+	memcpy(code, made, 0x54);
+	memcpy(code + 0x1fe, made + 0x1fe, 2);
+	sector = made[0x0b] | made[0x0c] << 8;
+	sectors = 0;
+	for (int k = 7; k >= 0; k--)
+		sectors = sectors << 8 | made[0x28 + k];
+	if (cli_pwrite_all(fd, code, sizeof(code), 0) < 0 ||
+	    cli_pwrite_all(fd, code, sector < sizeof(code) ? sector : sizeof(code), sectors * sector) < 0 ||
+	    fsync(fd) < 0) {
+		cli_error(object, "cannot write the NTFS boot code: %s", strerror(errno));
+		rc = -1;
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Fill the new NTFS on DEV: mounted by ntfs-3g under a scratch directory,
+ * the generation's volume restored into it by restore.c. */
+static int fill_ntfs(const char *dev, struct ntfs_part *p, const char *spec, const struct restore_disk_opts *o,
+		     const char *object, int *status)
+{
+	char tmpl[4096], mnt[4200];
+	const char *paths[1] = { p->name };
+	struct restore_opts ro = { .repo = o->repo, .spec = spec, .paths = paths, .npaths = 1, .quiet = true,
+				   .progress = o->progress, .ntfs = true, .files_out = &p->files,
+				   .bytes_out = &p->bytes };
+	int rc = -1, st;
+
+	run_temp_template(tmpl, sizeof(tmpl), "rawkit-restore-disk", "/tmp");
+	if (!mkdtemp(tmpl)) {
+		cli_error(object, "cannot make a scratch directory: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(mnt, sizeof(mnt), "%s/%s", tmpl, p->name);
+	/* no "permissions": chmod and chown change nothing, the security
+	 * descriptors set are the recorded ones */
+	char *mount_argv[] = { "ntfs-3g", "-o", "streams_interface=xattr", (char *)dev, mnt, NULL };
+	if (mkdir(mnt, 0700) < 0) {
+		cli_error(object, "cannot make a scratch directory: %s", strerror(errno));
+	} else if ((snprintf(signal_mount, sizeof(signal_mount), "%s", mnt),
+		    snprintf(signal_scratch, sizeof(signal_scratch), "%s", tmpl), signal_mounted = 1,
+		    run(mount_argv, object) == 0)) {
+		ro.to = tmpl;
+		st = cmd_restore(&ro);
+		if (st == RAWKIT_EXIT_WARNINGS)
+			*status = RAWKIT_EXIT_WARNINGS;
+		rc = st == RAWKIT_EXIT_DONE || st == RAWKIT_EXIT_WARNINGS ? 0 : -1;
+		sync();
+		/* fuseblk: the unmount returns once ntfs-3g has closed the volume */
+		if (umount(mnt) < 0) {
+			cli_error(object, "cannot unmount %s: %s", mnt, strerror(errno));
+			return -1; /* the scratch directory stays with the mount */
+		}
+	}
+	signal_mounted = 0;
+	rmdir(mnt);
+	rmdir(tmpl);
+	return rc;
+}
+
+int rdntfs_make(const char *path, struct ntfs_part *p, const char *spec, const struct restore_disk_opts *o,
+		const char *object, int *status)
+{
+	char dev[64];
+	int rc;
+
+	if (loop_attach(path, p, dev, sizeof(dev), object) < 0)
+		return -1;
+	rc = make_ntfs(dev, p, object);
+	if (rc == 0)
+		rc = put_boot_code(dev, p, object);
+	if (rc == 0 && spec)
+		rc = fill_ntfs(dev, p, spec, o, object, status);
+	loop_detach(dev);
+	return rc;
+}
