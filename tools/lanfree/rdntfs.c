@@ -13,41 +13,18 @@
  * attributes ntfs-3g maps to streams (streams_interface=xattr).
  */
 #include "rdntfs.h"
+#include "rdrun.h"
 #include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/loop.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define NTFS_BOOT_BYTES 8192 /* as shape.c records it */
-
-/* What a signal must not leave behind (read by the handler: no
- * allocation): the ntfs-3g mount and the loop device under it. */
-static char signal_mount[4200], signal_scratch[4096], signal_loop[64];
-static volatile sig_atomic_t signal_mounted, signal_looped;
-
-void rdntfs_undo_on_signal(void)
-{
-	int fd;
-
-	if (signal_mounted) {
-		umount2(signal_mount, MNT_DETACH | UMOUNT_NOFOLLOW);
-		rmdir(signal_mount);
-		rmdir(signal_scratch);
-	}
-	if (signal_looped && (fd = open(signal_loop, O_RDONLY | O_CLOEXEC)) >= 0) {
-		ioctl(fd, LOOP_CLR_FD, 0); /* still held by ntfs-3g: cleared when it lets go */
-		close(fd);
-	}
-}
 
 static uint64_t param(json_t *params, const char *key)
 {
@@ -109,49 +86,6 @@ int rdntfs_check(json_t *params, char *why, size_t whylen)
 	return 0;
 }
 
-static int run(char *const argv[], const char *object)
-{
-	char *out = NULL, line[400];
-	int st = run_program(argv, &out, true);
-
-	if (st != 0) {
-		run_one_line(out, line, sizeof(line));
-		cli_error(object, "%s failed (%s %d): %s", argv[0], st < 0 ? "could not run, or killed:" : "status", st, line);
-	}
-	free(out);
-	return st == 0 ? 0 : -1;
-}
-
-/* P alone as a block device, its name into DEV. */
-static int loop_attach(const char *path, const struct ntfs_part *p, char *dev, size_t devlen, const char *object)
-{
-	char off[32], len[32], *out = NULL, line[256];
-
-	snprintf(off, sizeof(off), "%llu", (unsigned long long)p->start);
-	snprintf(len, sizeof(len), "%llu", (unsigned long long)p->size);
-	char *losetup[] = { "losetup", "-f", "--show", "-o", off, "--sizelimit", len, (char *)path, NULL };
-	if (run_program(losetup, &out, true) != 0 || !out || strncmp(out, "/dev/", 5)) {
-		run_one_line(out, line, sizeof(line));
-		cli_error(object, "cannot set up a loop device for mkntfs: %s", line);
-		free(out);
-		return -1;
-	}
-	out[strcspn(out, "\n")] = '\0';
-	snprintf(dev, devlen, "%s", out);
-	free(out);
-	snprintf(signal_loop, sizeof(signal_loop), "%s", dev);
-	signal_looped = 1;
-	return 0;
-}
-
-static void loop_detach(char *dev)
-{
-	char *detach[] = { "losetup", "-d", dev, NULL };
-
-	run_program(detach, NULL, true);
-	signal_looped = 0;
-}
-
 static int make_ntfs(const char *dev, const struct ntfs_part *p, const char *object)
 {
 	uint64_t sector = param(p->params, "sector_bytes");
@@ -183,10 +117,10 @@ static int make_ntfs(const char *dev, const struct ntfs_part *p, const char *obj
 	}
 	argv[a++] = (char *)dev;
 	argv[a] = NULL;
-	if (run(argv, object) < 0)
+	if (rd_run(argv, object) < 0)
 		return -1;
 	char *label[] = { "ntfslabel", "-q", serial, (char *)dev, NULL };
-	return run(label, object);
+	return rd_run(label, object);
 }
 
 /* The recorded boot code (Windows': the boot sector's code and $Boot's
@@ -241,63 +175,33 @@ out:
 	return rc;
 }
 
-/* Fill the new NTFS on DEV: mounted by ntfs-3g under a scratch directory,
- * the generation's volume restored into it by restore.c. */
+/* Fill the new NTFS on DEV: mounted by ntfs-3g, the generation's volume
+ * restored into it in restore.c's ntfs mode (rdrun.c).  No "permissions":
+ * chmod and chown change nothing, the security descriptors set are the
+ * recorded ones. */
 static int fill_ntfs(const char *dev, struct ntfs_part *p, const char *spec, const struct restore_disk_opts *o,
 		     const char *object, int *status)
 {
-	char tmpl[4096], mnt[4200];
-	const char *paths[1] = { p->name };
-	struct restore_opts ro = { .repo = o->repo, .spec = spec, .paths = paths, .npaths = 1, .quiet = true,
-				   .progress = o->progress, .ntfs = true, .files_out = &p->files,
-				   .bytes_out = &p->bytes };
-	int rc = -1, st;
+	struct rd_fill_opts f = { .volume = p->name, .spec = spec, .o = o, .ntfs = true, .files = &p->files,
+				  .bytes = &p->bytes };
+	char *mount_argv[] = { "ntfs-3g", "-o", "streams_interface=xattr", (char *)dev, NULL };
 
-	run_temp_template(tmpl, sizeof(tmpl), "rawkit-restore-disk", "/tmp");
-	if (!mkdtemp(tmpl)) {
-		cli_error(object, "cannot make a scratch directory: %s", strerror(errno));
-		return -1;
-	}
-	snprintf(mnt, sizeof(mnt), "%s/%s", tmpl, p->name);
-	/* no "permissions": chmod and chown change nothing, the security
-	 * descriptors set are the recorded ones */
-	char *mount_argv[] = { "ntfs-3g", "-o", "streams_interface=xattr", (char *)dev, mnt, NULL };
-	if (mkdir(mnt, 0700) < 0) {
-		cli_error(object, "cannot make a scratch directory: %s", strerror(errno));
-	} else if ((snprintf(signal_mount, sizeof(signal_mount), "%s", mnt),
-		    snprintf(signal_scratch, sizeof(signal_scratch), "%s", tmpl), signal_mounted = 1,
-		    run(mount_argv, object) == 0)) {
-		ro.to = tmpl;
-		st = cmd_restore(&ro);
-		if (st == RAWKIT_EXIT_WARNINGS)
-			*status = RAWKIT_EXIT_WARNINGS;
-		rc = st == RAWKIT_EXIT_DONE || st == RAWKIT_EXIT_WARNINGS ? 0 : -1;
-		sync();
-		/* fuseblk: the unmount returns once ntfs-3g has closed the volume */
-		if (umount(mnt) < 0) {
-			cli_error(object, "cannot unmount %s: %s", mnt, strerror(errno));
-			return -1; /* the scratch directory stays with the mount */
-		}
-	}
-	signal_mounted = 0;
-	rmdir(mnt);
-	rmdir(tmpl);
-	return rc;
+	return rd_fill(mount_argv, &f, object, status);
 }
 
 int rdntfs_make(const char *path, struct ntfs_part *p, const char *spec, const struct restore_disk_opts *o,
 		const char *object, int *status)
 {
-	char dev[64];
+	char *dev = rd_loop_attach(path, p->start, p->size, object);
 	int rc;
 
-	if (loop_attach(path, p, dev, sizeof(dev), object) < 0)
+	if (!dev)
 		return -1;
 	rc = make_ntfs(dev, p, object);
 	if (rc == 0)
 		rc = put_boot_code(dev, p, object);
 	if (rc == 0 && spec)
 		rc = fill_ntfs(dev, p, spec, o, object, status);
-	loop_detach(dev);
+	rd_loop_detach(dev);
 	return rc;
 }

@@ -33,8 +33,5 @@ int rdntfs_check(json_t *params, char *why, size_t whylen);
 int rdntfs_make(const char *path, struct ntfs_part *p, const char *spec, const struct restore_disk_opts *o,
 		const char *object, int *status);
 
-/* From a signal handler: the mount and the loop device rdntfs_make() has
- * at that moment, undone (no allocation). */
-void rdntfs_undo_on_signal(void);
 
 #endif

@@ -29,20 +29,17 @@
  */
 #include "lanfree.h"
 #include "rdntfs.h"
+#include "rdrun.h"
 #include "target_info.h"
 #include "run.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
-#include <linux/loop.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/ioctl.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -575,43 +572,6 @@ checked:
 
 /* ---- carrying the plan out ---- */
 
-/* What a signal must not leave behind (no allocation: the handler reads
- * them): the filesystem being filled, the loop device mkswap writes
- * through.  The temp file of a new image is the library's to remove. */
-static char signal_mount[4200], signal_scratch[4096], signal_loop[64], signal_temp[4096];
-static volatile sig_atomic_t signal_mounted, signal_looped, signal_temped;
-
-static void undo_on_signal(void)
-{
-	int fd;
-
-	if (signal_mounted) {
-		umount2(signal_mount, MNT_DETACH | UMOUNT_NOFOLLOW);
-		rmdir(signal_mount);
-		rmdir(signal_scratch);
-	}
-	if (signal_looped && (fd = open(signal_loop, O_RDONLY | O_CLOEXEC)) >= 0) {
-		ioctl(fd, LOOP_CLR_FD, 0);
-		close(fd);
-	}
-	if (signal_temped)
-		unlink(signal_temp);
-	rdntfs_undo_on_signal();
-}
-
-static int run(char *const argv[], const char *object)
-{
-	char *out = NULL, line[400];
-	int st = run_program(argv, &out, true);
-
-	if (st != 0) {
-		run_one_line(out, line, sizeof(line));
-		cli_error(object, "%s failed (%s %d): %s", argv[0], st < 0 ? "could not run, or killed:" : "status", st, line);
-	}
-	free(out);
-	return st == 0 ? 0 : -1;
-}
-
 static int write_table(const char *path, json_t *shape, struct plan *p)
 {
 	imgfmt_disk *d = imgfmt_disk_new();
@@ -707,7 +667,7 @@ static int make_ext(const char *path, struct part *q, const char *object)
 	argv[a++] = (char *)path;
 	argv[a++] = size;
 	argv[a] = NULL;
-	return run(argv, object);
+	return rd_run(argv, object);
 }
 
 /* An EFI system partition: made with its serial and label, empty (rawkit
@@ -729,84 +689,26 @@ static int make_vfat(const char *path, struct part *q, uint64_t sector, const ch
 			 "-i", (char *)jstr(pa, "serial"), off, "-n", (char *)q->label, (char *)path, size, NULL };
 	if (!q->label[0])
 		argv[15] = (char *)path, argv[16] = size, argv[17] = NULL;
-	return run(argv, object);
+	return rd_run(argv, object);
 }
 
-/* Fill Q's new filesystem: loop-mounted under a scratch directory, the
- * generation's volume restored into it by restore.c. */
+/* Fill Q's new filesystem: loop-mounted, the generation's volume restored
+ * into it (rdrun.c). */
 static int fill_ext(const char *path, struct part *q, const char *spec, const struct restore_disk_opts *o,
 		    const char *object, int *status)
 {
-	char tmpl[4096], mnt[4200], opts[200];
-	const char *paths[1] = { q->name };
-	struct restore_opts ro = { .repo = o->repo, .spec = spec, .paths = paths, .npaths = 1, .quiet = true,
-				   .progress = o->progress, .files_out = &q->files, .bytes_out = &q->bytes };
-	int rc = -1, st;
+	char opts[200];
+	struct rd_fill_opts f = { .volume = q->name, .spec = spec, .o = o, .files = &q->files, .bytes = &q->bytes };
 
-	run_temp_template(tmpl, sizeof(tmpl), "rawkit-restore-disk", "/tmp");
-	if (!mkdtemp(tmpl)) {
-		cli_error(object, "cannot make a scratch directory: %s", strerror(errno));
-		return -1;
-	}
-	snprintf(mnt, sizeof(mnt), "%s/%s", tmpl, q->name);
 	snprintf(opts, sizeof(opts), "loop,offset=%llu,sizelimit=%llu%s", (unsigned long long)q->start,
 		 (unsigned long long)q->size, strcmp(q->fstype, "xfs") ? "" : ",nouuid");
-	char *mount_argv[] = { "mount", "-t", (char *)q->fstype, "-o", opts, (char *)path, mnt, NULL };
-	if (mkdir(mnt, 0700) < 0) {
-		cli_error(object, "cannot make a scratch directory: %s", strerror(errno));
-	} else if ((snprintf(signal_mount, sizeof(signal_mount), "%s", mnt),
-		    snprintf(signal_scratch, sizeof(signal_scratch), "%s", tmpl), signal_mounted = 1,
-		    run(mount_argv, object) == 0)) {
-		ro.to = tmpl;
-		st = cmd_restore(&ro);
-		if (st == RAWKIT_EXIT_WARNINGS)
-			*status = RAWKIT_EXIT_WARNINGS;
-		rc = st == RAWKIT_EXIT_DONE || st == RAWKIT_EXIT_WARNINGS ? 0 : -1;
-		sync();
-		if (umount(mnt) < 0) {
-			cli_error(object, "cannot unmount %s: %s", mnt, strerror(errno));
-			return -1; /* the scratch directory stays with the mount */
-		}
-	}
-	signal_mounted = 0;
-	rmdir(mnt);
-	rmdir(tmpl);
-	return rc;
-}
-
-/* Q's place in PATH alone as a loop device, for the tools that take no
- * offset (mkswap, mkfs.xfs); NULL after an error.  loop_detach() frees. */
-static char *loop_attach(const char *path, const struct part *q, const char *object)
-{
-	char off[32], len[32], *dev = NULL, line[256];
-
-	snprintf(off, sizeof(off), "%llu", (unsigned long long)q->start);
-	snprintf(len, sizeof(len), "%llu", (unsigned long long)q->size);
-	char *losetup[] = { "losetup", "-f", "--show", "-o", off, "--sizelimit", len, (char *)path, NULL };
-	if (run_program(losetup, &dev, true) != 0 || !dev) {
-		run_one_line(dev, line, sizeof(line));
-		cli_error(object, "cannot set up a loop device: %s", line);
-		free(dev);
-		return NULL;
-	}
-	dev[strcspn(dev, "\n")] = '\0';
-	snprintf(signal_loop, sizeof(signal_loop), "%s", dev);
-	signal_looped = 1;
-	return dev;
-}
-
-static void loop_detach(char *dev)
-{
-	char *detach[] = { "losetup", "-d", dev, NULL };
-
-	run_program(detach, NULL, true);
-	signal_looped = 0;
-	free(dev);
+	char *mount_argv[] = { "mount", "-t", (char *)q->fstype, "-o", opts, (char *)path, NULL };
+	return rd_fill(mount_argv, &f, object, status);
 }
 
 static int make_swap(const char *path, struct part *q, const char *object)
 {
-	char *dev = loop_attach(path, q, object);
+	char *dev = rd_loop_attach(path, q->start, q->size, object);
 	int rc;
 
 	if (!dev)
@@ -814,8 +716,8 @@ static int make_swap(const char *path, struct part *q, const char *object)
 	char *mkswap[] = { "mkswap", "-q", "-U", (char *)(q->uuid[0] ? q->uuid : "random"), "-L", (char *)q->label, dev, NULL };
 	if (!q->label[0])
 		mkswap[4] = dev, mkswap[5] = NULL;
-	rc = run(mkswap, object);
-	loop_detach(dev);
+	rc = rd_run(mkswap, object);
+	rd_loop_detach(dev);
 	return rc;
 }
 
@@ -871,12 +773,12 @@ static int make_xfs(const char *path, struct part *q, const char *object)
 		argv[a++] = "-L";
 		argv[a++] = (char *)q->label;
 	}
-	if (!(dev = loop_attach(path, q, object)))
+	if (!(dev = rd_loop_attach(path, q->start, q->size, object)))
 		return -1;
 	argv[a++] = dev;
 	argv[a] = NULL;
-	rc = run(argv, object);
-	loop_detach(dev);
+	rc = rd_run(argv, object);
+	rd_loop_detach(dev);
 	return rc;
 }
 
@@ -981,6 +883,7 @@ static int lv_through_temp(const char *path, struct part *q, bool blockdev, cons
 			   const struct restore_disk_opts *o, int *status, const char *object)
 {
 	struct part t = *q;
+	char temp[4096];
 	imgfmt_disk *d = NULL;
 	struct imgfmt_volume v;
 	unsigned char *buf = malloc(MiB);
@@ -988,20 +891,21 @@ static int lv_through_temp(const char *path, struct part *q, bool blockdev, cons
 	off_t at = 0, data, hole;
 	int fd, rc = -1;
 
-	run_temp_template(signal_temp, sizeof(signal_temp), "rawkit-restore-disk-lv", "/var/tmp");
-	if (!buf || (fd = mkstemp(signal_temp)) < 0) {
-		cli_error(object, "cannot make a temp file: %s", buf ? strerror(errno) : "out of memory");
+	if (!buf) {
+		cli_error(object, "out of memory");
+		return -1;
+	}
+	if ((fd = rd_temp_file(temp, sizeof(temp), object)) < 0) {
 		free(buf);
 		return -1;
 	}
-	signal_temped = 1;
 	t.start = 0;
 	t.size = q->old_size;
 	if (ftruncate(fd, (off_t)t.size) < 0) {
-		cli_error(object, "cannot size the temp file %s: %s", signal_temp, strerror(errno));
+		cli_error(object, "cannot size the temp file %s: %s", temp, strerror(errno));
 		goto out;
 	}
-	if (make_and_fill(signal_temp, &t, 512, spec, o, status) < 0)
+	if (make_and_fill(temp, &t, 512, spec, o, status) < 0)
 		goto out;
 	q->files = t.files;
 	q->bytes = t.bytes;
@@ -1038,8 +942,7 @@ io:
 out:
 	imgfmt_disk_free(d);
 	close(fd);
-	unlink(signal_temp);
-	signal_temped = 0;
+	rd_temp_remove();
 	free(buf);
 	return rc;
 }
@@ -1304,7 +1207,7 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 		status = RAWKIT_EXIT_FAILED;
 		goto out;
 	} else {
-		cli_clean_up_on_signals(undo_on_signal); /* a new image's temp file, a mount, a loop device */
+		cli_clean_up_on_signals(rd_undo_on_signal); /* a new image's temp file, a mount, a loop device */
 		if (carry_out(&p, shape.json, shape.boot, shape.boot_len, spec, o, &status) < 0) {
 			if (p.blockdev)
 				cli_error(o->target, "left partly written");
