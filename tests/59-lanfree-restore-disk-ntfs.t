@@ -230,6 +230,12 @@ $L restore-disk repo-badboot winvm badboot.img 2>badboot.err
 is "$?" 1 "a damaged record of the NTFS boot code: exit 1"
 like "$(cat badboot.err)" "^rawkit-lanfree: catalog: the recorded NTFS boot code of p2 is damaged$" "the error says so"
 ok "no image left behind" test ! -e badboot.img
+truncate -s 96M baddev.img
+dev=$(losetup -f --show baddev.img) && echo "$dev" >>"$SCRATCH/.loops"
+s0=$(sum baddev.img)
+$L restore-disk repo-badboot winvm "$dev" --force 2>/dev/null
+is "$?:$(sum baddev.img)" "1:$s0" "onto a block device: refused before the first write (no table written)"
+losetup -d "$dev"
 mkdir -p nontfs
 for d in $(echo "$PATH" | tr ':' ' '); do
 	for f in "$d"/*; do

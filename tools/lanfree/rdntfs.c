@@ -128,14 +128,14 @@ static int make_ntfs(const char *dev, const struct ntfs_part *p, const char *obj
  * for the new volume, in the boot sector and its backup (the volume's last
  * sector).  Nothing recorded (an older backup's shape): mkntfs's code
  * stays. */
-static int put_boot_code(const char *dev, const struct ntfs_part *p, const char *object)
+/* P's recorded boot code into CODE: 1, 0 when none was recorded, -1
+ * (reported) when the record is damaged. */
+static int recorded_boot_code(const struct ntfs_part *p, unsigned char code[NTFS_BOOT_BYTES])
 {
-	unsigned char code[NTFS_BOOT_BYTES] = { 0 }, made[512];
-	uint64_t stored = 0, at = 0, sectors, sector;
+	uint64_t stored = 0, at = 0;
 	bool found = false;
 	json_t *a;
 	size_t i;
-	int fd, rc = 0;
 
 	json_array_foreach(p->boot_areas, i, a)
 		if (!strcmp(text(a, "what"), "ntfs_boot_code") && !strcmp(text(a, "volume"), p->name)) {
@@ -145,11 +145,31 @@ static int put_boot_code(const char *dev, const struct ntfs_part *p, const char 
 		}
 	if (!found)
 		return 0;
-	if (stored < 512 || stored > sizeof(code) || at > p->boot_len || stored > p->boot_len - at) {
+	if (stored < 512 || stored > NTFS_BOOT_BYTES || at > p->boot_len || stored > p->boot_len - at) {
 		cli_error("catalog", "the recorded NTFS boot code of %s is damaged", p->name);
 		return -1;
 	}
+	memset(code, 0, NTFS_BOOT_BYTES);
 	memcpy(code, p->boot + at, stored);
+	return 1;
+}
+
+int rdntfs_check_boot(const struct ntfs_part *p)
+{
+	unsigned char code[NTFS_BOOT_BYTES];
+
+	return recorded_boot_code(p, code) < 0 ? -1 : 0;
+}
+
+static int put_boot_code(const char *dev, const struct ntfs_part *p, const char *object)
+{
+	unsigned char code[NTFS_BOOT_BYTES], made[512];
+	uint64_t sectors, sector;
+	int fd, rc;
+
+	if ((rc = recorded_boot_code(p, code)) <= 0)
+		return rc;
+	rc = 0;
 	if ((fd = open(dev, O_RDWR | O_CLOEXEC)) < 0 || pread(fd, made, sizeof(made), 0) != (ssize_t)sizeof(made)) {
 		cli_error(object, "cannot read the new boot sector: %s", strerror(errno));
 		rc = -1;

@@ -22,6 +22,9 @@ struct ntfs_part {
  * /dev/fuse missing). */
 int rdntfs_check(json_t *params, char *why, size_t whylen);
 
+/* Is P's recorded boot code (if any) sound?  0, or -1 reported: checked
+ * before anything is written. */
+int rdntfs_check_boot(const struct ntfs_part *p);
 /* Make P's NTFS in the target PATH (an image or a device) through a loop
  * device: mkntfs with the recorded sector and cluster size, label and the
  * partition's start as its hidden sectors, then the recorded serial by

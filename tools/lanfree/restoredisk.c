@@ -1207,6 +1207,14 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 		status = RAWKIT_EXIT_FAILED;
 		goto out;
 	} else {
+		for (size_t i = 0; i < p.n; i++) {
+			struct ntfs_part np = { p.parts[i].name, p.parts[i].label, NULL, 0, 0,
+						json_object_get(shape.json, "boot_areas"), shape.boot, shape.boot_len, 0, 0 };
+			if (p.parts[i].action == ACT_MKFS && !strcmp(p.parts[i].fstype, "ntfs") && rdntfs_check_boot(&np) < 0) {
+				status = RAWKIT_EXIT_FAILED;
+				goto out;
+			}
+		}
 		cli_clean_up_on_signals(rd_undo_on_signal); /* a new image's temp file, a mount, a loop device */
 		if (carry_out(&p, shape.json, shape.boot, shape.boot_len, spec, o, &status) < 0) {
 			if (p.blockdev)
