@@ -275,7 +275,7 @@ if [ "$seen" = 1 ]; then
 	sleep 1
 	is "$(grep -c " $SCRATCH/tmp/" /proc/mounts)" 0 "no mount left behind"
 	ok "no image and no temp file left behind" sh -c '! ls | grep -q "int\.img"'
-	is "$(losetup -a | grep -c 'int\.img')" 0 "no loop device left behind"
+	is "$(losetup -a | grep -c "$SCRATCH/.*int\.img")" 0 "no loop device left behind"
 	is "$(ls tmp | wc -l)" 0 "no scratch directory left behind"
 else
 	skip 5 "the fill ended before it could be interrupted"

@@ -292,11 +292,14 @@ mount_part slow.img 1 src
 head -c 300M /dev/urandom >src/big
 umount src
 ok "back up a disk with 300 MB to restore" $L backup repo slow.img --name slowvm --compress none -q
-$L restore-disk repo slowvm int.img >/dev/null 2>&1 &
+# (its scratch directory under a TMPDIR of its own: other tests running
+# beside this one mount theirs)
+mkdir -p tmp
+TMPDIR=$SCRATCH/tmp $L restore-disk repo slowvm int.img >/dev/null 2>&1 &
 pid=$!
 seen=0
 for i in $(seq 1 200); do
-	grep -q ' [^ ]*/rawkit-restore-disk-[^ ]*/p1 ' /proc/mounts && seen=1 && break
+	grep -q " $SCRATCH/tmp/rawkit-restore-disk-[^ ]*/p1 " /proc/mounts && seen=1 && break
 	sleep 0.02
 done
 kill -TERM "$pid" 2>/dev/null
@@ -304,11 +307,12 @@ wait "$pid"
 rc=$?
 if [ "$seen" = 1 ]; then
 	is "$rc" 143 "SIGTERM while filling: restore-disk dies of it"
-	is "$(grep -c '/rawkit-restore-disk-' /proc/mounts)" 0 "no mount left behind"
+	is "$(grep -c " $SCRATCH/tmp/" /proc/mounts)" 0 "no mount left behind"
+	is "$(ls tmp)" "" "no scratch directory left behind"
 	ok "no image and no temp file left behind" sh -c '! ls | grep -q "int\.img"'
-	is "$(losetup -a | grep -c slow.img)" 0 "no loop device left behind"
+	is "$(losetup -a | grep -c "$SCRATCH/slow.img")" 0 "no loop device left behind"
 else
-	skip 4 "the fill ended before it could be interrupted"
+	skip 5 "the fill ended before it could be interrupted"
 fi
 
 # ---- a generation without a shape (an older rawkit's)
