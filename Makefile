@@ -230,6 +230,7 @@ FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/guestroot.c li
 FUZZ_EXTRA_fuzz_stream := tools/p2v/stream.c tools/common/cli.c
 FUZZ_EXTRA_fuzz_disk := tests/fuzz/lib/fswalk.c
 FUZZ_EXTRA_fuzz_xfs := tests/fuzz/lib/fswalk.c
+FUZZ_EXTRA_fuzz_vfat := tests/fuzz/lib/fswalk.c
 FUZZ_LIBS_fuzz_stream := -lzstd -lz
 FUZZ_EXTRA_fuzz_initrd := lib/guestedit/initrd.c lib/guestedit/initrd_frame.c lib/guestedit/moddep.c lib/guestedit/guest.c lib/guestedit/guestroot.c \
                           lib/guestedit/report.c

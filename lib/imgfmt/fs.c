@@ -11,6 +11,7 @@ static const struct imgfmt_fs_ops *const backends[] = {
 	&imgfmt_fs_ext_ops,
 	&imgfmt_fs_ntfs_ops,
 	&imgfmt_fs_xfs_ops,
+	&imgfmt_fs_vfat_ops,
 };
 
 imgfmt_fs *imgfmt_fs_new(void)

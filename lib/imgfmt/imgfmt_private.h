@@ -118,7 +118,7 @@ int imgfmt_extents_subtract(const imgfmt_extents *a, const imgfmt_extents *b, im
 int imgfmt_extents_intersect(const imgfmt_extents *a, const imgfmt_extents *b, imgfmt_extents *out);
 void imgfmt_extents_clear(imgfmt_extents *ext);
 
-/* Filesystem back ends: one file each (fs_ext.c, fs_ntfs.c; XFS: fs_xfs*.c). */
+/* Filesystem back ends: one file each (fs_ext.c, fs_ntfs.c, fs_vfat.c; XFS: fs_xfs*.c). */
 struct imgfmt_fs_ops {
 	const char *name;
 	bool (*match)(const char *fstype);
@@ -148,6 +148,7 @@ struct imgfmt_fs_ops {
 extern const struct imgfmt_fs_ops imgfmt_fs_ext_ops;
 extern const struct imgfmt_fs_ops imgfmt_fs_ntfs_ops;
 extern const struct imgfmt_fs_ops imgfmt_fs_xfs_ops;
+extern const struct imgfmt_fs_ops imgfmt_fs_vfat_ops;
 
 struct imgfmt_fs {
 	const struct imgfmt_fs_ops *ops;

@@ -7,6 +7,31 @@ dir=$2
 mkdir -p "$dir"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# fat_files IMG[@@OFFSET]: what mtools writes on an ESP: long names, a
+# subdirectory, a fragmented file (a hole refilled), hidden and read-only
+fat_files() {
+	command -v mcopy >/dev/null || return 0
+	export MTOOLS_SKIP_CHECK=1
+	head -c 5000 /dev/zero | tr '\0' a >"$tmp/fat-a"
+	head -c 700 /dev/zero | tr '\0' b >"$tmp/fat-b"
+	head -c 9000 /dev/zero | tr '\0' c >"$tmp/fat-c"
+	echo grub >"$tmp/fat-grub"
+	mmd -i "$1" ::/EFI "::/EFI/A Long Directory Name" &&
+	mcopy -i "$1" "$tmp/fat-grub" "::/EFI/A Long Directory Name/grubx64.efi" &&
+	mcopy -i "$1" "$tmp/fat-a" ::/a && mcopy -i "$1" "$tmp/fat-b" ::/b && mdel -i "$1" ::/a &&
+	mcopy -i "$1" "$tmp/fat-c" "::/Fragmented File.bin" && mattrib -i "$1" +h +r ::/b
+}
+if [ "$1" = fuzz_vfat ]; then
+	# FAT volumes without a partition table: FAT12, FAT16 with fat_files,
+	# an empty FAT32 with few clusters
+	truncate -s 300K "$dir/fat12"
+	truncate -s 2500K "$dir/fat16"
+	mkfs.fat -F 12 -s 1 -n FAT12 "$dir/fat12" >/dev/null && fat_files "$dir/fat12"
+	mkfs.fat -F 16 -s 1 -n FAT16 "$dir/fat16" >/dev/null 2>&1 && fat_files "$dir/fat16"
+	truncate -s 2M "$dir/fat32"
+	mkfs.fat -F 32 -s 1 -n FAT32 "$dir/fat32" >/dev/null 2>&1 || rm -f "$dir/fat32"
+	exit 0
+fi
 if [ "$1" = fuzz_archive ]; then
 	# real framed archives, as rawkit-lanfree writes them, behind the 3-byte header
 	mkdir -p "$tmp/tree/d" && echo hello >"$tmp/tree/d/file" && truncate -s 100K "$tmp/tree/sparse"
@@ -407,3 +432,15 @@ mkntfs -q -F -Q -c 512 "$dir/ntfs" >/dev/null 2>&1 || rm -f "$dir/ntfs"
 
 truncate -s 64K "$dir/swap"
 mkswap -q "$dir/swap" >/dev/null
+
+# FAT (fs_vfat.c): a FAT12 and a FAT16 in an MBR partition with fat_files,
+# an empty FAT32
+if command -v mkfs.fat >/dev/null; then
+	truncate -s 300K "$dir/fat12"
+	mkfs.fat -F 12 -s 1 -n FAT12 "$dir/fat12" >/dev/null && fat_files "$dir/fat12"
+	truncate -s 3M "$dir/mbr-fat16"
+	printf 'label: dos\nstart=64, size=5000, type=ef\n' | sfdisk -q "$dir/mbr-fat16" >/dev/null
+	mkfs.fat -F 16 -s 1 --offset=64 -n FAT16 "$dir/mbr-fat16" 2500 >/dev/null 2>&1 && fat_files "$dir/mbr-fat16@@32768"
+	truncate -s 2M "$dir/fat32"
+	mkfs.fat -F 32 -s 1 -n FAT32 "$dir/fat32" >/dev/null 2>&1 || rm -f "$dir/fat32"
+fi

@@ -350,7 +350,7 @@ static void open_volume(struct backup *bk, struct vol_state *s, size_t index)
 	}
 	s->warn = true;
 	if (strcmp(v->fstype, "ext2") && strcmp(v->fstype, "ext3") && strcmp(v->fstype, "ext4") &&
-	    strcmp(v->fstype, "ntfs") && strcmp(v->fstype, "xfs")) {
+	    strcmp(v->fstype, "ntfs") && strcmp(v->fstype, "xfs") && strcmp(v->fstype, "vfat")) {
 		snprintf(s->reason, sizeof(s->reason), "%s: not a filesystem rawkit reads", v->fstype);
 		return;
 	}

@@ -30,6 +30,7 @@
 #include "lanfree.h"
 #include "rdntfs.h"
 #include "rdrun.h"
+#include "rdvfat.h"
 #include "target_info.h"
 #include "run.h"
 
@@ -670,9 +671,8 @@ static int make_ext(const char *path, struct part *q, const char *object)
 	return rd_run(argv, object);
 }
 
-/* An EFI system partition: made with its serial and label, empty (rawkit
- * does not read vfat yet: its files are not in the generation).  No
- * fake MBR: the table is written already. */
+/* An EFI system partition: made with its serial and label (then filled by
+ * rdvfat_fill()).  No fake MBR: the table is written already. */
 static int make_vfat(const char *path, struct part *q, uint64_t sector, const char *object)
 {
 	json_t *pa = json_object_get(q->v, "params");
@@ -873,6 +873,8 @@ static int make_and_fill(const char *path, struct part *q, uint64_t sector, cons
 	if ((!strcmp(q->fstype, "vfat") && make_vfat(path, q, sector, object) < 0) ||
 	    (is_ext(q->fstype) && make_ext(path, q, object) < 0) || (!strcmp(q->fstype, "xfs") && make_xfs(path, q, object) < 0))
 		return -1;
+	if (!strcmp(q->fstype, "vfat") && !q->note[0])
+		return rdvfat_fill(path, q->name, q->start, spec, o, object, &q->files, &q->bytes, status);
 	return filled && !q->note[0] ? fill_ext(path, q, spec, o, object, status) : 0;
 }
 
