@@ -132,6 +132,19 @@ like "$(mt mattrib -i "new.img@@$MiB" ::/hidden.sys)" '^ +A +SHR +::/hidden.sys'
 like "$(mt mattrib -i "new.img@@$MiB" ::/RO.TXT)" '^ +A +R +::/RO.TXT' "the read-only file's attribute is back"
 is "$(mt mdir -i "new.img@@$MiB" ::/EFI/debian | grep -c '^grubx64  efi')" 1 "grubx64.efi is an 8.3 name again (no long name needed)"
 
+# without mtools the FAT volumes are made empty, said before anything is written
+mkdir -p nomtools
+for d in $(echo "$PATH" | tr ':' ' '); do
+	for f in "$d"/*; do
+		case ${f##*/} in mcopy | mattrib) ;; *) [ -e "nomtools/${f##*/}" ] || ln -s "$f" "nomtools/${f##*/}" ;; esac
+	done
+done 2>/dev/null
+PATH=$SCRATCH/nomtools $L restore-disk repo efivm nomt.img >/dev/null 2>nomt.err
+is "$?" 3 "without mcopy and mattrib: exit 3"
+like "$(head -n1 nomt.err)" "p1: mtools \\(mcopy, mattrib\\) is not installed: made empty" "the warning says why, first"
+ok "the ESP is a clean, empty FAT" sh -c "dd if=nomt.img of=part.img bs=512 skip=$(($(part_start esp.img 1) / 512)) \
+	count=$(($(part_size esp.img 1) / 512)) status=none && fsck.fat -n part.img >/dev/null && [ -z \"\$(MTOOLS_SKIP_CHECK=1 mdir -b -i part.img ::/)\" ]"
+
 # ---- an incremental backup: nothing changed, nothing read
 $L backup repo esp.img --name efivm --json >inc.json 2>err.txt
 is "$?" 0 "an incremental backup of the unchanged volumes: exit 0"

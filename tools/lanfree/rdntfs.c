@@ -43,22 +43,6 @@ static bool power_of_two_in(uint64_t n, uint64_t low, uint64_t high)
 	return n >= low && n <= high && !(n & (n - 1));
 }
 
-/* PROGRAM in a directory of $PATH, executable. */
-static bool on_path(const char *program)
-{
-	const char *path = getenv("PATH");
-	char buf[4096];
-
-	for (const char *p = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin"; *p;) {
-		size_t n = strcspn(p, ":");
-		if (n && (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, program) < sizeof(buf) &&
-		    access(buf, X_OK) == 0)
-			return true;
-		p += n + (p[n] == ':');
-	}
-	return false;
-}
-
 int rdntfs_check(json_t *params, char *why, size_t whylen)
 {
 	const char *serial = json_string_value(json_object_get(params, "serial"));
@@ -73,7 +57,7 @@ int rdntfs_check(json_t *params, char *why, size_t whylen)
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(tools) / sizeof(tools[0]); i++)
-		if (!on_path(tools[i])) {
+		if (!rd_on_path(tools[i])) {
 			snprintf(why, whylen, "%s is not installed (Debian's ntfs-3g package): left empty (its files: "
 				 "rawkit-lanfree restore)", tools[i]);
 			return -1;

@@ -44,6 +44,21 @@ void rd_undo_on_signal(void)
 		unlink(signal_temp);
 }
 
+bool rd_on_path(const char *program)
+{
+	const char *path = getenv("PATH");
+	char buf[4096];
+
+	for (const char *p = path ? path : "/usr/sbin:/usr/bin:/sbin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n && (size_t)snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, p, program) < sizeof(buf) &&
+		    access(buf, X_OK) == 0)
+			return true;
+		p += n + (p[n] == ':');
+	}
+	return false;
+}
+
 int rd_run(char *const argv[], const char *object)
 {
 	char *out = NULL, line[400];

@@ -4,6 +4,8 @@
 
 #include "lanfree.h"
 
+/* Is PROGRAM an executable in $PATH? */
+bool rd_on_path(const char *program);
 /* Run ARGV; 0, or -1 with its first lines reported under OBJECT. */
 int rd_run(char *const argv[], const char *object);
 

@@ -176,6 +176,10 @@ static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
 					 (const char *)sqlite3_column_text(st, 0));
 		}
 		sqlite3_finalize(st);
+		/* an ESP's files go in with mtools: without it, made empty */
+		if (!strcmp(p->fstype, "vfat") && !p->note[0] && (!rd_on_path("mcopy") || !rd_on_path("mattrib")))
+			snprintf(p->note, sizeof(p->note), "mtools (mcopy, mattrib) is not installed: made empty (its files: "
+				 "rawkit-lanfree restore)");
 	} else if (!strcmp(p->fstype, "LVM2_member")) {
 		p->action = ACT_SKIP;
 		snprintf(p->note, sizeof(p->note), "an LVM physical volume: restore-disk does not remake LVM yet (the "
