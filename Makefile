@@ -188,12 +188,13 @@ check-boot:
 	@$(MAKE) --no-print-directory WERROR=1 all
 	RAWKIT_BIN=$(abspath $(B)/bin) prove --timer tests/boot/
 
-# make check stays under ~15 minutes on 2 cores: these second-opinion
-# suites (the XFS and LVM writers against their own tools, e2fsprogs' whole
-# corpus, the dracut/initramfs-tools injection) run in make check-long,
-# which CI runs after make check.
+# make check stays under ~15 minutes on 2 cores: these suites (the XFS and
+# LVM writers against their own tools, e2fsprogs' whole corpus, the
+# dracut/initramfs-tools injection, the Windows guests: restore-disk of
+# NTFS, clone's hive edits) run in make check-long, which CI runs after
+# make check.
 LONG_TESTS := tests/41-lvm.t tests/44-lvm-write.t tests/45-clone-xfs.t tests/47-convert-xfs.t tests/49-inject.t \
-              tests/77-e2fsprogs-corpus.t
+              tests/59-lanfree-restore-disk-ntfs.t tests/77-e2fsprogs-corpus.t tests/91-clone-windows.t
 CHECK_TESTS := $(filter-out $(LONG_TESTS),$(sort $(wildcard tests/*.t)))
 
 check: deps

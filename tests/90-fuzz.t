@@ -1,11 +1,11 @@
 #!/bin/bash
-# The libFuzzer targets run clean for a bounded time: 4 s each in make check,
+# The libFuzzer targets run clean for a bounded time: 3 s each in make check,
 # 30 s in make check-long (make fuzz runs longer).
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/fixtures.sh"
 
 : "${RAWKIT_FUZZ_BIN:?make check sets RAWKIT_FUZZ_BIN}"
-seconds=${RAWKIT_FUZZ_SECONDS:-4}
+seconds=${RAWKIT_FUZZ_SECONDS:-3}
 for target in "$RAWKIT_FUZZ_BIN"/fuzz_*; do
 	[ -x "$target" ] || continue
 	name=$(basename "$target")
