@@ -11,18 +11,12 @@
  * target; under-estimating would fail in the middle of the restore, so
  * every rounding goes up.
  */
-#include "lanfree.h"
+#include "rdrun.h"
 
 #include <string.h>
 
 #define MiB (1024ull * 1024)
 #define SHRINK_SLACK(min) ((min) / 20 + 8 * MiB) /* as rawkit-v2p */
-
-static uint64_t jnum(json_t *o, const char *key)
-{
-	json_int_t n = json_integer_value(json_object_get(o, key));
-	return n > 0 ? (uint64_t)n : 0;
-}
 
 static uint64_t div_up(uint64_t a, uint64_t b)
 {
@@ -42,8 +36,8 @@ int restore_disk_fit(sqlite3 *db, int64_t guest_id, int64_t seq, const char *vol
 		" coalesce(sum((mode & 61440) = 40960 AND length(symlink) >= 60), 0),"
 		" coalesce(sum(length(xattrs) > ?5), 0)"
 		" FROM versions WHERE guest_id = ?1 AND volume = ?2 AND first_seq <= ?3 AND last_seq >= ?3";
-	uint64_t bs = jnum(params, "block_bytes"), inode_bytes = jnum(params, "inode_bytes"),
-		 recorded = jnum(params, "inodes"), blocks = jnum(params, "blocks"), journal = jnum(params, "journal_bytes");
+	uint64_t bs = rd_jnum(params, "block_bytes"), inode_bytes = rd_jnum(params, "inode_bytes"),
+		 recorded = rd_jnum(params, "inodes"), blocks = rd_jnum(params, "blocks"), journal = rd_jnum(params, "journal_bytes");
 	uint64_t files = 0, data = 0, dirs = 0, names = 0, links = 0, spills = 0, meta, per_inode;
 	sqlite3_stmt *st;
 	int rc;

@@ -26,18 +26,6 @@
 
 #define NTFS_BOOT_BYTES 8192 /* as shape.c records it */
 
-static uint64_t param(json_t *params, const char *key)
-{
-	json_int_t n = json_integer_value(json_object_get(params, key));
-	return n > 0 ? (uint64_t)n : 0;
-}
-
-static const char *text(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
 static bool power_of_two_in(uint64_t n, uint64_t low, uint64_t high)
 {
 	return n >= low && n <= high && !(n & (n - 1));
@@ -46,7 +34,7 @@ static bool power_of_two_in(uint64_t n, uint64_t low, uint64_t high)
 int rdntfs_check(json_t *params, char *why, size_t whylen)
 {
 	const char *serial = json_string_value(json_object_get(params, "serial"));
-	uint64_t sector = param(params, "sector_bytes"), cluster = param(params, "cluster_bytes");
+	uint64_t sector = rd_jnum(params, "sector_bytes"), cluster = rd_jnum(params, "cluster_bytes");
 	static const char *const tools[] = { "mkntfs", "ntfslabel", "ntfs-3g" };
 
 	/* mkntfs takes sectors of 256 to 4096 bytes, clusters up to 2 MiB */
@@ -72,13 +60,13 @@ int rdntfs_check(json_t *params, char *why, size_t whylen)
 
 static int make_ntfs(const char *dev, const struct ntfs_part *p, const char *object)
 {
-	uint64_t sector = param(p->params, "sector_bytes");
+	uint64_t sector = rd_jnum(p->params, "sector_bytes");
 	char ssz[24], csz[24], start[24], serial[40];
 	int a = 0;
 	char *argv[20];
 
 	snprintf(ssz, sizeof(ssz), "%llu", (unsigned long long)sector);
-	snprintf(csz, sizeof(csz), "%llu", (unsigned long long)param(p->params, "cluster_bytes"));
+	snprintf(csz, sizeof(csz), "%llu", (unsigned long long)rd_jnum(p->params, "cluster_bytes"));
 	/* the hidden sectors: where the partition starts, in its sectors */
 	snprintf(start, sizeof(start), "%llu", (unsigned long long)(p->start / sector));
 	snprintf(serial, sizeof(serial), "--new-serial=%s", json_string_value(json_object_get(p->params, "serial")));
@@ -122,9 +110,9 @@ static int recorded_boot_code(const struct ntfs_part *p, unsigned char code[NTFS
 	size_t i;
 
 	json_array_foreach(p->boot_areas, i, a)
-		if (!strcmp(text(a, "what"), "ntfs_boot_code") && !strcmp(text(a, "volume"), p->name)) {
-			stored = param(a, "stored_bytes");
-			at = param(a, "blob_offset_bytes");
+		if (!strcmp(rd_jstr(a, "what"), "ntfs_boot_code") && !strcmp(rd_jstr(a, "volume"), p->name)) {
+			stored = rd_jnum(a, "stored_bytes");
+			at = rd_jnum(a, "blob_offset_bytes");
 			found = true;
 		}
 	if (!found)

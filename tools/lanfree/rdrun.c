@@ -59,14 +59,31 @@ bool rd_on_path(const char *program)
 	return false;
 }
 
+const char *rd_jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "";
+}
+
+uint64_t rd_jnum(json_t *o, const char *key)
+{
+	json_int_t n = json_integer_value(json_object_get(o, key));
+	return n > 0 ? (uint64_t)n : 0;
+}
+
 int rd_run(char *const argv[], const char *object)
 {
 	char *out = NULL, line[400];
 	int st = run_program(argv, &out, true);
+	size_t k = 0;
 
 	if (st != 0) {
+		/* "env VAR=VALUE... PROGRAM": the program is what failed */
+		if (!strcmp(argv[0], "env"))
+			for (k = 1; argv[k] && strchr(argv[k], '=') && argv[k + 1]; k++)
+				;
 		run_one_line(out, line, sizeof(line));
-		cli_error(object, "%s failed (%s %d): %s", argv[0], st < 0 ? "could not run, or killed:" : "status", st, line);
+		cli_error(object, "%s failed (%s %d): %s", argv[k], st < 0 ? "could not run, or killed:" : "status", st, line);
 	}
 	free(out);
 	return st == 0 ? 0 : -1;

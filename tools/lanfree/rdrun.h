@@ -4,9 +4,15 @@
 
 #include "lanfree.h"
 
+/* The shape's string ("" when absent) and count (0 when absent or
+ * negative) under KEY of O. */
+const char *rd_jstr(json_t *o, const char *key);
+uint64_t rd_jnum(json_t *o, const char *key);
+
 /* Is PROGRAM an executable in $PATH? */
 bool rd_on_path(const char *program);
-/* Run ARGV; 0, or -1 with its first lines reported under OBJECT. */
+/* Run ARGV; 0, or -1 with its first lines reported under OBJECT (naming
+ * the program, also when ARGV is "env VAR=VALUE... PROGRAM ..."). */
 int rd_run(char *const argv[], const char *object);
 
 /* START..START+SIZE of PATH as a loop device: its malloc'd name, or NULL

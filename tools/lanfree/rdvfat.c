@@ -10,6 +10,7 @@
  * (the backup reads FAT times as UTC) and a UTF-8 locale (names are UTF-8).
  */
 #include "rdvfat.h"
+#include "rdrun.h"
 #include "run.h"
 
 #include <dirent.h>
@@ -25,19 +26,6 @@
 #define FAT_HIDDEN 0x02
 #define FAT_SYSTEM 0x04
 #define FAT_ARCHIVE 0x20
-
-static int mtools(char *const argv[], const char *object)
-{
-	char *out = NULL, line[400];
-	int st = run_program(argv, &out, true);
-
-	if (st != 0) {
-		run_one_line(out, line, sizeof(line));
-		cli_error(object, "%s failed (%s %d): %s", argv[4], st < 0 ? "could not run, or killed:" : "status", st, line);
-	}
-	free(out);
-	return st == 0 ? 0 : -1;
-}
 
 /* Every entry of DIR into the FAT's root, recursively. */
 static int copy_in(const char *image, const char *dir, const char *object)
@@ -67,7 +55,7 @@ static int copy_in(const char *image, const char *dir, const char *object)
 		}
 	}
 	argv[a] = "::/";
-	rc = a == nhead ? 0 : mtools(argv, object); /* an empty ESP: nothing to copy */
+	rc = a == nhead ? 0 : rd_run(argv, object); /* an empty ESP: nothing to copy */
 out:
 	end = a;
 	for (size_t i = nhead; argv && i < end; i++)
@@ -125,7 +113,7 @@ static int put_attributes(const char *image, const char *dir, const char *object
 		char *argv[] = { MTOOLS_ENV, "mattrib", "-i", (char *)image, f & FAT_RO ? "+r" : "-r",
 				 f & FAT_HIDDEN ? "+h" : "-h", f & FAT_SYSTEM ? "+s" : "-s",
 				 f & FAT_ARCHIVE ? "+a" : "-a", where, NULL };
-		if (mtools(argv, object) < 0)
+		if (rd_run(argv, object) < 0)
 			*status = RAWKIT_EXIT_WARNINGS; /* said; the files are there */
 	}
 	for (size_t i = 0; i < nattrs; i++)

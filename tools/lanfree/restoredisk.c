@@ -82,18 +82,6 @@ struct plan {
 	uint64_t boot_bytes;  /* boot area bytes written (stored and zeros) */
 };
 
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-static uint64_t jnum(json_t *o, const char *key)
-{
-	json_int_t n = json_integer_value(json_object_get(o, key));
-	return n > 0 ? (uint64_t)n : 0;
-}
-
 /* The catalog is input: a volume's name becomes a directory name and its
  * place a write's; "p1".."p999" or "disk", inside the recorded disk. */
 static bool part_sane(const struct plan *p, const struct part *q)
@@ -251,8 +239,8 @@ static bool pv_header_recorded(json_t *shape, const struct part *q)
 	size_t i;
 
 	json_array_foreach(json_object_get(shape, "boot_areas"), i, a)
-		if (!strcmp(jstr(a, "what"), "lvm_pv_header") && !strcmp(jstr(a, "volume"), q->name) &&
-		    jnum(a, "stored_bytes") && jnum(a, "size_bytes"))
+		if (!strcmp(rd_jstr(a, "what"), "lvm_pv_header") && !strcmp(rd_jstr(a, "volume"), q->name) &&
+		    rd_jnum(a, "stored_bytes") && rd_jnum(a, "size_bytes"))
 			return true;
 	return false;
 }
@@ -279,17 +267,17 @@ static int add_lvs(sqlite3 *db, const struct generation *g, json_t *shape, struc
 		}
 	json_array_foreach(json_object_get(shape, "volumes"), i, v) {
 		struct part *q = &p->parts[p->n];
-		if (!jstr(v, "lv_name")[0])
+		if (!rd_jstr(v, "lv_name")[0])
 			continue;
 		q->v = v;
 		q->lv = true;
-		q->name = jstr(v, "name");
-		q->fstype = jstr(v, "fstype");
-		q->uuid = jstr(v, "fs_uuid");
-		q->label = jstr(v, "fs_label");
+		q->name = rd_jstr(v, "name");
+		q->fstype = rd_jstr(v, "fstype");
+		q->uuid = rd_jstr(v, "fs_uuid");
+		q->label = rd_jstr(v, "fs_label");
 		q->type = "";
-		q->old_start = q->start = jnum(v, "offset_bytes");
-		q->old_size = q->size = jnum(v, "size_bytes");
+		q->old_start = q->start = rd_jnum(v, "offset_bytes");
+		q->old_size = q->size = rd_jnum(v, "size_bytes");
 		if (!q->name[0] || strchr(q->name, '/') || !strcmp(q->name, ".") || !strcmp(q->name, "..") ||
 		    strlen(q->name) > 255) {
 			cli_error("catalog", "the generation's disk shape is damaged (volume %zu)", i);
@@ -348,7 +336,7 @@ static int shrink_to_fit(sqlite3 *db, const struct generation *g, struct plan *p
 		if (size >= q->old_size)
 			continue;
 		q->size = size;
-		q->inodes = restore_disk_fit_inodes(&fit, size, jnum(pa, "inodes"));
+		q->inodes = restore_disk_fit_inodes(&fit, size, rd_jnum(pa, "inodes"));
 		saved += q->old_size - size;
 		snprintf(sizes + strlen(sizes), sizeof(sizes) - strlen(sizes), "%s%s %llu", sizes[0] ? ", " : "",
 			 q->name, (unsigned long long)size);
@@ -378,7 +366,7 @@ static int shrink_to_fit(sqlite3 *db, const struct generation *g, struct plan *p
 		json_t *pa = json_object_get(grow->v, "params");
 		struct restore_disk_fit fit;
 		if (restore_disk_fit(db, g->guest_id, g->seq, grow->name, pa, &fit) == 0)
-			grow->inodes = restore_disk_fit_inodes(&fit, grow->size, jnum(pa, "inodes"));
+			grow->inodes = restore_disk_fit_inodes(&fit, grow->size, rd_jnum(pa, "inodes"));
 	}
 	/* every partition moves up by what shrank before it */
 	for (size_t i = 0; i < p->n; i++) {
@@ -411,10 +399,10 @@ static int make_volume_plan(struct repo *repo, const struct generation *g, json_
 	p->label = "";
 	p->target = o->target;
 	p->one_volume = true;
-	p->sector = jnum(shape, "sector_bytes");
+	p->sector = rd_jnum(shape, "sector_bytes");
 	for (int l = 0; l < 2 && !found; l++)
 		json_array_foreach(lists[l], i, v)
-			if (!strcmp(jstr(v, "name"), o->volume) && jstr(v, "fstype")[0] &&
+			if (!strcmp(rd_jstr(v, "name"), o->volume) && rd_jstr(v, "fstype")[0] &&
 			    !json_is_true(json_object_get(v, "container"))) {
 				found = v;
 				break;
@@ -431,16 +419,16 @@ static int make_volume_plan(struct repo *repo, const struct generation *g, json_
 	}
 	p->n = 1;
 	q->v = found;
-	q->name = jstr(found, "name");
+	q->name = rd_jstr(found, "name");
 	if (strchr(q->name, '/') || !strcmp(q->name, ".") || !strcmp(q->name, "..") || strlen(q->name) > 255) {
 		cli_error("catalog", "the generation's disk shape is damaged (volume name)");
 		return -1;
 	}
-	q->fstype = jstr(found, "fstype");
-	q->uuid = jstr(found, "fs_uuid");
-	q->label = jstr(found, "fs_label");
-	q->type = jstr(found, "type");
-	q->old_size = q->size = jnum(found, "size_bytes");
+	q->fstype = rd_jstr(found, "fstype");
+	q->uuid = rd_jstr(found, "fs_uuid");
+	q->label = rd_jstr(found, "fs_label");
+	q->type = rd_jstr(found, "type");
+	q->old_size = q->size = rd_jnum(found, "size_bytes");
 	choose_action(repo->db, g->id, q);
 	if ((q->action != ACT_MKFS && q->action != ACT_MKSWAP) || !strcmp(q->fstype, "ntfs") || !q->old_size) {
 		cli_error(o->volume, "holds %s: restore-disk --volume makes ext2/3/4, xfs, vfat and swap%s%s",
@@ -450,7 +438,7 @@ static int make_volume_plan(struct repo *repo, const struct generation *g, json_
 	p->disk_bytes = q->old_size; /* a new image: the recorded size */
 	if (inspect_target(o->target, p) < 0)
 		return -1;
-	p->disk_bytes = jnum(shape, "disk_bytes");
+	p->disk_bytes = rd_jnum(shape, "disk_bytes");
 	size = p->target_bytes - p->target_bytes % 4096;
 	if (size < q->old_size && is_ext(q->fstype)) {
 		if (restore_disk_fit(repo->db, g->guest_id, g->seq, q->name, json_object_get(q->v, "params"), &fit) < 0) {
@@ -462,7 +450,7 @@ static int make_volume_plan(struct repo *repo, const struct generation *g, json_
 				  q->name, (unsigned long long)fit.min_bytes);
 			return -1;
 		}
-		q->inodes = restore_disk_fit_inodes(&fit, size, jnum(json_object_get(q->v, "params"), "inodes"));
+		q->inodes = restore_disk_fit_inodes(&fit, size, rd_jnum(json_object_get(q->v, "params"), "inodes"));
 		p->shrunk = true;
 	} else if (size < q->old_size && q->action == ACT_MKFS) {
 		cli_error(o->target, "too small: %llu bytes; %s's %s was %llu and rawkit sizes only ext2/3/4 to their files",
@@ -488,9 +476,9 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 	json_t *v;
 
 	memset(p, 0, sizeof(*p));
-	p->label = jstr(shape, "label");
-	p->disk_bytes = jnum(shape, "disk_bytes");
-	p->sector = jnum(shape, "sector_bytes");
+	p->label = rd_jstr(shape, "label");
+	p->disk_bytes = rd_jnum(shape, "disk_bytes");
+	p->sector = rd_jnum(shape, "sector_bytes");
 	if ((strcmp(p->label, "dos") && strcmp(p->label, "gpt") && p->label[0]) || !p->disk_bytes || !p->sector ||
 	    p->disk_bytes % p->sector || !json_is_array(parts) || !json_is_array(vols)) {
 		cli_error(o->spec, "restore-disk knows dos and gpt partition tables, and a filesystem on the whole disk; "
@@ -506,15 +494,15 @@ static int make_plan(struct repo *repo, const struct generation *g, json_t *shap
 	json_array_foreach(p->label[0] ? parts : vols, i, v) {
 		struct part *q = &p->parts[p->n];
 		q->v = v;
-		q->name = jstr(v, "name");
-		q->fstype = jstr(v, "fstype");
-		q->uuid = jstr(v, "fs_uuid");
-		q->label = jstr(v, "fs_label");
-		q->type = jstr(v, "type");
-		q->partno = (unsigned)jnum(v, "partno");
+		q->name = rd_jstr(v, "name");
+		q->fstype = rd_jstr(v, "fstype");
+		q->uuid = rd_jstr(v, "fs_uuid");
+		q->label = rd_jstr(v, "fs_label");
+		q->type = rd_jstr(v, "type");
+		q->partno = (unsigned)rd_jnum(v, "partno");
 		q->container = json_is_true(json_object_get(v, "container"));
-		q->old_start = q->start = jnum(v, "offset_bytes");
-		q->old_size = q->size = jnum(v, "size_bytes");
+		q->old_start = q->start = rd_jnum(v, "offset_bytes");
+		q->old_size = q->size = rd_jnum(v, "size_bytes");
 		if (!p->label[0] && strcmp(q->name, "disk"))
 			continue;
 		if (!part_sane(p, q)) {
@@ -591,7 +579,7 @@ static int write_table(const char *path, json_t *shape, struct plan *p)
 	if (!d || !places)
 		cli_error(path, "out of memory");
 	else if (imgfmt_disk_open(d, path, IMGFMT_OPEN_WRITE | IMGFMT_OPEN_NO_TABLE) < 0 ||
-		 imgfmt_disk_apply_ptable_dump(d, jstr(shape, "ptable"), places, n) < 0 || imgfmt_disk_sync(d) < 0)
+		 imgfmt_disk_apply_ptable_dump(d, rd_jstr(shape, "ptable"), places, n) < 0 || imgfmt_disk_sync(d) < 0)
 		cli_error(path, "%s", imgfmt_disk_error(d));
 	else
 		rc = 0;
@@ -603,7 +591,7 @@ static int write_table(const char *path, json_t *shape, struct plan *p)
 static int make_ext(const char *path, struct part *q, const char *object)
 {
 	json_t *pa = json_object_get(q->v, "params"), *f;
-	uint64_t bs = jnum(pa, "block_bytes"), blocks = jnum(pa, "blocks"), inodes = jnum(pa, "inodes");
+	uint64_t bs = rd_jnum(pa, "block_bytes"), blocks = rd_jnum(pa, "blocks"), inodes = rd_jnum(pa, "inodes");
 	char features[600] = "none", b[24], ino[24], inodes_arg[32], m[32], grp[24], flex[24], journal[32], ext[200],
 	     size[32], errs[16];
 	const char *errnames[] = { "continue", "continue", "remount-ro", "panic" };
@@ -620,7 +608,7 @@ static int make_ext(const char *path, struct part *q, const char *object)
 			snprintf(features + strlen(features), sizeof(features) - strlen(features), ",%s",
 				 json_string_value(f) ? json_string_value(f) : "");
 	snprintf(b, sizeof(b), "%llu", (unsigned long long)bs);
-	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)jnum(pa, "inode_bytes"));
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)rd_jnum(pa, "inode_bytes"));
 	/* the same inode count, or (grown) the same bytes per inode */
 	if (q->inodes)
 		snprintf(inodes_arg, sizeof(inodes_arg), "-N%llu", (unsigned long long)q->inodes);
@@ -628,11 +616,11 @@ static int make_ext(const char *path, struct part *q, const char *object)
 		snprintf(inodes_arg, sizeof(inodes_arg), "-N%llu", (unsigned long long)inodes);
 	else
 		snprintf(inodes_arg, sizeof(inodes_arg), "-i%llu", (unsigned long long)(blocks * bs / inodes));
-	snprintf(m, sizeof(m), "%.4f", 100.0 * (double)jnum(pa, "reserved_blocks") / (double)blocks);
-	snprintf(grp, sizeof(grp), "%llu", (unsigned long long)jnum(pa, "blocks_per_group"));
-	snprintf(ext, sizeof(ext), "offset=%llu,hash_seed=%s", (unsigned long long)q->start, jstr(pa, "hash_seed"));
+	snprintf(m, sizeof(m), "%.4f", 100.0 * (double)rd_jnum(pa, "reserved_blocks") / (double)blocks);
+	snprintf(grp, sizeof(grp), "%llu", (unsigned long long)rd_jnum(pa, "blocks_per_group"));
+	snprintf(ext, sizeof(ext), "offset=%llu,hash_seed=%s", (unsigned long long)q->start, rd_jstr(pa, "hash_seed"));
 	snprintf(size, sizeof(size), "%lluk", (unsigned long long)(q->size / 1024));
-	snprintf(errs, sizeof(errs), "%s", errnames[jnum(pa, "errors_behavior") < 4 ? jnum(pa, "errors_behavior") : 0]);
+	snprintf(errs, sizeof(errs), "%s", errnames[rd_jnum(pa, "errors_behavior") < 4 ? rd_jnum(pa, "errors_behavior") : 0]);
 	argv[a++] = "mke2fs";
 	argv[a++] = "-q";
 	argv[a++] = "-F";
@@ -649,13 +637,13 @@ static int make_ext(const char *path, struct part *q, const char *object)
 	argv[a++] = m;
 	argv[a++] = "-g";
 	argv[a++] = grp;
-	if (jnum(pa, "flex_bg_size")) {
-		snprintf(flex, sizeof(flex), "%llu", (unsigned long long)jnum(pa, "flex_bg_size"));
+	if (rd_jnum(pa, "flex_bg_size")) {
+		snprintf(flex, sizeof(flex), "%llu", (unsigned long long)rd_jnum(pa, "flex_bg_size"));
 		argv[a++] = "-G";
 		argv[a++] = flex;
 	}
-	if (jnum(pa, "journal_bytes") >= MiB) {
-		snprintf(journal, sizeof(journal), "size=%llu", (unsigned long long)(jnum(pa, "journal_bytes") / MiB));
+	if (rd_jnum(pa, "journal_bytes") >= MiB) {
+		snprintf(journal, sizeof(journal), "size=%llu", (unsigned long long)(rd_jnum(pa, "journal_bytes") / MiB));
 		argv[a++] = "-J";
 		argv[a++] = journal;
 	}
@@ -682,15 +670,15 @@ static int make_vfat(const char *path, struct part *q, uint64_t sector, const ch
 	json_t *pa = json_object_get(q->v, "params");
 	char bits[24], ssz[24], spc[24], res[24], fats[24], off[40], size[24];
 
-	snprintf(bits, sizeof(bits), "%llu", (unsigned long long)jnum(pa, "fat_bits"));
-	snprintf(ssz, sizeof(ssz), "%llu", (unsigned long long)jnum(pa, "sector_bytes"));
-	snprintf(spc, sizeof(spc), "%llu", (unsigned long long)jnum(pa, "cluster_sectors"));
-	snprintf(res, sizeof(res), "%llu", (unsigned long long)jnum(pa, "reserved_sectors"));
-	snprintf(fats, sizeof(fats), "%llu", (unsigned long long)jnum(pa, "fats"));
+	snprintf(bits, sizeof(bits), "%llu", (unsigned long long)rd_jnum(pa, "fat_bits"));
+	snprintf(ssz, sizeof(ssz), "%llu", (unsigned long long)rd_jnum(pa, "sector_bytes"));
+	snprintf(spc, sizeof(spc), "%llu", (unsigned long long)rd_jnum(pa, "cluster_sectors"));
+	snprintf(res, sizeof(res), "%llu", (unsigned long long)rd_jnum(pa, "reserved_sectors"));
+	snprintf(fats, sizeof(fats), "%llu", (unsigned long long)rd_jnum(pa, "fats"));
 	snprintf(off, sizeof(off), "--offset=%llu", (unsigned long long)(q->start / sector));
 	snprintf(size, sizeof(size), "%llu", (unsigned long long)(q->size / 1024));
 	char *argv[] = { "mkfs.fat", "--mbr=n", "-F", bits, "-S", ssz, "-s", spc, "-R", res, "-f", fats,
-			 "-i", (char *)jstr(pa, "serial"), off, "-n", (char *)q->label, (char *)path, size, NULL };
+			 "-i", (char *)rd_jstr(pa, "serial"), off, "-n", (char *)q->label, (char *)path, size, NULL };
 	if (!q->label[0])
 		argv[15] = (char *)path, argv[16] = size, argv[17] = NULL;
 	return rd_run(argv, object);
@@ -735,23 +723,23 @@ static int make_xfs(const char *path, struct part *q, const char *object)
 	bool same = q->size == q->old_size;
 	int a = 0, rc;
 
-	if (!jnum(pa, "block_bytes") || !jnum(pa, "inode_bytes") || !jnum(pa, "sector_bytes")) {
+	if (!rd_jnum(pa, "block_bytes") || !rd_jnum(pa, "inode_bytes") || !rd_jnum(pa, "sector_bytes")) {
 		cli_error(object, "the recorded parameters of its xfs are damaged");
 		return -1;
 	}
-	snprintf(b, sizeof(b), "size=%llu", (unsigned long long)jnum(pa, "block_bytes"));
-	snprintf(sect, sizeof(sect), "size=%llu", (unsigned long long)jnum(pa, "sector_bytes"));
+	snprintf(b, sizeof(b), "size=%llu", (unsigned long long)rd_jnum(pa, "block_bytes"));
+	snprintf(sect, sizeof(sect), "size=%llu", (unsigned long long)rd_jnum(pa, "sector_bytes"));
 	snprintf(meta, sizeof(meta), "crc=%d%s%s", json_is_true(json_object_get(pa, "crc")), q->uuid[0] ? ",uuid=" : "", q->uuid);
 	if (json_is_true(json_object_get(pa, "crc")))
 		snprintf(meta + strlen(meta), sizeof(meta) - strlen(meta), ",finobt=%d,rmapbt=%d,reflink=%d,bigtime=%d,inobtcount=%d",
 			 json_is_true(json_object_get(pa, "finobt")), json_is_true(json_object_get(pa, "rmapbt")),
 			 json_is_true(json_object_get(pa, "reflink")), json_is_true(json_object_get(pa, "bigtime")),
 			 json_is_true(json_object_get(pa, "inobtcount")));
-	snprintf(ino, sizeof(ino), "size=%llu%s", (unsigned long long)jnum(pa, "inode_bytes"),
+	snprintf(ino, sizeof(ino), "size=%llu%s", (unsigned long long)rd_jnum(pa, "inode_bytes"),
 		 json_is_true(json_object_get(pa, "crc")) ? (json_is_true(json_object_get(pa, "sparse_inodes")) ? ",sparse=1" : ",sparse=0") : "");
 	snprintf(naming, sizeof(naming), "ftype=%d", json_is_true(json_object_get(pa, "ftype")));
-	snprintf(data, sizeof(data), "agcount=%llu", (unsigned long long)jnum(pa, "ag_count"));
-	snprintf(log, sizeof(log), "size=%llu", (unsigned long long)jnum(pa, "log_bytes"));
+	snprintf(data, sizeof(data), "agcount=%llu", (unsigned long long)rd_jnum(pa, "ag_count"));
+	snprintf(log, sizeof(log), "size=%llu", (unsigned long long)rd_jnum(pa, "log_bytes"));
 	argv[a++] = "mkfs.xfs";
 	argv[a++] = "-q";
 	argv[a++] = "-f";
@@ -765,11 +753,11 @@ static int make_xfs(const char *path, struct part *q, const char *object)
 	argv[a++] = ino;
 	argv[a++] = "-n";
 	argv[a++] = naming;
-	if (same && jnum(pa, "ag_count")) {
+	if (same && rd_jnum(pa, "ag_count")) {
 		argv[a++] = "-d";
 		argv[a++] = data;
 	}
-	if (same && json_is_true(json_object_get(pa, "log_internal")) && jnum(pa, "log_bytes")) {
+	if (same && json_is_true(json_object_get(pa, "log_internal")) && rd_jnum(pa, "log_bytes")) {
 		argv[a++] = "-l";
 		argv[a++] = log;
 	}
@@ -801,10 +789,10 @@ static int write_boot(const char *path, json_t *shape, const unsigned char *boot
 		return -1;
 	}
 	json_array_foreach(json_object_get(shape, "boot_areas"), i, a) {
-		uint64_t off = jnum(a, "offset_bytes"), size = jnum(a, "size_bytes"), stored = jnum(a, "stored_bytes"),
-			 at = jnum(a, "blob_offset_bytes");
-		const char *vol = jstr(a, "volume");
-		if (!strcmp(jstr(a, "what"), "ntfs_boot_code"))
+		uint64_t off = rd_jnum(a, "offset_bytes"), size = rd_jnum(a, "size_bytes"), stored = rd_jnum(a, "stored_bytes"),
+			 at = rd_jnum(a, "blob_offset_bytes");
+		const char *vol = rd_jstr(a, "volume");
+		if (!strcmp(rd_jstr(a, "what"), "ntfs_boot_code"))
 			continue; /* put around mkntfs's BPB by rdntfs.c, or not at all */
 		for (size_t k = 0; vol[0] && k < p->n; k++)
 			if (!strcmp(p->parts[k].name, vol))
@@ -821,7 +809,7 @@ static int write_boot(const char *path, json_t *shape, const unsigned char *boot
 			if (cli_pwrite_all(fd, zeros, size - z < sizeof(zeros) ? size - z : sizeof(zeros), off + z) < 0)
 				rc = -1;
 		if (rc < 0) {
-			cli_error(path, "cannot write the %s: %s", jstr(a, "what"), strerror(errno));
+			cli_error(path, "cannot write the %s: %s", rd_jstr(a, "what"), strerror(errno));
 			break;
 		}
 		p->boot_bytes += size;
@@ -1160,7 +1148,7 @@ static void print_plan(const char *guest, const struct generation *g, const stru
 		printf("  boot areas: %llu bytes%s\n", (unsigned long long)p->boot_bytes, o->dry_run ? " to write" : " written");
 	for (size_t i = 0; p->ids && i < json_array_size(p->ids); i++) {
 		json_t *c = json_array_get(p->ids, i);
-		printf("  new id: %s %s: %s -> %s\n", jstr(c, "volume"), jstr(c, "kind"), jstr(c, "old"), jstr(c, "new"));
+		printf("  new id: %s %s: %s -> %s\n", rd_jstr(c, "volume"), rd_jstr(c, "kind"), rd_jstr(c, "old"), rd_jstr(c, "new"));
 	}
 	if (o->new_ids && o->dry_run)
 		printf("  new ids: rawkit-clone --in-place --operations fs-uuids,disk-ids\n");
@@ -1207,7 +1195,7 @@ int cmd_restore_disk(const struct restore_disk_opts *o)
 		size_t i;
 		json_array_foreach(json_object_get(shape.json, "boot_areas"), i, a)
 			if (!p.one_volume)
-				p.boot_bytes += strcmp(jstr(a, "what"), "ntfs_boot_code") ? jnum(a, "size_bytes") : 0;
+				p.boot_bytes += strcmp(rd_jstr(a, "what"), "ntfs_boot_code") ? rd_jnum(a, "size_bytes") : 0;
 	} else if (needs_root && geteuid() != 0) {
 		cli_error(o->target, "restore-disk needs root: it mounts each new filesystem to fill it");
 		status = RAWKIT_EXIT_FAILED;
