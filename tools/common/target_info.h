@@ -5,6 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The room a filesystem shrunk to fit a target keeps beyond its data
+ * (MIN bytes): a twentieth and 8 MiB (rawkit-v2p, restore-disk). */
+#define TARGET_SHRINK_SLACK(min) ((min) / 20 + 8 * 1024ull * 1024)
+
 /* TARGET, a block device: opened O_EXCL (refused while mounted or held
  * open), its size and logical sector size (SECTOR may be NULL); 0, or -1
  * with why in ERR. */

@@ -12,11 +12,11 @@
  * every rounding goes up.
  */
 #include "rdrun.h"
+#include "target_info.h"
 
 #include <string.h>
 
 #define MiB (1024ull * 1024)
-#define SHRINK_SLACK(min) ((min) / 20 + 8 * MiB) /* as rawkit-v2p */
 
 static uint64_t div_up(uint64_t a, uint64_t b)
 {
@@ -80,7 +80,7 @@ int restore_disk_fit(sqlite3 *db, int64_t guest_id, int64_t seq, const char *vol
 		fit->need_bytes = 2 * journal + meta;
 	fit->files = files;
 	fit->data_bytes = data * bs;
-	fit->min_bytes = fit->need_bytes + SHRINK_SLACK(fit->need_bytes);
+	fit->min_bytes = fit->need_bytes + TARGET_SHRINK_SLACK(fit->need_bytes);
 	fit->min_bytes = div_up(fit->min_bytes, MiB) * MiB;
 	/* bytes per inode as recorded: a filesystem keeps its density */
 	per_inode = blocks * bs / recorded;

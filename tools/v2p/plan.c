@@ -18,7 +18,6 @@
 #define MiB (1024ull * 1024)
 #define GPT_TAIL (33 * 512ull) /* backup entries and header at the end */
 /* room above the smallest size a filesystem can take: 5%, at least 8 MiB */
-#define SHRINK_SLACK(min) ((min) / 20 + 8 * MiB)
 
 /* Size of TARGET (an existing file or block device), opened as it will be. */
 static int target_size(const char *target, struct v2p_plan *p, char *err, size_t errlen)
@@ -250,8 +249,8 @@ int v2p_plan(imgfmt_disk *image, const char *target, const struct v2p_opts *o, s
 	uint64_t min;
 	if (min_size(image, &last, &min, err, errlen) < 0)
 		return -1;
-	if (min + SHRINK_SLACK(min) > p->new_size) {
-		uint64_t need = last.offset + min + SHRINK_SLACK(min) + (p->target_size - end);
+	if (min + TARGET_SHRINK_SLACK(min) > p->new_size) {
+		uint64_t need = last.offset + min + TARGET_SHRINK_SLACK(min) + (p->target_size - end);
 		snprintf(err, errlen, "too small: %llu bytes; the image fits in %llu (%s's %s filesystem holds %llu bytes "
 			 "and can shrink no further)", (unsigned long long)p->target_size, (unsigned long long)need,
 			 last.name, last.fstype, (unsigned long long)min);
