@@ -406,7 +406,8 @@ static int copy_reflink(imgfmt_copy *c, struct copy_target *ct)
 }
 
 /* Hash the used ranges as read from FD at (source offset - READ_SHIFT),
- * framed by target offset as copy_data() does. */
+ * or from the source disk itself when FD is -1 (an RBD disk has no fd to
+ * read), framed by target offset as copy_data() does. */
 static int hash_ranges(imgfmt_copy *c, int fd, uint64_t read_shift, char hex[65])
 {
 	EVP_MD_CTX *h = hash_new();
@@ -422,7 +423,9 @@ static int hash_ranges(imgfmt_copy *c, int fd, uint64_t read_shift, char hex[65]
 		imgfmt_extents_get(c->map, i, &off, &len);
 		while (len && !rc) {
 			size_t n = len > CHUNK ? CHUNK : (size_t)len, got = 0;
-			while (got < n) {
+			if (fd < 0 && (rc = imgfmt_disk_pread(c->src, buf, n, off)) < 0)
+				rc = imgfmt_fail(c->error, rc, "%s", imgfmt_disk_error(c->src));
+			while (fd >= 0 && got < n) {
 				ssize_t r = pread(fd, buf + got, n - got, (off_t)(off - read_shift + got));
 				if (r < 0 && errno == EINTR)
 					continue;
@@ -534,7 +537,7 @@ static int fill_targets(imgfmt_copy *c, imgfmt_extents *fs_used, EVP_MD_CTX **ha
 	if (!copying && *hash) {
 		EVP_MD_CTX_free(*hash);
 		*hash = NULL;
-		rc = hash_ranges(c, c->src->fd, 0, c->digest);
+		rc = hash_ranges(c, -1, 0, c->digest);
 	} else if (copying) {
 		rc = copy_data(c, *hash);
 	}
@@ -665,7 +668,7 @@ int imgfmt_copy_verify(imgfmt_copy *c, const char *path)
 		imgfmt_extents_free(fs_used);
 		if (rc < 0)
 			return rc;
-		rc = hash_ranges(c, c->src->fd, 0, c->digest);
+		rc = hash_ranges(c, -1, 0, c->digest);
 		if (rc < 0)
 			return rc;
 	}

@@ -1,4 +1,4 @@
-/* disk.c --- open a raw disk (image file, block device, partition, LV) */
+/* disk.c --- open a raw disk (image file, block device, partition, LV, RBD image) */
 #include "imgfmt_private.h"
 
 #include <errno.h>
@@ -25,6 +25,7 @@ static void disk_reset(imgfmt_disk *disk)
 	if (disk->fd >= 0)
 		close(disk->fd);
 	disk->fd = -1;
+	imgfmt_rbd_close(disk);
 	free(disk->path);
 	disk->path = NULL;
 	free(disk->warnings);
@@ -72,6 +73,11 @@ unsigned imgfmt_disk_sector_size(const imgfmt_disk *disk)
 int imgfmt_disk_is_blockdev(const imgfmt_disk *disk)
 {
 	return disk->blockdev;
+}
+
+int imgfmt_disk_is_rbd(const imgfmt_disk *disk)
+{
+	return disk->rbd != NULL;
 }
 
 const char *imgfmt_disk_label(const imgfmt_disk *disk)
@@ -149,10 +155,28 @@ static int disk_check_layout(imgfmt_disk *disk)
 	return 0;
 }
 
-int imgfmt_disk_open(imgfmt_disk *disk, const char *path, unsigned flags)
+/* Open PATH, a file or a block device, as DISK's fd. */
+static int disk_open_file(imgfmt_disk *disk, const char *path, unsigned flags)
 {
 	int oflags = O_CLOEXEC | ((flags & IMGFMT_OPEN_WRITE) ? O_RDWR : O_RDONLY);
 	struct stat st;
+
+	/* O_EXCL on a block device fails with EBUSY while it is mounted or in use. */
+	if ((flags & IMGFMT_OPEN_WRITE) && stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+		oflags |= O_EXCL;
+	disk->fd = open(path, oflags);
+	if (disk->fd < 0) {
+		if (errno == EBUSY)
+			return disk_fail(disk, -EBUSY, "cannot open for writing: device is in use (mounted or held open)");
+		return disk_fail(disk, -errno, "cannot open: %s", strerror(errno));
+	}
+	disk->writable = flags & IMGFMT_OPEN_WRITE;
+	/* A disk about to get a new table (a target) may hold anything. */
+	return disk_measure(disk, !(flags & IMGFMT_OPEN_NO_TABLE));
+}
+
+int imgfmt_disk_open(imgfmt_disk *disk, const char *path, unsigned flags)
+{
 	int rc;
 
 	disk_reset(disk);
@@ -160,19 +184,10 @@ int imgfmt_disk_open(imgfmt_disk *disk, const char *path, unsigned flags)
 	disk->path = strdup(path);
 	if (!disk->path)
 		return disk_fail(disk, -ENOMEM, "out of memory");
-	/* O_EXCL on a block device fails with EBUSY while it is mounted or in use. */
-	if ((flags & IMGFMT_OPEN_WRITE) && stat(path, &st) == 0 && S_ISBLK(st.st_mode))
-		oflags |= O_EXCL;
-	disk->fd = open(path, oflags);
-	if (disk->fd < 0) {
-		rc = -errno;
-		if (rc == -EBUSY)
-			return disk_fail(disk, rc, "cannot open for writing: device is in use (mounted or held open)");
-		return disk_fail(disk, rc, "cannot open: %s", strerror(errno));
-	}
-	disk->writable = flags & IMGFMT_OPEN_WRITE;
-	/* A disk about to get a new table (a target) may hold anything. */
-	rc = disk_measure(disk, !(flags & IMGFMT_OPEN_NO_TABLE));
+	if (imgfmt_rbd_is_spec(path))
+		rc = imgfmt_rbd_open(disk, path, flags);
+	else
+		rc = disk_open_file(disk, path, flags);
 	if (rc == 0)
 		rc = (flags & IMGFMT_OPEN_NO_TABLE) ? imgfmt_ptable_none(disk) : imgfmt_ptable_read(disk);
 	if (rc == 0)
@@ -204,6 +219,8 @@ int imgfmt_disk_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t offset)
 	if (offset > disk->size || len > disk->size - offset)
 		return disk_fail(disk, -ERANGE, "read of %zu bytes at %llu is past the end of the disk (%llu bytes)",
 				 len, (unsigned long long)offset, (unsigned long long)disk->size);
+	if (disk->rbd)
+		return imgfmt_rbd_pread(disk, buf, len, offset);
 	while (done < len) {
 		ssize_t n = pread(disk->fd, (char *)buf + done, len - done, (off_t)(offset + done));
 		if (n < 0 && errno == EINTR)

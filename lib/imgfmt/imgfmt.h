@@ -55,14 +55,20 @@ typedef struct imgfmt_disk imgfmt_disk;
 /* A new, unopened disk handle; NULL when out of memory. */
 imgfmt_disk *imgfmt_disk_new(void);
 
-/* Open PATH (raw image file, whole block device, partition, LVM volume),
- * read its partition table (libfdisk) and probe every volume (libblkid).
+/* Open PATH (raw image file, whole block device, partition, LVM volume,
+ * or a Ceph RBD image named "rbd:POOL/IMAGE[@SNAP][:id=NAME][:conf=FILE]",
+ * read through librbd and configured the standard way: $CEPH_CONF,
+ * /etc/ceph/ceph.conf, $CEPH_ARGS), read its partition table (libfdisk)
+ * and probe every volume (libblkid).
  * Read-only unless IMGFMT_OPEN_WRITE.  Refuses directories, empty files,
  * character devices, sizes that are not whole 512-byte sectors, partitions
  * that reach past the end of the disk and partitions that overlap.  A file
  * or device that is recognisably another image format (qcow2, vmdk, vhd,
  * vhdx, vdi) is refused with -EMEDIUMTYPE and a message naming the format
- * (not with IMGFMT_OPEN_NO_TABLE: a target about to be overwritten). */
+ * (not with IMGFMT_OPEN_NO_TABLE: a target about to be overwritten).
+ * An RBD disk is read-only: IMGFMT_OPEN_WRITE fails with -EROFS; a missing
+ * pool, image or snapshot is -ENOENT, an unreachable cluster -ETIMEDOUT
+ * (after client_mount_timeout), a malformed spec -EINVAL. */
 int imgfmt_disk_open(imgfmt_disk *disk, const char *path, unsigned flags);
 
 /* Close and free; NULL is fine. */
@@ -76,6 +82,8 @@ const char *imgfmt_disk_path(const imgfmt_disk *disk);
 uint64_t imgfmt_disk_size(const imgfmt_disk *disk);
 unsigned imgfmt_disk_sector_size(const imgfmt_disk *disk);
 int imgfmt_disk_is_blockdev(const imgfmt_disk *disk);
+/* Whether DISK is an RBD image ("rbd:..."), read through librbd. */
+int imgfmt_disk_is_rbd(const imgfmt_disk *disk);
 
 /* Read LEN bytes at OFFSET.  Returns 0, or -ERANGE for a read past the end
  * of the disk, -EIO (with the cause in the message) when the device fails

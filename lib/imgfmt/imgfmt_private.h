@@ -17,9 +17,12 @@
 #define IMGFMT_PRINTF(a, b)
 #endif
 
+struct imgfmt_rbd;
+
 struct imgfmt_disk {
-	int fd;
+	int fd;                        /* an RBD disk: its window (disk_rbd.c) */
 	char *path;
+	struct imgfmt_rbd *rbd;        /* an RBD image, read through librbd; else NULL */
 	uint64_t size;
 	unsigned sector_size;
 	bool blockdev;
@@ -91,6 +94,24 @@ void imgfmt_append_line(char **buf, const char *line);
 
 /* ident.c: 16 bytes of a "xxxxxxxx-xxxx-..." UUID; -EINVAL if malformed. */
 int imgfmt_uuid_parse(const char *s, unsigned char out[16]);
+
+/* disk_rbd.c: disks on Ceph RBD ("rbd:POOL/IMAGE@SNAP").  libfdisk and
+ * libblkid read disk->fd; for an RBD disk that is a sparse memory file, the
+ * "window", holding only the ranges put there with imgfmt_disk_window()
+ * (reads of the image; nothing else reads the window). */
+bool imgfmt_rbd_is_spec(const char *path);
+/* Connect, open the image read-only (-EROFS with IMGFMT_OPEN_WRITE), set
+ * the size and make the window with the disk's edges and its EBR chain. */
+int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags);
+int imgfmt_rbd_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t off);
+/* The allocated ranges of the image in [OFF, OFF+LEN) (rbd_diff_iterate2). */
+int imgfmt_rbd_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgfmt_extents *out);
+void imgfmt_rbd_close(imgfmt_disk *disk);
+/* Copy disk bytes [OFF, OFF+LEN) into the window; a no-op for other disks. */
+int imgfmt_disk_window(imgfmt_disk *disk, uint64_t off, uint64_t len);
+/* The same for what libblkid reads to identify the volume at OFF of SIZE
+ * bytes: its first and last MiB (and an NTFS volume's first MFT records). */
+int imgfmt_disk_window_volume(imgfmt_disk *disk, uint64_t off, uint64_t size);
 
 /* ptable.c: fill disk->label, ->id, ->volumes through libfdisk. */
 int imgfmt_ptable_read(imgfmt_disk *disk);

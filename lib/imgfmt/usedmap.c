@@ -13,6 +13,8 @@ int imgfmt_image_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgf
 
 	if (disk->blockdev)
 		return imgfmt_extents_add(out, off, len);
+	if (disk->rbd)
+		return imgfmt_rbd_data_ranges(disk, off, len, out);
 	while (pos < end) {
 		off_t data = lseek(disk->fd, (off_t)pos, SEEK_DATA), hole;
 		if (data < 0 && errno == ENXIO)

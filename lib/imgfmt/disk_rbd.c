@@ -1,0 +1,356 @@
+/* disk_rbd.c --- a disk that is a Ceph RBD image ("rbd:POOL/IMAGE@SNAP"), read through librbd
+ *
+ * Every reader of libimgfmt's own (the filesystem back ends, LVM, swap,
+ * the copy engine) reads through imgfmt_disk_pread(), which comes here for
+ * an RBD disk.  libfdisk and libblkid read a file descriptor and have no
+ * custom I/O, so an RBD disk's fd is a "window": a sparse memory file of the
+ * image's size holding only what they read to identify a disk (its first
+ * and last MiB, the EBR chain of an MBR, each volume's first and last MiB,
+ * an NTFS volume's first MFT records) and zeros elsewhere.  What a window
+ * costs is a few MiB per volume, never a copy of the disk.  The window is
+ * never read for data.
+ *
+ * The spec is qemu's: rbd:POOL[/NAMESPACE]/IMAGE[@SNAP][:KEY=VALUE...],
+ * where id= is the client name, conf= the configuration file, and any other
+ * key a Ceph option.  Without conf= the standard search applies ($CEPH_CONF,
+ * /etc/ceph/ceph.conf, ...), then $CEPH_ARGS.
+ */
+#include "imgfmt_private.h"
+
+#include <errno.h>
+#include <rados/librados.h>
+#include <rbd/librbd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+enum { EDGE = 1 << 20, SECTOR = 512 };
+
+struct imgfmt_rbd {
+	rados_t cluster;
+	rados_ioctx_t io;
+	rbd_image_t image;
+	imgfmt_extents *window; /* ranges of the image copied into disk->fd */
+};
+
+enum { MAX_OPTS = 32 };
+
+struct rbd_spec {
+	char *buf;                          /* the spec, cut in place */
+	char *pool, *ns, *image, *snap, *id, *conf;
+	char *key[MAX_OPTS], *value[MAX_OPTS]; /* other ":KEY=VALUE" options */
+	int nopts;
+};
+
+bool imgfmt_rbd_is_spec(const char *path)
+{
+	return strncmp(path, "rbd:", 4) == 0;
+}
+
+/* Cut the ":KEY=VALUE" options at OPTS: id= and conf= are kept apart. */
+static int spec_options(imgfmt_disk *disk, struct rbd_spec *s, char *opts)
+{
+	while (opts) {
+		char *next = strchr(opts, ':'), *eq;
+		if (next)
+			*next++ = '\0';
+		eq = strchr(opts, '=');
+		if (!eq || eq == opts || !eq[1])
+			return disk_fail(disk, -EINVAL, "RBD option '%s': want KEY=VALUE", opts);
+		*eq++ = '\0';
+		if (!strcmp(opts, "id"))
+			s->id = eq;
+		else if (!strcmp(opts, "conf"))
+			s->conf = eq;
+		else if (s->nopts == MAX_OPTS)
+			return disk_fail(disk, -EINVAL, "too many RBD options");
+		else {
+			s->key[s->nopts] = opts;
+			s->value[s->nopts++] = eq;
+		}
+		opts = next;
+	}
+	return 0;
+}
+
+/* Cut "POOL[/NS]/IMAGE[@SNAP][:opts]" into its parts. */
+static int spec_parse(imgfmt_disk *disk, const char *path, struct rbd_spec *s)
+{
+	char *colon, *slash;
+
+	memset(s, 0, sizeof(*s));
+	s->buf = strdup(path + 4);
+	if (!s->buf)
+		return disk_fail(disk, -ENOMEM, "out of memory");
+	if ((colon = strchr(s->buf, ':')))
+		*colon++ = '\0';
+	s->pool = s->buf;
+	if ((slash = strchr(s->buf, '/'))) {
+		*slash = '\0';
+		s->image = slash + 1;
+		if ((slash = strchr(s->image, '/'))) {
+			*slash = '\0';
+			s->ns = s->image;
+			s->image = slash + 1;
+		}
+	}
+	if (s->image && (s->snap = strchr(s->image, '@')))
+		*s->snap++ = '\0';
+	if (!s->pool[0] || !s->image || !s->image[0] || (s->snap && !s->snap[0]) || strchr(s->image, '/') ||
+	    (s->ns && !s->ns[0]))
+		return disk_fail(disk, -EINVAL, "not an RBD spec: want rbd:POOL/IMAGE[@SNAP][:id=NAME][:conf=PATH]");
+	return spec_options(disk, s, colon);
+}
+
+/* librados logs to stderr by default; the library never prints. */
+static void quiet(rados_t cluster)
+{
+	rados_conf_set(cluster, "log_to_stderr", "false");
+	rados_conf_set(cluster, "err_to_stderr", "false");
+}
+
+/* Connect as the client the spec names, configured the standard way:
+ * the file (conf= or the search), then $CEPH_ARGS, then the spec's options. */
+static int rbd_connect(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct rbd_spec *s)
+{
+	int rc = rados_create(&r->cluster, s->id);
+
+	if (rc < 0) {
+		r->cluster = NULL;
+		return disk_fail(disk, rc, "cannot set up a Ceph client: %s", strerror(-rc));
+	}
+	quiet(r->cluster);
+	if ((rc = rados_conf_read_file(r->cluster, s->conf)) < 0)
+		return disk_fail(disk, rc, "cannot read the Ceph configuration %s: %s",
+				 s->conf ? s->conf : "($CEPH_CONF, /etc/ceph/ceph.conf)", strerror(-rc));
+	if ((rc = rados_conf_parse_env(r->cluster, NULL)) < 0)
+		return disk_fail(disk, rc, "bad $CEPH_ARGS: %s", strerror(-rc));
+	for (int i = 0; i < s->nopts; i++)
+		if (rados_conf_set(r->cluster, s->key[i], s->value[i]) < 0)
+			return disk_fail(disk, -EINVAL, "RBD option '%s': not a Ceph option, or a bad value", s->key[i]);
+	quiet(r->cluster);
+	if ((rc = rados_connect(r->cluster)) < 0)
+		return disk_fail(disk, rc, "cannot connect to the Ceph cluster: %s", strerror(-rc));
+	return 0;
+}
+
+/* Open the image (at the snapshot) read-only, naming what is missing. */
+static int rbd_open_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct rbd_spec *s)
+{
+	int rc = rados_ioctx_create(r->cluster, s->pool, &r->io);
+
+	if (rc < 0) {
+		r->io = NULL;
+		return rc == -ENOENT ? disk_fail(disk, rc, "no pool '%s' in the Ceph cluster", s->pool)
+				     : disk_fail(disk, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
+	}
+	if (s->ns)
+		rados_ioctx_set_namespace(r->io, s->ns);
+	rc = rbd_open_read_only(r->io, s->image, &r->image, s->snap);
+	if (rc == -ENOENT && s->snap && rbd_open_read_only(r->io, s->image, &r->image, NULL) == 0) {
+		rbd_close(r->image);
+		r->image = NULL;
+		return disk_fail(disk, rc, "image '%s' has no snapshot '%s'", s->image, s->snap);
+	}
+	if (rc < 0) {
+		r->image = NULL;
+		return rc == -ENOENT ? disk_fail(disk, rc, "no image '%s' in pool '%s'", s->image, s->pool)
+				     : disk_fail(disk, rc, "cannot open image '%s': %s", s->image, strerror(-rc));
+	}
+	return 0;
+}
+
+static int rbd_read_all(imgfmt_disk *disk, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = rbd_read2(disk->rbd->image, off + done, len - done, (char *)buf + done,
+				      LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL);
+		if (n < 0)
+			return disk_fail(disk, -EIO, "RBD read error at byte %llu: %s",
+					 (unsigned long long)(off + done), strerror((int)-n));
+		if (n == 0)
+			return disk_fail(disk, -EIO, "unexpected end of the RBD image at byte %llu",
+					 (unsigned long long)(off + done));
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int imgfmt_rbd_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t off)
+{
+	return rbd_read_all(disk, buf, len, off);
+}
+
+int imgfmt_disk_window(imgfmt_disk *disk, uint64_t off, uint64_t len)
+{
+	struct imgfmt_rbd *r = disk->rbd;
+	imgfmt_extents *want, *missing;
+	char *buf = NULL;
+	int rc = 0;
+
+	if (!r || off >= disk->size)
+		return 0;
+	if (len > disk->size - off)
+		len = disk->size - off;
+	want = imgfmt_extents_new();
+	missing = imgfmt_extents_new();
+	if (!want || !missing || imgfmt_extents_add(want, off, len) < 0 ||
+	    imgfmt_extents_subtract(want, r->window, missing) < 0) {
+		rc = disk_fail(disk, -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; rc == 0 && i < imgfmt_extents_count(missing); i++) {
+		uint64_t o, l;
+		imgfmt_extents_get(missing, i, &o, &l);
+		if (!(buf = buf ? buf : malloc(EDGE)))
+			rc = disk_fail(disk, -ENOMEM, "out of memory");
+		while (rc == 0 && l) {
+			size_t n = l > EDGE ? EDGE : (size_t)l;
+			rc = rbd_read_all(disk, buf, n, o);
+			if (rc == 0 && pwrite(disk->fd, buf, n, (off_t)o) != (ssize_t)n)
+				rc = disk_fail(disk, -EIO, "cannot fill the RBD window: %s", strerror(errno));
+			if (rc == 0 && imgfmt_extents_add(r->window, o, n) < 0)
+				rc = disk_fail(disk, -ENOMEM, "out of memory");
+			o += n;
+			l -= n;
+		}
+	}
+	imgfmt_extents_normalize(r->window);
+out:
+	free(buf);
+	imgfmt_extents_free(want);
+	imgfmt_extents_free(missing);
+	return rc;
+}
+
+static uint32_t le32(const unsigned char *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+/* An MBR's logical partitions are found by following EBR links through
+ * the extended partition: put each EBR into the window so that libfdisk
+ * finds the chain it follows (at most 256 links, as a guard). */
+static int window_ebr_chain(imgfmt_disk *disk)
+{
+	unsigned char s[SECTOR];
+	uint64_t ext = 0, ebr;
+	int rc;
+
+	if ((rc = imgfmt_disk_pread(disk, s, SECTOR, 0)) < 0 || s[510] != 0x55 || s[511] != 0xAA)
+		return rc;
+	for (int i = 0; i < 4 && !ext; i++) {
+		unsigned char type = s[446 + 16 * i + 4];
+		if (type == 0x05 || type == 0x0f || type == 0x85)
+			ext = le32(s + 446 + 16 * i + 8);
+	}
+	for (int hops = 0, link = 0; ext && hops < 256; hops++) {
+		ebr = ext + (uint64_t)link;
+		if (ebr * SECTOR >= disk->size)
+			break;
+		if ((rc = imgfmt_disk_window(disk, ebr * SECTOR, SECTOR)) < 0 ||
+		    (rc = imgfmt_disk_pread(disk, s, SECTOR, ebr * SECTOR)) < 0)
+			return rc;
+		if (s[510] != 0x55 || s[511] != 0xAA || !(link = (int)le32(s + 446 + 16 + 8)))
+			break;
+	}
+	return 0;
+}
+
+int imgfmt_disk_window_volume(imgfmt_disk *disk, uint64_t off, uint64_t size)
+{
+	unsigned char boot[SECTOR];
+	int rc;
+
+	if (!disk->rbd)
+		return 0;
+	if ((rc = imgfmt_disk_window(disk, off, size < EDGE ? size : EDGE)) < 0 ||
+	    (rc = imgfmt_disk_window(disk, off + size - (size < EDGE ? size : EDGE), size < EDGE ? size : EDGE)) < 0)
+		return rc;
+	/* libblkid takes an NTFS volume's label from $Volume, the MFT's fourth record */
+	if (size >= SECTOR && imgfmt_disk_pread(disk, boot, SECTOR, off) == 0 && !memcmp(boot + 3, "NTFS    ", 8)) {
+		uint64_t cluster = (uint64_t)(boot[11] | boot[12] << 8) * boot[13];
+		uint64_t mft = cluster * ((uint64_t)le32(boot + 0x30) | (uint64_t)le32(boot + 0x34) << 32);
+		if (cluster && mft < size)
+			rc = imgfmt_disk_window(disk, off + mft, 64 << 10);
+	}
+	return rc;
+}
+
+int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags)
+{
+	struct imgfmt_rbd *r;
+	struct rbd_spec s;
+	int rc;
+
+	if (flags & IMGFMT_OPEN_WRITE)
+		return disk_fail(disk, -EROFS, "rbd: disks are read-only here");
+	if ((rc = spec_parse(disk, path, &s)) < 0)
+		goto out;
+	r = disk->rbd = calloc(1, sizeof(*r));
+	if (!r || !(r->window = imgfmt_extents_new())) {
+		rc = disk_fail(disk, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = rbd_connect(disk, r, &s)) < 0 || (rc = rbd_open_image(disk, r, &s)) < 0)
+		goto out;
+	if ((rc = rbd_get_size(r->image, &disk->size)) < 0) {
+		rc = disk_fail(disk, rc, "cannot read the RBD image's size: %s", strerror(-rc));
+		goto out;
+	}
+	disk->sector_size = SECTOR;
+	if (disk->size == 0 || disk->size % SECTOR) {
+		rc = disk_fail(disk, -EINVAL, "not a disk: RBD image of %llu bytes, not whole 512-byte sectors",
+			       (unsigned long long)disk->size);
+		goto out;
+	}
+	disk->fd = memfd_create("rawkit-rbd-window", MFD_CLOEXEC);
+	if (disk->fd < 0 || ftruncate(disk->fd, (off_t)disk->size) < 0) {
+		rc = disk_fail(disk, -errno, "cannot make the RBD window: %s", strerror(errno));
+		goto out;
+	}
+	rc = imgfmt_disk_window_volume(disk, 0, disk->size);
+	if (rc == 0)
+		rc = window_ebr_chain(disk);
+out:
+	free(s.buf);
+	return rc;
+}
+
+static int diff_cb(uint64_t off, size_t len, int exists, void *arg)
+{
+	return exists && imgfmt_extents_add(arg, off, len) < 0 ? -ENOMEM : 0;
+}
+
+int imgfmt_rbd_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgfmt_extents *out)
+{
+	int rc = rbd_diff_iterate2(disk->rbd->image, NULL, off, len, 0, 0, diff_cb, out);
+
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0) /* no object map, or the cluster refused: everything is data */
+		return imgfmt_extents_add(out, off, len);
+	imgfmt_extents_normalize(out);
+	return 0;
+}
+
+void imgfmt_rbd_close(imgfmt_disk *disk)
+{
+	struct imgfmt_rbd *r = disk->rbd;
+
+	if (!r)
+		return;
+	if (r->image)
+		rbd_close(r->image);
+	if (r->io)
+		rados_ioctx_destroy(r->io);
+	if (r->cluster)
+		rados_shutdown(r->cluster);
+	imgfmt_extents_free(r->window);
+	free(r);
+	disk->rbd = NULL;
+}
