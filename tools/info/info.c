@@ -71,7 +71,7 @@ static void print_text(imgfmt_disk *disk, struct vol_report *r, size_t n, uint64
 		if ((int)strlen(r[i].v.name) > w)
 			w = (int)strlen(r[i].v.name);
 	printf("disk %s: %s, %s, %u-byte sectors\n", imgfmt_disk_path(disk),
-	       imgfmt_disk_is_blockdev(disk) ? "block device" : "image file",
+	       imgfmt_disk_is_rbd(disk) ? "RBD image" : imgfmt_disk_is_blockdev(disk) ? "block device" : "image file",
 	       cli_human(imgfmt_disk_size(disk), a, sizeof(a)), imgfmt_disk_sector_size(disk));
 	printf("partition table: %s%s%s\n", label[0] ? label : "none", imgfmt_disk_id(disk)[0] ? ", id " : "",
 	       imgfmt_disk_id(disk));
