@@ -162,7 +162,7 @@ static int rbd_open_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct 
 	return 0;
 }
 
-static int rbd_read_all(imgfmt_disk *disk, void *buf, size_t len, uint64_t off)
+int imgfmt_rbd_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
@@ -178,11 +178,6 @@ static int rbd_read_all(imgfmt_disk *disk, void *buf, size_t len, uint64_t off)
 		done += (size_t)n;
 	}
 	return 0;
-}
-
-int imgfmt_rbd_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t off)
-{
-	return rbd_read_all(disk, buf, len, off);
 }
 
 int imgfmt_disk_window(imgfmt_disk *disk, uint64_t off, uint64_t len)
@@ -210,7 +205,7 @@ int imgfmt_disk_window(imgfmt_disk *disk, uint64_t off, uint64_t len)
 			rc = disk_fail(disk, -ENOMEM, "out of memory");
 		while (rc == 0 && l) {
 			size_t n = l > EDGE ? EDGE : (size_t)l;
-			rc = rbd_read_all(disk, buf, n, o);
+			rc = imgfmt_rbd_pread(disk, buf, n, o);
 			if (rc == 0 && pwrite(disk->fd, buf, n, (off_t)o) != (ssize_t)n)
 				rc = disk_fail(disk, -EIO, "cannot fill the RBD window: %s", strerror(errno));
 			if (rc == 0 && imgfmt_extents_add(r->window, o, n) < 0)
@@ -241,7 +236,7 @@ static int window_ebr_chain(imgfmt_disk *disk)
 	uint64_t ext = 0, ebr;
 	int rc;
 
-	if ((rc = imgfmt_disk_pread(disk, s, SECTOR, 0)) < 0 || s[510] != 0x55 || s[511] != 0xAA)
+	if ((rc = imgfmt_rbd_pread(disk, s, SECTOR, 0)) < 0 || s[510] != 0x55 || s[511] != 0xAA)
 		return rc;
 	for (int i = 0; i < 4 && !ext; i++) {
 		unsigned char type = s[446 + 16 * i + 4];
@@ -253,7 +248,7 @@ static int window_ebr_chain(imgfmt_disk *disk)
 		if (ebr * SECTOR >= disk->size)
 			break;
 		if ((rc = imgfmt_disk_window(disk, ebr * SECTOR, SECTOR)) < 0 ||
-		    (rc = imgfmt_disk_pread(disk, s, SECTOR, ebr * SECTOR)) < 0)
+		    (rc = imgfmt_rbd_pread(disk, s, SECTOR, ebr * SECTOR)) < 0)
 			return rc;
 		if (s[510] != 0x55 || s[511] != 0xAA || !(link = (int)le32(s + 446 + 16 + 8)))
 			break;
@@ -272,7 +267,7 @@ int imgfmt_disk_window_volume(imgfmt_disk *disk, uint64_t off, uint64_t size)
 	    (rc = imgfmt_disk_window(disk, off + size - (size < EDGE ? size : EDGE), size < EDGE ? size : EDGE)) < 0)
 		return rc;
 	/* libblkid takes an NTFS volume's label from $Volume, the MFT's fourth record */
-	if (size >= SECTOR && imgfmt_disk_pread(disk, boot, SECTOR, off) == 0 && !memcmp(boot + 3, "NTFS    ", 8)) {
+	if (size >= SECTOR && imgfmt_rbd_pread(disk, boot, SECTOR, off) == 0 && !memcmp(boot + 3, "NTFS    ", 8)) {
 		uint64_t cluster = (uint64_t)(boot[11] | boot[12] << 8) * boot[13];
 		uint64_t mft = cluster * ((uint64_t)le32(boot + 0x30) | (uint64_t)le32(boot + 0x34) << 32);
 		if (cluster && mft < size)
