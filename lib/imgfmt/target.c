@@ -171,6 +171,8 @@ int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags
 
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
+	if (imgfmt_rbd_is_spec(path)) /* librbd writes nothing yet (#18) */
+		return imgfmt_fail(t->error, -EROFS, "rbd: disks are read-only here");
 	/* a symlink's destination is the target: the link itself stays */
 	t->path = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? realpath(path, NULL) : strdup(path);
 	if (!t->path)
