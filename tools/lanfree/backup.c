@@ -531,6 +531,22 @@ static void summary(struct backup *bk, struct vol_state *vols, size_t n, double 
 	       cli_human((uint64_t)stored, c, sizeof(c)), seconds);
 }
 
+/* The guest name a disk gives without --name: its file name, or an RBD
+ * image's name (rbd:POOL/IMAGE@SNAP:OPTIONS gives IMAGE).  Cuts COPY. */
+static char *default_guest(char *copy)
+{
+	char *name;
+
+	if (!copy)
+		return "";
+	if (strncmp(copy, "rbd:", 4) != 0)
+		return basename(copy);
+	copy[4 + strcspn(copy + 4, ":")] = '\0';
+	name = basename(copy + 4);
+	name[strcspn(name, "@")] = '\0';
+	return name;
+}
+
 int cmd_backup(const struct backup_opts *o)
 {
 	struct backup bk = { .o = o };
@@ -545,7 +561,7 @@ int cmd_backup(const struct backup_opts *o)
 	int status = RAWKIT_EXIT_FAILED, rc;
 
 	name_copy = strdup(o->disk);
-	bk.guest = o->guest ? o->guest : basename(name_copy);
+	bk.guest = o->guest ? o->guest : default_guest(name_copy);
 	if (!guest_name_ok(bk.guest)) {
 		cli_error(bk.guest, "not a valid guest name (letters, digits, '.', '_', '-', '+'; use --name)");
 		free(name_copy);

@@ -219,7 +219,7 @@ static const struct cli_option run_options[] = {
 	CLI_END,
 };
 static const struct cli_option backup_options[] = {
-	CLI_STRING("name", &a.name, "GUEST", "guest name (default: the disk's file name)"),
+	CLI_STRING("name", &a.name, "GUEST", "guest name (default: the disk's file name, or an RBD image's name)"),
 	CLI_CALL("level", &a.level, "LEVEL", parse_level,
 		 "full, incr (default: against the newest generation)\nor diff (against the newest full)"),
 	CLI_LIST("exclude", &a.excludes, "GLOB", "leave out matching paths (p1/var/tmp, *.o); repeatable"),
