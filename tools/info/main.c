@@ -16,7 +16,8 @@ static const struct cli_command commands[] = {
 static const struct cli_tool tool = {
 	.name = "rawkit-info",
 	.description = "Show the partition table, filesystems and used space of a raw disk\n"
-		"(image file, block device, partition or LVM volume), read-only.\n",
+		"(image file, block device, partition, LVM volume, or Ceph RBD image\n"
+		"rbd:POOL/IMAGE[@SNAP]), read-only.\n",
 	.commands = commands,
 };
 
