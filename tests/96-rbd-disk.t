@@ -14,6 +14,7 @@ I=imgfmt-tool
 # The guest: GPT, ext4 with a tree, NTFS with a file (ntfscp: no mount).
 mkdir -p src/etc src/data/deep
 echo guest01 >src/etc/hostname
+echo "ID=debian" >src/etc/os-release
 head -c 3000000 /dev/urandom >src/data/blob
 head -c 5000 /dev/urandom >src/data/deep/small
 ln -s ../etc/hostname src/data/link
@@ -64,6 +65,8 @@ ok "lanfree restore" $L restore repo g01 --to r -q
 ok "the restored ext4 tree equals the source" diff -r --no-dereference -x lost+found src r/p1
 ok "the restored files are byte-identical (cmp)" sh -c 'cmp src/data/blob r/p1/data/blob && cmp src/data/deep/small r/p1/data/deep/small && cmp src/etc/hostname r/p1/etc/hostname'
 ok "the restored NTFS file is byte-identical" cmp win.bin r/p2/win.bin
+ok "without --name the guest is the image's name" $L backup repo "rbd:rbd/g01@snap1:conf=$CEPH_CONF" -q
+like "$($L list repo)" "g01" "... g01 is listed"
 
 # ---- bad specs: one line, exit 1
 bad() { # DESC SPEC REGEX
@@ -97,6 +100,14 @@ is "$?" 1 "unreachable cluster: exit 1"
 ok "unreachable cluster: one-line error" one_line_error rawkit-info err.txt
 like "$(cat err.txt)" "cannot connect to the Ceph cluster" "unreachable cluster: says so"
 ok "unreachable cluster: fails within client_mount_timeout (3 s, 20 s allowed)" test $(($(date +%s) - start)) -le 20
+
+# ---- a clone from an RBD golden disk; RBD targets are not written yet
+ok "rawkit-clone from rbd: to a file" rawkit-clone -q --hostname web01 "$D" c1.img
+is "$($I cat c1.img p1 /etc/hostname)" "web01" "the clone has its new host name"
+is "$($I cat c1.img p1 /data/blob | sha256sum)" "$(sha256sum <src/data/blob)" "and the golden's files"
+rawkit-clone -q --hostname web02 "$D" rbd:rbd/new 2>err.txt
+is "$?" 1 "rawkit-clone to an rbd: target: exit 1"
+like "$(cat err.txt)" "rbd: disks are read-only here" "... saying rbd: disks are read-only here"
 
 # ---- read-only: writers refuse, and the image is unchanged
 $I write "$D" p1 /etc/new win.bin >/dev/null 2>err.txt
