@@ -31,6 +31,19 @@ put_fs ntfs g.img 2 -L winvol && part2=$(part_start g.img 2) && part2_size=$(par
 	dd if=p2.img of=g.img bs=1M seek=$((part2 / 1048576)) conv=notrunc,sparse status=none ||
 	{ echo "Bail out! cannot build the guest disk"; exit 1; }
 
+# An MBR with logical partitions: libfdisk follows the EBR chain through
+# the window of the RBD disk.
+mkdisk m.img 80M <<'S'
+label: dos
+start=2048, size=16M, type=83
+start=34816, size=60M, type=5
+start=36864, size=20M, type=83
+start=79872, size=20M, type=82
+start=122880, size=16M, type=83
+S
+put_ext4 m.img 5 -L logical5 -d src/data && put_ext4 m.img 7 -L logical7 -d src/etc ||
+	{ echo "Bail out! cannot build the MBR disk"; exit 1; }
+
 ceph_start rbd || { echo "Bail out! cannot start the Ceph cluster (see $SCRATCH/ceph/*.log)"; tail -5 "$SCRATCH"/ceph/*.log >&2; exit 1; }
 diag "Ceph cluster up in $CEPH_START_SECONDS s"
 ok "rbd import the guest disk" rbd import --no-progress g.img rbd/g01
@@ -56,6 +69,11 @@ is "$($I cat "$D" p2 /win.bin | sha256sum)" "$(sha256sum <win.bin)" "an NTFS fil
 ok "imgfmt-tool copy from rbd: to a file, checksummed and verified" $I copy "$D" c.img --checksum --verify
 ok "the copy holds every byte the file's own used map names" $I verify g.img c.img
 is "$($I scan c.img p1 | sort)" "$($I scan g.img p1 | sort)" "the copy's ext4 has the same files"
+
+ok "rbd import an MBR disk with logical partitions" rbd import --no-progress m.img rbd/m01
+is "$(view rawkit-info rbd:rbd/m01)" "$(view rawkit-info m.img)" "MBR: the same logical partitions and filesystems on rbd: (the EBR chain)"
+like "$(rawkit-info rbd:rbd/m01)" "p7 .* ext4 .*logical7" "MBR: the last logical partition is found"
+is "$($I cat rbd:rbd/m01 p7 /hostname)" "guest01" "MBR: a file in the last logical partition"
 
 # ---- a backup from the snapshot, restored byte for byte
 ok "lanfree init" $L init repo
