@@ -75,6 +75,17 @@ is "$(view rawkit-info rbd:rbd/m01)" "$(view rawkit-info m.img)" "MBR: the same 
 like "$(rawkit-info rbd:rbd/m01)" "p7 .* ext4 .*logical7" "MBR: the last logical partition is found"
 is "$($I cat rbd:rbd/m01 p7 /hostname)" "guest01" "MBR: a file in the last logical partition"
 
+# A RHEL-like disk: XFS /boot, LVM2 with an XFS root in two pieces (probed
+# from a copy of its edges), an ext4 home and swap (probed in the window).
+if is_root && losetup -f >/dev/null 2>&1 && rhel_disk r.img --fs >/dev/null 2>&1; then
+	ok "rbd import a disk with LVM2 volumes" rbd import --no-progress r.img rbd/r01
+	is "$(view rawkit-info rbd:rbd/r01)" "$(view rawkit-info r.img)" "LVM2: the same volumes, filesystems and labels on rbd:"
+	is "$($I scan rbd:rbd/r01 rhel-root | sort)" "$($I scan r.img rhel-root | sort)" "LVM2: XFS in an LV of two pieces: the same files"
+	is "$($I scan rbd:rbd/r01 rhel-home | sort)" "$($I scan r.img rhel-home | sort)" "LVM2: ext4 in an LV: the same files"
+else
+	skip 4 "needs root and loop devices (the LVM2 fixture is made by lvm2's tools)"
+fi
+
 # ---- a backup from the snapshot, restored byte for byte
 ok "lanfree init" $L init repo
 ok "lanfree backup rbd:POOL/IMAGE@SNAP" $L backup repo "$D" --name g01 -q
