@@ -119,6 +119,12 @@ ok "lanfree backup of a missing image: one-line error" one_line_error rawkit-lan
 # the spec's own options: conf= and a Ceph option
 ok "conf= and a Ceph option in the spec" rawkit-info "rbd:rbd/g01@snap1:conf=$CEPH_CONF:client_mount_timeout=5"
 ok "CEPH_ARGS is read" env CEPH_ARGS="--client_mount_timeout 5" rawkit-info "$D"
+ok "id= names the client" rawkit-info "$D:id=admin"
+if rbd namespace create --pool rbd --namespace ns1 2>/dev/null && rbd import --no-progress g.img rbd/ns1/g02 2>/dev/null; then
+	is "$(view rawkit-info rbd:rbd/ns1/g02)" "$(view rawkit-info g.img)" "an image in a RADOS namespace: rbd:POOL/NAMESPACE/IMAGE"
+else
+	ok "rbd namespace create and import into it" false
+fi
 
 # a cluster nobody answers for: a quick clean failure, not a hang
 CEPH_FSID=$(uuidgen) ceph_conf dead.conf "127.0.0.1:$(_ceph_port)"
