@@ -233,7 +233,7 @@ static uint32_t le32(const unsigned char *p)
 static int window_ebr_chain(imgfmt_disk *disk)
 {
 	unsigned char s[SECTOR];
-	uint64_t ext = 0, ebr;
+	uint64_t ext = 0, link = 0, ebr;
 	int rc;
 
 	if ((rc = imgfmt_rbd_pread(disk, s, SECTOR, 0)) < 0 || s[510] != 0x55 || s[511] != 0xAA)
@@ -243,14 +243,14 @@ static int window_ebr_chain(imgfmt_disk *disk)
 		if (type == 0x05 || type == 0x0f || type == 0x85)
 			ext = le32(s + 446 + 16 * i + 8);
 	}
-	for (int hops = 0, link = 0; ext && hops < 256; hops++) {
-		ebr = ext + (uint64_t)link;
-		if (ebr * SECTOR >= disk->size)
+	for (int hops = 0; ext && hops < 256; hops++) {
+		ebr = ext + link; /* both 32-bit: no overflow */
+		if (ebr >= disk->size / SECTOR)
 			break;
 		if ((rc = imgfmt_disk_window(disk, ebr * SECTOR, SECTOR)) < 0 ||
 		    (rc = imgfmt_rbd_pread(disk, s, SECTOR, ebr * SECTOR)) < 0)
 			return rc;
-		if (s[510] != 0x55 || s[511] != 0xAA || !(link = (int)le32(s + 446 + 16 + 8)))
+		if (s[510] != 0x55 || s[511] != 0xAA || !(link = le32(s + 446 + 16 + 8)))
 			break;
 	}
 	return 0;
@@ -271,7 +271,7 @@ int imgfmt_disk_window_volume(imgfmt_disk *disk, uint64_t off, uint64_t size)
 		uint64_t cluster = (uint64_t)(boot[11] | boot[12] << 8) * boot[13];
 		uint64_t mft = cluster * ((uint64_t)le32(boot + 0x30) | (uint64_t)le32(boot + 0x34) << 32);
 		if (cluster && mft < size)
-			rc = imgfmt_disk_window(disk, off + mft, 64 << 10);
+			rc = imgfmt_disk_window(disk, off + mft, size - mft < (64 << 10) ? size - mft : (64 << 10));
 	}
 	return rc;
 }
