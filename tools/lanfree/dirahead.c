@@ -6,8 +6,8 @@
  * walk).  After the inode scan the directories are known; their blocks
  * are asked for here (POSIX_FADV_WILLNEED), in disk order and merged into
  * larger requests, from the prefetch thread, so that the walk finds them
- * in the page cache.  Only where the back end maps directories (ext2/3/4);
- * a hint: nothing fails here.
+ * in the page cache.  Only where the back end maps directories (ext2/3/4,
+ * XFS); a hint: nothing fails here.
  */
 #include "backup.h"
 
@@ -79,7 +79,9 @@ struct dirahead *dirahead_start(struct walk *w)
 {
 	struct dirahead *d;
 
-	if (strncmp(imgfmt_fs_type(w->fs), "ext", 3) != 0 || !(d = calloc(1, sizeof(*d))))
+	const char *type = imgfmt_fs_type(w->fs);
+
+	if ((strncmp(type, "ext", 3) && strcmp(type, "xfs")) || !(d = calloc(1, sizeof(*d))))
 		return NULL;
 	for (size_t i = 0; i < w->nscan; i++)
 		if (S_ISDIR(w->scan[i].mode) && imgfmt_fs_data_runs(w->fs, w->scan[i].ino, add_run, d) == -1 &&
