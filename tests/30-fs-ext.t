@@ -86,6 +86,13 @@ is "$(imgfmt-tool readlink disk.img p1 /data/link-slow)" "$(readlink src/data/li
 is "$(imgfmt-tool runs disk.img p1 /data/sparse)" "2097152 4096" "sparse file: one data run at 2 MiB, holes elsewhere"
 is "$(imgfmt-tool runs disk.img p1 /data/random.bin | awk '{ s += $2 } END { print s }')" 1500000 \
 	"dense file: runs cover its size"
+# a directory's runs: where its entries lie (a backup's walk reads them
+# ahead), the blocks debugfs lists for it
+dirblocks=$(debugfs -R "blocks /data" "disk.img?offset=$off" 2>/dev/null | tr -s ' ' '\n' | grep . | sort -n)
+mine=$(imgfmt-tool physruns disk.img p1 /data | awk '{ for (b = 0; b < $2 / 4096; b++) printf "%d\n", $3 / 4096 + b }' | sort -n)
+ok "a directory has runs on the disk" test -n "$mine"
+is "$mine" "$dirblocks" "a directory's runs are its blocks, as debugfs lists them"
+fails "a symlink has no runs" imgfmt-tool runs disk.img p1 /data/link-slow
 is "$(imgfmt-tool ls disk.img p1 /data | awk -F'\t' '$1 ~ /^hard/ { print $2 }' | sort -u | wc -l)" 1 \
 	"hard links share one inode"
 fails "a missing path is an error" imgfmt-tool stat disk.img p1 /no/such/file

@@ -129,6 +129,16 @@ is "$(imgfmt-tool runs disk.img p1 /big | tr '\n' ' ')" "0 3002368 12288000 8192
 is "$(imgfmt-tool runs disk.img p1 /prealloc)" "" "unwritten extents are no runs"
 ok "preallocated (unwritten) space reads as zeros" cmp <(imgfmt-tool cat disk.img p1 /prealloc-written) m/prealloc-written
 is "$(imgfmt-tool runs disk.img p1 /frag | wc -l)" 300 "300 runs from a btree-format fork"
+# a directory's runs: where its entries lie (a backup's walk reads them
+# ahead), the data blocks xfs_bmap lists for it (512-byte units)
+size512=$(( $(stat -c %s m/node) / 512 ))
+theirs=$(xfs_bmap m/node | awk -v max="$size512" '$3 != "hole" && /^[ \t]*[0-9]+: \[/ {
+	split($2, f, /[^0-9]+/); split($3, p, /[^0-9]+/)
+	for (i = f[2]; i <= f[3] && i < max; i++) print p[1] + i - f[2] }')
+mine=$(imgfmt-tool physruns disk.img p1 /node | awk '{ for (i = 0; i < $2 / 512; i++) printf "%d\n", $3 / 512 + i }')
+ok "a node-form directory has runs on the disk" test -n "$mine"
+is "$mine" "$theirs" "a directory's runs are its data blocks, as xfs_bmap lists them"
+like "$(imgfmt-tool physruns disk.img p1 /short)" " inode$" "a short-form directory's entries are in its inode"
 
 # ---- extended attributes ----
 # (this kernel lists XFS's raw ACL attributes, trusted.SGI_ACL_*, beside the

@@ -83,7 +83,8 @@ run $L verify r
 is "$rc" 1 "a negative content size: verify fails (without --read-data)"
 
 # --- a content id that is not its archive entry's: each file is checked as
-# it is written (6 bytes on the writer thread, 1.1 MB inline)
+# it is written (6 bytes unpacked whole for the writer thread, 1.1 MB
+# streamed to it block by block)
 fresh r "UPDATE contents SET sha256 = randomblob(32) WHERE size IN (6, 1100000)"
 run $L restore r g --to t4 -q
 is "$rc" 1 "content ids that do not match: restore fails (exit 1)"
@@ -91,6 +92,25 @@ is "$(grep -c 'does not match its checksum' err.txt)" 2 "a small and a large fil
 ok "neither is left behind, the others are restored" \
 	sh -c "test ! -e t4/p1/d/small && test ! -e t4/p1/d/big.bin && cmp src/plain t4/p1/plain"
 like "$(tail -n1 err.txt)" "2 files could not be restored" "the count of files not restored"
+# the same over existing files (--overwrite: written inline, into a temp
+# file renamed over them)
+mkdir -p t5/p1/d && echo old >t5/p1/d/small && echo old >t5/p1/d/big.bin
+run $L restore r g --to t5 --overwrite -q
+is "$rc" 1 "--overwrite, content ids that do not match: restore fails (exit 1)"
+is "$(grep -c 'does not match its checksum' err.txt)" 2 "--overwrite: each reported"
+is "$(cat t5/p1/d/small t5/p1/d/big.bin)" "old
+old" "--overwrite: the files they would have replaced are kept"
+ok "--overwrite: no temp file left" sh -c "! ls -a t5/p1/d | grep -q rawkit-restore"
+# an archive that ends inside the streamed file: blocks already handed to
+# the writer, then the unpacker fails; one report, the file removed
+fresh r ""
+arch=r/$(sqlite3 r/catalog.db 'SELECT path FROM archives LIMIT 1')
+truncate -s 600000 "$arch"
+run $L restore r g --to t6 -q
+is "$rc" 1 "an archive that ends inside a large file: restore fails (exit 1)"
+is "$(grep -c 'big.bin' err.txt)" 1 "the large file is reported once"
+ok "and is not left behind" test ! -e t6/p1/d/big.bin
+ok "one line per error: $(head -n1 err.txt)" sh -c "! grep -v '^$L: ' err.txt"
 
 # --- 3. frame offsets and sizes (defect 5)
 for edit in "csize = -1" "csize = -1000000" "offset = -4096" "csize = 1099511627776" "offset = 1099511627776"; do

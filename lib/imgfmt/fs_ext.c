@@ -447,7 +447,8 @@ static int ext_map(imgfmt_fs *fs, uint64_t ino, struct ext2_inode_large *in)
 	errcode_t err;
 	int op = EXT2_EXTENT_ROOT;
 
-	if (in->i_flags & (EXT4_INLINE_DATA_FL | EXT4_ENCRYPT_FL | EXT4_VERITY_FL) || !S_ISREG(in->i_mode))
+	if (in->i_flags & (EXT4_INLINE_DATA_FL | EXT4_ENCRYPT_FL | EXT4_VERITY_FL) ||
+	    !(S_ISREG(in->i_mode) || S_ISDIR(in->i_mode)))
 		return 1;
 	if (st->map_ino == ino)
 		return 0;
@@ -538,7 +539,8 @@ static int ext_read_mapped(imgfmt_fs *fs, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-/* The runs come from the block map the reads use (built once per file). */
+/* The runs come from the block map the reads use (built once per file);
+ * a directory's are where its entries lie. */
 static int ext_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg)
 {
 	struct ext_state *st = fs->priv;
@@ -548,8 +550,8 @@ static int ext_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *ar
 
 	if (rc < 0)
 		return rc;
-	if (!S_ISREG(in.i_mode))
-		return fs_fail(fs, -EINVAL, "inode %llu is not a regular file", (unsigned long long)ino);
+	if (!S_ISREG(in.i_mode) && !S_ISDIR(in.i_mode))
+		return fs_fail(fs, -EINVAL, "inode %llu is not a regular file or a directory", (unsigned long long)ino);
 	size = EXT2_I_SIZE(&in);
 	if (size == 0)
 		return 0;

@@ -331,14 +331,15 @@ static int data_map(imgfmt_fs *fs, const struct xfs_inode *ip, const struct xfs_
 	return 0;
 }
 
-static int read_data_inode(imgfmt_fs *fs, uint64_t ino, struct xfs_inode **ip)
+/* INO's inode, which has a data fork (a directory's only where DIRS). */
+static int read_data_inode(imgfmt_fs *fs, uint64_t ino, struct xfs_inode **ip, bool dirs)
 {
 	int rc;
 
 	if (!(*ip = malloc(sizeof(**ip))))
 		return fs_fail(fs, -ENOMEM, "out of memory");
 	rc = imgfmt_xfs_read_inode(fs, ino, *ip);
-	if (rc == 0 && S_ISDIR((*ip)->mode))
+	if (rc == 0 && S_ISDIR((*ip)->mode) && !dirs)
 		rc = fs_fail(fs, -EISDIR, "XFS inode %llu is a directory", (unsigned long long)ino);
 	if (rc == 0 && (*ip)->format == XFS_FMT_DEV)
 		rc = fs_fail(fs, -EINVAL, "XFS inode %llu has no data", (unsigned long long)ino);
@@ -360,7 +361,7 @@ ssize_t imgfmt_xfs_pread(imgfmt_fs *fs, uint64_t ino, const char *stream, void *
 
 	if (stream)
 		return fs_fail(fs, -ENOENT, "XFS has no named streams");
-	if ((rc = read_data_inode(fs, ino, &ip)) < 0)
+	if ((rc = read_data_inode(fs, ino, &ip, false)) < 0)
 		return rc;
 	if (off >= ip->size || len == 0)
 		goto out;
@@ -416,7 +417,7 @@ int imgfmt_xfs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *ar
 	uint64_t run_off = 0, run_len = 0, run_phys = 0;
 	int rc;
 
-	if ((rc = read_data_inode(fs, ino, &ip)) < 0)
+	if ((rc = read_data_inode(fs, ino, &ip, true)) < 0)
 		return rc;
 	if (ip->format == XFS_FMT_LOCAL) {
 		rc = ip->size ? cb(0, ip->size, IMGFMT_NO_PHYSICAL, arg) : 0;

@@ -318,7 +318,9 @@ int imgfmt_fs_streams(imgfmt_fs *fs, uint64_t ino, imgfmt_stream_fn cb, void *ar
  * order: LOGICAL and LENGTH are bytes within the file, PHYSICAL the byte
  * offset of the run inside the volume (IMGFMT_NO_PHYSICAL for data kept in
  * the inode: ext4 inline data, NTFS resident or compressed).  Gaps are holes
- * (sparse regions, unwritten extents). */
+ * (sparse regions, unwritten extents).  On ext2/3/4 and XFS a
+ * directory's runs are where its entries lie (a read-ahead hint for
+ * walking the tree). */
 #define IMGFMT_NO_PHYSICAL UINT64_MAX
 typedef int (*imgfmt_run_fn)(uint64_t logical, uint64_t length, uint64_t physical, void *arg);
 int imgfmt_fs_data_runs(imgfmt_fs *fs, uint64_t ino, imgfmt_run_fn cb, void *arg);

@@ -3,7 +3,7 @@
  *   imgfmt-tool copy SRC DST [--volume NAME] [--overwrite] [--no-reflink] [--checksum] [--verify]
  *   imgfmt-tool verify SRC DST [--volume NAME]   compare DST's copied ranges with SRC
  *   imgfmt-tool used DISK [VOLUME]          used ranges, then "total N"
- *   imgfmt-tool ls|stat|cat|readlink|xattrs|streams|runs DISK VOLUME PATH [STREAM]
+ *   imgfmt-tool ls|stat|cat|readlink|xattrs|streams|runs|physruns DISK VOLUME PATH [STREAM]
  *   imgfmt-tool extract DISK VOLUME DIR      files, directories and symlinks into DIR
  *   imgfmt-tool scan DISK VOLUME             one line per file in use (imgfmt_fs_scan)
  *   imgfmt-tool fsinfo DISK VOLUME           type, sizes, dirty, consistency and its note
@@ -179,8 +179,12 @@ static int print_stream(const char *name, uint64_t size, void *arg)
 
 static int print_run(uint64_t logical, uint64_t length, uint64_t physical, void *arg)
 {
-	(void)arg, (void)physical;
-	printf("%llu %llu\n", (unsigned long long)logical, (unsigned long long)length);
+	if (arg && physical != IMGFMT_NO_PHYSICAL) /* "physruns" */
+		printf("%llu %llu %llu\n", (unsigned long long)logical, (unsigned long long)length,
+		       (unsigned long long)physical);
+	else
+		printf("%llu %llu%s\n", (unsigned long long)logical, (unsigned long long)length,
+		       arg ? " inode" : "");
 	return 0;
 }
 
@@ -299,8 +303,8 @@ static int cmd_fs(const char *cmd, int argc, char **argv)
 		rc = imgfmt_fs_xattrs(fs, ino, print_xattr, NULL);
 	} else if (!strcmp(cmd, "streams")) {
 		rc = imgfmt_fs_streams(fs, ino, print_stream, NULL);
-	} else if (!strcmp(cmd, "runs")) {
-		rc = imgfmt_fs_data_runs(fs, ino, print_run, NULL);
+	} else if (!strcmp(cmd, "runs") || !strcmp(cmd, "physruns")) {
+		rc = imgfmt_fs_data_runs(fs, ino, print_run, cmd[0] == 'p' ? (void *)cmd : NULL);
 	}
 out:
 	if (rc < 0 && fs)
@@ -456,7 +460,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const char *const fs_cmds[] = { "ls", "stat", "cat", "readlink", "xattrs", "streams", "runs", "extract" };
+	static const char *const fs_cmds[] = { "ls", "stat", "cat", "readlink", "xattrs", "streams", "runs", "physruns", "extract" };
 
 	cli_set_program("imgfmt-tool");
 	if (argc < 2)

@@ -144,6 +144,11 @@ struct prefetch *prefetch_start(imgfmt_fs *fs, const struct prefetch_range *r, s
 void prefetch_at(struct prefetch *p, size_t window);
 void prefetch_stop(struct prefetch *p);
 
+/* dirahead.c: every directory's blocks asked for, in disk order, before
+ * the walk reads them one by one (NULL: nothing asked). */
+struct dirahead *dirahead_start(struct walk *w);
+void dirahead_stop(struct dirahead *d);
+
 /* reader.c: the small files of read_pending() mapped, read and hashed a
  * few ahead on a thread; each pending file I is taken once, in order, and
  * given back with reader_done().  A READ_LARGE item is read by the

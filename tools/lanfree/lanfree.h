@@ -485,7 +485,10 @@ void children_free(struct children *cs);
 
 /* writer.c: files a restore has unpacked into memory, written and checked
  * on a thread; taken back in the order given (writer_take()). */
-enum job_result { JOB_OK, JOB_DAMAGED, JOB_IO, JOB_SIZE, JOB_NOMEM };
+/* A streamed job (STREAM) has no DATA: a larger file's blocks are given
+ * as they are unpacked (writer_piece()), then the job is closed. */
+enum job_result { JOB_OK, JOB_DAMAGED, JOB_IO, JOB_SIZE, JOB_NOMEM, JOB_ABANDONED };
+struct job_piece;
 struct file_job {
 	int fd;
 	uint64_t size;
@@ -493,6 +496,8 @@ struct file_job {
 	unsigned char sha[32];     /* the content id to check */
 	unsigned char *data;       /* SIZE bytes; only the runs are written */
 	struct content_runs runs;  /* its data runs, in order */
+	bool stream, closed, abandoned;
+	struct job_piece *pieces, *pieces_tail; /* STREAM: given, not yet written */
 	enum job_result result;
 	int err;                   /* JOB_IO, JOB_SIZE: errno */
 	bool done;
@@ -504,6 +509,12 @@ struct writer *writer_start(void);
 /* Too many files or bytes in flight: take one back first. */
 bool writer_full(struct writer *w);
 void writer_give(struct writer *w, struct file_job *j);
+/* A streamed job's next block (copied; in order): waits while too many
+ * bytes are in flight.  -1: out of memory. */
+int writer_piece(struct writer *w, struct file_job *j, const void *buf, size_t len, uint64_t offset);
+/* Every block of a streamed job given (ABANDON: its file is not to be
+ * finished, the error was reported: JOB_ABANDONED). */
+void writer_close(struct writer *w, struct file_job *j, bool abandon);
 /* The oldest job given, once written (WAIT: wait for it); NULL: none (left). */
 struct file_job *writer_take(struct writer *w, bool wait);
 /* Every job given must have been taken back. */

@@ -460,7 +460,8 @@ static void link_add(struct restore *r, const char *key, const char *rel)
 
 
 /* A file of at most ASYNC_MAX bytes is unpacked into memory and written by
- * the writer thread (writer.c) while the next ones are unpacked. */
+ * the writer thread (writer.c) while the next ones are unpacked; a larger
+ * one is streamed to it, block by block. */
 #define ASYNC_MAX (1u << 20)
 
 /* A file handed to the writer: what it takes to finish it here. */
@@ -469,7 +470,12 @@ struct async_file {
 	int parent;
 	char *name, *rel;
 	struct entry e;
-	const char *why;     /* collect_block() refused a block, and why */
+	const char *why;     /* collect_block() or stream_block() refused a block, and why */
+	/* streamed: */
+	struct restore *r;
+	struct unpack_info info;
+	uint64_t end;        /* of the last block given */
+	bool given;
 };
 
 static void async_free(struct async_file *f)
@@ -501,6 +507,11 @@ static void async_finish(struct restore *r, struct async_file *f)
 			link_add(r, key, f->rel);
 		}
 		r->files++;
+		break;
+	case JOB_ABANDONED: /* reported when it was */
+		close(f->job.fd);
+		unlinkat(f->parent, f->name, 0);
+		r->failed++;
 		break;
 	default:
 		if (f->job.result == JOB_DAMAGED)
@@ -599,6 +610,84 @@ static int restore_async(struct restore *r, int parent, const char *name, int fd
 	return 0;
 }
 
+/* Hand F's job to the writer, once fewer files are in flight. */
+static void stream_give(struct restore *r, struct async_file *f)
+{
+	while (writer_full(r->wr)) {
+		struct file_job *j = writer_take(r->wr, true);
+		if (j)
+			async_finish(r, (struct async_file *)j);
+	}
+	f->job.sparse = f->info.sparse;
+	writer_give(r->wr, &f->job);
+	f->given = true;
+}
+
+/* A data block of a streamed file: in order and within its size (as
+ * collect_block() checks), then to the writer; the job goes first. */
+static int stream_block(const void *buf, size_t len, uint64_t offset, void *arg)
+{
+	struct async_file *f = arg;
+
+	if (!len)
+		return 0;
+	if (offset > f->job.size || len > f->job.size - offset || offset < f->end) {
+		f->why = "archive entry has data out of order or past its size";
+		return -1;
+	}
+	f->end = offset + len;
+	if (!f->given)
+		stream_give(f->r, f);
+	if (writer_piece(f->r->wr, &f->job, buf, len, offset) < 0) {
+		f->why = "out of memory";
+		return -1;
+	}
+	return 0;
+}
+
+/* Stream E to the writer as it is unpacked; FD and PARENT are the job's
+ * then (and E's buffers).  0, or -1 (reported; the file is removed, now
+ * or when the writer gives it back). */
+static int restore_stream(struct restore *r, int parent, const char *name, int fd, struct entry *e, const char *rel)
+{
+	struct async_file *f = calloc(1, sizeof(*f));
+	bool ok;
+
+	if (f) {
+		f->r = r;
+		f->job.fd = fd;
+		f->job.size = e->size;
+		f->job.stream = true;
+		memcpy(f->job.sha, e->sha, 32);
+		f->parent = dup(parent);
+		f->name = strdup(name);
+		f->rel = strdup(rel);
+	}
+	if (!f || f->parent < 0 || !f->name || !f->rel) {
+		cli_error(rel, "out of memory");
+		close(fd);
+		unlinkat(parent, name, 0);
+		r->failed++;
+		if (f)
+			async_free(f);
+		return -1;
+	}
+	ok = unpack_content(r, e, rel, stream_block, f, &f->why, &f->info) == 0;
+	if (!f->given && !ok) {
+		close(fd);
+		unlinkat(parent, name, 0);
+		r->failed++;
+		async_free(f);
+		return -1;
+	}
+	if (!f->given)
+		stream_give(r, f); /* no data: holes only */
+	f->e = *e;
+	memset(e, 0, sizeof(*e)); /* its buffers are the job's now */
+	writer_close(r->wr, &f->job, !ok);
+	return ok ? 0 : -1;
+}
+
 /* The catalog is input: before a file is created or a loop runs, the
  * version's size is its content's and its archive has a name backup
  * writes.  False (reported) when the entry must not be restored. */
@@ -668,8 +757,12 @@ static int restore_file(struct restore *r, int parent, const char *name, struct 
 		rwarn(r, rel, "cannot create: %s", strerror(errno));
 		return 0;
 	}
-	if (r->wr && e->has_content && !exists && e->size <= ASYNC_MAX) {
-		restore_async(r, parent, name, fd, e, rel); /* finished, or reported, later */
+	if (r->wr && e->has_content && !exists) {
+		/* finished, or reported, later */
+		if (e->size <= ASYNC_MAX)
+			restore_async(r, parent, name, fd, e, rel);
+		else
+			restore_stream(r, parent, name, fd, e, rel);
 		return 0;
 	}
 	if (e->has_content && write_content(r, fd, e, rel) < 0) {

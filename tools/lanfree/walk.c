@@ -541,7 +541,9 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 		goto out;
 	}
 	bk->bytes_todo += bytes_to_read(&w);
+	struct dirahead *da = dirahead_start(&w);
 	rc = visit(&w, 0, "", 0, imgfmt_fs_root(fs), 0);
+	dirahead_stop(da);
 	if (rc == 0)
 		rc = read_pending(&w);
 	if (rc == 0 && w.base_usable)

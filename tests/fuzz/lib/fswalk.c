@@ -50,6 +50,7 @@ static void visit_ino(struct walk *w, uint64_t ino)
 	imgfmt_fs_xattrs(w->fs, ino, ignore_xattr, w);
 	imgfmt_fs_streams(w->fs, ino, ignore_stream, w);
 	if (S_ISDIR(st.mode) && w->depth < MAX_DEPTH) {
+		imgfmt_fs_data_runs(w->fs, ino, ignore_run, w); /* (ext: where its entries lie) */
 		w->depth++;
 		imgfmt_fs_readdir(w->fs, ino, visit, w);
 		w->depth--;
