@@ -316,6 +316,81 @@ out:
 	return rc;
 }
 
+/* ---- snapshots (backup --snapshot): the image opened read-write for
+ * rbd_snap_create()/rbd_snap_remove() alone, on a connection of their own */
+
+/* Connect and open the image SPEC names (no @SNAP) read-write. */
+static int snapshot_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const char *spec, const char *snap,
+			  struct rbd_spec *s)
+{
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	if (!imgfmt_rbd_is_spec(spec))
+		return disk_fail(disk, -EINVAL, "not an RBD image (want rbd:POOL/IMAGE)");
+	if ((rc = spec_parse(disk, spec, s)) < 0)
+		return rc;
+	if (s->snap)
+		return disk_fail(disk, -EINVAL, "the spec already names a snapshot (@%s)", s->snap);
+	if (!snap || !snap[0] || strpbrk(snap, "@/:"))
+		return disk_fail(disk, -EINVAL, "not a snapshot name: '%s'", snap ? snap : "");
+	if ((rc = rbd_connect(disk, r, s)) < 0)
+		return rc;
+	if ((rc = rados_ioctx_create(r->cluster, s->pool, &r->io)) < 0) {
+		r->io = NULL;
+		return rc == -ENOENT ? disk_fail(disk, rc, "no pool '%s' in the Ceph cluster", s->pool)
+				     : disk_fail(disk, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
+	}
+	if (s->ns)
+		rados_ioctx_set_namespace(r->io, s->ns);
+	if ((rc = rbd_open(r->io, s->image, &r->image, NULL)) < 0) {
+		r->image = NULL;
+		return rc == -ENOENT ? disk_fail(disk, rc, "no image '%s' in pool '%s'", s->image, s->pool)
+				     : disk_fail(disk, rc, "cannot open image '%s' for writing: %s", s->image,
+						 strerror(-rc));
+	}
+	return 0;
+}
+
+static void snapshot_done(struct imgfmt_rbd *r, struct rbd_spec *s)
+{
+	if (r->image)
+		rbd_close(r->image);
+	if (r->io)
+		rados_ioctx_destroy(r->io);
+	if (r->cluster)
+		rados_shutdown(r->cluster);
+	free(s->buf);
+}
+
+int imgfmt_rbd_snapshot_create(imgfmt_disk *disk, const char *spec, const char *snap)
+{
+	struct imgfmt_rbd r;
+	struct rbd_spec s = { 0 };
+	int rc = snapshot_image(disk, &r, spec, snap, &s);
+
+	if (rc == 0 && (rc = rbd_snap_create(r.image, snap)) < 0)
+		rc = rc == -EEXIST ? disk_fail(disk, rc, "image '%s' already has a snapshot '%s'", s.image, snap)
+				   : disk_fail(disk, rc, "cannot create snapshot '%s' of image '%s': %s", snap, s.image,
+					       strerror(-rc));
+	snapshot_done(&r, &s);
+	return rc;
+}
+
+int imgfmt_rbd_snapshot_remove(imgfmt_disk *disk, const char *spec, const char *snap)
+{
+	struct imgfmt_rbd r;
+	struct rbd_spec s = { 0 };
+	int rc = snapshot_image(disk, &r, spec, snap, &s);
+
+	if (rc == 0 && (rc = rbd_snap_remove(r.image, snap)) < 0)
+		rc = rc == -ENOENT ? disk_fail(disk, rc, "image '%s' has no snapshot '%s'", s.image, snap)
+				   : disk_fail(disk, rc, "cannot remove snapshot '%s' of image '%s': %s", snap, s.image,
+					       strerror(-rc));
+	snapshot_done(&r, &s);
+	return rc;
+}
+
 static int diff_cb(uint64_t off, size_t len, int exists, void *arg)
 {
 	return exists && imgfmt_extents_add(arg, off, len) < 0 ? -ENOMEM : 0;

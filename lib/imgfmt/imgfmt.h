@@ -85,6 +85,17 @@ int imgfmt_disk_is_blockdev(const imgfmt_disk *disk);
 /* Whether DISK is an RBD image ("rbd:..."), read through librbd. */
 int imgfmt_disk_is_rbd(const imgfmt_disk *disk);
 
+/* Create, or remove, snapshot SNAP of the RBD image SPEC names
+ * ("rbd:POOL[/NAMESPACE]/IMAGE[:KEY=VALUE...]", without @SNAP), on a
+ * connection of their own; the image is opened read-write for this alone.
+ * DISK is a handle from imgfmt_disk_new() that stays unopened: it only
+ * keeps the message of a failure (imgfmt_disk_error()).  Return 0, or
+ * -EINVAL (not such a spec, or one naming a snapshot), -ENOENT (no pool or
+ * image; remove: no such snapshot), -EEXIST (create: SNAP exists), or what
+ * the cluster said. */
+int imgfmt_rbd_snapshot_create(imgfmt_disk *disk, const char *spec, const char *snap);
+int imgfmt_rbd_snapshot_remove(imgfmt_disk *disk, const char *spec, const char *snap);
+
 /* Read LEN bytes at OFFSET.  Returns 0, or -ERANGE for a read past the end
  * of the disk, -EIO (with the cause in the message) when the device fails
  * or returns short. */
