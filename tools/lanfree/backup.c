@@ -547,7 +547,7 @@ static char *default_guest(char *copy)
 	return name;
 }
 
-int cmd_backup(const struct backup_opts *o)
+static int backup_disk(const struct backup_opts *o)
 {
 	struct backup bk = { .o = o };
 	struct repo repo;
@@ -663,5 +663,26 @@ out:
 	free(bk.pack_rel);
 	free(name_copy);
 	repo_close(&repo);
+	return status;
+}
+
+/* --snapshot: the backup reads a snapshot made for it, and the snapshot
+ * goes when the backup ends, however it ends.  The generation records
+ * the disk with its snapshot (rbd:POOL/IMAGE@rawkit-...): what was read. */
+int cmd_backup(const struct backup_opts *o)
+{
+	struct backup_opts from_snapshot = *o;
+	char *spec;
+	int status;
+
+	if (!o->snapshot)
+		return backup_disk(o);
+	if (snapshot_begin(o->disk, &spec) < 0)
+		return RAWKIT_EXIT_FAILED;
+	from_snapshot.disk = spec;
+	status = backup_disk(&from_snapshot);
+	if (snapshot_end() < 0 && status != RAWKIT_EXIT_FAILED)
+		status = RAWKIT_EXIT_WARNINGS;
+	free(spec);
 	return status;
 }

@@ -263,8 +263,20 @@ struct backup_opts {
 	int comp_level; /* 0: the default for comp and jobs */
 	int jobs;
 	bool allow_dirty, json, progress, quiet;
+	bool snapshot; /* DISK is rbd:POOL/IMAGE: back up from a snapshot made for it */
 };
 int cmd_backup(const struct backup_opts *o);
+
+/* snapshot.c: backup --snapshot.  snapshot_spec_ok(): whether DISK can
+ * have one (else *WHY says why).  snapshot_begin(): block SIGTERM, SIGINT
+ * and SIGHUP in the process (before any thread starts), create snapshot
+ * rawkit-<UTC time> of DISK and watch for those signals on a thread (the
+ * snapshot is removed, then the signal kills the process); *SPEC gets DISK
+ * with @SNAP (malloc'd).  snapshot_end(): remove it.  Both return 0, or -1
+ * with the message printed. */
+bool snapshot_spec_ok(const char *disk, const char **why);
+int snapshot_begin(const char *disk, char **spec);
+int snapshot_end(void);
 
 struct restore_opts {
 	const char *repo, *spec, *to;

@@ -28,7 +28,7 @@ static struct {
 	struct retention keep;
 	const char *grow, *volume;
 	bool new_ids;
-	bool allow_dirty, overwrite, read_data, long_format, all, syslog, allow_other, foreground, force;
+	bool snapshot, allow_dirty, overwrite, read_data, long_format, all, syslog, allow_other, foreground, force;
 	size_t block_size;
 } a = { .level = "incr", .comp = { COMP_ZSTD, 0 }, .block_size = EXPORT_BLOCK_DEFAULT };
 
@@ -102,8 +102,11 @@ static int run_backup(char **p, int n, const struct cli_common *c)
 				 .excludes = a.excludes.items, .nexcludes = a.excludes.n, .comp = a.comp.method,
 				 .comp_level = a.comp.level,
 				 .jobs = a.jobs, .allow_dirty = a.allow_dirty, .json = c->json,
-				 .progress = c->progress, .quiet = c->quiet };
+				 .progress = c->progress, .quiet = c->quiet, .snapshot = a.snapshot };
+	const char *why;
 
+	if (a.snapshot && !snapshot_spec_ok(o.disk, &why))
+		return cli_command_usage_error("--snapshot: %s, not %s", why, o.disk);
 	if (!o.jobs) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		o.jobs = cpus < 1 ? 1 : cpus > CLI_JOBS_MAX ? CLI_JOBS_MAX : (int)cpus;
@@ -226,6 +229,7 @@ static const struct cli_option backup_options[] = {
 	CLI_CALL("compress", &a.comp, "METHOD", parse_compress, "zstd (default), gzip or none; METHOD:LEVEL sets\nthe level: zstd 1-19 (default 1, 3 with --jobs 4\nor more), gzip 1-9 (default 6)"),
 	CLI_INT("jobs", &a.jobs, "N", 1, CLI_JOBS_MAX, "compression threads (default: the number of CPUs)"),
 	CLI_BOOL(0, "allow-dirty", &a.allow_dirty, "back up a filesystem that needs journal recovery"),
+	CLI_BOOL(0, "snapshot", &a.snapshot, "DISK is rbd:POOL/IMAGE: snapshot it (rawkit-<UTC time>),\nback up the snapshot, then remove it"),
 	WAIT_LOCK_OPTION,
 	CLI_END,
 };

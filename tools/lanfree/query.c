@@ -55,7 +55,7 @@ void print_name(const unsigned char *s, size_t n)
 #define LIST_SQL(consistency) \
 	"SELECT g.name, n.seq, n.started, n.finished, n.level, n.files, n.bytes_new," \
 	" n.bytes_total, n.bytes_stored, n.status, n.dirty, COALESCE(n.base_seq, 0), " consistency \
-	" FROM generations n JOIN guests g ON g.id = n.guest_id" \
+	", n.disk FROM generations n JOIN guests g ON g.id = n.guest_id" \
 	" WHERE ?1 IS NULL OR g.name = ?1 ORDER BY g.name, n.seq"
 static const char list_sql[] = LIST_SQL(WORST_SQL);
 static const char list_sql_old[] = LIST_SQL("CASE n.dirty WHEN 0 THEN 'clean' ELSE 'unreplayable' END");
@@ -78,6 +78,7 @@ static json_t *generation_json(sqlite3_stmt *st)
 	json_put(o, "generation_status", json_text((const char *)sqlite3_column_text(st, 9)));
 	json_put(o, "dirty", json_boolean(sqlite3_column_int(st, 10)));
 	json_put(o, "consistency", json_text((const char *)sqlite3_column_text(st, 12)));
+	json_put(o, "disk", json_text((const char *)sqlite3_column_text(st, 13)));
 	return o;
 }
 
