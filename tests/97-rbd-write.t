@@ -1,7 +1,9 @@
 #!/bin/bash
 # What rawkit writes on Ceph RBD, against a throw-away single-node cluster:
 # backup --snapshot's snapshot (made for the backup, gone after it however
-# it ends: done, failed, SIGTERM, SIGINT), checked with rbd's own tools.
+# it ends: done, failed, SIGTERM, SIGINT), and rawkit-clone's new images
+# (sparse, personalized, clean; existing images and missing pools refused,
+# no temp image left), checked with rbd's own tools, debugfs and e2fsck.
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/fixtures.sh"
 
@@ -20,6 +22,7 @@ label: gpt
 start=2048, size=48M, type=linux, name="root"
 S
 put_ext4 g.img 1 -L root -d src || { echo "Bail out! cannot build the guest disk"; exit 1; }
+make_golden golden.img gpt || { echo "Bail out! cannot build the golden disk"; exit 1; }
 
 # ---- usage errors need no cluster: exit 2, one line and --help's pointer
 usage() { # DESC REGEX ARGS...
@@ -105,5 +108,52 @@ interrupt INT
 ok "verify after the interrupted backups" $L verify repo -q
 
 is "$(rbd export --no-progress rbd/g01 - 2>/dev/null | sha256sum | cut -d' ' -f1)" "$(sum g.img)" "the image is unchanged"
+
+# ---- rawkit-clone to a new image: sparse, personalized, clean
+ok "rbd import the golden disk" rbd import --no-progress golden.img rbd/golden
+images() { rbd ls rbd 2>/dev/null | sort | tr '\n' ' '; }
+ok "rawkit-clone rbd: golden to two new rbd: images" rawkit-clone -q --hostname 'web%02d' rbd:rbd/golden rbd:rbd/web01 rbd:rbd/web02
+is "$(images)" "empty g01 golden web01 web02 " "rbd ls: the two clones, no temp image"
+is "$(rbd info --format json rbd/web01 | python3 -c 'import json,sys; i=json.load(sys.stdin); print(i["size"], i["features"])')" \
+	"$(stat -c %s golden.img) ['layering']" "rbd info: the golden disk's size, layering only"
+# rbd du counts whole 4 MiB objects: the clone holds no more of them than
+# rbd import (which leaves zeros out) made of the golden disk, give or take
+# one for the personalization, and far fewer than the image has
+du_used() { rbd du --format json "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["images"][0]["used_size"])'; }
+used=$(du_used rbd/web01) golden_used=$(du_used rbd/golden)
+ok "rbd du: sparse ($used bytes used of $(stat -c %s golden.img); rbd import of the golden disk: $golden_used)" \
+	test "$used" -gt 0 -a "$used" -le $((golden_used + 4194304)) -a "$used" -lt $(($(stat -c %s golden.img) / 3))
+ok "rbd export the clone" rbd export --no-progress rbd/web01 web01.img
+ok "rbd export the second clone" rbd export --no-progress rbd/web02 web02.img
+is "$(debugfs -R 'cat /etc/hostname' "web01.img?offset=$O1" 2>/dev/null)" "web01" "debugfs: the first clone's host name"
+is "$(debugfs -R 'cat /etc/hostname' "web02.img?offset=$O1" 2>/dev/null)" "web02" "debugfs: the second clone's host name"
+ok "e2fsck -fn: the clone's root is clean" e2fsck -fn "web01.img?offset=$O1"
+isnt_uuid() { [ "$(blkid -p -o value -s UUID -O "$O1" web01.img)" != "$ROOT_UUID" ]; }
+ok "the clone's root has a new filesystem UUID" isnt_uuid
+is "$($I cat rbd:rbd/web01 p3 /data/hello.txt)" "ntfs-data" "the clone's NTFS file, read through librbd"
+ok "sfdisk reads the exported clone's partition table" sfdisk -d web01.img
+is "$(sfdisk -d web01.img | grep -c '^web01.img')" 3 "... with the golden disk's three partitions"
+is "$(rbd export --no-progress rbd/golden - 2>/dev/null | sha256sum | cut -d' ' -f1)" "$(sum golden.img)" "the golden image is unchanged"
+
+# ---- refused targets: one line, exit 1, nothing left behind
+clone_bad() { # DESC REGEX ARGS...
+	local desc=$1 re=$2
+	shift 2
+	rawkit-clone -q --hostname x "$@" 2>err.txt
+	is "$?" 1 "$desc: exit 1"
+	ok "$desc: one-line error" one_line_error rawkit-clone err.txt
+	like "$(cat err.txt)" "$re" "$desc: says why"
+	is "$(images)" "empty g01 golden web01 web02 " "$desc: rbd ls: nothing new, no temp image"
+}
+web01_sum=$(sum web01.img)
+clone_bad "an existing image" "target exists \(use --overwrite to replace it\)" rbd:rbd/golden rbd:rbd/web01
+is "$(rbd export --no-progress rbd/web01 - 2>/dev/null | sha256sum | cut -d' ' -f1)" "$web01_sum" "the existing image is untouched"
+clone_bad "a missing pool" "no pool 'nopool'" rbd:rbd/golden rbd:nopool/web03
+clone_bad "a snapshot as the target" "a snapshot cannot be written" rbd:rbd/golden rbd:rbd/web03@s1
+clone_bad "the golden image itself" "target is the source disk itself" rbd:rbd/golden rbd:rbd/golden --overwrite
+ok "--overwrite replaces an existing image" rawkit-clone -q --hostname web09 --overwrite rbd:rbd/golden rbd:rbd/web02
+rm -f web02.img && ok "rbd export the replaced image" rbd export --no-progress rbd/web02 web02.img
+is "$(debugfs -R 'cat /etc/hostname' "web02.img?offset=$O1" 2>/dev/null)" "web09" "debugfs: it is the new clone"
+is "$(images)" "empty g01 golden web01 web02 " "rbd ls: no temp image"
 
 done_testing

@@ -50,7 +50,7 @@ bool imgfmt_rbd_is_spec(const char *path)
 }
 
 /* Cut the ":KEY=VALUE" options at OPTS: id= and conf= are kept apart. */
-static int spec_options(imgfmt_disk *disk, struct rbd_spec *s, char *opts)
+static int spec_options(char *err, struct rbd_spec *s, char *opts)
 {
 	while (opts) {
 		char *next = strchr(opts, ':'), *eq;
@@ -58,14 +58,14 @@ static int spec_options(imgfmt_disk *disk, struct rbd_spec *s, char *opts)
 			*next++ = '\0';
 		eq = strchr(opts, '=');
 		if (!eq || eq == opts || !eq[1])
-			return disk_fail(disk, -EINVAL, "RBD option '%s': want KEY=VALUE", opts);
+			return imgfmt_fail(err, -EINVAL, "RBD option '%s': want KEY=VALUE", opts);
 		*eq++ = '\0';
 		if (!strcmp(opts, "id"))
 			s->id = eq;
 		else if (!strcmp(opts, "conf"))
 			s->conf = eq;
 		else if (s->nopts == MAX_OPTS)
-			return disk_fail(disk, -EINVAL, "too many RBD options");
+			return imgfmt_fail(err, -EINVAL, "too many RBD options");
 		else {
 			s->key[s->nopts] = opts;
 			s->value[s->nopts++] = eq;
@@ -76,14 +76,14 @@ static int spec_options(imgfmt_disk *disk, struct rbd_spec *s, char *opts)
 }
 
 /* Cut "POOL[/NS]/IMAGE[@SNAP][:opts]" into its parts. */
-static int spec_parse(imgfmt_disk *disk, const char *path, struct rbd_spec *s)
+static int spec_parse(char *err, const char *path, struct rbd_spec *s)
 {
 	char *colon, *slash;
 
 	memset(s, 0, sizeof(*s));
 	s->buf = strdup(path + 4);
 	if (!s->buf)
-		return disk_fail(disk, -ENOMEM, "out of memory");
+		return imgfmt_fail(err, -ENOMEM, "out of memory");
 	if ((colon = strchr(s->buf, ':')))
 		*colon++ = '\0';
 	s->pool = s->buf;
@@ -100,8 +100,8 @@ static int spec_parse(imgfmt_disk *disk, const char *path, struct rbd_spec *s)
 		*s->snap++ = '\0';
 	if (!s->pool[0] || !s->image || !s->image[0] || (s->snap && !s->snap[0]) || strchr(s->image, '/') ||
 	    (s->ns && !s->ns[0]))
-		return disk_fail(disk, -EINVAL, "not an RBD spec: want rbd:POOL/IMAGE[@SNAP][:id=NAME][:conf=PATH]");
-	return spec_options(disk, s, colon);
+		return imgfmt_fail(err, -EINVAL, "not an RBD spec: want rbd:POOL/IMAGE[@SNAP][:id=NAME][:conf=PATH]");
+	return spec_options(err, s, colon);
 }
 
 /* librados logs to stderr by default; the library never prints. */
@@ -113,26 +113,26 @@ static void quiet(rados_t cluster)
 
 /* Connect as the client the spec names, configured the standard way:
  * the file (conf= or the search), then $CEPH_ARGS, then the spec's options. */
-static int rbd_connect(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct rbd_spec *s)
+static int rbd_connect(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s)
 {
 	int rc = rados_create(&r->cluster, s->id);
 
 	if (rc < 0) {
 		r->cluster = NULL;
-		return disk_fail(disk, rc, "cannot set up a Ceph client: %s", strerror(-rc));
+		return imgfmt_fail(err, rc, "cannot set up a Ceph client: %s", strerror(-rc));
 	}
 	quiet(r->cluster);
 	if ((rc = rados_conf_read_file(r->cluster, s->conf)) < 0)
-		return disk_fail(disk, rc, "cannot read the Ceph configuration %s: %s",
+		return imgfmt_fail(err, rc, "cannot read the Ceph configuration %s: %s",
 				 s->conf ? s->conf : "($CEPH_CONF, /etc/ceph/ceph.conf)", strerror(-rc));
 	if ((rc = rados_conf_parse_env(r->cluster, NULL)) < 0)
-		return disk_fail(disk, rc, "bad $CEPH_ARGS: %s", strerror(-rc));
+		return imgfmt_fail(err, rc, "bad $CEPH_ARGS: %s", strerror(-rc));
 	for (int i = 0; i < s->nopts; i++)
 		if (rados_conf_set(r->cluster, s->key[i], s->value[i]) < 0)
-			return disk_fail(disk, -EINVAL, "RBD option '%s': not a Ceph option, or a bad value", s->key[i]);
+			return imgfmt_fail(err, -EINVAL, "RBD option '%s': not a Ceph option, or a bad value", s->key[i]);
 	quiet(r->cluster);
 	if ((rc = rados_connect(r->cluster)) < 0)
-		return disk_fail(disk, rc, "cannot connect to the Ceph cluster: %s", strerror(-rc));
+		return imgfmt_fail(err, rc, "cannot connect to the Ceph cluster: %s", strerror(-rc));
 	return 0;
 }
 
@@ -284,14 +284,14 @@ int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags)
 
 	if (flags & IMGFMT_OPEN_WRITE)
 		return disk_fail(disk, -EROFS, "rbd: disks are read-only here");
-	if ((rc = spec_parse(disk, path, &s)) < 0)
+	if ((rc = spec_parse(disk->error, path, &s)) < 0)
 		goto out;
 	r = disk->rbd = calloc(1, sizeof(*r));
 	if (!r || !(r->window = imgfmt_extents_new())) {
 		rc = disk_fail(disk, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if ((rc = rbd_connect(disk, r, &s)) < 0 || (rc = rbd_open_image(disk, r, &s)) < 0)
+	if ((rc = rbd_connect(disk->error, r, &s)) < 0 || (rc = rbd_open_image(disk, r, &s)) < 0)
 		goto out;
 	if ((rc = rbd_get_size(r->image, &disk->size)) < 0) {
 		rc = disk_fail(disk, rc, "cannot read the RBD image's size: %s", strerror(-rc));
@@ -316,6 +316,34 @@ out:
 	return rc;
 }
 
+/* Connect and open the spec's pool (and namespace). */
+static int rbd_pool(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s)
+{
+	int rc = rbd_connect(err, r, s);
+
+	if (rc < 0)
+		return rc;
+	if ((rc = rados_ioctx_create(r->cluster, s->pool, &r->io)) < 0) {
+		r->io = NULL;
+		return rc == -ENOENT ? imgfmt_fail(err, rc, "no pool '%s' in the Ceph cluster", s->pool)
+				     : imgfmt_fail(err, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
+	}
+	if (s->ns)
+		rados_ioctx_set_namespace(r->io, s->ns);
+	return 0;
+}
+
+static void rbd_done(struct imgfmt_rbd *r, struct rbd_spec *s)
+{
+	if (r->image)
+		rbd_close(r->image);
+	if (r->io)
+		rados_ioctx_destroy(r->io);
+	if (r->cluster)
+		rados_shutdown(r->cluster);
+	free(s->buf);
+}
+
 /* ---- snapshots (backup --snapshot): the image opened read-write for
  * rbd_snap_create()/rbd_snap_remove() alone, on a connection of their own */
 
@@ -328,21 +356,14 @@ static int snapshot_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const char *s
 	memset(r, 0, sizeof(*r));
 	if (!imgfmt_rbd_is_spec(spec))
 		return disk_fail(disk, -EINVAL, "not an RBD image (want rbd:POOL/IMAGE)");
-	if ((rc = spec_parse(disk, spec, s)) < 0)
+	if ((rc = spec_parse(disk->error, spec, s)) < 0)
 		return rc;
 	if (s->snap)
 		return disk_fail(disk, -EINVAL, "the spec already names a snapshot (@%s)", s->snap);
 	if (!snap || !snap[0] || strpbrk(snap, "@/:"))
 		return disk_fail(disk, -EINVAL, "not a snapshot name: '%s'", snap ? snap : "");
-	if ((rc = rbd_connect(disk, r, s)) < 0)
+	if ((rc = rbd_pool(disk->error, r, s)) < 0)
 		return rc;
-	if ((rc = rados_ioctx_create(r->cluster, s->pool, &r->io)) < 0) {
-		r->io = NULL;
-		return rc == -ENOENT ? disk_fail(disk, rc, "no pool '%s' in the Ceph cluster", s->pool)
-				     : disk_fail(disk, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
-	}
-	if (s->ns)
-		rados_ioctx_set_namespace(r->io, s->ns);
 	if ((rc = rbd_open(r->io, s->image, &r->image, NULL)) < 0) {
 		r->image = NULL;
 		return rc == -ENOENT ? disk_fail(disk, rc, "no image '%s' in pool '%s'", s->image, s->pool)
@@ -350,17 +371,6 @@ static int snapshot_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const char *s
 						 strerror(-rc));
 	}
 	return 0;
-}
-
-static void snapshot_done(struct imgfmt_rbd *r, struct rbd_spec *s)
-{
-	if (r->image)
-		rbd_close(r->image);
-	if (r->io)
-		rados_ioctx_destroy(r->io);
-	if (r->cluster)
-		rados_shutdown(r->cluster);
-	free(s->buf);
 }
 
 int imgfmt_rbd_snapshot_create(imgfmt_disk *disk, const char *spec, const char *snap)
@@ -373,7 +383,7 @@ int imgfmt_rbd_snapshot_create(imgfmt_disk *disk, const char *spec, const char *
 		rc = rc == -EEXIST ? disk_fail(disk, rc, "image '%s' already has a snapshot '%s'", s.image, snap)
 				   : disk_fail(disk, rc, "cannot create snapshot '%s' of image '%s': %s", snap, s.image,
 					       strerror(-rc));
-	snapshot_done(&r, &s);
+	rbd_done(&r, &s);
 	return rc;
 }
 
@@ -387,7 +397,158 @@ int imgfmt_rbd_snapshot_remove(imgfmt_disk *disk, const char *spec, const char *
 		rc = rc == -ENOENT ? disk_fail(disk, rc, "image '%s' has no snapshot '%s'", s.image, snap)
 				   : disk_fail(disk, rc, "cannot remove snapshot '%s' of image '%s': %s", snap, s.image,
 					       strerror(-rc));
-	snapshot_done(&r, &s);
+	rbd_done(&r, &s);
+	return rc;
+}
+
+/* ---- a copy's target that is a new image (target.c stages it in a file) */
+
+/* The spec of a target: an image, no snapshot. */
+static int target_spec(char *err, const char *spec, struct rbd_spec *s)
+{
+	int rc = spec_parse(err, spec, s);
+
+	if (rc == 0 && s->snap)
+		rc = imgfmt_fail(err, -EINVAL, "a snapshot cannot be written: want rbd:POOL/IMAGE");
+	return rc;
+}
+
+int imgfmt_rbd_target_check(char *err, const char *spec, bool replace)
+{
+	struct imgfmt_rbd r = { 0 };
+	struct rbd_spec s = { 0 };
+	int rc = target_spec(err, spec, &s);
+
+	if (rc == 0)
+		rc = rbd_pool(err, &r, &s);
+	if (rc == 0) {
+		rc = rbd_open_read_only(r.io, s.image, &r.image, NULL);
+		if (rc < 0)
+			r.image = NULL;
+		if (rc == 0 && !replace)
+			rc = imgfmt_fail(err, -EEXIST, "target exists (use --overwrite to replace it)");
+		else if (rc == 0 || rc == -ENOENT)
+			rc = 0;
+		else
+			rc = imgfmt_fail(err, rc, "cannot look at image '%s': %s", s.image, strerror(-rc));
+	}
+	rbd_done(&r, &s);
+	return rc;
+}
+
+static bool zero_block(const char *p, size_t n)
+{
+	return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
+}
+
+/* Write the data of FD in [OFF, OFF+LEN) into IMAGE, all-zero 4 KiB
+ * blocks left out. */
+static int upload_range(char *err, rbd_image_t image, int fd, uint64_t off, uint64_t len, char *buf,
+			uint64_t *written)
+{
+	enum { CHUNK = 4 << 20, BLOCK = 4096 };
+
+	while (len) {
+		size_t n = len > CHUNK ? CHUNK : (size_t)len, pos = 0;
+		ssize_t got = pread(fd, buf, n, (off_t)off);
+		if (got <= 0)
+			return imgfmt_fail(err, -EIO, "cannot read the staged copy at byte %llu: %s",
+					   (unsigned long long)off, got < 0 ? strerror(errno) : "end of file");
+		n = (size_t)got;
+		while (pos < n) {
+			size_t run = pos, b;
+			while (run < n && !zero_block(buf + run, (b = n - run < BLOCK ? n - run : BLOCK)))
+				run += b;
+			if (run > pos) {
+				ssize_t w = rbd_write2(image, off + pos, run - pos, buf + pos, 0);
+				if (w != (ssize_t)(run - pos))
+					return imgfmt_fail(err, w < 0 ? (int)w : -EIO, "RBD write error at byte %llu: %s",
+							   (unsigned long long)(off + pos),
+							   w < 0 ? strerror((int)-w) : "short write");
+				*written += run - pos;
+			}
+			pos = run;
+			while (pos < n && zero_block(buf + pos, (b = n - pos < BLOCK ? n - pos : BLOCK)))
+				pos += b;
+		}
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Every data extent of FD (SEEK_DATA/SEEK_HOLE) into IMAGE. */
+static int upload(char *err, rbd_image_t image, int fd, uint64_t size, uint64_t *written)
+{
+	char *buf = malloc(4 << 20);
+	off_t data = 0, hole;
+	int rc = 0;
+
+	if (!buf)
+		return imgfmt_fail(err, -ENOMEM, "out of memory");
+	while (rc == 0 && (uint64_t)data < size) {
+		data = lseek(fd, data, SEEK_DATA);
+		if (data < 0 && errno == ENXIO)
+			break;
+		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
+		if (hole < 0) {
+			rc = imgfmt_fail(err, -errno, "cannot map the staged copy: %s", strerror(errno));
+			break;
+		}
+		if ((uint64_t)hole > size)
+			hole = (off_t)size;
+		rc = upload_range(err, image, fd, (uint64_t)data, (uint64_t)(hole - data), buf, written);
+		data = hole;
+	}
+	free(buf);
+	return rc;
+}
+
+int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, bool replace, uint64_t *written)
+{
+	struct imgfmt_rbd r = { 0 };
+	struct rbd_spec s = { 0 };
+	char *tmp = NULL;
+	bool created = false;
+	int order = 0, rc = target_spec(err, spec, &s);
+
+	if (rc == 0)
+		rc = rbd_pool(err, &r, &s);
+	if (rc == 0 && asprintf(&tmp, "%s.rawkit-tmp-%ld", s.image, (long)getpid()) < 0) {
+		tmp = NULL;
+		rc = imgfmt_fail(err, -ENOMEM, "out of memory");
+	}
+	if (rc == 0 && (rc = rbd_create2(r.io, tmp, size, RBD_FEATURE_LAYERING, &order)) < 0)
+		rc = imgfmt_fail(err, rc, "cannot create image '%s': %s", tmp, strerror(-rc));
+	created = rc == 0;
+	if (rc == 0 && (rc = rbd_open(r.io, tmp, &r.image, NULL)) < 0) {
+		r.image = NULL;
+		rc = imgfmt_fail(err, rc, "cannot open image '%s': %s", tmp, strerror(-rc));
+	}
+	if (rc == 0)
+		rc = upload(err, r.image, fd, size, written);
+	if (rc == 0 && (rc = rbd_flush(r.image)) < 0)
+		rc = imgfmt_fail(err, rc, "cannot flush image '%s': %s", tmp, strerror(-rc));
+	if (r.image)
+		rbd_close(r.image);
+	r.image = NULL;
+	/* --overwrite: the old image goes once the new one is complete */
+	if (rc == 0 && replace) {
+		rc = rbd_remove(r.io, s.image);
+		if (rc == -ENOENT)
+			rc = 0;
+		else if (rc < 0)
+			rc = imgfmt_fail(err, rc, "cannot remove the image being replaced: %s%s", strerror(-rc),
+					 rc == -ENOTEMPTY ? " (it has snapshots)" : "");
+	}
+	if (rc == 0 && (rc = rbd_rename(r.io, tmp, s.image)) < 0)
+		rc = rc == -EEXIST ? imgfmt_fail(err, rc, "target exists (created meanwhile by someone else)")
+				   : imgfmt_fail(err, rc, "cannot rename '%s' to '%s': %s", tmp, s.image,
+						 strerror(-rc));
+	if (rc < 0 && created)
+		rbd_remove(r.io, tmp);
+	free(tmp);
+	rbd_done(&r, &s);
 	return rc;
 }
 

@@ -107,6 +107,14 @@ int imgfmt_rbd_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t off);
 /* The allocated ranges of the image in [OFF, OFF+LEN) (rbd_diff_iterate2). */
 int imgfmt_rbd_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgfmt_extents *out);
 void imgfmt_rbd_close(imgfmt_disk *disk);
+/* A copy's target "rbd:POOL/IMAGE" (target.c): check that the pool is there
+ * and the image is not (unless REPLACE); write the data of FD (SIZE bytes,
+ * its holes and all-zero 4 KiB blocks left out) into a new sparse image
+ * under a temp name, flush it, and rename it into place (REPLACE: the old
+ * image removed first); a failure removes the temp image.  *WRITTEN gets
+ * the bytes written.  0 or a negative errno with the message in ERR. */
+int imgfmt_rbd_target_check(char *err, const char *spec, bool replace);
+int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, bool replace, uint64_t *written);
 /* Copy disk bytes [OFF, OFF+LEN) into the window; a no-op for other disks. */
 int imgfmt_disk_window(imgfmt_disk *disk, uint64_t off, uint64_t len);
 /* The same for what libblkid reads to identify the volume at OFF of SIZE
@@ -227,6 +235,9 @@ struct imgfmt_target {
 	uid_t old_uid;
 	gid_t old_gid;
 	unsigned block_size;
+	char *rbd;       /* an RBD image (rbd:POOL/IMAGE): staged in the temp file, written by the commit */
+	bool rbd_replace;
+	uint64_t size;
 	char error[IMGFMT_ERRLEN]; /* why the last call failed, as on every handle */
 };
 

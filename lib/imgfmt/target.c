@@ -2,7 +2,12 @@
  *
  * A file target is written as a temp file beside it and renamed into place
  * only when complete and durable, so a crash leaves either the old state or
- * the new one.  A block device is opened O_EXCL (refused while mounted or
+ * the new one.  A new RBD image ("rbd:POOL/IMAGE") is staged: written and
+ * edited as a new sparse file in $TMPDIR (/var/tmp), and on commit written
+ * through librbd into a new sparse image under a temp name, flushed and
+ * renamed into place (disk_rbd.c); the tools that edit a copy afterwards
+ * (libext2fs, libfdisk, ntfs-3g, mtools, a kernel mount) work on a file.
+ * A block device is opened O_EXCL (refused while mounted or
  * in use) and must be large enough before anything is written.
  */
 #include "imgfmt_private.h"
@@ -163,6 +168,37 @@ static int target_file(struct imgfmt_target *t, uint64_t size, uint64_t bytes)
 	return 0;
 }
 
+/* "rbd:POOL/IMAGE" without its snapshot and options, for comparison. */
+static size_t rbd_image_len(const char *spec)
+{
+	return 4 + strcspn(spec + 4, "@:");
+}
+
+static int target_rbd(struct imgfmt_target *t, const char *spec, unsigned flags, imgfmt_disk *source,
+		      uint64_t size, uint64_t bytes)
+{
+	const char *dir = getenv("TMPDIR");
+	int rc;
+
+	t->size = size;
+	t->rbd_replace = flags & IMGFMT_TARGET_OVERWRITE;
+	if (!(t->rbd = strdup(spec)))
+		return imgfmt_fail(t->error, -ENOMEM, "out of memory");
+	if (source->rbd && rbd_image_len(source->path) == rbd_image_len(spec) &&
+	    !strncmp(source->path, spec, rbd_image_len(spec)))
+		return imgfmt_fail(t->error, -EINVAL, "target is the source disk itself");
+	if ((rc = imgfmt_rbd_target_check(t->error, spec, t->rbd_replace)) < 0)
+		return rc;
+	if (asprintf(&t->path, "%s/rawkit-rbd", dir && dir[0] ? dir : "/var/tmp") < 0) {
+		t->path = NULL;
+		return imgfmt_fail(t->error, -ENOMEM, "out of memory");
+	}
+	if ((rc = target_file(t, size, bytes)) < 0)
+		return rc;
+	t->fs_dev = 0; /* never reflinked: what is written is what goes to the image */
+	return 0;
+}
+
 int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags, imgfmt_disk *source,
 		       uint64_t size, uint64_t bytes)
 {
@@ -171,8 +207,11 @@ int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags
 
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
-	if (imgfmt_rbd_is_spec(path)) /* librbd writes nothing yet (#18) */
-		return imgfmt_fail(t->error, -EROFS, "rbd: disks are read-only here");
+	if (imgfmt_rbd_is_spec(path)) {
+		if ((rc = target_rbd(t, path, flags, source, size, bytes)) < 0)
+			imgfmt_target_abort(t);
+		return rc;
+	}
 	/* a symlink's destination is the target: the link itself stays */
 	t->path = lstat(path, &st) == 0 && S_ISLNK(st.st_mode) ? realpath(path, NULL) : strdup(path);
 	if (!t->path)
@@ -213,6 +252,18 @@ int imgfmt_target_commit(struct imgfmt_target *t)
 	char *dcopy;
 	int dfd, rc = 0;
 
+	if (t->rbd) {
+		uint64_t written = 0;
+		if ((rc = imgfmt_rbd_target_write(t->error, t->rbd, t->fd, t->size, t->rbd_replace, &written)) < 0)
+			return rc;
+		unlink(t->tmp);
+		temp_unregister(t->tmp);
+		free(t->tmp);
+		t->tmp = NULL;
+		free(t->rbd);
+		t->rbd = NULL;
+		goto done;
+	}
 	if (t->fd >= 0 && fsync(t->fd) < 0)
 		return imgfmt_fail(t->error, -errno, "cannot flush to stable storage: %s", strerror(errno));
 	if (!t->tmp)
@@ -275,6 +326,8 @@ void imgfmt_target_abort(struct imgfmt_target *t)
 	t->tmp = NULL;
 	free(t->path);
 	t->path = NULL;
+	free(t->rbd);
+	t->rbd = NULL;
 }
 
 #define ZERO_BLOCK 4096 /* granularity of hole detection */
