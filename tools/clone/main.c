@@ -148,7 +148,7 @@ static const struct cli_option options[] = {
 	CLI_BOOL(0, "list-operations", &list_ops, "show the operations and what each one does"),
 	CLI_STRING("ssh-key", &o.ssh_key, "FILE", "add the public key in FILE to root's authorized_keys"),
 	CLI_BOOL(0, "in-place", &o.in_place, "personalize DISK itself, copy nothing"),
-	CLI_BOOL(0, "overwrite", &o.overwrite, "replace TARGET files that exist"),
+	CLI_BOOL(0, "overwrite", &o.overwrite, "replace TARGET files or RBD images that exist"),
 	CLI_INT("jobs", &o.jobs, "N", 1, CLI_JOBS_MAX,
 		"targets written from each read of the golden disk\n(default: all of them)"),
 	CLI_END,
@@ -171,7 +171,8 @@ static const struct cli_tool tool = {
 		"SSH host keys, MAC pinning, logs, and new filesystem and partition\n"
 		"identities with every reference to them updated.  The golden disk is only\n"
 		"read.  A TARGET is a new file (created sparse, reflinked where the\n"
-		"filesystem allows) or an existing block device at least as large.\n",
+		"filesystem allows), an existing block device at least as large, or a\n"
+		"new RBD image rbd:POOL/IMAGE (created sparse through librbd).\n",
 	.footer = "Exit status: 0 done, 1 failed (failed targets are not created), 2 usage,\n"
 		"3 done with warnings (something could not be personalized).\n",
 	.commands = commands,
