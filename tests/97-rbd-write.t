@@ -138,6 +138,12 @@ is "$(rbd export --no-progress rbd/web01 - 2>/dev/null | sha256sum | cut -d' ' -
 clone_bad "a missing pool" "no pool 'nopool'" rbd:rbd/g01 rbd:nopool/web03
 clone_bad "a snapshot as the target" "a snapshot cannot be written" rbd:rbd/g01 rbd:rbd/web03@s1
 clone_bad "the golden image itself" "target is the source disk itself" rbd:rbd/g01 rbd:rbd/g01 --overwrite
+# a target written without IMGFMT_TARGET_RBD (edited after the commit by
+# opening it, as p2v and v2p do) stays refused
+$I copy rbd:rbd/g01 rbd:rbd/web05 2>err.txt
+is "$?" 1 "imgfmt-tool copy to an rbd: target (no IMGFMT_TARGET_RBD): exit 1"
+like "$(cat err.txt)" "rbd: disks are read-only here" "... refused: rbd: disks are read-only here"
+is "$(images)" "empty g01 web01 web02 " "... rbd ls: nothing new"
 ok "--overwrite replaces an existing image" rawkit-clone -q --hostname web09 --overwrite rbd:rbd/g01 rbd:rbd/web02
 rm -f web02.img && ok "rbd export the replaced image" rbd export --no-progress rbd/web02 web02.img
 is "$(debugfs -R 'cat /etc/hostname' "web02.img?offset=$O1" 2>/dev/null)" "web09" "debugfs: it is the new clone"

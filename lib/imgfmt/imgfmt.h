@@ -529,6 +529,8 @@ typedef struct imgfmt_copy imgfmt_copy;
 /* imgfmt_copy_set_target() flags */
 #define IMGFMT_TARGET_OVERWRITE 0x1 /* replace an existing regular file */
 #define IMGFMT_TARGET_NO_REFLINK 0x2 /* never share extents with the source */
+#define IMGFMT_TARGET_RBD 0x4 /* "rbd:POOL/IMAGE" is a new RBD image, staged in a
+                               * file (else refused: see libimgfmt(3)) */
 
 struct imgfmt_copy_stats {
 	uint64_t source_bytes;  /* size of what is copied (disk or volume) */
@@ -554,7 +556,10 @@ int imgfmt_copy_set_source(imgfmt_copy *copy, imgfmt_disk *source, int volume);
 /* Where to: a new regular file (created sparse, in place only once it is
  * complete and durable: temp + fsync + rename + fsync of the directory), an
  * existing regular file only with IMGFMT_TARGET_OVERWRITE, or an existing
- * block device at least as large as the source (opened O_EXCL). */
+ * block device at least as large as the source (opened O_EXCL), or with
+ * IMGFMT_TARGET_RBD a new RBD image "rbd:POOL/IMAGE": staged in a sparse
+ * file (the path the finish callback gets), written through librbd into a
+ * new sparse image and renamed into place by the commit. */
 int imgfmt_copy_set_target(imgfmt_copy *copy, const char *path, unsigned flags);
 
 /* Add another target: one run writes them all from a single read of the

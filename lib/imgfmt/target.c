@@ -207,6 +207,8 @@ int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags
 
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
+	if (imgfmt_rbd_is_spec(path) && !(flags & IMGFMT_TARGET_RBD))
+		return imgfmt_fail(t->error, -EROFS, "rbd: disks are read-only here");
 	if (imgfmt_rbd_is_spec(path)) {
 		if ((rc = target_rbd(t, path, flags, source, size, bytes)) < 0)
 			imgfmt_target_abort(t);

@@ -166,7 +166,8 @@ static int copy_batch(struct run *r, struct target_plan *t, size_t n)
 {
 	imgfmt_copy *c = imgfmt_copy_new();
 	struct imgfmt_copy_stats st;
-	unsigned flags = r->o->overwrite ? IMGFMT_TARGET_OVERWRITE : 0;
+	/* an rbd: target is staged in a file: personalize() edits that file */
+	unsigned flags = (r->o->overwrite ? IMGFMT_TARGET_OVERWRITE : 0) | IMGFMT_TARGET_RBD;
 	int rc = 0;
 
 	if (!c) {
