@@ -144,6 +144,23 @@ $I copy rbd:rbd/g01 rbd:rbd/web05 2>err.txt
 is "$?" 1 "imgfmt-tool copy to an rbd: target (no IMGFMT_TARGET_RBD): exit 1"
 like "$(cat err.txt)" "rbd: disks are read-only here" "... refused: rbd: disks are read-only here"
 is "$(images)" "empty g01 web01 web02 " "... rbd ls: nothing new"
+# SIGTERM while the image is written (slowed down by librbd's QoS, 2 MB/s):
+# the temp image and the staged file go, the process dies of the signal
+mkdir stage
+TMPDIR=$PWD/stage rawkit-clone -q --hostname web07 rbd:rbd/g01 "rbd:rbd/web07:rbd_qos_write_bps_limit=2000000" 2>err.txt &
+pid=$!
+for i in $(seq 1 100); do
+	rbd ls rbd 2>/dev/null | grep -q '^web07\.rawkit-tmp-' && break
+	sleep 0.05
+done
+like "$(images)" "web07\.rawkit-tmp-$pid " "the temp image IMAGE.rawkit-tmp-PID is being written"
+ok "the clone is staged in TMPDIR" test -n "$(ls -A stage)"
+sleep 0.3
+kill -TERM "$pid"
+wait "$pid"
+is "$?" 143 "SIGTERM while writing the image: the process dies of it"
+is "$(images)" "empty g01 web01 web02 " "... rbd ls: no temp image, no web07"
+is "$(ls -A stage)" "" "... and no staged file left"
 ok "--overwrite replaces an existing image" rawkit-clone -q --hostname web09 --overwrite rbd:rbd/g01 rbd:rbd/web02
 rm -f web02.img && ok "rbd export the replaced image" rbd export --no-progress rbd/web02 web02.img
 is "$(debugfs -R 'cat /etc/hostname' "web02.img?offset=$O1" 2>/dev/null)" "web09" "debugfs: it is the new clone"

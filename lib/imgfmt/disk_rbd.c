@@ -18,12 +18,14 @@
 #include "imgfmt_private.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <rados/librados.h>
 #include <rbd/librbd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { EDGE = 1 << 20, SECTOR = 512 };
@@ -403,6 +405,39 @@ int imgfmt_rbd_snapshot_remove(imgfmt_disk *disk, const char *spec, const char *
 
 /* ---- a copy's target that is a new image (target.c stages it in a file) */
 
+/* ---- temp images being written, for imgfmt_remove_temp_images(): a tool
+ * ended by a signal asks the writers to stop (from a thread that waits for
+ * signals) and waits until each has removed its temp image.  The writer
+ * removes it itself: another client's rbd_remove() is refused while the
+ * writer holds the image open. */
+static pthread_mutex_t temp_images_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t temp_images_gone = PTHREAD_COND_INITIALIZER;
+static unsigned temp_images;      /* being written */
+static bool stop_writing;         /* set once: the process is ending */
+
+static bool writing_stopped(void)
+{
+	bool stop;
+
+	pthread_mutex_lock(&temp_images_lock);
+	stop = stop_writing;
+	pthread_mutex_unlock(&temp_images_lock);
+	return stop;
+}
+
+void imgfmt_remove_temp_images(void)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 30; /* a writer stuck on the cluster does not hold the process */
+	pthread_mutex_lock(&temp_images_lock);
+	stop_writing = true;
+	while (temp_images && pthread_cond_timedwait(&temp_images_gone, &temp_images_lock, &deadline) == 0)
+		;
+	pthread_mutex_unlock(&temp_images_lock);
+}
+
 /* The spec of a target: an image, no snapshot. */
 static int target_spec(char *err, const char *spec, struct rbd_spec *s)
 {
@@ -450,7 +485,10 @@ static int upload_range(char *err, rbd_image_t image, int fd, uint64_t off, uint
 
 	while (len) {
 		size_t n = len > CHUNK ? CHUNK : (size_t)len, pos = 0;
-		ssize_t got = pread(fd, buf, n, (off_t)off);
+		ssize_t got;
+		if (writing_stopped())
+			return imgfmt_fail(err, -EINTR, "interrupted");
+		got = pread(fd, buf, n, (off_t)off);
 		if (got <= 0)
 			return imgfmt_fail(err, -EIO, "cannot read the staged copy at byte %llu: %s",
 					   (unsigned long long)off, got < 0 ? strerror(errno) : "end of file");
@@ -518,8 +556,16 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 		tmp = NULL;
 		rc = imgfmt_fail(err, -ENOMEM, "out of memory");
 	}
-	if (rc == 0 && (rc = rbd_create2(r.io, tmp, size, RBD_FEATURE_LAYERING, &order)) < 0)
-		rc = imgfmt_fail(err, rc, "cannot create image '%s': %s", tmp, strerror(-rc));
+	if (rc == 0) {
+		pthread_mutex_lock(&temp_images_lock);
+		if (stop_writing)
+			rc = imgfmt_fail(err, -EINTR, "interrupted");
+		else if ((rc = rbd_create2(r.io, tmp, size, RBD_FEATURE_LAYERING, &order)) < 0)
+			rc = imgfmt_fail(err, rc, "cannot create image '%s': %s", tmp, strerror(-rc));
+		else
+			temp_images++;
+		pthread_mutex_unlock(&temp_images_lock);
+	}
 	created = rc == 0;
 	if (rc == 0 && (rc = rbd_open(r.io, tmp, &r.image, NULL)) < 0) {
 		r.image = NULL;
@@ -541,12 +587,20 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 			rc = imgfmt_fail(err, rc, "cannot remove the image being replaced: %s%s", strerror(-rc),
 					 rc == -ENOTEMPTY ? " (it has snapshots)" : "");
 	}
+	if (rc == 0 && writing_stopped())
+		rc = imgfmt_fail(err, -EINTR, "interrupted");
 	if (rc == 0 && (rc = rbd_rename(r.io, tmp, s.image)) < 0)
 		rc = rc == -EEXIST ? imgfmt_fail(err, rc, "target exists (created meanwhile by someone else)")
 				   : imgfmt_fail(err, rc, "cannot rename '%s' to '%s': %s", tmp, s.image,
 						 strerror(-rc));
 	if (rc < 0 && created)
 		rbd_remove(r.io, tmp);
+	if (created) {
+		pthread_mutex_lock(&temp_images_lock);
+		temp_images--;
+		pthread_cond_broadcast(&temp_images_gone);
+		pthread_mutex_unlock(&temp_images_lock);
+	}
 	free(tmp);
 	rbd_done(&r, &s);
 	return rc;

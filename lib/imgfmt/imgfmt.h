@@ -522,6 +522,13 @@ int imgfmt_disk_apply_ptable_dump(imgfmt_disk *disk, const char *dump, const str
  * device target is not touched. */
 void imgfmt_remove_temp_files(void);
 
+/* Remove every RBD temp image (IMAGE.rawkit-tmp-PID) the library is
+ * writing for a new copy target and has not yet renamed into place.  Not
+ * async-signal-safe (it talks to the cluster): meant for a tool's thread
+ * that waits for SIGTERM/SIGINT/SIGHUP (sigwait(), all threads blocking
+ * them), which then lets the signal end the process. */
+void imgfmt_remove_temp_images(void);
+
 /* ----------------------------------------------------------- copy engine */
 
 typedef struct imgfmt_copy imgfmt_copy;

@@ -108,6 +108,14 @@ static void clean_up_on_signal(void)
 	keys_remove_all();
 }
 
+static bool rbd_target(char **targets, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strncmp(targets[i], "rbd:", 4))
+			return true;
+	return false;
+}
+
 static int run_clone(char **args, int nargs, const struct cli_common *c)
 {
 	char err[256], name[256];
@@ -132,7 +140,11 @@ static int run_clone(char **args, int nargs, const struct cli_common *c)
 	o.dry_run = c->dry_run, o.json = c->json, o.progress = c->progress, o.quiet = c->quiet;
 	if (o.ssh_key && read_ssh_key(o.ssh_key, &o.ssh_key_data) < 0)
 		return RAWKIT_EXIT_FAILED;
-	cli_clean_up_on_signals(clean_up_on_signal);
+	/* a new RBD image's temp image is removed through librbd: from a thread */
+	if (rbd_target(args + 1, o.in_place ? 0 : ntargets))
+		cli_clean_up_on_signals_in_thread(clean_up_on_signal, imgfmt_remove_temp_images);
+	else
+		cli_clean_up_on_signals(clean_up_on_signal);
 	rc = clone_run(args[0], o.in_place ? args : args + 1, ntargets, hostname, &o);
 	free(o.ssh_key_data);
 	return rc;

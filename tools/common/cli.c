@@ -3,6 +3,7 @@
 #include "imgfmt.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -191,6 +192,50 @@ static void on_fatal_signal(int sig)
 		signal_extra();
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+static void (*signal_slow)(void);
+static sigset_t waited_signals;
+
+static void *wait_for_signals(void *arg)
+{
+	int sig = 0;
+
+	(void)arg;
+	while (sigwait(&waited_signals, &sig) != 0)
+		;
+	imgfmt_remove_temp_files();
+	if (signal_extra)
+		signal_extra();
+	if (signal_slow)
+		signal_slow();
+	signal(sig, SIG_DFL);
+	pthread_sigmask(SIG_UNBLOCK, &waited_signals, NULL);
+	raise(sig); /* the default action: the process ends here */
+	return NULL;
+}
+
+int cli_clean_up_on_signals_in_thread(void (*extra)(void), void (*slow)(void))
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	pthread_t thread;
+
+	signal_extra = extra;
+	signal_slow = slow;
+	sigemptyset(&waited_signals);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaddset(&waited_signals, sigs[i]);
+	}
+	pthread_sigmask(SIG_BLOCK, &waited_signals, NULL);
+	if (pthread_create(&thread, NULL, wait_for_signals, NULL) != 0) {
+		pthread_sigmask(SIG_UNBLOCK, &waited_signals, NULL);
+		cli_clean_up_on_signals(extra);
+		return -1;
+	}
+	pthread_detach(thread);
+	return 0;
 }
 
 void cli_clean_up_on_signals(void (*extra)(void))
