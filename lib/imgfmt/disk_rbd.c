@@ -403,9 +403,9 @@ int imgfmt_rbd_snapshot_remove(imgfmt_disk *disk, const char *spec, const char *
 	return rc;
 }
 
-/* ---- a copy's target that is a new image (target.c stages it in a file) */
-
-/* ---- temp images being written, for imgfmt_remove_temp_images(): a tool
+/* ---- a copy's target that is a new image (target.c stages it in a file)
+ *
+ * Temp images being written, for imgfmt_remove_temp_images(): a tool
  * ended by a signal asks the writers to stop (from a thread that waits for
  * signals) and waits until each has removed its temp image.  The writer
  * removes it itself: another client's rbd_remove() is refused while the
@@ -578,6 +578,10 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 	if (r.image)
 		rbd_close(r.image);
 	r.image = NULL;
+	/* from here on the image is completed even if a signal asks to stop:
+	 * imgfmt_remove_temp_images() waits for it */
+	if (rc == 0 && writing_stopped())
+		rc = imgfmt_fail(err, -EINTR, "interrupted");
 	/* --overwrite: the old image goes once the new one is complete */
 	if (rc == 0 && replace) {
 		rc = rbd_remove(r.io, s.image);
@@ -587,8 +591,6 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 			rc = imgfmt_fail(err, rc, "cannot remove the image being replaced: %s%s", strerror(-rc),
 					 rc == -ENOTEMPTY ? " (it has snapshots)" : "");
 	}
-	if (rc == 0 && writing_stopped())
-		rc = imgfmt_fail(err, -EINTR, "interrupted");
 	if (rc == 0 && (rc = rbd_rename(r.io, tmp, s.image)) < 0)
 		rc = rc == -EEXIST ? imgfmt_fail(err, rc, "target exists (created meanwhile by someone else)")
 				   : imgfmt_fail(err, rc, "cannot rename '%s' to '%s': %s", tmp, s.image,
