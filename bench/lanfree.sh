@@ -36,7 +36,7 @@ change_one_percent() {
 usr_guest_disk lf-guest.img $SIZE "$FILES_MIN" "$BYTES_MIN"
 rm -rf repo-* dump* tar-* restic-* restore-* snar* mnt-ro
 loop=$(losetup -f --show -o $OFF --sizelimit $SIZE lf-guest.img)
-trap 'umount mnt-ro rt 2>/dev/null; losetup -d "$loop"' EXIT
+trap 'umount mnt-ro rt 2>/dev/null || true; losetup -d "$loop"' EXIT
 files=$(debugfs -R "stats" "$loop" 2>/dev/null | awk -F: '/^Inode count/ {ic=$2} /^Free inodes/ {fi=$2} END {print ic - fi}')
 echo "guest disk: $(human "$(stat -c %s lf-guest.img)"), ~$files inodes in use, $(human "$(imgfmt-tool used lf-guest.img | awk '/^total/ {print $2}')") used"
 mkdir -p mnt-ro

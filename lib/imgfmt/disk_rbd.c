@@ -16,10 +16,9 @@
  * /etc/ceph/ceph.conf, ...), then $CEPH_ARGS.
  */
 #include "imgfmt_private.h"
+#include "rbd_api.h"
 
 #include <errno.h>
-#include <rados/librados.h>
-#include <rbd/librbd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +28,7 @@
 enum { EDGE = 1 << 20, SECTOR = 512 };
 
 struct imgfmt_rbd {
+	const struct imgfmt_rbd_api *api; /* librados, librbd */
 	rados_t cluster;
 	rados_ioctx_t io;
 	rbd_image_t image;
@@ -105,33 +105,33 @@ static int spec_parse(imgfmt_disk *disk, const char *path, struct rbd_spec *s)
 }
 
 /* librados logs to stderr by default; the library never prints. */
-static void quiet(rados_t cluster)
+static void quiet(const struct imgfmt_rbd *r)
 {
-	rados_conf_set(cluster, "log_to_stderr", "false");
-	rados_conf_set(cluster, "err_to_stderr", "false");
+	r->api->rados_conf_set(r->cluster, "log_to_stderr", "false");
+	r->api->rados_conf_set(r->cluster, "err_to_stderr", "false");
 }
 
 /* Connect as the client the spec names, configured the standard way:
  * the file (conf= or the search), then $CEPH_ARGS, then the spec's options. */
 static int rbd_connect(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct rbd_spec *s)
 {
-	int rc = rados_create(&r->cluster, s->id);
+	int rc = r->api->rados_create(&r->cluster, s->id);
 
 	if (rc < 0) {
 		r->cluster = NULL;
 		return disk_fail(disk, rc, "cannot set up a Ceph client: %s", strerror(-rc));
 	}
-	quiet(r->cluster);
-	if ((rc = rados_conf_read_file(r->cluster, s->conf)) < 0)
+	quiet(r);
+	if ((rc = r->api->rados_conf_read_file(r->cluster, s->conf)) < 0)
 		return disk_fail(disk, rc, "cannot read the Ceph configuration %s: %s",
 				 s->conf ? s->conf : "($CEPH_CONF, /etc/ceph/ceph.conf)", strerror(-rc));
-	if ((rc = rados_conf_parse_env(r->cluster, NULL)) < 0)
+	if ((rc = r->api->rados_conf_parse_env(r->cluster, NULL)) < 0)
 		return disk_fail(disk, rc, "bad $CEPH_ARGS: %s", strerror(-rc));
 	for (int i = 0; i < s->nopts; i++)
-		if (rados_conf_set(r->cluster, s->key[i], s->value[i]) < 0)
+		if (r->api->rados_conf_set(r->cluster, s->key[i], s->value[i]) < 0)
 			return disk_fail(disk, -EINVAL, "RBD option '%s': not a Ceph option, or a bad value", s->key[i]);
-	quiet(r->cluster);
-	if ((rc = rados_connect(r->cluster)) < 0)
+	quiet(r);
+	if ((rc = r->api->rados_connect(r->cluster)) < 0)
 		return disk_fail(disk, rc, "cannot connect to the Ceph cluster: %s", strerror(-rc));
 	return 0;
 }
@@ -139,7 +139,7 @@ static int rbd_connect(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct rbd
 /* Open the image (at the snapshot) read-only, naming what is missing. */
 static int rbd_open_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct rbd_spec *s)
 {
-	int rc = rados_ioctx_create(r->cluster, s->pool, &r->io);
+	int rc = r->api->rados_ioctx_create(r->cluster, s->pool, &r->io);
 
 	if (rc < 0) {
 		r->io = NULL;
@@ -147,10 +147,10 @@ static int rbd_open_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct 
 				     : disk_fail(disk, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
 	}
 	if (s->ns)
-		rados_ioctx_set_namespace(r->io, s->ns);
-	rc = rbd_open_read_only(r->io, s->image, &r->image, s->snap);
-	if (rc == -ENOENT && s->snap && rbd_open_read_only(r->io, s->image, &r->image, NULL) == 0) {
-		rbd_close(r->image);
+		r->api->rados_ioctx_set_namespace(r->io, s->ns);
+	rc = r->api->rbd_open_read_only(r->io, s->image, &r->image, s->snap);
+	if (rc == -ENOENT && s->snap && r->api->rbd_open_read_only(r->io, s->image, &r->image, NULL) == 0) {
+		r->api->rbd_close(r->image);
 		r->image = NULL;
 		return disk_fail(disk, rc, "image '%s' has no snapshot '%s'", s->image, s->snap);
 	}
@@ -167,7 +167,7 @@ int imgfmt_rbd_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t off)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = rbd_read2(disk->rbd->image, off + done, len - done, (char *)buf + done,
+		ssize_t n = disk->rbd->api->rbd_read2(disk->rbd->image, off + done, len - done, (char *)buf + done,
 				      LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL);
 		if (n < 0)
 			return disk_fail(disk, -EIO, "RBD read error at byte %llu: %s",
@@ -280,6 +280,7 @@ int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags)
 {
 	struct imgfmt_rbd *r;
 	struct rbd_spec s;
+	char why[200];
 	int rc;
 
 	if (flags & IMGFMT_OPEN_WRITE)
@@ -291,9 +292,13 @@ int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags)
 		rc = disk_fail(disk, -ENOMEM, "out of memory");
 		goto out;
 	}
+	if (!(r->api = imgfmt_rbd_api(why, sizeof(why)))) {
+		rc = disk_fail(disk, -ENOSYS, "rbd: disks need librados and librbd: %s", why);
+		goto out;
+	}
 	if ((rc = rbd_connect(disk, r, &s)) < 0 || (rc = rbd_open_image(disk, r, &s)) < 0)
 		goto out;
-	if ((rc = rbd_get_size(r->image, &disk->size)) < 0) {
+	if ((rc = r->api->rbd_get_size(r->image, &disk->size)) < 0) {
 		rc = disk_fail(disk, rc, "cannot read the RBD image's size: %s", strerror(-rc));
 		goto out;
 	}
@@ -323,7 +328,7 @@ static int diff_cb(uint64_t off, size_t len, int exists, void *arg)
 
 int imgfmt_rbd_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgfmt_extents *out)
 {
-	int rc = rbd_diff_iterate2(disk->rbd->image, NULL, off, len, 0, 0, diff_cb, out);
+	int rc = disk->rbd->api->rbd_diff_iterate2(disk->rbd->image, NULL, off, len, 0, 0, diff_cb, out);
 
 	if (rc == -ENOMEM)
 		return rc;
@@ -340,11 +345,11 @@ void imgfmt_rbd_close(imgfmt_disk *disk)
 	if (!r)
 		return;
 	if (r->image)
-		rbd_close(r->image);
+		r->api->rbd_close(r->image);
 	if (r->io)
-		rados_ioctx_destroy(r->io);
+		r->api->rados_ioctx_destroy(r->io);
 	if (r->cluster)
-		rados_shutdown(r->cluster);
+		r->api->rados_shutdown(r->cluster);
 	imgfmt_extents_free(r->window);
 	free(r);
 	disk->rbd = NULL;
