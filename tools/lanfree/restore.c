@@ -323,7 +323,8 @@ static void apply_meta(struct restore *r, int parent, const char *name, int fd, 
 	struct xattr_ctx x = { r, fd, shown, shown };
 	bool link = S_ISLNK(e->mode), times_set;
 
-	if (r->root && fchownat(parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+	/* (through FD where there is one: no lookup of NAME again) */
+	if (r->root && (fd >= 0 ? fchown(fd, e->uid, e->gid) : fchownat(parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW)) < 0)
 		rwarn(r, shown, "cannot set owner: %s", strerror(errno));
 	times_set = r->o->ntfs && fd >= 0 && e->btime && ntfs_set_times(r, fd, e, shown) == 0;
 	/* No fd (a symlink, a device): lsetxattr() through the parent's fd. */
@@ -341,7 +342,7 @@ static void apply_meta(struct restore *r, int parent, const char *name, int fd, 
 		if ((fd >= 0 ? fchmod(fd, mode) : fchmodat(parent, name, mode, 0)) < 0)
 			rwarn(r, shown, "cannot set mode: %s", strerror(errno));
 	}
-	if (!times_set && utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!times_set && (fd >= 0 ? futimens(fd, ts) : utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW)) < 0)
 		rwarn(r, shown, "cannot set times: %s", strerror(errno));
 	if (fd >= 0 && (e->flags & SETTABLE_FLAGS))
 		flags_defer(r, shown, e->flags);
