@@ -33,8 +33,8 @@ endif
 
 PKGS := ext2fs com_err fdisk blkid libntfs-3g libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# librbd and librados (disks on Ceph RBD, disk_rbd.c) have no .pc in Debian
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lrbd -lrados -lpthread
+# librbd and librados (disks on Ceph RBD) are dlopen()ed on first use (rbd_api.c)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread
 # the tools' --json output (tools/common/json.c); not libimgfmt's
 JSON_LIBS  := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 

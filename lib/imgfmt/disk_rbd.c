@@ -16,11 +16,10 @@
  * /etc/ceph/ceph.conf, ...), then $CEPH_ARGS.
  */
 #include "imgfmt_private.h"
+#include "rbd_api.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <rados/librados.h>
-#include <rbd/librbd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +30,7 @@
 enum { EDGE = 1 << 20, SECTOR = 512 };
 
 struct imgfmt_rbd {
+	const struct imgfmt_rbd_api *api; /* librados, librbd */
 	rados_t cluster;
 	rados_ioctx_t io;
 	rbd_image_t image;
@@ -107,33 +107,33 @@ static int spec_parse(char *err, const char *path, struct rbd_spec *s)
 }
 
 /* librados logs to stderr by default; the library never prints. */
-static void quiet(rados_t cluster)
+static void quiet(const struct imgfmt_rbd *r)
 {
-	rados_conf_set(cluster, "log_to_stderr", "false");
-	rados_conf_set(cluster, "err_to_stderr", "false");
+	r->api->rados_conf_set(r->cluster, "log_to_stderr", "false");
+	r->api->rados_conf_set(r->cluster, "err_to_stderr", "false");
 }
 
 /* Connect as the client the spec names, configured the standard way:
  * the file (conf= or the search), then $CEPH_ARGS, then the spec's options. */
 static int rbd_connect(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s)
 {
-	int rc = rados_create(&r->cluster, s->id);
+	int rc = r->api->rados_create(&r->cluster, s->id);
 
 	if (rc < 0) {
 		r->cluster = NULL;
 		return imgfmt_fail(err, rc, "cannot set up a Ceph client: %s", strerror(-rc));
 	}
-	quiet(r->cluster);
-	if ((rc = rados_conf_read_file(r->cluster, s->conf)) < 0)
+	quiet(r);
+	if ((rc = r->api->rados_conf_read_file(r->cluster, s->conf)) < 0)
 		return imgfmt_fail(err, rc, "cannot read the Ceph configuration %s: %s",
 				 s->conf ? s->conf : "($CEPH_CONF, /etc/ceph/ceph.conf)", strerror(-rc));
-	if ((rc = rados_conf_parse_env(r->cluster, NULL)) < 0)
+	if ((rc = r->api->rados_conf_parse_env(r->cluster, NULL)) < 0)
 		return imgfmt_fail(err, rc, "bad $CEPH_ARGS: %s", strerror(-rc));
 	for (int i = 0; i < s->nopts; i++)
-		if (rados_conf_set(r->cluster, s->key[i], s->value[i]) < 0)
+		if (r->api->rados_conf_set(r->cluster, s->key[i], s->value[i]) < 0)
 			return imgfmt_fail(err, -EINVAL, "RBD option '%s': not a Ceph option, or a bad value", s->key[i]);
-	quiet(r->cluster);
-	if ((rc = rados_connect(r->cluster)) < 0)
+	quiet(r);
+	if ((rc = r->api->rados_connect(r->cluster)) < 0)
 		return imgfmt_fail(err, rc, "cannot connect to the Ceph cluster: %s", strerror(-rc));
 	return 0;
 }
@@ -141,7 +141,7 @@ static int rbd_connect(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s
 /* Open the image (at the snapshot) read-only, naming what is missing. */
 static int rbd_open_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct rbd_spec *s)
 {
-	int rc = rados_ioctx_create(r->cluster, s->pool, &r->io);
+	int rc = r->api->rados_ioctx_create(r->cluster, s->pool, &r->io);
 
 	if (rc < 0) {
 		r->io = NULL;
@@ -149,10 +149,10 @@ static int rbd_open_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct 
 				     : disk_fail(disk, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
 	}
 	if (s->ns)
-		rados_ioctx_set_namespace(r->io, s->ns);
-	rc = rbd_open_read_only(r->io, s->image, &r->image, s->snap);
-	if (rc == -ENOENT && s->snap && rbd_open_read_only(r->io, s->image, &r->image, NULL) == 0) {
-		rbd_close(r->image);
+		r->api->rados_ioctx_set_namespace(r->io, s->ns);
+	rc = r->api->rbd_open_read_only(r->io, s->image, &r->image, s->snap);
+	if (rc == -ENOENT && s->snap && r->api->rbd_open_read_only(r->io, s->image, &r->image, NULL) == 0) {
+		r->api->rbd_close(r->image);
 		r->image = NULL;
 		return disk_fail(disk, rc, "image '%s' has no snapshot '%s'", s->image, s->snap);
 	}
@@ -169,7 +169,7 @@ int imgfmt_rbd_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t off)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = rbd_read2(disk->rbd->image, off + done, len - done, (char *)buf + done,
+		ssize_t n = disk->rbd->api->rbd_read2(disk->rbd->image, off + done, len - done, (char *)buf + done,
 				      LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL);
 		if (n < 0)
 			return disk_fail(disk, -EIO, "RBD read error at byte %llu: %s",
@@ -282,6 +282,7 @@ int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags)
 {
 	struct imgfmt_rbd *r;
 	struct rbd_spec s;
+	char why[200];
 	int rc;
 
 	if (flags & IMGFMT_OPEN_WRITE)
@@ -293,9 +294,13 @@ int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags)
 		rc = disk_fail(disk, -ENOMEM, "out of memory");
 		goto out;
 	}
+	if (!(r->api = imgfmt_rbd_api(why, sizeof(why)))) {
+		rc = disk_fail(disk, -ENOSYS, "rbd: disks need librados and librbd: %s", why);
+		goto out;
+	}
 	if ((rc = rbd_connect(disk->error, r, &s)) < 0 || (rc = rbd_open_image(disk, r, &s)) < 0)
 		goto out;
-	if ((rc = rbd_get_size(r->image, &disk->size)) < 0) {
+	if ((rc = r->api->rbd_get_size(r->image, &disk->size)) < 0) {
 		rc = disk_fail(disk, rc, "cannot read the RBD image's size: %s", strerror(-rc));
 		goto out;
 	}
@@ -321,28 +326,31 @@ out:
 /* Connect and open the spec's pool (and namespace). */
 static int rbd_pool(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s)
 {
-	int rc = rbd_connect(err, r, s);
+	char why[200];
+	int rc;
 
-	if (rc < 0)
+	if (!(r->api = imgfmt_rbd_api(why, sizeof(why))))
+		return imgfmt_fail(err, -ENOSYS, "rbd: disks need librados and librbd: %s", why);
+	if ((rc = rbd_connect(err, r, s)) < 0)
 		return rc;
-	if ((rc = rados_ioctx_create(r->cluster, s->pool, &r->io)) < 0) {
+	if ((rc = r->api->rados_ioctx_create(r->cluster, s->pool, &r->io)) < 0) {
 		r->io = NULL;
 		return rc == -ENOENT ? imgfmt_fail(err, rc, "no pool '%s' in the Ceph cluster", s->pool)
 				     : imgfmt_fail(err, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
 	}
 	if (s->ns)
-		rados_ioctx_set_namespace(r->io, s->ns);
+		r->api->rados_ioctx_set_namespace(r->io, s->ns);
 	return 0;
 }
 
 static void rbd_done(struct imgfmt_rbd *r, struct rbd_spec *s)
 {
 	if (r->image)
-		rbd_close(r->image);
+		r->api->rbd_close(r->image);
 	if (r->io)
-		rados_ioctx_destroy(r->io);
+		r->api->rados_ioctx_destroy(r->io);
 	if (r->cluster)
-		rados_shutdown(r->cluster);
+		r->api->rados_shutdown(r->cluster);
 	free(s->buf);
 }
 
@@ -366,7 +374,7 @@ static int snapshot_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const char *s
 		return disk_fail(disk, -EINVAL, "not a snapshot name: '%s'", snap ? snap : "");
 	if ((rc = rbd_pool(disk->error, r, s)) < 0)
 		return rc;
-	if ((rc = rbd_open(r->io, s->image, &r->image, NULL)) < 0) {
+	if ((rc = r->api->rbd_open(r->io, s->image, &r->image, NULL)) < 0) {
 		r->image = NULL;
 		return rc == -ENOENT ? disk_fail(disk, rc, "no image '%s' in pool '%s'", s->image, s->pool)
 				     : disk_fail(disk, rc, "cannot open image '%s' for writing: %s", s->image,
@@ -381,7 +389,7 @@ int imgfmt_rbd_snapshot_create(imgfmt_disk *disk, const char *spec, const char *
 	struct rbd_spec s = { 0 };
 	int rc = snapshot_image(disk, &r, spec, snap, &s);
 
-	if (rc == 0 && (rc = rbd_snap_create(r.image, snap)) < 0)
+	if (rc == 0 && (rc = r.api->rbd_snap_create(r.image, snap)) < 0)
 		rc = rc == -EEXIST ? disk_fail(disk, rc, "image '%s' already has a snapshot '%s'", s.image, snap)
 				   : disk_fail(disk, rc, "cannot create snapshot '%s' of image '%s': %s", snap, s.image,
 					       strerror(-rc));
@@ -395,7 +403,7 @@ int imgfmt_rbd_snapshot_remove(imgfmt_disk *disk, const char *spec, const char *
 	struct rbd_spec s = { 0 };
 	int rc = snapshot_image(disk, &r, spec, snap, &s);
 
-	if (rc == 0 && (rc = rbd_snap_remove(r.image, snap)) < 0)
+	if (rc == 0 && (rc = r.api->rbd_snap_remove(r.image, snap)) < 0)
 		rc = rc == -ENOENT ? disk_fail(disk, rc, "image '%s' has no snapshot '%s'", s.image, snap)
 				   : disk_fail(disk, rc, "cannot remove snapshot '%s' of image '%s': %s", snap, s.image,
 					       strerror(-rc));
@@ -457,7 +465,7 @@ int imgfmt_rbd_target_check(char *err, const char *spec, bool replace)
 	if (rc == 0)
 		rc = rbd_pool(err, &r, &s);
 	if (rc == 0) {
-		rc = rbd_open_read_only(r.io, s.image, &r.image, NULL);
+		rc = r.api->rbd_open_read_only(r.io, s.image, &r.image, NULL);
 		if (rc < 0)
 			r.image = NULL;
 		if (rc == 0 && !replace)
@@ -476,9 +484,9 @@ static bool zero_block(const char *p, size_t n)
 	return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
 }
 
-/* Write the data of FD in [OFF, OFF+LEN) into IMAGE, all-zero 4 KiB
+/* Write the data of FD in [OFF, OFF+LEN) into R's image, all-zero 4 KiB
  * blocks left out. */
-static int upload_range(char *err, rbd_image_t image, int fd, uint64_t off, uint64_t len, char *buf,
+static int upload_range(char *err, const struct imgfmt_rbd *r, int fd, uint64_t off, uint64_t len, char *buf,
 			uint64_t *written)
 {
 	enum { CHUNK = 4 << 20, BLOCK = 4096 };
@@ -498,7 +506,7 @@ static int upload_range(char *err, rbd_image_t image, int fd, uint64_t off, uint
 			while (run < n && !zero_block(buf + run, (b = n - run < BLOCK ? n - run : BLOCK)))
 				run += b;
 			if (run > pos) {
-				ssize_t w = rbd_write2(image, off + pos, run - pos, buf + pos, 0);
+				ssize_t w = r->api->rbd_write2(r->image, off + pos, run - pos, buf + pos, 0);
 				if (w != (ssize_t)(run - pos))
 					return imgfmt_fail(err, w < 0 ? (int)w : -EIO, "RBD write error at byte %llu: %s",
 							   (unsigned long long)(off + pos),
@@ -515,8 +523,8 @@ static int upload_range(char *err, rbd_image_t image, int fd, uint64_t off, uint
 	return 0;
 }
 
-/* Every data extent of FD (SEEK_DATA/SEEK_HOLE) into IMAGE. */
-static int upload(char *err, rbd_image_t image, int fd, uint64_t size, uint64_t *written)
+/* Every data extent of FD (SEEK_DATA/SEEK_HOLE) into R's image. */
+static int upload(char *err, const struct imgfmt_rbd *r, int fd, uint64_t size, uint64_t *written)
 {
 	char *buf = malloc(4 << 20);
 	off_t data = 0, hole;
@@ -535,7 +543,7 @@ static int upload(char *err, rbd_image_t image, int fd, uint64_t size, uint64_t 
 		}
 		if ((uint64_t)hole > size)
 			hole = (off_t)size;
-		rc = upload_range(err, image, fd, (uint64_t)data, (uint64_t)(hole - data), buf, written);
+		rc = upload_range(err, r, fd, (uint64_t)data, (uint64_t)(hole - data), buf, written);
 		data = hole;
 	}
 	free(buf);
@@ -560,23 +568,23 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 		pthread_mutex_lock(&temp_images_lock);
 		if (stop_writing)
 			rc = imgfmt_fail(err, -EINTR, "interrupted");
-		else if ((rc = rbd_create2(r.io, tmp, size, RBD_FEATURE_LAYERING, &order)) < 0)
+		else if ((rc = r.api->rbd_create2(r.io, tmp, size, RBD_FEATURE_LAYERING, &order)) < 0)
 			rc = imgfmt_fail(err, rc, "cannot create image '%s': %s", tmp, strerror(-rc));
 		else
 			temp_images++;
 		pthread_mutex_unlock(&temp_images_lock);
 	}
 	created = rc == 0;
-	if (rc == 0 && (rc = rbd_open(r.io, tmp, &r.image, NULL)) < 0) {
+	if (rc == 0 && (rc = r.api->rbd_open(r.io, tmp, &r.image, NULL)) < 0) {
 		r.image = NULL;
 		rc = imgfmt_fail(err, rc, "cannot open image '%s': %s", tmp, strerror(-rc));
 	}
 	if (rc == 0)
-		rc = upload(err, r.image, fd, size, written);
-	if (rc == 0 && (rc = rbd_flush(r.image)) < 0)
+		rc = upload(err, &r, fd, size, written);
+	if (rc == 0 && (rc = r.api->rbd_flush(r.image)) < 0)
 		rc = imgfmt_fail(err, rc, "cannot flush image '%s': %s", tmp, strerror(-rc));
 	if (r.image)
-		rbd_close(r.image);
+		r.api->rbd_close(r.image);
 	r.image = NULL;
 	/* from here on the image is completed even if a signal asks to stop:
 	 * imgfmt_remove_temp_images() waits for it */
@@ -584,19 +592,19 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 		rc = imgfmt_fail(err, -EINTR, "interrupted");
 	/* --overwrite: the old image goes once the new one is complete */
 	if (rc == 0 && replace) {
-		rc = rbd_remove(r.io, s.image);
+		rc = r.api->rbd_remove(r.io, s.image);
 		if (rc == -ENOENT)
 			rc = 0;
 		else if (rc < 0)
 			rc = imgfmt_fail(err, rc, "cannot remove the image being replaced: %s%s", strerror(-rc),
 					 rc == -ENOTEMPTY ? " (it has snapshots)" : "");
 	}
-	if (rc == 0 && (rc = rbd_rename(r.io, tmp, s.image)) < 0)
+	if (rc == 0 && (rc = r.api->rbd_rename(r.io, tmp, s.image)) < 0)
 		rc = rc == -EEXIST ? imgfmt_fail(err, rc, "target exists (created meanwhile by someone else)")
 				   : imgfmt_fail(err, rc, "cannot rename '%s' to '%s': %s", tmp, s.image,
 						 strerror(-rc));
 	if (rc < 0 && created)
-		rbd_remove(r.io, tmp);
+		r.api->rbd_remove(r.io, tmp);
 	if (created) {
 		pthread_mutex_lock(&temp_images_lock);
 		temp_images--;
@@ -615,7 +623,7 @@ static int diff_cb(uint64_t off, size_t len, int exists, void *arg)
 
 int imgfmt_rbd_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgfmt_extents *out)
 {
-	int rc = rbd_diff_iterate2(disk->rbd->image, NULL, off, len, 0, 0, diff_cb, out);
+	int rc = disk->rbd->api->rbd_diff_iterate2(disk->rbd->image, NULL, off, len, 0, 0, diff_cb, out);
 
 	if (rc == -ENOMEM)
 		return rc;
@@ -632,11 +640,11 @@ void imgfmt_rbd_close(imgfmt_disk *disk)
 	if (!r)
 		return;
 	if (r->image)
-		rbd_close(r->image);
+		r->api->rbd_close(r->image);
 	if (r->io)
-		rados_ioctx_destroy(r->io);
+		r->api->rados_ioctx_destroy(r->io);
 	if (r->cluster)
-		rados_shutdown(r->cluster);
+		r->api->rados_shutdown(r->cluster);
 	imgfmt_extents_free(r->window);
 	free(r);
 	disk->rbd = NULL;

@@ -101,6 +101,14 @@ int imgfmt_rbd_snapshot_remove(imgfmt_disk *disk, const char *spec, const char *
  * or returns short. */
 int imgfmt_disk_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t offset);
 
+/* While ON, reads of at least 128 KiB whose buffer, offset and length are
+ * multiples of 4 KiB (by imgfmt_disk_pread() and everything that reads
+ * through it: a filesystem's files) bypass the page cache (O_DIRECT), on a
+ * read-only disk that is a file or block device allowing it; elsewhere
+ * this does nothing.  For data read once in large pieces: on a virtual
+ * machine filling the cache costs as much CPU as hashing what is read. */
+void imgfmt_disk_read_direct(imgfmt_disk *disk, int on);
+
 /* Partition-table type: "dos", "gpt", ... or "" for none. */
 const char *imgfmt_disk_label(const imgfmt_disk *disk);
 /* Disk identifier: GPT disk GUID or MBR signature ("0x1234abcd"); "" for none. */

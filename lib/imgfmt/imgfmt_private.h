@@ -21,6 +21,8 @@ struct imgfmt_rbd;
 
 struct imgfmt_disk {
 	int fd;                        /* an RBD disk: its window (disk_rbd.c) */
+	int dfd;                       /* imgfmt_disk_read_direct(): O_DIRECT, or -1 */
+	bool direct;                   /* large aligned reads through dfd */
 	char *path;
 	struct imgfmt_rbd *rbd;        /* an RBD image, read through librbd; else NULL */
 	uint64_t size;

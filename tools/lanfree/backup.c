@@ -573,8 +573,9 @@ static int backup_disk(const struct backup_opts *o)
 	}
 	bk.repo = &repo;
 	bk.db = repo.db;
-	bk.buf = malloc(BUF_SIZE);
-	bk.buf2 = malloc(BUF_SIZE);
+	/* aligned: a large file's chunks are read into them bypassing the page cache (feed()) */
+	bk.buf = aligned_alloc(4096, BUF_SIZE);
+	bk.buf2 = aligned_alloc(4096, BUF_SIZE);
 	bk.excludes_joined = join_excludes(o);
 	bk.disk = imgfmt_disk_new();
 	if (!bk.buf || !bk.buf2 || !bk.excludes_joined || !bk.disk) {

@@ -40,7 +40,8 @@ static void *run(void *arg)
 			break;
 		size_t k = p->next++;
 		pthread_mutex_unlock(&p->mu);
-		imgfmt_fs_advise(p->fs, p->r[k].offset, p->r[k].length);
+		if (p->r[k].length) /* (a large file's: read past the cache) */
+			imgfmt_fs_advise(p->fs, p->r[k].offset, p->r[k].length);
 		pthread_mutex_lock(&p->mu);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -67,7 +68,7 @@ void prefetch_at(struct prefetch *p, size_t window)
 	if (!p)
 		return;
 	if (!p->threaded) { /* no thread: ask for this window now, as before */
-		if (window < p->n)
+		if (window < p->n && p->r[window].length)
 			imgfmt_fs_advise(p->fs, p->r[window].offset, p->r[window].length);
 		return;
 	}

@@ -323,7 +323,8 @@ static void apply_meta(struct restore *r, int parent, const char *name, int fd, 
 	struct xattr_ctx x = { r, fd, shown, shown };
 	bool link = S_ISLNK(e->mode), times_set;
 
-	if (r->root && fchownat(parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+	/* (through FD where there is one: no lookup of NAME again) */
+	if (r->root && (fd >= 0 ? fchown(fd, e->uid, e->gid) : fchownat(parent, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW)) < 0)
 		rwarn(r, shown, "cannot set owner: %s", strerror(errno));
 	times_set = r->o->ntfs && fd >= 0 && e->btime && ntfs_set_times(r, fd, e, shown) == 0;
 	/* No fd (a symlink, a device): lsetxattr() through the parent's fd. */
@@ -341,7 +342,7 @@ static void apply_meta(struct restore *r, int parent, const char *name, int fd, 
 		if ((fd >= 0 ? fchmod(fd, mode) : fchmodat(parent, name, mode, 0)) < 0)
 			rwarn(r, shown, "cannot set mode: %s", strerror(errno));
 	}
-	if (!times_set && utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!times_set && (fd >= 0 ? futimens(fd, ts) : utimensat(parent, name, ts, AT_SYMLINK_NOFOLLOW)) < 0)
 		rwarn(r, shown, "cannot set times: %s", strerror(errno));
 	if (fd >= 0 && (e->flags & SETTABLE_FLAGS))
 		flags_defer(r, shown, e->flags);
@@ -540,6 +541,18 @@ static void async_drain(struct restore *r, bool all)
 		async_finish(r, (struct async_file *)j);
 }
 
+/* A file that cannot be handed to the writer (reported): FD closed, the
+ * file removed, F (if any) freed.  -1. */
+static int async_fail(struct restore *r, int parent, const char *name, int fd, struct async_file *f)
+{
+	close(fd);
+	unlinkat(parent, name, 0);
+	r->failed++;
+	if (f)
+		async_free(f);
+	return -1;
+}
+
 /* A data block of an entry unpacked into memory: it must come in order
  * and within the entry's size (the archive is input). */
 static int collect_block(const void *buf, size_t len, uint64_t offset, void *arg)
@@ -560,6 +573,19 @@ static int collect_block(const void *buf, size_t len, uint64_t offset, void *arg
 		return -1;
 	}
 	return 0;
+}
+
+/* Hand F's job to the writer, once fewer files are in flight (finishing
+ * those it is done with). */
+static void hand_over(struct restore *r, struct async_file *f)
+{
+	while (writer_full(r->wr)) {
+		struct file_job *j = writer_take(r->wr, true);
+		if (j)
+			async_finish(r, (struct async_file *)j);
+	}
+	writer_give(r->wr, &f->job);
+	f->given = true;
 }
 
 /* Unpack E into a job for the writer and hand it over; FD and PARENT are
@@ -591,37 +617,14 @@ static int restore_async(struct restore *r, int parent, const char *name, int fd
 			unpacked = false;
 		}
 	}
-	if (!unpacked) {
-		close(fd);
-		unlinkat(parent, name, 0);
-		r->failed++;
-		if (f)
-			async_free(f);
-		return -1;
-	}
+	if (!unpacked)
+		return async_fail(r, parent, name, fd, f);
 	f->e = *e;
 	memset(e, 0, sizeof(*e)); /* its buffers are the job's now */
-	while (writer_full(r->wr)) {
-		struct file_job *j = writer_take(r->wr, true);
-		if (j)
-			async_finish(r, (struct async_file *)j);
-	}
-	writer_give(r->wr, &f->job);
+	hand_over(r, f);
 	return 0;
 }
 
-/* Hand F's job to the writer, once fewer files are in flight. */
-static void stream_give(struct restore *r, struct async_file *f)
-{
-	while (writer_full(r->wr)) {
-		struct file_job *j = writer_take(r->wr, true);
-		if (j)
-			async_finish(r, (struct async_file *)j);
-	}
-	f->job.sparse = f->info.sparse;
-	writer_give(r->wr, &f->job);
-	f->given = true;
-}
 
 /* A data block of a streamed file: in order and within its size (as
  * collect_block() checks), then to the writer; the job goes first. */
@@ -636,8 +639,10 @@ static int stream_block(const void *buf, size_t len, uint64_t offset, void *arg)
 		return -1;
 	}
 	f->end = offset + len;
-	if (!f->given)
-		stream_give(f->r, f);
+	if (!f->given) {
+		f->job.sparse = f->info.sparse;
+		hand_over(f->r, f);
+	}
 	if (writer_piece(f->r->wr, &f->job, buf, len, offset) < 0) {
 		f->why = "out of memory";
 		return -1;
@@ -665,23 +670,15 @@ static int restore_stream(struct restore *r, int parent, const char *name, int f
 	}
 	if (!f || f->parent < 0 || !f->name || !f->rel) {
 		cli_error(rel, "out of memory");
-		close(fd);
-		unlinkat(parent, name, 0);
-		r->failed++;
-		if (f)
-			async_free(f);
-		return -1;
+		return async_fail(r, parent, name, fd, f);
 	}
 	ok = unpack_content(r, e, rel, stream_block, f, &f->why, &f->info) == 0;
-	if (!f->given && !ok) {
-		close(fd);
-		unlinkat(parent, name, 0);
-		r->failed++;
-		async_free(f);
-		return -1;
+	if (!f->given && !ok)
+		return async_fail(r, parent, name, fd, f);
+	if (!f->given) { /* no data: holes only */
+		f->job.sparse = f->info.sparse;
+		hand_over(r, f);
 	}
-	if (!f->given)
-		stream_give(r, f); /* no data: holes only */
 	f->e = *e;
 	memset(e, 0, sizeof(*e)); /* its buffers are the job's now */
 	writer_close(r->wr, &f->job, !ok);

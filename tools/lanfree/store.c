@@ -135,6 +135,10 @@ static int feed(struct walk *w, const struct imgfmt_stat *st, const struct conte
 	uint64_t pos = 0;
 	int rc = 0;
 
+	/* read once, in 1 MiB pieces: past the page cache (which the windows
+	 * read_pending() asks for leave out), whose filling costs the CPU as
+	 * much as hashing */
+	imgfmt_disk_read_direct(bk->disk, 1);
 	for (size_t r = 0; r <= runs->n && rc == 0; r++) {
 		uint64_t start = r < runs->n ? runs->run[r].offset : st->size;
 		uint64_t end = r < runs->n ? start + runs->run[r].length : st->size;
@@ -167,6 +171,7 @@ static int feed(struct walk *w, const struct imgfmt_stat *st, const struct conte
 			cli_progress_update(&bk->progress, bk->bytes_done, bk->bytes_todo);
 		}
 	}
+	imgfmt_disk_read_direct(bk->disk, 0);
 	if (w->reader)
 		reader_hash_wait(w->reader); /* H is whole, the buffers free */
 	return rc;
@@ -534,22 +539,34 @@ static int stage_results(struct walk *w)
 	return rc;
 }
 
+static uint64_t pending_size(struct walk *w, size_t i)
+{
+	uint32_t si;
+
+	return imap_get(&w->scan_by_ino, w->pending[i].ino, &si) ? w->scan[si].size : 4096;
+}
+
 /* The disk range the queued files from I on cover: up to 32 MiB, gaps
- * under 1 MiB bridged, into *R.  Returns the index after it. */
+ * under 1 MiB bridged, into *R.  Returns the index after it.  A file
+ * larger than BUF_SIZE is read past the page cache (feed()): it is a
+ * window of its own, of no bytes. */
 static size_t window_of(struct walk *w, size_t i, struct prefetch_range *r)
 {
 	uint64_t start, end;
 	size_t j;
-	uint32_t si;
 
 	if (i >= w->npending || w->pending[i].physical == IMGFMT_NO_PHYSICAL) {
 		*r = (struct prefetch_range){ 0, 0 };
 		return w->npending;
 	}
+	if (pending_size(w, i) > BUF_SIZE) {
+		*r = (struct prefetch_range){ 0, 0 };
+		return i + 1;
+	}
 	start = end = w->pending[i].physical;
 	for (j = i; j < w->npending && w->pending[j].physical != IMGFMT_NO_PHYSICAL; j++) {
-		uint64_t size = imap_get(&w->scan_by_ino, w->pending[j].ino, &si) ? w->scan[si].size : 4096;
-		if (w->pending[j].physical > end + (1u << 20) || end - start > (32u << 20))
+		uint64_t size = pending_size(w, j);
+		if (size > BUF_SIZE || w->pending[j].physical > end + (1u << 20) || end - start > (32u << 20))
 			break;
 		if (w->pending[j].physical + size > end)
 			end = w->pending[j].physical + size;
