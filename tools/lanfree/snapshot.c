@@ -2,16 +2,16 @@
  *
  * The snapshot must not outlive the backup: not when it fails, and not
  * when SIGTERM, SIGINT or SIGHUP ends it.  librbd cannot be called from a
- * signal handler, so those signals are blocked in every thread (before any
- * is started: the mask is inherited) and a thread of ours waits for them
- * with sigwait(): it removes the snapshot as ordinary code, then lets the
- * signal kill the process as it would have.  Only SIGKILL (or a crash)
- * leaves the snapshot behind; its name, rawkit-<UTC time>, says whose it is.
+ * signal handler, so those signals are waited for on a thread
+ * (cli_clean_up_on_signals_in_thread(), set up before librados starts
+ * threads of its own: they inherit the mask), which removes the snapshot
+ * as ordinary code, then lets the signal kill the process as it would
+ * have.  Only SIGKILL (or a crash) leaves the snapshot behind; its name,
+ * rawkit-<UTC time>, says whose it is.
  */
 #include "lanfree.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +21,7 @@ static struct {
 	pthread_mutex_t lock;
 	char *image;       /* rbd:POOL/IMAGE[:options] */
 	char name[40];     /* rawkit-20261130T211500Z */
-	bool removed;
-	sigset_t signals;  /* the ones blocked here (not those ignored from the start) */
+	bool made, removed;
 } snap = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Remove the snapshot once, whoever asks first; the lock is held. */
@@ -31,7 +30,7 @@ static int remove_locked(void)
 	imgfmt_disk *handle;
 	int rc = 0;
 
-	if (snap.removed)
+	if (!snap.made || snap.removed)
 		return 0;
 	snap.removed = true;
 	handle = imgfmt_disk_new();
@@ -44,20 +43,12 @@ static int remove_locked(void)
 	return rc;
 }
 
-static void *watch_signals(void *arg)
+/* SIGTERM, SIGINT or SIGHUP (on the signal thread): the lock stays held,
+ * the process ends right after. */
+static void remove_on_signal(void)
 {
-	int sig = 0;
-
-	(void)arg;
-	while (sigwait(&snap.signals, &sig) != 0)
-		;
 	pthread_mutex_lock(&snap.lock);
 	remove_locked();
-	signal(sig, SIG_DFL);
-	pthread_sigmask(SIG_UNBLOCK, &snap.signals, NULL);
-	raise(sig); /* the default action: the process ends here */
-	pthread_mutex_unlock(&snap.lock);
-	return NULL;
 }
 
 /* "rbd:POOL/IMAGE:OPTS" with "@SNAP" after IMAGE; malloc'd. */
@@ -89,21 +80,12 @@ bool snapshot_spec_ok(const char *disk, const char **why)
 
 int snapshot_begin(const char *disk, char **spec)
 {
-	static const int stop[] = { SIGTERM, SIGINT, SIGHUP };
 	imgfmt_disk *handle = imgfmt_disk_new();
 	time_t now = time(NULL);
-	pthread_t thread;
 	struct tm tm;
 	int rc = -1;
 
 	*spec = NULL;
-	sigemptyset(&snap.signals);
-	for (size_t i = 0; i < sizeof(stop) / sizeof(stop[0]); i++) {
-		struct sigaction old;
-		if (sigaction(stop[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-			sigaddset(&snap.signals, stop[i]);
-	}
-	pthread_sigmask(SIG_BLOCK, &snap.signals, NULL);
 	gmtime_r(&now, &tm);
 	strftime(snap.name, sizeof(snap.name), "rawkit-%Y%m%dT%H%M%SZ", &tm);
 	snap.image = strdup(disk);
@@ -111,27 +93,21 @@ int snapshot_begin(const char *disk, char **spec)
 		cli_error(disk, "out of memory");
 		goto out;
 	}
-	if (imgfmt_rbd_snapshot_create(handle, disk, snap.name) < 0) {
-		cli_error(disk, "cannot snapshot: %s", imgfmt_disk_error(handle));
-		goto out;
-	}
-	if (pthread_create(&thread, NULL, watch_signals, NULL) != 0) {
+	if (cli_clean_up_on_signals_in_thread(NULL, remove_on_signal) < 0) {
 		cli_error(disk, "cannot start a thread to watch for signals");
-		pthread_mutex_lock(&snap.lock);
-		remove_locked();
-		pthread_mutex_unlock(&snap.lock);
 		goto out;
 	}
-	pthread_detach(thread);
-	rc = 0;
+	pthread_mutex_lock(&snap.lock);
+	if (imgfmt_rbd_snapshot_create(handle, disk, snap.name) < 0)
+		cli_error(disk, "cannot snapshot: %s", imgfmt_disk_error(handle));
+	else
+		rc = 0, snap.made = true;
+	pthread_mutex_unlock(&snap.lock);
 out:
 	imgfmt_disk_free(handle);
 	if (rc < 0) {
 		free(*spec);
 		*spec = NULL;
-		free(snap.image);
-		snap.image = NULL;
-		pthread_sigmask(SIG_UNBLOCK, &snap.signals, NULL);
 	}
 	return rc;
 }
