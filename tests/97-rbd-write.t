@@ -7,8 +7,7 @@
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/fixtures.sh"
 
-missing=$(ceph_missing)
-[ -z "$missing" ] || skip_all "needs Ceph's packages (ceph-mon, ceph-osd, ceph-common, uuid-runtime): $missing not found"
+ceph_require
 L=rawkit-lanfree
 I=imgfmt-tool
 

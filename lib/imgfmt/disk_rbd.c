@@ -343,7 +343,8 @@ static int rbd_pool(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s)
 	return 0;
 }
 
-static void rbd_done(struct imgfmt_rbd *r, struct rbd_spec *s)
+/* Close what R has open: the image, the pool, the connection. */
+static void rbd_disconnect(struct imgfmt_rbd *r)
 {
 	if (r->image)
 		r->api->rbd_close(r->image);
@@ -351,6 +352,12 @@ static void rbd_done(struct imgfmt_rbd *r, struct rbd_spec *s)
 		r->api->rados_ioctx_destroy(r->io);
 	if (r->cluster)
 		r->api->rados_shutdown(r->cluster);
+	r->image = NULL, r->io = NULL, r->cluster = NULL;
+}
+
+static void rbd_done(struct imgfmt_rbd *r, struct rbd_spec *s)
+{
+	rbd_disconnect(r);
 	free(s->buf);
 }
 
@@ -383,32 +390,35 @@ static int snapshot_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const char *s
 	return 0;
 }
 
-int imgfmt_rbd_snapshot_create(imgfmt_disk *disk, const char *spec, const char *snap)
+/* Make (MAKE) or remove snapshot SNAP of the image SPEC names. */
+static int snapshot_change(imgfmt_disk *disk, const char *spec, const char *snap, bool make)
 {
 	struct imgfmt_rbd r;
 	struct rbd_spec s = { 0 };
 	int rc = snapshot_image(disk, &r, spec, snap, &s);
 
-	if (rc == 0 && (rc = r.api->rbd_snap_create(r.image, snap)) < 0)
-		rc = rc == -EEXIST ? disk_fail(disk, rc, "image '%s' already has a snapshot '%s'", s.image, snap)
-				   : disk_fail(disk, rc, "cannot create snapshot '%s' of image '%s': %s", snap, s.image,
-					       strerror(-rc));
+	if (rc == 0) { /* (else reported) */
+		rc = make ? r.api->rbd_snap_create(r.image, snap) : r.api->rbd_snap_remove(r.image, snap);
+		if (rc == -EEXIST && make)
+			disk_fail(disk, rc, "image '%s' already has a snapshot '%s'", s.image, snap);
+		else if (rc == -ENOENT && !make)
+			disk_fail(disk, rc, "image '%s' has no snapshot '%s'", s.image, snap);
+		else if (rc < 0)
+			disk_fail(disk, rc, "cannot %s snapshot '%s' of image '%s': %s", make ? "create" : "remove",
+				  snap, s.image, strerror(-rc));
+	}
 	rbd_done(&r, &s);
 	return rc;
 }
 
+int imgfmt_rbd_snapshot_create(imgfmt_disk *disk, const char *spec, const char *snap)
+{
+	return snapshot_change(disk, spec, snap, true);
+}
+
 int imgfmt_rbd_snapshot_remove(imgfmt_disk *disk, const char *spec, const char *snap)
 {
-	struct imgfmt_rbd r;
-	struct rbd_spec s = { 0 };
-	int rc = snapshot_image(disk, &r, spec, snap, &s);
-
-	if (rc == 0 && (rc = r.api->rbd_snap_remove(r.image, snap)) < 0)
-		rc = rc == -ENOENT ? disk_fail(disk, rc, "image '%s' has no snapshot '%s'", s.image, snap)
-				   : disk_fail(disk, rc, "cannot remove snapshot '%s' of image '%s': %s", snap, s.image,
-					       strerror(-rc));
-	rbd_done(&r, &s);
-	return rc;
+	return snapshot_change(disk, spec, snap, false);
 }
 
 /* ---- a copy's target that is a new image (target.c stages it in a file)
@@ -639,12 +649,7 @@ void imgfmt_rbd_close(imgfmt_disk *disk)
 
 	if (!r)
 		return;
-	if (r->image)
-		r->api->rbd_close(r->image);
-	if (r->io)
-		r->api->rados_ioctx_destroy(r->io);
-	if (r->cluster)
-		r->api->rados_shutdown(r->cluster);
+	rbd_disconnect(r);
 	imgfmt_extents_free(r->window);
 	free(r);
 	disk->rbd = NULL;
