@@ -27,7 +27,7 @@ check() {
 	$L init "r-$name" >/dev/null
 	# (LeakSanitizer does not run under ptrace)
 	ok "$name: backup" env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-		strace -f -o "trace-$name" -e trace=openat $L backup "r-$name" "$disk" --name g -q
+		strace -f -o "trace-$name" -e trace=openat,pread64 $L backup "r-$name" "$disk" --name g -q
 	ok "$name: verify --read-data" $L verify "r-$name" --read-data -q
 	ok "$name: restore" $L restore "r-$name" g --to "t-$name" -q
 	local bad=0 f
@@ -37,6 +37,13 @@ check() {
 	is "$bad" 0 "$name: every file back byte for byte ($(ls src/d | wc -l) files)"
 }
 
+# direct_reads NAME: how many reads the backup made through its O_DIRECT descriptor
+direct_reads() {
+	local fd
+	fd=$(sed -n 's/.*O_DIRECT[|)].* = \([0-9][0-9]*\)$/\1/p' "trace-$1" | head -n1)
+	if [ -n "$fd" ]; then grep -c "pread64($fd," "trace-$1" || true; else echo 0; fi
+}
+
 # 1. a partition at 1 MiB on a file on the scratch filesystem: past the cache
 mkdisk a.img 64M <<'S'
 label: gpt
@@ -44,8 +51,9 @@ start=2048, size=100000, type=linux
 S
 put_ext4 a.img 1 -b 4096 -d src
 check aligned a.img
-if grep -q 'O_DIRECT' trace-aligned; then
-	ok "aligned: the disk is read past the page cache (O_DIRECT)" true
+if grep -q 'O_DIRECT[|)]' trace-aligned; then
+	n=$(direct_reads aligned)
+	ok "aligned: the large files are read past the page cache (O_DIRECT: $n reads)" test "$n" -ge 8
 else
 	# a scratch filesystem without O_DIRECT (tmpfs TMPDIR): nothing to check
 	skip 1 "aligned: the scratch filesystem refuses O_DIRECT"
@@ -58,11 +66,13 @@ start=2049, size=100000, type=linux
 S
 put_ext4 u.img 1 -b 4096 -d src
 check unaligned u.img
+is "$(direct_reads unaligned)" 0 "unaligned: no read goes past the page cache"
 
 # 3. the same disk as a block device (a LUN, an LV): past the cache too
 if is_root && loop=$(losetup -f --show -r a.img 2>/dev/null); then
 	check blockdev "$loop"
-	ok "blockdev: the device is read past the page cache (O_DIRECT)" grep -q "$loop.*O_DIRECT" trace-blockdev
+	n=$(direct_reads blockdev)
+	ok "blockdev: the device is read past the page cache (O_DIRECT: $n reads)" test "$n" -ge 8
 	losetup -d "$loop"
 else
 	skip 5 "no loop device (needs root)"
