@@ -60,6 +60,8 @@ static void merge(struct dirahead *d)
 {
 	size_t out = 0;
 
+	if (!d->n)
+		return; /* (qsort of NULL is undefined even for 0 elements) */
 	qsort(d->r, d->n, sizeof(*d->r), by_offset);
 	for (size_t i = 0; i < d->n; i++) {
 		struct prefetch_range *last = out ? &d->r[out - 1] : NULL;
