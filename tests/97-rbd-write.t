@@ -164,6 +164,20 @@ ok "--overwrite replaces an existing image" rawkit-clone -q --hostname web09 --o
 rm -f web02.img && ok "rbd export the replaced image" rbd export --no-progress rbd/web02 web02.img
 is "$(debugfs -R 'cat /etc/hostname' "web02.img?offset=$O1" 2>/dev/null)" "web09" "debugfs: it is the new clone"
 is "$(images)" "empty g01 web01 web02 " "rbd ls: no temp image"
+# --overwrite of an image with a snapshot: it cannot be removed, but it is
+# never lost; the old one moves aside before the new one takes its name
+# (before, the old image was removed first: a failed rename lost both)
+rbd snap create rbd/web02@keep >/dev/null 2>&1
+old_sum=$(rbd export --no-progress rbd/web02 - 2>/dev/null | sha256sum | cut -d' ' -f1)
+rawkit-clone -q --hostname web10 --overwrite rbd:rbd/g01 rbd:rbd/web02 2>err.txt
+is "$?" 1 "--overwrite of an image with a snapshot: exit 1"
+like "$(cat err.txt)" "the new image is in place; the one it replaced is kept as 'web02\.rawkit-old-[0-9]+'.*snapshots" \
+	"... says the new image is in place and where the old one is kept"
+kept=$(rbd ls rbd | grep '^web02\.rawkit-old-' || true)
+is "$(rbd export --no-progress "rbd/$kept" - 2>/dev/null | sha256sum | cut -d' ' -f1)" "$old_sum" "... the old image, whole"
+rm -f web02.img && rbd export --no-progress rbd/web02 web02.img >/dev/null 2>&1
+is "$(debugfs -R 'cat /etc/hostname' "web02.img?offset=$O1" 2>/dev/null)" "web10" "... the new clone under the name"
+rbd snap purge "rbd/$kept" >/dev/null 2>&1; rbd rm --no-progress "rbd/$kept" >/dev/null 2>&1
 
 is "$(rbd export --no-progress rbd/g01 - 2>/dev/null | sha256sum | cut -d' ' -f1)" "$(sum golden.img)" "the golden image is unchanged (backups and clones only read it)"
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,21 @@ extern char **environ;
 
 #define RUN_OUT_MAX (1u << 20)
 
+void run_spawn_attr(posix_spawnattr_t *sa)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	posix_spawnattr_init(sa);
+	posix_spawnattr_setsigmask(sa, &none);
+	posix_spawnattr_setflags(sa, POSIX_SPAWN_SETSIGMASK);
+}
+
 int run_program(char *const argv[], char **out, bool with_stderr)
 {
 	posix_spawn_file_actions_t fa;
-	int pipefd[2], status = -1;
+	posix_spawnattr_t sa;
+	int pipefd[2], status = -1, rc;
 	size_t cap = 0, n = 0;
 	char *buf = NULL;
 	pid_t pid;
@@ -34,7 +46,10 @@ int run_program(char *const argv[], char **out, bool with_stderr)
 		posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
 	else
 		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0) {
+	run_spawn_attr(&sa);
+	rc = posix_spawnp(&pid, argv[0], &fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
+	if (rc != 0) {
 		posix_spawn_file_actions_destroy(&fa);
 		close(pipefd[0]);
 		close(pipefd[1]);

@@ -2,6 +2,7 @@
 #ifndef RAWKIT_RUN_H
 #define RAWKIT_RUN_H
 
+#include <spawn.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -10,6 +11,12 @@
  * at most 1 MiB; OUT may be NULL).  Returns the exit status, or -1 when it
  * could not run (or was killed). */
 int run_program(char *const argv[], char **out, bool with_stderr);
+
+/* Spawn attributes that start a program with no signal blocked: a tool
+ * that waits for SIGTERM, SIGINT and SIGHUP on a thread
+ * (cli_clean_up_on_signals_in_thread()) has them blocked, and a child
+ * would inherit that.  posix_spawnattr_destroy() it after use. */
+void run_spawn_attr(posix_spawnattr_t *sa);
 
 /* OUT's lines joined by spaces, trimmed to SIZE, for a one-line message. */
 void run_one_line(const char *out, char *buf, size_t size);

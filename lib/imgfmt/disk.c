@@ -35,7 +35,7 @@ static void disk_reset(imgfmt_disk *disk)
 	if (disk->dfd >= 0)
 		close(disk->dfd);
 	disk->dfd = -1;
-	disk->direct = false;
+	disk->direct = disk->direct_refused = false;
 	imgfmt_rbd_close(disk);
 	free(disk->path);
 	disk->path = NULL;
@@ -223,11 +223,18 @@ int imgfmt_disk_open(imgfmt_disk *disk, const char *path, unsigned flags)
 
 void imgfmt_disk_read_direct(imgfmt_disk *disk, int on)
 {
-	/* (opened once, when first asked for; where O_DIRECT is refused, as
-	 * on tmpfs, or the disk is written, reads stay cached) */
-	if (on && disk->dfd < 0 && disk->fd >= 0 && !disk->writable && !disk->rbd && disk->path)
-		disk->dfd = open(disk->path, O_RDONLY | O_DIRECT | O_CLOEXEC);
-	disk->direct = on && disk->dfd >= 0;
+	char self[64];
+
+	/* Opened once, when first asked for, from the open descriptor (the
+	 * path may name something else by now: a rotated file, a moved
+	 * symlink).  Where O_DIRECT is refused, or the disk is written, reads
+	 * stay cached. */
+	if (on && disk->dfd < 0 && !disk->direct_refused && disk->fd >= 0 && !disk->writable && !disk->rbd) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", disk->fd);
+		disk->dfd = open(self, O_RDONLY | O_DIRECT | O_CLOEXEC);
+		disk->direct_refused = disk->dfd < 0;
+	}
+	disk->direct = on && disk->dfd >= 0 && !disk->direct_refused;
 }
 
 /* While imgfmt_disk_read_direct() is on, a large read whose buffer,
@@ -247,6 +254,7 @@ static bool direct_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t offs
 		if (n < 0 && errno == EINVAL && done == 0) {
 			/* the alignment this file or device wants is larger: never again */
 			disk->direct = false;
+			disk->direct_refused = true;
 			return false;
 		}
 		if (n <= 0 || (size_t)n % DIRECT_ALIGN) /* an error, or the end: the cached read says which */

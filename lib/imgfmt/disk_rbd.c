@@ -560,12 +560,51 @@ static int upload(char *err, const struct imgfmt_rbd *r, int fd, uint64_t size, 
 	return rc;
 }
 
+/* Count a temp image being written (for imgfmt_remove_temp_images()),
+ * unless a stop was asked for (-EINTR); the lock is never held across a
+ * call to the cluster, which may hang. */
+static int temp_image_count(char *err, int delta)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&temp_images_lock);
+	if (delta > 0 && stop_writing)
+		rc = imgfmt_fail(err, -EINTR, "interrupted");
+	else
+		temp_images += delta;
+	if (delta < 0)
+		pthread_cond_broadcast(&temp_images_gone);
+	pthread_mutex_unlock(&temp_images_lock);
+	return rc;
+}
+
+/* --overwrite: the image being replaced is renamed aside (*OLD) until the
+ * new one has its name, so that at every moment one of them is there. */
+static int move_aside(char *err, const struct imgfmt_rbd *r, const struct rbd_spec *s, char **old)
+{
+	int rc;
+
+	if (asprintf(old, "%s.rawkit-old-%ld", s->image, (long)getpid()) < 0) {
+		*old = NULL;
+		return imgfmt_fail(err, -ENOMEM, "out of memory");
+	}
+	rc = r->api->rbd_rename(r->io, s->image, *old);
+	if (rc == -ENOENT) { /* (nothing to replace) */
+		free(*old);
+		*old = NULL;
+		return 0;
+	}
+	if (rc < 0)
+		return imgfmt_fail(err, rc, "cannot move the image being replaced aside: %s", strerror(-rc));
+	return 0;
+}
+
 int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, bool replace, uint64_t *written)
 {
 	struct imgfmt_rbd r = { 0 };
 	struct rbd_spec s = { 0 };
-	char *tmp = NULL;
-	bool created = false;
+	char *tmp = NULL, *old = NULL;
+	bool counted = false, created = false;
 	int order = 0, rc = target_spec(err, spec, &s);
 
 	if (rc == 0)
@@ -574,17 +613,13 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 		tmp = NULL;
 		rc = imgfmt_fail(err, -ENOMEM, "out of memory");
 	}
-	if (rc == 0) {
-		pthread_mutex_lock(&temp_images_lock);
-		if (stop_writing)
-			rc = imgfmt_fail(err, -EINTR, "interrupted");
-		else if ((rc = r.api->rbd_create2(r.io, tmp, size, RBD_FEATURE_LAYERING, &order)) < 0)
-			rc = imgfmt_fail(err, rc, "cannot create image '%s': %s", tmp, strerror(-rc));
-		else
-			temp_images++;
-		pthread_mutex_unlock(&temp_images_lock);
-	}
+	if (rc == 0)
+		counted = (rc = temp_image_count(err, 1)) == 0;
+	if (rc == 0 && (rc = r.api->rbd_create2(r.io, tmp, size, RBD_FEATURE_LAYERING, &order)) < 0)
+		rc = imgfmt_fail(err, rc, "cannot create image '%s': %s", tmp, strerror(-rc));
 	created = rc == 0;
+	if (rc == 0 && writing_stopped()) /* (asked for while it was being created) */
+		rc = imgfmt_fail(err, -EINTR, "interrupted");
 	if (rc == 0 && (rc = r.api->rbd_open(r.io, tmp, &r.image, NULL)) < 0) {
 		r.image = NULL;
 		rc = imgfmt_fail(err, rc, "cannot open image '%s': %s", tmp, strerror(-rc));
@@ -600,28 +635,30 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 	 * imgfmt_remove_temp_images() waits for it */
 	if (rc == 0 && writing_stopped())
 		rc = imgfmt_fail(err, -EINTR, "interrupted");
-	/* --overwrite: the old image goes once the new one is complete */
-	if (rc == 0 && replace) {
-		rc = r.api->rbd_remove(r.io, s.image);
-		if (rc == -ENOENT)
-			rc = 0;
-		else if (rc < 0)
-			rc = imgfmt_fail(err, rc, "cannot remove the image being replaced: %s%s", strerror(-rc),
-					 rc == -ENOTEMPTY ? " (it has snapshots)" : "");
-	}
+	if (rc == 0 && replace)
+		rc = move_aside(err, &r, &s, &old);
 	if (rc == 0 && (rc = r.api->rbd_rename(r.io, tmp, s.image)) < 0)
 		rc = rc == -EEXIST ? imgfmt_fail(err, rc, "target exists (created meanwhile by someone else)")
 				   : imgfmt_fail(err, rc, "cannot rename '%s' to '%s': %s", tmp, s.image,
 						 strerror(-rc));
+	if (rc < 0 && old && r.api->rbd_rename(r.io, old, s.image) < 0) {
+		/* neither name could be given back: keep both, say where */
+		imgfmt_fail(err, rc, "cannot rename '%s' to '%s'; the old image is '%s', the new one '%s'", tmp, s.image,
+			    old, tmp);
+		created = false;
+	} else if (rc < 0 && old) {
+		free(old);
+		old = NULL; /* back under its name */
+	}
 	if (rc < 0 && created)
 		r.api->rbd_remove(r.io, tmp);
-	if (created) {
-		pthread_mutex_lock(&temp_images_lock);
-		temp_images--;
-		pthread_cond_broadcast(&temp_images_gone);
-		pthread_mutex_unlock(&temp_images_lock);
-	}
+	if (rc == 0 && old && (rc = r.api->rbd_remove(r.io, old)) < 0)
+		rc = imgfmt_fail(err, rc, "the new image is in place; the one it replaced is kept as '%s': %s%s", old,
+				 strerror(-rc), rc == -ENOTEMPTY ? " (it has snapshots)" : "");
+	if (counted)
+		temp_image_count(err, -1);
 	free(tmp);
+	free(old);
 	rbd_done(&r, &s);
 	return rc;
 }

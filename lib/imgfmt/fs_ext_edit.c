@@ -204,6 +204,7 @@ static int link_entry(imgfmt_fs *fs, ext2_ino_t dir, const char *name, ext2_ino_
 	errcode_t err = ext2fs_link(efs, dir, name, ino, ft);
 
 	if (err == EXT2_ET_DIR_NO_SPACE) {
+		forget_map(fs); /* (a directory's map is cached too: it grows) */
 		err = ext2fs_expand_dir(efs, dir);
 		if (!err)
 			err = ext2fs_link(efs, dir, name, ino, ft);

@@ -23,6 +23,7 @@ struct imgfmt_disk {
 	int fd;                        /* an RBD disk: its window (disk_rbd.c) */
 	int dfd;                       /* imgfmt_disk_read_direct(): O_DIRECT, or -1 */
 	bool direct;                   /* large aligned reads through dfd */
+	bool direct_refused;           /* O_DIRECT refused here: never asked again */
 	char *path;
 	struct imgfmt_rbd *rbd;        /* an RBD image, read through librbd; else NULL */
 	uint64_t size;

@@ -97,6 +97,7 @@ static int spawn_keygen(struct key *k, const char *comment, char *err, size_t er
 {
 	char *argv[] = { "ssh-keygen", "-q", "-t", k->type, "-N", "", "-C", (char *)comment, "-f", k->priv_path, NULL };
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
 	pid_t pid;
 	int rc;
 
@@ -104,7 +105,9 @@ static int spawn_keygen(struct key *k, const char *comment, char *err, size_t er
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	rc = posix_spawnp(&pid, "ssh-keygen", &fa, NULL, argv, environ);
+	run_spawn_attr(&sa);
+	rc = posix_spawnp(&pid, "ssh-keygen", &fa, &sa, argv, environ);
+	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);
 	k->pid = rc == 0 ? pid : 0;
 	if (rc != 0) {

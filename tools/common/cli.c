@@ -204,11 +204,13 @@ static void *wait_for_signals(void *arg)
 	(void)arg;
 	while (sigwait(&waited_signals, &sig) != 0)
 		;
+	/* the slow part first (it stops the writers and waits for them), so
+	 * that the temp files swept next include any opened meanwhile */
+	if (signal_slow)
+		signal_slow();
 	imgfmt_remove_temp_files();
 	if (signal_extra)
 		signal_extra();
-	if (signal_slow)
-		signal_slow();
 	signal(sig, SIG_DFL);
 	pthread_sigmask(SIG_UNBLOCK, &waited_signals, NULL);
 	raise(sig); /* the default action: the process ends here */

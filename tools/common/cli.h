@@ -50,10 +50,12 @@ void cli_clean_up_on_signals(void (*extra)(void));
 /* The same for a clean-up that cannot run in a signal handler (SLOW talks
  * to a server: imgfmt_remove_temp_images()): SIGTERM, SIGINT and SIGHUP
  * are blocked in the process (call it before any thread starts: threads
- * inherit the mask, and so do the programs it runs) and a thread waits for
- * them with sigwait(), then runs the clean-up, EXTRA and SLOW, and dies of
- * the signal.  Returns 0, or -1 when no thread can be started (then the
- * handler of cli_clean_up_on_signals() is installed instead). */
+ * inherit the mask; programs started through run_spawn_attr() do not) and
+ * a thread waits for them with sigwait(), then runs SLOW, the clean-up and
+ * EXTRA, and dies of the signal.  The other threads go on meanwhile: SLOW
+ * must stop what it cleans up after.  Returns 0, or -1 when no thread can
+ * be started (then the handler of cli_clean_up_on_signals() is installed
+ * instead). */
 int cli_clean_up_on_signals_in_thread(void (*extra)(void), void (*slow)(void));
 
 /* All LEN bytes of BUF at OFF of FD (short writes and EINTR retried):
