@@ -14,6 +14,7 @@ command -v strace >/dev/null || skip_all "strace is not installed"
 mkdir -p src/d
 head -c $((5 * 1048576 + 123)) /dev/urandom >src/d/big      # a tail not a block
 head -c $((3 * 1048576)) /dev/urandom >src/d/exact           # whole MiBs
+head -c $((3 * 1048576)) /dev/urandom >src/d/exact2          # the same size: hashed first, read twice
 head -c 700000 /dev/urandom >src/d/holey                     # data, a hole, data
 truncate -s 6M src/d/holey
 head -c 1500000 /dev/urandom | dd of=src/d/holey bs=1M seek=4 conv=notrunc status=none

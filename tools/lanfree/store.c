@@ -125,7 +125,7 @@ static int known(struct backup *bk, sqlite3_stmt *q, const void *key, uint64_t s
  * to the archive.  Returns 0, -1 when the file cannot be read, -2 when
  * the archive cannot be written. */
 static int feed(struct walk *w, const struct imgfmt_stat *st, const struct content_runs *runs,
-		struct content_hash *h, struct pack *pack)
+		struct content_hash *h, struct pack *pack, bool direct)
 {
 	struct backup *bk = w->bk;
 	/* with the reader thread, it hashes a chunk while the next is read
@@ -135,10 +135,11 @@ static int feed(struct walk *w, const struct imgfmt_stat *st, const struct conte
 	uint64_t pos = 0;
 	int rc = 0;
 
-	/* read once, in 1 MiB pieces: past the page cache (which the windows
-	 * read_pending() asks for leave out), whose filling costs the CPU as
-	 * much as hashing */
-	imgfmt_disk_read_direct(bk->disk, 1);
+	/* DIRECT: read once, in 1 MiB pieces: past the page cache (which the
+	 * windows read_pending() asks for leave out), whose filling costs the
+	 * CPU as much as hashing.  (Not a file read twice: hashed first,
+	 * stored after, the second read comes from the cache.) */
+	imgfmt_disk_read_direct(bk->disk, direct);
 	for (size_t r = 0; r <= runs->n && rc == 0; r++) {
 		uint64_t start = r < runs->n ? runs->run[r].offset : st->size;
 		uint64_t end = r < runs->n ? start + runs->run[r].length : st->size;
@@ -353,6 +354,7 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 	uint64_t off;
 	const char *why;
 	int rc = -1, fed;
+	bool twice = false; /* hashed first (its size is known), read again to store */
 
 	(void)path_len;
 	if (st->size > MAX_FILE_SIZE) {
@@ -382,7 +384,8 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 	} else if (known(bk, bk->q_size, NULL, st->size)) {
 		/* A content of this size exists: hash first, store only if new. */
 		uint64_t before = bk->bytes_done;
-		if (feed(w, st, &runs, &h, NULL) != 0) {
+		twice = true;
+		if (feed(w, st, &runs, &h, NULL, false) != 0) {
 			backup_warn(bk, path, "cannot read: %s", imgfmt_fs_error(w->fs));
 			goto out;
 		}
@@ -415,7 +418,7 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 		rc = -2;
 		goto out;
 	}
-	fed = feed(w, st, &runs, &h, bk->pack);
+	fed = feed(w, st, &runs, &h, bk->pack, !twice);
 	if (fed == -1) {
 		/* Unreadable half-way: the entry leaves the archive again
 		 * (no zero padding); the file is recorded as unreadable. */
