@@ -71,6 +71,7 @@ is "$(direct_reads unaligned)" 0 "unaligned: no read goes past the page cache"
 
 # 3. the same disk as a block device (a LUN, an LV): past the cache too
 if is_root && loop=$(losetup -f --show -r a.img 2>/dev/null); then
+	echo "$loop" >>"$SCRATCH/.loops" # (detached at exit, whatever happens)
 	check blockdev "$loop"
 	n=$(direct_reads blockdev)
 	ok "blockdev: the device is read past the page cache (O_DIRECT: $n reads)" test "$n" -ge 8

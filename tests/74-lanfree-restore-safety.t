@@ -73,4 +73,28 @@ like "$(tr '\r' '\n' <err.txt)" "restore: " "--progress draws a progress line"
 $L backup repo d.img --name g2 --progress >/dev/null 2>err.txt
 like "$(tr '\r' '\n' <err.txt)" "backup: .* ETA [0-9]+:[0-9]{2}" "backup --progress: bytes, rate and ETA"
 
+# a target that fills up (ENOSPC) in the middle of a large, streamed file:
+# reported once, nothing left of it, and the rest of that file is not
+# decompressed for nothing (before: the whole 24 MiB was read on)
+if is_root && command -v strace >/dev/null; then
+	mkdir -p srcbig/d && head -c $((24 * 1048576)) /dev/urandom >srcbig/d/big
+	mkdisk big.img 64M <<'S'
+label: gpt
+start=2048, type=linux
+S
+	put_ext4 big.img 1 -d srcbig
+	$L init rbig >/dev/null && $L backup rbig big.img --name b -q
+	mkdir full && mount -t tmpfs -o size=2M tmpfs full
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		strace -f -e trace=read -o reads.txt $L restore rbig b --to full/x -q 2>err.txt
+	is "$?" 1 "a target that fills up: restore fails (exit 1)"
+	is "$(grep -c 'p1/d/big: cannot write: No space left on device' err.txt)" 1 "the file is reported once, with why"
+	ok "and not left half-written" test ! -e full/x/p1/d/big
+	n=$(grep -c 'read(.*= 131072$' reads.txt || true)
+	ok "the archive is not read on after the writer failed ($n reads of 128 KiB; 24 MiB is 192)" test "$n" -lt 120
+	umount full
+else
+	skip 4 "needs root (a tmpfs that fills up) and strace"
+fi
+
 done_testing

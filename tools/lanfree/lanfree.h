@@ -509,6 +509,7 @@ struct file_job {
 	unsigned char *data;       /* SIZE bytes; only the runs are written */
 	struct content_runs runs;  /* its data runs, in order */
 	bool stream, closed, abandoned;
+	bool failed;               /* STREAM: the writer failed; the rest is not wanted */
 	struct job_piece *pieces, *pieces_tail; /* STREAM: given, not yet written */
 	enum job_result result;
 	int err;                   /* JOB_IO, JOB_SIZE: errno */
@@ -522,7 +523,8 @@ struct writer *writer_start(void);
 bool writer_full(struct writer *w);
 void writer_give(struct writer *w, struct file_job *j);
 /* A streamed job's next block (copied; in order): waits while too many
- * bytes are in flight.  -1: out of memory. */
+ * bytes are in flight.  -1: out of memory; 1: the writer failed (JOB_IO,
+ * J->err; or JOB_NOMEM): give no more. */
 int writer_piece(struct writer *w, struct file_job *j, const void *buf, size_t len, uint64_t offset);
 /* Every block of a streamed job given (ABANDON: its file is not to be
  * finished, the error was reported: JOB_ABANDONED). */

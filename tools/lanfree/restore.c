@@ -477,6 +477,7 @@ struct async_file {
 	struct unpack_info info;
 	uint64_t end;        /* of the last block given */
 	bool given;
+	char why_buf[160];
 };
 
 static void async_free(struct async_file *f)
@@ -643,11 +644,20 @@ static int stream_block(const void *buf, size_t len, uint64_t offset, void *arg)
 		f->job.sparse = f->info.sparse;
 		hand_over(f->r, f);
 	}
-	if (writer_piece(f->r->wr, &f->job, buf, len, offset) < 0) {
+	switch (writer_piece(f->r->wr, &f->job, buf, len, offset)) {
+	case 0:
+		return 0;
+	case 1: /* the writer failed: said here, the rest not decompressed */
+		if (f->job.result == JOB_IO)
+			snprintf(f->why_buf, sizeof(f->why_buf), "cannot write: %s", strerror(f->job.err));
+		else
+			snprintf(f->why_buf, sizeof(f->why_buf), "out of memory");
+		f->why = f->why_buf;
+		return -1;
+	default:
 		f->why = "out of memory";
 		return -1;
 	}
-	return 0;
 }
 
 /* Stream E to the writer as it is unpacked; FD and PARENT are the job's

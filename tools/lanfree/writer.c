@@ -74,9 +74,10 @@ static struct job_piece *piece_wait(struct writer *w, struct file_job *j)
 	return p;
 }
 
-static void piece_done(struct writer *w, struct job_piece *p)
+static void piece_done(struct writer *w, struct file_job *j, struct job_piece *p)
 {
 	pthread_mutex_lock(&w->mu);
+	j->failed = j->result != JOB_OK; /* (read by the owner under the lock) */
 	w->piece_bytes -= p->len;
 	if (w->owner_waits)
 		pthread_cond_broadcast(&w->cv);
@@ -99,7 +100,7 @@ static void job_run(struct writer *w, struct file_job *j)
 	while (j->stream && (p = piece_wait(w, j))) {
 		if (j->result == JOB_OK) /* after an error, the rest is only let go */
 			job_write(j, &h, p->data, p->len, p->offset, &end);
-		piece_done(w, p);
+		piece_done(w, j, p);
 	}
 	if (j->abandoned)
 		j->result = JOB_ABANDONED;
@@ -193,10 +194,15 @@ int writer_piece(struct writer *w, struct file_job *j, const void *buf, size_t l
 	p->len = len;
 	memcpy(p->data, buf, len);
 	pthread_mutex_lock(&w->mu);
-	while (w->piece_bytes >= MAX_PIECE_BYTES) {
+	while (w->piece_bytes >= MAX_PIECE_BYTES && !j->failed) {
 		w->owner_waits = true;
 		pthread_cond_wait(&w->cv, &w->mu);
 		w->owner_waits = false;
+	}
+	if (j->failed) {
+		pthread_mutex_unlock(&w->mu);
+		free(p);
+		return 1;
 	}
 	if (j->pieces_tail)
 		j->pieces_tail->next = p;
