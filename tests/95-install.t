@@ -25,6 +25,8 @@ is "$(nm -g --defined-only "$root/usr/lib/libimgfmt.a" | awk 'NF == 3 { print $3
 sed -n 's/.*\<\(imgfmt_[a-z0-9_]*\)(.*/\1/p' "$root/usr/include/imgfmt.h" | sort -u >public
 is "$(nm -g --defined-only "$root/usr/lib/libimgfmt.a" | awk 'NF == 3 { print $3 }' | sort | comm -23 - public)" "" \
 	"and its globals are all declared in imgfmt.h"
+is "$(nm -D --defined-only "$root/usr/lib/libimgfmt.so.0" | awk '$3 ~ /^imgfmt_/ { sub(/@.*/, "", $3); print $3 }' | sort | comm -23 - public)" "" \
+	"the shared library exports nothing imgfmt.h does not declare (libimgfmt.sym's wildcards)"
 
 # bash completion, as installed, from the installed tools' own --help
 comp() { # WORDS...: what completing the last word offers

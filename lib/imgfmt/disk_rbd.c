@@ -138,18 +138,34 @@ static int rbd_connect(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s
 	return 0;
 }
 
-/* Open the image (at the snapshot) read-only, naming what is missing. */
-static int rbd_open_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct rbd_spec *s)
+/* Connect and open the spec's pool (and namespace). */
+static int rbd_pool(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s)
 {
-	int rc = r->api->rados_ioctx_create(r->cluster, s->pool, &r->io);
+	char why[200];
+	int rc;
 
-	if (rc < 0) {
+	if (!(r->api = imgfmt_rbd_api(why, sizeof(why))))
+		return imgfmt_fail(err, -ENOSYS, "rbd: disks need librados and librbd: %s", why);
+	if ((rc = rbd_connect(err, r, s)) < 0)
+		return rc;
+	if ((rc = r->api->rados_ioctx_create(r->cluster, s->pool, &r->io)) < 0) {
 		r->io = NULL;
-		return rc == -ENOENT ? disk_fail(disk, rc, "no pool '%s' in the Ceph cluster", s->pool)
-				     : disk_fail(disk, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
+		return rc == -ENOENT ? imgfmt_fail(err, rc, "no pool '%s' in the Ceph cluster", s->pool)
+				     : imgfmt_fail(err, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
 	}
 	if (s->ns)
 		r->api->rados_ioctx_set_namespace(r->io, s->ns);
+	return 0;
+}
+
+/* Connect and open the image (at the snapshot) read-only, naming what is
+ * missing. */
+static int rbd_open_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct rbd_spec *s)
+{
+	int rc = rbd_pool(disk->error, r, s);
+
+	if (rc < 0)
+		return rc;
 	rc = r->api->rbd_open_read_only(r->io, s->image, &r->image, s->snap);
 	if (rc == -ENOENT && s->snap && r->api->rbd_open_read_only(r->io, s->image, &r->image, NULL) == 0) {
 		r->api->rbd_close(r->image);
@@ -182,7 +198,8 @@ int imgfmt_rbd_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int imgfmt_disk_window(imgfmt_disk *disk, uint64_t off, uint64_t len)
+/* Copy disk bytes [OFF, OFF+LEN) into the window (once). */
+static int window_fill(imgfmt_disk *disk, uint64_t off, uint64_t len)
 {
 	struct imgfmt_rbd *r = disk->rbd;
 	imgfmt_extents *want, *missing;
@@ -249,7 +266,7 @@ static int window_ebr_chain(imgfmt_disk *disk)
 		ebr = ext + link; /* both 32-bit: no overflow */
 		if (ebr >= disk->size / SECTOR)
 			break;
-		if ((rc = imgfmt_disk_window(disk, ebr * SECTOR, SECTOR)) < 0 ||
+		if ((rc = window_fill(disk, ebr * SECTOR, SECTOR)) < 0 ||
 		    (rc = imgfmt_rbd_pread(disk, s, SECTOR, ebr * SECTOR)) < 0)
 			return rc;
 		if (s[510] != 0x55 || s[511] != 0xAA || !(link = le32(s + 446 + 16 + 8)))
@@ -258,22 +275,22 @@ static int window_ebr_chain(imgfmt_disk *disk)
 	return 0;
 }
 
-int imgfmt_disk_window_volume(imgfmt_disk *disk, uint64_t off, uint64_t size)
+int imgfmt_rbd_window_volume(imgfmt_disk *disk, uint64_t off, uint64_t size)
 {
+	uint64_t edge = size < EDGE ? size : EDGE;
 	unsigned char boot[SECTOR];
 	int rc;
 
 	if (!disk->rbd)
 		return 0;
-	if ((rc = imgfmt_disk_window(disk, off, size < EDGE ? size : EDGE)) < 0 ||
-	    (rc = imgfmt_disk_window(disk, off + size - (size < EDGE ? size : EDGE), size < EDGE ? size : EDGE)) < 0)
+	if ((rc = window_fill(disk, off, edge)) < 0 || (rc = window_fill(disk, off + size - edge, edge)) < 0)
 		return rc;
 	/* libblkid takes an NTFS volume's label from $Volume, the MFT's fourth record */
 	if (size >= SECTOR && imgfmt_rbd_pread(disk, boot, SECTOR, off) == 0 && !memcmp(boot + 3, "NTFS    ", 8)) {
 		uint64_t cluster = (uint64_t)(boot[11] | boot[12] << 8) * boot[13];
 		uint64_t mft = cluster * ((uint64_t)le32(boot + 0x30) | (uint64_t)le32(boot + 0x34) << 32);
 		if (cluster && mft < size)
-			rc = imgfmt_disk_window(disk, off + mft, size - mft < (64 << 10) ? size - mft : (64 << 10));
+			rc = window_fill(disk, off + mft, size - mft < (64 << 10) ? size - mft : (64 << 10));
 	}
 	return rc;
 }
@@ -282,7 +299,6 @@ int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags)
 {
 	struct imgfmt_rbd *r;
 	struct rbd_spec s;
-	char why[200];
 	int rc;
 
 	if (flags & IMGFMT_OPEN_WRITE)
@@ -294,11 +310,7 @@ int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags)
 		rc = disk_fail(disk, -ENOMEM, "out of memory");
 		goto out;
 	}
-	if (!(r->api = imgfmt_rbd_api(why, sizeof(why)))) {
-		rc = disk_fail(disk, -ENOSYS, "rbd: disks need librados and librbd: %s", why);
-		goto out;
-	}
-	if ((rc = rbd_connect(disk->error, r, &s)) < 0 || (rc = rbd_open_image(disk, r, &s)) < 0)
+	if ((rc = rbd_open_image(disk, r, &s)) < 0)
 		goto out;
 	if ((rc = r->api->rbd_get_size(r->image, &disk->size)) < 0) {
 		rc = disk_fail(disk, rc, "cannot read the RBD image's size: %s", strerror(-rc));
@@ -315,32 +327,12 @@ int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags)
 		rc = disk_fail(disk, -errno, "cannot make the RBD window: %s", strerror(errno));
 		goto out;
 	}
-	rc = imgfmt_disk_window_volume(disk, 0, disk->size);
+	rc = imgfmt_rbd_window_volume(disk, 0, disk->size);
 	if (rc == 0)
 		rc = window_ebr_chain(disk);
 out:
 	free(s.buf);
 	return rc;
-}
-
-/* Connect and open the spec's pool (and namespace). */
-static int rbd_pool(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s)
-{
-	char why[200];
-	int rc;
-
-	if (!(r->api = imgfmt_rbd_api(why, sizeof(why))))
-		return imgfmt_fail(err, -ENOSYS, "rbd: disks need librados and librbd: %s", why);
-	if ((rc = rbd_connect(err, r, s)) < 0)
-		return rc;
-	if ((rc = r->api->rados_ioctx_create(r->cluster, s->pool, &r->io)) < 0) {
-		r->io = NULL;
-		return rc == -ENOENT ? imgfmt_fail(err, rc, "no pool '%s' in the Ceph cluster", s->pool)
-				     : imgfmt_fail(err, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
-	}
-	if (s->ns)
-		r->api->rados_ioctx_set_namespace(r->io, s->ns);
-	return 0;
 }
 
 /* Close what R has open: the image, the pool, the connection. */
@@ -489,15 +481,9 @@ int imgfmt_rbd_target_check(char *err, const char *spec, bool replace)
 	return rc;
 }
 
-static bool zero_block(const char *p, size_t n)
-{
-	return p[0] == 0 && memcmp(p, p + 1, n - 1) == 0;
-}
-
 /* Write the data of FD in [OFF, OFF+LEN) into R's image, all-zero 4 KiB
  * blocks left out. */
-static int upload_range(char *err, const struct imgfmt_rbd *r, int fd, uint64_t off, uint64_t len, char *buf,
-			uint64_t *written)
+static int upload_range(char *err, const struct imgfmt_rbd *r, int fd, uint64_t off, uint64_t len, char *buf)
 {
 	enum { CHUNK = 4 << 20, BLOCK = 4096 };
 
@@ -513,7 +499,7 @@ static int upload_range(char *err, const struct imgfmt_rbd *r, int fd, uint64_t 
 		n = (size_t)got;
 		while (pos < n) {
 			size_t run = pos, b;
-			while (run < n && !zero_block(buf + run, (b = n - run < BLOCK ? n - run : BLOCK)))
+			while (run < n && !imgfmt_all_zero(buf + run, (b = n - run < BLOCK ? n - run : BLOCK)))
 				run += b;
 			if (run > pos) {
 				ssize_t w = r->api->rbd_write2(r->image, off + pos, run - pos, buf + pos, 0);
@@ -521,10 +507,9 @@ static int upload_range(char *err, const struct imgfmt_rbd *r, int fd, uint64_t 
 					return imgfmt_fail(err, w < 0 ? (int)w : -EIO, "RBD write error at byte %llu: %s",
 							   (unsigned long long)(off + pos),
 							   w < 0 ? strerror((int)-w) : "short write");
-				*written += run - pos;
 			}
 			pos = run;
-			while (pos < n && zero_block(buf + pos, (b = n - pos < BLOCK ? n - pos : BLOCK)))
+			while (pos < n && imgfmt_all_zero(buf + pos, (b = n - pos < BLOCK ? n - pos : BLOCK)))
 				pos += b;
 		}
 		off += n;
@@ -534,7 +519,7 @@ static int upload_range(char *err, const struct imgfmt_rbd *r, int fd, uint64_t 
 }
 
 /* Every data extent of FD (SEEK_DATA/SEEK_HOLE) into R's image. */
-static int upload(char *err, const struct imgfmt_rbd *r, int fd, uint64_t size, uint64_t *written)
+static int upload(char *err, const struct imgfmt_rbd *r, int fd, uint64_t size)
 {
 	char *buf = malloc(4 << 20);
 	off_t data = 0, hole;
@@ -553,7 +538,7 @@ static int upload(char *err, const struct imgfmt_rbd *r, int fd, uint64_t size, 
 		}
 		if ((uint64_t)hole > size)
 			hole = (off_t)size;
-		rc = upload_range(err, r, fd, (uint64_t)data, (uint64_t)(hole - data), buf, written);
+		rc = upload_range(err, r, fd, (uint64_t)data, (uint64_t)(hole - data), buf);
 		data = hole;
 	}
 	free(buf);
@@ -599,7 +584,7 @@ static int move_aside(char *err, const struct imgfmt_rbd *r, const struct rbd_sp
 	return 0;
 }
 
-int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, bool replace, uint64_t *written)
+int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, bool replace)
 {
 	struct imgfmt_rbd r = { 0 };
 	struct rbd_spec s = { 0 };
@@ -625,7 +610,7 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 		rc = imgfmt_fail(err, rc, "cannot open image '%s': %s", tmp, strerror(-rc));
 	}
 	if (rc == 0)
-		rc = upload(err, &r, fd, size, written);
+		rc = upload(err, &r, fd, size);
 	if (rc == 0 && (rc = r.api->rbd_flush(r.image)) < 0)
 		rc = imgfmt_fail(err, rc, "cannot flush image '%s': %s", tmp, strerror(-rc));
 	if (r.image)

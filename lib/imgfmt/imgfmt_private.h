@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <string.h>
 
 #define IMGFMT_ERRLEN 512
 
@@ -86,6 +87,14 @@ static inline void imgfmt_fd_readahead_on(int fd)
 	posix_fadvise(fd, 0, 0, POSIX_FADV_NORMAL);
 }
 
+/* LEN (> 0) bytes at BUF are all zero (target.c's and disk_rbd.c's holes). */
+static inline bool imgfmt_all_zero(const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	return p[0] == 0 && memcmp(p, p + 1, len - 1) == 0;
+}
+
 /* error.c: format MSG into BUF and return CODE (negative errno). */
 int imgfmt_fail(char *buf, int code, const char *fmt, ...) IMGFMT_PRINTF(3, 4);
 int imgfmt_vfail(char *buf, int code, const char *fmt, va_list ap) IMGFMT_PRINTF(3, 0);
@@ -100,7 +109,7 @@ int imgfmt_uuid_parse(const char *s, unsigned char out[16]);
 
 /* disk_rbd.c: disks on Ceph RBD ("rbd:POOL/IMAGE@SNAP").  libfdisk and
  * libblkid read disk->fd; for an RBD disk that is a sparse memory file, the
- * "window", holding only the ranges put there with imgfmt_disk_window()
+ * "window", holding only the ranges disk_rbd.c copies there
  * (reads of the image; nothing else reads the window). */
 bool imgfmt_rbd_is_spec(const char *path);
 /* Connect, open the image read-only (-EROFS with IMGFMT_OPEN_WRITE), set
@@ -114,15 +123,15 @@ void imgfmt_rbd_close(imgfmt_disk *disk);
  * and the image is not (unless REPLACE); write the data of FD (SIZE bytes,
  * its holes and all-zero 4 KiB blocks left out) into a new sparse image
  * under a temp name, flush it, and rename it into place (REPLACE: the old
- * image removed first); a failure removes the temp image.  *WRITTEN gets
- * the bytes written.  0 or a negative errno with the message in ERR. */
+ * image renamed aside until then, removed after); a failure removes the
+ * temp image.  0 or a negative errno with the message in ERR. */
 int imgfmt_rbd_target_check(char *err, const char *spec, bool replace);
-int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, bool replace, uint64_t *written);
-/* Copy disk bytes [OFF, OFF+LEN) into the window; a no-op for other disks. */
-int imgfmt_disk_window(imgfmt_disk *disk, uint64_t off, uint64_t len);
-/* The same for what libblkid reads to identify the volume at OFF of SIZE
- * bytes: its first and last MiB (and an NTFS volume's first MFT records). */
-int imgfmt_disk_window_volume(imgfmt_disk *disk, uint64_t off, uint64_t size);
+int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, bool replace);
+/* Copy into the window what libblkid reads to identify the volume at OFF
+ * of SIZE bytes: its first and last MiB (and an NTFS volume's first MFT
+ * records); a no-op for other disks.  (Not imgfmt_disk_*: those are
+ * exported.) */
+int imgfmt_rbd_window_volume(imgfmt_disk *disk, uint64_t off, uint64_t size);
 
 /* ptable.c: fill disk->label, ->id, ->volumes through libfdisk. */
 int imgfmt_ptable_read(imgfmt_disk *disk);

@@ -63,7 +63,7 @@ static int probe_fd(imgfmt_disk *disk, int fd, uint64_t offset, struct imgfmt_vo
 
 int imgfmt_probe_volume(imgfmt_disk *disk, struct imgfmt_volume *vol)
 {
-	int rc = vol->container ? 0 : imgfmt_disk_window_volume(disk, vol->offset, vol->size);
+	int rc = vol->container ? 0 : imgfmt_rbd_window_volume(disk, vol->offset, vol->size);
 
 	if (rc < 0)
 		return rc;

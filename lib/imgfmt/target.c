@@ -248,6 +248,17 @@ int imgfmt_target_open(struct imgfmt_target *t, const char *path, unsigned flags
 	return rc;
 }
 
+/* The temp file, if any, removed (and no longer a signal's to remove). */
+static void tmp_remove(struct imgfmt_target *t)
+{
+	if (t->tmp) {
+		unlink(t->tmp);
+		temp_unregister(t->tmp);
+	}
+	free(t->tmp);
+	t->tmp = NULL;
+}
+
 /* Durable in place: fsync the data, rename over the name, fsync the directory. */
 int imgfmt_target_commit(struct imgfmt_target *t)
 {
@@ -255,13 +266,9 @@ int imgfmt_target_commit(struct imgfmt_target *t)
 	int dfd, rc = 0;
 
 	if (t->rbd) {
-		uint64_t written = 0;
-		if ((rc = imgfmt_rbd_target_write(t->error, t->rbd, t->fd, t->size, t->rbd_replace, &written)) < 0)
+		if ((rc = imgfmt_rbd_target_write(t->error, t->rbd, t->fd, t->size, t->rbd_replace)) < 0)
 			return rc;
-		unlink(t->tmp);
-		temp_unregister(t->tmp);
-		free(t->tmp);
-		t->tmp = NULL;
+		tmp_remove(t); /* the staged copy: the image holds it now */
 		free(t->rbd);
 		t->rbd = NULL;
 		goto done;
@@ -320,12 +327,7 @@ void imgfmt_target_abort(struct imgfmt_target *t)
 	if (t->fd >= 0)
 		close(t->fd);
 	t->fd = -1;
-	if (t->tmp) {
-		unlink(t->tmp);
-		temp_unregister(t->tmp);
-	}
-	free(t->tmp);
-	t->tmp = NULL;
+	tmp_remove(t);
 	free(t->path);
 	t->path = NULL;
 	free(t->rbd);
@@ -333,11 +335,6 @@ void imgfmt_target_abort(struct imgfmt_target *t)
 }
 
 #define ZERO_BLOCK 4096 /* granularity of hole detection */
-
-static bool all_zero(const char *buf, size_t len)
-{
-	return buf[0] == 0 && memcmp(buf, buf + 1, len - 1) == 0;
-}
 
 static int write_all(struct imgfmt_target *t, const char *buf, size_t len, uint64_t off, uint64_t *written)
 {
@@ -368,7 +365,7 @@ int imgfmt_target_write(struct imgfmt_target *t, const void *data, size_t len, u
 		size_t run = pos, blk;
 		while (run < len) {
 			blk = len - run < ZERO_BLOCK ? len - run : ZERO_BLOCK;
-			if (all_zero(buf + run, blk))
+			if (imgfmt_all_zero(buf + run, blk))
 				break;
 			run += blk;
 		}
@@ -377,7 +374,7 @@ int imgfmt_target_write(struct imgfmt_target *t, const void *data, size_t len, u
 		pos = run;
 		while (pos < len) {
 			blk = len - pos < ZERO_BLOCK ? len - pos : ZERO_BLOCK;
-			if (!all_zero(buf + pos, blk))
+			if (!imgfmt_all_zero(buf + pos, blk))
 				break;
 			*zeros += blk;
 			pos += blk;
