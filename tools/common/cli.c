@@ -182,16 +182,36 @@ int cli_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 
 static void (*signal_extra)(void);
 
-/* Killed half-way, a tool leaves no temp target behind: async-signal-safe
- * calls only, then the default action (all signals are blocked in here, so
- * the raised one is delivered as the handler returns). */
-static void on_fatal_signal(int sig)
+/* Killed half-way, a tool leaves no temp target behind (async-signal-safe
+ * calls only). */
+static void clean_up(void)
 {
 	imgfmt_remove_temp_files();
 	if (signal_extra)
 		signal_extra();
+}
+
+/* Then the default action (all signals are blocked in here, so the raised
+ * one is delivered as the handler returns). */
+static void on_fatal_signal(int sig)
+{
+	clean_up();
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* SIGTERM, SIGINT and SIGHUP into SET, but for one ignored from the start
+ * (nohup, a background job): it stays ignored. */
+static void stop_signals(sigset_t *set)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaddset(set, sigs[i]);
+	}
 }
 
 static void (*signal_slow)(void);
@@ -208,9 +228,7 @@ static void *wait_for_signals(void *arg)
 	 * that the temp files swept next include any opened meanwhile */
 	if (signal_slow)
 		signal_slow();
-	imgfmt_remove_temp_files();
-	if (signal_extra)
-		signal_extra();
+	clean_up();
 	signal(sig, SIG_DFL);
 	pthread_sigmask(SIG_UNBLOCK, &waited_signals, NULL);
 	raise(sig); /* the default action: the process ends here */
@@ -219,17 +237,11 @@ static void *wait_for_signals(void *arg)
 
 int cli_clean_up_on_signals_in_thread(void (*extra)(void), void (*slow)(void))
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	pthread_t thread;
 
 	signal_extra = extra;
 	signal_slow = slow;
-	sigemptyset(&waited_signals);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		struct sigaction old;
-		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-			sigaddset(&waited_signals, sigs[i]);
-	}
+	stop_signals(&waited_signals);
 	pthread_sigmask(SIG_BLOCK, &waited_signals, NULL);
 	if (pthread_create(&thread, NULL, wait_for_signals, NULL) != 0) {
 		pthread_sigmask(SIG_UNBLOCK, &waited_signals, NULL);
@@ -242,15 +254,13 @@ int cli_clean_up_on_signals_in_thread(void (*extra)(void), void (*slow)(void))
 
 void cli_clean_up_on_signals(void (*extra)(void))
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct sigaction sa = { .sa_handler = on_fatal_signal };
+	sigset_t set;
 
 	signal_extra = extra;
 	sigfillset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		struct sigaction old;
-		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-			continue;
-		sigaction(sigs[i], &sa, NULL);
-	}
+	stop_signals(&set);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&set, sig) == 1)
+			sigaction(sig, &sa, NULL);
 }
