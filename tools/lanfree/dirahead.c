@@ -23,6 +23,7 @@ struct dirahead {
 	struct prefetch_range *r;
 	size_t n, cap;
 	uint64_t total;
+	bool full; /* TOTAL_MAX reached, or out of memory: ask for what is collected */
 	struct prefetch *pf;
 };
 
@@ -33,14 +34,18 @@ static int add_run(uint64_t logical, uint64_t length, uint64_t physical, void *a
 	(void)logical;
 	if (physical == IMGFMT_NO_PHYSICAL || !length)
 		return 0;
-	if (length > TOTAL_MAX - d->total)
-		return -1; /* enough */
+	if (length > TOTAL_MAX - d->total) {
+		d->full = true;
+		return -1;
+	}
 	d->total += length;
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? 2 * d->cap : 1024;
 		struct prefetch_range *grown = realloc(d->r, cap * sizeof(*grown));
-		if (!grown)
+		if (!grown) {
+			d->full = true;
 			return -1;
+		}
 		d->r = grown;
 		d->cap = cap;
 	}
@@ -79,16 +84,15 @@ static void merge(struct dirahead *d)
 
 struct dirahead *dirahead_start(struct walk *w)
 {
-	struct dirahead *d;
-
 	const char *type = imgfmt_fs_type(w->fs);
+	struct dirahead *d;
 
 	if ((strncmp(type, "ext", 3) && strcmp(type, "xfs")) || !(d = calloc(1, sizeof(*d))))
 		return NULL;
-	for (size_t i = 0; i < w->nscan; i++)
-		if (S_ISDIR(w->scan[i].mode) && imgfmt_fs_data_runs(w->fs, w->scan[i].ino, add_run, d) == -1 &&
-		    (d->n == d->cap || d->total + w->scan[i].size > TOTAL_MAX))
-			break; /* out of memory, or enough: ask for what is collected */
+	/* (a directory that cannot be mapped is left to the walk to report) */
+	for (size_t i = 0; i < w->nscan && !d->full; i++)
+		if (S_ISDIR(w->scan[i].mode))
+			imgfmt_fs_data_runs(w->fs, w->scan[i].ino, add_run, d);
 	merge(d);
 	d->pf = prefetch_start(w->fs, d->r, d->n);
 	prefetch_at(d->pf, d->n); /* all of it: no window is "read" here */
