@@ -472,12 +472,11 @@ struct async_file {
 	char *name, *rel;
 	struct entry e;
 	const char *why;     /* collect_block() or stream_block() refused a block, and why */
-	/* streamed: */
-	struct restore *r;
-	struct unpack_info info;
-	uint64_t end;        /* of the last block given */
-	bool given;
 	char why_buf[160];
+	struct unpack_info info; /* the entry's header */
+	uint64_t end;        /* of the last block unpacked */
+	bool given;          /* to the writer */
+	struct restore *r;   /* (streamed: for stream_block()) */
 };
 
 static void async_free(struct async_file *f)
@@ -490,6 +489,17 @@ static void async_free(struct async_file *f)
 	free(f->rel);
 	entry_free(&f->e);
 	free(f);
+}
+
+/* What went wrong with J (not JOB_OK nor JOB_ABANDONED), in BUF. */
+static const char *job_why(const struct file_job *j, char *buf, size_t size)
+{
+	if (j->result == JOB_DAMAGED)
+		return "restored content does not match its checksum (damaged archive?)";
+	if (j->result == JOB_NOMEM)
+		return "out of memory";
+	snprintf(buf, size, "cannot %s: %s", j->result == JOB_SIZE ? "size" : "write", strerror(j->err));
+	return buf;
 }
 
 /* A file the writer is done with: report, or set its attributes and
@@ -516,13 +526,7 @@ static void async_finish(struct restore *r, struct async_file *f)
 		r->failed++;
 		break;
 	default:
-		if (f->job.result == JOB_DAMAGED)
-			cli_error(f->rel, "restored content does not match its checksum (damaged archive?)");
-		else if (f->job.result == JOB_NOMEM)
-			cli_error(f->rel, "out of memory");
-		else
-			cli_error(f->rel, "cannot %s: %s", f->job.result == JOB_SIZE ? "size" : "write",
-				  strerror(f->job.err));
+		cli_error(f->rel, "%s", job_why(&f->job, f->why_buf, sizeof(f->why_buf)));
 		close(f->job.fd);
 		unlinkat(f->parent, f->name, 0);
 		r->failed++;
@@ -554,20 +558,28 @@ static int async_fail(struct restore *r, int parent, const char *name, int fd, s
 	return -1;
 }
 
-/* A data block of an entry unpacked into memory: it must come in order
- * and within the entry's size (the archive is input). */
+/* A data block of an entry must come in order and within the entry's size
+ * (the archive is input): false (F's why said) when it does not. */
+static bool block_in_order(struct async_file *f, size_t len, uint64_t offset)
+{
+	if (offset > f->job.size || len > f->job.size - offset || offset < f->end) {
+		f->why = "archive entry has data out of order or past its size";
+		return false;
+	}
+	f->end = offset + len;
+	return true;
+}
+
+/* A data block of an entry unpacked into memory. */
 static int collect_block(const void *buf, size_t len, uint64_t offset, void *arg)
 {
 	struct async_file *f = arg;
 	struct file_job *j = &f->job;
-	struct content_run *last = j->runs.n ? &j->runs.run[j->runs.n - 1] : NULL;
 
 	if (!len)
 		return 0;
-	if (offset > j->size || len > j->size - offset || (last && offset < last->offset + last->length)) {
-		f->why = "archive entry has data out of order or past its size";
+	if (!block_in_order(f, len, offset))
 		return -1;
-	}
 	memcpy(j->data + offset, buf, len);
 	if (content_runs_append(&j->runs, offset, len) < 0) {
 		f->why = "out of memory";
@@ -585,6 +597,7 @@ static void hand_over(struct restore *r, struct async_file *f)
 		if (j)
 			async_finish(r, (struct async_file *)j);
 	}
+	f->job.sparse = f->info.sparse;
 	writer_give(r->wr, &f->job);
 	f->given = true;
 }
@@ -595,7 +608,6 @@ static void hand_over(struct restore *r, struct async_file *f)
 static int restore_async(struct restore *r, int parent, const char *name, int fd, struct entry *e, const char *rel)
 {
 	struct async_file *f = calloc(1, sizeof(*f));
-	struct unpack_info info = { 0 };
 	bool unpacked = false;
 
 	if (f)
@@ -606,8 +618,7 @@ static int restore_async(struct restore *r, int parent, const char *name, int fd
 		f->job.fd = fd;
 		f->job.size = e->size;
 		memcpy(f->job.sha, e->sha, 32);
-		unpacked = unpack_content(r, e, rel, collect_block, f, &f->why, &info) == 0;
-		f->job.sparse = info.sparse;
+		unpacked = unpack_content(r, e, rel, collect_block, f, &f->why, &f->info) == 0;
 	}
 	if (unpacked) {
 		f->parent = dup(parent);
@@ -627,32 +638,22 @@ static int restore_async(struct restore *r, int parent, const char *name, int fd
 }
 
 
-/* A data block of a streamed file: in order and within its size (as
- * collect_block() checks), then to the writer; the job goes first. */
+/* A data block of a streamed file, to the writer; the job goes first. */
 static int stream_block(const void *buf, size_t len, uint64_t offset, void *arg)
 {
 	struct async_file *f = arg;
 
 	if (!len)
 		return 0;
-	if (offset > f->job.size || len > f->job.size - offset || offset < f->end) {
-		f->why = "archive entry has data out of order or past its size";
+	if (!block_in_order(f, len, offset))
 		return -1;
-	}
-	f->end = offset + len;
-	if (!f->given) {
-		f->job.sparse = f->info.sparse;
+	if (!f->given)
 		hand_over(f->r, f);
-	}
 	switch (writer_piece(f->r->wr, &f->job, buf, len, offset)) {
 	case 0:
 		return 0;
 	case 1: /* the writer failed: said here, the rest not decompressed */
-		if (f->job.result == JOB_IO)
-			snprintf(f->why_buf, sizeof(f->why_buf), "cannot write: %s", strerror(f->job.err));
-		else
-			snprintf(f->why_buf, sizeof(f->why_buf), "out of memory");
-		f->why = f->why_buf;
+		f->why = job_why(&f->job, f->why_buf, sizeof(f->why_buf));
 		return -1;
 	default:
 		f->why = "out of memory";
@@ -685,10 +686,8 @@ static int restore_stream(struct restore *r, int parent, const char *name, int f
 	ok = unpack_content(r, e, rel, stream_block, f, &f->why, &f->info) == 0;
 	if (!f->given && !ok)
 		return async_fail(r, parent, name, fd, f);
-	if (!f->given) { /* no data: holes only */
-		f->job.sparse = f->info.sparse;
+	if (!f->given) /* no data: holes only */
 		hand_over(r, f);
-	}
 	f->e = *e;
 	memset(e, 0, sizeof(*e)); /* its buffers are the job's now */
 	writer_close(r->wr, &f->job, !ok);
