@@ -110,7 +110,7 @@ bad "missing pool" rbd:nopool/g01 "no pool 'nopool'"
 bad "empty spec" rbd: "not an RBD spec"
 bad "pool without an image" rbd:rbd "not an RBD spec"
 bad "empty snapshot name" rbd:rbd/g01@ "not an RBD spec"
-bad "an option without a value" rbd:rbd/g01:id "RBD option 'id': want KEY=VALUE"
+bad "an option without a value" rbd:rbd/g01:id "Ceph option 'id': want KEY=VALUE"
 bad "conf= naming no file" rbd:rbd/g01:conf=/nonexistent/ceph.conf "cannot read the Ceph configuration"
 $L backup repo rbd:rbd/nosuch --name x -q 2>err.txt
 is "$?" 1 "lanfree backup of a missing image: exit 1"

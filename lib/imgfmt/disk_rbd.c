@@ -16,7 +16,7 @@
  * /etc/ceph/ceph.conf, ...), then $CEPH_ARGS.
  */
 #include "imgfmt_private.h"
-#include "rbd_api.h"
+#include "ceph.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -30,51 +30,20 @@
 enum { EDGE = 1 << 20, SECTOR = 512 };
 
 struct imgfmt_rbd {
-	const struct imgfmt_rbd_api *api; /* librados, librbd */
-	rados_t cluster;
-	rados_ioctx_t io;
+	struct ceph_conn c; /* librados, librbd; the pool */
 	rbd_image_t image;
 	imgfmt_extents *window; /* ranges of the image copied into disk->fd */
 };
 
-enum { MAX_OPTS = 32 };
-
 struct rbd_spec {
-	char *buf;                          /* the spec, cut in place */
-	char *pool, *ns, *image, *snap, *id, *conf;
-	char *key[MAX_OPTS], *value[MAX_OPTS]; /* other ":KEY=VALUE" options */
-	int nopts;
+	char *buf; /* the spec, cut in place */
+	char *pool, *ns, *image, *snap;
+	struct ceph_opts opts;
 };
 
 bool imgfmt_rbd_is_spec(const char *path)
 {
 	return strncmp(path, "rbd:", 4) == 0;
-}
-
-/* Cut the ":KEY=VALUE" options at OPTS: id= and conf= are kept apart. */
-static int spec_options(char *err, struct rbd_spec *s, char *opts)
-{
-	while (opts) {
-		char *next = strchr(opts, ':'), *eq;
-		if (next)
-			*next++ = '\0';
-		eq = strchr(opts, '=');
-		if (!eq || eq == opts || !eq[1])
-			return imgfmt_fail(err, -EINVAL, "RBD option '%s': want KEY=VALUE", opts);
-		*eq++ = '\0';
-		if (!strcmp(opts, "id"))
-			s->id = eq;
-		else if (!strcmp(opts, "conf"))
-			s->conf = eq;
-		else if (s->nopts == MAX_OPTS)
-			return imgfmt_fail(err, -EINVAL, "too many RBD options");
-		else {
-			s->key[s->nopts] = opts;
-			s->value[s->nopts++] = eq;
-		}
-		opts = next;
-	}
-	return 0;
 }
 
 /* Cut "POOL[/NS]/IMAGE[@SNAP][:opts]" into its parts. */
@@ -103,59 +72,13 @@ static int spec_parse(char *err, const char *path, struct rbd_spec *s)
 	if (!s->pool[0] || !s->image || !s->image[0] || (s->snap && !s->snap[0]) || strchr(s->image, '/') ||
 	    (s->ns && !s->ns[0]))
 		return imgfmt_fail(err, -EINVAL, "not an RBD spec: want rbd:POOL/IMAGE[@SNAP][:id=NAME][:conf=PATH]");
-	return spec_options(err, s, colon);
-}
-
-/* librados logs to stderr by default; the library never prints. */
-static void quiet(const struct imgfmt_rbd *r)
-{
-	r->api->rados_conf_set(r->cluster, "log_to_stderr", "false");
-	r->api->rados_conf_set(r->cluster, "err_to_stderr", "false");
-}
-
-/* Connect as the client the spec names, configured the standard way:
- * the file (conf= or the search), then $CEPH_ARGS, then the spec's options. */
-static int rbd_connect(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s)
-{
-	int rc = r->api->rados_create(&r->cluster, s->id);
-
-	if (rc < 0) {
-		r->cluster = NULL;
-		return imgfmt_fail(err, rc, "cannot set up a Ceph client: %s", strerror(-rc));
-	}
-	quiet(r);
-	if ((rc = r->api->rados_conf_read_file(r->cluster, s->conf)) < 0)
-		return imgfmt_fail(err, rc, "cannot read the Ceph configuration %s: %s",
-				 s->conf ? s->conf : "($CEPH_CONF, /etc/ceph/ceph.conf)", strerror(-rc));
-	if ((rc = r->api->rados_conf_parse_env(r->cluster, NULL)) < 0)
-		return imgfmt_fail(err, rc, "bad $CEPH_ARGS: %s", strerror(-rc));
-	for (int i = 0; i < s->nopts; i++)
-		if (r->api->rados_conf_set(r->cluster, s->key[i], s->value[i]) < 0)
-			return imgfmt_fail(err, -EINVAL, "RBD option '%s': not a Ceph option, or a bad value", s->key[i]);
-	quiet(r);
-	if ((rc = r->api->rados_connect(r->cluster)) < 0)
-		return imgfmt_fail(err, rc, "cannot connect to the Ceph cluster: %s", strerror(-rc));
-	return 0;
+	return imgfmt_ceph_options(err, &s->opts, colon);
 }
 
 /* Connect and open the spec's pool (and namespace). */
 static int rbd_pool(char *err, struct imgfmt_rbd *r, const struct rbd_spec *s)
 {
-	char why[200];
-	int rc;
-
-	if (!(r->api = imgfmt_rbd_api(why, sizeof(why))))
-		return imgfmt_fail(err, -ENOSYS, "rbd: disks need librados and librbd: %s", why);
-	if ((rc = rbd_connect(err, r, s)) < 0)
-		return rc;
-	if ((rc = r->api->rados_ioctx_create(r->cluster, s->pool, &r->io)) < 0) {
-		r->io = NULL;
-		return rc == -ENOENT ? imgfmt_fail(err, rc, "no pool '%s' in the Ceph cluster", s->pool)
-				     : imgfmt_fail(err, rc, "cannot open pool '%s': %s", s->pool, strerror(-rc));
-	}
-	if (s->ns)
-		r->api->rados_ioctx_set_namespace(r->io, s->ns);
-	return 0;
+	return imgfmt_ceph_pool(err, &r->c, &s->opts, s->pool, s->ns, "rbd: disks");
 }
 
 /* Connect and open the image (at the snapshot) read-only, naming what is
@@ -166,9 +89,9 @@ static int rbd_open_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const struct 
 
 	if (rc < 0)
 		return rc;
-	rc = r->api->rbd_open_read_only(r->io, s->image, &r->image, s->snap);
-	if (rc == -ENOENT && s->snap && r->api->rbd_open_read_only(r->io, s->image, &r->image, NULL) == 0) {
-		r->api->rbd_close(r->image);
+	rc = r->c.api->rbd_open_read_only(r->c.io, s->image, &r->image, s->snap);
+	if (rc == -ENOENT && s->snap && r->c.api->rbd_open_read_only(r->c.io, s->image, &r->image, NULL) == 0) {
+		r->c.api->rbd_close(r->image);
 		r->image = NULL;
 		return disk_fail(disk, rc, "image '%s' has no snapshot '%s'", s->image, s->snap);
 	}
@@ -185,7 +108,7 @@ int imgfmt_rbd_pread(imgfmt_disk *disk, void *buf, size_t len, uint64_t off)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = disk->rbd->api->rbd_read2(disk->rbd->image, off + done, len - done, (char *)buf + done,
+		ssize_t n = disk->rbd->c.api->rbd_read2(disk->rbd->image, off + done, len - done, (char *)buf + done,
 				      LIBRADOS_OP_FLAG_FADVISE_SEQUENTIAL);
 		if (n < 0)
 			return disk_fail(disk, -EIO, "RBD read error at byte %llu: %s",
@@ -312,7 +235,7 @@ int imgfmt_rbd_open(imgfmt_disk *disk, const char *path, unsigned flags)
 	}
 	if ((rc = rbd_open_image(disk, r, &s)) < 0)
 		goto out;
-	if ((rc = r->api->rbd_get_size(r->image, &disk->size)) < 0) {
+	if ((rc = r->c.api->rbd_get_size(r->image, &disk->size)) < 0) {
 		rc = disk_fail(disk, rc, "cannot read the RBD image's size: %s", strerror(-rc));
 		goto out;
 	}
@@ -339,12 +262,9 @@ out:
 static void rbd_disconnect(struct imgfmt_rbd *r)
 {
 	if (r->image)
-		r->api->rbd_close(r->image);
-	if (r->io)
-		r->api->rados_ioctx_destroy(r->io);
-	if (r->cluster)
-		r->api->rados_shutdown(r->cluster);
-	r->image = NULL, r->io = NULL, r->cluster = NULL;
+		r->c.api->rbd_close(r->image);
+	r->image = NULL;
+	imgfmt_ceph_close(&r->c);
 }
 
 static void rbd_done(struct imgfmt_rbd *r, struct rbd_spec *s)
@@ -373,7 +293,7 @@ static int snapshot_image(imgfmt_disk *disk, struct imgfmt_rbd *r, const char *s
 		return disk_fail(disk, -EINVAL, "not a snapshot name: '%s'", snap ? snap : "");
 	if ((rc = rbd_pool(disk->error, r, s)) < 0)
 		return rc;
-	if ((rc = r->api->rbd_open(r->io, s->image, &r->image, NULL)) < 0) {
+	if ((rc = r->c.api->rbd_open(r->c.io, s->image, &r->image, NULL)) < 0) {
 		r->image = NULL;
 		return rc == -ENOENT ? disk_fail(disk, rc, "no image '%s' in pool '%s'", s->image, s->pool)
 				     : disk_fail(disk, rc, "cannot open image '%s' for writing: %s", s->image,
@@ -390,7 +310,7 @@ static int snapshot_change(imgfmt_disk *disk, const char *spec, const char *snap
 	int rc = snapshot_image(disk, &r, spec, snap, &s);
 
 	if (rc == 0) { /* (else reported) */
-		rc = make ? r.api->rbd_snap_create(r.image, snap) : r.api->rbd_snap_remove(r.image, snap);
+		rc = make ? r.c.api->rbd_snap_create(r.image, snap) : r.c.api->rbd_snap_remove(r.image, snap);
 		if (rc == -EEXIST && make)
 			disk_fail(disk, rc, "image '%s' already has a snapshot '%s'", s.image, snap);
 		else if (rc == -ENOENT && !make)
@@ -467,7 +387,7 @@ int imgfmt_rbd_target_check(char *err, const char *spec, bool replace)
 	if (rc == 0)
 		rc = rbd_pool(err, &r, &s);
 	if (rc == 0) {
-		rc = r.api->rbd_open_read_only(r.io, s.image, &r.image, NULL);
+		rc = r.c.api->rbd_open_read_only(r.c.io, s.image, &r.image, NULL);
 		if (rc < 0)
 			r.image = NULL;
 		if (rc == 0 && !replace)
@@ -502,7 +422,7 @@ static int upload_range(char *err, const struct imgfmt_rbd *r, int fd, uint64_t 
 			while (run < n && !imgfmt_all_zero(buf + run, (b = n - run < BLOCK ? n - run : BLOCK)))
 				run += b;
 			if (run > pos) {
-				ssize_t w = r->api->rbd_write2(r->image, off + pos, run - pos, buf + pos, 0);
+				ssize_t w = r->c.api->rbd_write2(r->image, off + pos, run - pos, buf + pos, 0);
 				if (w != (ssize_t)(run - pos))
 					return imgfmt_fail(err, w < 0 ? (int)w : -EIO, "RBD write error at byte %llu: %s",
 							   (unsigned long long)(off + pos),
@@ -573,7 +493,7 @@ static int move_aside(char *err, const struct imgfmt_rbd *r, const struct rbd_sp
 		*old = NULL;
 		return imgfmt_fail(err, -ENOMEM, "out of memory");
 	}
-	rc = r->api->rbd_rename(r->io, s->image, *old);
+	rc = r->c.api->rbd_rename(r->c.io, s->image, *old);
 	if (rc == -ENOENT) { /* (nothing to replace) */
 		free(*old);
 		*old = NULL;
@@ -600,21 +520,21 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 	}
 	if (rc == 0)
 		counted = (rc = temp_image_count(err, 1)) == 0;
-	if (rc == 0 && (rc = r.api->rbd_create2(r.io, tmp, size, RBD_FEATURE_LAYERING, &order)) < 0)
+	if (rc == 0 && (rc = r.c.api->rbd_create2(r.c.io, tmp, size, RBD_FEATURE_LAYERING, &order)) < 0)
 		rc = imgfmt_fail(err, rc, "cannot create image '%s': %s", tmp, strerror(-rc));
 	created = rc == 0;
 	if (rc == 0 && writing_stopped()) /* (asked for while it was being created) */
 		rc = imgfmt_fail(err, -EINTR, "interrupted");
-	if (rc == 0 && (rc = r.api->rbd_open(r.io, tmp, &r.image, NULL)) < 0) {
+	if (rc == 0 && (rc = r.c.api->rbd_open(r.c.io, tmp, &r.image, NULL)) < 0) {
 		r.image = NULL;
 		rc = imgfmt_fail(err, rc, "cannot open image '%s': %s", tmp, strerror(-rc));
 	}
 	if (rc == 0)
 		rc = upload(err, &r, fd, size);
-	if (rc == 0 && (rc = r.api->rbd_flush(r.image)) < 0)
+	if (rc == 0 && (rc = r.c.api->rbd_flush(r.image)) < 0)
 		rc = imgfmt_fail(err, rc, "cannot flush image '%s': %s", tmp, strerror(-rc));
 	if (r.image)
-		r.api->rbd_close(r.image);
+		r.c.api->rbd_close(r.image);
 	r.image = NULL;
 	/* from here on the image is completed even if a signal asks to stop:
 	 * imgfmt_remove_temp_images() waits for it */
@@ -622,11 +542,11 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 		rc = imgfmt_fail(err, -EINTR, "interrupted");
 	if (rc == 0 && replace)
 		rc = move_aside(err, &r, &s, &old);
-	if (rc == 0 && (rc = r.api->rbd_rename(r.io, tmp, s.image)) < 0)
+	if (rc == 0 && (rc = r.c.api->rbd_rename(r.c.io, tmp, s.image)) < 0)
 		rc = rc == -EEXIST ? imgfmt_fail(err, rc, "target exists (created meanwhile by someone else)")
 				   : imgfmt_fail(err, rc, "cannot rename '%s' to '%s': %s", tmp, s.image,
 						 strerror(-rc));
-	if (rc < 0 && old && r.api->rbd_rename(r.io, old, s.image) < 0) {
+	if (rc < 0 && old && r.c.api->rbd_rename(r.c.io, old, s.image) < 0) {
 		/* neither name could be given back: keep both, say where */
 		imgfmt_fail(err, rc, "cannot rename '%s' to '%s'; the old image is '%s', the new one '%s'", tmp, s.image,
 			    old, tmp);
@@ -636,8 +556,8 @@ int imgfmt_rbd_target_write(char *err, const char *spec, int fd, uint64_t size, 
 		old = NULL; /* back under its name */
 	}
 	if (rc < 0 && created)
-		r.api->rbd_remove(r.io, tmp);
-	if (rc == 0 && old && (rc = r.api->rbd_remove(r.io, old)) < 0)
+		r.c.api->rbd_remove(r.c.io, tmp);
+	if (rc == 0 && old && (rc = r.c.api->rbd_remove(r.c.io, old)) < 0)
 		rc = imgfmt_fail(err, rc, "the new image is in place; the one it replaced is kept as '%s': %s%s", old,
 				 strerror(-rc), rc == -ENOTEMPTY ? " (it has snapshots)" : "");
 	if (counted)
@@ -655,7 +575,7 @@ static int diff_cb(uint64_t off, size_t len, int exists, void *arg)
 
 int imgfmt_rbd_data_ranges(imgfmt_disk *disk, uint64_t off, uint64_t len, imgfmt_extents *out)
 {
-	int rc = disk->rbd->api->rbd_diff_iterate2(disk->rbd->image, NULL, off, len, 0, 0, diff_cb, out);
+	int rc = disk->rbd->c.api->rbd_diff_iterate2(disk->rbd->image, NULL, off, len, 0, 0, diff_cb, out);
 
 	if (rc == -ENOMEM)
 		return rc;

@@ -620,6 +620,49 @@ const char *imgfmt_copy_checksum(const imgfmt_copy *copy);
  * Returns 0 when equal, -EILSEQ when different. */
 int imgfmt_copy_verify(imgfmt_copy *copy, const char *path);
 
+/* ------------------------------------------------------- RADOS objects */
+
+/* Objects in a Ceph RADOS pool, for what keeps its data there (a backup
+ * repository "rados:POOL[/NAMESPACE]"): librados, loaded on first use as
+ * for rbd: disks, configured the same way (":id=NAME", ":conf=FILE",
+ * ":KEY=VALUE" Ceph options after the spec; $CEPH_CONF, $CEPH_ARGS).  The
+ * handle follows the library's rules: imgfmt_rados_new(), _open(), _free(),
+ * the last failure's message in imgfmt_rados_error(). */
+typedef struct imgfmt_rados imgfmt_rados;
+
+/* Whether S is spelt "rados:..." (a RADOS spec, not a path). */
+int imgfmt_rados_is_spec(const char *s);
+imgfmt_rados *imgfmt_rados_new(void);
+/* Connect and open the pool (and namespace) of SPEC,
+ * "rados:POOL[/NAMESPACE][:KEY=VALUE...]": -ENOENT no such pool, -EINVAL a
+ * malformed spec or option, -ENOSYS librados is not installed. */
+int imgfmt_rados_open(imgfmt_rados *r, const char *spec);
+/* Release the locks held, disconnect and free; NULL is fine. */
+void imgfmt_rados_free(imgfmt_rados *r);
+const char *imgfmt_rados_error(const imgfmt_rados *r);
+/* Object NAME made LEN bytes of BUF (created or replaced), committed on
+ * every replica when the call returns. */
+int imgfmt_rados_write(imgfmt_rados *r, const char *name, const void *buf, size_t len);
+/* The same for an object that must not exist yet: -EEXIST when it does. */
+int imgfmt_rados_create(imgfmt_rados *r, const char *name, const void *buf, size_t len);
+/* Up to LEN bytes of NAME at OFF: the count read (short or 0 at its end),
+ * or -ENOENT / another negative errno. */
+ssize_t imgfmt_rados_read(imgfmt_rados *r, const char *name, void *buf, size_t len, uint64_t off);
+int imgfmt_rados_size(imgfmt_rados *r, const char *name, uint64_t *size);
+/* -ENOENT when there is no NAME. */
+int imgfmt_rados_remove(imgfmt_rados *r, const char *name);
+/* CB with the name of each object in the pool's namespace, in no order,
+ * until it returns non-zero (returned); 0 at the end, or a negative errno. */
+int imgfmt_rados_list(imgfmt_rados *r, int (*cb)(const char *name, void *arg), void *arg);
+/* An advisory lock on OBJECT (created empty if missing), EXCLUSIVE or
+ * shared with other shared holders: -EBUSY when another client holds it
+ * (or this one, another way).  It lasts SECONDS and a thread of the handle
+ * renews it every SECONDS/3 until imgfmt_rados_unlock() or _free(): a
+ * holder that dies without either releases it after at most SECONDS.
+ * Every lock of one handle has the same SECONDS. */
+int imgfmt_rados_lock(imgfmt_rados *r, const char *object, int exclusive, unsigned seconds);
+int imgfmt_rados_unlock(imgfmt_rados *r, const char *object);
+
 #ifdef __cplusplus
 }
 #endif

@@ -24,6 +24,22 @@ struct imgfmt_rbd_api {
 	RBD_API_FN(rados_ioctx_create);
 	RBD_API_FN(rados_ioctx_set_namespace);
 	RBD_API_FN(rados_ioctx_destroy);
+	/* RADOS objects (rados.c) */
+	RBD_API_FN(rados_write_full);
+	RBD_API_FN(rados_read);
+	RBD_API_FN(rados_stat);
+	RBD_API_FN(rados_remove);
+	RBD_API_FN(rados_create_write_op);
+	RBD_API_FN(rados_write_op_create);
+	RBD_API_FN(rados_write_op_write_full);
+	RBD_API_FN(rados_write_op_operate);
+	RBD_API_FN(rados_release_write_op);
+	RBD_API_FN(rados_nobjects_list_open);
+	RBD_API_FN(rados_nobjects_list_next);
+	RBD_API_FN(rados_nobjects_list_close);
+	RBD_API_FN(rados_lock_exclusive);
+	RBD_API_FN(rados_lock_shared);
+	RBD_API_FN(rados_unlock);
 	RBD_API_FN(rbd_open_read_only);
 	RBD_API_FN(rbd_close);
 	RBD_API_FN(rbd_read2);

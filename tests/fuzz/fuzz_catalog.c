@@ -305,7 +305,7 @@ static void build_base(void)
 			die("content_hash_final");
 		content_hash_free(&h);
 	}
-	if (repo_init(base) < 0)
+	if (repo_init(base, NULL) < 0)
 		die("repo_init");
 	if (mkdir(strcat(strcpy(path, base), "/data/g"), 0700) < 0)
 		die("mkdir data/g");

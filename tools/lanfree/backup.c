@@ -47,16 +47,6 @@ static const char stage_schema[] =
 	"mode, uid, gid, size, atime, mtime, ctime, btime, ino, igen, nlink, rdev_major, rdev_minor, flags, " \
 	"symlink, xattrs"
 
-/* Test hook: RAWKIT_FAULT=POINT kills the process there, as a crash or
- * power loss would (tests/71-lanfree-safety.t). */
-static void fault_point(const char *point)
-{
-	const char *want = getenv("RAWKIT_FAULT");
-
-	if (want && !strcmp(want, point))
-		raise(SIGKILL);
-}
-
 static int stage_open(struct backup *bk)
 {
 	if (db_exec(bk->db, stage_schema) < 0)
@@ -103,7 +93,7 @@ static int pack_publish(struct backup *bk)
 	}
 	fault_point("archive-written");
 	snprintf(dir, sizeof(dir), "data/%s", bk->guest);
-	if (mkdirat(bk->repo->dirfd, dir, 0700) < 0 && errno != EEXIST) {
+	if (!bk->repo->rados && mkdirat(bk->repo->dirfd, dir, 0700) < 0 && errno != EEXIST) {
 		cli_error(bk->repo->path, "cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
@@ -115,6 +105,10 @@ static int pack_publish(struct backup *bk)
 		cli_error(bk->repo->path, "out of memory");
 		free(dest);
 		return -1;
+	}
+	if (bk->repo->rados) {
+		free(dest);
+		return rados_repo_publish(bk->repo, bk->pack, bk->pack_rel);
 	}
 	if (rename(bk->pack_tmp, dest) < 0) {
 		cli_error(dest, "cannot move the archive into place: %s", strerror(errno));

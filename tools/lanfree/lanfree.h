@@ -14,21 +14,28 @@
 
 /* ---------------------------------------------------------- repository */
 
-/* An open repository: its directory, catalog and the locks held. */
+/* An open repository: its directory, catalog and the locks held.  One in
+ * RADOS (PATH "rados:POOL[/NAMESPACE]", radosrepo.c) has no directory
+ * (DIRFD and the lock descriptors -1): its archives, configuration and
+ * locks are objects of RADOS. */
 struct repo {
 	char *path;
 	int dirfd;
 	int lock_fd;       /* REPO/lock: shared (backup, restore...) or exclusive (prune) */
 	int guest_lock_fd; /* REPO/locks/GUEST.lock while backing GUEST up */
 	sqlite3 *db;
+	imgfmt_rados *rados;  /* in RADOS: the pool, holding the locks; else NULL */
+	uint64_t chunk_bytes; /* in RADOS: the size of an archive's objects */
 };
 
 /* READ: shared lock, catalog opened read-only (list, ls, find, restore,
  * verify); SHARED: backup; EXCLUSIVE: prune. */
 enum repo_lock { REPO_READ, REPO_SHARED, REPO_EXCLUSIVE };
 
-/* Create REPO (a new or empty directory) with an empty catalog. */
-int repo_init(const char *path);
+/* Create REPO (a new or empty directory, or "rados:POOL[/NAMESPACE]" with
+ * nothing in it and CATALOG the path of its new SQLite catalog) with an
+ * empty catalog. */
+int repo_init(const char *path, const char *catalog);
 /* How long repo_open() and repo_lock_guest() wait for a lock another run
  * holds, in seconds (--wait-lock; 0: not at all). */
 extern int repo_lock_wait;
@@ -51,6 +58,42 @@ const char *archive_path_shown(const char *rel, char *buf, size_t size);
  * following a symbolic link; -1 with errno (EINVAL: REL is not an archive name). */
 int repo_open_archive(struct repo *r, const char *rel);
 int repo_unlink_archive(struct repo *r, const char *rel);
+
+struct pack;
+
+/* radosrepo.c: a repository in RADOS, under repo.c's functions (same
+ * contracts, messages printed); *CATALOG gets the catalog's path. */
+int rados_repo_init(const char *spec, const char *catalog);
+int rados_repo_open(struct repo *r, const char *spec, enum repo_lock lock, char **catalog);
+int rados_repo_lock_guest(struct repo *r, const char *guest);
+void rados_repo_close(struct repo *r);
+/* Where a backup stages the archive it writes (unlinked once open). */
+char *rados_repo_stage_path(const char *guest, int64_t seq, const char *suffix);
+/* Upload the closed archive P as REL's chunk objects, durable on return. */
+int rados_repo_publish(struct repo *r, struct pack *p, const char *rel);
+int rados_repo_unlink_archive(struct repo *r, const char *rel);
+/* Remove the chunks of archives NAMED() says the catalog does not name;
+ * the count removed. */
+unsigned rados_repo_remove_orphans(struct repo *r, bool (*named)(const char *rel, void *arg), void *arg);
+
+/* archfile.c: an archive to read, by the path REPO/REL; a path under a
+ * repository in RADOS that archfile_register() named reads REL's chunk
+ * objects.  Each returns -1 (or NULL) with a message in ERR. */
+struct archfile;
+int archfile_register(const char *path, imgfmt_rados *rados, uint64_t chunk);
+void archfile_unregister(imgfmt_rados *rados);
+struct archfile *archfile_open(const char *path, char *err, size_t errlen);
+/* A descriptor already open (a local archive), owned from then on. */
+struct archfile *archfile_open_fd(int fd);
+/* Up to LEN bytes at OFF: the count (short at the end). */
+ssize_t archfile_pread(struct archfile *f, void *buf, size_t len, uint64_t off, char *err, size_t errlen);
+int archfile_size(struct archfile *f, uint64_t *size, char *err, size_t errlen);
+void archfile_close(struct archfile *f);
+/* The name of chunk INDEX of archive REL in RADOS. */
+void archive_chunk_name(const char *rel, uint64_t index, char *buf, size_t size);
+
+/* Test hook: RAWKIT_FAULT=POINT kills the process at POINT (fault.c). */
+void fault_point(const char *point);
 
 /* ------------------------------------------------------------- catalog */
 
@@ -161,6 +204,11 @@ int pack_end_entry(struct pack *p);
 int pack_close(struct pack *p);
 const struct frame_info *pack_frames(const struct pack *p, size_t *count);
 uint64_t pack_size(const struct pack *p);
+/* The archive is a local copy to be uploaded elsewhere (a repository in
+ * RADOS): pack_close() does not fsync it.  pack_fd(): its descriptor, to
+ * read it back after pack_close(). */
+void pack_set_staging(struct pack *p);
+int pack_fd(const struct pack *p);
 const char *pack_error(const struct pack *p);
 /* Free; an archive not closed successfully is removed. */
 void pack_free(struct pack *p);
@@ -333,7 +381,7 @@ int restore_disk_fit(sqlite3 *db, int64_t guest_id, int64_t seq, const char *vol
  * no more than RECORDED, no fewer than the files need. */
 uint64_t restore_disk_fit_inodes(const struct restore_disk_fit *fit, uint64_t size, uint64_t recorded);
 
-int cmd_init(const char *repo);
+int cmd_init(const char *repo, const char *catalog);
 int cmd_list(const char *repo, const char *guest, bool json);
 int cmd_ls(const char *repo, const char *spec, const char *path, bool long_format, bool json);
 int cmd_find(const char *repo, const char *guest, const char *pattern, bool json);

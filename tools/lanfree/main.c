@@ -21,7 +21,7 @@ struct compress_choice {
 
 /* What the options set (the tables below point here). */
 static struct {
-	const char *name, *level, *to, *against, *config;
+	const char *name, *level, *to, *against, *config, *catalog;
 	struct cli_list excludes;
 	struct compress_choice comp;
 	int jobs;
@@ -93,7 +93,7 @@ static int parse_block_size(const char *arg, void *value)
 
 static int run_init(char **p, int n, const struct cli_common *c)
 {
-	return cmd_init(p[0]);
+	return cmd_init(p[0], a.catalog);
 }
 
 static int run_backup(char **p, int n, const struct cli_common *c)
@@ -211,6 +211,11 @@ static int run_prune(char **p, int n, const struct cli_common *c)
 	CLI_INT("wait-lock", &repo_lock_wait, "SECONDS", 0, 86400,                                     \
 		"wait up to SECONDS for a lock another run holds\n(default: 0, exit 4 at once)")
 
+static const struct cli_option init_options[] = {
+	CLI_STRING("catalog", &a.catalog, "PATH",
+		   "where the catalog of a repository in RADOS is (an absolute path, a new SQLite file)"),
+	CLI_END,
+};
 static const struct cli_option lock_options[] = {
 	WAIT_LOCK_OPTION,
 	CLI_END,
@@ -294,7 +299,7 @@ static int run_run(char **p, int n, const struct cli_common *c)
 
 static const struct cli_command commands[] = {
 	{ .name = "init", .args = "REPO", .min_args = 1, .max_args = 1, .common = CLI_JSON,
-	  .summary = "create an empty repository", .run = run_init },
+	  .options = init_options, .summary = "create an empty repository", .run = run_init },
 	{ .name = "backup", .args = "REPO DISK", .min_args = 2, .max_args = 2,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = backup_options,
 	  .summary = "back up the filesystems on DISK as a new generation", .run = run_backup },

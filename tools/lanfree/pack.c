@@ -53,6 +53,7 @@ struct job {
 struct pack {
 	char *path;
 	int fd;
+	bool staging; /* a copy to upload (pack_set_staging()): not fsync()ed */
 	enum compression comp;
 	int level;
 	uint64_t writeback_from; /* archive bytes before it are being written back */
@@ -401,7 +402,7 @@ struct pack *pack_open(const char *path, enum compression comp, int level, int j
 	}
 	p->comp = comp;
 	p->level = level ? level : compression_default_level(comp, jobs);
-	p->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	p->fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); /* (read back when staged) */
 	if (p->fd < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
 		goto fail;
@@ -529,7 +530,7 @@ int pack_close(struct pack *p)
 		submit(p);
 	if (p->nthreads)
 		flush_done(p, true);
-	if (!p->failed && fsync(p->fd) < 0)
+	if (!p->failed && !p->staging && fsync(p->fd) < 0)
 		pack_fail(p, "cannot flush archive: %s", strerror(errno));
 	if (p->failed)
 		return -1;
@@ -541,6 +542,16 @@ const struct frame_info *pack_frames(const struct pack *p, size_t *count)
 {
 	*count = p->nframes;
 	return p->frames;
+}
+
+void pack_set_staging(struct pack *p)
+{
+	p->staging = true;
+}
+
+int pack_fd(const struct pack *p)
+{
+	return p->fd;
 }
 
 uint64_t pack_size(const struct pack *p)

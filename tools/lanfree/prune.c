@@ -21,6 +21,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Whether the catalog names archive REL (ST: the query). */
+static bool archive_named(const char *rel, void *st)
+{
+	bool named;
+
+	sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
+	named = sqlite3_step(st) != SQLITE_DONE; /* (an error keeps it) */
+	sqlite3_reset(st);
+	return named;
+}
+
 /* Remove files under data/ that no archive row names, and tmp/ leftovers. */
 static unsigned remove_orphans(struct repo *r)
 {
@@ -33,6 +44,11 @@ static unsigned remove_orphans(struct repo *r)
 
 	if (!st)
 		return 0;
+	if (r->rados) {
+		removed = rados_repo_remove_orphans(r, archive_named, st);
+		sqlite3_finalize(st);
+		return removed;
+	}
 	fd = openat(r->dirfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0 && (sub = fdopendir(fd))) {
 		while ((f = readdir(sub)))
@@ -53,10 +69,8 @@ static unsigned remove_orphans(struct repo *r)
 			if (!strcmp(f->d_name, ".") || !strcmp(f->d_name, ".."))
 				continue;
 			snprintf(rel, sizeof(rel), "data/%s/%s", e->d_name, f->d_name);
-			sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) != SQLITE_ROW && unlinkat(dirfd(sub), f->d_name, 0) == 0)
+			if (!archive_named(rel, st) && unlinkat(dirfd(sub), f->d_name, 0) == 0)
 				removed++;
-			sqlite3_reset(st);
 		}
 		if (sub)
 			closedir(sub);

@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-int cmd_init(const char *repo)
+int cmd_init(const char *repo, const char *catalog)
 {
 	json_t *o;
 
-	if (repo_init(repo) < 0)
+	if (repo_init(repo, catalog) < 0)
 		return RAWKIT_EXIT_FAILED;
 	if (!json_mode()) {
 		printf("%s: repository created\n", repo);
@@ -20,6 +20,8 @@ int cmd_init(const char *repo)
 	}
 	o = json_object();
 	json_put(o, "repo", json_text(repo));
+	if (catalog)
+		json_put(o, "catalog", json_text(catalog));
 	return json_print(o, RAWKIT_EXIT_DONE);
 }
 

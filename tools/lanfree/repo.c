@@ -5,6 +5,8 @@
  *   REPO/tmp/              archives being written (never referenced)
  *   REPO/lock              shared by backup, restore, verify; exclusive for prune
  *   REPO/locks/GUEST.lock  one backup of a guest at a time
+ *
+ * REPO "rados:POOL[/NAMESPACE]" is a repository in RADOS: radosrepo.c.
  */
 #include "lanfree.h"
 
@@ -55,9 +57,11 @@ bool guest_name_ok(const char *name)
 
 int repo_sync_dir(struct repo *r, const char *rel)
 {
-	int fd = openat(r->dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
+	int fd, rc = 0;
 
+	if (r->rados)
+		return 0; /* (objects are durable when written) */
+	fd = openat(r->dirfd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fsync(fd) < 0)
 		rc = -1;
 	if (fd >= 0)
@@ -75,13 +79,20 @@ static int sync_path(const char *path)
 	return rc;
 }
 
-int repo_init(const char *path)
+int repo_init(const char *path, const char *catalog)
 {
 	char *sub = NULL, *db_path = NULL, *parent, *tmp;
 	sqlite3 *db = NULL;
 	DIR *d;
 	int rc = -1, lock_fd;
 
+	if (imgfmt_rados_is_spec(path))
+		return rados_repo_init(path, catalog);
+	if (catalog) {
+		cli_error(path, "cannot create repository: --catalog is for a repository in RADOS; a local one keeps "
+				"its catalog in REPO/catalog.db");
+		return -1;
+	}
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		cli_error(path, "cannot create repository: %s", strerror(errno));
 		return -1;
@@ -141,13 +152,47 @@ out:
 	return rc;
 }
 
+/* Open the catalog at DB_PATH for a repository opened with LOCK; 0 or the
+ * exit status (message printed). */
+static int open_catalog(struct repo *r, const char *path, const char *db_path, enum repo_lock lock)
+{
+	if (sqlite3_open_v2(db_path, &r->db, lock == REPO_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		cli_error(path, "cannot open catalog: %s", r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		return RAWKIT_EXIT_FAILED;
+	}
+	sqlite3_busy_timeout(r->db, 60000);
+	if ((lock != REPO_READ && db_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0) ||
+	    catalog_check_schema(r->db, path) < 0 || (lock != REPO_READ && catalog_upgrade(r->db) < 0))
+		return RAWKIT_EXIT_FAILED;
+	/* A reader sees one snapshot of the catalog from its first query to
+	 * its close: rawkit-lanfree run forgets generations under the shared
+	 * lock, and an export or restore must not see one half gone. */
+	if (lock == REPO_READ && db_exec(r->db, "BEGIN") < 0)
+		return RAWKIT_EXIT_FAILED;
+	return 0;
+}
+
 int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 {
 	struct stat st;
 	int status = RAWKIT_EXIT_FAILED;
 
 	memset(r, 0, sizeof(*r));
-	r->lock_fd = r->guest_lock_fd = -1;
+	r->lock_fd = r->guest_lock_fd = r->dirfd = -1;
+	if (imgfmt_rados_is_spec(path)) {
+		char *catalog = NULL;
+		if ((status = rados_repo_open(r, path, lock, &catalog)) != 0 || !(r->path = strdup(path))) {
+			free(catalog);
+			goto fail;
+		}
+		status = open_catalog(r, path, catalog, lock);
+		free(catalog);
+		if (status)
+			goto fail;
+		return 0;
+	}
+	status = RAWKIT_EXIT_FAILED;
 	r->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0) {
 		cli_error(path, "cannot open repository: %s", strerror(errno));
@@ -178,23 +223,11 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 		char *db_path;
 		if (asprintf(&db_path, "%s/catalog.db", path) < 0)
 			goto fail;
-		if (sqlite3_open_v2(db_path, &r->db, lock == REPO_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE,
-				    NULL) != SQLITE_OK) {
-			cli_error(path, "cannot open catalog: %s", r->db ? sqlite3_errmsg(r->db) : "out of memory");
-			free(db_path);
-			goto fail;
-		}
+		status = open_catalog(r, path, db_path, lock);
 		free(db_path);
+		if (status)
+			goto fail;
 	}
-	sqlite3_busy_timeout(r->db, 60000);
-	if ((lock != REPO_READ && db_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0) ||
-	    catalog_check_schema(r->db, path) < 0 || (lock != REPO_READ && catalog_upgrade(r->db) < 0))
-		goto fail;
-	/* A reader sees one snapshot of the catalog from its first query to
-	 * its close: rawkit-lanfree run forgets generations under the shared
-	 * lock, and an export or restore must not see one half gone. */
-	if (lock == REPO_READ && db_exec(r->db, "BEGIN") < 0)
-		goto fail;
 	return 0;
 fail:
 	repo_close(r);
@@ -205,6 +238,8 @@ int repo_lock_guest(struct repo *r, const char *guest)
 {
 	char name[160];
 
+	if (r->rados)
+		return rados_repo_lock_guest(r, guest);
 	snprintf(name, sizeof(name), "locks/%s.lock", guest);
 	r->guest_lock_fd = openat(r->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (r->guest_lock_fd < 0) {
@@ -226,6 +261,7 @@ void repo_close(struct repo *r)
 {
 	if (r->db)
 		sqlite3_close(r->db);
+	rados_repo_close(r); /* (after the catalog: its locks go last) */
 	if (r->guest_lock_fd >= 0)
 		close(r->guest_lock_fd);
 	if (r->lock_fd >= 0)
@@ -328,8 +364,11 @@ int repo_open_archive(struct repo *r, const char *rel)
 int repo_unlink_archive(struct repo *r, const char *rel)
 {
 	const char *name;
-	int dir = open_archive_dir(r, rel, &name), rc, saved;
+	int dir, rc, saved;
 
+	if (r->rados)
+		return rados_repo_unlink_archive(r, rel);
+	dir = open_archive_dir(r, rel, &name);
 	if (dir < 0)
 		return -1;
 	rc = unlinkat(dir, name, 0);

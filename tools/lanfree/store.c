@@ -219,13 +219,22 @@ static int open_pack(struct backup *bk)
 
 	if (bk->pack)
 		return 0;
-	if (asprintf(&bk->pack_tmp, "%s/tmp/%s-%lld-%d%s", bk->repo->path, bk->guest, (long long)bk->new_seq,
-		     (int)getpid(), compression_suffix(bk->o->comp)) < 0)
+	if (bk->repo->rados)
+		bk->pack_tmp = rados_repo_stage_path(bk->guest, bk->new_seq, compression_suffix(bk->o->comp));
+	else if (asprintf(&bk->pack_tmp, "%s/tmp/%s-%lld-%d%s", bk->repo->path, bk->guest, (long long)bk->new_seq,
+			  (int)getpid(), compression_suffix(bk->o->comp)) < 0)
+		bk->pack_tmp = NULL;
+	if (!bk->pack_tmp)
 		return -1;
 	bk->pack = pack_open(bk->pack_tmp, bk->o->comp, bk->o->comp_level, bk->o->jobs, err, sizeof(err));
 	if (!bk->pack) {
 		cli_error(bk->repo->path, "%s", err);
 		return -1;
+	}
+	if (bk->repo->rados) {
+		/* a copy to upload: gone with the process, however it ends */
+		pack_set_staging(bk->pack);
+		unlink(bk->pack_tmp);
 	}
 	return 0;
 }

@@ -24,7 +24,8 @@
 #define OUTBUF (256u << 10)
 
 struct source {
-	int fd;
+	struct archfile *f;
+	uint64_t pos; /* where the next read of F starts */
 	enum compression comp;
 	ZSTD_DStream *zd;
 	z_stream zs;
@@ -42,13 +43,10 @@ static int refill(struct source *s)
 
 	if (s->in_pos < s->in_len || s->eof)
 		return 0;
-	do
-		n = read(s->fd, s->in, INBUF);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
-		snprintf(s->err, sizeof(s->err), "read error: %s", strerror(errno));
+	n = archfile_pread(s->f, s->in, INBUF, s->pos, s->err, sizeof(s->err));
+	if (n < 0)
 		return -1;
-	}
+	s->pos += (uint64_t)n;
 	s->in_pos = 0;
 	s->in_len = (size_t)n;
 	s->eof = n == 0;
@@ -181,9 +179,8 @@ static void reader_close(struct unpacker *u)
 	if (u->a)
 		archive_read_free(u->a);
 	u->a = NULL;
-	if (u->s.fd >= 0)
-		close(u->s.fd);
-	u->s.fd = -1;
+	archfile_close(u->s.f);
+	u->s.f = NULL;
 	free(u->path);
 	u->path = NULL;
 }
@@ -194,7 +191,6 @@ struct unpacker *unpacker_new(void)
 
 	if (!u)
 		return NULL;
-	u->s.fd = -1;
 	u->s.in = malloc(INBUF);
 	u->s.out = malloc(OUTBUF);
 	u->kept = malloc(KEEP_MAX);
@@ -237,12 +233,11 @@ static int reader_open(struct unpacker *u, const char *path, enum compression co
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0 || lseek(s->fd, (off_t)frame_off, SEEK_SET) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (!(s->f = archfile_open(path, err, errlen))) {
 		reader_close(u);
 		return -1;
 	}
+	s->pos = frame_off;
 	if (comp == COMP_ZSTD) {
 		if (!s->zd && !(s->zd = ZSTD_createDStream())) {
 			snprintf(err, errlen, "out of memory");

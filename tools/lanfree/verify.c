@@ -115,8 +115,10 @@ static void check_archive(struct verify *v, int64_t id, const char *rel, int64_t
 	sqlite3_stmt *st = db_prepare(v->r->db, "SELECT idx, offset, csize, sha256 FROM frames WHERE archive_id = ? ORDER BY idx");
 	char *path = NULL, shown[120];
 	unsigned char *buf = NULL, md[32];
-	struct stat sb;
-	int fd = -1;
+	struct archfile *f = NULL;
+	uint64_t file_size;
+	char err[300];
+	int fd;
 
 	if (!st || asprintf(&path, "%s/%s", v->r->path, archive_path_shown(rel, shown, sizeof(shown))) < 0) {
 		problem(v, "catalog", "archive %lld: cannot check: out of memory", (long long)id);
@@ -127,13 +129,19 @@ static void check_archive(struct verify *v, int64_t id, const char *rel, int64_t
 			shown);
 		goto out;
 	}
-	fd = repo_open_archive(v->r, rel);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
-		problem(v, path, "cannot open: %s", strerror(errno));
+	if (v->r->rados)
+		f = archfile_open(path, err, sizeof(err));
+	else if ((fd = repo_open_archive(v->r, rel)) < 0 || !(f = archfile_open_fd(fd))) {
+		snprintf(err, sizeof(err), "%s", fd < 0 ? strerror(errno) : "out of memory");
+		if (fd >= 0)
+			close(fd);
+	}
+	if (!f || archfile_size(f, &file_size, err, sizeof(err)) < 0) {
+		problem(v, path, "cannot open: %s", err);
 		goto out;
 	}
-	if (sb.st_size != size)
-		problem(v, path, "has %lld bytes, the catalog says %lld", (long long)sb.st_size, (long long)size);
+	if (file_size != (uint64_t)size)
+		problem(v, path, "has %lld bytes, the catalog says %lld", (long long)file_size, (long long)size);
 	buf = malloc(FRAME_CSIZE_MAX);
 	if (!buf) {
 		problem(v, path, "cannot check: out of memory");
@@ -144,9 +152,9 @@ static void check_archive(struct verify *v, int64_t id, const char *rel, int64_t
 		int64_t idx = sqlite3_column_int64(st, 0), off = sqlite3_column_int64(st, 1);
 		int64_t csize = sqlite3_column_int64(st, 2);
 		size_t n = (size_t)csize;
-		if (!frame_ok(v, path, idx, off, csize, (int64_t)sb.st_size))
+		if (!frame_ok(v, path, idx, off, csize, (int64_t)file_size))
 			continue;
-		if (pread(fd, buf, n, (off_t)off) != (ssize_t)n) {
+		if (archfile_pread(f, buf, n, (uint64_t)off, err, sizeof(err)) != (ssize_t)n) {
 			problem(v, path, "frame %lld at %lld: cannot read", (long long)idx, (long long)off);
 			continue;
 		}
@@ -156,8 +164,7 @@ static void check_archive(struct verify *v, int64_t id, const char *rel, int64_t
 		v->frames++;
 	}
 out:
-	if (fd >= 0)
-		close(fd);
+	archfile_close(f);
 	sqlite3_finalize(st);
 	free(buf);
 	free(path);

@@ -1,0 +1,198 @@
+/* archfile.c --- an archive opened to be read: a file of a local repository,
+ * or the chunk objects of a repository in RADOS
+ *
+ * Readers (unpack.c, verify.c, mount) name an archive by REPO/REL, as they
+ * always have.  An open RADOS repository registers its name here
+ * (archfile_register()), and a path under it is read from its objects:
+ * REL.00000000, REL.00000001, ..., each chunk_bytes long but the last.
+ */
+#include "lanfree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct archfile {
+	int fd;              /* a local file, or -1 */
+	imgfmt_rados *rados; /* else its repository's pool */
+	uint64_t chunk;
+	char *rel;
+};
+
+enum { MAX_REPOS = 4 };
+static struct {
+	char *path;
+	imgfmt_rados *rados;
+	uint64_t chunk;
+} repos[MAX_REPOS];
+static pthread_mutex_t repos_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int archfile_register(const char *path, imgfmt_rados *rados, uint64_t chunk)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&repos_mu);
+	for (int i = 0; i < MAX_REPOS; i++)
+		if (!repos[i].path) {
+			if ((repos[i].path = strdup(path))) {
+				repos[i].rados = rados;
+				repos[i].chunk = chunk;
+				rc = 0;
+			}
+			break;
+		}
+	pthread_mutex_unlock(&repos_mu);
+	return rc;
+}
+
+void archfile_unregister(imgfmt_rados *rados)
+{
+	pthread_mutex_lock(&repos_mu);
+	for (int i = 0; i < MAX_REPOS; i++)
+		if (repos[i].path && repos[i].rados == rados) {
+			free(repos[i].path);
+			repos[i].path = NULL;
+			repos[i].rados = NULL;
+		}
+	pthread_mutex_unlock(&repos_mu);
+}
+
+void archive_chunk_name(const char *rel, uint64_t index, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s.%08llx", rel, (unsigned long long)index);
+}
+
+struct archfile *archfile_open(const char *path, char *err, size_t errlen)
+{
+	struct archfile *f = calloc(1, sizeof(*f));
+
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	f->fd = -1;
+	pthread_mutex_lock(&repos_mu);
+	for (int i = 0; i < MAX_REPOS; i++) {
+		size_t n = repos[i].path ? strlen(repos[i].path) : 0;
+		if (n && !strncmp(path, repos[i].path, n) && path[n] == '/') {
+			f->rados = repos[i].rados;
+			f->chunk = repos[i].chunk;
+			f->rel = strdup(path + n + 1);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&repos_mu);
+	if (f->rados) {
+		if (!f->rel || !archive_path_ok(f->rel)) {
+			snprintf(err, errlen, "%s: %s", path, f->rel ? "not an archive name" : "out of memory");
+			archfile_close(f);
+			return NULL;
+		}
+		return f;
+	}
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		archfile_close(f);
+		return NULL;
+	}
+	return f;
+}
+
+struct archfile *archfile_open_fd(int fd)
+{
+	struct archfile *f = calloc(1, sizeof(*f));
+
+	if (f)
+		f->fd = fd;
+	return f;
+}
+
+ssize_t archfile_pread(struct archfile *f, void *buf, size_t len, uint64_t off, char *err, size_t errlen)
+{
+	size_t done = 0;
+
+	if (f->fd >= 0) {
+		ssize_t n;
+		do
+			n = pread(f->fd, buf, len, (off_t)off);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			snprintf(err, errlen, "read error: %s", strerror(errno));
+		return n;
+	}
+	while (done < len) {
+		uint64_t at = off + done, index = at / f->chunk, in = at % f->chunk;
+		size_t want = len - done;
+		char name[700];
+		ssize_t n;
+		if (want > f->chunk - in)
+			want = (size_t)(f->chunk - in);
+		archive_chunk_name(f->rel, index, name, sizeof(name));
+		n = imgfmt_rados_read(f->rados, name, (char *)buf + done, want, in);
+		if (n == -ENOENT && index > 0 && in == 0)
+			break; /* the end, at a chunk boundary */
+		if (n < 0) {
+			snprintf(err, errlen, "%s", imgfmt_rados_error(f->rados));
+			return -1;
+		}
+		done += (size_t)n;
+		if ((size_t)n < want)
+			break; /* the last chunk's end */
+	}
+	return (ssize_t)done;
+}
+
+int archfile_size(struct archfile *f, uint64_t *size, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (f->fd >= 0) {
+		if (fstat(f->fd, &st) < 0) {
+			snprintf(err, errlen, "%s", strerror(errno));
+			return -1;
+		}
+		*size = (uint64_t)st.st_size;
+		return 0;
+	}
+	/* every chunk but the last is whole: the last one's size says the rest */
+	for (uint64_t index = 0;; index++) {
+		char name[700];
+		uint64_t n;
+		int rc;
+		archive_chunk_name(f->rel, index, name, sizeof(name));
+		rc = imgfmt_rados_size(f->rados, name, &n);
+		if (rc == -ENOENT && index > 0) {
+			*size = index * f->chunk;
+			return 0;
+		}
+		if (rc < 0) {
+			snprintf(err, errlen, "%s", imgfmt_rados_error(f->rados));
+			return -1;
+		}
+		if (n != f->chunk) {
+			if (n > f->chunk) {
+				snprintf(err, errlen, "chunk %s has %llu bytes, more than a chunk", name,
+					 (unsigned long long)n);
+				return -1;
+			}
+			*size = index * f->chunk + n;
+			return 0;
+		}
+	}
+}
+
+void archfile_close(struct archfile *f)
+{
+	if (!f)
+		return;
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->rel);
+	free(f);
+}
