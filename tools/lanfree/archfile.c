@@ -17,11 +17,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* What one read of an object asks for at least: a reader going through an
+ * archive (unpack's 128 KiB refills) costs a round trip per READAHEAD, not
+ * per refill. */
+#define READAHEAD (4u << 20)
+
 struct archfile {
 	int fd;              /* a local file, or -1 */
 	imgfmt_rados *rados; /* else its repository's pool */
 	uint64_t chunk;
 	char *rel;
+	unsigned char *cache; /* READAHEAD bytes: archive bytes [cache_off, +cache_len) */
+	uint64_t cache_off;
+	size_t cache_len;
 };
 
 enum { MAX_REPOS = 4 };
@@ -113,19 +121,11 @@ struct archfile *archfile_open_fd(int fd)
 	return f;
 }
 
-ssize_t archfile_pread(struct archfile *f, void *buf, size_t len, uint64_t off, char *err, size_t errlen)
+/* Up to LEN bytes at OFF from the chunk objects, without the cache. */
+static ssize_t read_chunks(struct archfile *f, void *buf, size_t len, uint64_t off, char *err, size_t errlen)
 {
 	size_t done = 0;
 
-	if (f->fd >= 0) {
-		ssize_t n;
-		do
-			n = pread(f->fd, buf, len, (off_t)off);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			snprintf(err, errlen, "read error: %s", strerror(errno));
-		return n;
-	}
 	while (done < len) {
 		uint64_t at = off + done, index = at / f->chunk, in = at % f->chunk;
 		size_t want = len - done;
@@ -146,6 +146,44 @@ ssize_t archfile_pread(struct archfile *f, void *buf, size_t len, uint64_t off, 
 			break; /* the last chunk's end */
 	}
 	return (ssize_t)done;
+}
+
+ssize_t archfile_pread(struct archfile *f, void *buf, size_t len, uint64_t off, char *err, size_t errlen)
+{
+	ssize_t n;
+
+	if (f->fd >= 0) {
+		do
+			n = pread(f->fd, buf, len, (off_t)off);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			snprintf(err, errlen, "read error: %s", strerror(errno));
+		return n;
+	}
+	if (len >= READAHEAD)
+		return read_chunks(f, buf, len, off, err, errlen);
+	if (!f->cache && !(f->cache = malloc(READAHEAD))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (off < f->cache_off || off + len > f->cache_off + f->cache_len) {
+		/* from OFF to the end of its chunk, at most READAHEAD */
+		size_t want = READAHEAD;
+		if (want > f->chunk - off % f->chunk && len <= f->chunk - off % f->chunk)
+			want = (size_t)(f->chunk - off % f->chunk);
+		f->cache_len = 0;
+		if ((n = read_chunks(f, f->cache, want, off, err, errlen)) < 0)
+			return -1;
+		f->cache_off = off;
+		f->cache_len = (size_t)n;
+	}
+	n = (ssize_t)(f->cache_off + f->cache_len - off);
+	if (n > (ssize_t)len)
+		n = (ssize_t)len;
+	if (n < 0)
+		n = 0;
+	memcpy(buf, f->cache + (off - f->cache_off), (size_t)n);
+	return n;
 }
 
 int archfile_size(struct archfile *f, uint64_t *size, char *err, size_t errlen)
@@ -193,6 +231,7 @@ void archfile_close(struct archfile *f)
 		return;
 	if (f->fd >= 0)
 		close(f->fd);
+	free(f->cache);
 	free(f->rel);
 	free(f);
 }
