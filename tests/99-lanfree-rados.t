@@ -99,6 +99,32 @@ ok "verify --read-data after them" $L verify $R --read-data --quiet
 ok "restore g03" $L restore $R g03 --to out3 --quiet
 ok "g03's tree" diff -r --no-dereference -x lost+found src out3/p1
 
+# ---- the other commands on it
+like "$($L find $R g01 '*/small')" "p1/data/deep/small" "find"
+ok "diff of two generations" $L diff $R g01@1 g01@2
+ok "export a generation as one tar stream" $L export $R g02 --to g02.tar -q
+mkdir -p fromtar && tar -xf g02.tar -C fromtar 2>/dev/null
+ok "which tar extracts to the tree" diff -r --no-dereference -x lost+found src fromtar/p1
+if command -v fusermount3 >/dev/null && [ -e /dev/fuse ]; then
+	mkdir -p mnt
+	ok "mount" $L mount $R "$PWD/mnt"
+	ok "a file read through the mount" cmp src/data/blob mnt/g01/1/p1/data/blob
+	fusermount3 -u "$PWD/mnt"
+else
+	skip 2 "no FUSE here"
+fi
+cat >fleet.conf <<CONF
+[repository]
+path = $R
+jobs = 2
+[guest g02]
+disk = rbd:rbd/g02@s1
+[guest g03]
+disk = rbd:rbd/g03@s1
+CONF
+ok "the fleet's run with [repository] path = $R" $L run --config fleet.conf -q
+is "$(sqlite3 cat.db "SELECT count(*) FROM generations g JOIN guests n ON n.id = g.guest_id WHERE n.name IN ('g02', 'g03')")" 4 "two more generations"
+
 # ---- damage: a chunk changed, a chunk missing
 first=$(chunks | grep '^data/g01/1-' | head -1)
 rados -p backup -N site1 get "$first" keep.obj

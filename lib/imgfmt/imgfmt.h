@@ -643,6 +643,10 @@ const char *imgfmt_rados_error(const imgfmt_rados *r);
 /* Object NAME made LEN bytes of BUF (created or replaced), committed on
  * every replica when the call returns. */
 int imgfmt_rados_write(imgfmt_rados *r, const char *name, const void *buf, size_t len);
+/* N objects at once (NAMES[i] made LENS[i] bytes of BUFS[i]), written in
+ * parallel; returns when every one is committed, or the first failure. */
+int imgfmt_rados_write_many(imgfmt_rados *r, size_t n, const char *const *names, const void *const *bufs,
+			    const size_t *lens);
 /* The same for an object that must not exist yet: -EEXIST when it does. */
 int imgfmt_rados_create(imgfmt_rados *r, const char *name, const void *buf, size_t len);
 /* Up to LEN bytes of NAME at OFF: the count read (short or 0 at its end),

@@ -112,6 +112,42 @@ int imgfmt_rados_write(imgfmt_rados *r, const char *name, const void *buf, size_
 	return rc;
 }
 
+int imgfmt_rados_write_many(imgfmt_rados *r, size_t n, const char *const *names, const void *const *bufs,
+			    const size_t *lens)
+{
+	rados_completion_t *c;
+	int rc = not_open(r), first = 0;
+	size_t started = 0;
+
+	if (rc < 0)
+		return rc;
+	if (!(c = calloc(n ? n : 1, sizeof(*c))))
+		return imgfmt_fail(r->error, -ENOMEM, "out of memory");
+	for (; started < n; started++) {
+		if ((rc = r->c.api->rados_aio_create_completion2(NULL, NULL, &c[started])) < 0)
+			break;
+		if ((rc = r->c.api->rados_aio_write_full(r->c.io, names[started], c[started], bufs[started],
+							 lens[started])) < 0) {
+			r->c.api->rados_aio_release(c[started]);
+			break;
+		}
+	}
+	if (rc < 0)
+		imgfmt_fail(r->error, rc, "cannot write object %s: %s", names[started], strerror(-rc));
+	/* every write started is waited for, whatever became of the others */
+	for (size_t i = 0; i < started; i++) {
+		r->c.api->rados_aio_wait_for_complete(c[i]);
+		int got = r->c.api->rados_aio_get_return_value(c[i]);
+		r->c.api->rados_aio_release(c[i]);
+		if (got < 0 && rc == 0 && !first) {
+			first = 1;
+			rc = imgfmt_fail(r->error, got, "cannot write object %s: %s", names[i], strerror(-got));
+		}
+	}
+	free(c);
+	return rc;
+}
+
 int imgfmt_rados_create(imgfmt_rados *r, const char *name, const void *buf, size_t len)
 {
 	rados_write_op_t op;

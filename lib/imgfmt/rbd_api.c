@@ -42,6 +42,11 @@ static void load(void)
 	FIND(rados, "librados.so.2", rados_ioctx_set_namespace);
 	FIND(rados, "librados.so.2", rados_ioctx_destroy);
 	FIND(rados, "librados.so.2", rados_write_full);
+	FIND(rados, "librados.so.2", rados_aio_create_completion2);
+	FIND(rados, "librados.so.2", rados_aio_write_full);
+	FIND(rados, "librados.so.2", rados_aio_wait_for_complete);
+	FIND(rados, "librados.so.2", rados_aio_get_return_value);
+	FIND(rados, "librados.so.2", rados_aio_release);
 	FIND(rados, "librados.so.2", rados_read);
 	FIND(rados, "librados.so.2", rados_stat);
 	FIND(rados, "librados.so.2", rados_remove);

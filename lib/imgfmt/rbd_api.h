@@ -26,6 +26,11 @@ struct imgfmt_rbd_api {
 	RBD_API_FN(rados_ioctx_destroy);
 	/* RADOS objects (rados.c) */
 	RBD_API_FN(rados_write_full);
+	RBD_API_FN(rados_aio_create_completion2);
+	RBD_API_FN(rados_aio_write_full);
+	RBD_API_FN(rados_aio_wait_for_complete);
+	RBD_API_FN(rados_aio_get_return_value);
+	RBD_API_FN(rados_aio_release);
 	RBD_API_FN(rados_read);
 	RBD_API_FN(rados_stat);
 	RBD_API_FN(rados_remove);

@@ -17,19 +17,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* What one read of an object asks for at least: a reader going through an
- * archive (unpack's 128 KiB refills) costs a round trip per READAHEAD, not
- * per refill. */
+/* What one read of an object asks for at least (up to the end of its
+ * chunk): a reader going through an archive (unpack's 128 KiB refills,
+ * verify's entries one after the other, each opened anew) costs a round
+ * trip per READAHEAD, not per refill or per entry.  The window read last
+ * is kept per repository, shared by every archfile of it. */
 #define READAHEAD (4u << 20)
+
+struct window {
+	pthread_mutex_t mu;
+	unsigned char *buf; /* READAHEAD bytes */
+	char *rel;          /* of archive REL: bytes [off, off + len) */
+	uint64_t off;
+	size_t len;
+};
 
 struct archfile {
 	int fd;              /* a local file, or -1 */
 	imgfmt_rados *rados; /* else its repository's pool */
 	uint64_t chunk;
 	char *rel;
-	unsigned char *cache; /* READAHEAD bytes: archive bytes [cache_off, +cache_len) */
-	uint64_t cache_off;
-	size_t cache_len;
+	struct window *w; /* its repository's */
 };
 
 enum { MAX_REPOS = 4 };
@@ -37,6 +45,7 @@ static struct {
 	char *path;
 	imgfmt_rados *rados;
 	uint64_t chunk;
+	struct window w;
 } repos[MAX_REPOS];
 static pthread_mutex_t repos_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -50,6 +59,7 @@ int archfile_register(const char *path, imgfmt_rados *rados, uint64_t chunk)
 			if ((repos[i].path = strdup(path))) {
 				repos[i].rados = rados;
 				repos[i].chunk = chunk;
+				pthread_mutex_init(&repos[i].w.mu, NULL);
 				rc = 0;
 			}
 			break;
@@ -64,8 +74,10 @@ void archfile_unregister(imgfmt_rados *rados)
 	for (int i = 0; i < MAX_REPOS; i++)
 		if (repos[i].path && repos[i].rados == rados) {
 			free(repos[i].path);
-			repos[i].path = NULL;
-			repos[i].rados = NULL;
+			free(repos[i].w.buf);
+			free(repos[i].w.rel);
+			pthread_mutex_destroy(&repos[i].w.mu);
+			memset(&repos[i], 0, sizeof(repos[i]));
 		}
 	pthread_mutex_unlock(&repos_mu);
 }
@@ -90,6 +102,7 @@ struct archfile *archfile_open(const char *path, char *err, size_t errlen)
 		if (n && !strncmp(path, repos[i].path, n) && path[n] == '/') {
 			f->rados = repos[i].rados;
 			f->chunk = repos[i].chunk;
+			f->w = &repos[i].w;
 			f->rel = strdup(path + n + 1);
 			break;
 		}
@@ -148,9 +161,26 @@ static ssize_t read_chunks(struct archfile *f, void *buf, size_t len, uint64_t o
 	return (ssize_t)done;
 }
 
+/* Bytes of the window W holds for F at OFF (W->mu held): up to LEN into BUF,
+ * or -1 when it does not hold OFF. */
+static ssize_t from_window(const struct window *w, const struct archfile *f, void *buf, size_t len, uint64_t off)
+{
+	size_t n;
+
+	if (!w->rel || strcmp(w->rel, f->rel) || off < w->off || off >= w->off + w->len)
+		return -1;
+	n = (size_t)(w->off + w->len - off);
+	if (n > len)
+		n = len;
+	memcpy(buf, w->buf + (off - w->off), n);
+	return (ssize_t)n;
+}
+
 ssize_t archfile_pread(struct archfile *f, void *buf, size_t len, uint64_t off, char *err, size_t errlen)
 {
+	struct window *w = f->w;
 	ssize_t n;
+	size_t want;
 
 	if (f->fd >= 0) {
 		do
@@ -162,28 +192,33 @@ ssize_t archfile_pread(struct archfile *f, void *buf, size_t len, uint64_t off, 
 	}
 	if (len >= READAHEAD)
 		return read_chunks(f, buf, len, off, err, errlen);
-	if (!f->cache && !(f->cache = malloc(READAHEAD))) {
+	pthread_mutex_lock(&w->mu);
+	if ((n = from_window(w, f, buf, len, off)) >= 0 && (size_t)n == len) {
+		pthread_mutex_unlock(&w->mu);
+		return n;
+	}
+	/* from OFF to the end of its chunk, at most READAHEAD */
+	want = READAHEAD;
+	if (want > f->chunk - off % f->chunk && len <= f->chunk - off % f->chunk)
+		want = (size_t)(f->chunk - off % f->chunk);
+	free(w->rel);
+	w->rel = NULL;
+	if ((!w->buf && !(w->buf = malloc(READAHEAD))) || !(w->rel = strdup(f->rel))) {
+		pthread_mutex_unlock(&w->mu);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (off < f->cache_off || off + len > f->cache_off + f->cache_len) {
-		/* from OFF to the end of its chunk, at most READAHEAD */
-		size_t want = READAHEAD;
-		if (want > f->chunk - off % f->chunk && len <= f->chunk - off % f->chunk)
-			want = (size_t)(f->chunk - off % f->chunk);
-		f->cache_len = 0;
-		if ((n = read_chunks(f, f->cache, want, off, err, errlen)) < 0)
-			return -1;
-		f->cache_off = off;
-		f->cache_len = (size_t)n;
+	if ((n = read_chunks(f, w->buf, want, off, err, errlen)) < 0) {
+		free(w->rel);
+		w->rel = NULL;
+		pthread_mutex_unlock(&w->mu);
+		return -1;
 	}
-	n = (ssize_t)(f->cache_off + f->cache_len - off);
-	if (n > (ssize_t)len)
-		n = (ssize_t)len;
-	if (n < 0)
-		n = 0;
-	memcpy(buf, f->cache + (off - f->cache_off), (size_t)n);
-	return n;
+	w->off = off;
+	w->len = (size_t)n;
+	n = from_window(w, f, buf, len, off);
+	pthread_mutex_unlock(&w->mu);
+	return n < 0 ? 0 : n; /* (past the end: nothing) */
 }
 
 int archfile_size(struct archfile *f, uint64_t *size, char *err, size_t errlen)
@@ -231,7 +266,6 @@ void archfile_close(struct archfile *f)
 		return;
 	if (f->fd >= 0)
 		close(f->fd);
-	free(f->cache);
 	free(f->rel);
 	free(f);
 }
