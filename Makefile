@@ -217,12 +217,12 @@ FUZZ_B := build-fuzz
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -fsanitize=fuzzer,address,undefined \
                -DRAWKIT_VERSION=\"$(VERSION)\" -Ilib/imgfmt -Ilib/guestedit -Itools/common -Itools/lanfree -Itests/fuzz/lib $(PKG_CFLAGS)
 # what a fuzzer needs besides libimgfmt
-FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/content.c tools/lanfree/catalog.c tools/common/cli.c
+FUZZ_EXTRA_fuzz_archive := tools/lanfree/unpack.c tools/lanfree/content.c tools/lanfree/catalog.c tools/lanfree/db.c tools/common/cli.c
 FUZZ_LIBS_fuzz_archive := -larchive -lzstd -lz -lsqlite3
 FUZZ_EXTRA_fuzz_catalog := $(filter-out tools/lanfree/main.c tools/lanfree/fusemount.c,$(wildcard tools/lanfree/*.c)) tools/common/cli.c tools/common/hmap.c \
                            tools/common/json.c tools/common/cliopt.c tools/common/clihelp.c tools/common/target_info.c lib/guestedit/run.c
 FUZZ_LIBS_fuzz_catalog := -larchive -lzstd -lz -lsqlite3 -linih $(JSON_LIBS)
-FUZZ_EXTRA_fuzz_conf := tools/lanfree/config.c tools/lanfree/retention.c tools/lanfree/repo.c tools/lanfree/catalog.c tools/lanfree/pack.c \
+FUZZ_EXTRA_fuzz_conf := tools/lanfree/config.c tools/lanfree/retention.c tools/lanfree/repo.c tools/lanfree/catalog.c tools/lanfree/db.c tools/lanfree/pack.c \
                         tools/common/cli.c
 FUZZ_LIBS_fuzz_conf := -linih -lsqlite3 -larchive -lzstd -lz
 FUZZ_EXTRA_fuzz_clone_text := lib/guestedit/guest.c lib/guestedit/guestroot.c lib/guestedit/textedit.c lib/guestedit/netcfg.c \

@@ -406,7 +406,7 @@ int cmd_mount(const struct mount_opts *o)
 	status = RAWKIT_EXIT_FAILED;
 	/* A SQLite connection must not cross fork(): the server opens its
 	 * own.  The lock stays, inherited by the server. */
-	sqlite3_close(repo.db);
+	db_close(repo.db);
 	repo.db = NULL;
 	/* the server runs in / (it keeps no directory busy) */
 	if (!(v.repo = realpath(o->repo, NULL)) || !(dir = realpath(o->dir, NULL))) {

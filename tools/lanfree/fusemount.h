@@ -30,8 +30,8 @@ enum view_stmt {
 /* The catalog as the mount sees it. */
 struct view {
 	char *repo;             /* absolute: the daemon runs in / */
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_COUNT];
+	struct db *db;
+	struct db_stmt *st[ST_COUNT];
 	uid_t uid;              /* owner of the directories rawkit makes up */
 	gid_t gid;
 	int64_t mounted;        /* ns: their times */

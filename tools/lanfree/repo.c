@@ -78,7 +78,7 @@ static int sync_path(const char *path)
 int repo_init(const char *path)
 {
 	char *sub = NULL, *db_path = NULL, *parent, *tmp;
-	sqlite3 *db = NULL;
+	struct db *db = NULL;
 	DIR *d;
 	int rc = -1, lock_fd;
 
@@ -115,8 +115,8 @@ int repo_init(const char *path)
 	sub = NULL;
 	if (asprintf(&db_path, "%s/catalog.db", path) < 0)
 		goto fail;
-	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		cli_error(path, "cannot create catalog: %s", db ? sqlite3_errmsg(db) : "out of memory");
+	if (db_open(db_path, DB_CREATE, &db) < 0) {
+		cli_error(path, "cannot create catalog: %s", db_errmsg(db));
 		goto out;
 	}
 	if (catalog_create(db) < 0)
@@ -135,7 +135,7 @@ int repo_init(const char *path)
 fail:
 	cli_error(path, "cannot create repository: %s", strerror(errno));
 out:
-	sqlite3_close(db);
+	db_close(db);
 	free(sub);
 	free(db_path);
 	return rc;
@@ -178,22 +178,20 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 		char *db_path;
 		if (asprintf(&db_path, "%s/catalog.db", path) < 0)
 			goto fail;
-		if (sqlite3_open_v2(db_path, &r->db, lock == REPO_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE,
-				    NULL) != SQLITE_OK) {
-			cli_error(path, "cannot open catalog: %s", r->db ? sqlite3_errmsg(r->db) : "out of memory");
+		if (db_open(db_path, lock == REPO_READ ? DB_READ : DB_WRITE, &r->db) < 0) {
+			cli_error(path, "cannot open catalog: %s", db_errmsg(r->db));
 			free(db_path);
 			goto fail;
 		}
 		free(db_path);
 	}
-	sqlite3_busy_timeout(r->db, 60000);
-	if ((lock != REPO_READ && db_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0) ||
+	if ((lock != REPO_READ && catalog_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0) ||
 	    catalog_check_schema(r->db, path) < 0 || (lock != REPO_READ && catalog_upgrade(r->db) < 0))
 		goto fail;
 	/* A reader sees one snapshot of the catalog from its first query to
 	 * its close: rawkit-lanfree run forgets generations under the shared
 	 * lock, and an export or restore must not see one half gone. */
-	if (lock == REPO_READ && db_exec(r->db, "BEGIN") < 0)
+	if (lock == REPO_READ && catalog_exec(r->db, "BEGIN") < 0)
 		goto fail;
 	return 0;
 fail:
@@ -224,8 +222,7 @@ int repo_lock_guest(struct repo *r, const char *guest)
 
 void repo_close(struct repo *r)
 {
-	if (r->db)
-		sqlite3_close(r->db);
+	db_close(r->db);
 	if (r->guest_lock_fd >= 0)
 		close(r->guest_lock_fd);
 	if (r->lock_fd >= 0)
