@@ -1,220 +1,171 @@
-/* db.c --- the catalog's database connection: the SQLite back end
- *
- * Each call is the SQLite call of the same name; a statement is a small
- * handle around SQLite's so that another back end can hold its own state
- * there.
- */
-#include "db.h"
+/* db.c --- the catalog's database connection: choosing the back end, and
+ * the calls every back end shares (see db.h) */
+#include "db_private.h"
 
-#include <errno.h>
-#include <sqlite3.h>
+#include <ctype.h>
 #include <stdlib.h>
+#include <string.h>
 
-struct db {
-	sqlite3 *lite;
-};
-
-struct db_stmt {
-	struct db *db;
-	sqlite3_stmt *lite;
-};
-
-/* SQLite's result code as an errno-style one */
-static int lite_error(int rc)
+bool db_is_dsn(const char *target)
 {
-	switch (rc & 0xff) {
-	case SQLITE_OK:
-		return 0;
-	case SQLITE_NOMEM:
-		return -ENOMEM;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return -EBUSY;
-	default:
-		return -EIO;
-	}
+	/* libpq's keywords a keyword/value string may begin with: a file
+	 * name with '=' in it is not taken for one */
+	static const char *const keywords[] = {
+		"host", "hostaddr", "port", "dbname", "user", "password", "passfile", "service", "sslmode", "options",
+		"application_name", "connect_timeout", "target_session_attrs",
+	};
+	size_t n = 0;
+
+	if (!strncmp(target, "postgresql://", 13) || !strncmp(target, "postgres://", 11))
+		return true;
+	while (isspace((unsigned char)*target))
+		target++;
+	while (isalnum((unsigned char)target[n]) || target[n] == '_')
+		n++;
+	if (target[n + strspn(target + n, " \t")] != '=')
+		return false;
+	for (size_t i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (strlen(keywords[i]) == n && !strncmp(target, keywords[i], n))
+			return true;
+	return false;
 }
 
-int db_open(const char *target, enum db_mode mode, struct db **out)
+int db_open(const char *target, enum db_mode mode, struct db **db)
 {
-	static const int flags[] = {
-		[DB_READ] = SQLITE_OPEN_READONLY,
-		[DB_WRITE] = SQLITE_OPEN_READWRITE,
-		[DB_CREATE] = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-	};
-	struct db *db = calloc(1, sizeof(*db));
-	int rc;
+	const struct db_ops *ops = db_is_dsn(target) ? &db_postgres_ops : &db_sqlite_ops;
 
-	*out = db;
-	if (!db)
-		return -ENOMEM;
-	rc = sqlite3_open_v2(target, &db->lite, flags[mode], NULL);
-	if (rc != SQLITE_OK)
-		return db->lite ? lite_error(rc) : -ENOMEM;
-	sqlite3_busy_timeout(db->lite, 60000);
-	return 0;
+	return ops->open(target, mode, db);
 }
 
 void db_close(struct db *db)
 {
-	if (!db)
-		return;
-	sqlite3_close(db->lite);
-	free(db);
+	if (db)
+		db->ops->close(db);
 }
 
 const char *db_errmsg(struct db *db)
 {
-	if (!db || !db->lite)
-		return "out of memory";
-	return sqlite3_errmsg(db->lite);
+	return db ? db->ops->errmsg(db) : "out of memory";
+}
+
+const char *db_backend(struct db *db)
+{
+	return db->ops->name;
 }
 
 int db_exec(struct db *db, const char *sql)
 {
-	return lite_error(sqlite3_exec(db->lite, sql, NULL, NULL, NULL));
+	return db->ops->exec(db, sql);
 }
 
-int db_prepare(struct db *db, const char *sql, struct db_stmt **out)
+int db_prepare(struct db *db, const char *sql, struct db_stmt **st)
 {
-	struct db_stmt *st = calloc(1, sizeof(*st));
-	int rc;
-
-	*out = NULL;
-	if (!st)
-		return -ENOMEM;
-	st->db = db;
-	rc = sqlite3_prepare_v2(db->lite, sql, -1, &st->lite, NULL);
-	if (rc != SQLITE_OK) {
-		sqlite3_finalize(st->lite);
-		free(st);
-		return lite_error(rc);
-	}
-	*out = st;
-	return 0;
+	*st = NULL;
+	return db->ops->prepare(db, sql, st);
 }
 
 void db_finalize(struct db_stmt *st)
 {
-	if (!st)
-		return;
-	sqlite3_finalize(st->lite);
-	free(st);
+	if (st)
+		st->db->ops->finalize(st);
 }
 
 int db_reset(struct db_stmt *st)
 {
-	return lite_error(sqlite3_reset(st->lite));
+	return st->db->ops->reset(st);
 }
 
 int db_clear_bindings(struct db_stmt *st)
 {
-	return lite_error(sqlite3_clear_bindings(st->lite));
+	return st->db->ops->clear_bindings(st);
+}
+
+static int bind(struct db_stmt *st, int i, struct db_value v)
+{
+	return st->db->ops->bind(st, i, &v);
 }
 
 int db_bind_int64(struct db_stmt *st, int i, int64_t v)
 {
-	return lite_error(sqlite3_bind_int64(st->lite, i, v));
+	return bind(st, i, (struct db_value){ .type = DB_INTEGER, .integer = v });
 }
 
 int db_bind_text(struct db_stmt *st, int i, const char *s, int len)
 {
-	return lite_error(sqlite3_bind_text(st->lite, i, s, len, SQLITE_STATIC));
+	return bind(st, i, (struct db_value){ .type = s ? DB_TEXT : DB_NULL, .bytes = s, .len = len });
 }
 
 int db_bind_blob(struct db_stmt *st, int i, const void *p, int len)
 {
-	return lite_error(sqlite3_bind_blob(st->lite, i, p, len, SQLITE_STATIC));
+	return bind(st, i, (struct db_value){ .type = p ? DB_BLOB : DB_NULL, .bytes = p, .len = len });
 }
 
 int db_bind_blob_copy(struct db_stmt *st, int i, const void *p, int len)
 {
-	return lite_error(sqlite3_bind_blob(st->lite, i, p, len, SQLITE_TRANSIENT));
+	return bind(st, i, (struct db_value){ .type = p ? DB_BLOB : DB_NULL, .bytes = p, .len = len, .copy = true });
 }
 
 int db_bind_null(struct db_stmt *st, int i)
 {
-	return lite_error(sqlite3_bind_null(st->lite, i));
+	return bind(st, i, (struct db_value){ .type = DB_NULL });
 }
 
 int db_step(struct db_stmt *st)
 {
-	int rc = sqlite3_step(st->lite);
-
-	return rc == SQLITE_ROW ? DB_ROW : rc == SQLITE_DONE ? DB_DONE : lite_error(rc);
+	return st->db->ops->step(st);
 }
 
 enum db_type db_column_type(struct db_stmt *st, int i)
 {
-	switch (sqlite3_column_type(st->lite, i)) {
-	case SQLITE_INTEGER:
-		return DB_INTEGER;
-	case SQLITE_FLOAT:
-		return DB_FLOAT;
-	case SQLITE_TEXT:
-		return DB_TEXT;
-	case SQLITE_BLOB:
-		return DB_BLOB;
-	default:
-		return DB_NULL;
-	}
+	return st->db->ops->column_type(st, i);
 }
 
 bool db_column_is_null(struct db_stmt *st, int i)
 {
-	return sqlite3_column_type(st->lite, i) == SQLITE_NULL;
+	return st->db->ops->column_type(st, i) == DB_NULL;
 }
 
 int64_t db_column_int64(struct db_stmt *st, int i)
 {
-	return sqlite3_column_int64(st->lite, i);
+	return st->db->ops->column_int64(st, i);
 }
 
 const char *db_column_text(struct db_stmt *st, int i)
 {
-	return (const char *)sqlite3_column_text(st->lite, i);
+	return st->db->ops->column_text(st, i);
 }
 
 const void *db_column_blob(struct db_stmt *st, int i)
 {
-	return sqlite3_column_blob(st->lite, i);
+	return st->db->ops->column_blob(st, i);
 }
 
 int db_column_bytes(struct db_stmt *st, int i)
 {
-	return sqlite3_column_bytes(st->lite, i);
+	return st->db->ops->column_bytes(st, i);
 }
 
 int db_has_column(struct db *db, const char *table, const char *column)
 {
-	struct db_stmt *st;
-	int rc = db_prepare(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", &st);
-
-	if (rc < 0)
-		return rc;
-	db_bind_text(st, 1, table, -1);
-	db_bind_text(st, 2, column, -1);
-	rc = db_step(st);
-	db_finalize(st);
-	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : rc;
+	return db->ops->has_column(db, table, column);
 }
 
 int db_begin(struct db *db, bool write)
 {
-	return db_exec(db, write ? "BEGIN IMMEDIATE" : "BEGIN");
+	return db->ops->begin(db, write);
 }
 
 int db_commit(struct db *db)
 {
-	return db_exec(db, "COMMIT");
+	return db->ops->exec(db, "COMMIT");
 }
 
 int db_rollback(struct db *db)
 {
-	return db_exec(db, "ROLLBACK");
+	return db->ops->exec(db, "ROLLBACK");
 }
 
 bool db_in_transaction(struct db *db)
 {
-	return !sqlite3_get_autocommit(db->lite);
+	return db->ops->in_transaction(db);
 }

@@ -3,15 +3,18 @@
  * A small layer over the SQL database the catalog lives in: the calls
  * mirror SQLite's (prepare, bind, step, column, reset, finalize), so the
  * code reads as it did, and the back end is chosen when the connection is
- * opened.  Only the SQLite back end exists so far.
+ * opened: SQLite (db_sqlite.c) for a file, PostgreSQL (db_postgres.c) for
+ * a connection string.
  *
  * Errors: a function returning int returns 0 (or DB_ROW/DB_DONE from
  * db_step) on success and a negative errno-style code on failure
  * (-ENOMEM, -EBUSY for a lock held too long, -EIO for anything else); the
  * message is db_errmsg()'s.  Nothing here prints.
  *
- * SQL is written once for every back end: "?" or "?N" placeholders,
- * INSERT ... ON CONFLICT DO NOTHING, RETURNING id, COALESCE.
+ * SQL is written once, for SQLite, in the part of it PostgreSQL shares:
+ * "?" or "?N" placeholders, INSERT ... ON CONFLICT DO NOTHING, RETURNING
+ * id, COALESCE; the PostgreSQL back end translates the rest (types, the
+ * stage's schema name, PRAGMA: see db_postgres.c).
  */
 #ifndef RAWKIT_LANFREE_DB_H
 #define RAWKIT_LANFREE_DB_H
@@ -35,7 +38,12 @@ enum { DB_ROW = 1, DB_DONE = 2 };
 /* a column's type in the current row (db_column_type) */
 enum db_type { DB_NULL, DB_INTEGER, DB_FLOAT, DB_TEXT, DB_BLOB };
 
-/* Open the database TARGET (a file name: SQLite).  *DB is set whenever
+/* TARGET names a PostgreSQL database: a postgresql:// or postgres:// URI,
+ * or libpq's keyword=value form (host=... dbname=...). */
+bool db_is_dsn(const char *target);
+
+/* Open the database TARGET: a PostgreSQL one (db_is_dsn) or an SQLite
+ * file.  *DB is set whenever
  * memory allows, on failure too, so that db_errmsg() can say why; the
  * caller db_close()s it either way.  A lock another connection holds is
  * waited for up to a minute. */
@@ -44,6 +52,8 @@ int db_open(const char *target, enum db_mode mode, struct db **db);
 void db_close(struct db *db);
 /* The message of DB's last error ("out of memory" for a NULL DB). */
 const char *db_errmsg(struct db *db);
+/* "sqlite" or "postgresql" */
+const char *db_backend(struct db *db);
 
 /* Run SQL, one or more statements separated by ';', rows ignored. */
 int db_exec(struct db *db, const char *sql);

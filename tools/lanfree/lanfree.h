@@ -29,6 +29,13 @@ enum repo_lock { REPO_READ, REPO_SHARED, REPO_EXCLUSIVE };
 
 /* Create REPO (a new or empty directory) with an empty catalog. */
 int repo_init(const char *path);
+/* The same with the catalog in the PostgreSQL database DSN (NULL: SQLite,
+ * REPO/catalog.db), which must not hold one yet. */
+int repo_init_catalog(const char *path, const char *dsn);
+/* What holds REPO's catalog, for db_open(): REPO/catalog's connection
+ * string or REPO/catalog.db; malloc()ed, NULL with errno (EINVAL: a
+ * REPO/catalog without a connection string). */
+char *repo_catalog_target(const char *path);
 /* How long repo_open() and repo_lock_guest() wait for a lock another run
  * holds, in seconds (--wait-lock; 0: not at all). */
 extern int repo_lock_wait;
@@ -333,7 +340,7 @@ int restore_disk_fit(struct db *db, int64_t guest_id, int64_t seq, const char *v
  * no more than RECORDED, no fewer than the files need. */
 uint64_t restore_disk_fit_inodes(const struct restore_disk_fit *fit, uint64_t size, uint64_t recorded);
 
-int cmd_init(const char *repo);
+int cmd_init(const char *repo, const char *catalog);
 int cmd_list(const char *repo, const char *guest, bool json);
 int cmd_ls(const char *repo, const char *spec, const char *path, bool long_format, bool json);
 int cmd_find(const char *repo, const char *guest, const char *pattern, bool json);
@@ -404,7 +411,7 @@ int prune_sweep(struct repo *r, uint64_t *archives, uint64_t *freed);
 #define ENTRY_JOINS                                                                                            \
 	" LEFT JOIN contents c ON c.id = v.content_id"                                                         \
 	" LEFT JOIN archives a ON a.id = c.archive_id"                                                         \
-	" LEFT JOIN (SELECT archive_id, idx, offset,"                                                          \
+	" LEFT JOIN (SELECT archive_id, idx, \"offset\","                                                      \
 	"  SUM(usize) OVER (PARTITION BY archive_id ORDER BY idx) - usize AS upos FROM frames) f"               \
 	"  ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
 struct entry {

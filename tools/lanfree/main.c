@@ -26,7 +26,7 @@ static struct {
 	struct compress_choice comp;
 	int jobs;
 	struct retention keep;
-	const char *grow, *volume;
+	const char *grow, *volume, *catalog;
 	bool new_ids;
 	bool snapshot, allow_dirty, overwrite, read_data, long_format, all, syslog, allow_other, foreground, force;
 	size_t block_size;
@@ -93,7 +93,10 @@ static int parse_block_size(const char *arg, void *value)
 
 static int run_init(char **p, int n, const struct cli_common *c)
 {
-	return cmd_init(p[0]);
+	if (a.catalog && !db_is_dsn(a.catalog))
+		return cli_command_usage_error("--catalog: a PostgreSQL connection string (postgresql://..., postgres://... "
+					       "or host=... dbname=...), not \"%s\"", a.catalog);
+	return cmd_init(p[0], a.catalog);
 }
 
 static int run_backup(char **p, int n, const struct cli_common *c)
@@ -221,6 +224,11 @@ static const struct cli_option run_options[] = {
 	WAIT_LOCK_OPTION,
 	CLI_END,
 };
+static const struct cli_option init_options[] = {
+	CLI_STRING("catalog", &a.catalog, "DSN", "keep the catalog in this PostgreSQL database\n(postgresql://..., or host=... dbname=...)\ninstead of REPO/catalog.db"),
+	CLI_END,
+};
+
 static const struct cli_option backup_options[] = {
 	CLI_STRING("name", &a.name, "GUEST", "guest name (default: the disk's file name, or an RBD image's name)"),
 	CLI_CALL("level", &a.level, "LEVEL", parse_level,
@@ -293,7 +301,7 @@ static int run_run(char **p, int n, const struct cli_common *c)
 }
 
 static const struct cli_command commands[] = {
-	{ .name = "init", .args = "REPO", .min_args = 1, .max_args = 1, .common = CLI_JSON,
+	{ .name = "init", .args = "REPO", .min_args = 1, .max_args = 1, .common = CLI_JSON, .options = init_options,
 	  .summary = "create an empty repository", .run = run_init },
 	{ .name = "backup", .args = "REPO DISK", .min_args = 2, .max_args = 2,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = backup_options,
@@ -341,6 +349,9 @@ static bool is_repository(const char *arg)
 	if (strchr(arg, '/'))
 		return true;
 	snprintf(path, sizeof(path), "%s/catalog.db", arg);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof(path), "%s/catalog", arg);
 	return access(path, F_OK) == 0;
 }
 

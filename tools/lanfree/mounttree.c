@@ -47,12 +47,12 @@ static const char *const sql[ST_COUNT] = {
 
 int view_open(struct view *v, const char *repo)
 {
-	char *db_path = NULL;
+	char *db_path;
 
 	v->db = NULL;
 	memset(v->st, 0, sizeof(v->st));
-	if (asprintf(&db_path, "%s/catalog.db", repo) < 0) {
-		cli_error(repo, "out of memory");
+	if (!(db_path = repo_catalog_target(repo))) {
+		cli_error(repo, "cannot read the catalog's name: %s", strerror(errno));
 		return -1;
 	}
 	if (db_open(db_path, DB_READ, &v->db) < 0) {

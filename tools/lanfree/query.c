@@ -8,11 +8,11 @@
 #include <sys/stat.h>
 #include <time.h>
 
-int cmd_init(const char *repo)
+int cmd_init(const char *repo, const char *catalog)
 {
 	json_t *o;
 
-	if (repo_init(repo) < 0)
+	if (repo_init_catalog(repo, catalog) < 0)
 		return RAWKIT_EXIT_FAILED;
 	if (!json_mode()) {
 		printf("%s: repository created\n", repo);
@@ -56,7 +56,7 @@ void print_name(const unsigned char *s, size_t n)
 	"SELECT g.name, n.seq, n.started, n.finished, n.level, n.files, n.bytes_new," \
 	" n.bytes_total, n.bytes_stored, n.status, n.dirty, COALESCE(n.base_seq, 0), " consistency \
 	", n.disk FROM generations n JOIN guests g ON g.id = n.guest_id" \
-	" WHERE ?1 IS NULL OR g.name = ?1 ORDER BY g.name, n.seq"
+	" WHERE CAST(?1 AS TEXT) IS NULL OR g.name = ?1 ORDER BY g.name, n.seq"
 static const char list_sql[] = LIST_SQL(WORST_SQL);
 static const char list_sql_old[] = LIST_SQL("CASE n.dirty WHEN 0 THEN 'clean' ELSE 'unreplayable' END");
 

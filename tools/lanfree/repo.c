@@ -1,6 +1,10 @@
 /* repo.c --- a lanfree repository: directory layout, locks, catalog handle
  *
- *   REPO/catalog.db        SQLite catalog (WAL)
+ *   REPO/catalog.db        SQLite catalog (WAL), or
+ *   REPO/catalog           the PostgreSQL database holding the catalog: its
+ *                          connection string (a URI or libpq's host=...
+ *                          dbname=...), one line; servers that back up
+ *                          into the repository share its directory
  *   REPO/data/GUEST/       archives (SEQ-TAG.tar.zst ...), referenced by the catalog
  *   REPO/tmp/              archives being written (never referenced)
  *   REPO/lock              shared by backup, restore, verify; exclusive for prune
@@ -75,12 +79,91 @@ static int sync_path(const char *path)
 	return rc;
 }
 
+/* REPO/catalog: DSN on a line of its own, durable (0600: it may hold a
+ * password). */
+static int write_catalog_file(const char *path, const char *dsn)
+{
+	char *name;
+	FILE *f;
+	int fd, rc = -1;
+
+	if (asprintf(&name, "%s/catalog", path) < 0)
+		return -1;
+	fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	free(name);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (fprintf(f, "%s\n", dsn) >= 0 && fflush(f) == 0 && fsync(fd) == 0)
+		rc = 0;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
+char *repo_catalog_target(const char *path)
+{
+	char *name = NULL, *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+
+	if (asprintf(&name, "%s/catalog", path) < 0)
+		return NULL;
+	f = fopen(name, "re");
+	free(name);
+	if (!f) {
+		if (errno != ENOENT)
+			return NULL;
+		return asprintf(&name, "%s/catalog.db", path) < 0 ? NULL : name;
+	}
+	n = getline(&line, &cap, f);
+	fclose(f);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	if (n <= 0 || !db_is_dsn(line)) {
+		free(line);
+		errno = EINVAL;
+		return NULL;
+	}
+	return line;
+}
+
+/* The catalog created in a PostgreSQL database that holds none: a
+ * catalog names archives in its own repository's data/, so two
+ * repositories cannot share one (the servers backing up into one
+ * repository share its directory and its REPO/catalog).  0 or -1
+ * (printed). */
+static int catalog_in_database(struct db *db, const char *path)
+{
+	int has = db_has_column(db, "meta", "value");
+
+	if (has < 0) {
+		cli_error(path, "cannot read the catalog's database: %s", db_errmsg(db));
+		return -1;
+	}
+	if (has) {
+		cli_error(path, "cannot create repository: the database already holds a rawkit-lanfree catalog "
+				"(of another repository)");
+		return -1;
+	}
+	return catalog_create(db);
+}
+
 int repo_init(const char *path)
+{
+	return repo_init_catalog(path, NULL);
+}
+
+int repo_init_catalog(const char *path, const char *dsn)
 {
 	char *sub = NULL, *db_path = NULL, *parent, *tmp;
 	struct db *db = NULL;
 	DIR *d;
 	int rc = -1, lock_fd;
+
 
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		cli_error(path, "cannot create repository: %s", strerror(errno));
@@ -99,6 +182,15 @@ int repo_init(const char *path)
 		}
 	}
 	closedir(d);
+	/* the database first: a refusal leaves the directory empty */
+	if (dsn) {
+		if (db_open(dsn, DB_CREATE, &db) < 0) {
+			cli_error(path, "cannot open the catalog's database: %s", db_errmsg(db));
+			goto out;
+		}
+		if (catalog_in_database(db, path) < 0)
+			goto out;
+	}
 	if (asprintf(&sub, "%s/data", path) < 0 || mkdir(sub, 0700) < 0)
 		goto fail;
 	free(sub);
@@ -113,14 +205,19 @@ int repo_init(const char *path)
 	close(lock_fd);
 	free(sub);
 	sub = NULL;
-	if (asprintf(&db_path, "%s/catalog.db", path) < 0)
-		goto fail;
-	if (db_open(db_path, DB_CREATE, &db) < 0) {
-		cli_error(path, "cannot create catalog: %s", db_errmsg(db));
-		goto out;
+	if (dsn) {
+		if (write_catalog_file(path, dsn) < 0)
+			goto fail;
+	} else {
+		if (asprintf(&db_path, "%s/catalog.db", path) < 0)
+			goto fail;
+		if (db_open(db_path, DB_CREATE, &db) < 0) {
+			cli_error(path, "cannot create catalog: %s", db_errmsg(db));
+			goto out;
+		}
+		if (catalog_create(db) < 0)
+			goto out;
 	}
-	if (catalog_create(db) < 0)
-		goto out;
 	if (sync_path(path) < 0)
 		goto fail;
 	/* and the directory holding the repository */
@@ -153,7 +250,8 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 		cli_error(path, "cannot open repository: %s", strerror(errno));
 		return RAWKIT_EXIT_FAILED;
 	}
-	if (fstatat(r->dirfd, "catalog.db", &st, 0) < 0 || fstatat(r->dirfd, "data", &st, 0) < 0) {
+	if ((fstatat(r->dirfd, "catalog.db", &st, 0) < 0 && fstatat(r->dirfd, "catalog", &st, 0) < 0) ||
+	    fstatat(r->dirfd, "data", &st, 0) < 0) {
 		cli_error(path, "not a rawkit-lanfree repository (no catalog.db; create one with 'rawkit-lanfree init')");
 		goto fail;
 	}
@@ -175,15 +273,18 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 		goto fail;
 	}
 	{
-		char *db_path;
-		if (asprintf(&db_path, "%s/catalog.db", path) < 0)
-			goto fail;
-		if (db_open(db_path, lock == REPO_READ ? DB_READ : DB_WRITE, &r->db) < 0) {
-			cli_error(path, "cannot open catalog: %s", db_errmsg(r->db));
-			free(db_path);
+		char *target = repo_catalog_target(path);
+		if (!target) {
+			cli_error(path, "cannot read the catalog's name: %s",
+				  errno == EINVAL ? "REPO/catalog holds no PostgreSQL connection string" : strerror(errno));
 			goto fail;
 		}
-		free(db_path);
+		if (db_open(target, lock == REPO_READ ? DB_READ : DB_WRITE, &r->db) < 0) {
+			cli_error(path, "cannot open catalog: %s", db_errmsg(r->db));
+			free(target);
+			goto fail;
+		}
+		free(target);
 	}
 	if ((lock != REPO_READ && catalog_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0) ||
 	    catalog_check_schema(r->db, path) < 0 || (lock != REPO_READ && catalog_upgrade(r->db) < 0))
