@@ -4,7 +4,8 @@
 # list, ls, restore and verify work as on SQLite (restores checked with cmp,
 # rows read back with psql), two guests back up at once from two processes
 # (the same new content in both: stored once in the catalog), and a server
-# stopped mid-backup is a one-line error with nothing half-recorded.
+# stopped mid-backup (in its catalog transaction, or while it walks) is a
+# one-line error with nothing half-recorded.
 . "$(dirname "$0")/lib/tap.sh"
 . "$(dirname "$0")/lib/fixtures.sh"
 
@@ -82,27 +83,25 @@ is "$(q "SELECT count(*) FROM contents c JOIN archives a ON a.id = c.archive_id 
 head -c 200000 /dev/urandom >a/data/shared.bin
 cp a/data/shared.bin b/srv/shared.bin
 make_disk a.img a && make_disk b.img b
-lock_generations() { # hold a lock on generations until cancelled
-	psql -X -q -d lanfree -c "BEGIN; LOCK TABLE generations IN EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT" \
-		>/dev/null 2>&1 &
-	for i in $(seq 1 100); do
-		[ "$(q "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-			WHERE c.relname = 'generations' AND l.mode = 'ExclusiveLock' AND l.granted")" = 1 ] && return 0
+wait_for() { # SQL VALUE: until SQL (psql) says VALUE, for up to 30 s
+	for i in $(seq 1 300); do
+		[ "$(q "$1")" = "$2" ] && return 0
 		sleep 0.1
 	done
 	return 1
 }
+lock_table() { # TABLE MODE PG_LOCKS-MODE: a session holds a lock on TABLE until release_lock
+	psql -X -q -d lanfree -c "BEGIN; LOCK TABLE $1 IN $2 MODE; SELECT pg_sleep(60); COMMIT" >/dev/null 2>&1 &
+	wait_for "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+		WHERE c.relname = '$1' AND l.granted AND l.mode = '$3'" 1
+}
 waiting_for_lock() { # N: until N sessions wait on a lock
-	for i in $(seq 1 300); do
-		[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_for "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'" "$1"
 }
 release_lock() {
 	q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()" >/dev/null
 }
-ok "a session locks generations" lock_generations
+ok "a session locks generations" lock_table generations EXCLUSIVE ExclusiveLock
 $L backup repo a.img --name ga -q 2>ba.err &
 pid_a=$!
 $L backup repo b.img --name gb -q 2>bb.err &
@@ -133,7 +132,7 @@ head -c 300000 /dev/urandom >a/data/late.bin
 make_disk a.img a
 gens_before=$(q "SELECT count(*) FROM generations")
 versions_before=$(q "SELECT count(*) FROM versions")
-ok "a session locks generations" lock_generations
+ok "a session locks generations" lock_table generations EXCLUSIVE ExclusiveLock
 $L backup repo a.img --name ga -q 2>stop.err &
 pid_a=$!
 ok "the backup waits in its catalog transaction" waiting_for_lock 1
@@ -147,6 +146,25 @@ pg_start || { echo "Bail out! cannot restart PostgreSQL"; exit 1; }
 is "$(q "SELECT count(*) FROM generations")" "$gens_before" "nothing half-recorded: the same generations"
 is "$(q "SELECT count(*) FROM versions")" "$versions_before" "... the same versions"
 is "$(q "SELECT count(*) FROM versions WHERE last_seq = 3 OR first_seq = 3")" 0 "... no row of generation 3"
+ok "verify --read-data" $L verify repo --read-data
+
+# ---- the server stopped while the backup walks (its reads of the
+# catalog's contents wait on a lock: the walk stops at its first file)
+head -c 300000 /dev/urandom >a/data/later.bin
+make_disk a.img a
+gens_before=$(q "SELECT count(*) FROM generations")
+ok "a session locks contents" lock_table contents "ACCESS EXCLUSIVE" AccessExclusiveLock
+$L backup repo a.img --name ga -q 2>stop2.err &
+pid_a=$!
+ok "the backup's walk waits" waiting_for_lock 1
+pg_stop
+wait $pid_a
+is "$?" 1 "server stopped during the walk: exit 1"
+ok "... one line on stderr" one_line_error $L stop2.err
+diag "$(cat stop2.err)"
+pg_start || { echo "Bail out! cannot restart PostgreSQL"; exit 1; }
+is "$(q "SELECT count(*) FROM generations")" "$gens_before" "nothing recorded"
+is "$(ls repo/tmp)" "" "no temporary archive left behind"
 ok "verify --read-data" $L verify repo --read-data
 ok "the next backup of ga" $L backup repo a.img --name ga -q
 ok "restore it" $L restore repo ga --to r4 -q
