@@ -126,6 +126,21 @@ like "$($L diff repo ga@1 ga@2)" "^\+ +p1/data/shared.bin" "diff ga@1 ga@2: the 
 like "$($L find repo gb '*/small-too')" "p1/srv/small-too" "find"
 ok "export gb as tar" $L export repo gb --to gb.tar -q
 is "$(tar -xOf gb.tar p1/srv/big | sha256sum | cut -d' ' -f1)" "$(sum b/srv/big)" "the exported file = the source"
+if command -v fusermount3 >/dev/null && [ -e /dev/fuse ]; then
+	mkdir mnt
+	ok "mount (the FUSE server opens the catalog itself)" $L mount repo "$SCRATCH/mnt"
+	ok "a file read through the mount = the source (cmp)" cmp mnt/gb/1/p1/srv/big b/srv/big
+	ok "unmount" fusermount3 -u "$SCRATCH/mnt"
+else
+	skip 3 "no FUSE (fusermount3, /dev/fuse)"
+fi
+if losetup -f >/dev/null 2>&1; then
+	ok "restore-disk gb onto a new image" $L restore-disk repo gb rd.img -q
+	is "$(imgfmt-tool cat rd.img p1 /srv/big | sha256sum | cut -d' ' -f1)" "$(sum b/srv/big)" \
+		"a file of the remade disk = the source"
+else
+	skip 2 "no loop devices (restore-disk mounts what it makes)"
+fi
 
 # ---- the server stopped mid-backup
 head -c 300000 /dev/urandom >a/data/late.bin
