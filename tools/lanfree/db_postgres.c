@@ -35,6 +35,8 @@ static struct {
 	PGresult *(*PQexec)(PGconn *, const char *);
 	PGresult *(*PQexecParams)(PGconn *, const char *, int, const Oid *, const char *const *, const int *,
 				  const int *, int);
+	PGresult *(*PQprepare)(PGconn *, const char *, const char *, int, const Oid *);
+	PGresult *(*PQexecPrepared)(PGconn *, const char *, int, const char *const *, const int *, const int *, int);
 	ExecStatusType (*PQresultStatus)(const PGresult *);
 	char *(*PQresultErrorField)(const PGresult *, int);
 	void (*PQclear)(PGresult *);
@@ -70,6 +72,8 @@ static void pq_load(void)
 	PQ_FIND(lib, PQfinish);
 	PQ_FIND(lib, PQexec);
 	PQ_FIND(lib, PQexecParams);
+	PQ_FIND(lib, PQprepare);
+	PQ_FIND(lib, PQexecPrepared);
 	PQ_FIND(lib, PQresultStatus);
 	PQ_FIND(lib, PQresultErrorField);
 	PQ_FIND(lib, PQclear);
@@ -89,6 +93,7 @@ struct pg_db {
 	struct db base;
 	PGconn *conn;
 	bool read_only;
+	unsigned prepared; /* statements prepared so far (their names) */
 	char err[512];
 };
 
@@ -117,6 +122,8 @@ struct pg_stmt {
 	bool ran;
 	int row, nrows, ncols;
 	struct pg_decoded *decoded;
+	unsigned runs;
+	char name[24]; /* prepared on the server as NAME ("": not) */
 };
 
 static struct pg_db *pg(struct db *db)
@@ -503,6 +510,11 @@ static void pg_finalize(struct db_stmt *base)
 
 	forget_result(st);
 	pg_clear_bindings(base);
+	if (st->name[0] && pq.PQstatus(pg(base->db)->conn) == CONNECTION_OK) {
+		char sql[48];
+		snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+		pq.PQclear(pq.PQexec(pg(base->db)->conn, sql));
+	}
 	free(st->params);
 	free(st->sql);
 	free(st);
@@ -572,7 +584,26 @@ static int run_statement(struct pg_stmt *st)
 		formats[i] = p->format;
 		types[i] = p->type;
 	}
-	st->res = pq.PQexecParams(db->conn, st->sql, st->nparams, types, values, lengths, formats, 0);
+	/* A statement run again (a row staged per file) is prepared on the
+	 * server, parsed and planned once; one run once is not (a prepared
+	 * one costs two more round trips: PREPARE and DEALLOCATE). */
+	if (st->runs++ == 1) {
+		snprintf(st->name, sizeof(st->name), "rawkit_%u", ++db->prepared);
+		st->res = pq.PQprepare(db->conn, st->name, st->sql, st->nparams, types);
+		status = st->res ? pq.PQresultStatus(st->res) : PGRES_FATAL_ERROR;
+		if (status != PGRES_COMMAND_OK) {
+			st->name[0] = '\0';
+			rc = result_error(db, st->res);
+			pq.PQclear(st->res);
+			st->res = NULL;
+			goto out;
+		}
+		pq.PQclear(st->res);
+	}
+	if (st->name[0])
+		st->res = pq.PQexecPrepared(db->conn, st->name, st->nparams, values, lengths, formats, 0);
+	else
+		st->res = pq.PQexecParams(db->conn, st->sql, st->nparams, types, values, lengths, formats, 0);
 	status = st->res ? pq.PQresultStatus(st->res) : PGRES_FATAL_ERROR;
 	if (status == PGRES_TUPLES_OK) {
 		st->nrows = pq.PQntuples(st->res);
