@@ -224,6 +224,7 @@ static const struct cli_option run_options[] = {
 	WAIT_LOCK_OPTION,
 	CLI_END,
 };
+
 static const struct cli_option init_options[] = {
 	CLI_STRING("catalog", &a.catalog, "DSN", "keep the catalog in this PostgreSQL database\n(postgresql://..., or host=... dbname=...)\ninstead of REPO/catalog.db"),
 	CLI_END,

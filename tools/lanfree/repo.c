@@ -131,17 +131,22 @@ char *repo_catalog_target(const char *path)
 	return line;
 }
 
-/* The catalog created in a PostgreSQL database that holds none: a
+/* The PostgreSQL database DSN, opened into *DB, holds no catalog yet: a
  * catalog names archives in its own repository's data/, so two
  * repositories cannot share one (the servers backing up into one
  * repository share its directory and its REPO/catalog).  0 or -1
  * (printed). */
-static int catalog_in_database(struct db *db, const char *path)
+static int database_unused(const char *path, const char *dsn, struct db **db)
 {
-	int has = db_has_column(db, "meta", "value");
+	int has;
 
+	if (db_open(dsn, DB_CREATE, db) < 0) {
+		cli_error(path, "cannot open the catalog's database: %s", db_errmsg(*db));
+		return -1;
+	}
+	has = db_has_column(*db, "meta", "value");
 	if (has < 0) {
-		cli_error(path, "cannot read the catalog's database: %s", db_errmsg(db));
+		cli_error(path, "cannot read the catalog's database: %s", db_errmsg(*db));
 		return -1;
 	}
 	if (has) {
@@ -149,7 +154,7 @@ static int catalog_in_database(struct db *db, const char *path)
 				"(of another repository)");
 		return -1;
 	}
-	return catalog_create(db);
+	return 0;
 }
 
 int repo_init(const char *path)
@@ -163,7 +168,6 @@ int repo_init_catalog(const char *path, const char *dsn)
 	struct db *db = NULL;
 	DIR *d;
 	int rc = -1, lock_fd;
-
 
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		cli_error(path, "cannot create repository: %s", strerror(errno));
@@ -183,14 +187,8 @@ int repo_init_catalog(const char *path, const char *dsn)
 	}
 	closedir(d);
 	/* the database first: a refusal leaves the directory empty */
-	if (dsn) {
-		if (db_open(dsn, DB_CREATE, &db) < 0) {
-			cli_error(path, "cannot open the catalog's database: %s", db_errmsg(db));
-			goto out;
-		}
-		if (catalog_in_database(db, path) < 0)
-			goto out;
-	}
+	if (dsn && database_unused(path, dsn, &db) < 0)
+		goto out;
 	if (asprintf(&sub, "%s/data", path) < 0 || mkdir(sub, 0700) < 0)
 		goto fail;
 	free(sub);
@@ -206,6 +204,8 @@ int repo_init_catalog(const char *path, const char *dsn)
 	free(sub);
 	sub = NULL;
 	if (dsn) {
+		if (catalog_create(db) < 0)
+			goto out;
 		if (write_catalog_file(path, dsn) < 0)
 			goto fail;
 	} else {
