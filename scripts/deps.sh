@@ -12,12 +12,12 @@ set -eu
 
 BUILD="gcc make pkg-config libc6-dev libext2fs-dev libfdisk-dev libblkid-dev libhivex-dev
 ntfs-3g-dev libarchive-dev libzstd-dev zlib1g-dev libsqlite3-dev libssl-dev
-libguestfs-dev libjansson-dev libfuse3-dev libinih-dev librbd-dev librados-dev"
+libguestfs-dev libjansson-dev libfuse3-dev libinih-dev librbd-dev librados-dev libpq-dev"
 CHECK="perl e2fsprogs fdisk util-linux ntfs-3g clang libclang-rt-14-dev
 sqlite3 zstd gzip tar bsdextrautils coreutils acl attr cpio python3 qemu-utils libhivex-bin
 xfsprogs e2fsprogs man-db groff-base strace dosfstools btrfs-progs lvm2 libarchive-tools
 openssh-client mtools linux-image-amd64 kmod initramfs-tools-core tzdata fuse3
-ceph-mon ceph-osd ceph-common uuid-runtime"
+ceph-mon ceph-osd ceph-common uuid-runtime postgresql"
 # virt-sysprep (libguestfs-tools) needs a kernel to build its appliance from
 # the boot tests: qemu, and libguestfs' appliance for initramfs rebuilds
 BOOT="qemu-system-x86 libguestfs-tools supermin dracut-core"

@@ -51,17 +51,17 @@ ok "restore everything" $L restore repo d --to r1 -q
 mount_part d.img 1 src ro
 ok "restored tree equals the source (content, modes, times, links, holes)" $CMP src r1/p1
 umount src
-seeks=$(traced lseek $RAWKIT_BIN/rawkit-lanfree restore repo d --to r2 -q && grep -c 'lseek(' trace.txt)
+seeks=$(traced openat $RAWKIT_BIN/rawkit-lanfree restore repo d --to r2 -q && grep -c 'openat(.*/data/d/' trace.txt)
 # once, and once more for each further name of the 3 MB content (more than
 # the reader keeps in memory); not once per file (~320)
-ok "the archive is opened at a frame 3 times, not once per file ($seeks seeks)" test "$seeks" -le 3
+ok "the archive is opened at a frame 3 times, not once per file ($seeks opens)" test "$seeks" -ge 1 -a "$seeks" -le 3
 
 # frames whose sizes lie: going on from one entry cannot find the next
 # where the catalog says; each such entry is read from its frame instead
 cp -r repo lie
 sqlite3 lie/catalog.db 'UPDATE frames SET usize = usize + 4096 WHERE idx % 2 = 0'
-lies=$(traced lseek $RAWKIT_BIN/rawkit-lanfree restore lie d --to r3 -q && grep -c 'lseek(' trace.txt)
-ok "restore with lying frame sizes: done, from the frames ($lies seeks)" test "$lies" -gt "$seeks"
+lies=$(traced openat $RAWKIT_BIN/rawkit-lanfree restore lie d --to r3 -q && grep -c 'openat(.*/data/d/' trace.txt)
+ok "restore with lying frame sizes: done, from the frames ($lies opens)" test "$lies" -gt "$seeks"
 ok "the same tree as the honest catalog's" $CMP r1 r3
 
 # a path is found through the directory index; a catalog without it still

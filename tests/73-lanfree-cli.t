@@ -159,10 +159,16 @@ done
 ok "racy: metadata-only change of every file" $L backup repo racy.img -q
 ok "an incremental with nothing to read" $L backup repo racy.img -q
 
-# spread them in time: 1 and 2 two months ago, 3 last month, 4 and 5 yesterday, 6 today
-day=86400000000000
-sqlite3 repo/catalog.db "UPDATE generations SET finished = finished - CASE seq
-	WHEN 1 THEN 62 WHEN 2 THEN 61 WHEN 3 THEN 30 WHEN 4 THEN 1 WHEN 5 THEN 1 ELSE 0 END * $day"
+# spread them in time: 1 and 2 two months ago, 3 last month, 4 and 5 the
+# day before 6, on dates fixed in the calendar (the 14th and 15th of their
+# months): counted back in days from today, "last month" and "yesterday"
+# fall into the same month on the 1st
+mid=$(date +%Y-%m-15)
+at() { echo "$(date -d "$(date -d "$mid $1" +%Y-%m-%d) $2" +%s)000000000"; } # DAYS-OR-MONTHS-BACK TIME
+sqlite3 repo/catalog.db "UPDATE generations SET finished = CASE seq
+	WHEN 1 THEN $(at "-2 months" 10:00) WHEN 2 THEN $(at "-2 months" 11:00)
+	WHEN 3 THEN $(at "-1 month" 12:00) WHEN 4 THEN $(at "-1 day" 11:00)
+	WHEN 5 THEN $(at "-1 day" 12:00) ELSE $(at "" 12:00) END"
 before=$(ls repo/data/g | wc -l)
 $L prune repo g --keep-last 1 --keep-daily 2 --dry-run >dry.txt
 like "$(grep '^g@1 ' dry.txt)" "full  would remove$" "dry run says what would go"

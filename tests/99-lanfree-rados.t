@@ -49,9 +49,18 @@ usage() { # DESC REGEX ARGS...
 	like "$(cat err.txt)" "$re" "$desc: says why"
 	ok "$desc: in one line" one_line_error $L err.txt
 }
-usage "init rados: without --catalog" "^rawkit-lanfree: $R: cannot create repository: a repository in RADOS needs --catalog PATH" init $R
-usage "init rados: with a relative catalog" "needs --catalog PATH, the absolute path" init $R --catalog cat.db
-usage "init a local repository with --catalog" "^rawkit-lanfree: local: cannot create repository: --catalog is for a repository in RADOS" init local --catalog "$PWD/x.db"
+usage_error() { # DESC REGEX ARGS...: exit 2, one line and the pointer to --help
+	local desc=$1 re=$2
+	shift 2
+	$L "$@" >/dev/null 2>err.txt
+	is "$?" 2 "$desc: exit 2"
+	like "$(head -1 err.txt)" "$re" "$desc: says why"
+	is "$(sed -n '2{/^Try /d;p}' err.txt; sed -n '3,$p' err.txt)" "" "$desc: one line (and the pointer to --help)"
+}
+usage "init rados: without --catalog" "^rawkit-lanfree: $R: cannot create repository: a repository in RADOS needs --catalog: a PostgreSQL connection string or the absolute path of a new SQLite file$" init $R
+usage_error "init rados: with a relative catalog" "^rawkit-lanfree: init: --catalog: .* or the absolute path of an SQLite file, not \"cat.db\"$" init $R --catalog cat.db
+usage_error "init a local repository with an SQLite path as --catalog" "^rawkit-lanfree: init: --catalog: a PostgreSQL connection string .*, not \"$PWD/x.db\"$" init local --catalog "$PWD/x.db"
+ok "no directory made by it" test ! -e local
 usage "init in a pool that does not exist" "^rawkit-lanfree: rados:nopool/x: cannot open the repository: no pool 'nopool'" init rados:nopool/x --catalog "$PWD/x.db"
 usage "a malformed spec" "not a RADOS spec" init rados:backup/a/b --catalog "$PWD/x.db"
 is "$(objects)" "" "nothing written by the failed inits"
@@ -192,6 +201,47 @@ usage "an empty configuration" "^rawkit-lanfree: rados:backup/bad: damaged repos
 printf 'rawkit-lanfree repository\ncatalog=%s\nchunk_bytes=1\n' "$PWD/cat.db" | rados -p backup -N bad put rawkit-repository -
 usage "an impossible chunk size" "damaged repository configuration" list rados:backup/bad
 usage "no configuration" "^rawkit-lanfree: rados:backup/none: not a rawkit-lanfree repository" list rados:backup/none
+
+# ---- the catalog on PostgreSQL: backup servers that share nothing but
+# the cluster and the database (three processes here, each its own client)
+if is_root && [ -z "$(pg_missing)" ] && pg_start && psql -X -q -c 'CREATE DATABASE lanfree' >/dev/null 2>&1; then
+	trap 'pg_stop; _ceph_stop; _fixture_cleanup' EXIT
+	diag "PostgreSQL up in $PG_START_SECONDS s"
+	P=rados:backup/site2
+	DSN="host=$PGHOST user=postgres dbname=lanfree"
+	q() { psql -X -q -t -A -d lanfree -c "$1" 2>&1; }
+	ok "init $P --catalog DSN" $L init $P --catalog "$DSN"
+	like "$(rados -p backup -N site2 get rawkit-repository - 2>/dev/null)" "catalog=$DSN" "the configuration names the database"
+	for g in g01 g02 g03; do
+		$L backup $P rbd:rbd/$g@s1 --name $g --quiet >pg-$g.out 2>&1 &
+		eval pid_$g=$!
+	done
+	for g in g01 g02 g03; do
+		eval wait \$pid_$g
+		is "$?" 0 "concurrent backup of $g into RADOS + PostgreSQL"
+	done
+	is "$(q "SELECT string_agg(name, ' ' ORDER BY name) FROM guests")" "g01 g02 g03" "psql: the three guests"
+	is "$(q "SELECT count(*) FROM generations WHERE status = 'complete'")" 3 "psql: three complete generations"
+	is "$(q "SELECT count(*) FROM archives")" "$(rados -p backup -N site2 ls | sed -n 's/\.[0-9a-f]\{8\}$//p' | sort -u | wc -l)" \
+		"every archive in the catalog is in the pool, and no other"
+	ok "restore from another process" $L restore $P g02 --to pgout --quiet
+	ok "the tree" diff -r --no-dereference -x lost+found src pgout/p1
+	ok "verify --read-data" $L verify $P --read-data --quiet
+	RAWKIT_FAULT=archive-published $L backup $P k3.img --name pgkill --quiet >/dev/null 2>&1
+	is "$?" 137 "a backup killed after its upload"
+	is "$(q "SELECT count(*) FROM guests g JOIN generations n ON n.guest_id = g.id WHERE g.name = 'pgkill'")" 0 \
+		"nothing of it in the catalog"
+	ok "prune removes its chunks (once its lock has ended)" $L prune $P --all --keep-last 5 --wait-lock 60 --quiet
+	is "$(rados -p backup -N site2 ls | grep -c '^data/pgkill/')" 0 "no chunk of it left"
+	pg_stop
+	$L backup $P k2.img --name pgdown --quiet 2>err.txt
+	rc=$?
+	ok "with the database down, a backup fails cleanly" test "$rc" -ne 0 -a "$rc" -lt 128
+	ok "in one line" one_line_error $L err.txt
+	is "$(rados -p backup -N site2 ls | grep -c '^data/pgdown/')" 0 "and stores nothing"
+else
+	skip 17 "needs root and PostgreSQL (Debian's postgresql)"
+fi
 
 # ---- the cluster gone: a clean error, not a hang
 _ceph_stop

@@ -70,10 +70,10 @@ static void die(const char *what)
 	abort();
 }
 
-static void exec_sql(sqlite3 *db, const char *sql)
+static void exec_sql(struct db *db, const char *sql)
 {
-	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		fprintf(stderr, "fuzz_catalog: %s: %s\n", sql, sqlite3_errmsg(db));
+	if (db_exec(db, sql) < 0) {
+		fprintf(stderr, "fuzz_catalog: %s: %s\n", sql, db_errmsg(db));
 		abort();
 	}
 }
@@ -88,13 +88,13 @@ static void fill(unsigned char *p, size_t n, uint32_t seed)
 }
 
 /* Write CONTENTS of archive A (0 or 1) as backup does; frames into the catalog. */
-static void write_archive(sqlite3 *db, int a, struct content *c, size_t nc)
+static void write_archive(struct db *db, int a, struct content *c, size_t nc)
 {
 	char tmp[400], dest[400], err[300];
 	struct pack *p;
 	const struct frame_info *frames;
 	size_t nframes;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int64_t archive_id;
 
 	snprintf(tmp, sizeof(tmp), "%s/tmp/a%d", base, a);
@@ -132,88 +132,86 @@ static void write_archive(sqlite3 *db, int a, struct content *c, size_t nc)
 	snprintf(dest, sizeof(dest), "%s/%s", base, archive_names[a]);
 	if (rename(tmp, dest) < 0)
 		die("rename");
-	if (sqlite3_prepare_v2(db, "INSERT INTO archives(path, compression, size) VALUES(?, 'zstd', ?)", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (db_prepare(db, "INSERT INTO archives(path, compression, size) VALUES(?, 'zstd', ?) RETURNING id", &st) < 0)
 		die("prepare");
-	sqlite3_bind_text(st, 1, archive_names[a], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)pack_size(p));
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_text(st, 1, archive_names[a], -1);
+	db_bind_int64(st, 2, (int64_t)pack_size(p));
+	if (db_step(st) != DB_ROW)
 		die("insert archive");
-	sqlite3_finalize(st);
-	archive_id = sqlite3_last_insert_rowid(db);
+	archive_id = db_column_int64(st, 0);
+	db_finalize(st);
 	frames = pack_frames(p, &nframes);
-	sqlite3_prepare_v2(db, "INSERT INTO frames VALUES(?,?,?,?,?,?)", -1, &st, NULL);
+	db_prepare(db, "INSERT INTO frames VALUES(?,?,?,?,?,?)", &st);
 	for (size_t i = 0; i < nframes; i++) {
-		sqlite3_bind_int64(st, 1, archive_id);
-		sqlite3_bind_int64(st, 2, (int64_t)i);
-		sqlite3_bind_int64(st, 3, (int64_t)frames[i].offset);
-		sqlite3_bind_int64(st, 4, (int64_t)frames[i].csize);
-		sqlite3_bind_int64(st, 5, (int64_t)frames[i].usize);
-		sqlite3_bind_blob(st, 6, frames[i].sha256, 32, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		db_bind_int64(st, 1, archive_id);
+		db_bind_int64(st, 2, (int64_t)i);
+		db_bind_int64(st, 3, (int64_t)frames[i].offset);
+		db_bind_int64(st, 4, (int64_t)frames[i].csize);
+		db_bind_int64(st, 5, (int64_t)frames[i].usize);
+		db_bind_blob(st, 6, frames[i].sha256, 32);
+		if (db_step(st) != DB_DONE)
 			die("insert frame");
-		sqlite3_reset(st);
+		db_reset(st);
 	}
-	sqlite3_finalize(st);
-	sqlite3_prepare_v2(db, "INSERT INTO contents(sha256, size, archive_id, frame_idx, entry_offset) VALUES(?,?,?,?,?)",
-			   -1, &st, NULL);
+	db_finalize(st);
+	db_prepare(db, "INSERT INTO contents(sha256, size, archive_id, frame_idx, entry_offset) VALUES(?,?,?,?,?)", &st);
 	for (size_t i = 0; i < nc; i++) {
 		if (c[i].archive != a)
 			continue;
-		sqlite3_bind_blob(st, 1, c[i].sha, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)c[i].size);
-		sqlite3_bind_int64(st, 3, archive_id);
-		sqlite3_bind_int64(st, 4, c[i].frame);
-		sqlite3_bind_int64(st, 5, (int64_t)c[i].offset);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		db_bind_blob(st, 1, c[i].sha, 32);
+		db_bind_int64(st, 2, (int64_t)c[i].size);
+		db_bind_int64(st, 3, archive_id);
+		db_bind_int64(st, 4, c[i].frame);
+		db_bind_int64(st, 5, (int64_t)c[i].offset);
+		if (db_step(st) != DB_DONE)
 			die("insert content");
-		sqlite3_reset(st);
+		db_reset(st);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	pack_free(p);
 }
 
-static void insert_version(sqlite3 *db, const struct file *f)
+static void insert_version(struct db *db, const struct file *f)
 {
 	static const unsigned char xattrs[] = { 9, 0, 'u', 's', 'e', 'r', '.', 'n', 'o', 't', 'e', 1, 0, 0, 0, 'x' };
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int i = 1;
 
-	sqlite3_prepare_v2(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, mode, uid, gid,"
+	db_prepare(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, mode, uid, gid,"
 			       " size, atime, mtime, ctime, btime, ino, igen, nlink, rdev_major, rdev_minor, flags,"
 			       " symlink, xattrs, content_id, error) VALUES(1, 'p1', ?, ?, ?, ?, ?, 1000, 1000, ?,"
 			       " 1700000000000000000, 1700000000000000000, 1700000000000000000, 0, ?, 0, ?, 0, 0, 0,"
 			       " ?, ?, ?, ?)",
-			   -1, &st, NULL);
+		   &st);
 	if (!st)
 		die("prepare version");
-	sqlite3_bind_blob(st, i++, f->dir, (int)strlen(f->dir), SQLITE_STATIC);
-	sqlite3_bind_blob(st, i++, f->name, (int)strlen(f->name), SQLITE_STATIC);
-	sqlite3_bind_int64(st, i++, f->first);
-	sqlite3_bind_int64(st, i++, f->last);
-	sqlite3_bind_int64(st, i++, f->mode);
-	sqlite3_bind_int64(st, i++, (int64_t)f->size);
-	sqlite3_bind_int64(st, i++, (int64_t)f->ino);
-	sqlite3_bind_int64(st, i++, f->nlink);
+	db_bind_blob(st, i++, f->dir, (int)strlen(f->dir));
+	db_bind_blob(st, i++, f->name, (int)strlen(f->name));
+	db_bind_int64(st, i++, f->first);
+	db_bind_int64(st, i++, f->last);
+	db_bind_int64(st, i++, f->mode);
+	db_bind_int64(st, i++, (int64_t)f->size);
+	db_bind_int64(st, i++, (int64_t)f->ino);
+	db_bind_int64(st, i++, f->nlink);
 	if (f->symlink)
-		sqlite3_bind_blob(st, i++, f->symlink, (int)strlen(f->symlink), SQLITE_STATIC);
+		db_bind_blob(st, i++, f->symlink, (int)strlen(f->symlink));
 	else
-		sqlite3_bind_null(st, i++);
+		db_bind_null(st, i++);
 	if (f->xattr)
-		sqlite3_bind_blob(st, i++, xattrs, sizeof(xattrs), SQLITE_STATIC);
+		db_bind_blob(st, i++, xattrs, sizeof(xattrs));
 	else
-		sqlite3_bind_null(st, i++);
+		db_bind_null(st, i++);
 	if (f->content >= 0)
-		sqlite3_bind_int64(st, i++, f->content + 1); /* contents are inserted in order: id = index + 1 */
+		db_bind_int64(st, i++, f->content + 1); /* contents are inserted in order: id = index + 1 */
 	else
-		sqlite3_bind_null(st, i++);
+		db_bind_null(st, i++);
 	if (f->error)
-		sqlite3_bind_text(st, i++, f->error, -1, SQLITE_STATIC);
+		db_bind_text(st, i++, f->error, -1);
 	else
-		sqlite3_bind_null(st, i++);
-	if (sqlite3_step(st) != SQLITE_DONE)
+		db_bind_null(st, i++);
+	if (db_step(st) != DB_DONE)
 		die("insert version");
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 /* A disk's shape as shape.c records it (a gpt disk: a BIOS boot
@@ -242,17 +240,16 @@ static const char base_shape[] =
 	"\",\"volume\":\"p1\",\"offset_bytes\":1048576,\"size_bytes\":1048576,\"stored_bytes\":4,\"blob_offse"
 	"t_bytes\":4}]}";
 
-static void insert_shape(sqlite3 *db)
+static void insert_shape(struct db *db)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO shapes(id, sha256, json, boot) VALUES(1, x'00', ?, x'eb63901112345678')",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (db_prepare(db, "INSERT INTO shapes(id, sha256, json, boot) VALUES(1, x'00', ?, x'eb63901112345678')", &st) < 0)
 		die("prepare the shape");
-	sqlite3_bind_text(st, 1, base_shape, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_text(st, 1, base_shape, -1);
+	if (db_step(st) != DB_DONE)
 		die("insert the shape");
-	sqlite3_finalize(st);
+	db_finalize(st);
 	exec_sql(db, "UPDATE generations SET shape_id = 1;");
 }
 
@@ -280,7 +277,7 @@ static void build_base(void)
 		{ "", "empty", 0100644, 0, 19, 1, NULL, NULL, -1, 1, O, true },
 	};
 	char path[400];
-	sqlite3 *db;
+	struct db *db;
 
 	c[0].data = (unsigned char *)strdup("guest01\n\n");
 	c[3].data = (unsigned char *)strdup("guest01-new\n");
@@ -305,13 +302,13 @@ static void build_base(void)
 			die("content_hash_final");
 		content_hash_free(&h);
 	}
-	if (repo_init(base, NULL) < 0)
+	if (repo_init(base) < 0)
 		die("repo_init");
 	if (mkdir(strcat(strcpy(path, base), "/data/g"), 0700) < 0)
 		die("mkdir data/g");
 	snprintf(path, sizeof(path), "%s/catalog.db", base);
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		die("sqlite3_open");
+	if (db_open(path, DB_CREATE, &db) < 0)
+		die("db_open");
 	exec_sql(db, "BEGIN; INSERT INTO guests(id, name) VALUES(1, 'g');"
 		     "INSERT INTO generations(guest_id, seq, level, base_seq, started, finished, status, dirty, disk,"
 		     " files, bytes_total, bytes_new, bytes_stored) VALUES"
@@ -325,7 +322,7 @@ static void build_base(void)
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		insert_version(db, &files[i]);
 	exec_sql(db, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);");
-	sqlite3_close(db);
+	db_close(db);
 	for (size_t i = 0; i < 4; i++)
 		free(c[i].data);
 	snprintf(path, sizeof(path), "%s/catalog.db-wal", base);
@@ -457,11 +454,11 @@ static bool take(struct reader *r, void *out, size_t n)
 }
 
 /* Apply one edit; false at the end of the input. */
-static bool apply_edit(sqlite3 *db, struct reader *r)
+static bool apply_edit(struct db *db, struct reader *r)
 {
 	uint8_t col, row, kind, len;
 	char sql[400], where[160];
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	unsigned char bytes[256];
 	int64_t v;
 	int8_t delta;
@@ -474,7 +471,7 @@ static bool apply_edit(sqlite3 *db, struct reader *r)
 	switch (kind % 9) {
 	case 7:
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s", columns[col].table, where);
-		sqlite3_exec(db, sql, NULL, NULL, NULL);
+		db_exec(db, sql);
 		return true;
 	case 8:
 		/* the row again under a new key: a second version, frame, archive... */
@@ -482,56 +479,55 @@ static bool apply_edit(sqlite3 *db, struct reader *r)
 			 " UPDATE temp.dup SET %s = %s + 1000; INSERT OR IGNORE INTO %s SELECT * FROM temp.dup",
 			 columns[col].table, where, copy_key(columns[col].table), copy_key(columns[col].table),
 			 columns[col].table);
-		sqlite3_exec(db, sql, NULL, NULL, NULL);
+		db_exec(db, sql);
 		return true;
 	case 1:
 		if (!take(r, &delta, 1))
 			return false;
 		snprintf(sql, sizeof(sql), "UPDATE %s SET %s = %s + %d WHERE %s", columns[col].table,
 			 columns[col].column, columns[col].column, delta, where);
-		sqlite3_exec(db, sql, NULL, NULL, NULL);
+		db_exec(db, sql);
 		return true;
 	default:
 		break;
 	}
 	snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ? WHERE %s", columns[col].table, columns[col].column, where);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (db_prepare(db, sql, &st) < 0)
 		return true;
 	switch (kind % 9) {
 	case 0:
 		if (!take(r, &v, 8))
 			goto end;
-		sqlite3_bind_int64(st, 1, v);
+		db_bind_int64(st, 1, v);
 		break;
 	case 2:
 		if (!take(r, &len, 1))
 			goto end;
-		sqlite3_bind_int64(st, 1, interesting_ints[len % (sizeof(interesting_ints) / sizeof(interesting_ints[0]))]);
+		db_bind_int64(st, 1, interesting_ints[len % (sizeof(interesting_ints) / sizeof(interesting_ints[0]))]);
 		break;
 	case 3:
 		if (!take(r, &len, 1))
 			goto end;
-		sqlite3_bind_text(st, 1, interesting_texts[len % (sizeof(interesting_texts) / sizeof(interesting_texts[0]))],
-				  -1, SQLITE_STATIC);
+		db_bind_text(st, 1, interesting_texts[len % (sizeof(interesting_texts) / sizeof(interesting_texts[0]))], -1);
 		break;
 	case 4:
 	case 5:
 		if (!take(r, &len, 1) || !take(r, bytes, len))
 			goto end;
 		if (kind % 9 == 4)
-			sqlite3_bind_text(st, 1, (const char *)bytes, len, SQLITE_TRANSIENT);
+			db_bind_text(st, 1, (const char *)bytes, len); /* bytes lives until the step */
 		else
-			sqlite3_bind_blob(st, 1, bytes, len, SQLITE_TRANSIENT);
+			db_bind_blob_copy(st, 1, bytes, len);
 		break;
 	case 6:
-		sqlite3_bind_null(st, 1);
+		db_bind_null(st, 1);
 		break;
 	}
-	sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_step(st);
+	db_finalize(st);
 	return true;
 end:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return false;
 }
 
@@ -539,16 +535,16 @@ static void mutate(const uint8_t *data, size_t size)
 {
 	struct reader r = { data, data + size };
 	char path[400];
-	sqlite3 *db;
+	struct db *db;
 
 	snprintf(path, sizeof(path), "%s/catalog.db", work);
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK)
+	if (db_open(path, DB_WRITE, &db) < 0)
 		die("open the copy");
-	sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+	db_begin(db, false);
 	for (int i = 0; i < 64 && apply_edit(db, &r); i++)
 		;
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	sqlite3_close(db);
+	db_commit(db);
+	db_close(db);
 }
 
 /* ------------------------------------------------------------- setup */
@@ -677,7 +673,7 @@ static void walk_view(void)
 
 	if (!(v.repo = realpath(work, NULL)))
 		return;
-	if (view_open(&v, v.repo) == 0)
+	if (view_open(&v, v.repo, NULL) == 0)
 		view_walk_path(&w);
 	view_close(&v);
 	free(v.repo);

@@ -10,7 +10,8 @@
 # fs.sh (filesystems in partitions), ntfs.sh, tree.sh (directory trees),
 # golden.sh (rawkit-clone's guest), convert.sh (P2V/V2P guests, initramfs),
 # windows.sh (a Windows system disk and its SYSTEM hive), ceph.sh (a throw-away
-# Ceph cluster for disks on RBD).
+# Ceph cluster for disks on RBD), postgres.sh (a throw-away PostgreSQL server
+# for catalogs there).
 
 : "${RAWKIT_BIN:?RAWKIT_BIN must point at the built binaries (make check sets it)}"
 export PATH="$RAWKIT_BIN:$PATH"
@@ -45,7 +46,7 @@ one_line_error() { # PROG STDERR-FILE
 }
 
 # The builders, one file per kind of thing built.
-for _f in ptable fs ntfs tree golden convert lvm rhel windows ceph; do
+for _f in ptable fs ntfs tree golden convert lvm rhel windows ceph postgres; do
 	. "$FIXTURES_DIR/$_f.sh"
 done
 unset _f

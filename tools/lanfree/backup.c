@@ -28,8 +28,8 @@
 static const char stage_schema[] =
 	"ATTACH DATABASE '' AS stage;"
 	"PRAGMA stage.journal_mode=OFF; PRAGMA stage.synchronous=OFF;"
-	"CREATE TABLE stage.newv(volume TEXT, dir BLOB, name BLOB, mode INTEGER, uid INTEGER, gid INTEGER,"
-	" size INTEGER, atime INTEGER, mtime INTEGER, ctime INTEGER, btime INTEGER, ino INTEGER, igen INTEGER,"
+	"CREATE TABLE stage.newv(id INTEGER PRIMARY KEY, volume TEXT, dir BLOB, name BLOB, mode INTEGER, uid INTEGER,"
+	" gid INTEGER, size INTEGER, atime INTEGER, mtime INTEGER, ctime INTEGER, btime INTEGER, ino INTEGER, igen INTEGER,"
 	" nlink INTEGER, rdev_major INTEGER, rdev_minor INTEGER, flags INTEGER, symlink BLOB, xattrs BLOB,"
 	" sha BLOB, error TEXT, pending INTEGER, physical INTEGER);"
 	"CREATE INDEX stage.newv_pending ON newv(ino) WHERE pending = 1;"
@@ -39,7 +39,7 @@ static const char stage_schema[] =
 	"CREATE TABLE stage.ended(id INTEGER PRIMARY KEY);"
 	"CREATE TABLE stage.compared(volume TEXT PRIMARY KEY);"
 	"CREATE TABLE stage.copyv(id INTEGER PRIMARY KEY);"
-	"CREATE TABLE stage.dirsum(id INTEGER PRIMARY KEY, sum BLOB);" /* newv rowid -> checksum */
+	"CREATE TABLE stage.dirsum(id INTEGER PRIMARY KEY, sum BLOB);" /* newv id -> checksum */
 	"CREATE TABLE stage.newc(sha BLOB PRIMARY KEY, size INTEGER, frame INTEGER, off INTEGER);"
 	"CREATE INDEX stage.newc_size ON newc(size);";
 
@@ -49,35 +49,36 @@ static const char stage_schema[] =
 
 static int stage_open(struct backup *bk)
 {
-	if (db_exec(bk->db, stage_schema) < 0)
+	if (catalog_exec(bk->db, stage_schema) < 0)
 		return -1;
-	bk->ins_newv = db_prepare(bk->db, "INSERT INTO stage.newv VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-	bk->q_pending = db_prepare(bk->db, "SELECT dir, name, xattrs FROM stage.newv WHERE rowid = ?");
-	bk->upd_done = db_prepare(bk->db, "UPDATE stage.newv SET sha = ?1, error = ?2, pending = 0 WHERE rowid = ?3");
-	bk->ins_ended = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.ended VALUES(?)");
-	bk->ins_copyv = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.copyv VALUES(?)");
-	bk->ins_newc = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.newc VALUES(?,?,?,?)");
-	bk->q_size = db_prepare(bk->db, "SELECT 1 FROM main.contents WHERE size = ?1 "
+	bk->ins_newv = catalog_prepare(bk->db, "INSERT INTO stage.newv(volume, dir, name, " VCOLS ", sha, error, pending,"
+					       " physical) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id");
+	bk->q_pending = catalog_prepare(bk->db, "SELECT dir, name, xattrs FROM stage.newv WHERE id = ?");
+	bk->upd_done = catalog_prepare(bk->db, "UPDATE stage.newv SET sha = ?1, error = ?2, pending = 0 WHERE id = ?3");
+	bk->ins_ended = catalog_prepare(bk->db, "INSERT INTO stage.ended VALUES(?) ON CONFLICT DO NOTHING");
+	bk->ins_copyv = catalog_prepare(bk->db, "INSERT INTO stage.copyv VALUES(?) ON CONFLICT DO NOTHING");
+	bk->ins_newc = catalog_prepare(bk->db, "INSERT INTO stage.newc VALUES(?,?,?,?) ON CONFLICT DO NOTHING");
+	bk->q_size = catalog_prepare(bk->db, "SELECT 1 FROM main.contents WHERE size = ?1 "
 					"UNION ALL SELECT 1 FROM stage.newc WHERE size = ?1 LIMIT 1");
-	bk->q_sha = db_prepare(bk->db, "SELECT 1 FROM main.contents WHERE sha256 = ?1 "
+	bk->q_sha = catalog_prepare(bk->db, "SELECT 1 FROM main.contents WHERE sha256 = ?1 "
 				       "UNION ALL SELECT 1 FROM stage.newc WHERE sha = ?1 LIMIT 1");
-	bk->q_cid = db_prepare(bk->db, "SELECT sha256 FROM main.contents WHERE id = ?1");
+	bk->q_cid = catalog_prepare(bk->db, "SELECT sha256 FROM main.contents WHERE id = ?1");
 	if (!bk->ins_newv || !bk->ins_ended || !bk->ins_copyv || !bk->ins_newc || !bk->q_size || !bk->q_sha ||
 	    !bk->q_cid || !bk->q_pending || !bk->upd_done)
 		return -1;
-	return db_exec(bk->db, "BEGIN");
+	return catalog_exec(bk->db, "BEGIN");
 }
 
 static void stage_close(struct backup *bk)
 {
-	sqlite3_stmt *all[] = { bk->ins_newv, bk->ins_ended, bk->ins_copyv, bk->ins_newc, bk->q_size,
+	struct db_stmt *all[] = { bk->ins_newv, bk->ins_ended, bk->ins_copyv, bk->ins_newc, bk->q_size,
 				bk->q_sha,    bk->q_cid,    bk->q_pending, bk->upd_done };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		sqlite3_finalize(all[i]);
-	if (!sqlite3_get_autocommit(bk->db))
-		sqlite3_exec(bk->db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_exec(bk->db, "DETACH DATABASE stage", NULL, NULL, NULL);
+		db_finalize(all[i]);
+	if (db_in_transaction(bk->db))
+		db_rollback(bk->db);
+	db_exec(bk->db, "DETACH DATABASE stage");
 }
 
 /* The archive into REPO/data/GUEST/, durable. */
@@ -139,106 +140,109 @@ static const char *consistency_word(const struct vol_state *s)
 }
 
 /* Run SQL (no result rows) with integer parameters ARGS[0..N); true if done. */
-static bool exec_ints(sqlite3 *db, const char *sql, const int64_t *args, int n)
+static bool exec_ints(struct db *db, const char *sql, const int64_t *args, int n)
 {
-	sqlite3_stmt *st = db_prepare(db, sql);
+	struct db_stmt *st = catalog_prepare(db, sql);
 	bool done;
 
 	for (int i = 0; st && i < n; i++)
-		sqlite3_bind_int64(st, i + 1, args[i]);
-	done = st && sqlite3_step(st) == SQLITE_DONE;
-	sqlite3_finalize(st);
+		db_bind_int64(st, i + 1, args[i]);
+	done = st && db_step(st) == DB_DONE;
+	db_finalize(st);
 	return done;
 }
 
 static int insert_generation(struct backup *bk, struct vol_state *vols, size_t nvols, int64_t started,
 			     const struct shape *shape)
 {
-	sqlite3 *db = bk->db;
-	sqlite3_stmt *st;
-	int64_t gen_id, archive_id = 0, shape_id = 0;
+	struct db *db = bk->db;
+	struct db_stmt *st;
+	int64_t gen_id = 0, archive_id = 0, shape_id = 0;
 	size_t nframes = 0;
 	const struct frame_info *frames = bk->pack ? pack_frames(bk->pack, &nframes) : NULL;
 	int ok = 1;
 
-	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+	if (catalog_exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	if (!bk->guest_id) {
-		st = db_prepare(db, "INSERT INTO guests(name) VALUES(?)");
-		ok = st && (sqlite3_bind_text(st, 1, bk->guest, -1, SQLITE_STATIC), sqlite3_step(st) == SQLITE_DONE);
-		sqlite3_finalize(st);
-		bk->guest_id = sqlite3_last_insert_rowid(db);
+		st = catalog_prepare(db, "INSERT INTO guests(name) VALUES(?) RETURNING id");
+		ok = st && (db_bind_text(st, 1, bk->guest, -1), db_step(st) == DB_ROW);
+		if (ok)
+			bk->guest_id = db_column_int64(st, 0);
+		db_finalize(st);
 	}
 	/* the disk's shape goes in with the generation, or neither does */
 	if (ok && shape->json && (shape_id = shape_store(db, shape)) < 0)
 		ok = 0;
-	st = db_prepare(db, "INSERT INTO generations(guest_id, seq, level, base_seq, started, finished, status, dirty,"
+	st = catalog_prepare(db, "INSERT INTO generations(guest_id, seq, level, base_seq, started, finished, status, dirty,"
 			    " disk, files, bytes_total, bytes_new, bytes_stored, excludes, shape_id) "
-			    "VALUES(?,?,?,NULLIF(?,0),?,?,?,?,?,?,?,?,?,?,NULLIF(?,0))");
+			    "VALUES(?,?,?,NULLIF(?,0),?,?,?,?,?,?,?,?,?,?,NULLIF(?,0)) RETURNING id");
 	if (ok && st) {
 		int i = 1;
-		sqlite3_bind_int64(st, i++, bk->guest_id);
-		sqlite3_bind_int64(st, i++, bk->new_seq);
-		sqlite3_bind_text(st, i++, bk->level, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, i++, strcmp(bk->level, "full") ? bk->base_seq : 0);
-		sqlite3_bind_int64(st, i++, started);
-		sqlite3_bind_int64(st, i++, now_ns());
-		sqlite3_bind_text(st, i++, bk->warnings ? "partial" : "complete", -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, i++, bk->dirty);
-		sqlite3_bind_text(st, i++, bk->o->disk, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, i++, bk->files);
-		sqlite3_bind_int64(st, i++, bk->bytes_total);
-		sqlite3_bind_int64(st, i++, bk->bytes_new);
-		sqlite3_bind_int64(st, i++, bk->pack ? (int64_t)pack_size(bk->pack) : 0);
-		sqlite3_bind_text(st, i++, bk->excludes_joined, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, i++, shape_id);
-		ok = sqlite3_step(st) == SQLITE_DONE;
+		db_bind_int64(st, i++, bk->guest_id);
+		db_bind_int64(st, i++, bk->new_seq);
+		db_bind_text(st, i++, bk->level, -1);
+		db_bind_int64(st, i++, strcmp(bk->level, "full") ? bk->base_seq : 0);
+		db_bind_int64(st, i++, started);
+		db_bind_int64(st, i++, now_ns());
+		db_bind_text(st, i++, bk->warnings ? "partial" : "complete", -1);
+		db_bind_int64(st, i++, bk->dirty);
+		db_bind_text(st, i++, bk->o->disk, -1);
+		db_bind_int64(st, i++, bk->files);
+		db_bind_int64(st, i++, bk->bytes_total);
+		db_bind_int64(st, i++, bk->bytes_new);
+		db_bind_int64(st, i++, bk->pack ? (int64_t)pack_size(bk->pack) : 0);
+		db_bind_text(st, i++, bk->excludes_joined, -1);
+		db_bind_int64(st, i++, shape_id);
+		ok = db_step(st) == DB_ROW;
+		gen_id = ok ? db_column_int64(st, 0) : 0;
 	} else {
 		ok = 0;
 	}
-	sqlite3_finalize(st);
-	gen_id = sqlite3_last_insert_rowid(db);
-	st = ok ? db_prepare(db, "INSERT INTO volumes(gen_id, name, fstype, uuid, label, skipped, consistency,"
+	db_finalize(st);
+	st = ok ? catalog_prepare(db, "INSERT INTO volumes(gen_id, name, fstype, uuid, label, skipped, consistency,"
 				 " journal_transactions, journal_blocks, consistency_note) VALUES(?,?,?,?,?,?,?,?,?,?)") : NULL;
 	for (size_t i = 0; ok && st && i < nvols; i++) {
-		sqlite3_bind_int64(st, 1, gen_id);
-		sqlite3_bind_text(st, 2, vols[i].v.name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, vols[i].v.fstype, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, vols[i].v.fs_uuid, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, vols[i].v.fs_label, -1, SQLITE_STATIC);
+		db_bind_int64(st, 1, gen_id);
+		db_bind_text(st, 2, vols[i].v.name, -1);
+		db_bind_text(st, 3, vols[i].v.fstype, -1);
+		db_bind_text(st, 4, vols[i].v.fs_uuid, -1);
+		db_bind_text(st, 5, vols[i].v.fs_label, -1);
 		if (vols[i].skipped)
-			sqlite3_bind_text(st, 6, vols[i].skipped, -1, SQLITE_STATIC);
+			db_bind_text(st, 6, vols[i].skipped, -1);
 		else
-			sqlite3_bind_null(st, 6);
-		sqlite3_bind_text(st, 7, consistency_word(&vols[i]), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 8, vols[i].consistency.transactions);
-		sqlite3_bind_int64(st, 9, (int64_t)vols[i].consistency.blocks);
-		sqlite3_bind_text(st, 10, vols[i].consistency.note, -1, SQLITE_STATIC);
-		ok = sqlite3_step(st) == SQLITE_DONE;
-		sqlite3_reset(st);
+			db_bind_null(st, 6);
+		db_bind_text(st, 7, consistency_word(&vols[i]), -1);
+		db_bind_int64(st, 8, vols[i].consistency.transactions);
+		db_bind_int64(st, 9, (int64_t)vols[i].consistency.blocks);
+		db_bind_text(st, 10, vols[i].consistency.note, -1);
+		ok = db_step(st) == DB_DONE;
+		db_reset(st);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (ok && bk->pack) {
-		st = db_prepare(db, "INSERT INTO archives(path, compression, size) VALUES(?,?,?)");
-		ok = st && (sqlite3_bind_text(st, 1, bk->pack_rel, -1, SQLITE_STATIC),
-			    sqlite3_bind_text(st, 2, compression_name(bk->o->comp), -1, SQLITE_STATIC),
-			    sqlite3_bind_int64(st, 3, (int64_t)pack_size(bk->pack)), sqlite3_step(st) == SQLITE_DONE);
-		sqlite3_finalize(st);
-		archive_id = sqlite3_last_insert_rowid(db);
-		st = ok ? db_prepare(db, "INSERT INTO frames VALUES(?,?,?,?,?,?)") : NULL;
+		st = catalog_prepare(db, "INSERT INTO archives(path, compression, size) VALUES(?,?,?) RETURNING id");
+		ok = st && (db_bind_text(st, 1, bk->pack_rel, -1),
+			    db_bind_text(st, 2, compression_name(bk->o->comp), -1),
+			    db_bind_int64(st, 3, (int64_t)pack_size(bk->pack)), db_step(st) == DB_ROW);
+		if (ok)
+			archive_id = db_column_int64(st, 0);
+		db_finalize(st);
+		st = ok ? catalog_prepare(db, "INSERT INTO frames VALUES(?,?,?,?,?,?)") : NULL;
 		for (size_t i = 0; ok && st && i < nframes; i++) {
-			sqlite3_bind_int64(st, 1, archive_id);
-			sqlite3_bind_int64(st, 2, (int64_t)i);
-			sqlite3_bind_int64(st, 3, (int64_t)frames[i].offset);
-			sqlite3_bind_int64(st, 4, (int64_t)frames[i].csize);
-			sqlite3_bind_int64(st, 5, (int64_t)frames[i].usize);
-			sqlite3_bind_blob(st, 6, frames[i].sha256, 32, SQLITE_STATIC);
-			ok = sqlite3_step(st) == SQLITE_DONE;
-			sqlite3_reset(st);
+			db_bind_int64(st, 1, archive_id);
+			db_bind_int64(st, 2, (int64_t)i);
+			db_bind_int64(st, 3, (int64_t)frames[i].offset);
+			db_bind_int64(st, 4, (int64_t)frames[i].csize);
+			db_bind_int64(st, 5, (int64_t)frames[i].usize);
+			db_bind_blob(st, 6, frames[i].sha256, 32);
+			ok = db_step(st) == DB_DONE;
+			db_reset(st);
 		}
-		sqlite3_finalize(st);
-		ok = ok && exec_ints(db, "INSERT OR IGNORE INTO contents(sha256, size, archive_id, frame_idx, entry_offset)"
-					 " SELECT sha, size, ?1, frame, off FROM stage.newc ORDER BY sha", &archive_id, 1);
+		db_finalize(st);
+		ok = ok && exec_ints(db, "INSERT INTO contents(sha256, size, archive_id, frame_idx, entry_offset)"
+					 " SELECT sha, size, ?1, frame, off FROM stage.newc ORDER BY sha ON CONFLICT DO NOTHING",
+				     &archive_id, 1);
 	}
 	/* Versions of the newest generation that do not go on end with it;
 	 * first, before the new ones are added open. */
@@ -260,7 +264,7 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 					  * refuses (and the generation is not added) */
 					 ", COALESCE((SELECT id FROM main.contents c WHERE c.sha256 = n.sha),"
 					 " CASE WHEN n.sha IS NOT NULL THEN -1 END), error,"
-					 " (SELECT sum FROM stage.dirsum d WHERE d.id = n.rowid) FROM stage.newv n",
+					 " (SELECT sum FROM stage.dirsum d WHERE d.id = n.id) FROM stage.newv n",
 				     new_args, 3);
 		ok = ok && exec_ints(db, "INSERT INTO versions(guest_id, volume, dir, name, first_seq, last_seq, " VCOLS
 					 ", content_id, error, dirsum) SELECT guest_id, volume, dir, name, ?1, ?2, " VCOLS
@@ -268,12 +272,12 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 				     copy_args, 2);
 	}
 	if (!ok) {
-		cli_error("catalog", "cannot add the generation: %s", sqlite3_errmsg(db));
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		cli_error("catalog", "cannot add the generation: %s", db_errmsg(db));
+		db_rollback(db);
 		return -1;
 	}
 	fault_point("before-commit");
-	if (db_exec(db, "COMMIT") < 0)
+	if (catalog_exec(db, "COMMIT") < 0)
 		return -1;
 	fault_point("after-commit");
 	return 0;
@@ -460,16 +464,16 @@ static char *join_excludes(const struct backup_opts *o)
 
 static bool base_excludes_equal(struct backup *bk)
 {
-	sqlite3_stmt *st = db_prepare(bk->db, "SELECT excludes FROM generations WHERE guest_id = ? AND seq = ?");
+	struct db_stmt *st = catalog_prepare(bk->db, "SELECT excludes FROM generations WHERE guest_id = ? AND seq = ?");
 	bool same = false;
 
 	if (!st)
 		return false;
-	sqlite3_bind_int64(st, 1, bk->guest_id);
-	sqlite3_bind_int64(st, 2, bk->base_seq);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		same = !strcmp((const char *)sqlite3_column_text(st, 0), bk->excludes_joined);
-	sqlite3_finalize(st);
+	db_bind_int64(st, 1, bk->guest_id);
+	db_bind_int64(st, 2, bk->base_seq);
+	if (db_step(st) == DB_ROW)
+		same = !strcmp(db_column_text(st, 0), bk->excludes_joined);
+	db_finalize(st);
 	return same;
 }
 
@@ -631,7 +635,7 @@ static int backup_disk(const struct backup_opts *o)
 			goto out;
 	}
 	cli_progress_end(&bk.progress);
-	if (db_exec(bk.db, "COMMIT") < 0)
+	if (catalog_exec(bk.db, "COMMIT") < 0)
 		goto out;
 	if (bk.pack && pack_publish(&bk) < 0)
 		goto out;

@@ -36,7 +36,7 @@ struct base_state {
 
 /* Load the versions of VOLUME in generation SEQ (none when SEQ is 0);
  * HINT: about how many there are. */
-int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *volume, int64_t seq, size_t hint);
+int base_load(struct base_state *b, struct db *db, int64_t guest_id, const char *volume, int64_t seq, size_t hint);
 void base_free(struct base_state *b);
 /* Index of the version of inode INO at PATH, or -1; *ANY (if not NULL)
  * gets the index of some version of INO, or -1 (a rename). */
@@ -47,7 +47,7 @@ const unsigned char *base_dirsum(const struct base_state *b, const struct base_v
 struct backup {
 	const struct backup_opts *o;
 	struct repo *repo;
-	sqlite3 *db;
+	struct db *db;
 	imgfmt_disk *disk;
 	const char *guest;
 	int64_t guest_id;               /* 0 until committed for a new guest */
@@ -60,9 +60,9 @@ struct backup {
 	struct pack *pack;
 	char *pack_tmp, *pack_rel;
 	/* staging database (attached as "stage"): rows for the commit */
-	sqlite3_stmt *ins_newv, *ins_ended, *ins_copyv, *ins_newc;
-	sqlite3_stmt *q_pending, *upd_done;
-	sqlite3_stmt *q_size, *q_sha, *q_cid;
+	struct db_stmt *ins_newv, *ins_ended, *ins_copyv, *ins_newc;
+	struct db_stmt *q_pending, *upd_done;
+	struct db_stmt *q_size, *q_sha, *q_cid;
 	size_t staged;
 	/* accounting */
 	int64_t files, bytes_total, bytes_new;
@@ -94,7 +94,7 @@ struct walk {
 	size_t npending, cappending;
 	struct reader *reader;          /* read_pending(): the small files' reader, or NULL */
 	struct imap pending_ino;        /* inodes already queued (hard links) */
-	sqlite3_stmt *ins_dirsum;       /* stage.dirsum: directory content checksums */
+	struct db_stmt *ins_dirsum;       /* stage.dirsum: directory content checksums */
 	struct blob sum_buf;            /* a directory's entries, to checksum */
 };
 
@@ -175,7 +175,7 @@ void reader_hash_wait(struct reader *r);
 /* The scanned inode of pending file I, or NULL. */
 const struct imgfmt_stat *reader_stat(const struct walk *w, size_t i);
 
-int stage_id(struct backup *bk, sqlite3_stmt *st, int64_t id);
+int stage_id(struct backup *bk, struct db_stmt *st, int64_t id);
 void backup_warn(struct backup *bk, const char *object, const char *fmt, ...) CLI_PRINTF(3, 4);
 
 #endif

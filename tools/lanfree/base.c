@@ -104,9 +104,9 @@ static int base_add_string(struct base_state *b, const void *dir, size_t dl, con
 	return 0;
 }
 
-int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *volume, int64_t seq, size_t hint)
+int base_load(struct base_state *b, struct db *db, int64_t guest_id, const char *volume, int64_t seq, size_t hint)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = 0;
 
 	memset(b, 0, sizeof(*b));
@@ -117,15 +117,15 @@ int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *v
 		b->v = malloc(hint * sizeof(*b->v));
 		b->cap = b->v ? hint : 0;
 	}
-	st = db_prepare(db, "SELECT id, last_seq, COALESCE(content_id, 0), ino, size, mtime, ctime, igen, mode, "
+	st = catalog_prepare(db, "SELECT id, last_seq, COALESCE(content_id, 0), ino, size, mtime, ctime, igen, mode, "
 			    "error IS NOT NULL, dir, name, dirsum FROM versions "
 			    "WHERE guest_id = ? AND volume = ? AND first_seq <= ?3 AND last_seq >= ?3");
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, guest_id);
-	sqlite3_bind_text(st, 2, volume, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, seq);
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+	db_bind_int64(st, 1, guest_id);
+	db_bind_text(st, 2, volume, -1);
+	db_bind_int64(st, 3, seq);
+	while (rc == 0 && db_step(st) == DB_ROW) {
 		struct base_version *v;
 		if (b->n == b->cap) {
 			size_t cap = b->cap ? b->cap * 2 : 1024;
@@ -139,25 +139,25 @@ int base_load(struct base_state *b, sqlite3 *db, int64_t guest_id, const char *v
 		}
 		v = &b->v[b->n];
 		memset(v, 0, sizeof(*v));
-		v->id = sqlite3_column_int64(st, 0);
-		v->last_seq = sqlite3_column_int64(st, 1);
-		v->content_id = sqlite3_column_int64(st, 2);
-		v->ino = (uint64_t)sqlite3_column_int64(st, 3);
-		v->size = (uint64_t)sqlite3_column_int64(st, 4);
-		v->mtime = sqlite3_column_int64(st, 5);
-		v->ctime = sqlite3_column_int64(st, 6);
-		v->igen = (uint32_t)sqlite3_column_int64(st, 7);
-		v->mode = (uint32_t)sqlite3_column_int64(st, 8);
-		v->has_error = sqlite3_column_int(st, 9);
-		if (base_add_string(b, sqlite3_column_blob(st, 10), (size_t)sqlite3_column_bytes(st, 10),
-				    sqlite3_column_blob(st, 11), (size_t)sqlite3_column_bytes(st, 11), v) < 0 ||
-		    base_add_sum(b, v, sqlite3_column_blob(st, 12), sqlite3_column_bytes(st, 12)) < 0) {
+		v->id = db_column_int64(st, 0);
+		v->last_seq = db_column_int64(st, 1);
+		v->content_id = db_column_int64(st, 2);
+		v->ino = (uint64_t)db_column_int64(st, 3);
+		v->size = (uint64_t)db_column_int64(st, 4);
+		v->mtime = db_column_int64(st, 5);
+		v->ctime = db_column_int64(st, 6);
+		v->igen = (uint32_t)db_column_int64(st, 7);
+		v->mode = (uint32_t)db_column_int64(st, 8);
+		v->has_error = db_column_int64(st, 9);
+		if (base_add_string(b, db_column_blob(st, 10), (size_t)db_column_bytes(st, 10),
+				    db_column_blob(st, 11), (size_t)db_column_bytes(st, 11), v) < 0 ||
+		    base_add_sum(b, v, db_column_blob(st, 12), db_column_bytes(st, 12)) < 0) {
 			rc = -1;
 			break;
 		}
 		b->n++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	for (size_t i = 0; rc == 0 && i < b->n; i++) {
 		uint32_t first;
 		b->v[i].links = 1;

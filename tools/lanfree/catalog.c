@@ -44,7 +44,7 @@ static const char schema[] =
 	"CREATE TABLE archives(id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE,"
 	" compression TEXT NOT NULL, size INTEGER NOT NULL);"
 	"CREATE TABLE frames(archive_id INTEGER NOT NULL REFERENCES archives(id) ON DELETE CASCADE,"
-	" idx INTEGER NOT NULL, offset INTEGER NOT NULL, csize INTEGER NOT NULL, usize INTEGER NOT NULL,"
+	" idx INTEGER NOT NULL, \"offset\" INTEGER NOT NULL, csize INTEGER NOT NULL, usize INTEGER NOT NULL,"
 	" sha256 BLOB NOT NULL, PRIMARY KEY(archive_id, idx));"
 	"CREATE TABLE contents(id INTEGER PRIMARY KEY, sha256 BLOB NOT NULL UNIQUE, size INTEGER NOT NULL,"
 	" archive_id INTEGER NOT NULL REFERENCES archives(id), frame_idx INTEGER NOT NULL,"
@@ -66,46 +66,38 @@ static const char schema[] =
 	"INSERT INTO meta VALUES('created_by', 'rawkit-lanfree " RAWKIT_VERSION "');"
 	"COMMIT;";
 
-int db_exec(sqlite3 *db, const char *sql)
+int catalog_exec(struct db *db, const char *sql)
 {
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		cli_error("catalog", "%s", msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
+	if (db_exec(db, sql) < 0) {
+		cli_error("catalog", "%s", db_errmsg(db));
 		return -1;
 	}
 	return 0;
 }
 
-sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql)
+struct db_stmt *catalog_prepare(struct db *db, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		cli_error("catalog", "%s", sqlite3_errmsg(db));
+	if (db_prepare(db, sql, &st) < 0) {
+		cli_error("catalog", "%s", db_errmsg(db));
 		return NULL;
 	}
 	return st;
 }
 
-int catalog_create(sqlite3 *db)
+int catalog_create(struct db *db)
 {
-	return db_exec(db, schema);
+	return catalog_exec(db, schema);
 }
 
-bool catalog_has_column(sqlite3 *db, const char *table, const char *column)
+bool catalog_has_column(struct db *db, const char *table, const char *column)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2");
-	bool has;
+	int rc = db_has_column(db, table, column);
 
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, column, -1, SQLITE_STATIC);
-	has = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return has;
+	if (rc < 0)
+		cli_error("catalog", "%s", db_errmsg(db));
+	return rc > 0;
 }
 
 /* Columns added since schema 1 was first written, added to an older
@@ -125,45 +117,45 @@ static const struct { const char *table, *column, *sql; } added[] = {
 	{ "generations", "shape_id", "ALTER TABLE generations ADD COLUMN shape_id INTEGER REFERENCES shapes(id)" },
 };
 
-int catalog_upgrade(sqlite3 *db)
+int catalog_upgrade(struct db *db)
 {
 	/* IMMEDIATE: two backups opening the same old catalog add them once */
-	if (db_exec(db, "BEGIN IMMEDIATE") < 0)
+	if (catalog_exec(db, "BEGIN IMMEDIATE") < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(added) / sizeof(added[0]); i++)
-		if (!catalog_has_column(db, added[i].table, added[i].column) && db_exec(db, added[i].sql) < 0) {
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		if (!catalog_has_column(db, added[i].table, added[i].column) && catalog_exec(db, added[i].sql) < 0) {
+			db_rollback(db);
 			return -1;
 		}
-	return db_exec(db, "COMMIT");
+	return catalog_exec(db, "COMMIT");
 }
 
-int catalog_check_schema(sqlite3 *db, const char *repo)
+int catalog_check_schema(struct db *db, const char *repo)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT value FROM meta WHERE key = 'schema'");
+	struct db_stmt *st = catalog_prepare(db, "SELECT value FROM meta WHERE key = 'schema'");
 	int rc = -1;
 
 	if (!st)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(st, 0), SCHEMA_VERSION))
+	if (db_step(st) == DB_ROW && !strcmp(db_column_text(st, 0), SCHEMA_VERSION))
 		rc = 0;
 	else
 		cli_error(repo, "catalog schema is not version %s", SCHEMA_VERSION);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
-int64_t catalog_guest_id(sqlite3 *db, const char *guest)
+int64_t catalog_guest_id(struct db *db, const char *guest)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT id FROM guests WHERE name = ?");
+	struct db_stmt *st = catalog_prepare(db, "SELECT id FROM guests WHERE name = ?");
 	int64_t id = 0;
 
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, guest, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_bind_text(st, 1, guest, -1);
+	if (db_step(st) == DB_ROW)
+		id = db_column_int64(st, 0);
+	db_finalize(st);
 	return id;
 }
 
@@ -171,27 +163,27 @@ int64_t catalog_guest_id(sqlite3 *db, const char *guest)
 	"id, guest_id, seq, COALESCE(base_seq, 0), level, status, started, finished, files, bytes_total, " \
 	"bytes_new, bytes_stored, dirty"
 
-static void gen_from_row(sqlite3_stmt *st, struct generation *g)
+static void gen_from_row(struct db_stmt *st, struct generation *g)
 {
 	memset(g, 0, sizeof(*g));
-	g->id = sqlite3_column_int64(st, 0);
-	g->guest_id = sqlite3_column_int64(st, 1);
-	g->seq = sqlite3_column_int64(st, 2);
-	g->base_seq = sqlite3_column_int64(st, 3);
-	snprintf(g->level, sizeof(g->level), "%s", (const char *)sqlite3_column_text(st, 4));
-	snprintf(g->status, sizeof(g->status), "%s", (const char *)sqlite3_column_text(st, 5));
-	g->started = sqlite3_column_int64(st, 6);
-	g->finished = sqlite3_column_int64(st, 7);
-	g->files = sqlite3_column_int64(st, 8);
-	g->bytes_total = sqlite3_column_int64(st, 9);
-	g->bytes_new = sqlite3_column_int64(st, 10);
-	g->bytes_stored = sqlite3_column_int64(st, 11);
-	g->dirty = sqlite3_column_int(st, 12);
+	g->id = db_column_int64(st, 0);
+	g->guest_id = db_column_int64(st, 1);
+	g->seq = db_column_int64(st, 2);
+	g->base_seq = db_column_int64(st, 3);
+	snprintf(g->level, sizeof(g->level), "%s", db_column_text(st, 4));
+	snprintf(g->status, sizeof(g->status), "%s", db_column_text(st, 5));
+	g->started = db_column_int64(st, 6);
+	g->finished = db_column_int64(st, 7);
+	g->files = db_column_int64(st, 8);
+	g->bytes_total = db_column_int64(st, 9);
+	g->bytes_new = db_column_int64(st, 10);
+	g->bytes_stored = db_column_int64(st, 11);
+	g->dirty = db_column_int64(st, 12);
 }
 
-int catalog_newest(sqlite3 *db, int64_t guest_id, const char *level, struct generation *g)
+int catalog_newest(struct db *db, int64_t guest_id, const char *level, struct generation *g)
 {
-	sqlite3_stmt *st = db_prepare(db, level ? "SELECT " GEN_COLUMNS " FROM generations WHERE guest_id = ? "
+	struct db_stmt *st = catalog_prepare(db, level ? "SELECT " GEN_COLUMNS " FROM generations WHERE guest_id = ? "
 						  "AND level = ? ORDER BY seq DESC LIMIT 1"
 						: "SELECT " GEN_COLUMNS " FROM generations WHERE guest_id = ? "
 						  "ORDER BY seq DESC LIMIT 1");
@@ -199,23 +191,23 @@ int catalog_newest(sqlite3 *db, int64_t guest_id, const char *level, struct gene
 
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, guest_id);
+	db_bind_int64(st, 1, guest_id);
 	if (level)
-		sqlite3_bind_text(st, 2, level, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+		db_bind_text(st, 2, level, -1);
+	if (db_step(st) == DB_ROW) {
 		gen_from_row(st, g);
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
-int catalog_find_generation(sqlite3 *db, const char *spec, char **guest, struct generation *g)
+int catalog_find_generation(struct db *db, const char *spec, char **guest, struct generation *g)
 {
 	const char *at = strrchr(spec, '@');
 	char *name = at ? strndup(spec, (size_t)(at - spec)) : strdup(spec);
 	const char *gen = at ? at + 1 : "latest";
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int64_t guest_id, seq = 0;
 	char *end;
 	int rc = -1;
@@ -237,21 +229,21 @@ int catalog_find_generation(sqlite3 *db, const char *spec, char **guest, struct 
 		return -1;
 	}
 	if (seq == 0)
-		st = db_prepare(db, "SELECT " GEN_COLUMNS " FROM generations WHERE guest_id = ? ORDER BY seq DESC LIMIT 1");
+		st = catalog_prepare(db, "SELECT " GEN_COLUMNS " FROM generations WHERE guest_id = ? ORDER BY seq DESC LIMIT 1");
 	else
-		st = db_prepare(db, "SELECT " GEN_COLUMNS " FROM generations WHERE guest_id = ? AND seq = ?");
+		st = catalog_prepare(db, "SELECT " GEN_COLUMNS " FROM generations WHERE guest_id = ? AND seq = ?");
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, guest_id);
+	db_bind_int64(st, 1, guest_id);
 	if (seq)
-		sqlite3_bind_int64(st, 2, seq);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+		db_bind_int64(st, 2, seq);
+	if (db_step(st) == DB_ROW) {
 		gen_from_row(st, g);
 		rc = 0;
 	} else {
 		cli_error(spec, seq ? "no such generation" : "the guest has no generations");
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 

@@ -30,10 +30,13 @@
  * that SQL sorts it as memcmp() does. */
 enum { C_PATH, C_MODE, C_UID, C_GID, C_SIZE, C_MTIME, C_FLAGS, C_RDEV_MAJOR, C_RDEV_MINOR, C_SYMLINK, C_XATTRS,
        C_CONTENT, C_ERROR };
-#define DIFF_SELECT                                                                                          \
-	"SELECT CAST(volume || CASE WHEN length(dir) THEN '/' || dir ELSE '' END"                             \
-	" || CASE WHEN length(name) THEN '/' || name ELSE '' END AS BLOB) AS path, mode, uid, gid, size, mtime," \
-	" flags, rdev_major, rdev_minor, symlink, xattrs, content_id, error FROM versions"
+/* "/COLUMN" as bytes, or none when COLUMN is empty (a blob on every back
+ * end: SQLite's || makes text of blobs, PostgreSQL's joins bytea) */
+#define SLASH_PART(column) \
+	"CASE WHEN length(" column ") > 0 THEN CAST('/' AS BLOB) || " column " ELSE CAST('' AS BLOB) END"
+#define DIFF_SELECT                                                                                    \
+	"SELECT CAST(CAST(volume AS BLOB) || " SLASH_PART("dir") " || " SLASH_PART("name") " AS BLOB) AS path," \
+	" mode, uid, gid, size, mtime, flags, rdev_major, rdev_minor, symlink, xattrs, content_id, error FROM versions"
 /* ?2 the older generation, ?3 the newer (SEQ_OPEN rows are in every later one) */
 static const char older_only_sql[] =
 	DIFF_SELECT " WHERE guest_id = ?1 AND last_seq >= ?2 AND last_seq < ?3 AND first_seq <= ?2 ORDER BY path";
@@ -61,37 +64,37 @@ static const struct {
 };
 
 struct diff {
-	sqlite3_stmt *from, *to; /* rows only in A, only in B */
+	struct db_stmt *from, *to; /* rows only in A, only in B */
 	struct json_stream *js;
 	int64_t count[CHANGE_TYPE + 1];
 	uint64_t added_bytes, removed_bytes;
 };
 
 /* Column COL of A's and B's rows are equal: type and value. */
-static bool same_value(sqlite3_stmt *a, sqlite3_stmt *b, int col)
+static bool same_value(struct db_stmt *a, struct db_stmt *b, int col)
 {
-	int type = sqlite3_column_type(a, col);
+	enum db_type type = db_column_type(a, col);
 	const void *x, *y;
 	int n;
 
-	if (type != sqlite3_column_type(b, col))
+	if (type != db_column_type(b, col))
 		return false;
-	if (type == SQLITE_NULL)
+	if (type == DB_NULL)
 		return true;
-	if (type == SQLITE_INTEGER)
-		return sqlite3_column_int64(a, col) == sqlite3_column_int64(b, col);
-	x = sqlite3_column_blob(a, col);
-	n = sqlite3_column_bytes(a, col);
-	y = sqlite3_column_blob(b, col);
-	return n == sqlite3_column_bytes(b, col) && (n == 0 || memcmp(x, y, (size_t)n) == 0);
+	if (type == DB_INTEGER)
+		return db_column_int64(a, col) == db_column_int64(b, col);
+	x = db_column_blob(a, col);
+	n = db_column_bytes(a, col);
+	y = db_column_blob(b, col);
+	return n == db_column_bytes(b, col) && (n == 0 || memcmp(x, y, (size_t)n) == 0);
 }
 
-static bool same_metadata(sqlite3_stmt *a, sqlite3_stmt *b, int col)
+static bool same_metadata(struct db_stmt *a, struct db_stmt *b, int col)
 {
-	uint32_t mode = (uint32_t)sqlite3_column_int64(a, C_MODE);
+	uint32_t mode = (uint32_t)db_column_int64(a, C_MODE);
 
 	if (col == C_FLAGS)
-		return ((sqlite3_column_int64(a, col) ^ sqlite3_column_int64(b, col)) & USER_FLAGS) == 0;
+		return ((db_column_int64(a, col) ^ db_column_int64(b, col)) & USER_FLAGS) == 0;
 	/* a directory's mtime follows its entries, which are listed themselves */
 	if (col == C_MTIME && S_ISDIR(mode))
 		return true;
@@ -101,9 +104,9 @@ static bool same_metadata(sqlite3_stmt *a, sqlite3_stmt *b, int col)
 }
 
 /* What changed from A's row to B's, for the same path. */
-static enum change classify(sqlite3_stmt *a, sqlite3_stmt *b)
+static enum change classify(struct db_stmt *a, struct db_stmt *b)
 {
-	uint32_t mode_a = (uint32_t)sqlite3_column_int64(a, C_MODE), mode_b = (uint32_t)sqlite3_column_int64(b, C_MODE);
+	uint32_t mode_a = (uint32_t)db_column_int64(a, C_MODE), mode_b = (uint32_t)db_column_int64(b, C_MODE);
 
 	if ((mode_a & S_IFMT) != (mode_b & S_IFMT))
 		return CHANGE_TYPE;
@@ -116,20 +119,20 @@ static enum change classify(sqlite3_stmt *a, sqlite3_stmt *b)
 	return CHANGE_NONE;
 }
 
-static uint64_t file_bytes(sqlite3_stmt *st)
+static uint64_t file_bytes(struct db_stmt *st)
 {
-	int64_t size = sqlite3_column_int64(st, C_SIZE);
+	int64_t size = db_column_int64(st, C_SIZE);
 
-	return S_ISREG((uint32_t)sqlite3_column_int64(st, C_MODE)) && size > 0 ? (uint64_t)size : 0;
+	return S_ISREG((uint32_t)db_column_int64(st, C_MODE)) && size > 0 ? (uint64_t)size : 0;
 }
 
-static json_t *change_json(enum change what, sqlite3_stmt *a, sqlite3_stmt *b)
+static json_t *change_json(enum change what, struct db_stmt *a, struct db_stmt *b)
 {
-	sqlite3_stmt *either = a ? a : b;
+	struct db_stmt *either = a ? a : b;
 	json_t *o = json_object(), *fields = json_array();
 	char mode[11];
 
-	json_put(o, "path", json_text_n(sqlite3_column_blob(either, C_PATH), (size_t)sqlite3_column_bytes(either, C_PATH)));
+	json_put(o, "path", json_text_n(db_column_blob(either, C_PATH), (size_t)db_column_bytes(either, C_PATH)));
 	json_put(o, "change", json_string(change_names[what].word));
 	if (a && b)
 		for (size_t i = 0; i < sizeof(metadata) / sizeof(metadata[0]); i++)
@@ -137,20 +140,20 @@ static json_t *change_json(enum change what, sqlite3_stmt *a, sqlite3_stmt *b)
 				json_array_append_new(fields, json_string(metadata[i].name));
 	json_put(o, "fields", fields);
 	if (a)
-		mode_string((uint32_t)sqlite3_column_int64(a, C_MODE), mode);
+		mode_string((uint32_t)db_column_int64(a, C_MODE), mode);
 	json_put(o, "old_mode", a ? json_string(mode) : json_null());
 	if (b)
-		mode_string((uint32_t)sqlite3_column_int64(b, C_MODE), mode);
+		mode_string((uint32_t)db_column_int64(b, C_MODE), mode);
 	json_put(o, "new_mode", b ? json_string(mode) : json_null());
-	json_put(o, "old_size_bytes", json_integer(a ? sqlite3_column_int64(a, C_SIZE) : 0));
-	json_put(o, "new_size_bytes", json_integer(b ? sqlite3_column_int64(b, C_SIZE) : 0));
+	json_put(o, "old_size_bytes", json_integer(a ? db_column_int64(a, C_SIZE) : 0));
+	json_put(o, "new_size_bytes", json_integer(b ? db_column_int64(b, C_SIZE) : 0));
 	return o;
 }
 
 /* A path that changed: A's row (NULL: added), B's row (NULL: removed). */
-static void report(struct diff *d, enum change what, sqlite3_stmt *a, sqlite3_stmt *b)
+static void report(struct diff *d, enum change what, struct db_stmt *a, struct db_stmt *b)
 {
-	sqlite3_stmt *either = a ? a : b;
+	struct db_stmt *either = a ? a : b;
 
 	d->count[what]++;
 	if (what != CHANGE_METADATA) {
@@ -162,26 +165,26 @@ static void report(struct diff *d, enum change what, sqlite3_stmt *a, sqlite3_st
 		return;
 	}
 	printf("%c    ", change_names[what].mark);
-	print_name(sqlite3_column_blob(either, C_PATH), (size_t)sqlite3_column_bytes(either, C_PATH));
+	print_name(db_column_blob(either, C_PATH), (size_t)db_column_bytes(either, C_PATH));
 	putchar('\n');
 }
 
-static int path_cmp(sqlite3_stmt *a, sqlite3_stmt *b)
+static int path_cmp(struct db_stmt *a, struct db_stmt *b)
 {
-	const void *x = sqlite3_column_blob(a, C_PATH), *y = sqlite3_column_blob(b, C_PATH);
-	size_t n = (size_t)sqlite3_column_bytes(a, C_PATH), m = (size_t)sqlite3_column_bytes(b, C_PATH);
+	const void *x = db_column_blob(a, C_PATH), *y = db_column_blob(b, C_PATH);
+	size_t n = (size_t)db_column_bytes(a, C_PATH), m = (size_t)db_column_bytes(b, C_PATH);
 	int c = n && m ? memcmp(x, y, n < m ? n : m) : 0;
 
 	return c ? c : n < m ? -1 : n > m;
 }
 
 /* Merge the two sorted sets; 0, or -1 (message printed) on a catalog error. */
-static int merge(struct diff *d, sqlite3 *db)
+static int merge(struct diff *d, struct db *db)
 {
-	int ra = sqlite3_step(d->from), rb = sqlite3_step(d->to);
+	int ra = db_step(d->from), rb = db_step(d->to);
 
-	while (ra == SQLITE_ROW || rb == SQLITE_ROW) {
-		int c = ra != SQLITE_ROW ? 1 : rb != SQLITE_ROW ? -1 : path_cmp(d->from, d->to);
+	while (ra == DB_ROW || rb == DB_ROW) {
+		int c = ra != DB_ROW ? 1 : rb != DB_ROW ? -1 : path_cmp(d->from, d->to);
 		if (c < 0) {
 			report(d, CHANGE_REMOVED, d->from, NULL);
 		} else if (c > 0) {
@@ -192,12 +195,12 @@ static int merge(struct diff *d, sqlite3 *db)
 				report(d, what, d->from, d->to);
 		}
 		if (c <= 0)
-			ra = sqlite3_step(d->from);
+			ra = db_step(d->from);
 		if (c >= 0)
-			rb = sqlite3_step(d->to);
+			rb = db_step(d->to);
 	}
-	if (ra != SQLITE_DONE || rb != SQLITE_DONE) {
-		cli_error("catalog", "cannot read the versions: %s", sqlite3_errmsg(db));
+	if (ra != DB_DONE || rb != DB_DONE) {
+		cli_error("catalog", "cannot read the versions: %s", db_errmsg(db));
 		return -1;
 	}
 	return 0;
@@ -206,11 +209,11 @@ static int merge(struct diff *d, sqlite3 *db)
 /* The generations to compare, A and B, of GUEST (GUEST@GEN resolved as
  * everywhere; a generation not named: the newest complete ones); 0, or an
  * exit status after a message. */
-static int pick(sqlite3 *db, const char *spec_a, const char *spec_b, char **guest, int64_t *guest_id, int64_t *a,
+static int pick(struct db *db, const char *spec_a, const char *spec_b, char **guest, int64_t *guest_id, int64_t *a,
 		int64_t *b)
 {
 	struct generation g;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int64_t newest[2];
 	int n = 0;
 
@@ -237,14 +240,14 @@ static int pick(sqlite3 *db, const char *spec_a, const char *spec_b, char **gues
 		*b = g.seq;
 		return 0;
 	}
-	st = db_prepare(db, "SELECT seq FROM generations WHERE guest_id = ? AND status = 'complete'"
+	st = catalog_prepare(db, "SELECT seq FROM generations WHERE guest_id = ? AND status = 'complete'"
 			    " ORDER BY seq DESC LIMIT 2");
 	if (!st)
 		return RAWKIT_EXIT_FAILED;
-	sqlite3_bind_int64(st, 1, *guest_id);
-	while (n < 2 && sqlite3_step(st) == SQLITE_ROW)
-		newest[n++] = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	db_bind_int64(st, 1, *guest_id);
+	while (n < 2 && db_step(st) == DB_ROW)
+		newest[n++] = db_column_int64(st, 0);
+	db_finalize(st);
 	if (strchr(spec_a, '@')) { /* A against the newest */
 		if (n == 0) {
 			cli_error(*guest, "no complete generation to compare %s with", spec_a);
@@ -303,15 +306,15 @@ int cmd_diff(const char *path, const char *spec_a, const char *spec_b, bool json
 		goto out;
 	status = RAWKIT_EXIT_FAILED;
 	/* the rows only the older one holds are A's when A is the older */
-	d.from = db_prepare(r.db, a <= b ? older_only_sql : newer_only_sql);
-	d.to = db_prepare(r.db, a <= b ? newer_only_sql : older_only_sql);
+	d.from = catalog_prepare(r.db, a <= b ? older_only_sql : newer_only_sql);
+	d.to = catalog_prepare(r.db, a <= b ? newer_only_sql : older_only_sql);
 	if (!d.from || !d.to)
 		goto out;
 	for (int i = 0; i < 2; i++) {
-		sqlite3_stmt *st = i ? d.to : d.from;
-		sqlite3_bind_int64(st, 1, guest_id);
-		sqlite3_bind_int64(st, 2, a < b ? a : b);
-		sqlite3_bind_int64(st, 3, a < b ? b : a);
+		struct db_stmt *st = i ? d.to : d.from;
+		db_bind_int64(st, 1, guest_id);
+		db_bind_int64(st, 2, a < b ? a : b);
+		db_bind_int64(st, 3, a < b ? b : a);
 	}
 	if (json) {
 		json_t *head = json_object();
@@ -327,8 +330,8 @@ int cmd_diff(const char *path, const char *spec_a, const char *spec_b, bool json
 	else if (status == RAWKIT_EXIT_DONE && !quiet)
 		print_summary(&d, guest, a, b);
 out:
-	sqlite3_finalize(d.from);
-	sqlite3_finalize(d.to);
+	db_finalize(d.from);
+	db_finalize(d.to);
 	free(guest);
 	repo_close(&r);
 	return status;

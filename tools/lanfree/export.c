@@ -819,18 +819,18 @@ static bool has_default_acl(const struct entry *v)
 /* EARLY: only the directories with a default ACL, their first entry. */
 static int export_query(struct export *x, const struct generation *g, const char *cond, const char *order, bool early)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char *sql = NULL;
-	int rc = 0, step = SQLITE_DONE;
+	int rc = 0, step = DB_DONE;
 
-	if (asprintf(&sql, select_sql, cond, order) < 0 || !(st = db_prepare(x->repo->db, sql))) {
+	if (asprintf(&sql, select_sql, cond, order) < 0 || !(st = catalog_prepare(x->repo->db, sql))) {
 		free(sql);
 		return xfail(x, x->repo->path, "cannot read the catalog");
 	}
 	free(sql);
-	sqlite3_bind_int64(st, 1, g->guest_id);
-	sqlite3_bind_int64(st, 2, g->seq);
-	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, g->guest_id);
+	db_bind_int64(st, 2, g->seq);
+	while (rc == 0 && (step = db_step(st)) == DB_ROW) {
 		struct entry v;
 		if (entry_from_row(st, &v) < 0)
 			rc = xfail(x, x->o->to, "out of memory");
@@ -838,9 +838,9 @@ static int export_query(struct export *x, const struct generation *g, const char
 			rc = export_version(x, &v, early);
 		entry_free(&v);
 	}
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = xfail(x, x->repo->path, "cannot read the catalog: %s", sqlite3_errmsg(x->repo->db));
-	sqlite3_finalize(st);
+	if (rc == 0 && step != DB_DONE)
+		rc = xfail(x, x->repo->path, "cannot read the catalog: %s", db_errmsg(x->repo->db));
+	db_finalize(st);
 	return rc;
 }
 

@@ -396,7 +396,7 @@ int cmd_mount(const struct mount_opts *o)
 	struct fuse_session *se;
 	struct repo repo;
 	struct fuse *fuse = NULL;
-	char *dir = NULL;
+	char *dir = NULL, *catalog = NULL;
 	int status = RAWKIT_EXIT_FAILED, ready = -1, forked;
 
 	if (check_places(o->dir) < 0)
@@ -406,10 +406,16 @@ int cmd_mount(const struct mount_opts *o)
 	status = RAWKIT_EXIT_FAILED;
 	/* A SQLite connection must not cross fork(): the server opens its
 	 * own.  The lock stays, inherited by the server. */
-	sqlite3_close(repo.db);
+	db_close(repo.db);
 	repo.db = NULL;
-	/* the server runs in / (it keeps no directory busy) */
-	if (!(v.repo = realpath(o->repo, NULL)) || !(dir = realpath(o->dir, NULL))) {
+	/* the server runs in / (it keeps no directory busy); a repository
+	 * in RADOS is not a path, and its catalog not in it */
+	v.repo = repo.rados ? strdup(o->repo) : realpath(o->repo, NULL);
+	if (repo.rados && !(catalog = strdup(repo.catalog))) {
+		cli_error(o->repo, "out of memory");
+		goto out;
+	}
+	if (!v.repo || !(dir = realpath(o->dir, NULL))) {
 		cli_error(v.repo ? o->dir : o->repo, "cannot resolve: %s", strerror(errno));
 		goto out;
 	}
@@ -419,10 +425,20 @@ int cmd_mount(const struct mount_opts *o)
 		status = forked > 0 ? RAWKIT_EXIT_DONE : RAWKIT_EXIT_FAILED;
 		goto out;
 	}
+	/* librados' threads do not cross fork() either: the server connects
+	 * and locks anew (the parent keeps its lock until the server serves) */
+	if (!o->foreground && repo.rados) {
+		repo_forget(&repo);
+		if ((status = repo_open(&repo, o->repo, REPO_READ)) != 0)
+			goto out;
+		status = RAWKIT_EXIT_FAILED;
+		db_close(repo.db);
+		repo.db = NULL;
+	}
 	fuse_set_log_func(fuse_message);
 	if (!(fuse = fuse_start(&v, dir, o->dir, o->allow_other)))
 		goto out;
-	if (chdir("/") < 0 || view_open(&v, v.repo) < 0)
+	if (chdir("/") < 0 || view_open(&v, v.repo, catalog) < 0)
 		goto unmount;
 	if (ready >= 0)
 		daemon_ready(ready);
@@ -442,6 +458,7 @@ out:
 	if (ready >= 0)
 		close(ready); /* not serving: the parent fails */
 	free(dir);
+	free(catalog);
 	free(v.repo);
 	repo_close(&repo);
 	return status;

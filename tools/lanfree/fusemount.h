@@ -30,8 +30,8 @@ enum view_stmt {
 /* The catalog as the mount sees it. */
 struct view {
 	char *repo;             /* absolute: the daemon runs in / */
-	sqlite3 *db;
-	sqlite3_stmt *st[ST_COUNT];
+	struct db *db;
+	struct db_stmt *st[ST_COUNT];
 	uid_t uid;              /* owner of the directories rawkit makes up */
 	gid_t gid;
 	int64_t mounted;        /* ns: their times */
@@ -39,8 +39,9 @@ struct view {
 	bool foreground;        /* damage is reported on stderr */
 };
 
-/* Open REPO's catalog (read-only) for the view; prints and returns -1. */
-int view_open(struct view *v, const char *repo);
+/* Open REPO's catalog (read-only) for the view: CATALOG (db_open()'s
+ * target) when not NULL; prints and returns -1. */
+int view_open(struct view *v, const char *repo, const char *catalog);
 void view_close(struct view *v);
 
 enum node_kind { NODE_ROOT, NODE_GUEST, NODE_GEN, NODE_LATEST, NODE_VOLUME, NODE_ENTRY };

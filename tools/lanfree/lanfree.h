@@ -2,13 +2,13 @@
 #ifndef RAWKIT_LANFREE_H
 #define RAWKIT_LANFREE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "cli.h"
+#include "db.h"
 #include "imgfmt.h"
 #include "json.h"
 
@@ -23,19 +23,31 @@ struct repo {
 	int dirfd;
 	int lock_fd;       /* REPO/lock: shared (backup, restore...) or exclusive (prune) */
 	int guest_lock_fd; /* REPO/locks/GUEST.lock while backing GUEST up */
-	sqlite3 *db;
+	struct db *db;
 	imgfmt_rados *rados;  /* in RADOS: the pool, holding the locks; else NULL */
 	uint64_t chunk_bytes; /* in RADOS: the size of an archive's objects */
+	char *catalog;        /* in RADOS: the catalog's db_open() target */
 };
 
 /* READ: shared lock, catalog opened read-only (list, ls, find, restore,
  * verify); SHARED: backup; EXCLUSIVE: prune. */
 enum repo_lock { REPO_READ, REPO_SHARED, REPO_EXCLUSIVE };
 
-/* Create REPO (a new or empty directory, or "rados:POOL[/NAMESPACE]" with
- * nothing in it and CATALOG the path of its new SQLite catalog) with an
- * empty catalog. */
-int repo_init(const char *path, const char *catalog);
+/* Create REPO (a new or empty directory) with an empty catalog. */
+int repo_init(const char *path);
+/* The same with the catalog in the PostgreSQL database DSN (NULL: SQLite,
+ * REPO/catalog.db), which must not hold one yet.  REPO
+ * "rados:POOL[/NAMESPACE]" (with nothing in it) is a repository in RADOS:
+ * DSN is then required, a connection string or the absolute path of a new
+ * SQLite file. */
+int repo_init_catalog(const char *path, const char *dsn);
+/* What holds REPO's catalog, for db_open(): REPO/catalog's connection
+ * string or REPO/catalog.db; malloc()ed, NULL with errno (EINVAL: a
+ * REPO/catalog without a connection string). */
+char *repo_catalog_target(const char *path);
+/* Open the PostgreSQL database DSN into *DB (closed by the caller) and
+ * check that it holds no catalog yet; 0 or -1 (printed, about PATH). */
+int catalog_database_unused(const char *path, const char *dsn, struct db **db);
 /* How long repo_open() and repo_lock_guest() wait for a lock another run
  * holds, in seconds (--wait-lock; 0: not at all). */
 extern int repo_lock_wait;
@@ -43,6 +55,10 @@ extern int repo_lock_wait;
  * status to end with (RAWKIT_EXIT_BUSY: the lock is held elsewhere). */
 int repo_open(struct repo *r, const char *path, enum repo_lock lock);
 void repo_close(struct repo *r);
+/* In the child of a fork(): drop R without closing what belongs to the
+ * parent's process (a RADOS connection: its threads stayed there; the
+ * catalog must be closed before the fork). */
+void repo_forget(struct repo *r);
 /* Take the per-guest lock; 0, or the exit status (message printed). */
 int repo_lock_guest(struct repo *r, const char *guest);
 /* A guest name is [A-Za-z0-9._+-], 1..128 bytes, not starting with '.'. */
@@ -101,18 +117,18 @@ void fault_point(const char *point);
  * A new generation then touches only the versions that end. */
 #define SEQ_OPEN INT64_MAX
 
-int catalog_create(sqlite3 *db);
-int catalog_check_schema(sqlite3 *db, const char *repo);
+int catalog_create(struct db *db);
+int catalog_check_schema(struct db *db, const char *repo);
 /* Bring an older schema-1 catalog up to date (new columns); 0 or -1. */
-int catalog_upgrade(sqlite3 *db);
+int catalog_upgrade(struct db *db);
 /* TABLE has COLUMN (a catalog opened read-only may predate it). */
-bool catalog_has_column(sqlite3 *db, const char *table, const char *column);
+bool catalog_has_column(struct db *db, const char *table, const char *column);
 /* Run SQL with no result rows; prints on failure, returns 0 or -1. */
-int db_exec(sqlite3 *db, const char *sql);
+int catalog_exec(struct db *db, const char *sql);
 /* Prepare, printing on failure. */
-sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql);
+struct db_stmt *catalog_prepare(struct db *db, const char *sql);
 /* The id of GUEST, or 0 if the repository has never seen it. */
-int64_t catalog_guest_id(sqlite3 *db, const char *guest);
+int64_t catalog_guest_id(struct db *db, const char *guest);
 
 /* A generation as the catalog keeps it. */
 struct generation {
@@ -125,9 +141,9 @@ struct generation {
 
 /* Resolve "GUEST" or "GUEST@GEN" (GEN a number or "latest") to a complete
  * or partial generation; prints and returns -1 when there is none. */
-int catalog_find_generation(sqlite3 *db, const char *spec, char **guest, struct generation *g);
+int catalog_find_generation(struct db *db, const char *spec, char **guest, struct generation *g);
 /* Newest generation of GUEST_ID (of LEVEL when not NULL); 0 found, 1 none. */
-int catalog_newest(sqlite3 *db, int64_t guest_id, const char *level, struct generation *g);
+int catalog_newest(struct db *db, int64_t guest_id, const char *level, struct generation *g);
 
 /* shape.c: a disk's shape as a generation records it (doc/json.md's words):
  * {disk_bytes, sector_bytes, label, id, ptable (libfdisk's script),
@@ -148,10 +164,10 @@ int shape_describe(imgfmt_disk *disk, struct shape *s);
 void shape_free(struct shape *s);
 /* Inside the caller's transaction: S's row of the catalog (added unless it
  * is there), its id; -1 with a message printed. */
-int64_t shape_store(sqlite3 *db, const struct shape *s);
+int64_t shape_store(struct db *db, const struct shape *s);
 /* The shape of generation GEN_ID: 1 into *S, 0 none recorded (a generation
  * of an older rawkit), -1 with a message printed. */
-int shape_load(sqlite3 *db, int64_t gen_id, struct shape *s);
+int shape_load(struct db *db, int64_t gen_id, struct shape *s);
 
 /* xattrs as stored: repeated [u16 name length][name][u32 value length][value] */
 struct blob {
@@ -375,7 +391,7 @@ struct restore_disk_fit {
 	uint64_t per_inode_bytes; /* the recorded density */
 };
 /* 0, or -1 when the catalog cannot be read or PARAMS is damaged. */
-int restore_disk_fit(sqlite3 *db, int64_t guest_id, int64_t seq, const char *volume, json_t *params,
+int restore_disk_fit(struct db *db, int64_t guest_id, int64_t seq, const char *volume, json_t *params,
 		     struct restore_disk_fit *fit);
 /* The inode count of a filesystem of SIZE bytes: the recorded density,
  * no more than RECORDED, no fewer than the files need. */
@@ -452,7 +468,7 @@ int prune_sweep(struct repo *r, uint64_t *archives, uint64_t *freed);
 #define ENTRY_JOINS                                                                                            \
 	" LEFT JOIN contents c ON c.id = v.content_id"                                                         \
 	" LEFT JOIN archives a ON a.id = c.archive_id"                                                         \
-	" LEFT JOIN (SELECT archive_id, idx, offset,"                                                          \
+	" LEFT JOIN (SELECT archive_id, idx, \"offset\","                                                      \
 	"  SUM(usize) OVER (PARTITION BY archive_id ORDER BY idx) - usize AS upos FROM frames) f"               \
 	"  ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
 struct entry {
@@ -472,7 +488,7 @@ struct entry {
 };
 /* The row ST is on into E (caller frees with entry_free()); 0, or -1 when
  * out of memory (E is then still safe to free). */
-int entry_from_row(sqlite3_stmt *st, struct entry *e);
+int entry_from_row(struct db_stmt *st, struct entry *e);
 void entry_free(struct entry *e);
 
 /* ---------------------------------------------------------------- fleet */

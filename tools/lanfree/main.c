@@ -21,12 +21,12 @@ struct compress_choice {
 
 /* What the options set (the tables below point here). */
 static struct {
-	const char *name, *level, *to, *against, *config, *catalog;
+	const char *name, *level, *to, *against, *config;
 	struct cli_list excludes;
 	struct compress_choice comp;
 	int jobs;
 	struct retention keep;
-	const char *grow, *volume;
+	const char *grow, *volume, *catalog;
 	bool new_ids;
 	bool snapshot, allow_dirty, overwrite, read_data, long_format, all, syslog, allow_other, foreground, force;
 	size_t block_size;
@@ -93,6 +93,12 @@ static int parse_block_size(const char *arg, void *value)
 
 static int run_init(char **p, int n, const struct cli_common *c)
 {
+	/* a repository in RADOS also takes the path of an SQLite file */
+	if (a.catalog && !db_is_dsn(a.catalog) && !(imgfmt_rados_is_spec(p[0]) && a.catalog[0] == '/'))
+		return cli_command_usage_error("--catalog: a PostgreSQL connection string (postgresql://..., postgres://... "
+					       "or host=... dbname=...)%s, not \"%s\"",
+					       imgfmt_rados_is_spec(p[0]) ? " or the absolute path of an SQLite file" : "",
+					       a.catalog);
 	return cmd_init(p[0], a.catalog);
 }
 
@@ -211,11 +217,6 @@ static int run_prune(char **p, int n, const struct cli_common *c)
 	CLI_INT("wait-lock", &repo_lock_wait, "SECONDS", 0, 86400,                                     \
 		"wait up to SECONDS for a lock another run holds\n(default: 0, exit 4 at once)")
 
-static const struct cli_option init_options[] = {
-	CLI_STRING("catalog", &a.catalog, "PATH",
-		   "where the catalog of a repository in RADOS is (an absolute path, a new SQLite file)"),
-	CLI_END,
-};
 static const struct cli_option lock_options[] = {
 	WAIT_LOCK_OPTION,
 	CLI_END,
@@ -226,6 +227,12 @@ static const struct cli_option run_options[] = {
 	WAIT_LOCK_OPTION,
 	CLI_END,
 };
+
+static const struct cli_option init_options[] = {
+	CLI_STRING("catalog", &a.catalog, "DSN", "keep the catalog in this PostgreSQL database\n(postgresql://..., or host=... dbname=...)\ninstead of REPO/catalog.db; for a rados: REPO,\nthis or the absolute path of a new SQLite file"),
+	CLI_END,
+};
+
 static const struct cli_option backup_options[] = {
 	CLI_STRING("name", &a.name, "GUEST", "guest name (default: the disk's file name, or an RBD image's name)"),
 	CLI_CALL("level", &a.level, "LEVEL", parse_level,
@@ -298,8 +305,8 @@ static int run_run(char **p, int n, const struct cli_common *c)
 }
 
 static const struct cli_command commands[] = {
-	{ .name = "init", .args = "REPO", .min_args = 1, .max_args = 1, .common = CLI_JSON,
-	  .options = init_options, .summary = "create an empty repository", .run = run_init },
+	{ .name = "init", .args = "REPO", .min_args = 1, .max_args = 1, .common = CLI_JSON, .options = init_options,
+	  .summary = "create an empty repository", .run = run_init },
 	{ .name = "backup", .args = "REPO DISK", .min_args = 2, .max_args = 2,
 	  .common = CLI_JSON | CLI_PROGRESS | CLI_QUIET, .options = backup_options,
 	  .summary = "back up the filesystems on DISK as a new generation", .run = run_backup },
@@ -346,6 +353,9 @@ static bool is_repository(const char *arg)
 	if (strchr(arg, '/'))
 		return true;
 	snprintf(path, sizeof(path), "%s/catalog.db", arg);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof(path), "%s/catalog", arg);
 	return access(path, F_OK) == 0;
 }
 

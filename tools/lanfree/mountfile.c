@@ -60,28 +60,28 @@ static int damaged(struct view *v, struct mfile *f, const char *why)
  * the catalog is input. */
 static int locate(struct view *v, int64_t id, struct mfile *f)
 {
-	sqlite3_stmt *st = v->st[ST_CONTENT];
+	struct db_stmt *st = v->st[ST_CONTENT];
 	const char *why = NULL, *path, *comp;
 	int64_t size, csize, entry_off, frame_off, frame_csize, frame_usize;
 	int rc;
 
-	sqlite3_reset(st);
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return damaged(v, f, rc == SQLITE_DONE ? "not in the catalog any more" : sqlite3_errmsg(v->db));
+	db_reset(st);
+	db_bind_int64(st, 1, id);
+	if ((rc = db_step(st)) != DB_ROW) {
+		db_reset(st);
+		return damaged(v, f, rc == DB_DONE ? "not in the catalog any more" : db_errmsg(v->db));
 	}
-	size = sqlite3_column_int64(st, 0);
+	size = db_column_int64(st, 0);
 	f->size = size < 0 ? 0 : (uint64_t)size;
-	f->has_content = sqlite3_column_type(st, 2) != SQLITE_NULL;
-	csize = sqlite3_column_int64(st, 4);
-	entry_off = sqlite3_column_int64(st, 5);
-	path = (const char *)sqlite3_column_text(st, 6);
-	comp = (const char *)sqlite3_column_text(st, 7);
-	frame_off = sqlite3_column_int64(st, 8);
-	frame_csize = sqlite3_column_int64(st, 9);
-	frame_usize = sqlite3_column_int64(st, 10);
-	if (sqlite3_column_int(st, 1))
+	f->has_content = !db_column_is_null(st, 2);
+	csize = db_column_int64(st, 4);
+	entry_off = db_column_int64(st, 5);
+	path = db_column_text(st, 6);
+	comp = db_column_text(st, 7);
+	frame_off = db_column_int64(st, 8);
+	frame_csize = db_column_int64(st, 9);
+	frame_usize = db_column_int64(st, 10);
+	if (db_column_int64(st, 1))
 		why = "was not readable when backed up";
 	else if (size < 0)
 		why = "damaged catalog: negative size";
@@ -89,7 +89,7 @@ static int locate(struct view *v, int64_t id, struct mfile *f)
 		why = "damaged catalog: a file with data and no content";
 	else if (!f->has_content)
 		; /* empty */
-	else if (sqlite3_column_bytes(st, 3) != 32)
+	else if (db_column_bytes(st, 3) != 32)
 		why = "damaged catalog: its content is not in the catalog";
 	else if (csize != size)
 		why = "damaged catalog: its size is not its content's";
@@ -97,13 +97,13 @@ static int locate(struct view *v, int64_t id, struct mfile *f)
 		why = "damaged catalog: its archive has a path rawkit does not write";
 	else if (!comp || compression_parse(comp, &f->comp) < 0)
 		why = "damaged catalog: unknown compression";
-	else if (sqlite3_column_type(st, 8) != SQLITE_INTEGER || frame_off < 0 || frame_csize <= 0 ||
+	else if (db_column_type(st, 8) != DB_INTEGER || frame_off < 0 || frame_csize <= 0 ||
 		 frame_csize > (int64_t)FRAME_CSIZE_MAX || frame_usize < 0 || frame_usize > (int64_t)FRAME_USIZE_MAX)
 		why = "damaged catalog: its frame is missing or has an impossible offset or size";
 	else if (entry_off < 0 || entry_off > frame_usize)
 		why = "damaged catalog: its entry starts outside its frame";
 	if (!why && f->has_content) {
-		memcpy(f->sha, sqlite3_column_blob(st, 3), 32);
+		memcpy(f->sha, db_column_blob(st, 3), 32);
 		f->frame_off = (uint64_t)frame_off;
 		f->entry_off = (uint64_t)entry_off;
 		if (asprintf(&f->archive, "%s/%s", v->repo, path) < 0) {
@@ -111,7 +111,7 @@ static int locate(struct view *v, int64_t id, struct mfile *f)
 			why = "out of memory";
 		}
 	}
-	sqlite3_reset(st);
+	db_reset(st);
 	return why ? damaged(v, f, why) : 0;
 }
 

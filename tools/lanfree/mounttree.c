@@ -45,30 +45,29 @@ static const char *const sql[ST_COUNT] = {
 		       " LEFT JOIN frames f ON f.archive_id = c.archive_id AND f.idx = c.frame_idx WHERE v.id = ?1",
 };
 
-int view_open(struct view *v, const char *repo)
+int view_open(struct view *v, const char *repo, const char *catalog)
 {
-	char *db_path = NULL;
+	char *db_path;
 
 	v->db = NULL;
 	memset(v->st, 0, sizeof(v->st));
-	if (asprintf(&db_path, "%s/catalog.db", repo) < 0) {
-		cli_error(repo, "out of memory");
+	if (!(db_path = catalog ? strdup(catalog) : repo_catalog_target(repo))) {
+		cli_error(repo, "cannot read the catalog's name: %s", strerror(errno));
 		return -1;
 	}
-	if (sqlite3_open_v2(db_path, &v->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		cli_error(repo, "cannot open catalog: %s", v->db ? sqlite3_errmsg(v->db) : "out of memory");
+	if (db_open(db_path, DB_READ, &v->db) < 0) {
+		cli_error(repo, "cannot open catalog: %s", db_errmsg(v->db));
 		free(db_path);
 		view_close(v);
 		return -1;
 	}
 	free(db_path);
-	sqlite3_busy_timeout(v->db, 60000);
 	if (catalog_check_schema(v->db, repo) < 0) {
 		view_close(v);
 		return -1;
 	}
 	for (int i = 0; i < ST_COUNT; i++)
-		if (!(v->st[i] = db_prepare(v->db, sql[i]))) {
+		if (!(v->st[i] = catalog_prepare(v->db, sql[i]))) {
 			view_close(v);
 			return -1;
 		}
@@ -78,26 +77,25 @@ int view_open(struct view *v, const char *repo)
 void view_close(struct view *v)
 {
 	for (int i = 0; i < ST_COUNT; i++) {
-		sqlite3_finalize(v->st[i]);
+		db_finalize(v->st[i]);
 		v->st[i] = NULL;
 	}
-	if (v->db)
-		sqlite3_close(v->db);
+	db_close(v->db);
 	v->db = NULL;
 }
 
 /* The statement I, reset for new bindings. */
-static sqlite3_stmt *stmt(struct view *v, enum view_stmt i)
+static struct db_stmt *stmt(struct view *v, enum view_stmt i)
 {
-	sqlite3_reset(v->st[i]);
-	sqlite3_clear_bindings(v->st[i]);
+	db_reset(v->st[i]);
+	db_clear_bindings(v->st[i]);
 	return v->st[i];
 }
 
 /* An empty blob, not NULL: SQLite binds a NULL pointer as NULL. */
-static void bind_bytes(sqlite3_stmt *st, int i, const char *p, size_t n)
+static void bind_bytes(struct db_stmt *st, int i, const char *p, size_t n)
 {
-	sqlite3_bind_blob(st, i, n ? p : "", (int)n, SQLITE_STATIC);
+	db_bind_blob(st, i, n ? p : "", (int)n);
 }
 
 /* ---- inode numbers ---- */
@@ -162,21 +160,21 @@ static void made_up_dir(struct view *v, struct node *n, int64_t when)
 }
 
 /* A version's stat from the STAT_COLUMNS of ST. */
-static void stat_from_row(sqlite3_stmt *st, struct node *n, const char *vol, size_t vol_len)
+static void stat_from_row(struct db_stmt *st, struct node *n, const char *vol, size_t vol_len)
 {
 	struct stat *s = &n->st;
-	int64_t size = sqlite3_column_int64(st, 4), nlink = sqlite3_column_int64(st, 9);
+	int64_t size = db_column_int64(st, 4), nlink = db_column_int64(st, 9);
 
 	memset(s, 0, sizeof(*s));
-	n->version_id = sqlite3_column_int64(st, 0);
-	s->st_mode = (mode_t)sqlite3_column_int64(st, 1);
-	s->st_uid = (uid_t)sqlite3_column_int64(st, 2);
-	s->st_gid = (gid_t)sqlite3_column_int64(st, 3);
+	n->version_id = db_column_int64(st, 0);
+	s->st_mode = (mode_t)db_column_int64(st, 1);
+	s->st_uid = (uid_t)db_column_int64(st, 2);
+	s->st_gid = (gid_t)db_column_int64(st, 3);
 	s->st_size = size < 0 ? 0 : size; /* a negative size: reading it fails (mountfile.c) */
-	set_times(s, sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7));
-	s->st_ino = entry_ino(n, vol, vol_len, (uint64_t)sqlite3_column_int64(st, 8));
+	set_times(s, db_column_int64(st, 5), db_column_int64(st, 6), db_column_int64(st, 7));
+	s->st_ino = entry_ino(n, vol, vol_len, (uint64_t)db_column_int64(st, 8));
 	s->st_nlink = nlink < 1 ? 1 : nlink > UINT32_MAX ? UINT32_MAX : (nlink_t)nlink;
-	s->st_rdev = makedev((unsigned)sqlite3_column_int64(st, 10), (unsigned)sqlite3_column_int64(st, 11));
+	s->st_rdev = makedev((unsigned)db_column_int64(st, 10), (unsigned)db_column_int64(st, 11));
 	s->st_blksize = 4096;
 	/* what the data would take without holes: the catalog does not say
 	 * where the holes are until the archive entry is read */
@@ -236,40 +234,40 @@ static int64_t parse_seq(const char *s, size_t n)
 	return seq;
 }
 
-/* Step I failed: SQLITE_DONE is "no such thing", anything else the catalog's trouble. */
+/* Step I failed: DB_DONE is "no such thing", anything else the catalog's trouble. */
 static int step_error(struct view *v, int rc)
 {
-	if (rc == SQLITE_DONE)
+	if (rc == DB_DONE)
 		return -ENOENT;
 	if (v->foreground)
-		cli_warning("catalog", "%s", sqlite3_errmsg(v->db));
+		cli_warning("catalog", "%s", db_errmsg(v->db));
 	return -EIO;
 }
 
 static int find_guest(struct view *v, const struct where *w, struct node *n)
 {
-	sqlite3_stmt *st = stmt(v, ST_GUEST);
+	struct db_stmt *st = stmt(v, ST_GUEST);
 	int rc;
 
-	sqlite3_bind_text(st, 1, w->part[0], (int)w->len[0], SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+	db_bind_text(st, 1, w->part[0], (int)w->len[0]);
+	if ((rc = db_step(st)) != DB_ROW)
 		return step_error(v, rc);
 	n->kind = NODE_GUEST;
-	n->guest_id = sqlite3_column_int64(st, 0);
+	n->guest_id = db_column_int64(st, 0);
 	made_up_dir(v, n, v->mounted);
 	return 0;
 }
 
 static int find_latest(struct view *v, struct node *n)
 {
-	sqlite3_stmt *st = stmt(v, ST_LATEST);
+	struct db_stmt *st = stmt(v, ST_LATEST);
 	int rc;
 
-	sqlite3_bind_int64(st, 1, n->guest_id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+	db_bind_int64(st, 1, n->guest_id);
+	if ((rc = db_step(st)) != DB_ROW)
 		return step_error(v, rc);
 	n->kind = NODE_LATEST;
-	n->seq = sqlite3_column_int64(st, 0);
+	n->seq = db_column_int64(st, 0);
 	memset(&n->st, 0, sizeof(n->st));
 	n->st.st_mode = S_IFLNK | 0777;
 	n->st.st_nlink = 1;
@@ -283,7 +281,7 @@ static int find_latest(struct view *v, struct node *n)
 
 static int find_gen(struct view *v, const struct where *w, struct node *n)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int64_t seq = parse_seq(w->part[1], w->len[1]);
 	int rc;
 
@@ -292,14 +290,14 @@ static int find_gen(struct view *v, const struct where *w, struct node *n)
 	if (seq <= 0)
 		return -ENOENT;
 	st = stmt(v, ST_GEN);
-	sqlite3_bind_int64(st, 1, n->guest_id);
-	sqlite3_bind_int64(st, 2, seq);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+	db_bind_int64(st, 1, n->guest_id);
+	db_bind_int64(st, 2, seq);
+	if ((rc = db_step(st)) != DB_ROW)
 		return step_error(v, rc);
 	n->kind = NODE_GEN;
 	n->seq = seq;
-	n->gen_id = sqlite3_column_int64(st, 0);
-	made_up_dir(v, n, sqlite3_column_int64(st, 1));
+	n->gen_id = db_column_int64(st, 0);
+	made_up_dir(v, n, db_column_int64(st, 1));
 	return 0;
 }
 
@@ -307,15 +305,15 @@ static int find_gen(struct view *v, const struct where *w, struct node *n)
 static int find_version(struct view *v, const struct where *w, const char *dir, size_t dir_len, const char *name,
 			size_t name_len, struct node *n)
 {
-	sqlite3_stmt *st = stmt(v, ST_VERSION);
+	struct db_stmt *st = stmt(v, ST_VERSION);
 	int rc;
 
-	sqlite3_bind_int64(st, 1, n->guest_id);
-	sqlite3_bind_text(st, 2, w->part[2], (int)w->len[2], SQLITE_STATIC);
+	db_bind_int64(st, 1, n->guest_id);
+	db_bind_text(st, 2, w->part[2], (int)w->len[2]);
 	bind_bytes(st, 3, dir, dir_len);
 	bind_bytes(st, 4, name, name_len);
-	sqlite3_bind_int64(st, 5, n->seq);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+	db_bind_int64(st, 5, n->seq);
+	if ((rc = db_step(st)) != DB_ROW)
 		return step_error(v, rc);
 	stat_from_row(st, n, w->part[2], w->len[2]);
 	return 0;
@@ -323,13 +321,13 @@ static int find_version(struct view *v, const struct where *w, const char *dir, 
 
 static int find_volume(struct view *v, const struct where *w, struct node *n)
 {
-	sqlite3_stmt *st = stmt(v, ST_VOLUME);
+	struct db_stmt *st = stmt(v, ST_VOLUME);
 	int64_t started = n->st.st_mtim.tv_sec * 1000000000LL + n->st.st_mtim.tv_nsec;
 	int rc;
 
-	sqlite3_bind_int64(st, 1, n->gen_id);
-	sqlite3_bind_text(st, 2, w->part[2], (int)w->len[2], SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+	db_bind_int64(st, 1, n->gen_id);
+	db_bind_text(st, 2, w->part[2], (int)w->len[2]);
+	if ((rc = db_step(st)) != DB_ROW)
 		return step_error(v, rc);
 	n->kind = NODE_VOLUME;
 	/* the volume's root directory as recorded (dir and name empty) */
@@ -381,40 +379,40 @@ int view_lookup(struct view *v, const char *path, struct node *n)
 
 static int list_guests(struct view *v, view_fill_fn fill, void *arg)
 {
-	sqlite3_stmt *st = stmt(v, ST_GUESTS);
+	struct db_stmt *st = stmt(v, ST_GUESTS);
 	struct node n = { .kind = NODE_GUEST };
 	int rc;
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *name = db_column_text(st, 0);
 		if (!name || !path_component_ok(name, strlen(name)))
 			continue;
-		n.guest_id = sqlite3_column_int64(st, 1);
+		n.guest_id = db_column_int64(st, 1);
 		made_up_dir(v, &n, v->mounted);
 		if (fill(name, &n.st, arg))
 			return 0;
 	}
-	return rc == SQLITE_DONE ? 0 : step_error(v, rc);
+	return rc == DB_DONE ? 0 : step_error(v, rc);
 }
 
 static int list_gens(struct view *v, const struct node *guest, view_fill_fn fill, void *arg)
 {
-	sqlite3_stmt *st = stmt(v, ST_GENS);
+	struct db_stmt *st = stmt(v, ST_GENS);
 	struct node n = *guest;
 	char name[24];
 	int rc;
 
-	sqlite3_bind_int64(st, 1, guest->guest_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, guest->guest_id);
+	while ((rc = db_step(st)) == DB_ROW) {
 		n.kind = NODE_GEN;
-		n.seq = sqlite3_column_int64(st, 0);
-		n.gen_id = sqlite3_column_int64(st, 1);
-		made_up_dir(v, &n, sqlite3_column_int64(st, 2));
+		n.seq = db_column_int64(st, 0);
+		n.gen_id = db_column_int64(st, 1);
+		made_up_dir(v, &n, db_column_int64(st, 2));
 		snprintf(name, sizeof(name), "%lld", (long long)n.seq);
 		if (fill(name, &n.st, arg))
 			return 0;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != DB_DONE)
 		return step_error(v, rc);
 	n = *guest;
 	rc = find_latest(v, &n);
@@ -425,27 +423,27 @@ static int list_gens(struct view *v, const struct node *guest, view_fill_fn fill
 
 static int list_volumes(struct view *v, const struct node *gen, view_fill_fn fill, void *arg)
 {
-	sqlite3_stmt *st = stmt(v, ST_VOLUMES);
+	struct db_stmt *st = stmt(v, ST_VOLUMES);
 	char **names = NULL;
 	size_t count = 0;
 	int rc;
 
 	/* the names first: each volume's root is another query */
-	sqlite3_bind_int64(st, 1, gen->gen_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
+	db_bind_int64(st, 1, gen->gen_id);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *name = db_column_text(st, 0);
 		char **grown;
 		if (!name || !path_component_ok(name, strlen(name)))
 			continue;
 		if (!(grown = realloc(names, (count + 1) * sizeof(*names))) || !(grown[count] = strdup(name))) {
 			names = grown ? grown : names;
-			rc = SQLITE_NOMEM;
+			rc = -ENOMEM;
 			break;
 		}
 		names = grown;
 		count++;
 	}
-	rc = rc == SQLITE_DONE ? 0 : rc == SQLITE_NOMEM ? -ENOMEM : step_error(v, rc);
+	rc = rc == DB_DONE ? 0 : rc == -ENOMEM ? -ENOMEM : step_error(v, rc);
 	for (size_t i = 0; rc == 0 && i < count; i++) {
 		struct where w = { .depth = 3, .part = { "", "", names[i] }, .len = { 0, 0, strlen(names[i]) } };
 		struct node n = *gen;
@@ -460,18 +458,18 @@ static int list_volumes(struct view *v, const struct node *gen, view_fill_fn fil
 
 static int list_dir(struct view *v, const struct where *w, const struct node *dir, view_fill_fn fill, void *arg)
 {
-	sqlite3_stmt *st = stmt(v, ST_CHILDREN);
+	struct db_stmt *st = stmt(v, ST_CHILDREN);
 	struct node n = *dir;
 	char *last = NULL, name[256];
 	int rc;
 
-	sqlite3_bind_int64(st, 1, dir->guest_id);
-	sqlite3_bind_text(st, 2, w->part[2], (int)w->len[2], SQLITE_STATIC);
+	db_bind_int64(st, 1, dir->guest_id);
+	db_bind_text(st, 2, w->part[2], (int)w->len[2]);
 	bind_bytes(st, 3, w->rel, w->rel_len);
-	sqlite3_bind_int64(st, 4, dir->seq);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *p = sqlite3_column_blob(st, 12);
-		size_t len = (size_t)sqlite3_column_bytes(st, 12);
+	db_bind_int64(st, 4, dir->seq);
+	while ((rc = db_step(st)) == DB_ROW) {
+		const char *p = db_column_blob(st, 12);
+		size_t len = (size_t)db_column_bytes(st, 12);
 		if (!p || !path_component_ok(p, len))
 			continue;
 		memcpy(name, p, len);
@@ -484,13 +482,13 @@ static int list_dir(struct view *v, const struct where *w, const struct node *di
 			break;
 		free(last);
 		if (!(last = strdup(name))) {
-			rc = SQLITE_NOMEM;
+			rc = -ENOMEM;
 			break;
 		}
 	}
 	free(last);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : rc == SQLITE_NOMEM ? -ENOMEM : step_error(v, rc);
+	db_reset(st);
+	return rc == DB_DONE || rc == DB_ROW ? 0 : rc == -ENOMEM ? -ENOMEM : step_error(v, rc);
 }
 
 int view_list(struct view *v, const char *path, const struct node *n, view_fill_fn fill, void *arg)
@@ -517,20 +515,20 @@ int view_list(struct view *v, const char *path, const struct node *n, view_fill_
 /* ---- symbolic links, attributes, flags ---- */
 
 /* Version N's row of ST_BY_ID, stepped: 0 or -errno. */
-static sqlite3_stmt *by_id(struct view *v, const struct node *n, int *rc)
+static struct db_stmt *by_id(struct view *v, const struct node *n, int *rc)
 {
-	sqlite3_stmt *st = stmt(v, ST_BY_ID);
+	struct db_stmt *st = stmt(v, ST_BY_ID);
 	int r;
 
-	sqlite3_bind_int64(st, 1, n->version_id);
-	r = sqlite3_step(st);
-	*rc = r == SQLITE_ROW ? 0 : r == SQLITE_DONE ? -EIO : step_error(v, r);
+	db_bind_int64(st, 1, n->version_id);
+	r = db_step(st);
+	*rc = r == DB_ROW ? 0 : r == DB_DONE ? -EIO : step_error(v, r);
 	return *rc ? NULL : st;
 }
 
 int view_readlink(struct view *v, const struct node *n, char *buf, size_t size)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	const void *target;
 	size_t len;
 	int rc;
@@ -545,14 +543,14 @@ int view_readlink(struct view *v, const struct node *n, char *buf, size_t size)
 		return -EINVAL;
 	if (!(st = by_id(v, n, &rc)))
 		return rc;
-	target = sqlite3_column_blob(st, 0);
-	len = (size_t)sqlite3_column_bytes(st, 0);
+	target = db_column_blob(st, 0);
+	len = (size_t)db_column_bytes(st, 0);
 	if (len > size - 1)
 		len = size - 1;
 	if (len)
 		memcpy(buf, target, len);
 	buf[len] = '\0';
-	sqlite3_reset(st);
+	db_reset(st);
 	return 0;
 }
 
@@ -616,7 +614,7 @@ static int xattr_list_one(const char *name, size_t len, const void *value, size_
 
 static int xattr_walk(struct view *v, const struct node *n, xattr_blob_fn fn, struct xattr_walk *x)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	const void *blob;
 	size_t len;
 	int rc;
@@ -625,10 +623,10 @@ static int xattr_walk(struct view *v, const struct node *n, xattr_blob_fn fn, st
 		return 0; /* the directories rawkit makes up have none */
 	if (!(st = by_id(v, n, &rc)))
 		return rc;
-	blob = sqlite3_column_blob(st, 1);
-	len = (size_t)sqlite3_column_bytes(st, 1);
+	blob = db_column_blob(st, 1);
+	len = (size_t)db_column_bytes(st, 1);
 	rc = blob && len && xattr_blob_each(blob, len, fn, x) < 0 ? -EIO : 0; /* (none: NULL) */
-	sqlite3_reset(st);
+	db_reset(st);
 	return rc;
 }
 
@@ -662,7 +660,7 @@ int view_listxattr(struct view *v, const struct node *n, char *list, size_t size
 
 int view_flags(struct view *v, const struct node *n, uint32_t *flags)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	*flags = 0;
@@ -670,7 +668,7 @@ int view_flags(struct view *v, const struct node *n, uint32_t *flags)
 		return 0;
 	if (!(st = by_id(v, n, &rc)))
 		return rc;
-	*flags = (uint32_t)sqlite3_column_int64(st, 2);
-	sqlite3_reset(st);
+	*flags = (uint32_t)db_column_int64(st, 2);
+	db_reset(st);
 	return 0;
 }

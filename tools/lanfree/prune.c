@@ -26,16 +26,16 @@ static bool archive_named(const char *rel, void *st)
 {
 	bool named;
 
-	sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
-	named = sqlite3_step(st) != SQLITE_DONE; /* (an error keeps it) */
-	sqlite3_reset(st);
+	db_bind_text(st, 1, rel, -1);
+	named = db_step(st) != DB_DONE; /* (an error keeps it) */
+	db_reset(st);
 	return named;
 }
 
 /* Remove files under data/ that no archive row names, and tmp/ leftovers. */
 static unsigned remove_orphans(struct repo *r)
 {
-	sqlite3_stmt *st = db_prepare(r->db, "SELECT 1 FROM archives WHERE path = ?");
+	struct db_stmt *st = catalog_prepare(r->db, "SELECT 1 FROM archives WHERE path = ?");
 	unsigned removed = 0;
 	DIR *top, *sub;
 	struct dirent *e, *f;
@@ -46,7 +46,7 @@ static unsigned remove_orphans(struct repo *r)
 		return 0;
 	if (r->rados) {
 		removed = rados_repo_remove_orphans(r, archive_named, st);
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return removed;
 	}
 	fd = openat(r->dirfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -77,7 +77,7 @@ static unsigned remove_orphans(struct repo *r)
 	}
 	if (top)
 		closedir(top);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return removed;
 }
 
@@ -87,24 +87,24 @@ static unsigned remove_orphans(struct repo *r)
  * before anything changes.  Returns 0, or -1 with the message printed. */
 static int check_archive_paths(struct repo *r)
 {
-	sqlite3_stmt *st = db_prepare(r->db, "SELECT id, path FROM archives ORDER BY id");
+	struct db_stmt *st = catalog_prepare(r->db, "SELECT id, path FROM archives ORDER BY id");
 	int rc = st ? 0 : -1, step;
 
-	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *path = (const char *)sqlite3_column_text(st, 1);
+	while (rc == 0 && (step = db_step(st)) == DB_ROW) {
+		const char *path = db_column_text(st, 1);
 		char shown[120];
 		if (!archive_path_ok(path)) {
 			cli_error("catalog", "damaged: archive %lld has the path \"%s\", not one rawkit writes: "
-				  "nothing pruned (run verify)", (long long)sqlite3_column_int64(st, 0),
+				  "nothing pruned (run verify)", (long long)db_column_int64(st, 0),
 				  archive_path_shown(path, shown, sizeof(shown)));
 			rc = -1;
 		}
 	}
-	if (rc == 0 && step != SQLITE_DONE) {
-		cli_error("catalog", "cannot read the archives: %s", sqlite3_errmsg(r->db));
+	if (rc == 0 && step != DB_DONE) {
+		cli_error("catalog", "cannot read the archives: %s", db_errmsg(r->db));
 		rc = -1;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
@@ -116,7 +116,7 @@ struct gen_row {
 /* GUEST_ID's generations, newest first, into *G; 0 or -1. */
 static int load_generations(struct repo *r, int64_t guest_id, struct gen_row **g, size_t *n)
 {
-	sqlite3_stmt *st = db_prepare(r->db, "SELECT seq, finished, level FROM generations WHERE guest_id = ?"
+	struct db_stmt *st = catalog_prepare(r->db, "SELECT seq, finished, level FROM generations WHERE guest_id = ?"
 					     " ORDER BY seq DESC");
 	int step;
 
@@ -124,23 +124,23 @@ static int load_generations(struct repo *r, int64_t guest_id, struct gen_row **g
 	*n = 0;
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, guest_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	db_bind_int64(st, 1, guest_id);
+	while ((step = db_step(st)) == DB_ROW) {
 		struct gen_row *grown = realloc(*g, (*n + 1) * sizeof(**g));
-		const unsigned char *level = sqlite3_column_text(st, 2);
+		const char *level = db_column_text(st, 2);
 		if (!grown) {
 			cli_error(NULL, "out of memory");
 			break;
 		}
 		*g = grown;
-		grown[*n].r = (struct retained){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1), 0 };
-		snprintf(grown[*n].level, sizeof(grown[*n].level), "%s", level ? (const char *)level : "?");
+		grown[*n].r = (struct retained){ db_column_int64(st, 0), db_column_int64(st, 1), 0 };
+		snprintf(grown[*n].level, sizeof(grown[*n].level), "%s", level ? level : "?");
 		(*n)++;
 	}
-	if (step != SQLITE_DONE && step != SQLITE_ROW)
-		cli_error("catalog", "cannot read the generations: %s", sqlite3_errmsg(r->db));
-	sqlite3_finalize(st);
-	return step == SQLITE_DONE ? 0 : -1;
+	if (step != DB_DONE && step != DB_ROW)
+		cli_error("catalog", "cannot read the generations: %s", db_errmsg(r->db));
+	db_finalize(st);
+	return step == DB_DONE ? 0 : -1;
 }
 
 static json_t *reasons_json(unsigned reasons)
@@ -162,7 +162,7 @@ static int forget_guest(struct repo *r, const char *guest, const struct retentio
 {
 	int64_t guest_id = catalog_guest_id(r->db, guest);
 	struct gen_row *g = NULL;
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	size_t n = 0;
 	int rc = -1;
 
@@ -187,7 +187,7 @@ static int forget_guest(struct repo *r, const char *guest, const struct retentio
 			g[i].r.reasons = rs[i].reasons;
 		free(rs);
 	}
-	st = db_prepare(r->db, dry_run ? "INSERT INTO temp.doomed VALUES (?, ?)"
+	st = catalog_prepare(r->db, dry_run ? "INSERT INTO temp.doomed VALUES (?, ?)"
 				       : "DELETE FROM generations WHERE guest_id = ? AND seq = ?");
 	if (!st)
 		goto out;
@@ -202,33 +202,33 @@ static int forget_guest(struct repo *r, const char *guest, const struct retentio
 		json_array_append_new(gens, o);
 		if (g[i].r.reasons)
 			continue;
-		sqlite3_bind_int64(st, 1, guest_id);
-		sqlite3_bind_int64(st, 2, g[i].r.seq);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			cli_error("catalog", "cannot remove a generation: %s", sqlite3_errmsg(r->db));
+		db_bind_int64(st, 1, guest_id);
+		db_bind_int64(st, 2, g[i].r.seq);
+		if (db_step(st) != DB_DONE) {
+			cli_error("catalog", "cannot remove a generation: %s", db_errmsg(r->db));
 			goto out;
 		}
-		sqlite3_reset(st);
+		db_reset(st);
 		(*removed)++;
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
 	if (!dry_run && *removed) {
-		st = db_prepare(r->db, "DELETE FROM versions WHERE guest_id = ?1 AND NOT EXISTS (SELECT 1 FROM"
+		st = catalog_prepare(r->db, "DELETE FROM versions WHERE guest_id = ?1 AND NOT EXISTS (SELECT 1 FROM"
 				       " generations g WHERE g.guest_id = ?1 AND g.seq BETWEEN versions.first_seq"
 				       " AND versions.last_seq)");
 		if (!st)
 			goto out;
-		sqlite3_bind_int64(st, 1, guest_id);
-		if (sqlite3_step(st) != SQLITE_DONE) {
+		db_bind_int64(st, 1, guest_id);
+		if (db_step(st) != DB_DONE) {
 			cli_error("catalog", "cannot remove the versions of forgotten generations: %s",
-				  sqlite3_errmsg(r->db));
+				  db_errmsg(r->db));
 			goto out;
 		}
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	free(g);
 	return rc;
 }
@@ -237,22 +237,22 @@ out:
  * content stays that a remaining generation's version holds. */
 static int would_free(struct repo *r, uint64_t *archives, uint64_t *bytes)
 {
-	sqlite3_stmt *st = db_prepare(
+	struct db_stmt *st = catalog_prepare(
 		r->db, "WITH live(id) AS (SELECT DISTINCT v.content_id FROM versions v WHERE v.content_id IS NOT NULL"
 		       " AND EXISTS (SELECT 1 FROM generations g WHERE g.guest_id = v.guest_id AND g.seq BETWEEN"
 		       " v.first_seq AND v.last_seq AND NOT EXISTS (SELECT 1 FROM temp.doomed d WHERE"
 		       " d.guest_id = g.guest_id AND d.seq = g.seq))),"
-		       " live_archives(id) AS (SELECT DISTINCT archive_id FROM contents WHERE id IN live)"
-		       " SELECT COUNT(*), COALESCE(SUM(size), 0) FROM archives WHERE id NOT IN live_archives");
+		       " live_archives(id) AS (SELECT DISTINCT archive_id FROM contents WHERE id IN (SELECT id FROM live))"
+		       " SELECT COUNT(*), COALESCE(SUM(size), 0) FROM archives WHERE id NOT IN (SELECT id FROM live_archives)");
 	int rc = -1;
 
-	if (st && sqlite3_step(st) == SQLITE_ROW) {
-		*archives = (uint64_t)sqlite3_column_int64(st, 0);
-		*bytes = (uint64_t)sqlite3_column_int64(st, 1);
+	if (st && db_step(st) == DB_ROW) {
+		*archives = (uint64_t)db_column_int64(st, 0);
+		*bytes = (uint64_t)db_column_int64(st, 1);
 		rc = 0;
 	} else if (st)
-		cli_error("catalog", "cannot count what would be freed: %s", sqlite3_errmsg(r->db));
-	sqlite3_finalize(st);
+		cli_error("catalog", "cannot count what would be freed: %s", db_errmsg(r->db));
+	db_finalize(st);
 	return rc;
 }
 
@@ -275,12 +275,12 @@ static void sweep_free(struct sweep *w)
  * archives' paths are kept for after the commit.  0 or -1. */
 static int sweep_catalog(struct repo *r, struct sweep *w)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc = -1;
 
 	/* versions no generation holds (the forgotten ones' are gone already;
 	 * these are what an older prune or damage left), then what they held */
-	if (db_exec(r->db, "DELETE FROM versions WHERE NOT EXISTS (SELECT 1 FROM generations g WHERE"
+	if (catalog_exec(r->db, "DELETE FROM versions WHERE NOT EXISTS (SELECT 1 FROM generations g WHERE"
 			   " g.guest_id = versions.guest_id AND g.seq BETWEEN versions.first_seq AND versions.last_seq);"
 			   "DELETE FROM contents WHERE NOT EXISTS (SELECT 1 FROM versions v WHERE"
 			   " v.content_id = contents.id);"
@@ -288,9 +288,9 @@ static int sweep_catalog(struct repo *r, struct sweep *w)
 			   "CREATE TEMP TABLE swept AS SELECT id, path, size FROM archives WHERE id NOT IN"
 			   " (SELECT DISTINCT archive_id FROM contents);") < 0)
 		return -1;
-	st = db_prepare(r->db, "SELECT path, size FROM temp.swept");
-	while (st && sqlite3_step(st) == SQLITE_ROW) {
-		const char *path = (const char *)sqlite3_column_text(st, 0);
+	st = catalog_prepare(r->db, "SELECT path, size FROM temp.swept");
+	while (st && db_step(st) == DB_ROW) {
+		const char *path = db_column_text(st, 0);
 		char **grown = realloc(w->paths, (w->npaths + 1) * sizeof(*w->paths));
 		if (!grown)
 			goto out;
@@ -300,15 +300,15 @@ static int sweep_catalog(struct repo *r, struct sweep *w)
 			goto out;
 		}
 		w->npaths++;
-		w->freed += (uint64_t)sqlite3_column_int64(st, 1);
+		w->freed += (uint64_t)db_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	st = NULL;
-	if (db_exec(r->db, "DELETE FROM archives WHERE id IN (SELECT id FROM temp.swept); DROP TABLE temp.swept;") < 0)
+	if (catalog_exec(r->db, "DELETE FROM archives WHERE id IN (SELECT id FROM temp.swept); DROP TABLE temp.swept;") < 0)
 		goto out;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }
 
@@ -320,19 +320,19 @@ static void sweep_files(struct repo *r, struct sweep *w)
 			cli_warning(w->paths[i], "cannot remove: %s", strerror(errno));
 	w->leftovers = remove_orphans(r);
 	repo_sync_dir(r, "data");
-	db_exec(r->db, "PRAGMA wal_checkpoint(TRUNCATE)");
+	catalog_exec(r->db, "PRAGMA wal_checkpoint(TRUNCATE)");
 }
 
 /* The names of every guest (--all), in name order; NULL-ended. */
 static char **all_guests(struct repo *r)
 {
-	sqlite3_stmt *st = db_prepare(r->db, "SELECT name FROM guests ORDER BY name");
+	struct db_stmt *st = catalog_prepare(r->db, "SELECT name FROM guests ORDER BY name");
 	char **v = calloc(1, sizeof(char *));
 	size_t n = 0;
 
-	while (st && v && sqlite3_step(st) == SQLITE_ROW) {
+	while (st && v && db_step(st) == DB_ROW) {
 		char **grown = realloc(v, (n + 2) * sizeof(char *));
-		if (!grown || !(grown[n] = strdup((const char *)sqlite3_column_text(st, 0)))) {
+		if (!grown || !(grown[n] = strdup(db_column_text(st, 0)))) {
 			v = grown ? grown : v;
 			v[n] = NULL;
 			goto fail;
@@ -341,12 +341,12 @@ static char **all_guests(struct repo *r)
 		v[++n] = NULL;
 	}
 	if (st && v) {
-		sqlite3_finalize(st);
+		db_finalize(st);
 		return v;
 	}
 fail:
-	cli_error(NULL, "cannot list the guests: %s", v ? sqlite3_errmsg(r->db) : "out of memory");
-	sqlite3_finalize(st);
+	cli_error(NULL, "cannot list the guests: %s", v ? db_errmsg(r->db) : "out of memory");
+	db_finalize(st);
 	for (size_t i = 0; v && v[i]; i++)
 		free(v[i]);
 	free(v);
@@ -398,7 +398,7 @@ int cmd_prune(const struct prune_opts *o)
 		}
 	} else if (!(guests = all_guests(&r)))
 		goto out;
-	if (db_exec(r.db, o->dry_run ? "CREATE TEMP TABLE doomed(guest_id INTEGER, seq INTEGER,"
+	if (catalog_exec(r.db, o->dry_run ? "CREATE TEMP TABLE doomed(guest_id INTEGER, seq INTEGER,"
 				       " PRIMARY KEY(guest_id, seq))"
 				     : "BEGIN IMMEDIATE") < 0)
 		goto out;
@@ -413,7 +413,7 @@ int cmd_prune(const struct prune_opts *o)
 		if (would_free(&r, &archives, &w.freed) < 0)
 			goto out;
 	} else {
-		if (sweep_catalog(&r, &w) < 0 || db_exec(r.db, "COMMIT") < 0)
+		if (sweep_catalog(&r, &w) < 0 || catalog_exec(r.db, "COMMIT") < 0)
 			goto rollback;
 		archives = w.npaths;
 		sweep_files(&r, &w);
@@ -439,7 +439,7 @@ int cmd_prune(const struct prune_opts *o)
 	goto out;
 rollback:
 	if (!o->dry_run)
-		sqlite3_exec(r.db, "ROLLBACK", NULL, NULL, NULL);
+		db_rollback(r.db);
 out:
 	for (size_t i = 0; guests && guests[i]; i++)
 		free(guests[i]);
@@ -456,12 +456,12 @@ int prune_forget(struct repo *r, const char *guest, const struct retention *p, j
 	json_t *gens = json_array();
 
 	*generations = NULL;
-	if (db_exec(r->db, "BEGIN IMMEDIATE") < 0) {
+	if (catalog_exec(r->db, "BEGIN IMMEDIATE") < 0) {
 		json_decref(gens);
 		return -1;
 	}
-	if (forget_guest(r, guest, p, false, gens, removed) < 0 || db_exec(r->db, "COMMIT") < 0) {
-		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	if (forget_guest(r, guest, p, false, gens, removed) < 0 || catalog_exec(r->db, "COMMIT") < 0) {
+		db_rollback(r->db);
 		json_decref(gens);
 		return -1;
 	}
@@ -474,10 +474,10 @@ int prune_sweep(struct repo *r, uint64_t *archives, uint64_t *freed)
 	struct sweep w = { 0 };
 	int rc = -1;
 
-	if (check_archive_paths(r) < 0 || db_exec(r->db, "BEGIN IMMEDIATE") < 0)
+	if (check_archive_paths(r) < 0 || catalog_exec(r->db, "BEGIN IMMEDIATE") < 0)
 		goto out;
-	if (sweep_catalog(r, &w) < 0 || db_exec(r->db, "COMMIT") < 0) {
-		sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+	if (sweep_catalog(r, &w) < 0 || catalog_exec(r->db, "COMMIT") < 0) {
+		db_rollback(r->db);
 		goto out;
 	}
 	sweep_files(r, &w);

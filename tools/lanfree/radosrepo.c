@@ -65,19 +65,24 @@ static int any_object(const char *name, void *arg)
 
 int rados_repo_init(const char *spec, const char *catalog)
 {
-	imgfmt_rados *h;
+	bool dsn = catalog && db_is_dsn(catalog);
 	char config[PATH_MAX + 200];
+	imgfmt_rados *h = NULL;
+	struct db *db = NULL;
 	struct stat st;
-	sqlite3 *db = NULL;
 	int rc = -1, n;
 
-	if (!catalog || catalog[0] != '/') {
-		cli_error(spec, "cannot create repository: a repository in RADOS needs --catalog PATH, the absolute "
-				"path of its SQLite catalog");
+	if (!catalog || (!dsn && catalog[0] != '/')) {
+		cli_error(spec, "cannot create repository: a repository in RADOS needs --catalog: a PostgreSQL connection "
+				"string or the absolute path of a new SQLite file");
 		return -1;
 	}
-	if (lstat(catalog, &st) == 0 || errno != ENOENT) {
-		cli_error(catalog, "cannot create the catalog: %s", errno == ENOENT ? "" : "it exists");
+	if (strlen(catalog) > PATH_MAX || strchr(catalog, '\n')) {
+		cli_error(spec, "cannot create repository: --catalog: too long, or a line break in it");
+		return -1;
+	}
+	if (!dsn && ((n = lstat(catalog, &st)) == 0 || errno != ENOENT)) {
+		cli_error(catalog, "cannot create the catalog: %s", n == 0 ? "it exists" : strerror(errno));
 		return -1;
 	}
 	if (!(h = connect_pool(spec)))
@@ -87,8 +92,9 @@ int rados_repo_init(const char *spec, const char *catalog)
 			  n > 0 ? "the namespace is not empty" : imgfmt_rados_error(h));
 		goto out;
 	}
-	if (sqlite3_open_v2(catalog, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		cli_error(catalog, "cannot create catalog: %s", db ? sqlite3_errmsg(db) : "out of memory");
+	if (dsn ? catalog_database_unused(spec, catalog, &db) < 0 : db_open(catalog, DB_CREATE, &db) < 0) {
+		if (!dsn)
+			cli_error(catalog, "cannot create catalog: %s", db_errmsg(db));
 		goto out;
 	}
 	if (catalog_create(db) < 0)
@@ -102,11 +108,14 @@ int rados_repo_init(const char *spec, const char *catalog)
 	rc = 0;
 	goto out;
 out_catalog:
-	sqlite3_close(db);
+	/* a catalog nobody can reach is taken back: the file (a database's
+	 * tables stay: the next init there is refused, and says so) */
+	db_close(db);
 	db = NULL;
-	unlink(catalog);
+	if (!dsn)
+		unlink(catalog);
 out:
-	sqlite3_close(db);
+	db_close(db);
 	imgfmt_rados_free(h);
 	return rc;
 }
@@ -141,8 +150,10 @@ static int read_config(struct repo *r, const char *spec, char **catalog)
 			r->chunk_bytes = *end || v < CHUNK_MIN || v > CHUNK_MAX ? 0 : v;
 		}
 	}
-	if (!magic || !*catalog || (*catalog)[0] != '/' || !r->chunk_bytes || n == (ssize_t)sizeof(buf) - 1) {
-		cli_error(spec, "damaged repository configuration (%s): want catalog=/PATH and chunk_bytes=%llu..%llu",
+	if (!magic || !*catalog || ((*catalog)[0] != '/' && !db_is_dsn(*catalog)) || !r->chunk_bytes ||
+	    n == (ssize_t)sizeof(buf) - 1) {
+		cli_error(spec, "damaged repository configuration (%s): want catalog=/PATH or a connection string, and "
+				"chunk_bytes=%llu..%llu",
 			  CONFIG_OBJECT, CHUNK_MIN, CHUNK_MAX);
 		free(*catalog);
 		*catalog = NULL;

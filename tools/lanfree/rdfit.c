@@ -23,7 +23,7 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 	return a / b + (a % b != 0);
 }
 
-int restore_disk_fit(sqlite3 *db, int64_t guest_id, int64_t seq, const char *volume, json_t *params,
+int restore_disk_fit(struct db *db, int64_t guest_id, int64_t seq, const char *volume, json_t *params,
 		     struct restore_disk_fit *fit)
 {
 	/* regular files' blocks, directories and their names' bytes, long
@@ -31,39 +31,39 @@ int restore_disk_fit(sqlite3 *db, int64_t guest_id, int64_t seq, const char *vol
 	static const char sql[] =
 		"SELECT count(*),"
 		" coalesce(sum(CASE WHEN (mode & 61440) = 32768 THEN (size + ?4 - 1) / ?4 ELSE 0 END), 0),"
-		" coalesce(sum((mode & 61440) = 16384), 0),"
+		" coalesce(sum(CASE WHEN (mode & 61440) = 16384 THEN 1 ELSE 0 END), 0),"
 		" coalesce(sum(length(name) + 16), 0),"
-		" coalesce(sum((mode & 61440) = 40960 AND length(symlink) >= 60), 0),"
-		" coalesce(sum(length(xattrs) > ?5), 0)"
+		" coalesce(sum(CASE WHEN (mode & 61440) = 40960 AND length(symlink) >= 60 THEN 1 ELSE 0 END), 0),"
+		" coalesce(sum(CASE WHEN length(xattrs) > ?5 THEN 1 ELSE 0 END), 0)"
 		" FROM versions WHERE guest_id = ?1 AND volume = ?2 AND first_seq <= ?3 AND last_seq >= ?3";
 	uint64_t bs = rd_jnum(params, "block_bytes"), inode_bytes = rd_jnum(params, "inode_bytes"),
 		 recorded = rd_jnum(params, "inodes"), blocks = rd_jnum(params, "blocks"), journal = rd_jnum(params, "journal_bytes");
 	uint64_t files = 0, data = 0, dirs = 0, names = 0, links = 0, spills = 0, meta, per_inode;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	memset(fit, 0, sizeof(*fit));
 	if (bs < 1024 || bs > 65536 || !inode_bytes || inode_bytes > bs || !recorded || !blocks)
 		return -1;
-	st = db_prepare(db, sql);
+	st = catalog_prepare(db, sql);
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, guest_id);
-	sqlite3_bind_text(st, 2, volume, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, seq);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)bs);
-	sqlite3_bind_int64(st, 5, inode_bytes > 160 ? (sqlite3_int64)(inode_bytes - 160) : 0);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		files = (uint64_t)sqlite3_column_int64(st, 0);
-		data = (uint64_t)sqlite3_column_int64(st, 1);
-		dirs = (uint64_t)sqlite3_column_int64(st, 2);
-		names = (uint64_t)sqlite3_column_int64(st, 3);
-		links = (uint64_t)sqlite3_column_int64(st, 4);
-		spills = (uint64_t)sqlite3_column_int64(st, 5);
+	db_bind_int64(st, 1, guest_id);
+	db_bind_text(st, 2, volume, -1);
+	db_bind_int64(st, 3, seq);
+	db_bind_int64(st, 4, (int64_t)bs);
+	db_bind_int64(st, 5, inode_bytes > 160 ? (int64_t)(inode_bytes - 160) : 0);
+	rc = db_step(st);
+	if (rc == DB_ROW) {
+		files = (uint64_t)db_column_int64(st, 0);
+		data = (uint64_t)db_column_int64(st, 1);
+		dirs = (uint64_t)db_column_int64(st, 2);
+		names = (uint64_t)db_column_int64(st, 3);
+		links = (uint64_t)db_column_int64(st, 4);
+		spills = (uint64_t)db_column_int64(st, 5);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
+	db_finalize(st);
+	if (rc != DB_ROW)
 		return -1;
 	/* extent blocks of fragmented files: one in a hundred */
 	data += div_up(data, 100) + dirs + 1 + div_up(names * 5 / 4, bs) + links + spills;

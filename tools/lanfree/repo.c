@@ -1,6 +1,10 @@
 /* repo.c --- a lanfree repository: directory layout, locks, catalog handle
  *
- *   REPO/catalog.db        SQLite catalog (WAL)
+ *   REPO/catalog.db        SQLite catalog (WAL), or
+ *   REPO/catalog           the PostgreSQL database holding the catalog: its
+ *                          connection string (a URI or libpq's host=...
+ *                          dbname=...), one line; servers that back up
+ *                          into the repository share its directory
  *   REPO/data/GUEST/       archives (SEQ-TAG.tar.zst ...), referenced by the catalog
  *   REPO/tmp/              archives being written (never referenced)
  *   REPO/lock              shared by backup, restore, verify; exclusive for prune
@@ -79,20 +83,98 @@ static int sync_path(const char *path)
 	return rc;
 }
 
-int repo_init(const char *path, const char *catalog)
+/* REPO/catalog: DSN on a line of its own, durable (0600: it may hold a
+ * password). */
+static int write_catalog_file(const char *path, const char *dsn)
+{
+	char *name;
+	FILE *f;
+	int fd, rc = -1;
+
+	if (asprintf(&name, "%s/catalog", path) < 0)
+		return -1;
+	fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	free(name);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (fprintf(f, "%s\n", dsn) >= 0 && fflush(f) == 0 && fsync(fd) == 0)
+		rc = 0;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}
+
+char *repo_catalog_target(const char *path)
+{
+	char *name = NULL, *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	FILE *f;
+
+	if (asprintf(&name, "%s/catalog", path) < 0)
+		return NULL;
+	f = fopen(name, "re");
+	free(name);
+	if (!f) {
+		if (errno != ENOENT)
+			return NULL;
+		return asprintf(&name, "%s/catalog.db", path) < 0 ? NULL : name;
+	}
+	n = getline(&line, &cap, f);
+	fclose(f);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	if (n <= 0 || !db_is_dsn(line)) {
+		free(line);
+		errno = EINVAL;
+		return NULL;
+	}
+	return line;
+}
+
+/* The PostgreSQL database DSN, opened into *DB, holds no catalog yet: a
+ * catalog names archives in its own repository's data/, so two
+ * repositories cannot share one (the servers backing up into one
+ * repository share its directory and its REPO/catalog).  0 or -1
+ * (printed). */
+int catalog_database_unused(const char *path, const char *dsn, struct db **db)
+{
+	int has;
+
+	if (db_open(dsn, DB_CREATE, db) < 0) {
+		cli_error(path, "cannot open the catalog's database: %s", db_errmsg(*db));
+		return -1;
+	}
+	has = db_has_column(*db, "meta", "value");
+	if (has < 0) {
+		cli_error(path, "cannot read the catalog's database: %s", db_errmsg(*db));
+		return -1;
+	}
+	if (has) {
+		cli_error(path, "cannot create repository: the database already holds a rawkit-lanfree catalog "
+				"(of another repository)");
+		return -1;
+	}
+	return 0;
+}
+
+int repo_init(const char *path)
+{
+	return repo_init_catalog(path, NULL);
+}
+
+int repo_init_catalog(const char *path, const char *dsn)
 {
 	char *sub = NULL, *db_path = NULL, *parent, *tmp;
-	sqlite3 *db = NULL;
+	struct db *db = NULL;
 	DIR *d;
 	int rc = -1, lock_fd;
 
 	if (imgfmt_rados_is_spec(path))
-		return rados_repo_init(path, catalog);
-	if (catalog) {
-		cli_error(path, "cannot create repository: --catalog is for a repository in RADOS; a local one keeps "
-				"its catalog in REPO/catalog.db");
-		return -1;
-	}
+		return rados_repo_init(path, dsn);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 		cli_error(path, "cannot create repository: %s", strerror(errno));
 		return -1;
@@ -110,6 +192,9 @@ int repo_init(const char *path, const char *catalog)
 		}
 	}
 	closedir(d);
+	/* the database first: a refusal leaves the directory empty */
+	if (dsn && catalog_database_unused(path, dsn, &db) < 0)
+		goto out;
 	if (asprintf(&sub, "%s/data", path) < 0 || mkdir(sub, 0700) < 0)
 		goto fail;
 	free(sub);
@@ -124,14 +209,21 @@ int repo_init(const char *path, const char *catalog)
 	close(lock_fd);
 	free(sub);
 	sub = NULL;
-	if (asprintf(&db_path, "%s/catalog.db", path) < 0)
-		goto fail;
-	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		cli_error(path, "cannot create catalog: %s", db ? sqlite3_errmsg(db) : "out of memory");
-		goto out;
+	if (dsn) {
+		if (catalog_create(db) < 0)
+			goto out;
+		if (write_catalog_file(path, dsn) < 0)
+			goto fail;
+	} else {
+		if (asprintf(&db_path, "%s/catalog.db", path) < 0)
+			goto fail;
+		if (db_open(db_path, DB_CREATE, &db) < 0) {
+			cli_error(path, "cannot create catalog: %s", db_errmsg(db));
+			goto out;
+		}
+		if (catalog_create(db) < 0)
+			goto out;
 	}
-	if (catalog_create(db) < 0)
-		goto out;
 	if (sync_path(path) < 0)
 		goto fail;
 	/* and the directory holding the repository */
@@ -146,29 +238,27 @@ int repo_init(const char *path, const char *catalog)
 fail:
 	cli_error(path, "cannot create repository: %s", strerror(errno));
 out:
-	sqlite3_close(db);
+	db_close(db);
 	free(sub);
 	free(db_path);
 	return rc;
 }
 
-/* Open the catalog at DB_PATH for a repository opened with LOCK; 0 or the
- * exit status (message printed). */
-static int open_catalog(struct repo *r, const char *path, const char *db_path, enum repo_lock lock)
+/* Open the catalog TARGET (db_open()'s) of a repository opened with LOCK;
+ * 0 or the exit status (message printed). */
+static int open_catalog(struct repo *r, const char *path, const char *target, enum repo_lock lock)
 {
-	if (sqlite3_open_v2(db_path, &r->db, lock == REPO_READ ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, NULL) !=
-	    SQLITE_OK) {
-		cli_error(path, "cannot open catalog: %s", r->db ? sqlite3_errmsg(r->db) : "out of memory");
+	if (db_open(target, lock == REPO_READ ? DB_READ : DB_WRITE, &r->db) < 0) {
+		cli_error(path, "cannot open catalog: %s", db_errmsg(r->db));
 		return RAWKIT_EXIT_FAILED;
 	}
-	sqlite3_busy_timeout(r->db, 60000);
-	if ((lock != REPO_READ && db_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0) ||
+	if ((lock != REPO_READ && catalog_exec(r->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;") < 0) ||
 	    catalog_check_schema(r->db, path) < 0 || (lock != REPO_READ && catalog_upgrade(r->db) < 0))
 		return RAWKIT_EXIT_FAILED;
 	/* A reader sees one snapshot of the catalog from its first query to
 	 * its close: rawkit-lanfree run forgets generations under the shared
 	 * lock, and an export or restore must not see one half gone. */
-	if (lock == REPO_READ && db_exec(r->db, "BEGIN") < 0)
+	if (lock == REPO_READ && catalog_exec(r->db, "BEGIN") < 0)
 		return RAWKIT_EXIT_FAILED;
 	return 0;
 }
@@ -181,24 +271,19 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 	memset(r, 0, sizeof(*r));
 	r->lock_fd = r->guest_lock_fd = r->dirfd = -1;
 	if (imgfmt_rados_is_spec(path)) {
-		char *catalog = NULL;
-		if ((status = rados_repo_open(r, path, lock, &catalog)) != 0 || !(r->path = strdup(path))) {
-			free(catalog);
+		if ((status = rados_repo_open(r, path, lock, &r->catalog)) != 0 || !(r->path = strdup(path)))
 			goto fail;
-		}
-		status = open_catalog(r, path, catalog, lock);
-		free(catalog);
-		if (status)
+		if ((status = open_catalog(r, path, r->catalog, lock)) != 0)
 			goto fail;
 		return 0;
 	}
-	status = RAWKIT_EXIT_FAILED;
 	r->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (r->dirfd < 0) {
 		cli_error(path, "cannot open repository: %s", strerror(errno));
 		return RAWKIT_EXIT_FAILED;
 	}
-	if (fstatat(r->dirfd, "catalog.db", &st, 0) < 0 || fstatat(r->dirfd, "data", &st, 0) < 0) {
+	if ((fstatat(r->dirfd, "catalog.db", &st, 0) < 0 && fstatat(r->dirfd, "catalog", &st, 0) < 0) ||
+	    fstatat(r->dirfd, "data", &st, 0) < 0) {
 		cli_error(path, "not a rawkit-lanfree repository (no catalog.db; create one with 'rawkit-lanfree init')");
 		goto fail;
 	}
@@ -220,11 +305,14 @@ int repo_open(struct repo *r, const char *path, enum repo_lock lock)
 		goto fail;
 	}
 	{
-		char *db_path;
-		if (asprintf(&db_path, "%s/catalog.db", path) < 0)
+		char *target = repo_catalog_target(path);
+		if (!target) {
+			cli_error(path, "cannot read the catalog's name: %s",
+				  errno == EINVAL ? "REPO/catalog holds no PostgreSQL connection string" : strerror(errno));
 			goto fail;
-		status = open_catalog(r, path, db_path, lock);
-		free(db_path);
+		}
+		status = open_catalog(r, path, target, lock);
+		free(target);
 		if (status)
 			goto fail;
 	}
@@ -257,11 +345,27 @@ int repo_lock_guest(struct repo *r, const char *guest)
 	return 0;
 }
 
+void repo_forget(struct repo *r)
+{
+	if (r->rados)
+		archfile_unregister(r->rados);
+	free(r->catalog);
+	free(r->path);
+	if (r->guest_lock_fd >= 0)
+		close(r->guest_lock_fd);
+	if (r->lock_fd >= 0)
+		close(r->lock_fd);
+	if (r->dirfd >= 0)
+		close(r->dirfd);
+	memset(r, 0, sizeof(*r));
+	r->dirfd = r->lock_fd = r->guest_lock_fd = -1;
+}
+
 void repo_close(struct repo *r)
 {
-	if (r->db)
-		sqlite3_close(r->db);
+	db_close(r->db);
 	rados_repo_close(r); /* (after the catalog: its locks go last) */
+	free(r->catalog);
 	if (r->guest_lock_fd >= 0)
 		close(r->guest_lock_fd);
 	if (r->lock_fd >= 0)

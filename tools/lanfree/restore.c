@@ -898,17 +898,17 @@ static const char select_sql[] =
 
 /* The select with HINT after "versions v" and COND added to its WHERE;
  * QUIET: a failure is not reported (the caller has another way). */
-static sqlite3_stmt *prepare_select(sqlite3 *db, const char *hint, const char *cond, bool quiet)
+static struct db_stmt *prepare_select(struct db *db, const char *hint, const char *cond, bool quiet)
 {
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	char *sql = NULL;
 
 	if (asprintf(&sql, select_sql, hint, cond) < 0)
 		return NULL;
 	if (quiet)
-		sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+		db_prepare(db, sql, &st);
 	else
-		st = db_prepare(db, sql);
+		st = catalog_prepare(db, sql);
 	free(sql);
 	return st;
 }
@@ -922,7 +922,7 @@ static int restore_path(struct restore *r, const struct generation *g, const cha
 {
 	char *vol = strdup(path), *rest;
 	const char *slash_at, *cond;
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int rc = 0;
 
 	if (!vol)
@@ -945,30 +945,30 @@ static int restore_path(struct restore *r, const struct generation *g, const cha
 		free(vol);
 		return -1;
 	}
-	sqlite3_bind_int64(st, 1, g->guest_id);
-	sqlite3_bind_int64(st, 2, g->seq);
+	db_bind_int64(st, 1, g->guest_id);
+	db_bind_int64(st, 2, g->seq);
 	if (path[0])
-		sqlite3_bind_text(st, 3, vol, -1, SQLITE_STATIC);
+		db_bind_text(st, 3, vol, -1);
 	if (rest[0]) {
 		size_t n = strlen(rest);
 		char *lo = malloc(n + 2), *hi = malloc(n + 2);
 		slash_at = strrchr(rest, '/');
 		size_t dl = slash_at ? (size_t)(slash_at - rest) : 0;
-		sqlite3_bind_blob(st, 4, rest, (int)dl, SQLITE_TRANSIENT);
-		sqlite3_bind_blob(st, 5, slash_at ? slash_at + 1 : rest, (int)(n - dl - (slash_at ? 1 : 0)), SQLITE_TRANSIENT);
-		sqlite3_bind_blob(st, 6, rest, (int)n, SQLITE_TRANSIENT);
+		db_bind_blob_copy(st, 4, rest, (int)dl);
+		db_bind_blob_copy(st, 5, slash_at ? slash_at + 1 : rest, (int)(n - dl - (slash_at ? 1 : 0)));
+		db_bind_blob_copy(st, 6, rest, (int)n);
 		if (lo && hi) {
 			memcpy(lo, rest, n);
 			lo[n] = '/';
 			memcpy(hi, rest, n);
 			hi[n] = '0'; /* the byte after '/' */
-			sqlite3_bind_blob(st, 7, lo, (int)n + 1, SQLITE_TRANSIENT);
-			sqlite3_bind_blob(st, 8, hi, (int)n + 1, SQLITE_TRANSIENT);
+			db_bind_blob_copy(st, 7, lo, (int)n + 1);
+			db_bind_blob_copy(st, 8, hi, (int)n + 1);
 		}
 		free(lo);
 		free(hi);
 	}
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+	while (rc == 0 && db_step(st) == DB_ROW) {
 		struct entry e;
 		if (entry_from_row(st, &e) < 0) {
 			cli_error(NULL, "out of memory");
@@ -982,7 +982,7 @@ static int restore_path(struct restore *r, const struct generation *g, const cha
 		entry_free(&e);
 		async_drain(r, false); /* the files the writer is done with */
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	free(vol);
 	return rc;
 }

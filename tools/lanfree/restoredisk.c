@@ -139,9 +139,9 @@ static int inspect_target(const char *target, struct plan *p)
 
 /* What becomes of partition P (its volume row in the generation tells
  * whether its files were backed up). */
-static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
+static void choose_action(struct db *db, int64_t gen_id, struct part *p)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	if (p->container || (!p->fstype[0] && strcasecmp(p->type, BIOS_BOOT_GUID))) {
 		p->action = ACT_NONE;
@@ -155,15 +155,15 @@ static void choose_action(sqlite3 *db, int64_t gen_id, struct part *p)
 	} else if ((is_ext(p->fstype) || !strcmp(p->fstype, "vfat") || !strcmp(p->fstype, "xfs") || !strcmp(p->fstype, "ntfs")) &&
 		   json_is_object(json_object_get(p->v, "params"))) {
 		p->action = ACT_MKFS;
-		st = db_prepare(db, "SELECT skipped FROM volumes WHERE gen_id = ? AND name = ?");
+		st = catalog_prepare(db, "SELECT skipped FROM volumes WHERE gen_id = ? AND name = ?");
 		if (st) {
-			sqlite3_bind_int64(st, 1, gen_id);
-			sqlite3_bind_text(st, 2, p->name, -1, SQLITE_STATIC);
-			if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+			db_bind_int64(st, 1, gen_id);
+			db_bind_text(st, 2, p->name, -1);
+			if (db_step(st) == DB_ROW && !db_column_is_null(st, 0))
 				snprintf(p->note, sizeof(p->note), "its files were not backed up (%s): made empty",
-					 (const char *)sqlite3_column_text(st, 0));
+					 db_column_text(st, 0));
 		}
-		sqlite3_finalize(st);
+		db_finalize(st);
 		/* an ESP's files go in with mtools: without it, made empty */
 		if (!strcmp(p->fstype, "vfat") && !p->note[0] && (!rd_on_path("mcopy") || !rd_on_path("mattrib")))
 			snprintf(p->note, sizeof(p->note), "mtools (mcopy, mattrib) is not installed: made empty (its files: "
@@ -248,7 +248,7 @@ static bool pv_header_recorded(json_t *shape, const struct part *q)
 /* LVM: each PV partition whose label and metadata were recorded is
  * written back in place (ACT_LVM); then the logical volumes are made
  * and filled where that metadata puts them, when every PV is. */
-static int add_lvs(sqlite3 *db, const struct generation *g, json_t *shape, struct plan *p)
+static int add_lvs(struct db *db, const struct generation *g, json_t *shape, struct plan *p)
 {
 	json_t *v;
 	size_t i, pvs = 0, remade = 0;
@@ -313,7 +313,7 @@ static bool movable(const struct plan *p, const struct part *q)
  * last partition that cannot move is sized to its files plus v2p's slack,
  * what is left over goes to GROW, the rest moves up.  Refused (nothing
  * written yet) when even that does not fit, with the size it would need. */
-static int shrink_to_fit(sqlite3 *db, const struct generation *g, struct plan *p, struct part *grow)
+static int shrink_to_fit(struct db *db, const struct generation *g, struct plan *p, struct part *grow)
 {
 	uint64_t align = p->label[0] ? MiB : 4096, fixed_end = 0, saved = 0, need, left;
 	char sizes[300] = "";
@@ -329,7 +329,7 @@ static int shrink_to_fit(sqlite3 *db, const struct generation *g, struct plan *p
 		if (q->action != ACT_MKFS || !is_ext(q->fstype) || q->old_start < fixed_end || q->lv)
 			continue;
 		if (restore_disk_fit(db, g->guest_id, g->seq, q->name, pa, &fit) < 0) {
-			cli_error("catalog", "cannot count the files of %s: %s", q->name, sqlite3_errmsg(db));
+			cli_error("catalog", "cannot count the files of %s: %s", q->name, db_errmsg(db));
 			return -1;
 		}
 		size = (fit.min_bytes + align - 1) / align * align;
@@ -442,7 +442,7 @@ static int make_volume_plan(struct repo *repo, const struct generation *g, json_
 	size = p->target_bytes - p->target_bytes % 4096;
 	if (size < q->old_size && is_ext(q->fstype)) {
 		if (restore_disk_fit(repo->db, g->guest_id, g->seq, q->name, json_object_get(q->v, "params"), &fit) < 0) {
-			cli_error("catalog", "cannot count the files of %s: %s", q->name, sqlite3_errmsg(repo->db));
+			cli_error("catalog", "cannot count the files of %s: %s", q->name, db_errmsg(repo->db));
 			return -1;
 		}
 		if (size < fit.min_bytes) {

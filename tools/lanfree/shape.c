@@ -365,13 +365,13 @@ void shape_free(struct shape *s)
 	memset(s, 0, sizeof(*s));
 }
 
-int64_t shape_store(sqlite3 *db, const struct shape *s)
+int64_t shape_store(struct db *db, const struct shape *s)
 {
 	char *text = json_dumps(s->json, JSON_COMPACT | JSON_SORT_KEYS);
 	unsigned char sha[32];
 	unsigned len = 0;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	sqlite3_stmt *st = NULL;
+	struct db_stmt *st = NULL;
 	int64_t id = -1;
 
 	if (!text || !md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) ||
@@ -380,41 +380,41 @@ int64_t shape_store(sqlite3 *db, const struct shape *s)
 		cli_error("catalog", "out of memory");
 		goto out;
 	}
-	st = db_prepare(db, "INSERT INTO shapes(sha256, json, boot) VALUES(?1, ?2, ?3) ON CONFLICT(sha256) DO NOTHING");
+	st = catalog_prepare(db, "INSERT INTO shapes(sha256, json, boot) VALUES(?1, ?2, ?3) ON CONFLICT(sha256) DO NOTHING");
 	if (!st)
 		goto out;
-	sqlite3_bind_blob(st, 1, sha, 32, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, s->boot ? s->boot : (void *)"", (int)s->boot_len, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	db_bind_blob(st, 1, sha, 32);
+	db_bind_text(st, 2, text, -1);
+	db_bind_blob(st, 3, s->boot ? s->boot : (void *)"", (int)s->boot_len);
+	if (db_step(st) != DB_DONE)
 		goto out;
-	sqlite3_finalize(st);
-	st = db_prepare(db, "SELECT id FROM shapes WHERE sha256 = ?");
-	if (st && (sqlite3_bind_blob(st, 1, sha, 32, SQLITE_STATIC), sqlite3_step(st) == SQLITE_ROW))
-		id = sqlite3_column_int64(st, 0);
+	db_finalize(st);
+	st = catalog_prepare(db, "SELECT id FROM shapes WHERE sha256 = ?");
+	if (st && (db_bind_blob(st, 1, sha, 32), db_step(st) == DB_ROW))
+		id = db_column_int64(st, 0);
 out:
-	sqlite3_finalize(st);
+	db_finalize(st);
 	EVP_MD_CTX_free(md);
 	free(text);
 	return id;
 }
 
-int shape_load(sqlite3 *db, int64_t gen_id, struct shape *s)
+int shape_load(struct db *db, int64_t gen_id, struct shape *s)
 {
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	json_error_t jerr = { 0 };
 	int rc = 0;
 
 	memset(s, 0, sizeof(*s));
 	if (!catalog_has_column(db, "generations", "shape_id"))
 		return 0;
-	st = db_prepare(db, "SELECT s.json, s.boot FROM generations g JOIN shapes s ON s.id = g.shape_id WHERE g.id = ?");
+	st = catalog_prepare(db, "SELECT s.json, s.boot FROM generations g JOIN shapes s ON s.id = g.shape_id WHERE g.id = ?");
 	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, gen_id);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *text = (const char *)sqlite3_column_text(st, 0);
-		size_t n = (size_t)sqlite3_column_bytes(st, 1);
+	db_bind_int64(st, 1, gen_id);
+	if (db_step(st) == DB_ROW) {
+		const char *text = db_column_text(st, 0);
+		size_t n = (size_t)db_column_bytes(st, 1);
 		s->json = text ? json_loads(text, 0, &jerr) : NULL;
 		s->boot = malloc(n + 1);
 		if (!s->json || !json_is_object(s->json) || !s->boot) {
@@ -424,11 +424,11 @@ int shape_load(sqlite3 *db, int64_t gen_id, struct shape *s)
 			rc = -1;
 		} else {
 			if (n)
-				memcpy(s->boot, sqlite3_column_blob(st, 1), n);
+				memcpy(s->boot, db_column_blob(st, 1), n);
 			s->boot_len = n;
 			rc = 1;
 		}
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	return rc;
 }

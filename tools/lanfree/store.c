@@ -33,15 +33,15 @@ void backup_warn(struct backup *bk, const char *object, const char *fmt, ...)
 	bk->warnings++;
 }
 
-int stage_id(struct backup *bk, sqlite3_stmt *st, int64_t id)
+int stage_id(struct backup *bk, struct db_stmt *st, int64_t id)
 {
 	int rc;
 
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
+	db_bind_int64(st, 1, id);
+	rc = db_step(st);
+	db_reset(st);
+	if (rc != DB_DONE) {
+		cli_error("catalog", "cannot stage a row: %s", db_errmsg(bk->db));
 		return -1;
 	}
 	return 0;
@@ -52,73 +52,73 @@ int stage_new(struct walk *w, const char *dir, size_t dir_len, const char *name,
 	      const unsigned char *sha, const char *error, bool pending, int64_t queued, int64_t *rowid)
 {
 	struct backup *bk = w->bk;
-	sqlite3_stmt *s = bk->ins_newv;
+	struct db_stmt *s = bk->ins_newv;
 	int i = 1, rc;
 
-	sqlite3_bind_text(s, i++, w->volume, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, i++, dir_len ? dir : "", (int)dir_len, SQLITE_STATIC);
-	sqlite3_bind_blob(s, i++, name_len ? name : "", (int)name_len, SQLITE_STATIC);
-	sqlite3_bind_int64(s, i++, st->mode);
-	sqlite3_bind_int64(s, i++, st->uid);
-	sqlite3_bind_int64(s, i++, st->gid);
+	db_bind_text(s, i++, w->volume, -1);
+	db_bind_blob(s, i++, dir_len ? dir : "", (int)dir_len);
+	db_bind_blob(s, i++, name_len ? name : "", (int)name_len);
+	db_bind_int64(s, i++, st->mode);
+	db_bind_int64(s, i++, st->uid);
+	db_bind_int64(s, i++, st->gid);
 	/* a crafted inode's size can exceed what SQLite holds: such a file is
 	 * never backed up (store_content), and its row must stay sane */
-	sqlite3_bind_int64(s, i++, st->size > INT64_MAX ? INT64_MAX : (int64_t)st->size);
-	sqlite3_bind_int64(s, i++, ts_ns(st->atime.tv_sec, st->atime.tv_nsec));
-	sqlite3_bind_int64(s, i++, ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec));
-	sqlite3_bind_int64(s, i++, ts_ns(st->ctime.tv_sec, st->ctime.tv_nsec));
-	sqlite3_bind_int64(s, i++, ts_ns(st->btime.tv_sec, st->btime.tv_nsec));
-	sqlite3_bind_int64(s, i++, (int64_t)st->ino);
-	sqlite3_bind_int64(s, i++, st->generation);
-	sqlite3_bind_int64(s, i++, st->nlink);
-	sqlite3_bind_int64(s, i++, st->rdev_major);
-	sqlite3_bind_int64(s, i++, st->rdev_minor);
+	db_bind_int64(s, i++, st->size > INT64_MAX ? INT64_MAX : (int64_t)st->size);
+	db_bind_int64(s, i++, ts_ns(st->atime.tv_sec, st->atime.tv_nsec));
+	db_bind_int64(s, i++, ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec));
+	db_bind_int64(s, i++, ts_ns(st->ctime.tv_sec, st->ctime.tv_nsec));
+	db_bind_int64(s, i++, ts_ns(st->btime.tv_sec, st->btime.tv_nsec));
+	db_bind_int64(s, i++, (int64_t)st->ino);
+	db_bind_int64(s, i++, st->generation);
+	db_bind_int64(s, i++, st->nlink);
+	db_bind_int64(s, i++, st->rdev_major);
+	db_bind_int64(s, i++, st->rdev_minor);
 	/* ext inode flags; NTFS DOS attributes travel as system.ntfs_attrib */
-	sqlite3_bind_int64(s, i++, strncmp(imgfmt_fs_type(w->fs), "ext", 3) ? 0 : st->flags);
+	db_bind_int64(s, i++, strncmp(imgfmt_fs_type(w->fs), "ext", 3) ? 0 : st->flags);
 	if (symlink)
-		sqlite3_bind_blob(s, i++, symlink, (int)strlen(symlink), SQLITE_STATIC);
+		db_bind_blob(s, i++, symlink, (int)strlen(symlink));
 	else
-		sqlite3_bind_null(s, i++);
+		db_bind_null(s, i++);
 	if (xattrs && xattrs->len)
-		sqlite3_bind_blob(s, i++, xattrs->data, (int)xattrs->len, SQLITE_STATIC);
+		db_bind_blob(s, i++, xattrs->data, (int)xattrs->len);
 	else
-		sqlite3_bind_null(s, i++);
+		db_bind_null(s, i++);
 	if (sha)
-		sqlite3_bind_blob(s, i++, sha, 32, SQLITE_STATIC);
+		db_bind_blob(s, i++, sha, 32);
 	else
-		sqlite3_bind_null(s, i++);
+		db_bind_null(s, i++);
 	if (error)
-		sqlite3_bind_text(s, i++, error, -1, SQLITE_STATIC);
+		db_bind_text(s, i++, error, -1);
 	else
-		sqlite3_bind_null(s, i++);
-	sqlite3_bind_int(s, i++, pending);
+		db_bind_null(s, i++);
+	db_bind_int64(s, i++, pending);
 	if (queued >= 0)
-		sqlite3_bind_int64(s, i++, queued);
+		db_bind_int64(s, i++, queued);
 	else
-		sqlite3_bind_null(s, i++);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
+		db_bind_null(s, i++);
+	rc = db_step(s);
+	if (rc == DB_ROW && rowid)
+		*rowid = db_column_int64(s, 0);
+	db_reset(s);
+	if (rc != DB_ROW) {
+		cli_error("catalog", "cannot stage a row: %s", db_errmsg(bk->db));
 		return -1;
 	}
-	if (rowid)
-		*rowid = sqlite3_last_insert_rowid(bk->db);
 	return 0;
 }
 
 /* Does the repository (or this run) hold a content of SIZE / with SHA? */
-static int known(struct backup *bk, sqlite3_stmt *q, const void *key, uint64_t size)
+static int known(struct backup *bk, struct db_stmt *q, const void *key, uint64_t size)
 {
 	int rc;
 
 	if (key)
-		sqlite3_bind_blob(q, 1, key, 32, SQLITE_STATIC);
+		db_bind_blob(q, 1, key, 32);
 	else
-		sqlite3_bind_int64(q, 1, (int64_t)size);
-	rc = sqlite3_step(q);
-	sqlite3_reset(q);
-	return rc == SQLITE_ROW;
+		db_bind_int64(q, 1, (int64_t)size);
+	rc = db_step(q);
+	db_reset(q);
+	return rc == DB_ROW;
 }
 
 /* Feed the file's data runs to the hash and, if PACK, its data and holes
@@ -241,16 +241,16 @@ static int open_pack(struct backup *bk)
 
 static int stage_content(struct backup *bk, const unsigned char sha[32], uint64_t size, uint32_t frame, uint64_t off)
 {
-	sqlite3_stmt *s = bk->ins_newc;
+	struct db_stmt *s = bk->ins_newc;
 	int rc;
 
-	sqlite3_bind_blob(s, 1, sha, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, (int64_t)size);
-	sqlite3_bind_int64(s, 3, frame);
-	sqlite3_bind_int64(s, 4, (int64_t)off);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	return rc == SQLITE_DONE ? 0 : -1;
+	db_bind_blob(s, 1, sha, 32);
+	db_bind_int64(s, 2, (int64_t)size);
+	db_bind_int64(s, 3, frame);
+	db_bind_int64(s, 4, (int64_t)off);
+	rc = db_step(s);
+	db_reset(s);
+	return rc == DB_DONE ? 0 : -1;
 }
 
 /* A tar entry for the file at PATH, with its sparse map when it has holes. */
@@ -314,7 +314,7 @@ static int archive_memory(struct walk *w, const char *path, const struct imgfmt_
 	    pack_end_entry(bk->pack) < 0)
 		cli_error(bk->repo->path, "%s", pack_error(bk->pack));
 	else if (stage_content(bk, sha, st->size, frame, off) < 0)
-		cli_error("catalog", "cannot stage a content: %s", sqlite3_errmsg(bk->db));
+		cli_error("catalog", "cannot stage a content: %s", db_errmsg(bk->db));
 	else
 		rc = 0;
 	if (rc == 0)
@@ -447,7 +447,7 @@ int store_content(struct walk *w, const char *path, size_t path_len, const struc
 	}
 	bk->bytes_new += (int64_t)st->size;
 	if (stage_content(bk, sha, st->size, frame, off) < 0) {
-		cli_error("catalog", "cannot stage a content: %s", sqlite3_errmsg(bk->db));
+		cli_error("catalog", "cannot stage a content: %s", db_errmsg(bk->db));
 		rc = -2;
 		goto out;
 	}
@@ -469,7 +469,7 @@ const struct imgfmt_stat *reader_stat(const struct walk *w, size_t i)
 	return imap_get(&w->scan_by_ino, w->pending[i].ino, &si) ? &w->scan[si] : NULL;
 }
 
-/* The queue's order, as stage.newv's (physical, rowid) sorts it. */
+/* The queue's order, as stage.newv's (physical, id) sorts it. */
 static int by_physical(const void *a, const void *b)
 {
 	const struct pending *x = a, *y = b;
@@ -487,22 +487,22 @@ static int by_rowid(const void *a, const void *b)
 
 /* The path ("dir/name") and xattrs of the row that Q (dir, name, xattrs
  * from column FROM on) is at.  NULL: out of memory. */
-static char *row_path(sqlite3_stmt *q, int from, struct blob *xattrs)
+static char *row_path(struct db_stmt *q, int from, struct blob *xattrs)
 {
-	size_t dl = (size_t)sqlite3_column_bytes(q, from), nl = (size_t)sqlite3_column_bytes(q, from + 1);
+	size_t dl = (size_t)db_column_bytes(q, from), nl = (size_t)db_column_bytes(q, from + 1);
 	char *path = malloc(dl + nl + 2);
 
 	if (!path)
 		return NULL;
 	if (dl)
-		memcpy(path, sqlite3_column_blob(q, from), dl);
+		memcpy(path, db_column_blob(q, from), dl);
 	if (dl)
 		path[dl++] = '/';
 	if (nl)
-		memcpy(path + dl, sqlite3_column_blob(q, from + 1), nl);
+		memcpy(path + dl, db_column_blob(q, from + 1), nl);
 	path[dl + nl] = '\0';
-	if (sqlite3_column_type(q, from + 2) == SQLITE_BLOB &&
-	    blob_append(xattrs, sqlite3_column_blob(q, from + 2), (size_t)sqlite3_column_bytes(q, from + 2)) < 0) {
+	if (db_column_type(q, from + 2) == DB_BLOB &&
+	    blob_append(xattrs, db_column_blob(q, from + 2), (size_t)db_column_bytes(q, from + 2)) < 0) {
 		free(path);
 		return NULL;
 	}
@@ -514,7 +514,7 @@ static char *row_path(sqlite3_stmt *q, int from, struct blob *xattrs)
 static int stage_results(struct walk *w)
 {
 	struct backup *bk = w->bk;
-	sqlite3_stmt *s = bk->upd_done, *links;
+	struct db_stmt *s = bk->upd_done, *links;
 	int rc = 0;
 
 	qsort(w->pending, w->npending, sizeof(*w->pending), by_rowid);
@@ -523,31 +523,31 @@ static int stage_results(struct walk *w)
 		if (p->result == PENDING_QUEUED)
 			continue;
 		if (p->result == PENDING_STORED) {
-			sqlite3_bind_blob(s, 1, p->sha, 32, SQLITE_STATIC);
-			sqlite3_bind_null(s, 2);
+			db_bind_blob(s, 1, p->sha, 32);
+			db_bind_null(s, 2);
 		} else {
-			sqlite3_bind_null(s, 1);
-			sqlite3_bind_text(s, 2, "unreadable", -1, SQLITE_STATIC);
+			db_bind_null(s, 1);
+			db_bind_text(s, 2, "unreadable", -1);
 		}
-		sqlite3_bind_int64(s, 3, p->rowid);
-		if (sqlite3_step(s) != SQLITE_DONE)
+		db_bind_int64(s, 3, p->rowid);
+		if (db_step(s) != DB_DONE)
 			rc = -1;
-		sqlite3_reset(s);
+		db_reset(s);
 	}
-	links = rc == 0 ? db_prepare(bk->db, "UPDATE stage.newv AS n SET sha = q.sha, error = q.error, pending = 0"
+	links = rc == 0 ? catalog_prepare(bk->db, "UPDATE stage.newv AS n SET sha = q.sha, error = q.error, pending = 0"
 					     " FROM stage.newv AS q WHERE n.pending = 1 AND n.volume = ?1"
 					     " AND q.ino = n.ino AND q.physical IS NOT NULL AND q.volume = ?1 AND q.pending = 0")
 			: NULL;
 	if (links) {
-		sqlite3_bind_text(links, 1, w->volume, -1, SQLITE_STATIC);
-		if (sqlite3_step(links) != SQLITE_DONE)
+		db_bind_text(links, 1, w->volume, -1);
+		if (db_step(links) != DB_DONE)
 			rc = -1;
-		sqlite3_finalize(links);
+		db_finalize(links);
 	} else {
 		rc = -1;
 	}
 	if (rc < 0)
-		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
+		cli_error("catalog", "cannot stage a row: %s", db_errmsg(bk->db));
 	return rc;
 }
 
@@ -594,7 +594,7 @@ int read_pending(struct walk *w)
 	size_t *first = NULL, nwin = 0, k = 0;
 	struct prefetch *pf = NULL;
 	struct reader *rd = NULL;
-	sqlite3_stmt *list = NULL;
+	struct db_stmt *list = NULL;
 	int rc = 0;
 
 	if (w->npending == 0)
@@ -628,10 +628,10 @@ int read_pending(struct walk *w)
 	w->reader = rd;
 	/* the queued rows in the queue's order: one pass over the stage, not
 	 * a lookup per file (q_pending only if the two orders disagree) */
-	list = db_prepare(bk->db, "SELECT rowid, dir, name, xattrs FROM stage.newv"
-				  " WHERE volume = ?1 AND physical IS NOT NULL ORDER BY physical, rowid");
+	list = catalog_prepare(bk->db, "SELECT id, dir, name, xattrs FROM stage.newv"
+				  " WHERE volume = ?1 AND physical IS NOT NULL ORDER BY physical, id");
 	if (list)
-		sqlite3_bind_text(list, 1, w->volume, -1, SQLITE_STATIC);
+		db_bind_text(list, 1, w->volume, -1);
 	for (size_t i = 0; i < w->npending && rc == 0; i++) {
 		struct pending *p = &w->pending[i];
 		if (!rd && k < nwin && i == first[k])
@@ -641,8 +641,8 @@ int read_pending(struct walk *w)
 		struct blob xattrs = { 0 };
 		char *path = NULL;
 		int src;
-		if (list && (sqlite3_step(list) != SQLITE_ROW || sqlite3_column_int64(list, 0) != p->rowid)) {
-			sqlite3_finalize(list);
+		if (list && (db_step(list) != DB_ROW || db_column_int64(list, 0) != p->rowid)) {
+			db_finalize(list);
 			list = NULL;
 		}
 		if (!st) {
@@ -653,10 +653,10 @@ int read_pending(struct walk *w)
 		if (list) {
 			path = row_path(list, 1, &xattrs);
 		} else {
-			sqlite3_bind_int64(bk->q_pending, 1, p->rowid);
-			if (sqlite3_step(bk->q_pending) == SQLITE_ROW)
+			db_bind_int64(bk->q_pending, 1, p->rowid);
+			if (db_step(bk->q_pending) == DB_ROW)
 				path = row_path(bk->q_pending, 0, &xattrs);
-			sqlite3_reset(bk->q_pending);
+			db_reset(bk->q_pending);
 		}
 		if (!path) {
 			free(xattrs.data);
@@ -678,7 +678,7 @@ int read_pending(struct walk *w)
 		}
 		p->result = src == 0 ? PENDING_STORED : PENDING_UNREADABLE;
 	}
-	sqlite3_finalize(list);
+	db_finalize(list);
 	w->reader = NULL;
 	reader_stop(rd);
 	prefetch_stop(pf);

@@ -62,8 +62,8 @@ static void check_catalog(struct verify *v)
 		/* sizes and offsets the code would seek to, allocate or loop over */
 		{ "SELECT count(*) FROM archives WHERE typeof(size) != 'integer' OR size < 0",
 		  "archives with an impossible size" },
-		{ "SELECT count(*) FROM frames WHERE typeof(offset) != 'integer' OR typeof(csize) != 'integer'"
-		  " OR typeof(usize) != 'integer' OR offset < 0 OR csize <= 0 OR csize > " FRAME_CSIZE_MAX_SQL
+		{ "SELECT count(*) FROM frames WHERE typeof(\"offset\") != 'integer' OR typeof(csize) != 'integer'"
+		  " OR typeof(usize) != 'integer' OR \"offset\" < 0 OR csize <= 0 OR csize > " FRAME_CSIZE_MAX_SQL
 		  " OR usize < 0 OR usize > " FRAME_USIZE_MAX_SQL, "frames with a negative or impossible offset or size" },
 		{ "SELECT count(*) FROM contents c JOIN frames f ON f.archive_id = c.archive_id AND f.idx = c.frame_idx"
 		  " WHERE typeof(c.entry_offset) != 'integer' OR c.entry_offset < 0 OR c.entry_offset > f.usize",
@@ -75,20 +75,20 @@ static void check_catalog(struct verify *v)
 		{ "SELECT count(*) FROM versions v JOIN contents c ON c.id = v.content_id WHERE v.size != c.size",
 		  "versions whose size is not their content's" },
 	};
-	sqlite3_stmt *st = db_prepare(v->r->db, "PRAGMA quick_check");
+	struct db_stmt *st = catalog_prepare(v->r->db, "PRAGMA quick_check");
 
-	if (st && sqlite3_step(st) == SQLITE_ROW && strcmp((const char *)sqlite3_column_text(st, 0), "ok"))
-		problem(v, "catalog", "integrity check: %s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	st = db_prepare(v->r->db, "PRAGMA foreign_key_check");
-	if (st && sqlite3_step(st) == SQLITE_ROW)
-		problem(v, "catalog", "a reference to a missing row in table %s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	if (st && db_step(st) == DB_ROW && strcmp(db_column_text(st, 0), "ok"))
+		problem(v, "catalog", "integrity check: %s", db_column_text(st, 0));
+	db_finalize(st);
+	st = catalog_prepare(v->r->db, "PRAGMA foreign_key_check");
+	if (st && db_step(st) == DB_ROW)
+		problem(v, "catalog", "a reference to a missing row in table %s", db_column_text(st, 0));
+	db_finalize(st);
 	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-		st = db_prepare(v->r->db, checks[i].sql);
-		if (st && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0)
-			problem(v, "catalog", "%lld %s", (long long)sqlite3_column_int64(st, 0), checks[i].what);
-		sqlite3_finalize(st);
+		st = catalog_prepare(v->r->db, checks[i].sql);
+		if (st && db_step(st) == DB_ROW && db_column_int64(st, 0) > 0)
+			problem(v, "catalog", "%lld %s", (long long)db_column_int64(st, 0), checks[i].what);
+		db_finalize(st);
 	}
 }
 
@@ -112,7 +112,7 @@ static bool frame_ok(struct verify *v, const char *shown, int64_t idx, int64_t o
 /* Read each frame of archive ID and compare its SHA-256. */
 static void check_archive(struct verify *v, int64_t id, const char *rel, int64_t size)
 {
-	sqlite3_stmt *st = db_prepare(v->r->db, "SELECT idx, offset, csize, sha256 FROM frames WHERE archive_id = ? ORDER BY idx");
+	struct db_stmt *st = catalog_prepare(v->r->db, "SELECT idx, \"offset\", csize, sha256 FROM frames WHERE archive_id = ? ORDER BY idx");
 	char *path = NULL, shown[120];
 	unsigned char *buf = NULL, md[32];
 	struct archfile *f = NULL;
@@ -147,10 +147,10 @@ static void check_archive(struct verify *v, int64_t id, const char *rel, int64_t
 		problem(v, path, "cannot check: out of memory");
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t idx = sqlite3_column_int64(st, 0), off = sqlite3_column_int64(st, 1);
-		int64_t csize = sqlite3_column_int64(st, 2);
+	db_bind_int64(st, 1, id);
+	while (db_step(st) == DB_ROW) {
+		int64_t idx = db_column_int64(st, 0), off = db_column_int64(st, 1);
+		int64_t csize = db_column_int64(st, 2);
 		size_t n = (size_t)csize;
 		if (!frame_ok(v, path, idx, off, csize, (int64_t)file_size))
 			continue;
@@ -159,13 +159,13 @@ static void check_archive(struct verify *v, int64_t id, const char *rel, int64_t
 			continue;
 		}
 		SHA256(buf, n, md);
-		if (sqlite3_column_bytes(st, 3) != 32 || memcmp(md, sqlite3_column_blob(st, 3), 32))
+		if (db_column_bytes(st, 3) != 32 || memcmp(md, db_column_blob(st, 3), 32))
 			problem(v, path, "frame %lld at byte %lld: checksum mismatch", (long long)idx, (long long)off);
 		v->frames++;
 	}
 out:
 	archfile_close(f);
-	sqlite3_finalize(st);
+	db_finalize(st);
 	free(buf);
 	free(path);
 }
@@ -193,49 +193,49 @@ static int hash_block(const void *buf, size_t len, uint64_t offset, void *arg)
 
 /* The catalog row of a content, checked before anything is opened or
  * looped over; the problem is recorded when it is not usable. */
-static bool content_row_ok(struct verify *v, sqlite3_stmt *st, const char *shown)
+static bool content_row_ok(struct verify *v, struct db_stmt *st, const char *shown)
 {
 	char path[120];
 
-	if (sqlite3_column_int64(st, 1) < 0 || sqlite3_column_int64(st, 4) < 0 || sqlite3_column_int64(st, 5) < 0) {
+	if (db_column_int64(st, 1) < 0 || db_column_int64(st, 4) < 0 || db_column_int64(st, 5) < 0) {
 		problem(v, shown, "damaged catalog: negative size %lld, frame offset %lld or entry offset %lld",
-			(long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 4),
-			(long long)sqlite3_column_int64(st, 5));
+			(long long)db_column_int64(st, 1), (long long)db_column_int64(st, 4),
+			(long long)db_column_int64(st, 5));
 		return false;
 	}
-	if (!archive_path_ok((const char *)sqlite3_column_text(st, 2))) {
+	if (!archive_path_ok(db_column_text(st, 2))) {
 		problem(v, shown, "damaged catalog: its archive has the path \"%s\", not one rawkit writes",
-			archive_path_shown((const char *)sqlite3_column_text(st, 2), path, sizeof(path)));
+			archive_path_shown(db_column_text(st, 2), path, sizeof(path)));
 		return false;
 	}
 	return true;
 }
 
 /* Decompress one content and check its id; holes are not hashed. */
-static void check_content(struct verify *v, sqlite3_stmt *st)
+static void check_content(struct verify *v, struct db_stmt *st)
 {
-	struct hasher hs = { .want = (uint64_t)sqlite3_column_int64(st, 1) };
+	struct hasher hs = { .want = (uint64_t)db_column_int64(st, 1) };
 	enum compression comp;
 	unsigned char md[32];
-	const char *compression = (const char *)sqlite3_column_text(st, 3);
+	const char *compression = db_column_text(st, 3);
 	char err[400], *path = NULL, shown[80] = "(a content without a checksum)";
 	int unpacked;
 
-	if (sqlite3_column_bytes(st, 0) != 32) {
+	if (db_column_bytes(st, 0) != 32) {
 		problem(v, shown, "damaged catalog: the checksum is not 32 bytes");
 		goto out;
 	}
-	hex(sqlite3_column_blob(st, 0), 8, shown);
+	hex(db_column_blob(st, 0), 8, shown);
 	strcat(shown, "...");
 	if (!content_row_ok(v, st, shown))
 		goto out;
-	if (asprintf(&path, "%s/%s", v->r->path, sqlite3_column_text(st, 2)) < 0 || !compression ||
+	if (asprintf(&path, "%s/%s", v->r->path, db_column_text(st, 2)) < 0 || !compression ||
 	    compression_parse(compression, &comp) < 0) {
 		problem(v, shown, "cannot check");
 		goto out;
 	}
-	unpacked = unpack_entry(path, comp, (uint64_t)sqlite3_column_int64(st, 4),
-				(uint64_t)sqlite3_column_int64(st, 5), hash_block, &hs, &hs.info, err, sizeof(err));
+	unpacked = unpack_entry(path, comp, (uint64_t)db_column_int64(st, 4),
+				(uint64_t)db_column_int64(st, 5), hash_block, &hs, &hs.info, err, sizeof(err));
 	if (unpacked < 0 || hs.info.size != hs.want) {
 		/* a size only means something once the entry's header was read */
 		if (hs.size_differs || (unpacked == 0 && hs.info.size != hs.want))
@@ -250,7 +250,7 @@ static void check_content(struct verify *v, sqlite3_stmt *st)
 		goto out;
 	}
 	hs.started = true;
-	if (content_hash_final(&hs.c, md) < 0 || memcmp(md, sqlite3_column_blob(st, 0), 32))
+	if (content_hash_final(&hs.c, md) < 0 || memcmp(md, db_column_blob(st, 0), 32))
 		problem(v, shown, "content does not match its checksum");
 	v->contents++;
 out:
@@ -286,15 +286,15 @@ static imgfmt_fs *volume_fs(struct against *a, const char *name)
 	return a->fs[i];
 }
 
-static void compare_one(struct against *a, sqlite3_stmt *st)
+static void compare_one(struct against *a, struct db_stmt *st)
 {
-	const char *vol = (const char *)sqlite3_column_text(st, 0);
-	char *path = version_path(vol, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1),
-				  sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2));
+	const char *vol = db_column_text(st, 0);
+	char *path = version_path(vol, db_column_blob(st, 1), (size_t)db_column_bytes(st, 1),
+				  db_column_blob(st, 2), (size_t)db_column_bytes(st, 2));
 	imgfmt_fs *fs = volume_fs(a, vol);
 	struct imgfmt_stat now;
 	uint64_t ino;
-	uint32_t mode = (uint32_t)sqlite3_column_int64(st, 3);
+	uint32_t mode = (uint32_t)db_column_int64(st, 3);
 	const char *rel = path ? path + strlen(vol) : "";
 
 	a->v->files++;
@@ -309,20 +309,20 @@ static void compare_one(struct against *a, sqlite3_stmt *st)
 	} else {
 		if (now.mode != mode)
 			problem(a->v, path, "mode differs (%o, was %o)", now.mode & 07777, mode & 07777);
-		if (now.uid != (uint32_t)sqlite3_column_int64(st, 4) || now.gid != (uint32_t)sqlite3_column_int64(st, 5))
+		if (now.uid != (uint32_t)db_column_int64(st, 4) || now.gid != (uint32_t)db_column_int64(st, 5))
 			problem(a->v, path, "owner differs");
-		if (S_ISREG(mode) && now.size != (uint64_t)sqlite3_column_int64(st, 6))
+		if (S_ISREG(mode) && now.size != (uint64_t)db_column_int64(st, 6))
 			problem(a->v, path, "size differs (%llu, was %lld)", (unsigned long long)now.size,
-				(long long)sqlite3_column_int64(st, 6));
-		else if (ts_ns(now.mtime.tv_sec, now.mtime.tv_nsec) != sqlite3_column_int64(st, 7) && !S_ISDIR(mode))
+				(long long)db_column_int64(st, 6));
+		else if (ts_ns(now.mtime.tv_sec, now.mtime.tv_nsec) != db_column_int64(st, 7) && !S_ISDIR(mode))
 			problem(a->v, path, "mtime differs");
-		else if (S_ISREG(mode) && sqlite3_column_type(st, 8) == SQLITE_BLOB) {
+		else if (S_ISREG(mode) && db_column_type(st, 8) == DB_BLOB) {
 			/* the same id as backup gives it: holes are not read */
 			unsigned char md[32];
 			const char *why;
 			if (content_id_of_file(fs, &now, a->buf, 1 << 20, md, &why) < 0)
 				problem(a->v, path, "cannot read: %s", why);
-			else if (memcmp(md, sqlite3_column_blob(st, 8), 32))
+			else if (memcmp(md, db_column_blob(st, 8), 32))
 				problem(a->v, path, "content differs");
 		}
 	}
@@ -340,7 +340,7 @@ struct unbacked {
 	const struct generation *g;
 	const char *volume;
 	imgfmt_fs *fs;
-	sqlite3_stmt *q; /* is VOLUME, DIR, NAME in the generation? */
+	struct db_stmt *q; /* is VOLUME, DIR, NAME in the generation? */
 	char **excludes;
 	size_t nexcludes;
 	struct imap seen;
@@ -360,13 +360,13 @@ static bool in_generation(struct unbacked *u, const char *dir, size_t dir_len, c
 {
 	bool found;
 
-	sqlite3_bind_int64(u->q, 1, u->g->guest_id);
-	sqlite3_bind_int64(u->q, 2, u->g->seq);
-	sqlite3_bind_text(u->q, 3, u->volume, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(u->q, 4, dir_len ? dir : "", (int)dir_len, SQLITE_STATIC);
-	sqlite3_bind_blob(u->q, 5, name, (int)len, SQLITE_STATIC);
-	found = sqlite3_step(u->q) == SQLITE_ROW;
-	sqlite3_reset(u->q);
+	db_bind_int64(u->q, 1, u->g->guest_id);
+	db_bind_int64(u->q, 2, u->g->seq);
+	db_bind_text(u->q, 3, u->volume, -1);
+	db_bind_blob(u->q, 4, dir_len ? dir : "", (int)dir_len);
+	db_bind_blob(u->q, 5, name, (int)len);
+	found = db_step(u->q) == DB_ROW;
+	db_reset(u->q);
 	return found;
 }
 
@@ -416,16 +416,16 @@ static void walk_disk(struct unbacked *u, const char *dir, size_t dir_len, uint6
 }
 
 /* The generation's --exclude list, one pattern a line. */
-static void load_excludes(struct unbacked *u, sqlite3 *db)
+static void load_excludes(struct unbacked *u, struct db *db)
 {
-	sqlite3_stmt *st = db_prepare(db, "SELECT excludes FROM generations WHERE id = ?");
+	struct db_stmt *st = catalog_prepare(db, "SELECT excludes FROM generations WHERE id = ?");
 	const char *text;
 	char *copy;
 
 	if (!st)
 		return;
-	sqlite3_bind_int64(st, 1, u->g->id);
-	if (sqlite3_step(st) == SQLITE_ROW && (text = (const char *)sqlite3_column_text(st, 0)) && *text &&
+	db_bind_int64(st, 1, u->g->id);
+	if (db_step(st) == DB_ROW && (text = db_column_text(st, 0)) && *text &&
 	    (copy = strdup(text))) {
 		for (char *p = copy, *nl; p; p = nl ? nl + 1 : NULL) {
 			char **grown = realloc(u->excludes, (u->nexcludes + 1) * sizeof(*grown));
@@ -441,23 +441,23 @@ static void load_excludes(struct unbacked *u, sqlite3 *db)
 		}
 		free(copy);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 }
 
 static void check_unbacked(struct against *a, const struct generation *g)
 {
 	struct unbacked u = { .a = a, .g = g };
-	sqlite3_stmt *vols = db_prepare(a->v->r->db, "SELECT name FROM volumes WHERE gen_id = ? AND skipped IS NULL"
+	struct db_stmt *vols = catalog_prepare(a->v->r->db, "SELECT name FROM volumes WHERE gen_id = ? AND skipped IS NULL"
 						     " ORDER BY name");
 
-	u.q = db_prepare(a->v->r->db, "SELECT 1 FROM versions WHERE guest_id = ?1 AND first_seq <= ?2 AND last_seq >= ?2"
+	u.q = catalog_prepare(a->v->r->db, "SELECT 1 FROM versions WHERE guest_id = ?1 AND first_seq <= ?2 AND last_seq >= ?2"
 				      " AND volume = ?3 AND dir = ?4 AND name = ?5 LIMIT 1");
 	if (!vols || !u.q)
 		goto out;
 	load_excludes(&u, a->v->r->db);
-	sqlite3_bind_int64(vols, 1, g->id);
-	while (sqlite3_step(vols) == SQLITE_ROW) {
-		u.volume = (const char *)sqlite3_column_text(vols, 0);
+	db_bind_int64(vols, 1, g->id);
+	while (db_step(vols) == DB_ROW) {
+		u.volume = db_column_text(vols, 0);
 		if (!u.volume || !(u.fs = volume_fs(a, u.volume)))
 			continue; /* reported by the other direction */
 		imap_free(&u.seen);
@@ -469,14 +469,14 @@ out:
 		free(u.excludes[i]);
 	free(u.excludes);
 	imap_free(&u.seen);
-	sqlite3_finalize(u.q);
-	sqlite3_finalize(vols);
+	db_finalize(u.q);
+	db_finalize(vols);
 }
 
 static void check_against(struct verify *v, const struct generation *g, const char *disk_path)
 {
 	struct against a = { .v = v };
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 
 	a.disk = imgfmt_disk_new();
 	a.buf = malloc(1 << 20);
@@ -486,17 +486,17 @@ static void check_against(struct verify *v, const struct generation *g, const ch
 	}
 	a.nvol = imgfmt_disk_volume_count(a.disk);
 	a.fs = calloc(a.nvol, sizeof(*a.fs));
-	st = db_prepare(v->r->db, "SELECT v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.mtime, c.sha256"
+	st = catalog_prepare(v->r->db, "SELECT v.volume, v.dir, v.name, v.mode, v.uid, v.gid, v.size, v.mtime, c.sha256"
 				  " FROM versions v LEFT JOIN contents c ON c.id = v.content_id"
 				  " WHERE v.guest_id = ?1 AND v.first_seq <= ?2 AND v.last_seq >= ?2"
 				  " ORDER BY v.volume, v.dir, v.name");
 	if (a.fs && st) {
-		sqlite3_bind_int64(st, 1, g->guest_id);
-		sqlite3_bind_int64(st, 2, g->seq);
-		while (sqlite3_step(st) == SQLITE_ROW)
+		db_bind_int64(st, 1, g->guest_id);
+		db_bind_int64(st, 2, g->seq);
+		while (db_step(st) == DB_ROW)
 			compare_one(&a, st);
 	}
-	sqlite3_finalize(st);
+	db_finalize(st);
 	if (a.fs)
 		check_unbacked(&a, g);
 out:
@@ -513,7 +513,7 @@ int cmd_verify(const char *repo, const char *spec, bool read_data, const char *a
 	struct repo r;
 	struct verify v = { .r = &r, .json = json };
 	struct generation g;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	char *guest = NULL;
 	/* Archives and contents in scope: all, or those one generation uses. */
 	const char *scope = spec ? " WHERE id IN (SELECT c.archive_id FROM contents c JOIN versions v ON"
@@ -529,15 +529,15 @@ int cmd_verify(const char *repo, const char *spec, bool read_data, const char *a
 		return RAWKIT_EXIT_FAILED;
 	}
 	check_catalog(&v);
-	if (asprintf(&sql, "SELECT id, path, size FROM archives%s ORDER BY id", scope) >= 0 && (st = db_prepare(r.db, sql))) {
+	if (asprintf(&sql, "SELECT id, path, size FROM archives%s ORDER BY id", scope) >= 0 && (st = catalog_prepare(r.db, sql))) {
 		if (spec) {
-			sqlite3_bind_int64(st, 1, g.guest_id);
-			sqlite3_bind_int64(st, 2, g.seq);
+			db_bind_int64(st, 1, g.guest_id);
+			db_bind_int64(st, 2, g.seq);
 		}
-		while (sqlite3_step(st) == SQLITE_ROW)
-			check_archive(&v, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-				      sqlite3_column_int64(st, 2));
-		sqlite3_finalize(st);
+		while (db_step(st) == DB_ROW)
+			check_archive(&v, db_column_int64(st, 0), db_column_text(st, 1),
+				      db_column_int64(st, 2));
+		db_finalize(st);
 	}
 	free(sql);
 	sql = NULL;
@@ -547,14 +547,14 @@ int cmd_verify(const char *repo, const char *spec, bool read_data, const char *a
 			   " AND f.idx = c.frame_idx%s ORDER BY c.archive_id, c.frame_idx",
 		     spec ? " WHERE c.id IN (SELECT content_id FROM versions WHERE guest_id = ?1 AND first_seq <= ?2"
 			    " AND last_seq >= ?2)" : "") >= 0 &&
-	    (st = db_prepare(r.db, sql))) {
+	    (st = catalog_prepare(r.db, sql))) {
 		if (spec) {
-			sqlite3_bind_int64(st, 1, g.guest_id);
-			sqlite3_bind_int64(st, 2, g.seq);
+			db_bind_int64(st, 1, g.guest_id);
+			db_bind_int64(st, 2, g.seq);
 		}
-		while (sqlite3_step(st) == SQLITE_ROW)
+		while (db_step(st) == DB_ROW)
 			check_content(&v, st);
-		sqlite3_finalize(st);
+		db_finalize(st);
 	}
 	free(sql);
 	if (against)

@@ -201,13 +201,13 @@ static int record_new(struct walk *w, size_t dir_len, size_t path_len, const str
 		    prev->mtime == ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec) &&
 		    ts_ns(st->mtime.tv_sec, st->mtime.tv_nsec) < w->racy_after) {
 			/* same inode, same data, metadata changed (or renamed): no read */
-			sqlite3_reset(bk->q_cid);
-			sqlite3_bind_int64(bk->q_cid, 1, prev->content_id);
-			if (sqlite3_step(bk->q_cid) == SQLITE_ROW) {
-				memcpy(sha, sqlite3_column_blob(bk->q_cid, 0), 32);
+			db_reset(bk->q_cid);
+			db_bind_int64(bk->q_cid, 1, prev->content_id);
+			if (db_step(bk->q_cid) == DB_ROW) {
+				memcpy(sha, db_column_blob(bk->q_cid, 0), 32);
 				sha_p = sha;
 			}
-			sqlite3_reset(bk->q_cid);
+			db_reset(bk->q_cid);
 		}
 		pending = !sha_p;
 	}
@@ -336,15 +336,15 @@ static bool may_enter(struct walk *w, size_t path_len, uint64_t ino, unsigned de
 /* Keep the content checksum of the directory staged as ROWID. */
 static int stage_dirsum(struct walk *w, int64_t rowid, const unsigned char sum[32])
 {
-	sqlite3_stmt *s = w->ins_dirsum;
+	struct db_stmt *s = w->ins_dirsum;
 	int rc;
 
-	sqlite3_bind_int64(s, 1, rowid);
-	sqlite3_bind_blob(s, 2, sum, 32, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE) {
-		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(w->bk->db));
+	db_bind_int64(s, 1, rowid);
+	db_bind_blob(s, 2, sum, 32);
+	rc = db_step(s);
+	db_reset(s);
+	if (rc != DB_DONE) {
+		cli_error("catalog", "cannot stage a row: %s", db_errmsg(w->bk->db));
 		return -1;
 	}
 	return 0;
@@ -439,18 +439,18 @@ static uint64_t bytes_to_read(struct walk *w)
 /* The filesystem the base generation saw in VOLUME, by UUID. */
 static bool same_filesystem(struct backup *bk, const char *volume, const char *fs_uuid)
 {
-	sqlite3_stmt *st = db_prepare(bk->db, "SELECT v.uuid FROM volumes v JOIN generations g ON g.id = v.gen_id"
+	struct db_stmt *st = catalog_prepare(bk->db, "SELECT v.uuid FROM volumes v JOIN generations g ON g.id = v.gen_id"
 					      " WHERE g.guest_id = ? AND g.seq = ? AND v.name = ?");
 	bool same = false;
 
 	if (!st)
 		return false;
-	sqlite3_bind_int64(st, 1, bk->guest_id);
-	sqlite3_bind_int64(st, 2, bk->base_seq);
-	sqlite3_bind_text(st, 3, volume, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		same = !strcmp((const char *)sqlite3_column_text(st, 0), fs_uuid);
-	sqlite3_finalize(st);
+	db_bind_int64(st, 1, bk->guest_id);
+	db_bind_int64(st, 2, bk->base_seq);
+	db_bind_text(st, 3, volume, -1);
+	if (db_step(st) == DB_ROW)
+		same = !strcmp(db_column_text(st, 0), fs_uuid);
+	db_finalize(st);
 	return same;
 }
 
@@ -460,27 +460,27 @@ static bool same_filesystem(struct backup *bk, const char *volume, const char *f
 static int stage_ended(struct walk *w)
 {
 	struct backup *bk = w->bk;
-	sqlite3_stmt *st;
+	struct db_stmt *st;
 	int rc;
 
 	for (size_t i = 0; i < w->base.n; i++)
 		if (w->base.v[i].last_seq == SEQ_OPEN && !w->base.v[i].continued &&
 		    stage_id(bk, bk->ins_ended, w->base.v[i].id) < 0)
 			return -1;
-	st = db_prepare(bk->db, "INSERT OR IGNORE INTO stage.compared VALUES(?)");
+	st = catalog_prepare(bk->db, "INSERT INTO stage.compared VALUES(?) ON CONFLICT DO NOTHING");
 	if (!st)
 		return -1;
-	sqlite3_bind_text(st, 1, w->volume, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	db_bind_text(st, 1, w->volume, -1);
+	rc = db_step(st) == DB_DONE ? 0 : -1;
 	if (rc < 0)
-		cli_error("catalog", "cannot stage a row: %s", sqlite3_errmsg(bk->db));
-	sqlite3_finalize(st);
+		cli_error("catalog", "cannot stage a row: %s", db_errmsg(bk->db));
+	db_finalize(st);
 	return rc;
 }
 
 struct base_job {
 	struct base_state *b;
-	sqlite3 *db;
+	struct db *db;
 	int64_t guest_id;
 	const char *volume;
 	int64_t seq;
@@ -535,7 +535,7 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 		rc = -1;
 		goto out;
 	}
-	w.ins_dirsum = db_prepare(bk->db, "INSERT INTO stage.dirsum VALUES(?, ?)");
+	w.ins_dirsum = catalog_prepare(bk->db, "INSERT INTO stage.dirsum VALUES(?, ?)");
 	if (!w.ins_dirsum) {
 		rc = -1;
 		goto out;
@@ -549,7 +549,7 @@ int walk_volume(struct backup *bk, imgfmt_fs *fs, const char *volume, const char
 	if (rc == 0 && w.base_usable)
 		rc = stage_ended(&w);
 out:
-	sqlite3_finalize(w.ins_dirsum);
+	db_finalize(w.ins_dirsum);
 	free(w.sum_buf.data);
 	base_free(&w.base);
 	imap_free(&w.scan_by_ino);
