@@ -7,11 +7,13 @@
 # disk (GPT + ext4, real files copied from /usr) imported into RBD and N
 # copy-on-write clones of it (rbd clone), each snapshotted.  For N = 1, 4,
 # 16 guests and P = 1, 2, 4 concurrent backup processes: the wall time of
-# backing up all N guests (full) into a new repository, once in RADOS
-# (rados:backup/NS, SQLite catalog) and once in a local directory, both
-# reading the same rbd: snapshots; throughput (guests' used bytes / s) and
-# how it scales.  Then the catalog's size per million file versions and
-# the dedup ratio across the clones (bytes backed up / bytes stored).
+# backing up all N guests (full) into a new repository: in RADOS with its
+# catalog in PostgreSQL (a throw-away server, tests/lib/fixtures/postgres.sh:
+# what several backup servers would share), in RADOS with an SQLite
+# catalog, and in a local directory, all reading the same rbd: snapshots;
+# throughput (guests' used bytes / s) and how it scales.  Then the
+# catalog's size per million file versions (SQLite file, PostgreSQL
+# database) and the dedup ratio across the clones.
 # The OSD keeps objects in memory: nothing here is a cold read.
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,12 +34,17 @@ rm -rf "$SCRATCH" && mkdir -p "$SCRATCH"
 _fixture_cleanup() { :; }
 skip_all() { echo "bench/rados.sh: $*"; exit 1; }
 . "$HERE/../tests/lib/fixtures/ceph.sh"
+. "$HERE/../tests/lib/fixtures/postgres.sh"
 ceph_require
+[ -z "$(pg_missing)" ] || { echo "bench/rados.sh: needs PostgreSQL: $(pg_missing)"; exit 1; }
 export CEPH_ARGS="--memstore_device_bytes=$((MEMSTORE_GIB << 30))"
 ceph_start rbd || { echo "bench/rados.sh: cannot start the cluster (see $SCRATCH/ceph)"; exit 1; }
 ceph_pool backup || { echo "bench/rados.sh: cannot create the pool"; exit 1; }
 unset CEPH_ARGS
 echo "Ceph cluster up in $CEPH_START_SECONDS s (memstore, $MEMSTORE_GIB GiB)"
+pg_start || { echo "bench/rados.sh: cannot start PostgreSQL (see $SCRATCH/pg)"; exit 1; }
+trap 'pg_stop; _ceph_stop' EXIT
+echo "PostgreSQL up in $PG_START_SECONDS s (fsync=off, as the tests run it)"
 rbd import --no-progress rados-golden.img rbd/golden >/dev/null
 rbd snap create --no-progress rbd/golden@base >/dev/null
 rbd snap protect rbd/golden@base
@@ -63,42 +70,45 @@ for n in $GUESTS; do
 	for p in $PROCS; do
 		[ "$p" -le "$n" ] || continue
 		ns=n${n}p$p
+		timed "pg-N$n-P$p" "PGOPTIONS='-c client_min_messages=warning' psql -X -q -c 'DROP DATABASE IF EXISTS b_$ns' -c 'CREATE DATABASE b_$ns' &&
+			rawkit-lanfree init rados:backup/pg$ns --catalog 'host=$PGHOST user=postgres dbname=b_$ns' >/dev/null" \
+			bash -c "backup_all rados:backup/pg$ns $n $p"
 		timed "rados-N$n-P$p" "rm -f cat-$ns.db* && rawkit-lanfree init rados:backup/$ns --catalog $PWD/cat-$ns.db >/dev/null" \
 			bash -c "backup_all rados:backup/$ns $n $p"
 		timed "local-N$n-P$p" "rm -rf repo-$ns && rawkit-lanfree init repo-$ns >/dev/null" \
 			bash -c "backup_all repo-$ns $n $p"
-		for w in rados local; do
+		for w in pg rados local; do
 			TPUT[$w-N$n-P$p]=$(echo "$n * $used / ${SECONDS_OF[$w-N$n-P$p]} / 1000000" | bc -l)
 		done
 	done
 done
 
 echo
-echo "throughput (MB of guests' used bytes per second), rados / local:"
-printf '  %-6s' "N \\ P"; for p in $PROCS; do printf '%22s' "P=$p"; done; echo
+echo "throughput (MB of guests' used bytes per second), RADOS+PostgreSQL / RADOS+SQLite / local:"
+printf '  %-6s' "N \\ P"; for p in $PROCS; do printf '%26s' "P=$p"; done; echo
 for n in $GUESTS; do
 	printf '  %-6s' "N=$n"
 	for p in $PROCS; do
 		if [ -n "${TPUT[rados-N$n-P$p]:-}" ]; then
-			printf '%10.1f / %-9.1f' "${TPUT[rados-N$n-P$p]}" "${TPUT[local-N$n-P$p]}"
+			printf '%8.1f /%6.1f /%6.1f  ' "${TPUT[pg-N$n-P$p]}" "${TPUT[rados-N$n-P$p]}" "${TPUT[local-N$n-P$p]}"
 		else
-			printf '%22s' "-"
+			printf '%26s' "-"
 		fi
 	done
 	echo
 done
-echo "scaling with processes (time at P=1 / time at P), rados / local:"
+echo "scaling with processes (time at P=1 / time at P), RADOS+PostgreSQL / RADOS+SQLite / local:"
 for n in $GUESTS; do
 	for p in $PROCS; do
 		[ "$p" -gt 1 ] && [ -n "${SECONDS_OF[rados-N$n-P$p]:-}" ] || continue
-		echo "  N=$n P=$p: $(ratio "rados-N$n-P1" "rados-N$n-P$p")x / $(ratio "local-N$n-P1" "local-N$n-P$p")x"
+		echo "  N=$n P=$p: $(ratio "pg-N$n-P1" "pg-N$n-P$p")x / $(ratio "rados-N$n-P1" "rados-N$n-P$p")x / $(ratio "local-N$n-P1" "local-N$n-P$p")x"
 	done
 done
-echo "rados vs local (time ratio, >1: RADOS slower):"
+echo "against the local repository (time ratio, >1: slower), RADOS+PostgreSQL / RADOS+SQLite:"
 for n in $GUESTS; do
 	for p in $PROCS; do
 		[ -n "${SECONDS_OF[rados-N$n-P$p]:-}" ] || continue
-		echo "  N=$n P=$p: $(ratio "rados-N$n-P$p" "local-N$n-P$p")"
+		echo "  N=$n P=$p: $(ratio "pg-N$n-P$p" "local-N$n-P$p") / $(ratio "rados-N$n-P$p" "local-N$n-P$p")"
 	done
 done
 
@@ -109,6 +119,6 @@ total=$(sqlite3 "cat-$ns.db" "SELECT sum(bytes_total) FROM generations")
 stored=$(sqlite3 "cat-$ns.db" "SELECT sum(size) FROM archives")
 unique=$(sqlite3 "cat-$ns.db" "SELECT sum(size) FROM contents")
 catalog=$(stat -c %s "cat-$ns.db")
-echo "catalog of $maxg guests: $versions file versions, $(human "$catalog"): $(human $((catalog * 1000000 / versions))) per million versions"
+pgsize=$(psql -X -q -t -A -c "SELECT pg_database_size('b_$ns') - pg_database_size('template1')")
+echo "catalog of $maxg guests: $versions file versions; SQLite $(human "$catalog"): $(human $((catalog * 1000000 / versions))) per million versions; PostgreSQL $(human "$pgsize") (above an empty database): $(human $((pgsize * 1000000 / versions))) per million"
 echo "dedup across the $maxg clones: $(human "$total") backed up, $(human "$unique") of distinct contents ($(echo "scale=1; $total / $unique" | bc -l)x), $(human "$stored") stored after compression in $(rados -p backup -N "$ns" ls | grep -c '^data/') objects ($(echo "scale=1; $total / $stored" | bc -l)x in all)"
-_ceph_stop
