@@ -148,6 +148,14 @@ like "$(cat err.txt)" "cannot open: no object $first" "and names it"
 fails "a restore from the missing chunk fails" $L restore $R g01@1 p1/data/blob --to out-missing --quiet
 rados -p backup -N site1 put "$first" keep.obj
 ok "verify --read-data once it is back" $L verify $R --read-data --quiet
+second=$(chunks | grep '^data/g01/1-' | sed -n 2p)
+rados -p backup -N site1 get "$second" keep2.obj
+rados -p backup -N site1 rm "$second"
+$L verify $R --read-data --quiet >err.txt 2>&1
+is "$?" 1 "verify finds a missing middle chunk"
+like "$(cat err.txt)" "has 4194304 bytes, the catalog says" "as an archive cut short"
+fails "a restore reading across it fails" $L restore $R g01@1 p1/data/blob --to out-missing2 --quiet
+rados -p backup -N site1 put "$second" keep2.obj
 
 # ---- a lock held by another client
 rados -p backup -N site1 lock get locks/g02 rawkit --lock-cookie other --lock-type exclusive >/dev/null 2>&1
@@ -185,6 +193,30 @@ diag "the locks of the killed runs ended after $(( $(date +%s) - t0 )) s"
 is "$(chunks)" "$before" "prune removed the orphan chunks, and only them"
 ok "verify --read-data after the prune" $L verify $R --read-data --quiet
 
+# ---- a backup stopped for longer than its lock's lease (a paused VM): a
+# prune may run meanwhile and take its upload for orphans; the backup,
+# once it goes on, must not record a generation whose archive is gone
+RAWKIT_STOP=archive-published $L backup $R k2.img --name paused --quiet 2>paused.err &
+paused=$!
+for i in $(seq 1 100); do [ "$(awk '{print $3}' /proc/$paused/stat 2>/dev/null)" = T ] && break; sleep 0.2; done
+is "$(awk '{print $3}' /proc/$paused/stat 2>/dev/null)" T "a backup stopped after its upload"
+ok "its upload is in the pool" test "$(chunks | grep -c '^data/paused/')" -ge 1
+ok "prune runs once the stopped backup's lease has run out" $L prune $R --all --keep-last 5 --wait-lock 60 --quiet
+is "$(chunks | grep -c '^data/paused/')" 0 "and removes the upload, which no catalog row names"
+kill -CONT $paused
+wait $paused
+is "$?" 1 "the backup, going on, fails"
+like "$(cat paused.err)" "^rawkit-lanfree: $R: the repository's lock is lost" "it says its lock is lost"
+ok "in one line" one_line_error $L paused.err
+is "$(sqlite3 cat.db "SELECT count(*) FROM guests g JOIN generations n ON n.guest_id = g.id WHERE g.name = 'paused'")" 0 \
+	"no generation recorded"
+ok "verify --read-data: nothing names a missing object" $L verify $R --read-data --quiet
+
+# ---- a guest name of 100 characters (longer than a message shows)
+long=$(printf 'g%.0s' $(seq 1 100))
+ok "backup of a guest with a 100-character name" $L backup $R k1.img --name "$long" --quiet
+ok "verify --read-data reads its archive by its whole name" $L verify $R --read-data --quiet
+
 # ---- prune removes the objects of the archives no generation needs
 ok "backup of one disk as guest solo" $L backup $R k1.img --name solo --quiet
 ok "then of another as its second generation" $L backup $R k2.img --name solo --quiet
@@ -198,8 +230,8 @@ ok "verify --read-data" $L verify $R --read-data --quiet
 # ---- damaged and missing configuration
 ok "another namespace" rados -p backup -N bad put rawkit-repository /dev/null
 usage "an empty configuration" "^rawkit-lanfree: rados:backup/bad: damaged repository configuration" list rados:backup/bad
-printf 'rawkit-lanfree repository\ncatalog=%s\nchunk_bytes=1\n' "$PWD/cat.db" | rados -p backup -N bad put rawkit-repository -
-usage "an impossible chunk size" "damaged repository configuration" list rados:backup/bad
+printf 'rawkit-lanfree repository\ncatalog=%s\nchunk_bytes=1048576\n' "$PWD/cat.db" | rados -p backup -N bad put rawkit-repository -
+usage "a chunk size other than the archives'" "damaged repository configuration .*chunk_bytes=4194304" list rados:backup/bad
 usage "no configuration" "^rawkit-lanfree: rados:backup/none: not a rawkit-lanfree repository" list rados:backup/none
 
 # ---- the catalog on PostgreSQL: backup servers that share nothing but
@@ -211,6 +243,10 @@ if is_root && [ -z "$(pg_missing)" ] && pg_start && psql -X -q -c 'CREATE DATABA
 	DSN="host=$PGHOST user=postgres dbname=lanfree"
 	q() { psql -X -q -t -A -d lanfree -c "$1" 2>&1; }
 	ok "init $P --catalog DSN" $L init $P --catalog "$DSN"
+	$L init rados:backup/site3 --catalog "$DSN" 2>err.txt
+	is "$?" 1 "init of another namespace into a database that holds a catalog: refused"
+	ok "in one line" one_line_error $L err.txt
+	is "$(rados -p backup -N site3 ls 2>/dev/null)" "" "and the namespace is left empty"
 	like "$(rados -p backup -N site2 get rawkit-repository - 2>/dev/null)" "catalog=$DSN" "the configuration names the database"
 	for g in g01 g02 g03; do
 		$L backup $P rbd:rbd/$g@s1 --name $g --quiet >pg-$g.out 2>&1 &
@@ -240,7 +276,7 @@ if is_root && [ -z "$(pg_missing)" ] && pg_start && psql -X -q -c 'CREATE DATABA
 	ok "in one line" one_line_error $L err.txt
 	is "$(rados -p backup -N site2 ls | grep -c '^data/pgdown/')" 0 "and stores nothing"
 else
-	skip 17 "needs root and PostgreSQL (Debian's postgresql)"
+	skip 20 "needs root and PostgreSQL (Debian's postgresql)"
 fi
 
 # ---- the cluster gone: a clean error, not a hang

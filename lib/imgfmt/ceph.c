@@ -10,6 +10,8 @@
 #include "ceph.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <pthread.h>
 #include <string.h>
 
 int imgfmt_ceph_options(char *err, struct ceph_opts *o, char *opts)
@@ -53,6 +55,9 @@ static int connect_cluster(char *err, struct ceph_conn *c, const struct ceph_opt
 		return imgfmt_fail(err, rc, "cannot set up a Ceph client: %s", strerror(-rc));
 	}
 	quiet(c);
+	/* an OSD that never answers is an error after a minute, not a hang
+	 * (the configuration and the spec may say otherwise) */
+	c->api->rados_conf_set(c->cluster, "rados_osd_op_timeout", "60");
 	if ((rc = c->api->rados_conf_read_file(c->cluster, o->conf)) < 0)
 		return imgfmt_fail(err, rc, "cannot read the Ceph configuration %s: %s",
 				   o->conf ? o->conf : "($CEPH_CONF, /etc/ceph/ceph.conf)", strerror(-rc));
@@ -70,13 +75,22 @@ static int connect_cluster(char *err, struct ceph_conn *c, const struct ceph_opt
 int imgfmt_ceph_pool(char *err, struct ceph_conn *c, const struct ceph_opts *o, const char *pool, const char *ns,
 		     const char *who)
 {
+	sigset_t pipe, old;
 	char why[200];
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	if (!(c->api = imgfmt_rbd_api(why, sizeof(why))))
 		return imgfmt_fail(err, -ENOSYS, "%s need librados and librbd: %s", who, why);
-	if ((rc = connect_cluster(err, c, o)) < 0)
+	/* librados' threads, started now, inherit SIGPIPE blocked: a socket
+	 * the cluster closed under them (after the process was stopped a
+	 * while) is an error to them, not the end of the calling program */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, &old);
+	rc = connect_cluster(err, c, o);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0)
 		return rc;
 	if ((rc = c->api->rados_ioctx_create(c->cluster, pool, &c->io)) < 0) {
 		c->io = NULL;

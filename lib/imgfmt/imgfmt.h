@@ -666,6 +666,12 @@ int imgfmt_rados_list(imgfmt_rados *r, int (*cb)(const char *name, void *arg), v
  * Every lock of one handle has the same SECONDS. */
 int imgfmt_rados_lock(imgfmt_rados *r, const char *object, int exclusive, unsigned seconds);
 int imgfmt_rados_unlock(imgfmt_rados *r, const char *object);
+/* Renew every lock R holds now: 0 when each one is held for another
+ * SECONDS from now; -ENOLCK when one was lost (a renewal failed, or its
+ * lease ran out while the process was stopped: another client may have
+ * taken it since), for good.  What a lock protects is committed only
+ * after this says 0. */
+int imgfmt_rados_locks_held(imgfmt_rados *r);
 
 #ifdef __cplusplus
 }

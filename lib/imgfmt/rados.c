@@ -34,12 +34,14 @@ struct imgfmt_rados {
 	struct ceph_conn c;
 	char *spec_copy;
 	char cookie[48];
-	/* locks held, renewed every renew_s seconds by the renewer thread */
+	/* locks held, renewed every duration_s / 3 seconds by the renewer
+	 * thread; LOST once a renewal failed (the lease may have lapsed, and
+	 * another client may hold the lock since) */
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
 	struct held_lock *locks;
 	unsigned duration_s;
-	bool renewer, stopping;
+	bool renewer, stopping, lost;
 	pthread_t renewer_thread;
 	char error[IMGFMT_ERRLEN];
 };
@@ -56,8 +58,14 @@ imgfmt_rados *imgfmt_rados_new(void)
 
 	if (!r)
 		return NULL;
+	pthread_condattr_t ca;
+
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->wake, NULL);
+	/* a wall clock set back does not delay a renewal */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->wake, &ca);
+	pthread_condattr_destroy(&ca);
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		memset(rnd, 0, sizeof(rnd));
 	snprintf(r->cookie, sizeof(r->cookie), "%d-%02x%02x%02x%02x%02x%02x%02x%02x", (int)getpid(), rnd[0], rnd[1],
@@ -182,9 +190,9 @@ ssize_t imgfmt_rados_read(imgfmt_rados *r, const char *name, void *buf, size_t l
 		if (rc < 0)
 			return rc == -ENOENT ? imgfmt_fail(r->error, rc, "no object %s", name)
 					     : imgfmt_fail(r->error, rc, "cannot read object %s: %s", name, strerror(-rc));
-		if (rc == 0)
-			break;
 		done += (size_t)rc;
+		if ((size_t)rc < want)
+			break; /* the object's end */
 	}
 	return (ssize_t)done;
 }
@@ -239,6 +247,21 @@ static int take(imgfmt_rados *r, const char *object, bool exclusive, uint8_t fla
 						       flags);
 }
 
+/* Renew every lock held (R->mu held): MUST_RENEW, so that a lock whose
+ * lease lapsed (the process stopped, the cluster unreachable for a whole
+ * duration) is never silently taken again: it is LOST, for good. */
+static int renew_all(imgfmt_rados *r)
+{
+	int rc = 0, one;
+
+	for (struct held_lock *l = r->locks; l; l = l->next)
+		if ((one = take(r, l->object, l->exclusive, LIBRADOS_LOCK_FLAG_MUST_RENEW)) < 0 && rc == 0)
+			rc = one;
+	if (rc < 0)
+		r->lost = true;
+	return rc;
+}
+
 /* Renew every lock held a third of the way through its duration. */
 static void *renewer(void *arg)
 {
@@ -247,16 +270,31 @@ static void *renewer(void *arg)
 
 	pthread_mutex_lock(&r->mu);
 	while (!r->stopping) {
-		clock_gettime(CLOCK_REALTIME, &at);
+		clock_gettime(CLOCK_MONOTONIC, &at);
 		at.tv_sec += r->duration_s / 3 ? r->duration_s / 3 : 1;
 		pthread_cond_timedwait(&r->wake, &r->mu, &at);
 		if (r->stopping)
 			break;
-		for (struct held_lock *l = r->locks; l; l = l->next)
-			take(r, l->object, l->exclusive, LIBRADOS_LOCK_FLAG_RENEW);
+		if (r->locks && !r->lost)
+			renew_all(r);
 	}
 	pthread_mutex_unlock(&r->mu);
 	return NULL;
+}
+
+int imgfmt_rados_locks_held(imgfmt_rados *r)
+{
+	int rc = not_open(r);
+
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&r->mu);
+	if (!r->locks)
+		rc = imgfmt_fail(r->error, -ENOLCK, "no lock is held");
+	else if (r->lost || renew_all(r) < 0)
+		rc = imgfmt_fail(r->error, -ENOLCK, "a lock was lost: its lease ran out before it was renewed");
+	pthread_mutex_unlock(&r->mu);
+	return rc;
 }
 
 int imgfmt_rados_lock(imgfmt_rados *r, const char *object, int exclusive, unsigned seconds)
@@ -291,10 +329,17 @@ int imgfmt_rados_lock(imgfmt_rados *r, const char *object, int exclusive, unsign
 		return imgfmt_fail(r->error, -ENOMEM, "out of memory");
 	}
 	l->exclusive = exclusive;
+	if (!r->renewer && pthread_create(&r->renewer_thread, NULL, renewer, r) != 0) {
+		/* a lock nobody renews would lapse under the holder */
+		r->c.api->rados_unlock(r->c.io, object, LOCK_NAME, r->cookie);
+		free(l->object);
+		free(l);
+		pthread_mutex_unlock(&r->mu);
+		return imgfmt_fail(r->error, -EAGAIN, "cannot start the thread that renews locks");
+	}
+	r->renewer = true;
 	l->next = r->locks;
 	r->locks = l;
-	if (!r->renewer && pthread_create(&r->renewer_thread, NULL, renewer, r) == 0)
-		r->renewer = true;
 	pthread_mutex_unlock(&r->mu);
 	return 0;
 }

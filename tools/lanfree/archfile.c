@@ -20,8 +20,10 @@
 /* What one read of an object asks for at least (up to the end of its
  * chunk): a reader going through an archive (unpack's 128 KiB refills,
  * verify's entries one after the other, each opened anew) costs a round
- * trip per READAHEAD, not per refill or per entry.  The window read last
- * is kept per repository, shared by every archfile of it. */
+ * trip per READAHEAD, not per refill or per entry.  Each archfile keeps
+ * the window it read last, and a copy goes to its repository's window,
+ * which the next archfile opened finds (verify opens one per content);
+ * no lock is held while reading. */
 #define READAHEAD (4u << 20)
 
 struct window {
@@ -37,7 +39,8 @@ struct archfile {
 	imgfmt_rados *rados; /* else its repository's pool */
 	uint64_t chunk;
 	char *rel;
-	struct window *w; /* its repository's */
+	struct window *w;  /* its repository's */
+	struct window own; /* its own (OWN.rel unused: always REL) */
 };
 
 enum { MAX_REPOS = 4 };
@@ -161,18 +164,19 @@ static ssize_t read_chunks(struct archfile *f, void *buf, size_t len, uint64_t o
 	return (ssize_t)done;
 }
 
-/* Bytes of the window W holds for F at OFF (W->mu held): up to LEN into BUF,
- * or -1 when it does not hold OFF. */
-static ssize_t from_window(const struct window *w, const struct archfile *f, void *buf, size_t len, uint64_t off)
+/* Up to LEN bytes at OFF of the archive whose bytes [W_OFF, W_OFF+W_LEN)
+ * are at WBUF into BUF; -1 when OFF is not among them. */
+static ssize_t from_window(const unsigned char *wbuf, uint64_t w_off, size_t w_len, void *buf, size_t len,
+			   uint64_t off)
 {
 	size_t n;
 
-	if (!w->rel || strcmp(w->rel, f->rel) || off < w->off || off >= w->off + w->len)
+	if (!wbuf || off < w_off || off >= w_off + w_len)
 		return -1;
-	n = (size_t)(w->off + w->len - off);
+	n = (size_t)(w_off + w_len - off);
 	if (n > len)
 		n = len;
-	memcpy(buf, w->buf + (off - w->off), n);
+	memcpy(buf, wbuf + (off - w_off), n);
 	return (ssize_t)n;
 }
 
@@ -192,32 +196,37 @@ ssize_t archfile_pread(struct archfile *f, void *buf, size_t len, uint64_t off, 
 	}
 	if (len >= READAHEAD)
 		return read_chunks(f, buf, len, off, err, errlen);
-	pthread_mutex_lock(&w->mu);
-	if ((n = from_window(w, f, buf, len, off)) >= 0 && (size_t)n == len) {
-		pthread_mutex_unlock(&w->mu);
+	if ((n = from_window(f->own.buf, f->own.off, f->own.len, buf, len, off)) >= 0 && (size_t)n == len)
 		return n;
-	}
+	pthread_mutex_lock(&w->mu);
+	n = w->rel && !strcmp(w->rel, f->rel) ? from_window(w->buf, w->off, w->len, buf, len, off) : -1;
+	pthread_mutex_unlock(&w->mu);
+	if (n >= 0 && (size_t)n == len)
+		return n;
 	/* from OFF to the end of its chunk, at most READAHEAD */
 	want = READAHEAD;
 	if (want > f->chunk - off % f->chunk && len <= f->chunk - off % f->chunk)
 		want = (size_t)(f->chunk - off % f->chunk);
-	free(w->rel);
-	w->rel = NULL;
-	if ((!w->buf && !(w->buf = malloc(READAHEAD))) || !(w->rel = strdup(f->rel))) {
-		pthread_mutex_unlock(&w->mu);
+	if (!f->own.buf && !(f->own.buf = malloc(READAHEAD))) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((n = read_chunks(f, w->buf, want, off, err, errlen)) < 0) {
-		free(w->rel);
-		w->rel = NULL;
-		pthread_mutex_unlock(&w->mu);
+	f->own.len = 0;
+	if ((n = read_chunks(f, f->own.buf, want, off, err, errlen)) < 0)
 		return -1;
-	}
-	w->off = off;
-	w->len = (size_t)n;
-	n = from_window(w, f, buf, len, off);
+	f->own.off = off;
+	f->own.len = (size_t)n;
+	/* for the next archfile of this archive */
+	pthread_mutex_lock(&w->mu);
+	free(w->rel);
+	if ((w->buf || (w->buf = malloc(READAHEAD))) && (w->rel = strdup(f->rel))) {
+		memcpy(w->buf, f->own.buf, f->own.len);
+		w->off = f->own.off;
+		w->len = f->own.len;
+	} else
+		w->rel = NULL;
 	pthread_mutex_unlock(&w->mu);
+	n = from_window(f->own.buf, f->own.off, f->own.len, buf, len, off);
 	return n < 0 ? 0 : n; /* (past the end: nothing) */
 }
 
@@ -266,6 +275,7 @@ void archfile_close(struct archfile *f)
 		return;
 	if (f->fd >= 0)
 		close(f->fd);
+	free(f->own.buf);
 	free(f->rel);
 	free(f);
 }

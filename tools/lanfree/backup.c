@@ -277,6 +277,12 @@ static int insert_generation(struct backup *bk, struct vol_state *vols, size_t n
 		return -1;
 	}
 	fault_point("before-commit");
+	/* in RADOS: a prune may run once our lock's lease ran out, and take
+	 * the archive just uploaded for an orphan */
+	if (repo_locks_held(bk->repo) < 0) {
+		db_rollback(db);
+		return -1;
+	}
 	if (catalog_exec(db, "COMMIT") < 0)
 		return -1;
 	fault_point("after-commit");

@@ -59,6 +59,10 @@ void repo_close(struct repo *r);
  * parent's process (a RADOS connection: its threads stayed there; the
  * catalog must be closed before the fork). */
 void repo_forget(struct repo *r);
+/* The repository's locks are still ours, and for another lease (RADOS:
+ * renewed now; a local repository's flocks cannot lapse): 0, or -1 with
+ * the message printed.  Asked before committing what they protect. */
+int repo_locks_held(struct repo *r);
 /* Take the per-guest lock; 0, or the exit status (message printed). */
 int repo_lock_guest(struct repo *r, const char *guest);
 /* A guest name is [A-Za-z0-9._+-], 1..128 bytes, not starting with '.'. */
@@ -108,7 +112,8 @@ void archfile_close(struct archfile *f);
 /* The name of chunk INDEX of archive REL in RADOS. */
 void archive_chunk_name(const char *rel, uint64_t index, char *buf, size_t size);
 
-/* Test hook: RAWKIT_FAULT=POINT kills the process at POINT (fault.c). */
+/* Test hooks: RAWKIT_FAULT=POINT kills the process at POINT, RAWKIT_STOP=POINT
+ * stops it there (fault.c). */
 void fault_point(const char *point);
 
 /* ------------------------------------------------------------- catalog */

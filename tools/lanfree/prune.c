@@ -315,6 +315,11 @@ out:
 /* After the commit: the files the catalog no longer names. */
 static void sweep_files(struct repo *r, struct sweep *w)
 {
+	/* a prune that lost its lock (stopped for longer than its lease) may
+	 * have a backup running beside it: nothing is removed then, the next
+	 * prune does it (the catalog no longer names these archives) */
+	if (repo_locks_held(r) < 0)
+		return;
 	for (size_t i = 0; i < w->npaths; i++)
 		if (repo_unlink_archive(r, w->paths[i]) < 0 && errno != ENOENT)
 			cli_warning(w->paths[i], "cannot remove: %s", strerror(errno));

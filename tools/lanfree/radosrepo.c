@@ -34,9 +34,10 @@
 
 #define CONFIG_OBJECT "rawkit-repository"
 #define CONFIG_MAGIC "rawkit-lanfree repository"
-#define CHUNK_DEFAULT (4ull << 20)
-#define CHUNK_MIN (64ull << 10)
-#define CHUNK_MAX (64ull << 20)
+/* The size of an archive's objects: recorded in the configuration, and the
+ * only one this rawkit reads (the archives do not record it: another value
+ * would cut every archive written before at the wrong places). */
+#define CHUNK_BYTES (4ull << 20)
 #define LOCK_SECONDS 30
 #define UPLOAD_AT_ONCE 4
 
@@ -92,28 +93,29 @@ int rados_repo_init(const char *spec, const char *catalog)
 			  n > 0 ? "the namespace is not empty" : imgfmt_rados_error(h));
 		goto out;
 	}
+	/* the configuration object first: its exclusive creation reserves the
+	 * namespace (two inits at once: one wins before any catalog is made) */
+	snprintf(config, sizeof(config), CONFIG_MAGIC "\nversion=1\ncatalog=%s\nchunk_bytes=%llu\n", catalog,
+		 CHUNK_BYTES);
+	if (imgfmt_rados_create(h, CONFIG_OBJECT, config, strlen(config)) < 0) {
+		cli_error(spec, "cannot create repository: %s", imgfmt_rados_error(h));
+		goto out;
+	}
 	if (dsn ? catalog_database_unused(spec, catalog, &db) < 0 : db_open(catalog, DB_CREATE, &db) < 0) {
 		if (!dsn)
 			cli_error(catalog, "cannot create catalog: %s", db_errmsg(db));
-		goto out;
+		goto out_config;
 	}
-	if (catalog_create(db) < 0)
-		goto out_catalog;
-	snprintf(config, sizeof(config), CONFIG_MAGIC "\nversion=1\ncatalog=%s\nchunk_bytes=%llu\n", catalog,
-		 CHUNK_DEFAULT);
-	if (imgfmt_rados_create(h, CONFIG_OBJECT, config, strlen(config)) < 0) {
-		cli_error(spec, "cannot create repository: %s", imgfmt_rados_error(h));
-		goto out_catalog;
+	if (catalog_create(db) < 0) {
+		if (!dsn)
+			unlink(catalog);
+		goto out_config;
 	}
 	rc = 0;
 	goto out;
-out_catalog:
-	/* a catalog nobody can reach is taken back: the file (a database's
-	 * tables stay: the next init there is refused, and says so) */
-	db_close(db);
-	db = NULL;
-	if (!dsn)
-		unlink(catalog);
+out_config:
+	/* no repository without its catalog: the namespace is empty again */
+	imgfmt_rados_remove(h, CONFIG_OBJECT);
 out:
 	db_close(db);
 	imgfmt_rados_free(h);
@@ -147,14 +149,14 @@ static int read_config(struct repo *r, const char *spec, char **catalog)
 		else if (!strncmp(line, "chunk_bytes=", 12)) {
 			char *end;
 			unsigned long long v = strtoull(line + 12, &end, 10);
-			r->chunk_bytes = *end || v < CHUNK_MIN || v > CHUNK_MAX ? 0 : v;
+			r->chunk_bytes = *end || v != CHUNK_BYTES ? 0 : v;
 		}
 	}
 	if (!magic || !*catalog || ((*catalog)[0] != '/' && !db_is_dsn(*catalog)) || !r->chunk_bytes ||
 	    n == (ssize_t)sizeof(buf) - 1) {
 		cli_error(spec, "damaged repository configuration (%s): want catalog=/PATH or a connection string, and "
-				"chunk_bytes=%llu..%llu",
-			  CONFIG_OBJECT, CHUNK_MIN, CHUNK_MAX);
+				"chunk_bytes=%llu",
+			  CONFIG_OBJECT, CHUNK_BYTES);
 		free(*catalog);
 		*catalog = NULL;
 		return -1;

@@ -345,6 +345,15 @@ int repo_lock_guest(struct repo *r, const char *guest)
 	return 0;
 }
 
+int repo_locks_held(struct repo *r)
+{
+	if (!r->rados || imgfmt_rados_locks_held(r->rados) == 0)
+		return 0;
+	cli_error(r->path, "the repository's lock is lost (was the process stopped, or the cluster out of reach, for "
+			   "longer than its lease?): %s", imgfmt_rados_error(r->rados));
+	return -1;
+}
+
 void repo_forget(struct repo *r)
 {
 	if (r->rados)

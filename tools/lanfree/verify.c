@@ -129,9 +129,15 @@ static void check_archive(struct verify *v, int64_t id, const char *rel, int64_t
 			shown);
 		goto out;
 	}
-	if (v->r->rados)
-		f = archfile_open(path, err, sizeof(err));
-	else if ((fd = repo_open_archive(v->r, rel)) < 0 || !(f = archfile_open_fd(fd))) {
+	if (v->r->rados) {
+		/* REL itself (PATH is shortened for messages) */
+		char *full = NULL;
+		if (asprintf(&full, "%s/%s", v->r->path, rel) < 0)
+			snprintf(err, sizeof(err), "out of memory");
+		else
+			f = archfile_open(full, err, sizeof(err));
+		free(full);
+	} else if ((fd = repo_open_archive(v->r, rel)) < 0 || !(f = archfile_open_fd(fd))) {
 		snprintf(err, sizeof(err), "%s", fd < 0 ? strerror(errno) : "out of memory");
 		if (fd >= 0)
 			close(fd);
