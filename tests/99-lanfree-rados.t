@@ -94,14 +94,18 @@ ok "restore of one file" $L restore $R g01 p1/data/blob --to out1b --quiet
 ok "cmp" cmp src/data/blob out1b/p1/data/blob
 
 # ---- three backups of different guests at once, separate processes
-for g in g01 g02 g03; do
-	$L backup $R rbd:rbd/$g@s1 --name $g --quiet >bk-$g.out 2>&1 &
-	eval pid_$g=$!
-done
-for g in g01 g02 g03; do
-	eval wait \$pid_$g
-	is "$?" 0 "concurrent backup of $g"
-done
+backup_three() { # REPO WHAT: g01, g02 and g03 backed up into REPO at once
+	local g
+	for g in g01 g02 g03; do
+		$L backup "$1" rbd:rbd/$g@s1 --name $g --quiet >bk-$g.out 2>&1 &
+		eval pid_$g=$!
+	done
+	for g in g01 g02 g03; do
+		eval wait \$pid_$g
+		is "$?" 0 "concurrent backup of $g$2"
+	done
+}
+backup_three $R ""
 is "$(sqlite3 cat.db "SELECT g.name || ':' || count(*) FROM generations n JOIN guests g ON g.id = n.guest_id GROUP BY g.name ORDER BY g.name" | tr '\n' ' ')" \
 	"g01:2 g02:1 g03:1 " "every generation is in the catalog"
 ok "verify --read-data after them" $L verify $R --read-data --quiet
@@ -248,14 +252,7 @@ if is_root && [ -z "$(pg_missing)" ] && pg_start && psql -X -q -c 'CREATE DATABA
 	ok "in one line" one_line_error $L err.txt
 	is "$(rados -p backup -N site3 ls 2>/dev/null)" "" "and the namespace is left empty"
 	like "$(rados -p backup -N site2 get rawkit-repository - 2>/dev/null)" "catalog=$DSN" "the configuration names the database"
-	for g in g01 g02 g03; do
-		$L backup $P rbd:rbd/$g@s1 --name $g --quiet >pg-$g.out 2>&1 &
-		eval pid_$g=$!
-	done
-	for g in g01 g02 g03; do
-		eval wait \$pid_$g
-		is "$?" 0 "concurrent backup of $g into RADOS + PostgreSQL"
-	done
+	backup_three $P " into RADOS + PostgreSQL"
 	is "$(q "SELECT string_agg(name, ' ' ORDER BY name) FROM guests")" "g01 g02 g03" "psql: the three guests"
 	is "$(q "SELECT count(*) FROM generations WHERE status = 'complete'")" 3 "psql: three complete generations"
 	is "$(q "SELECT count(*) FROM archives")" "$(rados -p backup -N site2 ls | sed -n 's/\.[0-9a-f]\{8\}$//p' | sort -u | wc -l)" \

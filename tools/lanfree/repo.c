@@ -374,16 +374,7 @@ void repo_close(struct repo *r)
 {
 	db_close(r->db);
 	rados_repo_close(r); /* (after the catalog: its locks go last) */
-	free(r->catalog);
-	if (r->guest_lock_fd >= 0)
-		close(r->guest_lock_fd);
-	if (r->lock_fd >= 0)
-		close(r->lock_fd);
-	if (r->dirfd >= 0)
-		close(r->dirfd);
-	free(r->path);
-	memset(r, 0, sizeof(*r));
-	r->dirfd = r->lock_fd = r->guest_lock_fd = -1;
+	repo_forget(r);      /* the rest */
 }
 
 /* ---- archive names from the catalog ---- */
