@@ -124,6 +124,28 @@ mkdir src2 && head -c 200000 /dev/urandom >src2/other.bin
 put_ext4 d.img 1 -d src2
 ok "clean: a second full backup of new files" $L backup clean d.img --name g --level full -q
 old=$(sqlite3 clean/catalog.db 'SELECT path FROM archives ORDER BY id LIMIT 1')
+# --- a catalog page that cannot be read (a damaged disk under the
+# catalog; on PostgreSQL: the connection lost) ends the reading loops
+# early: what was listed or restored is incomplete, and the run says so
+# and fails, not "done" with an empty listing or nothing restored
+rm -rf many && mkdir -p many/d && for i in $(seq 1 3000); do echo "f $i" >many/d/file$i; done
+mkdisk m.img 64M <<'S'
+label: gpt
+start=2048, type=linux
+S
+put_ext4 m.img 1 -d many
+$L init mrepo >/dev/null && $L backup mrepo m.img --name m -q &&
+	sqlite3 mrepo/catalog.db 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null || echo "Bail out! backup failed"
+page=$(sqlite3 mrepo/catalog.db "SELECT max(pageno) FROM dbstat WHERE name = 'versions' AND pagetype = 'leaf'")
+printf '\377' | dd of=mrepo/catalog.db bs=1 seek=$(( (page - 1) * $(sqlite3 mrepo/catalog.db 'PRAGMA page_size') )) \
+	conv=notrunc status=none
+for cmd in "ls mrepo m p1/d" "restore mrepo m --to mout -q" "export mrepo m --to m.tar -q"; do
+	run $L $cmd
+	is "$rc" 1 "a catalog page that cannot be read: ${cmd%% *} fails"
+	like "$(cat err.txt)" "^rawkit-lanfree: .*: database disk image is malformed$" "${cmd%% *}: says why"
+	ok "${cmd%% *}: in one line" one_line_error $L err.txt
+done
+
 ok "clean: prune --keep-last 1" $L prune clean g --keep-last 1 -q
 ok "clean: the old archive is removed" test ! -e "clean/$old"
 is "$(ls clean/data/g | wc -l)" 1 "clean: one archive left"

@@ -3,6 +3,8 @@
 #include "db_private.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +35,25 @@ bool db_is_dsn(const char *target)
 int db_open(const char *target, enum db_mode mode, struct db **db)
 {
 	const struct db_ops *ops = db_is_dsn(target) ? &db_postgres_ops : &db_sqlite_ops;
+	int rc = ops->open(target, mode, db);
 
-	return ops->open(target, mode, db);
+	if (*db)
+		(*db)->read_only = mode == DB_READ;
+	return rc;
+}
+
+/* The first failed step of a read-only connection, process-wide. */
+static pthread_mutex_t failure_mu = PTHREAD_MUTEX_INITIALIZER;
+static char failure[300];
+
+const char *db_read_failure(void)
+{
+	const char *why;
+
+	pthread_mutex_lock(&failure_mu);
+	why = failure[0] ? failure : NULL;
+	pthread_mutex_unlock(&failure_mu);
+	return why;
 }
 
 void db_close(struct db *db)
@@ -112,7 +131,15 @@ int db_bind_null(struct db_stmt *st, int i)
 
 int db_step(struct db_stmt *st)
 {
-	return st->db->ops->step(st);
+	int rc = st->db->ops->step(st);
+
+	if (rc < 0 && st->db->read_only) {
+		pthread_mutex_lock(&failure_mu);
+		if (!failure[0])
+			snprintf(failure, sizeof(failure), "%s", db_errmsg(st->db));
+		pthread_mutex_unlock(&failure_mu);
+	}
+	return rc;
 }
 
 enum db_type db_column_type(struct db_stmt *st, int i)

@@ -78,6 +78,10 @@ int db_bind_null(struct db_stmt *st, int i);
 
 /* The next row: DB_ROW (read it with db_column_*), DB_DONE, or < 0. */
 int db_step(struct db_stmt *st);
+/* The message of the first step that failed on a connection opened
+ * DB_READ, in this process; NULL when none did.  A reader's loops end at
+ * a failed step: the command asks this before it says it is done. */
+const char *db_read_failure(void);
 
 /* Columns of the current row, numbered from 0.  Text and blob pointers
  * are valid until the next step, reset or finalize; a NULL column is 0,

@@ -42,6 +42,7 @@ struct db_ops {
 
 struct db {
 	const struct db_ops *ops;
+	bool read_only; /* opened DB_READ (db.c) */
 };
 
 struct db_stmt {

@@ -380,5 +380,14 @@ int main(int argc, char **argv)
 	 * 1.7 GB backup). */
 	mallopt(M_MMAP_THRESHOLD, 4 << 20);
 	mallopt(M_TRIM_THRESHOLD, 128 << 20);
-	return cli_run(&tool, argc, argv);
+	int status = cli_run(&tool, argc, argv);
+	const char *why = db_read_failure();
+
+	/* a catalog read that failed half-way (the database gone, a damaged
+	 * page) ended some listing early: not "done", whatever it printed */
+	if (why && (status == RAWKIT_EXIT_DONE || status == RAWKIT_EXIT_WARNINGS)) {
+		cli_error("catalog", "a read failed, so what was listed or done may be incomplete: %s", why);
+		status = RAWKIT_EXIT_FAILED;
+	}
+	return status;
 }
