@@ -610,7 +610,8 @@ static int run_statement(struct pg_stmt *st)
 		st->ncols = pq.PQnfields(st->res);
 		if (st->ncols && !(st->decoded = calloc((size_t)st->ncols, sizeof(*st->decoded))))
 			rc = -ENOMEM;
-	} else if (status != PGRES_COMMAND_OK) {
+	} else if (status != PGRES_COMMAND_OK && status != PGRES_EMPTY_QUERY) {
+		/* (empty: a PRAGMA, which has no equivalent here: no rows) */
 		rc = result_error(db, st->res);
 		pq.PQclear(st->res);
 		st->res = NULL;
