@@ -43,7 +43,7 @@ ceph_pool backup || { echo "bench/rados.sh: cannot create the pool"; exit 1; }
 unset CEPH_ARGS
 echo "Ceph cluster up in $CEPH_START_SECONDS s (memstore, $MEMSTORE_GIB GiB)"
 pg_start || { echo "bench/rados.sh: cannot start PostgreSQL (see $SCRATCH/pg)"; exit 1; }
-trap 'pg_stop; _ceph_stop' EXIT
+trap 'set +e; pg_stop; _ceph_stop' EXIT # (errexit: a pg_stop that fails would skip _ceph_stop)
 echo "PostgreSQL up in $PG_START_SECONDS s (fsync=off, as the tests run it)"
 rbd import --no-progress rados-golden.img rbd/golden >/dev/null
 rbd snap create --no-progress rbd/golden@base >/dev/null
