@@ -26,12 +26,18 @@
  * no lock is held while reading. */
 #define READAHEAD (4u << 20)
 
-struct window {
-	pthread_mutex_t mu;
-	unsigned char *buf; /* READAHEAD bytes */
-	char *rel;          /* of archive REL: bytes [off, off + len) */
+/* Bytes [off, off + len) of an archive, in BUF (READAHEAD bytes). */
+struct span {
+	unsigned char *buf;
 	uint64_t off;
 	size_t len;
+};
+
+/* A repository's: the span read last, of archive REL. */
+struct window {
+	pthread_mutex_t mu;
+	char *rel;
+	struct span s;
 };
 
 struct archfile {
@@ -39,8 +45,8 @@ struct archfile {
 	imgfmt_rados *rados; /* else its repository's pool */
 	uint64_t chunk;
 	char *rel;
-	struct window *w;  /* its repository's */
-	struct window own; /* its own (OWN.rel unused: always REL) */
+	struct window *w; /* its repository's */
+	struct span own;  /* what it read last */
 };
 
 enum { MAX_REPOS = 4 };
@@ -77,7 +83,7 @@ void archfile_unregister(imgfmt_rados *rados)
 	for (int i = 0; i < MAX_REPOS; i++)
 		if (repos[i].path && repos[i].rados == rados) {
 			free(repos[i].path);
-			free(repos[i].w.buf);
+			free(repos[i].w.s.buf);
 			free(repos[i].w.rel);
 			pthread_mutex_destroy(&repos[i].w.mu);
 			memset(&repos[i], 0, sizeof(repos[i]));
@@ -164,19 +170,18 @@ static ssize_t read_chunks(struct archfile *f, void *buf, size_t len, uint64_t o
 	return (ssize_t)done;
 }
 
-/* Up to LEN bytes at OFF of the archive whose bytes [W_OFF, W_OFF+W_LEN)
- * are at WBUF into BUF; -1 when OFF is not among them. */
-static ssize_t from_window(const unsigned char *wbuf, uint64_t w_off, size_t w_len, void *buf, size_t len,
-			   uint64_t off)
+/* Up to LEN bytes at OFF of the archive S holds part of into BUF; -1
+ * when OFF is not in it. */
+static ssize_t from_span(const struct span *s, void *buf, size_t len, uint64_t off)
 {
 	size_t n;
 
-	if (!wbuf || off < w_off || off >= w_off + w_len)
+	if (!s->buf || off < s->off || off >= s->off + s->len)
 		return -1;
-	n = (size_t)(w_off + w_len - off);
+	n = (size_t)(s->off + s->len - off);
 	if (n > len)
 		n = len;
-	memcpy(buf, wbuf + (off - w_off), n);
+	memcpy(buf, s->buf + (off - s->off), n);
 	return (ssize_t)n;
 }
 
@@ -196,10 +201,10 @@ ssize_t archfile_pread(struct archfile *f, void *buf, size_t len, uint64_t off, 
 	}
 	if (len >= READAHEAD)
 		return read_chunks(f, buf, len, off, err, errlen);
-	if ((n = from_window(f->own.buf, f->own.off, f->own.len, buf, len, off)) >= 0 && (size_t)n == len)
+	if ((n = from_span(&f->own, buf, len, off)) >= 0 && (size_t)n == len)
 		return n;
 	pthread_mutex_lock(&w->mu);
-	n = w->rel && !strcmp(w->rel, f->rel) ? from_window(w->buf, w->off, w->len, buf, len, off) : -1;
+	n = w->rel && !strcmp(w->rel, f->rel) ? from_span(&w->s, buf, len, off) : -1;
 	pthread_mutex_unlock(&w->mu);
 	if (n >= 0 && (size_t)n == len)
 		return n;
@@ -219,14 +224,14 @@ ssize_t archfile_pread(struct archfile *f, void *buf, size_t len, uint64_t off, 
 	/* for the next archfile of this archive */
 	pthread_mutex_lock(&w->mu);
 	free(w->rel);
-	if ((w->buf || (w->buf = malloc(READAHEAD))) && (w->rel = strdup(f->rel))) {
-		memcpy(w->buf, f->own.buf, f->own.len);
-		w->off = f->own.off;
-		w->len = f->own.len;
+	if ((w->s.buf || (w->s.buf = malloc(READAHEAD))) && (w->rel = strdup(f->rel))) {
+		memcpy(w->s.buf, f->own.buf, f->own.len);
+		w->s.off = f->own.off;
+		w->s.len = f->own.len;
 	} else
 		w->rel = NULL;
 	pthread_mutex_unlock(&w->mu);
-	n = from_window(f->own.buf, f->own.off, f->own.len, buf, len, off);
+	n = from_span(&f->own, buf, len, off);
 	return n < 0 ? 0 : n; /* (past the end: nothing) */
 }
 
