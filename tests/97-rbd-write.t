@@ -16,14 +16,7 @@ I=imgfmt-tool
 make_golden golden.img gpt || { echo "Bail out! cannot build the golden disk"; exit 1; }
 
 # ---- usage errors need no cluster: exit 2, one line and --help's pointer
-usage() { # DESC REGEX ARGS...
-	local desc=$1 re=$2
-	shift 2
-	$L "$@" >/dev/null 2>err.txt
-	is "$?" 2 "$desc: exit 2"
-	like "$(head -1 err.txt)" "$re" "$desc: says why"
-	is "$(sed -n '2{/^Try /d;p}' err.txt; sed -n '3,$p' err.txt)" "" "$desc: one line (and the pointer to --help)"
-}
+usage() { usage_error "$1" "$2" $L "${@:3}"; } # DESC REGEX ARGS...
 ok "lanfree init" $L init repo
 usage "--snapshot on a file" "^rawkit-lanfree: backup: --snapshot: DISK must be an RBD image \(rbd:POOL/IMAGE\), not golden.img$" \
 	backup repo golden.img --snapshot

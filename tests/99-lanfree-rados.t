@@ -49,17 +49,9 @@ usage() { # DESC REGEX ARGS...
 	like "$(cat err.txt)" "$re" "$desc: says why"
 	ok "$desc: in one line" one_line_error $L err.txt
 }
-usage_error() { # DESC REGEX ARGS...: exit 2, one line and the pointer to --help
-	local desc=$1 re=$2
-	shift 2
-	$L "$@" >/dev/null 2>err.txt
-	is "$?" 2 "$desc: exit 2"
-	like "$(head -1 err.txt)" "$re" "$desc: says why"
-	is "$(sed -n '2{/^Try /d;p}' err.txt; sed -n '3,$p' err.txt)" "" "$desc: one line (and the pointer to --help)"
-}
 usage "init rados: without --catalog" "^rawkit-lanfree: $R: cannot create repository: a repository in RADOS needs --catalog: a PostgreSQL connection string or the absolute path of a new SQLite file$" init $R
-usage_error "init rados: with a relative catalog" "^rawkit-lanfree: init: --catalog: .* or the absolute path of an SQLite file, not \"cat.db\"$" init $R --catalog cat.db
-usage_error "init a local repository with an SQLite path as --catalog" "^rawkit-lanfree: init: --catalog: a PostgreSQL connection string .*, not \"$PWD/x.db\"$" init local --catalog "$PWD/x.db"
+usage_error "init rados: with a relative catalog" "^rawkit-lanfree: init: --catalog: .* or the absolute path of an SQLite file, not \"cat.db\"$" $L init $R --catalog cat.db
+usage_error "init a local repository with an SQLite path as --catalog" "^rawkit-lanfree: init: --catalog: a PostgreSQL connection string .*, not \"$PWD/x.db\"$" $L init local --catalog "$PWD/x.db"
 ok "no directory made by it" test ! -e local
 usage "init in a pool that does not exist" "^rawkit-lanfree: rados:nopool/x: cannot open the repository: no pool 'nopool'" init rados:nopool/x --catalog "$PWD/x.db"
 usage "a malformed spec" "not a RADOS spec" init rados:backup/a/b --catalog "$PWD/x.db"
@@ -145,21 +137,20 @@ head -c "$(stat -c %s keep.obj)" /dev/zero | rados -p backup -N site1 put "$firs
 $L verify $R --read-data --quiet >err.txt 2>&1
 is "$?" 1 "verify finds a damaged chunk"
 like "$(cat err.txt)" "checksum mismatch" "and says where"
-rados -p backup -N site1 rm "$first"
-$L verify $R --read-data --quiet >err.txt 2>&1
-is "$?" 1 "verify finds a missing chunk"
-like "$(cat err.txt)" "cannot open: no object $first" "and names it"
-fails "a restore from the missing chunk fails" $L restore $R g01@1 p1/data/blob --to out-missing --quiet
+missing() { # OBJECT WHICH REGEX: OBJECT taken away, verify and a restore fail, OBJECT put back
+	rados -p backup -N site1 get "$1" kept.obj
+	rados -p backup -N site1 rm "$1"
+	$L verify $R --read-data --quiet >err.txt 2>&1
+	is "$?" 1 "verify finds a missing $2 chunk"
+	like "$(cat err.txt)" "$3" "and says so"
+	rm -rf out-missing
+	fails "a restore reading the missing $2 chunk fails" $L restore $R g01@1 p1/data/blob --to out-missing --quiet
+	rados -p backup -N site1 put "$1" kept.obj
+}
 rados -p backup -N site1 put "$first" keep.obj
+missing "$first" first "cannot open: no object $first"
 ok "verify --read-data once it is back" $L verify $R --read-data --quiet
-second=$(chunks | grep '^data/g01/1-' | sed -n 2p)
-rados -p backup -N site1 get "$second" keep2.obj
-rados -p backup -N site1 rm "$second"
-$L verify $R --read-data --quiet >err.txt 2>&1
-is "$?" 1 "verify finds a missing middle chunk"
-like "$(cat err.txt)" "has 4194304 bytes, the catalog says" "as an archive cut short"
-fails "a restore reading across it fails" $L restore $R g01@1 p1/data/blob --to out-missing2 --quiet
-rados -p backup -N site1 put "$second" keep2.obj
+missing "$(chunks | grep '^data/g01/1-' | sed -n 2p)" middle "has 4194304 bytes, the catalog says"
 
 # ---- a lock held by another client
 rados -p backup -N site1 lock get locks/g02 rawkit --lock-cookie other --lock-type exclusive >/dev/null 2>&1

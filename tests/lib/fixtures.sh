@@ -45,6 +45,17 @@ one_line_error() { # PROG STDERR-FILE
 	[ "$(wc -l <"$2")" -eq 1 ] && grep -q "^$1: " "$2"
 }
 
+# The usage-error contract: PROG ARGS... exits 2 with one line matching
+# REGEX, and nothing else but the pointer to --help (three checks).
+usage_error() { # DESC REGEX PROG ARGS...
+	local desc=$1 re=$2
+	shift 2
+	"$@" >/dev/null 2>err.txt
+	is "$?" 2 "$desc: exit 2"
+	like "$(head -1 err.txt)" "$re" "$desc: says why"
+	is "$(sed -n '2{/^Try /d;p}' err.txt; sed -n '3,$p' err.txt)" "" "$desc: one line (and the pointer to --help)"
+}
+
 # The builders, one file per kind of thing built.
 for _f in ptable fs ntfs tree golden convert lvm rhel windows ceph postgres; do
 	. "$FIXTURES_DIR/$_f.sh"
